@@ -1,0 +1,36 @@
+package io.loadstar.api;
+
+import java.util.List;
+
+/**
+ * Receives a balancer's events: topology changes, discovery errors, failed picks.
+ *
+ * <p>Subclass and override the hooks you need; each does nothing by default. Hooks are called from
+ * the balancer's control loop (or, for {@link #pickFailed}, from the picking thread). They must be
+ * fast and must not block; exceptions they throw are logged and ignored.
+ */
+public abstract class LbEventListener {
+
+  /** A listener that ignores every event. */
+  public static final LbEventListener NONE = new LbEventListener() {};
+
+  /** Creates a listener. */
+  protected LbEventListener() {}
+
+  /**
+   * A new endpoint list was applied and a new picker published.
+   *
+   * @param service the balancer's name
+   * @param endpoints the complete list, sorted by {@link Endpoint#key()}
+   */
+  public void endpointsUpdated(String service, List<Endpoint> endpoints) {}
+
+  /**
+   * A discovery source reported an error (or an empty list that was not applied). The last good
+   * endpoints stay in use.
+   */
+  public void discoveryFailed(String service, Throwable error) {}
+
+  /** A pick found no endpoint; {@code reason} says why. Called on the picking thread. */
+  public void pickFailed(String service, String reason) {}
+}

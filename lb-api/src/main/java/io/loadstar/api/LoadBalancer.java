@@ -1,0 +1,54 @@
+package io.loadstar.api;
+
+import java.util.List;
+
+/**
+ * The client-side load balancer of one service: it discovers the service's endpoints, tracks their
+ * state, and picks one for each call.
+ *
+ * <p>Implementations are thread-safe. {@link #pick} is lock-free and allocates nothing in steady
+ * state. A balancer owns its discovery sources and timers: {@link #close()} releases them all.
+ * Build one with {@code io.loadstar.core.LoadBalancers.builder(name)}.
+ */
+public interface LoadBalancer extends AutoCloseable {
+
+  /** Returns the service name, as given to the builder. */
+  String name();
+
+  /**
+   * Picks an endpoint for one call and acquires an in-flight slot on it. The caller must report
+   * the outcome exactly once on {@link PickResult#handle()}. When nothing can be picked, returns
+   * {@link PickResult#unavailable(String)} rather than throwing.
+   */
+  PickResult pick(PickContext context);
+
+  /** Picks an endpoint for a call without a key or exclusions. */
+  default PickResult pick() {
+    return pick(PickContext.empty());
+  }
+
+  /**
+   * Picks an endpoint, makes {@code call} to it and reports the outcome: the programmatic API for
+   * any client (JDBC, Redis, raw sockets).
+   *
+   * @return what {@code call} returned
+   * @throws NoEndpointAvailableException if no endpoint can be picked
+   * @throws Exception what {@code call} threw
+   */
+  <T> T execute(PickContext context, EndpointCall<T> call) throws Exception;
+
+  /** Calls {@link #execute(PickContext, EndpointCall)} without a key or exclusions. */
+  default <T> T execute(EndpointCall<T> call) throws Exception {
+    return execute(PickContext.empty(), call);
+  }
+
+  /** Returns the endpoints currently known from discovery, sorted by {@link Endpoint#key()}. */
+  List<Endpoint> endpoints();
+
+  /**
+   * Closes discovery sources, stops every timer and thread the balancer started, and makes later
+   * picks return unavailable. Calls in flight may still report their outcome. Idempotent.
+   */
+  @Override
+  void close();
+}

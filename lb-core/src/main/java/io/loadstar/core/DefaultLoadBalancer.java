@@ -1,0 +1,481 @@
+package io.loadstar.core;
+
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.CallHandle;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointCall;
+import io.loadstar.api.EndpointSource;
+import io.loadstar.api.EndpointUpdate;
+import io.loadstar.api.EndpointView;
+import io.loadstar.api.LbEventListener;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.NoEndpointAvailableException;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.api.Picker;
+import io.loadstar.api.SelectionStrategy.PickerFactory;
+import io.loadstar.api.Ticker;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.PortUnreachableException;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design notes.
+ *
+ * Threading: every state change (a source's update, close) runs as a task on one SerialExecutor,
+ * which owns no thread; fields marked "serial only" are touched only by those tasks. Picks run on
+ * any thread and read one volatile field, `picker`, an immutable snapshot. A change builds a new
+ * snapshot completely and then publishes it with one volatile write, so a pick sees either the
+ * old or the new state, never a mix, and never waits for a change.
+ *
+ * Reconciliation: endpoints are matched by Endpoint.key(). A surviving endpoint keeps its
+ * EndpointState (in-flight counts, latency estimate) even when its weight or attributes change; a
+ * list equal to the current one (same endpoints, same attributes, after sorting and de-duplication)
+ * publishes nothing. Removed states are dropped after the new snapshot is published, so calls in
+ * flight on them still report into a live object.
+ *
+ * Stale-while-error: a discovery error, or an empty list when acceptEmptyUpdates is off, never
+ * replaces a non-empty set. The error is kept for messages and reported to the listener.
+ *
+ * Tiers: endpoints are grouped by priority; the snapshot tries tier 0's picker first and falls to
+ * the next tier only when a tier cannot serve the pick (no usable endpoint, or all excluded or at
+ * their limit). Failure messages are built only on the failure path.
+ */
+/** The lb-core {@link LoadBalancer}. Thread-safe. */
+final class DefaultLoadBalancer implements LoadBalancer {
+
+  private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
+
+  private final String name;
+  private final SerialExecutor serialExecutor;
+  private final EndpointSource source;
+  private final LbEventListener eventListener;
+  private final Ticker ticker;
+  private final int maxInFlight;
+  private final boolean acceptEmptyUpdates;
+  private final PickerFactory pickerFactory;
+  private final @Nullable LongAdder totalInFlight;
+  private final BuiltinStrategy.@Nullable PeakEwmaSettings latencyTracking;
+  private final long origin;
+  private final @Nullable ScheduledExecutorService userScheduler;
+
+  private volatile Picker picker;
+  private volatile List<Endpoint> endpoints = List.of();
+  private volatile @Nullable Throwable lastDiscoveryError;
+  private volatile boolean closed;
+
+  // Serial only.
+  private Map<String, EndpointState> states = Map.of();
+  private boolean degraded;
+  private @Nullable ScheduledExecutorService ownScheduler;
+  private int publications;
+
+  DefaultLoadBalancer(LoadBalancers.Builder b) {
+    this.name = b.name;
+    this.serialExecutor = new SerialExecutor(b.name);
+    this.source = b.sources.size() == 1 ? b.sources.get(0) : CompositeEndpointSource.of(b.sources);
+    this.eventListener = b.eventListener;
+    this.ticker = b.ticker;
+    this.maxInFlight = b.maxInFlightPerEndpoint;
+    this.acceptEmptyUpdates = b.acceptEmptyUpdates;
+    this.userScheduler = b.scheduler;
+    this.origin = ticker.nanoTime();
+    BuiltinStrategy builtin =
+        b.strategy instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy : null;
+    LongAdder total = new LongAdder();
+    this.totalInFlight = builtin != null && builtin.tracksTotalInFlight() ? total : null;
+    this.latencyTracking = builtin != null ? builtin.latencyTracking() : null;
+    this.pickerFactory =
+        b.strategy.newPickerFactory(new BalancerContext(b.name, b.seed, b.ticker, total));
+    this.picker = new SnapshotPicker(List.of(), unavailable("no endpoints discovered yet"));
+  }
+
+  void start() {
+    serialExecutor.execute(
+        () -> {
+          try {
+            source.start(update -> serialExecutor.execute(() -> onUpdate(update)));
+          } catch (RuntimeException e) {
+            logger.warn("[{}] source {} failed to start", name, source, e);
+            onUpdate(EndpointUpdate.failed(e));
+          }
+        });
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public PickResult pick(PickContext context) {
+    return picker.pick(context);
+  }
+
+  @Override
+  public <T> T execute(PickContext context, EndpointCall<T> call) throws Exception {
+    PickContext attempt = context;
+    for (int attemptNumber = 1; ; attemptNumber++) {
+      PickResult result = pick(attempt);
+      if (!result.isAvailable()) {
+        throw new NoEndpointAvailableException(name, result.reason(), lastDiscoveryError);
+      }
+      Endpoint endpoint = result.endpoint();
+      CallHandle handle = result.handle();
+      long start = ticker.nanoTime();
+      CallFailure failure;
+      Throwable thrown;
+      try {
+        T value = call.call(endpoint);
+        handle.onSuccess(ticker.nanoTime() - start);
+        return value;
+      } catch (InterruptedException | InterruptedIOException e) {
+        // The caller gave up: says nothing about the endpoint.
+        handle.onCancel();
+        throw e;
+      } catch (Throwable t) {
+        failure = classify(t);
+        handle.onFailure(failure, ticker.nanoTime() - start);
+        thrown = t;
+      }
+      // Retries (a later issue) decide here whether to try another endpoint, using the failure
+      // class; until a retry policy is configured, every call makes exactly one attempt.
+      if (!RetryDecision.NEVER.retry(failure, attemptNumber)) {
+        throw sneaky(thrown);
+      }
+      attempt = attempt.withTried(endpoint);
+    }
+  }
+
+  /** Classifies an exception from a call: was the request sent? */
+  static CallFailure classify(Throwable t) {
+    if (t instanceof ConnectException
+        || t instanceof NoRouteToHostException
+        || t instanceof UnknownHostException
+        || t instanceof PortUnreachableException) {
+      return CallFailure.notSent(t);
+    }
+    return CallFailure.possiblyProcessed(t);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> E sneaky(Throwable t) throws E {
+    throw (E) t;
+  }
+
+  @Override
+  public List<Endpoint> endpoints() {
+    return endpoints;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    Picker closedPicker =
+        new SnapshotPicker(List.of(), unavailable("LoadBalancer '" + name + "' is closed"));
+    picker = closedPicker;
+    serialExecutor.execute(
+        () -> {
+          // An update that was running when close() began may have published after the write
+          // above; this task runs after it, and later updates see `closed` and do nothing.
+          picker = closedPicker;
+          try {
+            source.close();
+          } catch (RuntimeException e) {
+            logger.warn("[{}] source {} threw on close", name, source, e);
+          }
+          ScheduledExecutorService own = ownScheduler;
+          if (own != null) {
+            own.shutdownNow();
+            ownScheduler = null;
+          }
+          states = Map.of();
+          logger.info("[{}] closed", name);
+        });
+  }
+
+  /** Returns the scheduler for timers, starting the balancer's own on first use. Serial only. */
+  ScheduledExecutorService scheduler() {
+    if (userScheduler != null) {
+      return userScheduler;
+    }
+    ScheduledExecutorService own = ownScheduler;
+    if (own == null) {
+      if (closed) {
+        throw new IllegalStateException("LoadBalancer '" + name + "' is closed");
+      }
+      ScheduledThreadPoolExecutor executor =
+          new ScheduledThreadPoolExecutor(
+              1,
+              r -> {
+                Thread thread = new Thread(r, "loadstar-" + name + "-timer");
+                thread.setDaemon(true);
+                return thread;
+              });
+      executor.setRemoveOnCancelPolicy(true);
+      executor.setKeepAliveTime(10, TimeUnit.SECONDS);
+      ownScheduler = own = executor;
+    }
+    return own;
+  }
+
+  /** Runs {@code task} on the control loop; for timers and tests. */
+  void executeSerially(Runnable task) {
+    serialExecutor.execute(task);
+  }
+
+  /** How many snapshots were published; serial only (tests read it through executeSerially). */
+  int publications() {
+    return publications;
+  }
+
+  Picker currentPicker() {
+    return picker;
+  }
+
+  // ---- control loop ----
+
+  private void onUpdate(EndpointUpdate update) {
+    if (closed) {
+      return;
+    }
+    if (update.isError()) {
+      discoveryFailed(update.error().orElseThrow());
+      return;
+    }
+    List<Endpoint> next = canonical(update.endpoints());
+    if (next.isEmpty() && !states.isEmpty() && !acceptEmptyUpdates) {
+      discoveryFailed(
+          new IllegalStateException(
+              "discovery returned no endpoints; keeping the last " + states.size()));
+      return;
+    }
+    if (degraded) {
+      degraded = false;
+      logger.info("[{}] discovery recovered", name);
+    }
+    lastDiscoveryError = null;
+    if (next.equals(endpoints)) {
+      return;
+    }
+    Map<String, EndpointState> previous = states;
+    Map<String, EndpointState> reconciled = new LinkedHashMap<>();
+    int added = 0;
+    for (Endpoint e : next) {
+      EndpointState state = previous.get(e.key());
+      if (state == null) {
+        state = newState(e);
+        added++;
+      } else {
+        state.setEndpoint(e);
+      }
+      reconciled.put(e.key(), state);
+    }
+    int removed = 0;
+    for (String key : previous.keySet()) {
+      if (!reconciled.containsKey(key)) {
+        removed++;
+      }
+    }
+    publish(reconciled);
+    states = reconciled;
+    endpoints = next;
+    logger.info(
+        "[{}] endpoints updated: {} added, {} removed, {} total", name, added, removed, next.size());
+    notifyListener(() -> eventListener.endpointsUpdated(name, next));
+  }
+
+  private EndpointState newState(Endpoint e) {
+    BuiltinStrategy.PeakEwmaSettings l = latencyTracking;
+    PeakEwmaTracker tracker =
+        l == null
+            ? null
+            : new PeakEwmaTracker(
+                ticker, origin, l.decayNanos, l.defaultRttNanos, l.failurePenaltyNanos);
+    return new EndpointState(e, maxInFlight, totalInFlight, tracker);
+  }
+
+  private void discoveryFailed(Throwable error) {
+    lastDiscoveryError = error;
+    if (!degraded) {
+      degraded = true;
+      logger.warn(
+          "[{}] discovery failed; keeping the last {} endpoints: {}", name, states.size(), error);
+    } else {
+      logger.debug("[{}] discovery still failing: {}", name, error);
+    }
+    if (states.isEmpty()) {
+      // Nothing to keep: make the failure visible in pick messages.
+      picker = new SnapshotPicker(List.of(), unavailable("no endpoints discovered yet"));
+    }
+    notifyListener(() -> eventListener.discoveryFailed(name, error));
+  }
+
+  private void publish(Map<String, EndpointState> reconciled) {
+    TreeMap<Integer, List<EndpointView>> tiers = new TreeMap<>();
+    for (EndpointState s : reconciled.values()) {
+      if (s.weight() > 0) {
+        tiers.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
+      }
+    }
+    List<Picker> pickers = new ArrayList<>(tiers.size());
+    for (List<EndpointView> tier : tiers.values()) {
+      Picker p;
+      try {
+        p = pickerFactory.newPicker(List.copyOf(tier));
+      } catch (RuntimeException e) {
+        logger.error("[{}] strategy {} failed to build a picker", name, pickerFactory, e);
+        continue;
+      }
+      pickers.add(p);
+    }
+    String none =
+        reconciled.isEmpty()
+            ? "no endpoints discovered yet"
+            : "0 of " + reconciled.size() + " ready (" + reconciled.size() + " with weight 0)";
+    picker = new SnapshotPicker(pickers, unavailable(none));
+    publications++;
+  }
+
+  private PickResult unavailable(String reason) {
+    return PickResult.unavailable(reason);
+  }
+
+  private void notifyListener(Runnable call) {
+    try {
+      call.run();
+    } catch (RuntimeException e) {
+      logger.warn("[{}] event listener {} threw", name, eventListener, e);
+    }
+  }
+
+  /** Sorted by key; the first of several endpoints with one key wins. */
+  static List<Endpoint> canonical(List<Endpoint> endpoints) {
+    Map<String, Endpoint> byKey = new HashMap<>();
+    for (Endpoint e : endpoints) {
+      byKey.putIfAbsent(e.key(), e);
+    }
+    List<Endpoint> sorted = new ArrayList<>(byKey.values());
+    sorted.sort(null);
+    return List.copyOf(sorted);
+  }
+
+  /** Explains a failed pick, with counts by state; the failure path only. */
+  private String describeFailure(PickContext context, List<Picker> tiers, PickResult fallback) {
+    if (tiers.isEmpty()) {
+      String reason = fallback.reason();
+      Throwable error = lastDiscoveryError;
+      return error != null ? reason + "; last discovery error: " + error : reason;
+    }
+    int total = 0;
+    int tried = 0;
+    int atLimit = 0;
+    int zeroWeight = 0;
+    for (Endpoint e : endpoints) {
+      total++;
+      if (e.weight() == 0) {
+        zeroWeight++;
+      } else if (context.isTried(e)) {
+        tried++;
+      }
+    }
+    Map<String, EndpointState> s = states; // a racy read is fine for a message
+    for (EndpointState state : s.values()) {
+      if (state.weight() > 0 && !context.isTried(state.endpoint()) && state.atLimit()) {
+        atLimit++;
+      }
+    }
+    StringBuilder sb = new StringBuilder();
+    sb.append("0 of ").append(total).append(" ready (");
+    String sep = "";
+    if (tried > 0) {
+      sb.append(tried).append(" already tried");
+      sep = ", ";
+    }
+    if (atLimit > 0) {
+      sb.append(sep).append(atLimit).append(" at in-flight limit ").append(maxInFlight);
+      sep = ", ";
+    }
+    if (zeroWeight > 0) {
+      sb.append(sep).append(zeroWeight).append(" with weight 0");
+      sep = ", ";
+    }
+    if (sep.isEmpty()) {
+      sb.append("none usable");
+    }
+    sb.append(')');
+    Throwable error = lastDiscoveryError;
+    if (error != null) {
+      sb.append("; last discovery error: ").append(error);
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public String toString() {
+    return "LoadBalancer{" + name + ", " + endpoints.size() + " endpoints}";
+  }
+
+  /** The published snapshot: one picker per usable tier, in priority order. Immutable. */
+  private final class SnapshotPicker implements Picker {
+    private final Picker[] tiers;
+    private final List<Picker> tierList;
+    private final PickResult fallback;
+
+    SnapshotPicker(List<Picker> tiers, PickResult fallback) {
+      this.tierList = List.copyOf(tiers);
+      this.tiers = tiers.toArray(new Picker[0]);
+      this.fallback = fallback;
+    }
+
+    @Override
+    public PickResult pick(PickContext context) {
+      Picker[] t = tiers;
+      for (int i = 0; i < t.length; i++) {
+        PickResult r = t[i].pick(context);
+        if (r.isAvailable()) {
+          return r;
+        }
+      }
+      PickResult failed = PickResult.unavailable(describeFailure(context, tierList, fallback));
+      try {
+        eventListener.pickFailed(name, failed.reason());
+      } catch (RuntimeException e) {
+        logger.warn("[{}] event listener {} threw", name, eventListener, e);
+      }
+      return failed;
+    }
+
+    @Override
+    public String toString() {
+      return "SnapshotPicker" + tierList;
+    }
+  }
+
+  /** Decides whether a failed attempt is retried on another endpoint. */
+  @FunctionalInterface
+  interface RetryDecision {
+    /** Makes one attempt per call: the behaviour until a retry policy is configured. */
+    RetryDecision NEVER = (failure, attempt) -> false;
+
+    boolean retry(CallFailure failure, int attemptNumber);
+  }
+}

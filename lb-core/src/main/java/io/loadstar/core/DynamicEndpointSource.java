@@ -1,0 +1,99 @@
+package io.loadstar.core;
+
+import static java.util.Objects.requireNonNull;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSource;
+import io.loadstar.api.EndpointUpdate;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An endpoint source whose list the application sets at run time, for membership that comes from
+ * the application's own configuration or control plane.
+ *
+ * <p>Thread-safe: {@link #set} and {@link #fail} may be called from any thread, before or after
+ * the balancer starts the source; the latest value is reported on start and every value after.
+ */
+public final class DynamicEndpointSource implements EndpointSource {
+
+  private final Object lock = new Object();
+  private @Nullable EndpointUpdate current; // guarded by lock
+  private @Nullable Listener listener; // guarded by lock
+  private boolean closed; // guarded by lock
+
+  private DynamicEndpointSource(@Nullable EndpointUpdate initial) {
+    this.current = initial;
+  }
+
+  /** Returns a source that reports nothing until {@link #set} is called. */
+  public static DynamicEndpointSource create() {
+    return new DynamicEndpointSource(null);
+  }
+
+  /** Returns a source that starts with {@code endpoints}. */
+  public static DynamicEndpointSource of(List<Endpoint> endpoints) {
+    return new DynamicEndpointSource(EndpointUpdate.of(endpoints));
+  }
+
+  /** Replaces the list; a started balancer receives it at once. */
+  public void set(List<Endpoint> endpoints) {
+    publish(EndpointUpdate.of(endpoints));
+  }
+
+  /** Replaces the list; a started balancer receives it at once. */
+  public void set(Endpoint... endpoints) {
+    set(List.of(endpoints));
+  }
+
+  /** Reports a discovery error; the balancer keeps its last good list. */
+  public void fail(Throwable error) {
+    publish(EndpointUpdate.failed(error));
+  }
+
+  private void publish(EndpointUpdate update) {
+    Listener l;
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      current = update;
+      l = listener;
+    }
+    // Outside the lock: the listener is alien code (a balancer hands the update to its executor).
+    if (l != null) {
+      l.onUpdate(update);
+    }
+  }
+
+  @Override
+  public void start(Listener listener) {
+    requireNonNull(listener, "listener");
+    EndpointUpdate initial;
+    synchronized (lock) {
+      if (this.listener != null) {
+        throw new IllegalStateException("DynamicEndpointSource is already started");
+      }
+      this.listener = listener;
+      initial = current;
+    }
+    if (initial != null) {
+      listener.onUpdate(initial);
+    }
+  }
+
+  @Override
+  public void close() {
+    synchronized (lock) {
+      closed = true;
+      listener = null;
+    }
+  }
+
+  @Override
+  public String toString() {
+    synchronized (lock) {
+      return "DynamicEndpointSource{" + current + "}";
+    }
+  }
+}

@@ -1,0 +1,153 @@
+package io.loadstar.core;
+
+import static java.util.Objects.requireNonNull;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSource;
+import io.loadstar.api.LbEventListener;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.SelectionStrategy;
+import io.loadstar.api.Ticker;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
+
+/** Builds {@link LoadBalancer}s: {@code LoadBalancers.builder("orders")...build()}. */
+public final class LoadBalancers {
+
+  /** The largest per-endpoint in-flight limit accepted. */
+  public static final int MAX_IN_FLIGHT_LIMIT = 1_000_000;
+
+  private LoadBalancers() {}
+
+  /**
+   * Returns a builder for the balancer of service {@code name}.
+   *
+   * @throws IllegalArgumentException if {@code name} is blank
+   */
+  public static Builder builder(String name) {
+    requireNonNull(name, "name");
+    if (name.isBlank()) {
+      throw new IllegalArgumentException("name: '" + name + "' (expected: not blank)");
+    }
+    return new Builder(name);
+  }
+
+  /**
+   * Configures and builds a {@link LoadBalancer}. Not thread-safe; the balancer it builds is.
+   * Setters validate at once; the last call to a setter wins.
+   */
+  public static final class Builder {
+    final String name;
+    final List<EndpointSource> sources = new ArrayList<>();
+    SelectionStrategy strategy = Strategies.roundRobin();
+    int maxInFlightPerEndpoint = Integer.MAX_VALUE;
+    Ticker ticker = Ticker.system();
+    @Nullable ScheduledExecutorService scheduler;
+    LbEventListener eventListener = LbEventListener.NONE;
+    long seed = ThreadLocalRandom.current().nextLong();
+    boolean acceptEmptyUpdates;
+
+    private Builder(String name) {
+      this.name = name;
+    }
+
+    /**
+     * Adds a discovery source. With several sources the balancer uses the union of their lists
+     * ({@link CompositeEndpointSource}). The balancer owns its sources: it starts them on {@link
+     * #build()} and closes them on {@link LoadBalancer#close()}. At least one source (or {@link
+     * #endpoints}) is required.
+     */
+    public Builder source(EndpointSource source) {
+      sources.add(requireNonNull(source, "source"));
+      return this;
+    }
+
+    /** Adds a fixed list of endpoints: shorthand for {@code source(StaticEndpointSource.of(...))}. */
+    public Builder endpoints(Endpoint... endpoints) {
+      return source(StaticEndpointSource.of(endpoints));
+    }
+
+    /** Adds a fixed list of endpoints: shorthand for {@code source(StaticEndpointSource.of(...))}. */
+    public Builder endpoints(List<Endpoint> endpoints) {
+      return source(StaticEndpointSource.of(endpoints));
+    }
+
+    /** Sets the selection strategy. Defaults to {@link Strategies#roundRobin()}. */
+    public Builder strategy(SelectionStrategy strategy) {
+      this.strategy = requireNonNull(strategy, "strategy");
+      return this;
+    }
+
+    /**
+     * Limits the calls in flight to each endpoint (HAProxy's {@code maxconn}): an endpoint at its
+     * limit is skipped, and a pick fails when every endpoint is at its limit. Defaults to
+     * unlimited.
+     *
+     * @throws IllegalArgumentException if not in {@code 1..1000000}
+     */
+    public Builder maxInFlightPerEndpoint(int limit) {
+      if (limit < 1 || limit > MAX_IN_FLIGHT_LIMIT) {
+        throw new IllegalArgumentException(
+            "maxInFlightPerEndpoint: " + limit + " (expected: 1.." + MAX_IN_FLIGHT_LIMIT + ")");
+      }
+      this.maxInFlightPerEndpoint = limit;
+      return this;
+    }
+
+    /** Sets the ticker for all timing (latencies, decay). Defaults to {@link Ticker#system()}. */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /**
+     * Sets the scheduler for the balancer's timers. The balancer does not shut it down. Defaults
+     * to a daemon thread the balancer starts when it first needs a timer and stops on close.
+     */
+    public Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /** Sets the listener for the balancer's events. Defaults to {@link LbEventListener#NONE}. */
+    public Builder eventListener(LbEventListener eventListener) {
+      this.eventListener = requireNonNull(eventListener, "eventListener");
+      return this;
+    }
+
+    /**
+     * Sets the seed of the balancer's randomness (cursor starts, random draws), for reproducible
+     * tests. Defaults to a random seed, so clients in a fleet do not pick in lock-step.
+     */
+    public Builder seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    /**
+     * Whether an empty list from discovery replaces a non-empty one. Defaults to false: an empty
+     * answer is treated as a discovery error and the last good endpoints stay in use.
+     */
+    public Builder acceptEmptyUpdates(boolean acceptEmptyUpdates) {
+      this.acceptEmptyUpdates = acceptEmptyUpdates;
+      return this;
+    }
+
+    /**
+     * Builds the balancer and starts its sources.
+     *
+     * @throws IllegalStateException if no source was added
+     */
+    public LoadBalancer build() {
+      if (sources.isEmpty()) {
+        throw new IllegalStateException("LoadBalancer '" + name + "' needs a source() or endpoints()");
+      }
+      DefaultLoadBalancer lb = new DefaultLoadBalancer(this);
+      lb.start();
+      return lb;
+    }
+  }
+}

@@ -1,0 +1,118 @@
+package io.loadstar.core;
+
+import io.loadstar.api.EndpointView;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.api.SelectionContext;
+import java.util.List;
+
+/*
+ * Design notes: Finagle's P2C + peak EWMA. Cost = latency estimate x (inFlight + 1) / weight, the
+ * lower of two distinct random candidates wins. Costs are compared in the log domain on
+ * PeakEwmaTracker's clock-free key (see its design notes), so a pick reads no clock and computes
+ * no exp: ln(inFlight + 1) comes from a table for small counts and ln(weight) is precomputed per
+ * snapshot.
+ */
+/** Latency-aware least loaded: power of two choices over peak-EWMA cost. Immutable. */
+final class PeakEwmaStrategy extends BuiltinStrategy {
+
+  private static final double[] LN1P = new double[1024];
+
+  static {
+    for (int i = 0; i < LN1P.length; i++) {
+      LN1P[i] = Math.log1p(i);
+    }
+  }
+
+  private final PeakEwmaSettings settings;
+
+  PeakEwmaStrategy(long decayNanos, long defaultRttNanos, long failurePenaltyNanos) {
+    this.settings = new PeakEwmaSettings(decayNanos, defaultRttNanos, failurePenaltyNanos);
+  }
+
+  @Override
+  PeakEwmaSettings latencyTracking() {
+    return settings;
+  }
+
+  @Override
+  public PickerFactory newPickerFactory(SelectionContext context) {
+    PerThread perThread = new PerThread(context.seed());
+    return ready -> new PeakEwmaPicker(ready, perThread);
+  }
+
+  @Override
+  public String toString() {
+    return "peakEwma(decay="
+        + settings.decayNanos / 1_000_000
+        + "ms, defaultRtt="
+        + settings.defaultRttNanos / 1_000_000
+        + "ms)";
+  }
+
+  static final class PeakEwmaPicker extends BasePicker {
+    private final PerThread perThread;
+    private final PeakEwmaTracker[] trackers;
+    private final double[] lnWeight;
+
+    PeakEwmaPicker(List<EndpointView> ready, PerThread perThread) {
+      super(ready);
+      this.perThread = perThread;
+      this.trackers = new PeakEwmaTracker[views.length];
+      this.lnWeight = new double[views.length];
+      for (int i = 0; i < views.length; i++) {
+        PeakEwmaTracker t =
+            views[i] instanceof EndpointState ? ((EndpointState) views[i]).latency() : null;
+        if (t == null) {
+          throw new IllegalArgumentException(
+              "ready: " + views[i] + " (expected: endpoint state with latency tracking)");
+        }
+        trackers[i] = t;
+        lnWeight[i] = Math.log(Math.max(1, views[i].weight()));
+      }
+    }
+
+    private double cost(int i) {
+      int inFlight = views[i].inFlight();
+      double ln1p = inFlight >= 0 && inFlight < LN1P.length ? LN1P[inFlight] : Math.log1p(Math.max(inFlight, 0));
+      return trackers[i].key() + ln1p - lnWeight[i];
+    }
+
+    @Override
+    public PickResult pick(PickContext context) {
+      int n = views.length;
+      PerThread.State s = perThread.get();
+      if (n == 1) {
+        return scanFrom(0, context);
+      }
+      int a = PerThread.nextInt(s, n);
+      int b = PerThread.nextInt(s, n - 1);
+      if (b >= a) {
+        b++;
+      }
+      boolean aUsable = context.triedCount() == 0 || !context.isTried(views[a].endpoint());
+      boolean bUsable = context.triedCount() == 0 || !context.isTried(views[b].endpoint());
+      int first = a;
+      int second = b;
+      if (aUsable && bUsable && cost(b) < cost(a)) {
+        first = b;
+        second = a;
+      } else if (!aUsable) {
+        first = b;
+        second = -1;
+      } else if (!bUsable) {
+        second = -1;
+      }
+      if (aUsable || bUsable) {
+        PickResult r = views[first].tryAcquire();
+        if (r == null && second >= 0) {
+          r = views[second].tryAcquire();
+        }
+        if (r != null) {
+          return r;
+        }
+      }
+      return scanFrom(a, context);
+    }
+  }
+}

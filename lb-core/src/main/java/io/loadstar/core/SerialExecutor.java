@@ -1,0 +1,74 @@
+package io.loadstar.core;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design notes: gRPC's SynchronizationContext idea. Tasks are queued; whichever thread finds the
+ * executor idle drains the queue, so tasks run one at a time, in submission order, on the
+ * submitting threads, and the executor owns no thread. A task that submits another does not run
+ * it recursively: it is queued and run after the current one (non-reentrant), so state mutated by
+ * a task is never observed half-applied by a nested task. The drain loop re-checks the queue after
+ * releasing ownership, which closes the race with a concurrent execute() that saw it owned.
+ */
+/**
+ * Runs tasks one at a time, in submission order, on the threads that submit them; owns no thread.
+ *
+ * <p>Thread-safe. A task that throws is logged and does not stop later tasks.
+ */
+public final class SerialExecutor implements Executor {
+
+  private static final Logger logger = LoggerFactory.getLogger(SerialExecutor.class);
+
+  private final String name;
+  private final Queue<Runnable> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicReference<Thread> drainingThread = new AtomicReference<>();
+
+  /** Creates an executor; {@code name} prefixes its log lines. */
+  public SerialExecutor(String name) {
+    this.name = requireNonNull(name, "name");
+  }
+
+  /** Queues {@code task} and runs queued tasks unless another thread is already running them. */
+  @Override
+  public void execute(Runnable task) {
+    queue.add(requireNonNull(task, "task"));
+    drain();
+  }
+
+  /** Returns true if the calling thread is running a task of this executor. */
+  public boolean inExecutor() {
+    return drainingThread.get() == Thread.currentThread();
+  }
+
+  private void drain() {
+    do {
+      if (!drainingThread.compareAndSet(null, Thread.currentThread())) {
+        return;
+      }
+      try {
+        Runnable task;
+        while ((task = queue.poll()) != null) {
+          try {
+            task.run();
+          } catch (Throwable t) {
+            logger.error("[{}] task {} threw; continuing with the next task", name, task, t);
+          }
+        }
+      } finally {
+        drainingThread.set(null);
+      }
+    } while (!queue.isEmpty());
+  }
+
+  @Override
+  public String toString() {
+    return "SerialExecutor{" + name + "}";
+  }
+}

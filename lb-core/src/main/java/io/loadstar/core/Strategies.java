@@ -1,0 +1,140 @@
+package io.loadstar.core;
+
+import static java.util.Objects.requireNonNull;
+
+import io.loadstar.api.SelectionStrategy;
+import java.time.Duration;
+
+/**
+ * The built-in selection strategies. Every picker they build honours {@link
+ * io.loadstar.api.PickContext#tried()}, skips endpoints at their in-flight limit, picks without
+ * locks and allocates nothing per pick.
+ *
+ * <p>Strategies are immutable and may be shared; each balancer keeps its own selection state.
+ */
+public final class Strategies {
+
+  /** The most choices {@link #leastRequest(int, double)} accepts. */
+  public static final int MAX_CHOICES = 10;
+
+  private static final SelectionStrategy ROUND_ROBIN = new RoundRobinStrategy();
+  private static final SelectionStrategy RANDOM = new RandomStrategy();
+  private static final SelectionStrategy LEAST_REQUEST = new LeastRequestStrategy(2, 1.0);
+  private static final SelectionStrategy PEAK_EWMA =
+      new PeakEwmaStrategy(
+          Duration.ofSeconds(10).toNanos(),
+          Duration.ofMillis(10).toNanos(),
+          Duration.ofSeconds(1).toNanos());
+
+  private Strategies() {}
+
+  /**
+   * Weighted round robin, smooth: endpoints are interleaved by weight (5:3:2 gives A B A C A B A A
+   * B C), equal weights never repeat an endpoint back to back, and each cycle gives every
+   * endpoint exactly its share. O(1) per pick. Each thread has its own cursor, started at a random
+   * position and kept across endpoint updates.
+   */
+  public static SelectionStrategy roundRobin() {
+    return ROUND_ROBIN;
+  }
+
+  /** Weighted random, O(1) per pick. */
+  public static SelectionStrategy random() {
+    return RANDOM;
+  }
+
+  /**
+   * Least outstanding requests by power of two choices without replacement: of two distinct random
+   * endpoints, the one with the higher {@code weight / (inFlight + 1)} wins. Idle endpoints of
+   * unequal weight all lose to the heaviest; under load, in-flight counts settle in proportion to
+   * weight.
+   */
+  public static SelectionStrategy leastRequest() {
+    return LEAST_REQUEST;
+  }
+
+  /**
+   * Least outstanding requests by power of {@code choices} choices without replacement, scoring
+   * {@code weight / (inFlight + 1)^bias}: bias 0 ignores load, bias 1 (the default) is
+   * proportional, higher values favour idle endpoints more strongly.
+   *
+   * @throws IllegalArgumentException if {@code choices} is not in {@code 2..10} or {@code bias} is
+   *     not in {@code 0.0..10.0}
+   */
+  public static SelectionStrategy leastRequest(int choices, double bias) {
+    if (choices < 2 || choices > MAX_CHOICES) {
+      throw new IllegalArgumentException(
+          "choices: " + choices + " (expected: 2.." + MAX_CHOICES + ")");
+    }
+    if (!(bias >= 0.0 && bias <= 10.0)) {
+      throw new IllegalArgumentException("bias: " + bias + " (expected: 0.0..10.0)");
+    }
+    return new LeastRequestStrategy(choices, bias);
+  }
+
+  /**
+   * Latency-aware least loaded (Finagle's peak EWMA): of two distinct random endpoints, the one
+   * with the lower {@code latency estimate x (inFlight + 1) / weight} wins. The estimate jumps to
+   * any slower call and decays with a 10 s time constant; new endpoints start at 10 ms; a failed
+   * call counts as at least 1 s.
+   */
+  public static SelectionStrategy peakEwma() {
+    return PEAK_EWMA;
+  }
+
+  /**
+   * Latency-aware least loaded with the given decay time constant and starting latency; a failed
+   * call counts as at least 1 s.
+   *
+   * @throws IllegalArgumentException if {@code decay} is not in {@code 100ms..10m} or {@code
+   *     defaultRtt} not in {@code 1us..1m}
+   */
+  public static SelectionStrategy peakEwma(Duration decay, Duration defaultRtt) {
+    requireNonNull(decay, "decay");
+    requireNonNull(defaultRtt, "defaultRtt");
+    if (decay.compareTo(Duration.ofMillis(100)) < 0 || decay.compareTo(Duration.ofMinutes(10)) > 0) {
+      throw new IllegalArgumentException("decay: " + decay + " (expected: PT0.1S..PT10M)");
+    }
+    if (defaultRtt.compareTo(Duration.ofNanos(1000)) < 0
+        || defaultRtt.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw new IllegalArgumentException(
+          "defaultRtt: " + defaultRtt + " (expected: PT0.000001S..PT1M)");
+    }
+    return new PeakEwmaStrategy(
+        decay.toNanos(), defaultRtt.toNanos(), Duration.ofSeconds(1).toNanos());
+  }
+
+  /**
+   * Consistent hashing on a weighted ring of virtual nodes, with the default {@link
+   * RingHashConfig}. A key only ever moves to or from an endpoint that joined or left.
+   */
+  public static SelectionStrategy ringHash() {
+    return ringHash(RingHashConfig.defaults());
+  }
+
+  /** Consistent hashing on a weighted ring of virtual nodes. */
+  public static SelectionStrategy ringHash(RingHashConfig config) {
+    return new RingHashStrategy(requireNonNull(config, "config"));
+  }
+
+  /**
+   * Consistent hashing with a weighted Maglev lookup table, with the default {@link MaglevConfig}:
+   * O(1) per pick, near-perfect balance, near-minimal key movement.
+   */
+  public static SelectionStrategy maglev() {
+    return maglev(MaglevConfig.defaults());
+  }
+
+  /** Consistent hashing with a weighted Maglev lookup table. */
+  public static SelectionStrategy maglev(MaglevConfig config) {
+    return new MaglevStrategy(requireNonNull(config, "config"));
+  }
+
+  static double checkBoundedLoadFactor(double factor) {
+    if (!(factor >= 1.0 && factor <= 100.0)) {
+      throw new IllegalArgumentException(
+          "boundedLoadFactor: " + factor + " (expected: 1.0..100.0)");
+    }
+    return factor;
+  }
+}

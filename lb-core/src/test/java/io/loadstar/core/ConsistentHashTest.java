@@ -1,0 +1,286 @@
+package io.loadstar.core;
+
+import static io.loadstar.core.TestEndpoints.endpoints;
+import static io.loadstar.core.TestEndpoints.pickKey;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointView;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.api.SelectionStrategy;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ConsistentHashTest {
+
+  private static final int KEYS = 1_000_000;
+
+  static Stream<Arguments> hashStrategies() {
+    return Stream.of(
+        Arguments.of("ringHash", Strategies.ringHash()),
+        Arguments.of("maglev", Strategies.maglev()));
+  }
+
+  private static LoadBalancer lb(SelectionStrategy strategy, List<Endpoint> endpoints) {
+    return LoadBalancers.builder("cache").strategy(strategy).endpoints(endpoints).build();
+  }
+
+  private static long[] randomKeys(int count) {
+    SplittableRandom random = new SplittableRandom(2026);
+    long[] keys = new long[count];
+    for (int i = 0; i < count; i++) {
+      keys[i] = random.nextLong();
+    }
+    return keys;
+  }
+
+  private static String[] map(LoadBalancer lb, long[] keys) {
+    String[] owners = new String[keys.length];
+    for (int i = 0; i < keys.length; i++) {
+      owners[i] = pickKey(lb, keys[i]);
+    }
+    return owners;
+  }
+
+  private static double maxOverMean(String[] owners, int endpoints) {
+    Map<String, Integer> counts = new HashMap<>();
+    for (String o : owners) {
+      counts.merge(o, 1, Integer::sum);
+    }
+    assertThat(counts).hasSize(endpoints);
+    double mean = (double) owners.length / endpoints;
+    return Collections.max(counts.values()) / mean;
+  }
+
+  @Test
+  void maglev_100Endpoints_maxOverMeanAtMost105() {
+    long[] keys = randomKeys(KEYS);
+    try (LoadBalancer lb = lb(Strategies.maglev(), endpoints(100))) {
+      assertThat(maxOverMean(map(lb, keys), 100)).isLessThanOrEqualTo(1.05);
+    }
+  }
+
+  @Test
+  void ringHash_100Endpoints_maxOverMeanAtMost110() {
+    long[] keys = randomKeys(KEYS);
+    try (LoadBalancer lb = lb(Strategies.ringHash(), endpoints(100))) {
+      assertThat(maxOverMean(map(lb, keys), 100)).isLessThanOrEqualTo(1.10);
+    }
+  }
+
+  @Test
+  void maglevTable_100Endpoints_eachWithinOnePercentOfItsShare() {
+    List<EndpointView> views = new ArrayList<>();
+    for (Endpoint e : endpoints(100)) {
+      views.add(new EndpointState(e, Integer.MAX_VALUE, null, null));
+    }
+    int[] table = MaglevStrategy.MaglevPicker.populate(views.toArray(new EndpointView[0]), 65537);
+    int[] counts = new int[100];
+    for (int slot : table) {
+      counts[slot]++;
+    }
+    double share = 65537 / 100.0;
+    for (int c : counts) {
+      assertThat(c).isBetween((int) Math.floor(share * 0.99), (int) Math.ceil(share * 1.01));
+    }
+  }
+
+  @Test
+  void maglevTable_weighted_entriesProportionalToWeight() {
+    List<EndpointView> views = new ArrayList<>();
+    int[] weights = {60, 20, 20, 1};
+    for (int i = 0; i < weights.length; i++) {
+      views.add(
+          new EndpointState(
+              Endpoint.of("10.0.0." + (i + 1), 80).withWeight(weights[i]), Integer.MAX_VALUE, null, null));
+    }
+    int[] table = MaglevStrategy.MaglevPicker.populate(views.toArray(new EndpointView[0]), 65537);
+    int[] counts = new int[weights.length];
+    for (int slot : table) {
+      counts[slot]++;
+    }
+    for (int i = 0; i < weights.length; i++) {
+      double expected = 65537.0 * weights[i] / 101;
+      assertThat((double) counts[i]).isCloseTo(expected, org.assertj.core.data.Offset.offset(expected * 0.01 + 2));
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("hashStrategies")
+  void fourToFiveEndpoints_movesAtMost22PercentOfKeys(String name, SelectionStrategy strategy) {
+    long[] keys = randomKeys(200_000);
+    List<Endpoint> five = endpoints(5);
+    String[] before;
+    String[] after;
+    try (LoadBalancer lb = lb(strategy, five.subList(0, 4))) {
+      before = map(lb, keys);
+    }
+    try (LoadBalancer lb = lb(strategy, five)) {
+      after = map(lb, keys);
+    }
+    String added = five.get(4).key();
+    int moved = 0;
+    int movedBetweenStayers = 0;
+    for (int i = 0; i < keys.length; i++) {
+      if (!before[i].equals(after[i])) {
+        moved++;
+        if (!after[i].equals(added)) {
+          movedBetweenStayers++;
+        }
+      }
+    }
+    assertThat((double) moved / keys.length).isLessThanOrEqualTo(0.22);
+    if (name.equals("ringHash")) {
+      assertThat(movedBetweenStayers).isZero();
+    } else {
+      assertThat((double) movedBetweenStayers / keys.length).isLessThanOrEqualTo(0.01);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("hashStrategies")
+  void removeThenReAdd_bringsBackAllKeys(String name, SelectionStrategy strategy) {
+    long[] keys = randomKeys(100_000);
+    List<Endpoint> all = endpoints(8);
+    DynamicEndpointSource source = DynamicEndpointSource.of(all);
+    try (LoadBalancer lb =
+        LoadBalancers.builder("cache").strategy(strategy).source(source).build()) {
+      String[] before = map(lb, keys);
+      List<Endpoint> without = new ArrayList<>(all);
+      Endpoint removed = without.remove(3);
+      source.set(without);
+      String[] during = map(lb, keys);
+      for (String owner : during) {
+        assertThat(owner).isNotEqualTo(removed.key());
+      }
+      source.set(all);
+      String[] after = map(lb, keys);
+      int ownedBefore = 0;
+      for (int i = 0; i < keys.length; i++) {
+        if (before[i].equals(removed.key())) {
+          ownedBefore++;
+          assertThat(after[i]).isEqualTo(removed.key());
+        }
+      }
+      assertThat(ownedBefore).isGreaterThan(10_000);
+      assertThat(after).isEqualTo(before);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("hashStrategies")
+  void sameSetInAnyOrder_mapsEveryKeyTheSame(String name, SelectionStrategy strategy) {
+    long[] keys = randomKeys(50_000);
+    List<Endpoint> list = new ArrayList<>(endpoints(20));
+    list.set(5, list.get(5).withWeight(3));
+    String[] first;
+    try (LoadBalancer lb = lb(strategy, list)) {
+      first = map(lb, keys);
+    }
+    Collections.shuffle(list, new java.util.Random(1));
+    try (LoadBalancer lb = lb(strategy, list)) {
+      assertThat(map(lb, keys)).isEqualTo(first);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("hashStrategies")
+  void sameKey_stringAndBytes_pickTheSameEndpoint(String name, SelectionStrategy strategy) {
+    try (LoadBalancer lb = lb(strategy, endpoints(10))) {
+      for (int i = 0; i < 1_000; i++) {
+        String key = "user-" + i + "-ü";
+        PickResult a = lb.pick(PickContext.ofHashKey(key));
+        PickResult b =
+            lb.pick(PickContext.ofHashKey(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(a.endpoint()).isEqualTo(b.endpoint());
+        a.handle().onCancel();
+        b.handle().onCancel();
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("hashStrategies")
+  void excludedEndpoint_keySpillsToTheSameNextEndpointEveryTime(
+      String name, SelectionStrategy strategy) {
+    List<Endpoint> list = endpoints(10);
+    try (LoadBalancer lb = lb(strategy, list)) {
+      for (long key = 0; key < 1_000; key++) {
+        PickResult first = lb.pick(PickContext.ofHashKey(key));
+        first.handle().onCancel();
+        PickContext retry = PickContext.ofHashKey(key).withTried(first.endpoint());
+        PickResult second = lb.pick(retry);
+        PickResult secondAgain = lb.pick(retry);
+        assertThat(second.endpoint()).isNotEqualTo(first.endpoint());
+        assertThat(secondAgain.endpoint()).isEqualTo(second.endpoint());
+        second.handle().onCancel();
+        secondAgain.handle().onCancel();
+      }
+    }
+  }
+
+  static Stream<Arguments> boundedStrategies() {
+    return Stream.of(
+        Arguments.of(
+            "ringHash", Strategies.ringHash(RingHashConfig.builder().boundedLoadFactor(1.25).build())),
+        Arguments.of(
+            "maglev", Strategies.maglev(MaglevConfig.builder().boundedLoadFactor(1.25).build())));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("boundedStrategies")
+  void boundedLoad_hotKeyCarryingHalfTheLoad_noEndpointAboveFactorTimesMeanPlusOne(
+      String name, SelectionStrategy strategy) {
+    int n = 10;
+    List<Endpoint> list = endpoints(n);
+    SplittableRandom random = new SplittableRandom(5);
+    try (LoadBalancer lb = lb(strategy, list)) {
+      Map<String, Integer> inFlight = new HashMap<>();
+      List<PickResult> held = new ArrayList<>();
+      for (int i = 0; i < 2_000; i++) {
+        long key = i % 2 == 0 ? 42L : random.nextLong(); // half the calls carry one hot key
+        PickResult r = lb.pick(PickContext.ofHashKey(key));
+        held.add(r);
+        inFlight.merge(r.endpoint().key(), 1, Integer::sum);
+        double mean = (double) held.size() / n;
+        assertThat(Collections.max(inFlight.values()))
+            .as("after %s calls", held.size())
+            .isLessThanOrEqualTo((int) Math.floor(1.25 * mean + 1));
+      }
+      held.forEach(r -> r.handle().onSuccess(0));
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("boundedStrategies")
+  void boundedLoad_spillForAKeyIsDeterministic(String name, SelectionStrategy strategy) {
+    List<String> firstRun = spillSequence(strategy);
+    assertThat(spillSequence(strategy)).isEqualTo(firstRun);
+  }
+
+  private static List<String> spillSequence(SelectionStrategy strategy) {
+    List<String> sequence = new ArrayList<>();
+    try (LoadBalancer lb = lb(strategy, endpoints(6))) {
+      List<PickResult> held = new ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        PickResult r = lb.pick(PickContext.ofHashKey("hot"));
+        sequence.add(r.endpoint().key());
+        held.add(r);
+      }
+      held.forEach(r -> r.handle().onSuccess(0));
+    }
+    assertThat(new java.util.HashSet<>(sequence)).hasSizeGreaterThan(1); // it did spill
+    return sequence;
+  }
+}

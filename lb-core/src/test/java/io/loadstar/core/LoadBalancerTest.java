@@ -1,0 +1,323 @@
+package io.loadstar.core;
+
+import static io.loadstar.core.TestEndpoints.endpoints;
+import static io.loadstar.core.TestEndpoints.pickCounts;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSource;
+import io.loadstar.api.EndpointUpdate;
+import io.loadstar.api.LbEventListener;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.NoEndpointAvailableException;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.api.Picker;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class LoadBalancerTest {
+
+  private static <T> T onLoop(LoadBalancer lb, java.util.function.Supplier<T> read) {
+    CompletableFuture<T> f = new CompletableFuture<>();
+    ((DefaultLoadBalancer) lb).executeSerially(() -> f.complete(read.get()));
+    return f.join();
+  }
+
+  @Test
+  void listUpdatedEverySecond_roundRobinSharesStayWithinThreePoints() {
+    // 1,000 updates (one per "second"), each changing a tag so that the picker is rebuilt, and
+    // only 7 picks between updates over 10 endpoints: had a rebuild reset the cursor, the first 7
+    // endpoints would get 1/7 each and the last 3 nothing.
+    List<Endpoint> list = endpoints(10);
+    DynamicEndpointSource source = DynamicEndpointSource.of(list);
+    try (LoadBalancer lb = LoadBalancers.builder("svc").source(source).seed(9).build()) {
+      Map<String, Integer> total = new java.util.HashMap<>();
+      int updates = 1_000;
+      int picksPerUpdate = 7;
+      for (int second = 0; second < updates; second++) {
+        List<Endpoint> next = new ArrayList<>();
+        for (Endpoint e : list) {
+          next.add(e.withTag("generation", Integer.toString(second)));
+        }
+        source.set(next);
+        pickCounts(lb, picksPerUpdate).forEach((k, v) -> total.merge(k, v, Integer::sum));
+      }
+      assertThat(total).hasSize(10);
+      for (int count : total.values()) {
+        assertThat((double) count / (updates * picksPerUpdate)).isBetween(0.07, 0.13);
+      }
+      assertThat(onLoop(lb, ((DefaultLoadBalancer) lb)::publications)).isEqualTo(updates + 1);
+    }
+  }
+
+  @Test
+  void noOpUpdate_publishesNoNewPicker() {
+    List<Endpoint> list = endpoints(3);
+    DynamicEndpointSource source = DynamicEndpointSource.of(list);
+    RecordingLbEventListener events = new RecordingLbEventListener();
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc").source(source).eventListener(events).build()) {
+      Picker before = ((DefaultLoadBalancer) lb).currentPicker();
+      List<Endpoint> reordered = new ArrayList<>(list);
+      java.util.Collections.reverse(reordered);
+      source.set(reordered); // same set, other order
+      source.set(list.get(0), list.get(1), list.get(2), list.get(1)); // a duplicate
+      assertThat(((DefaultLoadBalancer) lb).currentPicker()).isSameAs(before);
+      assertThat(events.updates).hasSize(1);
+      assertThat(onLoop(lb, ((DefaultLoadBalancer) lb)::publications)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void weightChange_keepsLiveInFlightCount() {
+    Endpoint a = Endpoint.of("10.0.0.1", 80);
+    DynamicEndpointSource source = DynamicEndpointSource.of(List.of(a));
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc").source(source).maxInFlightPerEndpoint(1).build()) {
+      PickResult held = lb.pick();
+      source.set(a.withWeight(5));
+      assertThat(lb.endpoints()).containsExactly(a.withWeight(5));
+      // The in-flight slot taken before the update still counts against the limit.
+      assertThat(lb.pick().isAvailable()).isFalse();
+      held.handle().onSuccess(0);
+      PickResult next = lb.pick();
+      assertThat(next.endpoint().weight()).isEqualTo(5);
+      next.handle().onSuccess(0);
+    }
+  }
+
+  @Test
+  void discoveryError_keepsLastGoodEndpoints() {
+    List<Endpoint> list = endpoints(3);
+    DynamicEndpointSource source = DynamicEndpointSource.of(list);
+    RecordingLbEventListener events = new RecordingLbEventListener();
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc").source(source).eventListener(events).build()) {
+      IOException error = new IOException("SERVFAIL");
+      source.fail(error);
+      assertThat(lb.endpoints()).isEqualTo(list);
+      assertThat(pickCounts(lb, 30)).hasSize(3);
+      assertThat(events.discoveryErrors).containsExactly(error);
+    }
+  }
+
+  @Test
+  void emptyUpdate_keepsLastGoodEndpointsUnlessAccepted() {
+    List<Endpoint> list = endpoints(2);
+    DynamicEndpointSource source = DynamicEndpointSource.of(list);
+    RecordingLbEventListener events = new RecordingLbEventListener();
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc").source(source).eventListener(events).build()) {
+      source.set(List.of());
+      assertThat(lb.endpoints()).isEqualTo(list);
+      assertThat(events.discoveryErrors)
+          .singleElement()
+          .extracting(Throwable::getMessage)
+          .isEqualTo("discovery returned no endpoints; keeping the last 2");
+    }
+    DynamicEndpointSource accepting = DynamicEndpointSource.of(list);
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc").source(accepting).acceptEmptyUpdates(true).build()) {
+      accepting.set(List.of());
+      assertThat(lb.endpoints()).isEmpty();
+      assertThat(lb.pick().reason()).isEqualTo("no endpoints discovered yet");
+    }
+  }
+
+  @Test
+  void noEndpointsYet_executeFailsWithServiceNameAndLastDiscoveryError() {
+    DynamicEndpointSource source = DynamicEndpointSource.create();
+    try (LoadBalancer lb = LoadBalancers.builder("orders").source(source).build()) {
+      source.fail(new IOException("NXDOMAIN for orders.svc"));
+      assertThatThrownBy(() -> lb.execute(e -> "never"))
+          .isInstanceOf(NoEndpointAvailableException.class)
+          .hasMessage(
+              "no endpoint available for 'orders': no endpoints discovered yet; last discovery"
+                  + " error: java.io.IOException: NXDOMAIN for orders.svc")
+          .hasCauseInstanceOf(IOException.class)
+          .extracting(e -> ((NoEndpointAvailableException) e).service())
+          .isEqualTo("orders");
+    }
+  }
+
+  @Test
+  void tiers_backupUsedOnlyWhenPrimaryTierCannotServe() {
+    Endpoint primary1 = Endpoint.of("10.0.0.1", 80);
+    Endpoint primary2 = Endpoint.of("10.0.0.2", 80);
+    Endpoint backup = Endpoint.of("10.0.1.1", 80).withPriority(1);
+    DynamicEndpointSource source = DynamicEndpointSource.of(List.of(primary1, primary2, backup));
+    try (LoadBalancer lb = LoadBalancers.builder("svc").source(source).build()) {
+      assertThat(pickCounts(lb, 1_000).keySet()).containsOnly(primary1.key(), primary2.key());
+      // Both primaries already tried by this call: the backup serves the retry.
+      PickResult r = lb.pick(PickContext.empty().withTried(primary1).withTried(primary2));
+      assertThat(r.endpoint()).isEqualTo(backup);
+      r.handle().onCancel();
+      // Primaries drained to weight 0: the backup tier takes everything.
+      source.set(primary1.withWeight(0), primary2.withWeight(0), backup);
+      assertThat(pickCounts(lb, 100).keySet()).containsOnly(backup.key());
+      source.set(primary1.withWeight(0), primary2.withWeight(0));
+      assertThat(lb.pick().reason()).isEqualTo("0 of 2 ready (2 with weight 0)");
+    }
+  }
+
+  @Test
+  void execute_success_returnsValueAndReleasesInFlight() throws Exception {
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc").endpoints(endpoints(1)).maxInFlightPerEndpoint(1).build()) {
+      for (int i = 0; i < 5; i++) {
+        assertThat(lb.<String>execute(e -> e.host())).isEqualTo("10.0.0.1");
+      }
+      assertThat(lb.pick().isAvailable()).isTrue();
+    }
+  }
+
+  @Test
+  void execute_callThrows_rethrowsSameExceptionAndReleasesInFlight() {
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc").endpoints(endpoints(1)).maxInFlightPerEndpoint(1).build()) {
+      SocketTimeoutException timeout = new SocketTimeoutException("read timed out");
+      assertThatThrownBy(() -> lb.execute(e -> {
+            throw timeout;
+          }))
+          .isSameAs(timeout);
+      IllegalStateException bug = new IllegalStateException("bug");
+      assertThatThrownBy(() -> lb.execute(e -> {
+            throw bug;
+          }))
+          .isSameAs(bug);
+      assertThat(lb.pick().isAvailable()).isTrue();
+    }
+  }
+
+  @Test
+  void classify_connectFailure_isNotSent_readTimeout_isPossiblyProcessed() {
+    assertThat(DefaultLoadBalancer.classify(new ConnectException("refused")).kind())
+        .isEqualTo(io.loadstar.api.CallFailure.Kind.NOT_SENT);
+    assertThat(DefaultLoadBalancer.classify(new SocketTimeoutException("read")).kind())
+        .isEqualTo(io.loadstar.api.CallFailure.Kind.POSSIBLY_PROCESSED);
+  }
+
+  @Test
+  void compositeSource_usesUnionAndKeepsEachSourcesLastGoodList() {
+    DynamicEndpointSource first = DynamicEndpointSource.of(endpoints(2));
+    DynamicEndpointSource second = DynamicEndpointSource.of(List.of(Endpoint.of("10.9.9.9", 80)));
+    try (LoadBalancer lb = LoadBalancers.builder("svc").source(first).source(second).build()) {
+      assertThat(lb.endpoints()).hasSize(3);
+      second.fail(new IOException("down"));
+      assertThat(lb.endpoints()).hasSize(3);
+      first.set(endpoints(1));
+      assertThat(lb.endpoints())
+          .containsExactly(Endpoint.of("10.0.0.1", 8080), Endpoint.of("10.9.9.9", 80));
+    }
+  }
+
+  @Test
+  void throwingListener_isIgnoredAndBalancerKeepsWorking() {
+    LbEventListener throwing =
+        new LbEventListener() {
+          @Override
+          public void endpointsUpdated(String service, List<Endpoint> endpoints) {
+            throw new IllegalStateException("listener bug");
+          }
+
+          @Override
+          public void pickFailed(String service, String reason) {
+            throw new IllegalStateException("listener bug");
+          }
+        };
+    DynamicEndpointSource source = DynamicEndpointSource.of(endpoints(2));
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc").source(source).eventListener(throwing).build()) {
+      source.set(endpoints(3));
+      assertThat(lb.endpoints()).hasSize(3);
+      assertThat(lb.pick(allTried(endpoints(3))).isAvailable()).isFalse();
+    }
+  }
+
+  @Test
+  void listenerThatClosesTheBalancer_closesItCleanly() {
+    AtomicReference<LoadBalancer> ref = new AtomicReference<>();
+    LbEventListener closing =
+        new LbEventListener() {
+          @Override
+          public void endpointsUpdated(String service, List<Endpoint> endpoints) {
+            if (endpoints.size() == 3) {
+              ref.get().close();
+            }
+          }
+        };
+    DynamicEndpointSource source = DynamicEndpointSource.of(endpoints(2));
+    LoadBalancer lb = LoadBalancers.builder("svc").source(source).eventListener(closing).build();
+    ref.set(lb);
+    source.set(endpoints(3)); // the listener closes the balancer from inside the control loop
+    source.set(endpoints(4)); // ignored: closed
+    assertThat(lb.pick().reason()).isEqualTo("LoadBalancer 'svc' is closed");
+  }
+
+  private static PickContext allTried(List<Endpoint> endpoints) {
+    PickContext c = PickContext.empty();
+    for (Endpoint e : endpoints) {
+      c = c.withTried(e);
+    }
+    return c;
+  }
+
+  @Test
+  void close_stopsTimerThreadAndClosesSources() throws Exception {
+    AtomicReference<Boolean> sourceClosed = new AtomicReference<>(false);
+    EndpointSource source =
+        new EndpointSource() {
+          @Override
+          public void start(Listener listener) {
+            listener.onUpdate(EndpointUpdate.of(endpoints(2)));
+          }
+
+          @Override
+          public void close() {
+            sourceClosed.set(true);
+          }
+        };
+    LoadBalancer lb = LoadBalancers.builder("closing").source(source).build();
+    // Start the balancer's own timer thread, as health checks will.
+    CompletableFuture<Boolean> ran = new CompletableFuture<>();
+    ((DefaultLoadBalancer) lb)
+        .executeSerially(
+            () ->
+                ((DefaultLoadBalancer) lb)
+                    .scheduler()
+                    .schedule(() -> ran.complete(true), 0, TimeUnit.NANOSECONDS));
+    assertThat(ran.get(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(timerThreads("closing")).isNotEmpty();
+
+    lb.close();
+
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!timerThreads("closing").isEmpty() && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertThat(timerThreads("closing")).isEmpty();
+    assertThat(sourceClosed.get()).isTrue();
+    assertThat(lb.pick().reason()).isEqualTo("LoadBalancer 'closing' is closed");
+    lb.close(); // idempotent
+  }
+
+  private static List<Thread> timerThreads(String name) {
+    List<Thread> found = new ArrayList<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals("loadstar-" + name + "-timer") && t.isAlive()) {
+        found.add(t);
+      }
+    }
+    return found;
+  }
+}

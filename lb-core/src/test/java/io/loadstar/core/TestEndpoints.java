@@ -1,0 +1,43 @@
+package io.loadstar.core;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Helpers shared by the core tests. */
+final class TestEndpoints {
+
+  private TestEndpoints() {}
+
+  /** Returns n endpoints 10.0.x.y:8080 (never contacted: selection tests make no calls). */
+  static List<Endpoint> endpoints(int n) {
+    List<Endpoint> list = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      list.add(Endpoint.of("10.0." + (i / 250) + "." + (i % 250 + 1), 8080));
+    }
+    return list;
+  }
+
+  /** Picks and completes {@code count} calls; returns how often each endpoint key was picked. */
+  static Map<String, Integer> pickCounts(LoadBalancer lb, int count) {
+    Map<String, Integer> counts = new LinkedHashMap<>();
+    for (int i = 0; i < count; i++) {
+      PickResult r = lb.pick(PickContext.empty());
+      counts.merge(r.endpoint().key(), 1, Integer::sum);
+      r.handle().onSuccess(1_000);
+    }
+    return counts;
+  }
+
+  /** Picks for a hash key and releases at once; returns the endpoint key. */
+  static String pickKey(LoadBalancer lb, long key) {
+    PickResult r = lb.pick(PickContext.ofHashKey(key));
+    r.handle().onCancel();
+    return r.endpoint().key();
+  }
+}

@@ -1,0 +1,177 @@
+package io.loadstar.core;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointUpdate;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Each validation message, verbatim, once. */
+class ValidationTest {
+
+  @Test
+  void endpoint_negativeWeight() {
+    assertThatThrownBy(() -> Endpoint.of("a", 80).withWeight(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("weight: -1 (expected: 0..1000000)");
+  }
+
+  @Test
+  void endpoint_portZero() {
+    assertThatThrownBy(() -> Endpoint.of("a", 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("port: 0 (expected: 1..65535)");
+  }
+
+  @Test
+  void endpoint_portAbove65535() {
+    assertThatThrownBy(() -> Endpoint.of("a", 65536))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("port: 65536 (expected: 1..65535)");
+  }
+
+  @Test
+  void endpoint_blankHost() {
+    assertThatThrownBy(() -> Endpoint.of("  ", 80))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("host: '  ' (expected: not blank)");
+  }
+
+  @Test
+  void endpoint_hostWithSpace() {
+    assertThatThrownBy(() -> Endpoint.of("a b", 80))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("host: 'a b' (expected: a host name or IP literal)");
+  }
+
+  @Test
+  void endpoint_priorityOutOfRange() {
+    assertThatThrownBy(() -> Endpoint.of("a", 80).withPriority(1001))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("priority: 1001 (expected: 0..1000)");
+  }
+
+  @Test
+  void endpoint_blankKey() {
+    assertThatThrownBy(() -> Endpoint.of("a", 80).withKey(""))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("key: '' (expected: not blank)");
+  }
+
+  @Test
+  void endpoint_unresolvedSocketAddress() {
+    assertThatThrownBy(
+            () -> Endpoint.of(java.net.InetSocketAddress.createUnresolved("svc.test", 80)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("socketAddress: svc.test/<unresolved>:80 (expected: a resolved address)");
+  }
+
+  @Test
+  void maglev_nonPrimeTableSize() {
+    assertThatThrownBy(() -> MaglevConfig.builder().tableSize(65536))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("tableSize: 65536 (expected: a prime in 251..16777213)");
+  }
+
+  @Test
+  void maglev_tableSizeTooSmall() {
+    assertThatThrownBy(() -> MaglevConfig.builder().tableSize(13))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("tableSize: 13 (expected: a prime in 251..16777213)");
+  }
+
+  @Test
+  void boundedLoadFactor_belowOne() {
+    assertThatThrownBy(() -> RingHashConfig.builder().boundedLoadFactor(0.9))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("boundedLoadFactor: 0.9 (expected: 1.0..100.0)");
+  }
+
+  @Test
+  void ringHash_ringSizeZero() {
+    assertThatThrownBy(() -> RingHashConfig.builder().maxRingSize(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxRingSize: 0 (expected: 1..8388608)");
+  }
+
+  @Test
+  void ringHash_minAboveMax() {
+    assertThatThrownBy(() -> RingHashConfig.builder().minRingSize(5000).maxRingSize(4000).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("minRingSize 5000 cannot be greater than maxRingSize 4000");
+  }
+
+  @Test
+  void leastRequest_oneChoice() {
+    assertThatThrownBy(() -> Strategies.leastRequest(1, 1.0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("choices: 1 (expected: 2..10)");
+  }
+
+  @Test
+  void leastRequest_negativeBias() {
+    assertThatThrownBy(() -> Strategies.leastRequest(2, -0.5))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("bias: -0.5 (expected: 0.0..10.0)");
+  }
+
+  @Test
+  void peakEwma_tinyDecay() {
+    assertThatThrownBy(() -> Strategies.peakEwma(Duration.ofMillis(1), Duration.ofMillis(5)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("decay: PT0.001S (expected: PT0.1S..PT10M)");
+  }
+
+  @Test
+  void peakEwma_zeroDefaultRtt() {
+    assertThatThrownBy(() -> Strategies.peakEwma(Duration.ofSeconds(10), Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("defaultRtt: PT0S (expected: PT0.000001S..PT1M)");
+  }
+
+  @Test
+  void builder_inFlightLimitZero() {
+    assertThatThrownBy(() -> LoadBalancers.builder("svc").maxInFlightPerEndpoint(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxInFlightPerEndpoint: 0 (expected: 1..1000000)");
+  }
+
+  @Test
+  void builder_blankName() {
+    assertThatThrownBy(() -> LoadBalancers.builder(""))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("name: '' (expected: not blank)");
+  }
+
+  @Test
+  void builder_noSource() {
+    assertThatThrownBy(() -> LoadBalancers.builder("svc").build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("LoadBalancer 'svc' needs a source() or endpoints()");
+  }
+
+  @Test
+  void compositeSource_empty() {
+    assertThatThrownBy(() -> CompositeEndpointSource.of(List.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("sources: [] (expected: at least one source)");
+  }
+
+  @Test
+  void endpointUpdate_bothListAndError() {
+    assertThatThrownBy(
+            () -> EndpointUpdate.builder().endpoints(List.of()).error(new Exception()).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("endpoints() cannot be combined with error()");
+  }
+
+  @Test
+  void callFailure_statusOutOfRange() {
+    assertThatThrownBy(() -> CallFailure.status(42))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("status: 42 (expected: 100..999)");
+  }
+}
