@@ -7,21 +7,21 @@ import org.jspecify.annotations.Nullable;
 /**
  * How a call failed, in the classes that decide whether it may be retried elsewhere.
  *
- * <p>Immutable and safe to share between threads. Status failures for codes 100..599 are cached,
- * so reporting them allocates nothing.
+ * <p>Immutable and safe to share between threads. Status failures for codes 100..599 are cached, so
+ * reporting them allocates nothing.
  */
 public final class CallFailure {
 
   /** The class of a failure. */
   public enum Kind {
     /**
-     * The request never reached the backend: connect refused or timed out, TLS handshake failure,
-     * a stale pooled connection before the request was written. Always safe to retry.
+     * The request never reached the backend: connect refused or timed out, TLS handshake failure, a
+     * stale pooled connection before the request was written. Always safe to retry.
      */
     NOT_SENT,
     /**
-     * The backend may have processed the request: read timeout, reset after writing. Safe to
-     * retry only for idempotent requests.
+     * The backend may have processed the request: read timeout, reset after writing. Safe to retry
+     * only for idempotent requests.
      */
     POSSIBLY_PROCESSED,
     /** The backend answered with a status that counts as failure (for example HTTP 503). */

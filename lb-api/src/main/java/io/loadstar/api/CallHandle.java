@@ -1,8 +1,8 @@
 package io.loadstar.api;
 
 /**
- * Reports the outcome of one call to the endpoint it was sent to, feeding in-flight counts,
- * latency estimates and (where configured) outlier detection.
+ * Reports the outcome of one call to the endpoint it was sent to, feeding in-flight counts, latency
+ * estimates and (where configured) outlier detection.
  *
  * <p>Exactly one of the methods must be called exactly once per successful pick; the handle may be
  * called from any thread. Handles may be shared objects (one per endpoint) so that picking and
@@ -18,8 +18,8 @@ public interface CallHandle {
   void onFailure(CallFailure failure, long latencyNanos);
 
   /**
-   * The call was abandoned before it produced an outcome that says anything about the endpoint
-   * (for example, the caller cancelled it). Only releases the in-flight slot.
+   * The call was abandoned before it produced an outcome that says anything about the endpoint (for
+   * example, the caller cancelled it). Only releases the in-flight slot.
    */
   void onCancel();
 }

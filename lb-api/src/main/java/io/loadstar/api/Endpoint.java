@@ -70,9 +70,9 @@ public final class Endpoint implements Comparable<Endpoint> {
   }
 
   /**
-   * Returns an endpoint for an already-resolved socket address. The host is the address's host
-   * name if it was created from one, else its IP literal; the address is kept, so no lookup is
-   * needed to connect.
+   * Returns an endpoint for an already-resolved socket address. The host is the address's host name
+   * if it was created from one, else its IP literal; the address is kept, so no lookup is needed to
+   * connect.
    *
    * @throws IllegalArgumentException if the address is unresolved or its port is 0
    */

@@ -4,10 +4,9 @@ package io.loadstar.api;
  * A discovery source: tells a balancer which endpoints exist, now and whenever that changes.
  *
  * <p>A balancer calls {@link #start}, {@link #refresh} and {@link #close} from its serial control
- * loop only, one at a time, so implementations need not make those methods thread-safe. The
- * {@link Listener} may be called from any thread, at any time after {@code start} and until {@code
- * close} returns; each call carries a complete list (or an error). A source instance serves one
- * balancer.
+ * loop only, one at a time, so implementations need not make those methods thread-safe. The {@link
+ * Listener} may be called from any thread, at any time after {@code start} and until {@code close}
+ * returns; each call carries a complete list (or an error). A source instance serves one balancer.
  */
 public interface EndpointSource extends AutoCloseable {
 

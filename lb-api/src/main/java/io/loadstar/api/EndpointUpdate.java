@@ -10,8 +10,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * What a discovery source reports: either the complete current list of endpoints, or an error.
  *
- * <p>A list is always complete (a snapshot, not a delta). Instances are immutable and safe to
- * share between threads. Build one with {@link #of(List)}, {@link #failed(Throwable)} or {@link
+ * <p>A list is always complete (a snapshot, not a delta). Instances are immutable and safe to share
+ * between threads. Build one with {@link #of(List)}, {@link #failed(Throwable)} or {@link
  * #builder()}.
  */
 public final class EndpointUpdate {

@@ -16,9 +16,9 @@ public interface LoadBalancer extends AutoCloseable {
   String name();
 
   /**
-   * Picks an endpoint for one call and acquires an in-flight slot on it. The caller must report
-   * the outcome exactly once on {@link PickResult#handle()}. When nothing can be picked, returns
-   * {@link PickResult#unavailable(String)} rather than throwing.
+   * Picks an endpoint for one call and acquires an in-flight slot on it. The caller must report the
+   * outcome exactly once on {@link PickResult#handle()}. When nothing can be picked, returns {@link
+   * PickResult#unavailable(String)} rather than throwing.
    */
   PickResult pick(PickContext context);
 

@@ -7,8 +7,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * Thrown when a call cannot be made because no endpoint of the service can be picked. The message
  * names the service, the number of endpoints in each state and the last discovery error, e.g.
- * {@code no endpoint available for 'orders': 0 of 3 ready (2 at in-flight limit, 1 already
- * tried); last discovery error: ...}.
+ * {@code no endpoint available for 'orders': 0 of 3 ready (2 at in-flight limit, 1 already tried);
+ * last discovery error: ...}.
  */
 public class NoEndpointAvailableException extends RuntimeException {
 

@@ -13,13 +13,14 @@ import org.jspecify.annotations.Nullable;
  * the endpoints already tried by earlier attempts of the same call (never picked again), and free
  * attributes for custom strategies.
  *
- * <p>Immutable and safe to share between threads; a context without a per-request key can be
- * built once and reused for every call. The key is hashed on every pick with {@link KeyHash}, so
- * the cost of hashing is part of the pick and a context holds the key, not its hash.
+ * <p>Immutable and safe to share between threads; a context without a per-request key can be built
+ * once and reused for every call. The key is hashed on every pick with {@link KeyHash}, so the cost
+ * of hashing is part of the pick and a context holds the key, not its hash.
  */
 public final class PickContext {
 
-  private static final PickContext EMPTY = new PickContext(KeyKind.NONE, null, 0, List.of(), Map.of());
+  private static final PickContext EMPTY =
+      new PickContext(KeyKind.NONE, null, 0, List.of(), Map.of());
 
   private enum KeyKind {
     NONE,

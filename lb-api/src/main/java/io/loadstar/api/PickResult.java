@@ -5,8 +5,8 @@ import static java.util.Objects.requireNonNull;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The result of a pick: an endpoint plus the {@link CallHandle} to report the call's outcome on,
- * or the reason no endpoint is available.
+ * The result of a pick: an endpoint plus the {@link CallHandle} to report the call's outcome on, or
+ * the reason no endpoint is available.
  *
  * <p>Immutable and safe to share between threads. Pickers return pre-built instances, so a pick
  * allocates nothing; do not compare results by identity.
@@ -26,7 +26,8 @@ public final class PickResult {
 
   /** Returns a successful result. */
   public static PickResult of(Endpoint endpoint, CallHandle handle) {
-    return new PickResult(requireNonNull(endpoint, "endpoint"), requireNonNull(handle, "handle"), null);
+    return new PickResult(
+        requireNonNull(endpoint, "endpoint"), requireNonNull(handle, "handle"), null);
   }
 
   /** Returns a result saying that no endpoint is available, and why. */
@@ -72,6 +73,8 @@ public final class PickResult {
 
   @Override
   public String toString() {
-    return endpoint != null ? "PickResult{" + endpoint + "}" : "PickResult{unavailable: " + reason + "}";
+    return endpoint != null
+        ? "PickResult{" + endpoint + "}"
+        : "PickResult{unavailable: " + reason + "}";
   }
 }

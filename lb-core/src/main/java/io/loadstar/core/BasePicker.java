@@ -8,8 +8,8 @@ import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Shared parts of the built-in pickers: the snapshot array, exclusion checks and the slow path
- * that scans for any usable endpoint when the strategy's own choice is excluded or at its limit.
+ * Shared parts of the built-in pickers: the snapshot array, exclusion checks and the slow path that
+ * scans for any usable endpoint when the strategy's own choice is excluded or at its limit.
  * Immutable; safe for concurrent use.
  */
 abstract class BasePicker implements Picker {

@@ -5,8 +5,8 @@ import io.loadstar.api.SelectionStrategy;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A strategy shipped with lb-core; tells the balancer which per-endpoint tracking it needs, so
- * that balancers pay only for what their strategy reads. Immutable.
+ * A strategy shipped with lb-core; tells the balancer which per-endpoint tracking it needs, so that
+ * balancers pay only for what their strategy reads. Immutable.
  */
 abstract class BuiltinStrategy implements SelectionStrategy {
 

@@ -33,6 +33,7 @@ abstract class ConsistentHashPicker extends BasePicker {
 
   /** Seeds of the endpoint-identity hashes; part of the compatibility contract. */
   static final long SEED_1 = 0x6c6f616473746172L; // "loadstar"
+
   static final long SEED_2 = 0x6d61676c65762121L; // "maglev!!"
 
   private final PerThread perThread;

@@ -299,7 +299,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     states = reconciled;
     endpoints = next;
     logger.info(
-        "[{}] endpoints updated: {} added, {} removed, {} total", name, added, removed, next.size());
+        "[{}] endpoints updated: {} added, {} removed, {} total",
+        name,
+        added,
+        removed,
+        next.size());
     notifyListener(() -> eventListener.endpointsUpdated(name, next));
   }
 

@@ -12,8 +12,8 @@ import org.jspecify.annotations.Nullable;
  * An endpoint source whose list the application sets at run time, for membership that comes from
  * the application's own configuration or control plane.
  *
- * <p>Thread-safe: {@link #set} and {@link #fail} may be called from any thread, before or after
- * the balancer starts the source; the latest value is reported on start and every value after.
+ * <p>Thread-safe: {@link #set} and {@link #fail} may be called from any thread, before or after the
+ * balancer starts the source; the latest value is reported on start and every value after.
  */
 public final class DynamicEndpointSource implements EndpointSource {
 

@@ -65,12 +65,16 @@ public final class LoadBalancers {
       return this;
     }
 
-    /** Adds a fixed list of endpoints: shorthand for {@code source(StaticEndpointSource.of(...))}. */
+    /**
+     * Adds a fixed list of endpoints: shorthand for {@code source(StaticEndpointSource.of(...))}.
+     */
     public Builder endpoints(Endpoint... endpoints) {
       return source(StaticEndpointSource.of(endpoints));
     }
 
-    /** Adds a fixed list of endpoints: shorthand for {@code source(StaticEndpointSource.of(...))}. */
+    /**
+     * Adds a fixed list of endpoints: shorthand for {@code source(StaticEndpointSource.of(...))}.
+     */
     public Builder endpoints(List<Endpoint> endpoints) {
       return source(StaticEndpointSource.of(endpoints));
     }
@@ -104,8 +108,8 @@ public final class LoadBalancers {
     }
 
     /**
-     * Sets the scheduler for the balancer's timers. The balancer does not shut it down. Defaults
-     * to a daemon thread the balancer starts when it first needs a timer and stops on close.
+     * Sets the scheduler for the balancer's timers. The balancer does not shut it down. Defaults to
+     * a daemon thread the balancer starts when it first needs a timer and stops on close.
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = requireNonNull(scheduler, "scheduler");
@@ -143,7 +147,8 @@ public final class LoadBalancers {
      */
     public LoadBalancer build() {
       if (sources.isEmpty()) {
-        throw new IllegalStateException("LoadBalancer '" + name + "' needs a source() or endpoints()");
+        throw new IllegalStateException(
+            "LoadBalancer '" + name + "' needs a source() or endpoints()");
       }
       DefaultLoadBalancer lb = new DefaultLoadBalancer(this);
       lb.start();

@@ -74,7 +74,10 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
 
     private double cost(int i) {
       int inFlight = views[i].inFlight();
-      double ln1p = inFlight >= 0 && inFlight < LN1P.length ? LN1P[inFlight] : Math.log1p(Math.max(inFlight, 0));
+      double ln1p =
+          inFlight >= 0 && inFlight < LN1P.length
+              ? LN1P[inFlight]
+              : Math.log1p(Math.max(inFlight, 0));
       return trackers[i].key() + ln1p - lnWeight[i];
     }
 

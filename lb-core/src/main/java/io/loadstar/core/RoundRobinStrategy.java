@@ -3,7 +3,6 @@ package io.loadstar.core;
 import io.loadstar.api.EndpointView;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
-import io.loadstar.api.Picker;
 import io.loadstar.api.SelectionContext;
 import java.util.List;
 

@@ -10,8 +10,8 @@ import java.util.List;
 /**
  * An endpoint source with a fixed list, reported once when started.
  *
- * <p>Immutable; a new instance is needed per balancer only because {@link EndpointSource}
- * instances serve one balancer each (this one holds no state, so sharing is harmless).
+ * <p>Immutable; a new instance is needed per balancer only because {@link EndpointSource} instances
+ * serve one balancer each (this one holds no state, so sharing is harmless).
  */
 public final class StaticEndpointSource implements EndpointSource {
 
@@ -28,7 +28,8 @@ public final class StaticEndpointSource implements EndpointSource {
 
   /** Returns a source that always reports {@code endpoints}. */
   public static StaticEndpointSource of(List<Endpoint> endpoints) {
-    return new StaticEndpointSource(EndpointUpdate.of(requireNonNull(endpoints, "endpoints")).endpoints());
+    return new StaticEndpointSource(
+        EndpointUpdate.of(requireNonNull(endpoints, "endpoints")).endpoints());
   }
 
   @Override

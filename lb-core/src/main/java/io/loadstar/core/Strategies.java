@@ -30,9 +30,9 @@ public final class Strategies {
 
   /**
    * Weighted round robin, smooth: endpoints are interleaved by weight (5:3:2 gives A B A C A B A A
-   * B C), equal weights never repeat an endpoint back to back, and each cycle gives every
-   * endpoint exactly its share. O(1) per pick. Each thread has its own cursor, started at a random
-   * position and kept across endpoint updates.
+   * B C), equal weights never repeat an endpoint back to back, and each cycle gives every endpoint
+   * exactly its share. O(1) per pick. Each thread has its own cursor, started at a random position
+   * and kept across endpoint updates.
    */
   public static SelectionStrategy roundRobin() {
     return ROUND_ROBIN;
@@ -92,7 +92,8 @@ public final class Strategies {
   public static SelectionStrategy peakEwma(Duration decay, Duration defaultRtt) {
     requireNonNull(decay, "decay");
     requireNonNull(defaultRtt, "defaultRtt");
-    if (decay.compareTo(Duration.ofMillis(100)) < 0 || decay.compareTo(Duration.ofMinutes(10)) > 0) {
+    if (decay.compareTo(Duration.ofMillis(100)) < 0
+        || decay.compareTo(Duration.ofMinutes(10)) > 0) {
       throw new IllegalArgumentException("decay: " + decay + " (expected: PT0.1S..PT10M)");
     }
     if (defaultRtt.compareTo(Duration.ofNanos(1000)) < 0

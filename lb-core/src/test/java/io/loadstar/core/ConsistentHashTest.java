@@ -103,7 +103,10 @@ class ConsistentHashTest {
     for (int i = 0; i < weights.length; i++) {
       views.add(
           new EndpointState(
-              Endpoint.of("10.0.0." + (i + 1), 80).withWeight(weights[i]), Integer.MAX_VALUE, null, null));
+              Endpoint.of("10.0.0." + (i + 1), 80).withWeight(weights[i]),
+              Integer.MAX_VALUE,
+              null,
+              null));
     }
     int[] table = MaglevStrategy.MaglevPicker.populate(views.toArray(new EndpointView[0]), 65537);
     int[] counts = new int[weights.length];
@@ -112,7 +115,8 @@ class ConsistentHashTest {
     }
     for (int i = 0; i < weights.length; i++) {
       double expected = 65537.0 * weights[i] / 101;
-      assertThat((double) counts[i]).isCloseTo(expected, org.assertj.core.data.Offset.offset(expected * 0.01 + 2));
+      assertThat((double) counts[i])
+          .isCloseTo(expected, org.assertj.core.data.Offset.offset(expected * 0.01 + 2));
     }
   }
 
@@ -233,7 +237,8 @@ class ConsistentHashTest {
   static Stream<Arguments> boundedStrategies() {
     return Stream.of(
         Arguments.of(
-            "ringHash", Strategies.ringHash(RingHashConfig.builder().boundedLoadFactor(1.25).build())),
+            "ringHash",
+            Strategies.ringHash(RingHashConfig.builder().boundedLoadFactor(1.25).build())),
         Arguments.of(
             "maglev", Strategies.maglev(MaglevConfig.builder().boundedLoadFactor(1.25).build())));
   }

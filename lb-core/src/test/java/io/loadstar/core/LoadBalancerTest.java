@@ -186,14 +186,20 @@ class LoadBalancerTest {
     try (LoadBalancer lb =
         LoadBalancers.builder("svc").endpoints(endpoints(1)).maxInFlightPerEndpoint(1).build()) {
       SocketTimeoutException timeout = new SocketTimeoutException("read timed out");
-      assertThatThrownBy(() -> lb.execute(e -> {
-            throw timeout;
-          }))
+      assertThatThrownBy(
+              () ->
+                  lb.execute(
+                      e -> {
+                        throw timeout;
+                      }))
           .isSameAs(timeout);
       IllegalStateException bug = new IllegalStateException("bug");
-      assertThatThrownBy(() -> lb.execute(e -> {
-            throw bug;
-          }))
+      assertThatThrownBy(
+              () ->
+                  lb.execute(
+                      e -> {
+                        throw bug;
+                      }))
           .isSameAs(bug);
       assertThat(lb.pick().isAvailable()).isTrue();
     }

@@ -14,10 +14,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 class StrategyDistributionTest {
 
@@ -102,9 +102,12 @@ class StrategyDistributionTest {
     int n = 100_000;
     try (LoadBalancer lb = lb(Strategies.random(), List.of(A, B, C))) {
       Map<String, Integer> counts = pickCounts(lb, n);
-      assertThat((double) counts.get(A.key())).isCloseTo(n * 0.5, org.assertj.core.data.Offset.offset(tolerance(n, 0.5)));
-      assertThat((double) counts.get(B.key())).isCloseTo(n * 0.3, org.assertj.core.data.Offset.offset(tolerance(n, 0.3)));
-      assertThat((double) counts.get(C.key())).isCloseTo(n * 0.2, org.assertj.core.data.Offset.offset(tolerance(n, 0.2)));
+      assertThat((double) counts.get(A.key()))
+          .isCloseTo(n * 0.5, org.assertj.core.data.Offset.offset(tolerance(n, 0.5)));
+      assertThat((double) counts.get(B.key()))
+          .isCloseTo(n * 0.3, org.assertj.core.data.Offset.offset(tolerance(n, 0.3)));
+      assertThat((double) counts.get(C.key()))
+          .isCloseTo(n * 0.2, org.assertj.core.data.Offset.offset(tolerance(n, 0.2)));
     }
   }
 
@@ -117,7 +120,9 @@ class StrategyDistributionTest {
       assertThat(counts).hasSize(endpoints);
       for (int c : counts.values()) {
         assertThat((double) c)
-            .isCloseTo((double) n / endpoints, org.assertj.core.data.Offset.offset(tolerance(n, 1.0 / endpoints)));
+            .isCloseTo(
+                (double) n / endpoints,
+                org.assertj.core.data.Offset.offset(tolerance(n, 1.0 / endpoints)));
       }
     }
   }
@@ -177,7 +182,8 @@ class StrategyDistributionTest {
         PickResult r = lb.pick();
         boolean slow = r.endpoint().equals(list.get(0));
         ticker.advance(Duration.ofMillis(1));
-        r.handle().onSuccess(slow ? Duration.ofMillis(100).toNanos() : Duration.ofMillis(1).toNanos());
+        r.handle()
+            .onSuccess(slow ? Duration.ofMillis(100).toNanos() : Duration.ofMillis(1).toNanos());
         counts.merge(r.endpoint().key(), 1, Integer::sum);
       }
       assertThat(counts.getOrDefault(list.get(0).key(), 0)).isLessThan(300);
@@ -203,7 +209,9 @@ class StrategyDistributionTest {
         ticker.advance(Duration.ofMillis(1));
         if (r.endpoint().equals(list.get(0))) {
           toFailing++;
-          r.handle().onFailure(io.loadstar.api.CallFailure.notSent(new java.net.ConnectException()), 100_000);
+          r.handle()
+              .onFailure(
+                  io.loadstar.api.CallFailure.notSent(new java.net.ConnectException()), 100_000);
         } else {
           r.handle().onSuccess(Duration.ofMillis(2).toNanos());
         }

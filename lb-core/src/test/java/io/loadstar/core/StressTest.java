@@ -43,7 +43,8 @@ class StressTest {
         Arguments.of("leastRequest", Strategies.leastRequest()),
         Arguments.of("peakEwma", Strategies.peakEwma()),
         Arguments.of(
-            "ringHash", Strategies.ringHash(RingHashConfig.builder().boundedLoadFactor(1.25).build())),
+            "ringHash",
+            Strategies.ringHash(RingHashConfig.builder().boundedLoadFactor(1.25).build())),
         Arguments.of(
             "maglev", Strategies.maglev(MaglevConfig.builder().boundedLoadFactor(1.25).build())));
   }
@@ -55,7 +56,8 @@ class StressTest {
     List<Endpoint> stable = endpoints(3);
     List<Endpoint> pool = endpoints(12).subList(3, 12);
     DynamicEndpointSource source = DynamicEndpointSource.of(stable);
-    Set<EndpointState> seen = Collections.newSetFromMap(Collections.synchronizedMap(new IdentityHashMap<>()));
+    Set<EndpointState> seen =
+        Collections.newSetFromMap(Collections.synchronizedMap(new IdentityHashMap<>()));
     Set<String> picked = ConcurrentHashMap.newKeySet();
     AtomicInteger unavailable = new AtomicInteger();
     AtomicBoolean done = new AtomicBoolean();
