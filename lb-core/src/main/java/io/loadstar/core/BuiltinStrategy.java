@@ -15,6 +15,11 @@ abstract class BuiltinStrategy implements SelectionStrategy {
     return false;
   }
 
+  /** True if pickers read in-flight counts, which then must be single exact counters. */
+  boolean readsInFlight() {
+    return tracksTotalInFlight();
+  }
+
   /** The latency tracking settings, or null if pickers do not read latency. */
   @Nullable PeakEwmaSettings latencyTracking() {
     return null;

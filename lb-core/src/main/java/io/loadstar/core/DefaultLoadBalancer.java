@@ -71,6 +71,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final PickerFactory pickerFactory;
   private final @Nullable LongAdder totalInFlight;
   private final BuiltinStrategy.@Nullable PeakEwmaSettings latencyTracking;
+  private final boolean exactInFlight;
   private final long origin;
   private final @Nullable ScheduledExecutorService userScheduler;
 
@@ -100,6 +101,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
     LongAdder total = new LongAdder();
     this.totalInFlight = builtin != null && builtin.tracksTotalInFlight() ? total : null;
     this.latencyTracking = builtin != null ? builtin.latencyTracking() : null;
+    // Custom strategies may read in-flight counts: give them exact ones.
+    this.exactInFlight = builtin == null || builtin.readsInFlight();
     this.pickerFactory =
         b.strategy.newPickerFactory(new BalancerContext(b.name, b.seed, b.ticker, total));
     this.picker = new SnapshotPicker(List.of(), unavailable("no endpoints discovered yet"));
@@ -314,7 +317,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
             ? null
             : new PeakEwmaTracker(
                 ticker, origin, l.decayNanos, l.defaultRttNanos, l.failurePenaltyNanos);
-    return new EndpointState(e, maxInFlight, totalInFlight, tracker);
+    return new EndpointState(e, maxInFlight, exactInFlight, totalInFlight, tracker);
   }
 
   private void discoveryFailed(Throwable error) {

@@ -5,7 +5,6 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.SelectionContext;
 import java.util.List;
-import org.jspecify.annotations.Nullable;
 
 /*
  * Design notes: power of k choices without replacement (Mitzenmacher; Envoy's least_request). k
@@ -28,6 +27,11 @@ final class LeastRequestStrategy extends BuiltinStrategy {
   }
 
   @Override
+  boolean readsInFlight() {
+    return true;
+  }
+
+  @Override
   public PickerFactory newPickerFactory(SelectionContext context) {
     PerThread perThread = new PerThread(context.seed());
     return ready -> new LeastRequestPicker(ready, perThread, choices, bias);
@@ -43,6 +47,7 @@ final class LeastRequestStrategy extends BuiltinStrategy {
     private final int choices;
     private final double bias;
     private final boolean unitBias;
+    private final int[] weights; // snapshot copy: no pointer chase to the Endpoint per candidate
 
     LeastRequestPicker(List<EndpointView> ready, PerThread perThread, int choices, double bias) {
       super(ready);
@@ -50,46 +55,57 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       this.choices = choices;
       this.bias = bias;
       this.unitBias = bias == 1.0;
+      this.weights = Schedules.weights(views);
     }
 
     @Override
     public PickResult pick(PickContext context) {
       EndpointView[] v = views;
       int n = v.length;
-      if (n <= choices) {
-        return best(context, PerThread.nextInt(perThread.get(), n), n);
-      }
       PerThread.State s = perThread.get();
-      int[] drawn = s.sample;
-      EndpointView best = null;
-      for (int c = 0; c < choices; c++) {
-        int index;
-        if (c == 0) {
-          index = PerThread.nextInt(s, n);
-        } else if (c == 1) {
-          index = PerThread.nextInt(s, n - 1); // second draw without replacement, no rejection
-          if (index >= drawn[0]) {
-            index++;
-          }
-        } else {
-          index = draw(s, drawn, c, n);
-        }
-        drawn[c] = index;
-        EndpointView candidate = v[index];
-        if (context.triedCount() != 0 && context.isTried(candidate.endpoint())) {
-          continue;
-        }
-        if (best == null || better(candidate, best)) {
-          best = candidate;
-        }
+      if (n <= choices) {
+        return best(context, PerThread.nextInt(s, n), n);
       }
-      if (best != null) {
-        PickResult r = best.tryAcquire();
+      int first;
+      int best;
+      if (choices == 2) {
+        // Two distinct indexes from one 64-bit draw: the second from n - 1, shifted past the first.
+        long r = PerThread.nextLong(s);
+        int a = (int) (((r >>> 32) * n) >>> 32);
+        int b = (int) (((r & 0xFFFFFFFFL) * (n - 1)) >>> 32);
+        if (b >= a) {
+          b++;
+        }
+        first = a;
+        if (context.triedCount() == 0) {
+          best = better(b, a) ? b : a;
+        } else {
+          boolean aUsable = !context.isTried(v[a].endpoint());
+          boolean bUsable = !context.isTried(v[b].endpoint());
+          best = aUsable && bUsable ? (better(b, a) ? b : a) : aUsable ? a : bUsable ? b : -1;
+        }
+      } else {
+        int[] drawn = s.sample;
+        best = -1;
+        for (int c = 0; c < choices; c++) {
+          int index = c == 0 ? PerThread.nextInt(s, n) : draw(s, drawn, c, n);
+          drawn[c] = index;
+          if (context.triedCount() != 0 && context.isTried(v[index].endpoint())) {
+            continue;
+          }
+          if (best < 0 || better(index, best)) {
+            best = index;
+          }
+        }
+        first = drawn[0];
+      }
+      if (best >= 0) {
+        PickResult r = v[best].tryAcquire();
         if (r != null) {
           return r;
         }
       }
-      return best(context, drawn[0], n);
+      return best(context, first, n);
     }
 
     private static int draw(PerThread.State s, int[] drawn, int c, int n) {
@@ -109,7 +125,7 @@ final class LeastRequestStrategy extends BuiltinStrategy {
     private PickResult best(PickContext context, int start, int n) {
       EndpointView[] v = views;
       for (int attempt = 0; attempt < n; attempt++) {
-        EndpointView best = null;
+        int best = -1;
         for (int i = 0; i < n; i++) {
           int index = start + i;
           if (index >= n) {
@@ -122,14 +138,14 @@ final class LeastRequestStrategy extends BuiltinStrategy {
           if (candidate instanceof EndpointState && ((EndpointState) candidate).atLimit()) {
             continue;
           }
-          if (best == null || better(candidate, best)) {
-            best = candidate;
+          if (best < 0 || better(index, best)) {
+            best = index;
           }
         }
-        if (best == null) {
+        if (best < 0) {
           return exhausted;
         }
-        PickResult r = best.tryAcquire();
+        PickResult r = v[best].tryAcquire();
         if (r != null) {
           return r;
         }
@@ -138,15 +154,14 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       return exhausted;
     }
 
-    private boolean better(EndpointView a, @Nullable EndpointView b) {
-      if (b == null) {
-        return true;
-      }
+    /** True if endpoint a scores higher than endpoint b: weight / (inFlight + 1)^bias. */
+    private boolean better(int a, int b) {
+      int inA = views[a].inFlight();
+      int inB = views[b].inFlight();
       if (unitBias) {
-        return (long) a.weight() * (b.inFlight() + 1L) > (long) b.weight() * (a.inFlight() + 1L);
+        return (long) weights[a] * (inB + 1L) > (long) weights[b] * (inA + 1L);
       }
-      return a.weight() / Math.pow(a.inFlight() + 1.0, bias)
-          > b.weight() / Math.pow(b.inFlight() + 1.0, bias);
+      return weights[a] / Math.pow(inA + 1.0, bias) > weights[b] / Math.pow(inB + 1.0, bias);
     }
   }
 }

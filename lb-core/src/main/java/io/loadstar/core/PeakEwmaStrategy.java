@@ -36,6 +36,11 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
   }
 
   @Override
+  boolean readsInFlight() {
+    return true;
+  }
+
+  @Override
   public PickerFactory newPickerFactory(SelectionContext context) {
     PerThread perThread = new PerThread(context.seed());
     return ready -> new PeakEwmaPicker(ready, perThread);

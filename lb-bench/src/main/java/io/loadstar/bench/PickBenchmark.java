@@ -1,0 +1,109 @@
+package io.loadstar.bench;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.core.LoadBalancers;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The cost of one call's balancing overhead: {@code pick} plus reporting the outcome on its handle,
+ * through the public {@link LoadBalancer} API. Every pick carries a 16-byte hash key hashed inside
+ * the pick (the consistent-hash strategies use it, the others ignore it). The {@code Threads2}
+ * variants share one balancer between 2 threads.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class PickBenchmark {
+
+  @Param({"roundRobin", "random", "leastRequest", "peakEwma", "ringHash", "maglev"})
+  public String strategy;
+
+  @Param({"3", "100", "1000"})
+  public int n;
+
+  private LoadBalancer lb;
+
+  @Setup
+  public void setUp() {
+    lb =
+        LoadBalancers.builder("bench")
+            .strategy(Setups.strategy(strategy))
+            .endpoints(Setups.endpoints(n, 0))
+            .seed(1)
+            .build();
+  }
+
+  @TearDown
+  public void tearDown() {
+    lb.close();
+  }
+
+  /** 1024 pre-built contexts with random 16-byte keys, per thread. */
+  @State(Scope.Thread)
+  public static class Keys {
+    final PickContext[] contexts = new PickContext[1024];
+    int next;
+
+    @Setup
+    public void setUp() {
+      SplittableRandom random = new SplittableRandom(Thread.currentThread().getId());
+      for (int i = 0; i < contexts.length; i++) {
+        byte[] key = new byte[16];
+        random.nextBytes(key);
+        contexts[i] = PickContext.ofHashKey(key);
+      }
+    }
+
+    PickContext next() {
+      return contexts[next++ & (contexts.length - 1)];
+    }
+  }
+
+  @Benchmark
+  @Threads(1)
+  public Endpoint pick(Keys keys) {
+    return pickAndReport(keys);
+  }
+
+  @Benchmark
+  @Threads(2)
+  public Endpoint pickThreads2(Keys keys) {
+    return pickAndReport(keys);
+  }
+
+  @Benchmark
+  @Threads(1)
+  public Endpoint pickOnly(Keys keys) {
+    PickResult r = lb.pick(keys.next());
+    r.handle().onCancel();
+    return r.endpoint();
+  }
+
+  private Endpoint pickAndReport(Keys keys) {
+    PickResult r = lb.pick(keys.next());
+    r.handle().onSuccess(1_000);
+    return r.endpoint();
+  }
+}

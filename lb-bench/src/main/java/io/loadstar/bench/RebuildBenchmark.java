@@ -1,0 +1,68 @@
+package io.loadstar.bench;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.core.DynamicEndpointSource;
+import io.loadstar.core.LoadBalancers;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The cost of applying a discovery update of n endpoints: reconciliation plus building the
+ * strategy's picker (for Maglev, populating the lookup table). Alternates between two lists that
+ * differ in every endpoint's weight, so each update rebuilds everything.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class RebuildBenchmark {
+
+  @Param({"maglev", "ringHash", "roundRobin"})
+  public String strategy;
+
+  @Param({"1000"})
+  public int n;
+
+  private LoadBalancer lb;
+  private DynamicEndpointSource source;
+  private List<Endpoint> first;
+  private List<Endpoint> second;
+  private boolean flip;
+
+  @Setup
+  public void setUp() {
+    first = Setups.endpoints(n, 0);
+    second = first.stream().map(e -> e.withWeight(2)).toList();
+    source = DynamicEndpointSource.of(first);
+    lb = LoadBalancers.builder("bench").strategy(Setups.strategy(strategy)).source(source).build();
+  }
+
+  @TearDown
+  public void tearDown() {
+    lb.close();
+  }
+
+  @Benchmark
+  public int update() {
+    flip = !flip;
+    source.set(flip ? second : first); // applied synchronously on this thread's serial drain
+    return lb.endpoints().size();
+  }
+}
