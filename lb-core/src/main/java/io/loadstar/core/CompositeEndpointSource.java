@@ -15,11 +15,9 @@ import org.jspecify.annotations.Nullable;
  * of those lists whenever a child reports a list, and forwards a child's error as an error (the
  * balancer then keeps the merged set it has, so one failing child never removes the endpoints
  * another child or the failing child's last good answer provided). Children may report from any
- * thread; the merge and the hand-off to the listener happen under one lock, so merged lists reach
- * the listener in the order they were merged (delivering outside the lock could let an older merge
- * overtake a newer one). That is safe because a balancer's listener only queues the update on its
- * non-blocking serial executor. Duplicate keys across children are resolved by the balancer (the
- * first wins).
+ * thread; each merge is queued for delivery under the lock, so merged lists reach the listener in
+ * the order they were merged, and delivered outside it, so the listener (alien code) never runs
+ * under this lock. Duplicate keys across children are resolved by the balancer (the first wins).
  */
 /**
  * An endpoint source that merges several sources: the union of each one's last good list.
@@ -31,6 +29,7 @@ public final class CompositeEndpointSource implements EndpointSource {
 
   private final List<EndpointSource> sources;
   private final Object lock = new Object();
+  private final SerialExecutor delivery = new SerialExecutor("CompositeEndpointSource");
   private final @Nullable List<Endpoint>[] lists; // guarded by lock
 
   private CompositeEndpointSource(List<EndpointSource> sources) {
@@ -73,7 +72,10 @@ public final class CompositeEndpointSource implements EndpointSource {
 
   private void onChildUpdate(int index, EndpointUpdate update, Listener listener) {
     if (update.isError()) {
-      listener.onUpdate(update);
+      synchronized (lock) {
+        delivery.enqueue(() -> listener.onUpdate(update));
+      }
+      delivery.drain();
       return;
     }
     synchronized (lock) {
@@ -84,8 +86,10 @@ public final class CompositeEndpointSource implements EndpointSource {
           all.addAll(l);
         }
       }
-      listener.onUpdate(EndpointUpdate.of(all));
+      EndpointUpdate merged = EndpointUpdate.of(all);
+      delivery.enqueue(() -> listener.onUpdate(merged));
     }
+    delivery.drain();
   }
 
   @Override

@@ -18,6 +18,8 @@ import org.jspecify.annotations.Nullable;
 public final class DynamicEndpointSource implements EndpointSource {
 
   private final Object lock = new Object();
+  // Updates are queued under the lock (fixing their order) and delivered outside it.
+  private final SerialExecutor delivery = new SerialExecutor("DynamicEndpointSource");
   private @Nullable EndpointUpdate current; // guarded by lock
   private @Nullable Listener listener; // guarded by lock
   private boolean closed; // guarded by lock
@@ -52,34 +54,35 @@ public final class DynamicEndpointSource implements EndpointSource {
   }
 
   private void publish(EndpointUpdate update) {
-    Listener l;
     synchronized (lock) {
       if (closed) {
         return;
       }
       current = update;
-      l = listener;
+      Listener l = listener;
+      if (l != null) {
+        delivery.enqueue(() -> l.onUpdate(update));
+      }
     }
-    // Outside the lock: the listener is alien code (a balancer hands the update to its executor).
-    if (l != null) {
-      l.onUpdate(update);
-    }
+    // Outside the lock: the listener is alien code. Concurrent set() calls still deliver in the
+    // order they took the lock, so the last value set is the last value delivered.
+    delivery.drain();
   }
 
   @Override
   public void start(Listener listener) {
     requireNonNull(listener, "listener");
-    EndpointUpdate initial;
     synchronized (lock) {
       if (this.listener != null) {
         throw new IllegalStateException("DynamicEndpointSource is already started");
       }
       this.listener = listener;
-      initial = current;
+      EndpointUpdate initial = current;
+      if (initial != null) {
+        delivery.enqueue(() -> listener.onUpdate(initial));
+      }
     }
-    if (initial != null) {
-      listener.onUpdate(initial);
-    }
+    delivery.drain();
   }
 
   @Override
@@ -87,6 +90,13 @@ public final class DynamicEndpointSource implements EndpointSource {
     synchronized (lock) {
       closed = true;
       listener = null;
+    }
+  }
+
+  /** The last value set, for tests. */
+  @Nullable EndpointUpdate current() {
+    synchronized (lock) {
+      return current;
     }
   }
 

@@ -42,12 +42,17 @@ public final class SerialExecutor implements Executor {
     drain();
   }
 
-  /** Returns true if the calling thread is running a task of this executor. */
-  public boolean inExecutor() {
-    return drainingThread.get() == Thread.currentThread();
+  /**
+   * Queues {@code task} without running anything. Call {@link #drain()} afterwards, outside any
+   * lock: this split lets a caller fix the order of tasks under its own lock yet run them (alien
+   * code included) after releasing it.
+   */
+  public void enqueue(Runnable task) {
+    queue.add(requireNonNull(task, "task"));
   }
 
-  private void drain() {
+  /** Runs queued tasks unless another thread is already running them. */
+  public void drain() {
     do {
       if (!drainingThread.compareAndSet(null, Thread.currentThread())) {
         return;
@@ -65,6 +70,11 @@ public final class SerialExecutor implements Executor {
         drainingThread.set(null);
       }
     } while (!queue.isEmpty());
+  }
+
+  /** Returns true if the calling thread is running a task of this executor. */
+  public boolean inExecutor() {
+    return drainingThread.get() == Thread.currentThread();
   }
 
   @Override

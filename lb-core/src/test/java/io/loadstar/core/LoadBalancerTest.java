@@ -79,6 +79,39 @@ class LoadBalancerTest {
   }
 
   @Test
+  void concurrentSets_balancerEndsWithTheLastValueSet() throws Exception {
+    DynamicEndpointSource source = DynamicEndpointSource.of(endpoints(1));
+    try (LoadBalancer lb = LoadBalancers.builder("svc").source(source).build()) {
+      for (int round = 0; round < 20; round++) {
+        java.util.concurrent.CyclicBarrier barrier = new java.util.concurrent.CyclicBarrier(2);
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+          int offset = t;
+          Thread thread =
+              new Thread(
+                  () -> {
+                    try {
+                      barrier.await();
+                    } catch (Exception e) {
+                      throw new IllegalStateException(e);
+                    }
+                    for (int i = 0; i < 2_000; i++) {
+                      source.set(endpoints(1 + (i * 2 + offset) % 7));
+                    }
+                  });
+          thread.start();
+          threads.add(thread);
+        }
+        for (Thread thread : threads) {
+          thread.join(TimeUnit.SECONDS.toMillis(30));
+        }
+        assertThat(lb.endpoints())
+            .isEqualTo(DefaultLoadBalancer.canonical(source.current().endpoints()));
+      }
+    }
+  }
+
+  @Test
   void weightChange_keepsLiveInFlightCount() {
     Endpoint a = Endpoint.of("10.0.0.1", 80);
     DynamicEndpointSource source = DynamicEndpointSource.of(List.of(a));

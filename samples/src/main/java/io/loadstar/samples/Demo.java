@@ -1,0 +1,346 @@
+package io.loadstar.samples;
+
+import com.sun.net.httpserver.HttpServer;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.SelectionStrategy;
+import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.Strategies;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.BindException;
+import java.net.HttpURLConnection;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URL;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Loadstar's demo: starts three HTTP backends on loopback, sends requests to them through {@link
+ * LoadBalancer#execute} with the strategy named on the command line, and prints each backend's
+ * share of the requests as the backends counted them.
+ *
+ * <pre>
+ * usage: Demo [strategy] [--requests N] [--threads N] [--weights A,B,C] [--slow MS]
+ *   strategy   roundRobin (default), random, leastRequest, peakEwma, ringHash, maglev
+ *   --requests how many requests to send (default 3000)
+ *   --threads  how many callers send them concurrently (default 8)
+ *   --weights  the three backends' weights (default 1,1,1)
+ *   --slow     extra milliseconds backend 3 takes per request (default 0)
+ * </pre>
+ */
+public final class Demo {
+
+  static final String USAGE =
+      "usage: Demo [roundRobin|random|leastRequest|peakEwma|ringHash|maglev]"
+          + " [--requests N] [--threads N] [--weights A,B,C] [--slow MS]";
+
+  private Demo() {}
+
+  /** Runs the demo; exits with status 2 on bad arguments. */
+  public static void main(String[] args) throws Exception {
+    Options options;
+    try {
+      options = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      System.err.println(USAGE);
+      System.exit(2);
+      return;
+    }
+    run(options, System.out);
+  }
+
+  /** The demo's settings, parsed from the command line. */
+  static final class Options {
+    String strategy = "roundRobin";
+    int requests = 3000;
+    int threads = 8;
+    int[] weights = {1, 1, 1};
+    int slowMillis;
+
+    static Options parse(String[] args) {
+      Options o = new Options();
+      for (int i = 0; i < args.length; i++) {
+        String arg = args[i];
+        switch (arg) {
+          case "--requests":
+            o.requests = intArg(arg, value(args, ++i, arg), 1, 1_000_000);
+            break;
+          case "--threads":
+            o.threads = intArg(arg, value(args, ++i, arg), 1, 256);
+            break;
+          case "--slow":
+            o.slowMillis = intArg(arg, value(args, ++i, arg), 0, 10_000);
+            break;
+          case "--weights":
+            String[] parts = value(args, ++i, arg).split(",", -1);
+            if (parts.length != 3) {
+              throw new IllegalArgumentException(
+                  "--weights: "
+                      + String.join(",", parts)
+                      + " (expected: three weights, e.g. 5,3,2)");
+            }
+            for (int w = 0; w < 3; w++) {
+              o.weights[w] = intArg("--weights", parts[w], 1, 1000);
+            }
+            break;
+          default:
+            if (arg.startsWith("-")) {
+              throw new IllegalArgumentException("unknown option: " + arg);
+            }
+            strategy(arg); // validates
+            o.strategy = arg;
+        }
+      }
+      return o;
+    }
+
+    private static String value(String[] args, int i, String option) {
+      if (i >= args.length) {
+        throw new IllegalArgumentException(option + " needs a value");
+      }
+      return args[i];
+    }
+
+    private static int intArg(String option, String text, int min, int max) {
+      int v;
+      try {
+        v = Integer.parseInt(text.trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            option + ": " + text + " (expected: a number in " + min + ".." + max + ")");
+      }
+      if (v < min || v > max) {
+        throw new IllegalArgumentException(
+            option + ": " + v + " (expected: " + min + ".." + max + ")");
+      }
+      return v;
+    }
+  }
+
+  static SelectionStrategy strategy(String name) {
+    switch (name) {
+      case "roundRobin":
+        return Strategies.roundRobin();
+      case "random":
+        return Strategies.random();
+      case "leastRequest":
+        return Strategies.leastRequest();
+      case "peakEwma":
+        return Strategies.peakEwma();
+      case "ringHash":
+        return Strategies.ringHash();
+      case "maglev":
+        return Strategies.maglev();
+      default:
+        throw new IllegalArgumentException(
+            "strategy: "
+                + name
+                + " (expected: roundRobin, random, leastRequest, peakEwma, ringHash or maglev)");
+    }
+  }
+
+  /** Runs the demo and prints the table to {@code out}; returns each backend's request count. */
+  static int[] run(Options options, PrintStream out) throws Exception {
+    List<Backend> backends = Backend.startThree(options.slowMillis);
+    try {
+      List<Endpoint> endpoints = new ArrayList<>();
+      for (int i = 0; i < backends.size(); i++) {
+        endpoints.add(Endpoint.of(backends.get(i).address).withWeight(options.weights[i]));
+      }
+      AtomicInteger failures = new AtomicInteger();
+      AtomicLong latencyNanos = new AtomicLong();
+      try (LoadBalancer lb =
+          LoadBalancers.builder("demo")
+              .endpoints(endpoints)
+              .strategy(strategy(options.strategy))
+              .build()) {
+        ExecutorService callers = Executors.newFixedThreadPool(options.threads);
+        try {
+          AtomicInteger next = new AtomicInteger();
+          List<Future<?>> done = new ArrayList<>();
+          for (int t = 0; t < options.threads; t++) {
+            done.add(
+                callers.submit(
+                    () -> {
+                      int i;
+                      while ((i = next.getAndIncrement()) < options.requests) {
+                        // Consistent-hash strategies route by key: 500 "users".
+                        PickContext context = PickContext.ofHashKey("user-" + (i % 500));
+                        long start = System.nanoTime();
+                        try {
+                          lb.execute(context, Demo::get);
+                        } catch (Exception e) {
+                          failures.incrementAndGet();
+                        }
+                        latencyNanos.addAndGet(System.nanoTime() - start);
+                      }
+                      return null;
+                    }));
+          }
+          for (Future<?> f : done) {
+            f.get(10, TimeUnit.MINUTES);
+          }
+        } finally {
+          callers.shutdownNow();
+        }
+      }
+      int[] counts = new int[backends.size()];
+      for (int i = 0; i < counts.length; i++) {
+        counts[i] = backends.get(i).served.get();
+      }
+      print(options, backends, counts, failures.get(), latencyNanos.get(), out);
+      return counts;
+    } finally {
+      for (Backend b : backends) {
+        b.stop();
+      }
+    }
+  }
+
+  private static String get(Endpoint endpoint) throws IOException {
+    URL url = new URL("http://" + endpoint.authority() + "/");
+    HttpURLConnection connection = (HttpURLConnection) url.openConnection();
+    connection.setConnectTimeout(2_000);
+    connection.setReadTimeout(10_000);
+    int status = connection.getResponseCode();
+    try (InputStream body = connection.getInputStream()) {
+      String text = new String(body.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (status != 200) {
+        throw new IOException("HTTP " + status + " from " + endpoint);
+      }
+      return text;
+    }
+  }
+
+  private static void print(
+      Options options,
+      List<Backend> backends,
+      int[] counts,
+      int failures,
+      long latencyNanos,
+      PrintStream out) {
+    int total = 0;
+    for (int c : counts) {
+      total += c;
+    }
+    out.printf(
+        Locale.ROOT,
+        "Loadstar demo: %d requests, %d threads, strategy %s%n%n",
+        options.requests,
+        options.threads,
+        options.strategy);
+    out.printf(Locale.ROOT, "%-22s %7s %9s %8s%n", "backend", "weight", "requests", "share");
+    for (int i = 0; i < backends.size(); i++) {
+      String name =
+          backends.get(i).address.getAddress().getHostAddress()
+              + ":"
+              + backends.get(i).address.getPort()
+              + (i == 2 && options.slowMillis > 0 ? " (slow)" : "");
+      out.printf(
+          Locale.ROOT,
+          "%-22s %7d %9d %7.1f%%%n",
+          name,
+          options.weights[i],
+          counts[i],
+          total == 0 ? 0.0 : 100.0 * counts[i] / total);
+    }
+    out.printf(
+        Locale.ROOT,
+        "%nfailed requests: %d; mean latency: %.2f ms%n",
+        failures,
+        options.requests == 0 ? 0.0 : latencyNanos / 1e6 / options.requests);
+  }
+
+  /** One loopback HTTP backend that counts the requests it served. */
+  static final class Backend {
+    final HttpServer server;
+    final InetSocketAddress address;
+    final AtomicInteger served = new AtomicInteger();
+    private final ExecutorService handlers;
+
+    private Backend(HttpServer server, int slowMillis) {
+      this.server = server;
+      this.address = server.getAddress();
+      server.createContext(
+          "/",
+          exchange -> {
+            try {
+              if (slowMillis > 0) {
+                Thread.sleep(slowMillis); // the demo's simulated slow backend
+              }
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            served.incrementAndGet();
+            byte[] body =
+                ("served by " + address + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+          });
+      this.handlers =
+          Executors.newFixedThreadPool(
+              16,
+              r -> {
+                Thread t = new Thread(r, "backend-" + address);
+                t.setDaemon(true);
+                return t;
+              });
+      server.setExecutor(handlers);
+      server.start();
+    }
+
+    void stop() {
+      server.stop(0);
+      handlers.shutdownNow();
+    }
+
+    /**
+     * Starts three backends: on 127.0.0.1, 127.0.0.2 and 127.0.0.3 with one port where the OS
+     * routes all of 127.0.0.0/8 to loopback (Linux), else on three ports of 127.0.0.1 (macOS).
+     */
+    static List<Backend> startThree(int slowMillis) throws IOException {
+      // The JDK server writes headers and body separately; without TCP_NODELAY, Nagle's algorithm
+      // and the client's delayed ACK add ~40 ms to every keep-alive response.
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+      List<Backend> backends = new ArrayList<>();
+      HttpServer first =
+          HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 128);
+      backends.add(new Backend(first, 0));
+      int port = first.getAddress().getPort();
+      try {
+        for (int i = 2; i <= 3; i++) {
+          HttpServer s =
+              HttpServer.create(
+                  new InetSocketAddress(InetAddress.getByName("127.0.0." + i), port), 128);
+          backends.add(new Backend(s, i == 3 ? slowMillis : 0));
+        }
+      } catch (BindException e) {
+        for (int i = 1; i < backends.size(); i++) {
+          backends.get(i).stop();
+        }
+        while (backends.size() > 1) {
+          backends.remove(backends.size() - 1);
+        }
+        for (int i = 2; i <= 3; i++) {
+          HttpServer s =
+              HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 128);
+          backends.add(new Backend(s, i == 3 ? slowMillis : 0));
+        }
+      }
+      return backends;
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** Runnable demos of Loadstar. */
+package io.loadstar.samples;

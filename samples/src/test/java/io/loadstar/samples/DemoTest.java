@@ -1,0 +1,71 @@
+package io.loadstar.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class DemoTest {
+
+  @Test
+  void roundRobin_weighted_backendsCountExactShares() throws Exception {
+    Demo.Options options =
+        Demo.Options.parse(
+            new String[] {
+              "roundRobin", "--requests", "1000", "--weights", "5,3,2", "--threads", "1"
+            });
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int[] counts = Demo.run(options, new PrintStream(out, true, StandardCharsets.UTF_8));
+    assertThat(counts).containsExactly(500, 300, 200);
+    assertThat(out.toString(StandardCharsets.UTF_8))
+        .contains("strategy roundRobin")
+        .contains("50.0%")
+        .contains("failed requests: 0");
+  }
+
+  @Test
+  void maglev_everyRequestServed() throws Exception {
+    Demo.Options options = Demo.Options.parse(new String[] {"maglev", "--requests", "600"});
+    int[] counts =
+        Demo.run(
+            options, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    assertThat(counts[0] + counts[1] + counts[2]).isEqualTo(600);
+    for (int c : counts) {
+      assertThat(c).isPositive();
+    }
+  }
+
+  @Test
+  void leastRequest_slowBackend_getsTheSmallestShare() throws Exception {
+    Demo.Options options =
+        Demo.Options.parse(
+            new String[] {"leastRequest", "--requests", "600", "--threads", "8", "--slow", "20"});
+    int[] counts =
+        Demo.run(
+            options, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    assertThat(counts[0] + counts[1] + counts[2]).isEqualTo(600);
+    assertThat(counts[2]).isLessThan(counts[0]).isLessThan(counts[1]);
+  }
+
+  @Test
+  void parse_unknownStrategy_namesAllowedValues() {
+    assertThatThrownBy(() -> Demo.Options.parse(new String[] {"fastest"}))
+        .hasMessage(
+            "strategy: fastest (expected: roundRobin, random, leastRequest, peakEwma, ringHash or maglev)");
+  }
+
+  @Test
+  void parse_badRequests_namesRange() {
+    assertThatThrownBy(() -> Demo.Options.parse(new String[] {"--requests", "0"}))
+        .hasMessage("--requests: 0 (expected: 1..1000000)");
+  }
+
+  @Test
+  void parse_twoWeights_explainsFormat() {
+    assertThatThrownBy(() -> Demo.Options.parse(new String[] {"--weights", "1,2"}))
+        .hasMessage("--weights: 1,2 (expected: three weights, e.g. 5,3,2)");
+  }
+}
