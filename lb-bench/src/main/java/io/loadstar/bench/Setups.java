@@ -20,21 +20,6 @@ final class Setups {
   }
 
   static SelectionStrategy strategy(String name) {
-    switch (name) {
-      case "roundRobin":
-        return Strategies.roundRobin();
-      case "random":
-        return Strategies.random();
-      case "leastRequest":
-        return Strategies.leastRequest();
-      case "peakEwma":
-        return Strategies.peakEwma();
-      case "ringHash":
-        return Strategies.ringHash();
-      case "maglev":
-        return Strategies.maglev();
-      default:
-        throw new IllegalArgumentException("strategy: " + name);
-    }
+    return Strategies.named(name);
   }
 }

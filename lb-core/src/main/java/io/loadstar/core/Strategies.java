@@ -131,6 +131,36 @@ public final class Strategies {
     return new MaglevStrategy(requireNonNull(config, "config"));
   }
 
+  /**
+   * Returns the strategy with default settings named {@code name}, for configuration files and
+   * command lines: {@code roundRobin}, {@code random}, {@code leastRequest}, {@code peakEwma},
+   * {@code ringHash} or {@code maglev}.
+   *
+   * @throws IllegalArgumentException if {@code name} is none of those
+   */
+  public static SelectionStrategy named(String name) {
+    requireNonNull(name, "name");
+    switch (name) {
+      case "roundRobin":
+        return roundRobin();
+      case "random":
+        return random();
+      case "leastRequest":
+        return leastRequest();
+      case "peakEwma":
+        return peakEwma();
+      case "ringHash":
+        return ringHash();
+      case "maglev":
+        return maglev();
+      default:
+        throw new IllegalArgumentException(
+            "strategy: "
+                + name
+                + " (expected: roundRobin, random, leastRequest, peakEwma, ringHash or maglev)");
+    }
+  }
+
   static double checkBoundedLoadFactor(double factor) {
     if (!(factor >= 1.0 && factor <= 100.0)) {
       throw new IllegalArgumentException(

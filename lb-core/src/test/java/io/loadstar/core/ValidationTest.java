@@ -133,6 +133,15 @@ class ValidationTest {
   }
 
   @Test
+  void strategies_unknownName() {
+    assertThatThrownBy(() -> Strategies.named("fastest"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "strategy: fastest (expected: roundRobin, random, leastRequest, peakEwma, ringHash or"
+                + " maglev)");
+  }
+
+  @Test
   void builder_inFlightLimitZero() {
     assertThatThrownBy(() -> LoadBalancers.builder("svc").maxInFlightPerEndpoint(0))
         .isInstanceOf(IllegalArgumentException.class)

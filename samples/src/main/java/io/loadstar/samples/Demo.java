@@ -130,25 +130,7 @@ public final class Demo {
   }
 
   static SelectionStrategy strategy(String name) {
-    switch (name) {
-      case "roundRobin":
-        return Strategies.roundRobin();
-      case "random":
-        return Strategies.random();
-      case "leastRequest":
-        return Strategies.leastRequest();
-      case "peakEwma":
-        return Strategies.peakEwma();
-      case "ringHash":
-        return Strategies.ringHash();
-      case "maglev":
-        return Strategies.maglev();
-      default:
-        throw new IllegalArgumentException(
-            "strategy: "
-                + name
-                + " (expected: roundRobin, random, leastRequest, peakEwma, ringHash or maglev)");
-    }
+    return Strategies.named(name);
   }
 
   /** Runs the demo and prints the table to {@code out}; returns each backend's request count. */
