@@ -31,6 +31,15 @@ public abstract class LbEventListener {
    */
   public void discoveryFailed(String service, Throwable error) {}
 
+  /**
+   * An endpoint changed state: it became unhealthy or healthy again (active checks), was ejected or
+   * restored (outlier detection), or was drained or resumed.
+   *
+   * @param reason the new state's reason in words; empty when the endpoint became READY
+   */
+  public void endpointStateChanged(
+      String service, Endpoint endpoint, EndpointSnapshot.State state, String reason) {}
+
   /** A pick found no endpoint; {@code reason} says why. Called on the picking thread. */
   public void pickFailed(String service, String reason) {}
 }

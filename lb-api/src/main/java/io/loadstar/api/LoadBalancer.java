@@ -46,6 +46,13 @@ public interface LoadBalancer extends AutoCloseable {
   List<Endpoint> endpoints();
 
   /**
+   * Returns the state of every endpoint known from discovery, sorted by {@link Endpoint#key()}:
+   * whether it is ready, ramping, at its limit, draining, unhealthy or ejected, why, and its
+   * weights, calls in flight and counters. A copy, made on each call.
+   */
+  List<EndpointSnapshot> snapshot();
+
+  /**
    * Closes discovery sources, stops every timer and thread the balancer started, and makes later
    * picks return unavailable. Calls in flight may still report their outcome. Idempotent.
    */

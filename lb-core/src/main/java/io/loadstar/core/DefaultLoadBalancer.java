@@ -4,6 +4,7 @@ import io.loadstar.api.CallFailure;
 import io.loadstar.api.CallHandle;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointCall;
+import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.EndpointView;
@@ -74,9 +75,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final boolean exactInFlight;
   private final long origin;
   private final @Nullable ScheduledExecutorService userScheduler;
+  private final @Nullable HealthCheckService healthChecks;
+  private final boolean ownsHealthChecks;
 
   private volatile Picker picker;
   private volatile List<Endpoint> endpoints = List.of();
+  private volatile List<EndpointState> stateList = List.of();
   private volatile @Nullable Throwable lastDiscoveryError;
   private volatile boolean closed;
 
@@ -95,6 +99,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.maxInFlight = b.maxInFlightPerEndpoint;
     this.acceptEmptyUpdates = b.acceptEmptyUpdates;
     this.userScheduler = b.scheduler;
+    this.healthChecks = b.healthChecks;
+    this.ownsHealthChecks = b.ownsHealthChecks;
     this.origin = ticker.nanoTime();
     BuiltinStrategy builtin =
         b.strategy instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy : null;
@@ -205,6 +211,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
           } catch (RuntimeException e) {
             logger.warn("[{}] source {} threw on close", name, source, e);
           }
+          for (EndpointState state : states.values()) {
+            closeWatch(state);
+          }
+          if (healthChecks != null && ownsHealthChecks) {
+            healthChecks.close();
+          }
           ScheduledExecutorService own = ownScheduler;
           if (own != null) {
             own.shutdownNow();
@@ -292,15 +304,16 @@ final class DefaultLoadBalancer implements LoadBalancer {
       }
       reconciled.put(e.key(), state);
     }
-    int removed = 0;
-    for (String key : previous.keySet()) {
-      if (!reconciled.containsKey(key)) {
-        removed++;
-      }
-    }
     publish(reconciled);
     states = reconciled;
     endpoints = next;
+    int removed = 0;
+    for (Map.Entry<String, EndpointState> e : previous.entrySet()) {
+      if (!reconciled.containsKey(e.getKey())) {
+        removed++;
+        closeWatch(e.getValue()); // after publishing: probes stop the moment it is gone
+      }
+    }
     logger.info(
         "[{}] endpoints updated: {} added, {} removed, {} total",
         name,
@@ -317,7 +330,81 @@ final class DefaultLoadBalancer implements LoadBalancer {
             ? null
             : new PeakEwmaTracker(
                 ticker, origin, l.decayNanos, l.defaultRttNanos, l.failurePenaltyNanos);
-    return new EndpointState(e, maxInFlight, exactInFlight, totalInFlight, tracker);
+    EndpointState state = new EndpointState(e, maxInFlight, exactInFlight, totalInFlight, tracker);
+    HealthCheckService service = healthChecks;
+    if (service != null) {
+      HealthCheckService.Watch watch =
+          service.watch(
+              e,
+              (up, changed, result) -> serialExecutor.execute(() -> onHealth(state, up, result)));
+      state.watch = watch;
+      state.healthy = watch.isUp();
+      if (!state.healthy) {
+        String last = watch.lastFailure();
+        state.healthReason = last.isEmpty() ? "not checked yet" : "check failed: " + last;
+      }
+    }
+    return state;
+  }
+
+  private void closeWatch(EndpointState state) {
+    HealthCheckService.Watch w = state.watch;
+    if (w != null) {
+      state.watch = null;
+      w.close();
+    }
+  }
+
+  /** A probe result for {@code state}; control loop. */
+  private void onHealth(EndpointState state, boolean up, io.loadstar.api.HealthCheckResult result) {
+    if (closed || states.get(state.key()) != state) {
+      return; // removed meanwhile
+    }
+    if (up == state.healthy) {
+      return;
+    }
+    state.healthy = up;
+    state.healthReason = up ? "" : "check failed: " + result.reason();
+    if (up) {
+      logger.info("[{}] {} is healthy again", name, state.endpoint());
+    } else {
+      logger.warn("[{}] {} is unhealthy: {}", name, state.endpoint(), state.healthReason);
+    }
+    publish(states);
+    Endpoint endpoint = state.endpoint();
+    EndpointSnapshot.State newState =
+        up ? EndpointSnapshot.State.READY : EndpointSnapshot.State.UNHEALTHY;
+    String reason = state.healthReason;
+    notifyListener(() -> eventListener.endpointStateChanged(name, endpoint, newState, reason));
+  }
+
+  @Override
+  public List<EndpointSnapshot> snapshot() {
+    List<EndpointState> list = stateList;
+    List<EndpointSnapshot> out = new ArrayList<>(list.size());
+    for (EndpointState s : list) {
+      EndpointSnapshot.State state;
+      String reason = "";
+      int effectiveWeight = s.weight();
+      if (!s.healthy) {
+        state = EndpointSnapshot.State.UNHEALTHY;
+        reason = s.healthReason;
+        effectiveWeight = 0;
+      } else if (s.atLimit()) {
+        state = EndpointSnapshot.State.AT_LIMIT;
+        reason = "at in-flight limit " + maxInFlight;
+      } else {
+        state = EndpointSnapshot.State.READY;
+      }
+      out.add(
+          EndpointSnapshot.builder(s.endpoint(), state)
+              .reason(reason)
+              .effectiveWeight(effectiveWeight)
+              .inFlight(s.inFlight())
+              .counters(s.successes(), s.failures())
+              .build());
+    }
+    return out;
   }
 
   private void discoveryFailed(Throwable error) {
@@ -339,7 +426,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private void publish(Map<String, EndpointState> reconciled) {
     TreeMap<Integer, List<EndpointView>> tiers = new TreeMap<>();
     for (EndpointState s : reconciled.values()) {
-      if (s.weight() > 0) {
+      if (s.weight() > 0 && s.healthy) {
         tiers.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
     }
@@ -354,11 +441,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
       }
       pickers.add(p);
     }
-    String none =
-        reconciled.isEmpty()
-            ? "no endpoints discovered yet"
-            : "0 of " + reconciled.size() + " ready (" + reconciled.size() + " with weight 0)";
+    String none = reconciled.isEmpty() ? "no endpoints discovered yet" : "";
     picker = new SnapshotPicker(pickers, unavailable(none));
+    stateList = List.copyOf(reconciled.values());
     publications++;
   }
 
@@ -387,7 +472,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   /** Explains a failed pick, with counts by state; the failure path only. */
   private String describeFailure(PickContext context, List<Picker> tiers, PickResult fallback) {
-    if (tiers.isEmpty()) {
+    if (tiers.isEmpty() && !fallback.reason().isEmpty()) {
       String reason = fallback.reason();
       Throwable error = lastDiscoveryError;
       return error != null ? reason + "; last discovery error: " + error : reason;
@@ -396,17 +481,16 @@ final class DefaultLoadBalancer implements LoadBalancer {
     int tried = 0;
     int atLimit = 0;
     int zeroWeight = 0;
-    for (Endpoint e : endpoints) {
+    int unhealthy = 0;
+    for (EndpointState state : stateList) {
       total++;
-      if (e.weight() == 0) {
+      if (state.weight() == 0) {
         zeroWeight++;
-      } else if (context.isTried(e)) {
+      } else if (!state.healthy) {
+        unhealthy++;
+      } else if (context.isTried(state.endpoint())) {
         tried++;
-      }
-    }
-    Map<String, EndpointState> s = states; // a racy read is fine for a message
-    for (EndpointState state : s.values()) {
-      if (state.weight() > 0 && !context.isTried(state.endpoint()) && state.atLimit()) {
+      } else if (state.atLimit()) {
         atLimit++;
       }
     }
@@ -419,6 +503,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
     if (atLimit > 0) {
       sb.append(sep).append(atLimit).append(" at in-flight limit ").append(maxInFlight);
+      sep = ", ";
+    }
+    if (unhealthy > 0) {
+      sb.append(sep).append(unhealthy).append(" unhealthy");
       sep = ", ";
     }
     if (zeroWeight > 0) {

@@ -35,8 +35,16 @@ final class EndpointState implements EndpointView, CallHandle {
   private final @Nullable PaddedCounter inFlightExact;
   private final @Nullable LongAdder totalInFlight;
   private final @Nullable PeakEwmaTracker latency;
+  private final LongAdder successes = new LongAdder();
+  private final LongAdder failures = new LongAdder();
   private volatile Endpoint endpoint;
   private volatile PickResult result;
+
+  // Written by the control loop only; volatile for snapshot() readers on other threads.
+  volatile boolean healthy = true;
+  volatile String healthReason = "";
+  // Control loop only.
+  HealthCheckService.@Nullable Watch watch;
 
   EndpointState(
       Endpoint endpoint,
@@ -119,9 +127,18 @@ final class EndpointState implements EndpointView, CallHandle {
     return latency;
   }
 
+  long successes() {
+    return successes.sum();
+  }
+
+  long failures() {
+    return failures.sum();
+  }
+
   @Override
   public void onSuccess(long latencyNanos) {
     release();
+    successes.increment();
     PeakEwmaTracker l = latency;
     if (l != null) {
       l.observe(latencyNanos);
@@ -131,6 +148,7 @@ final class EndpointState implements EndpointView, CallHandle {
   @Override
   public void onFailure(CallFailure failure, long latencyNanos) {
     release();
+    failures.increment();
     PeakEwmaTracker l = latency;
     if (l != null) {
       l.observeFailure(latencyNanos);

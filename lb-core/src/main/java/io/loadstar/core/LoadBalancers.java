@@ -49,6 +49,8 @@ public final class LoadBalancers {
     LbEventListener eventListener = LbEventListener.NONE;
     long seed = ThreadLocalRandom.current().nextLong();
     boolean acceptEmptyUpdates;
+    @Nullable HealthCheckService healthChecks;
+    boolean ownsHealthChecks;
 
     private Builder(String name) {
       this.name = name;
@@ -137,6 +139,34 @@ public final class LoadBalancers {
      */
     public Builder acceptEmptyUpdates(boolean acceptEmptyUpdates) {
       this.acceptEmptyUpdates = acceptEmptyUpdates;
+      return this;
+    }
+
+    /**
+     * Checks endpoints actively with a shared service: endpoints whose checks fail {@code fall}
+     * times in a row are taken out until they pass {@code rise} times in a row. Balancers that
+     * share a service share its probes (one probe per endpoint and interval). The balancer does not
+     * close a shared service. Defaults to no active checks.
+     */
+    public Builder healthChecks(HealthCheckService service) {
+      this.healthChecks = requireNonNull(service, "service");
+      this.ownsHealthChecks = false;
+      return this;
+    }
+
+    /**
+     * Checks endpoints actively with {@code checker} and {@code config}, on a service the balancer
+     * owns (it uses the balancer's scheduler, if one is set, and closes with the balancer).
+     */
+    public Builder healthChecks(io.loadstar.api.HealthChecker checker, HealthCheckConfig config) {
+      requireNonNull(checker, "checker");
+      requireNonNull(config, "config");
+      HealthCheckService.Builder b = HealthCheckService.builder(checker).config(config).seed(seed);
+      if (scheduler != null) {
+        b.scheduler(scheduler);
+      }
+      this.healthChecks = b.build();
+      this.ownsHealthChecks = true;
       return this;
     }
 
