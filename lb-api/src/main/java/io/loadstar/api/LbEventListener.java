@@ -40,6 +40,14 @@ public abstract class LbEventListener {
   public void endpointStateChanged(
       String service, Endpoint endpoint, EndpointSnapshot.State state, String reason) {}
 
+  /**
+   * The balancer entered or left panic: too few endpoints of the serving tier are usable, so picks
+   * spread over all of them (or fail, if configured).
+   *
+   * @param reason why, when entering; empty when leaving
+   */
+  public void panicChanged(String service, boolean panic, String reason) {}
+
   /** A pick found no endpoint; {@code reason} says why. Called on the picking thread. */
   public void pickFailed(String service, String reason) {}
 }

@@ -56,6 +56,18 @@ import org.slf4j.LoggerFactory;
  * Tiers: endpoints are grouped by priority; the snapshot tries tier 0's picker first and falls to
  * the next tier only when a tier cannot serve the pick (no usable endpoint, or all excluded or at
  * their limit). Failure messages are built only on the failure path.
+ *
+ * Health: an endpoint is usable when listed with weight > 0, healthy by active checks, and not
+ * ejected. Every change of those (a probe flipping, an ejection starting or ending) runs on the
+ * control loop and republishes. Panic: when fewer than panicThreshold percent of the serving
+ * tier's endpoints are usable (or none of any tier is), that tier is picked over all its listed
+ * endpoints, like Envoy's panic routing, unless failFastInPanic.
+ *
+ * Outlier detection: EndpointState counts on the hot path and signals threshold crossings; the
+ * decisions (the max-ejection cap, the ejection time from Resilience4j's exponential random
+ * backoff, trial calls, restore) are taken here. Resilience4j's CircuitBreaker is not used per
+ * call: its sliding windows take a lock (or allocate a node and a snapshot) on every recorded
+ * outcome, which the hot path must not do.
  */
 /** The lb-core {@link LoadBalancer}. Thread-safe. */
 final class DefaultLoadBalancer implements LoadBalancer {
@@ -77,6 +89,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final @Nullable ScheduledExecutorService userScheduler;
   private final @Nullable HealthCheckService healthChecks;
   private final boolean ownsHealthChecks;
+  private final @Nullable OutlierDetectionConfig outlier;
+  private final io.github.resilience4j.core.@Nullable IntervalFunction ejectionBackoff;
+  private final EndpointState.OutlierSignals outlierSignals;
+  private final int panicThreshold;
+  private final boolean failFastInPanic;
 
   private volatile Picker picker;
   private volatile List<Endpoint> endpoints = List.of();
@@ -89,6 +106,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private boolean degraded;
   private @Nullable ScheduledExecutorService ownScheduler;
   private int publications;
+  private boolean inPanic;
+  private java.util.concurrent.@Nullable ScheduledFuture<?> sweepTimer;
 
   DefaultLoadBalancer(LoadBalancers.Builder b) {
     this.name = b.name;
@@ -101,6 +120,26 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.userScheduler = b.scheduler;
     this.healthChecks = b.healthChecks;
     this.ownsHealthChecks = b.ownsHealthChecks;
+    this.outlier = b.outlierDetection;
+    this.ejectionBackoff =
+        outlier == null
+            ? null
+            : io.github.resilience4j.core.IntervalFunction.ofExponentialRandomBackoff(
+                outlier.baseEjectionTime(), 2.0, 0.2, outlier.maxEjectionTime());
+    this.outlierSignals =
+        new EndpointState.OutlierSignals() {
+          @Override
+          public void consecutiveFailures(EndpointState state) {
+            serialExecutor.execute(() -> onConsecutiveFailures(state));
+          }
+
+          @Override
+          public void trialOutcome(EndpointState state, boolean success) {
+            serialExecutor.execute(() -> onTrialOutcome(state, success));
+          }
+        };
+    this.panicThreshold = b.panicThreshold;
+    this.failFastInPanic = b.failFastInPanic;
     this.origin = ticker.nanoTime();
     BuiltinStrategy builtin =
         b.strategy instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy : null;
@@ -117,6 +156,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
   void start() {
     serialExecutor.execute(
         () -> {
+          if (outlier != null && outlier.failureRateThreshold() > 0) {
+            scheduleSweep();
+          }
           try {
             source.start(update -> serialExecutor.execute(() -> onUpdate(update)));
           } catch (RuntimeException e) {
@@ -213,6 +255,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
           }
           for (EndpointState state : states.values()) {
             closeWatch(state);
+            cancelEjectionTimer(state);
+          }
+          if (sweepTimer != null) {
+            sweepTimer.cancel(false);
+            sweepTimer = null;
           }
           if (healthChecks != null && ownsHealthChecks) {
             healthChecks.close();
@@ -312,6 +359,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       if (!reconciled.containsKey(e.getKey())) {
         removed++;
         closeWatch(e.getValue()); // after publishing: probes stop the moment it is gone
+        cancelEjectionTimer(e.getValue());
       }
     }
     logger.info(
@@ -330,7 +378,15 @@ final class DefaultLoadBalancer implements LoadBalancer {
             ? null
             : new PeakEwmaTracker(
                 ticker, origin, l.decayNanos, l.defaultRttNanos, l.failurePenaltyNanos);
-    EndpointState state = new EndpointState(e, maxInFlight, exactInFlight, totalInFlight, tracker);
+    EndpointState state =
+        new EndpointState(
+            e,
+            maxInFlight,
+            exactInFlight,
+            totalInFlight,
+            tracker,
+            outlier,
+            outlier != null ? outlierSignals : null);
     HealthCheckService service = healthChecks;
     if (service != null) {
       HealthCheckService.Watch watch =
@@ -341,6 +397,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       state.healthy = watch.isUp();
       if (!state.healthy) {
         String last = watch.lastFailure();
+        state.awaitingFirstCheck = last.isEmpty();
         state.healthReason = last.isEmpty() ? "not checked yet" : "check failed: " + last;
       }
     }
@@ -360,7 +417,16 @@ final class DefaultLoadBalancer implements LoadBalancer {
     if (closed || states.get(state.key()) != state) {
       return; // removed meanwhile
     }
+    boolean firstResult = state.awaitingFirstCheck;
+    state.awaitingFirstCheck = false;
+    if (result.isHealthy() && state.ejected) {
+      restore(state, "a health check passed");
+    }
     if (up == state.healthy) {
+      if (firstResult) {
+        state.healthReason = "check failed: " + result.reason();
+        publish(states); // now a panic candidate
+      }
       return;
     }
     state.healthy = up;
@@ -386,7 +452,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
       EndpointSnapshot.State state;
       String reason = "";
       int effectiveWeight = s.weight();
-      if (!s.healthy) {
+      if (s.ejected) {
+        state = EndpointSnapshot.State.EJECTED;
+        reason = s.ejectionReason;
+        effectiveWeight = 0;
+      } else if (!s.healthy) {
         state = EndpointSnapshot.State.UNHEALTHY;
         reason = s.healthReason;
         effectiveWeight = 0;
@@ -424,27 +494,278 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   private void publish(Map<String, EndpointState> reconciled) {
-    TreeMap<Integer, List<EndpointView>> tiers = new TreeMap<>();
+    TreeMap<Integer, List<EndpointState>> tiers = new TreeMap<>();
     for (EndpointState s : reconciled.values()) {
-      if (s.weight() > 0 && s.healthy) {
+      if (s.weight() > 0) {
         tiers.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
     }
     List<Picker> pickers = new ArrayList<>(tiers.size());
-    for (List<EndpointView> tier : tiers.values()) {
-      Picker p;
-      try {
-        p = pickerFactory.newPicker(List.copyOf(tier));
-      } catch (RuntimeException e) {
-        logger.error("[{}] strategy {} failed to build a picker", name, pickerFactory, e);
+    boolean serving = false;
+    String panicReason = null;
+    for (Map.Entry<Integer, List<EndpointState>> tier : tiers.entrySet()) {
+      List<EndpointState> listed = tier.getValue();
+      List<EndpointView> usable = new ArrayList<>(listed.size());
+      for (EndpointState s : listed) {
+        if (s.healthy && !s.ejected) {
+          usable.add(s);
+        }
+      }
+      if (usable.isEmpty()) {
         continue;
       }
-      pickers.add(p);
+      if (!serving) {
+        serving = true;
+        if ((long) usable.size() * 100 < (long) panicThreshold * listed.size()) {
+          panicReason =
+              usable.size()
+                  + " of "
+                  + listed.size()
+                  + " endpoints usable in tier "
+                  + tier.getKey()
+                  + ", below the panic threshold of "
+                  + panicThreshold
+                  + "%";
+          if (failFastInPanic) {
+            break;
+          }
+          addPicker(pickers, panicCandidates(listed));
+          continue;
+        }
+      }
+      addPicker(pickers, usable);
+    }
+    if (!serving && !tiers.isEmpty() && panicThreshold > 0) {
+      Map.Entry<Integer, List<EndpointState>> first = tiers.firstEntry();
+      List<EndpointView> candidates = panicCandidates(first.getValue());
+      if (!candidates.isEmpty()) {
+        panicReason = "no usable endpoint in any tier";
+        if (!failFastInPanic) {
+          addPicker(pickers, candidates);
+        }
+      }
     }
     String none = reconciled.isEmpty() ? "no endpoints discovered yet" : "";
     picker = new SnapshotPicker(pickers, unavailable(none));
     stateList = List.copyOf(reconciled.values());
     publications++;
+    updatePanic(panicReason);
+  }
+
+  /** The endpoints panic spreads over: all listed, except those never checked yet. */
+  private static List<EndpointView> panicCandidates(List<EndpointState> listed) {
+    List<EndpointView> out = new ArrayList<>(listed.size());
+    for (EndpointState s : listed) {
+      if (!s.awaitingFirstCheck) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
+  private void addPicker(List<Picker> pickers, List<? extends EndpointView> tier) {
+    if (tier.isEmpty()) {
+      return;
+    }
+    try {
+      pickers.add(pickerFactory.newPicker(List.copyOf(tier)));
+    } catch (RuntimeException e) {
+      logger.error("[{}] strategy {} failed to build a picker", name, pickerFactory, e);
+    }
+  }
+
+  private void updatePanic(@Nullable String reason) {
+    boolean now = reason != null;
+    if (now == inPanic) {
+      return;
+    }
+    inPanic = now;
+    if (now) {
+      logger.warn(
+          "[{}] panic: {}; {}",
+          name,
+          reason,
+          failFastInPanic ? "failing picks" : "spreading picks over all endpoints");
+    } else {
+      logger.info("[{}] panic over", name);
+    }
+    String r = now ? reason : "";
+    notifyListener(() -> eventListener.panicChanged(name, now, r));
+  }
+
+  // ---- outlier detection (control loop) ----
+
+  private boolean isCurrent(EndpointState state) {
+    return !closed && states.get(state.key()) == state;
+  }
+
+  private void onConsecutiveFailures(EndpointState state) {
+    if (!isCurrent(state) || state.ejected || state.probation) {
+      return;
+    }
+    int n = state.consecutiveFailures();
+    if (n < outlier.consecutiveFailures()) {
+      return; // a success came in meanwhile
+    }
+    eject(state, n + " consecutive " + describe(state.lastCountedFailure()));
+  }
+
+  private static String describe(@Nullable CallFailure failure) {
+    if (failure == null) {
+      return "failures";
+    }
+    switch (failure.kind()) {
+      case NOT_SENT:
+        return "connect failures";
+      case RESPONSE_STATUS:
+        return "5xx responses";
+      default:
+        return "failures";
+    }
+  }
+
+  private void scheduleSweep() {
+    long nanos = outlier.interval().toNanos();
+    sweepTimer =
+        scheduler()
+            .schedule(() -> serialExecutor.execute(this::sweep), nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Every interval: eject endpoints whose failure rate over the interval is too high. */
+  private void sweep() {
+    if (closed) {
+      return;
+    }
+    for (EndpointState state : states.values()) {
+      long ok = state.successes();
+      long failed = state.countedFailures();
+      long calls = (ok - state.sweepSuccesses) + (failed - state.sweepFailures);
+      long failedNow = failed - state.sweepFailures;
+      state.sweepSuccesses = ok;
+      state.sweepFailures = failed;
+      if (state.ejected || state.probation || calls < outlier.minimumCalls()) {
+        continue;
+      }
+      if (failedNow * 100 >= (long) outlier.failureRateThreshold() * calls) {
+        eject(
+            state,
+            (failedNow * 100 / calls)
+                + "% of "
+                + calls
+                + " calls failed in "
+                + outlier.interval().toSeconds()
+                + " s");
+      }
+    }
+    scheduleSweep();
+  }
+
+  private void eject(EndpointState state, String why) {
+    int ejectedNow = 0;
+    for (EndpointState s : states.values()) {
+      ejectedNow += s.ejected ? 1 : 0;
+    }
+    int allowed = outlier.maxEjected(states.size());
+    if (ejectedNow >= allowed) {
+      logger.debug(
+          "[{}] not ejecting {} ({}): {} of {} already ejected, max {}%",
+          name, state.endpoint(), why, ejectedNow, states.size(), outlier.maxEjectionPercent());
+      state.resetConsecutiveFailures(); // count afresh, so the next run of failures asks again
+      return;
+    }
+    long now = ticker.nanoTime();
+    if (state.ejections > 0
+        && now - state.lastRestoredNanos > outlier.maxEjectionTime().toNanos()) {
+      state.ejections = 0; // well behaved for a long while: start the backoff over
+    }
+    state.ejections++;
+    long millis =
+        Math.min(ejectionBackoff.apply(state.ejections), outlier.maxEjectionTime().toMillis());
+    state.ejected = true;
+    state.probation = false;
+    state.setTrialPermits(-1);
+    state.ejectionReason = "ejected: " + why + ", for " + Math.round(millis / 1000.0) + " s";
+    state.resetConsecutiveFailures();
+    cancelEjectionTimer(state);
+    state.ejectionTimer =
+        scheduler()
+            .schedule(
+                () -> serialExecutor.execute(() -> endEjection(state)),
+                millis,
+                TimeUnit.MILLISECONDS);
+    logger.warn("[{}] {} {}", name, state.endpoint(), state.ejectionReason);
+    publish(states);
+    Endpoint endpoint = state.endpoint();
+    String reason = state.ejectionReason;
+    notifyListener(
+        () ->
+            eventListener.endpointStateChanged(
+                name, endpoint, EndpointSnapshot.State.EJECTED, reason));
+  }
+
+  /** The ejection time is over: let trial calls through. */
+  private void endEjection(EndpointState state) {
+    if (!isCurrent(state) || !state.ejected) {
+      return;
+    }
+    state.ejectionTimer = null;
+    state.ejected = false;
+    state.ejectionReason = "";
+    state.trialSuccesses = 0;
+    state.probation = true;
+    state.setTrialPermits(outlier.trialCalls());
+    logger.info(
+        "[{}] {} ejection over; letting {} trial calls through",
+        name,
+        state.endpoint(),
+        outlier.trialCalls());
+    publish(states);
+    Endpoint endpoint = state.endpoint();
+    notifyListener(
+        () ->
+            eventListener.endpointStateChanged(
+                name, endpoint, EndpointSnapshot.State.READY, "trial calls after ejection"));
+  }
+
+  private void onTrialOutcome(EndpointState state, boolean success) {
+    if (!isCurrent(state) || !state.probation) {
+      return;
+    }
+    if (!success) {
+      state.probation = false;
+      state.setTrialPermits(-1);
+      eject(state, "a trial call failed after ejection");
+      return;
+    }
+    if (++state.trialSuccesses >= outlier.trialCalls()) {
+      state.probation = false;
+      state.setTrialPermits(-1);
+      state.lastRestoredNanos = ticker.nanoTime();
+      logger.info("[{}] {} passed its trial calls", name, state.endpoint());
+    }
+  }
+
+  /** Ends an ejection at once (a passing health check). */
+  private void restore(EndpointState state, String why) {
+    cancelEjectionTimer(state);
+    state.ejected = false;
+    state.ejectionReason = "";
+    state.probation = false;
+    state.setTrialPermits(-1);
+    state.lastRestoredNanos = ticker.nanoTime();
+    logger.info("[{}] {} restored: {}", name, state.endpoint(), why);
+    publish(states);
+    Endpoint endpoint = state.endpoint();
+    notifyListener(
+        () -> eventListener.endpointStateChanged(name, endpoint, EndpointSnapshot.State.READY, ""));
+  }
+
+  private static void cancelEjectionTimer(EndpointState state) {
+    java.util.concurrent.ScheduledFuture<?> t = state.ejectionTimer;
+    if (t != null) {
+      state.ejectionTimer = null;
+      t.cancel(false);
+    }
   }
 
   private PickResult unavailable(String reason) {
@@ -482,10 +803,13 @@ final class DefaultLoadBalancer implements LoadBalancer {
     int atLimit = 0;
     int zeroWeight = 0;
     int unhealthy = 0;
+    int ejected = 0;
     for (EndpointState state : stateList) {
       total++;
       if (state.weight() == 0) {
         zeroWeight++;
+      } else if (state.ejected) {
+        ejected++;
       } else if (!state.healthy) {
         unhealthy++;
       } else if (context.isTried(state.endpoint())) {
@@ -503,6 +827,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
     if (atLimit > 0) {
       sb.append(sep).append(atLimit).append(" at in-flight limit ").append(maxInFlight);
+      sep = ", ";
+    }
+    if (ejected > 0) {
+      sb.append(sep).append(ejected).append(" ejected");
       sep = ", ";
     }
     if (unhealthy > 0) {

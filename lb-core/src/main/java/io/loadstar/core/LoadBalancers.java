@@ -51,6 +51,9 @@ public final class LoadBalancers {
     boolean acceptEmptyUpdates;
     @Nullable HealthCheckService healthChecks;
     boolean ownsHealthChecks;
+    @Nullable OutlierDetectionConfig outlierDetection;
+    int panicThreshold = 50;
+    boolean failFastInPanic;
 
     private Builder(String name) {
       this.name = name;
@@ -167,6 +170,40 @@ public final class LoadBalancers {
       }
       this.healthChecks = b.build();
       this.ownsHealthChecks = true;
+      return this;
+    }
+
+    /**
+     * Turns on passive outlier detection: endpoints whose real calls fail are ejected for a while
+     * (see {@link OutlierDetectionConfig}). Defaults to off.
+     */
+    public Builder outlierDetection(OutlierDetectionConfig config) {
+      this.outlierDetection = requireNonNull(config, "config");
+      return this;
+    }
+
+    /**
+     * Sets the panic threshold: when less than this percentage of a tier's endpoints is usable
+     * (healthy and not ejected), picks spread over all of the tier's endpoints rather than overload
+     * the few left, as Envoy does. Defaults to 50; 0 turns panic off.
+     *
+     * @throws IllegalArgumentException if not in {@code 0..100}
+     */
+    public Builder panicThreshold(int percent) {
+      if (percent < 0 || percent > 100) {
+        throw new IllegalArgumentException(
+            "panicThreshold: " + percent + " (expected: 0..100, 0 = off)");
+      }
+      this.panicThreshold = percent;
+      return this;
+    }
+
+    /**
+     * Whether picks fail, instead of spreading over all endpoints, while a tier is in panic.
+     * Defaults to false.
+     */
+    public Builder failFastInPanic(boolean failFastInPanic) {
+      this.failFastInPanic = failFastInPanic;
       return this;
     }
 

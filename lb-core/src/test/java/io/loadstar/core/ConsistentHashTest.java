@@ -83,7 +83,7 @@ class ConsistentHashTest {
   void maglevTable_100Endpoints_eachWithinOnePercentOfItsShare() {
     List<EndpointView> views = new ArrayList<>();
     for (Endpoint e : endpoints(100)) {
-      views.add(new EndpointState(e, Integer.MAX_VALUE, false, null, null));
+      views.add(new EndpointState(e, Integer.MAX_VALUE, false, null, null, null, null));
     }
     int[] table = MaglevStrategy.MaglevPicker.populate(views.toArray(new EndpointView[0]), 65537);
     int[] counts = new int[100];
@@ -106,6 +106,8 @@ class ConsistentHashTest {
               Endpoint.of("10.0.0." + (i + 1), 80).withWeight(weights[i]),
               Integer.MAX_VALUE,
               false,
+              null,
+              null,
               null,
               null));
     }

@@ -1,0 +1,357 @@
+package io.loadstar.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.HealthCheckResult;
+import io.loadstar.api.LbEventListener;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickResult;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Passive outlier detection, with fake time; real TCP connects where calls are made. */
+class OutlierDetectionTest {
+
+  private final FakeTicker ticker = new FakeTicker();
+  private final ManualScheduler scheduler = new ManualScheduler(ticker);
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final List<String> events = new CopyOnWriteArrayList<>();
+  private final LbEventListener recorder =
+      new LbEventListener() {
+        @Override
+        public void endpointStateChanged(
+            String service, Endpoint endpoint, EndpointSnapshot.State state, String reason) {
+          events.add(endpoint.host() + " " + state);
+        }
+
+        @Override
+        public void panicChanged(String service, boolean panic, String reason) {
+          events.add("panic " + panic + (reason.isEmpty() ? "" : ": " + reason));
+        }
+      };
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (AutoCloseable c : closeables) {
+      c.close();
+    }
+  }
+
+  private LoadBalancer lb(List<Endpoint> endpoints, OutlierDetectionConfig config) {
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(endpoints)
+            .outlierDetection(config)
+            .scheduler(scheduler)
+            .ticker(ticker)
+            .eventListener(recorder)
+            .seed(5)
+            .build();
+    closeables.add(lb);
+    return lb;
+  }
+
+  private static Socket connect(Endpoint e) throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress(e.host(), e.port()), 2_000);
+    return s;
+  }
+
+  private static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint e) {
+    return lb.snapshot().stream().filter(s -> s.endpoint().key().equals(e.key())).findFirst().get();
+  }
+
+  @Test
+  void closedBackend_fiveConsecutiveConnectFailures_ejectedAtOnce() throws Exception {
+    TcpBackend a = TcpBackend.start("127.0.0.1", 0);
+    closeables.add(a);
+    closeables.add(TcpBackend.start("127.0.0.2", a.port()));
+    TcpBackend.start("127.0.0.3", a.port()).close();
+    Endpoint closed = Endpoint.of("127.0.0.3", a.port());
+    List<Endpoint> endpoints =
+        List.of(Endpoint.of("127.0.0.1", a.port()), Endpoint.of("127.0.0.2", a.port()), closed);
+    LoadBalancer lb =
+        lb(endpoints, OutlierDetectionConfig.builder().maxEjectionPercent(34).build());
+    Map<String, Integer> attempts = new HashMap<>();
+    int failures = 0;
+    for (int i = 0; i < 300; i++) {
+      PickResult peek = lb.pick();
+      peek.handle().onCancel();
+      try {
+        lb.execute(
+            e -> {
+              attempts.merge(e.host(), 1, Integer::sum);
+              connect(e).close();
+              return null;
+            });
+      } catch (ConnectException e) {
+        failures++;
+      }
+    }
+    // No timer ran: the fifth connect failure in a row ejected it on the spot.
+    assertThat(scheduler.runDueTasks()).isZero();
+    assertThat(failures).isEqualTo(5);
+    assertThat(attempts.get("127.0.0.3")).isEqualTo(5);
+    EndpointSnapshot s = snapshotOf(lb, closed);
+    assertThat(s.state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    assertThat(s.reason())
+        .matches("ejected: 5 consecutive connect failures, for (2[4-9]|3[0-6]) s");
+    assertThat(events).containsExactly("127.0.0.3 EJECTED");
+  }
+
+  /** Fails calls to {@code target}, succeeds calls elsewhere. */
+  private static void calls(LoadBalancer lb, int n, Endpoint target, boolean targetFails) {
+    for (int i = 0; i < n; i++) {
+      PickResult r = lb.pick();
+      if (r.endpoint().key().equals(target.key()) && targetFails) {
+        r.handle().onFailure(CallFailure.notSent(new ConnectException("refused")), 1_000);
+      } else {
+        r.handle().onSuccess(1_000);
+      }
+    }
+  }
+
+  private static int picksOf(LoadBalancer lb, Endpoint target, int n) {
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+      PickResult r = lb.pick();
+      count += r.endpoint().key().equals(target.key()) ? 1 : 0;
+      r.handle().onSuccess(1_000);
+    }
+    return count;
+  }
+
+  @Test
+  void ejectionEnds_trialCallsGated_failingTrialEjectsLonger_passingTrialRestores() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+    Endpoint bad = endpoints.get(2);
+    LoadBalancer lb =
+        lb(
+            endpoints,
+            OutlierDetectionConfig.builder().maxEjectionPercent(50).trialCalls(3).build());
+    calls(lb, 100, bad, true);
+    assertThat(snapshotOf(lb, bad).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    assertThat(picksOf(lb, bad, 300)).isZero();
+
+    ticker.advance(Duration.ofSeconds(37)); // past 30 s + 20% jitter
+    scheduler.runDueTasks();
+    assertThat(snapshotOf(lb, bad).state()).isEqualTo(EndpointSnapshot.State.READY);
+    // Only 3 trial calls get through while they are outstanding.
+    List<PickResult> held = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      held.add(lb.pick());
+    }
+    assertThat(held.stream().filter(r -> r.endpoint().equals(bad)).count()).isEqualTo(3);
+    // One trial fails: ejected again, for about twice as long.
+    for (PickResult r : held) {
+      if (r.endpoint().equals(bad)) {
+        r.handle().onFailure(CallFailure.status(503), 1_000);
+      } else {
+        r.handle().onSuccess(1_000);
+      }
+    }
+    EndpointSnapshot again = snapshotOf(lb, bad);
+    assertThat(again.state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    assertThat(again.reason())
+        .matches("ejected: a trial call failed after ejection, for (4[8-9]|[5-6][0-9]|7[0-2]) s");
+
+    ticker.advance(Duration.ofSeconds(73));
+    scheduler.runDueTasks();
+    calls(lb, 300, bad, false); // trials pass: back in full rotation
+    assertThat(picksOf(lb, bad, 300)).isEqualTo(100);
+    assertThat(events)
+        .containsExactly(
+            "10.0.0.3 EJECTED", "10.0.0.3 READY", "10.0.0.3 EJECTED", "10.0.0.3 READY");
+  }
+
+  @Test
+  void maxEjection50Percent_allFailing_neverMoreThanOneOfThreeEjected() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+    LoadBalancer lb =
+        lb(endpoints, OutlierDetectionConfig.builder().maxEjectionPercent(50).build());
+    for (int round = 0; round < 20; round++) {
+      for (int i = 0; i < 100; i++) {
+        PickResult r = lb.pick();
+        r.handle().onFailure(CallFailure.notSent(new ConnectException()), 1_000);
+        long ejected =
+            lb.snapshot().stream().filter(s -> s.state() == EndpointSnapshot.State.EJECTED).count();
+        assertThat(ejected).isLessThanOrEqualTo(1);
+      }
+      ticker.advance(Duration.ofSeconds(10));
+      scheduler.runDueTasks();
+    }
+  }
+
+  @Test
+  void defaultTenPercent_threeEndpoints_nothingEjectedUnlessOneIsAlwaysAllowed() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+    Endpoint bad = endpoints.get(0);
+    LoadBalancer strict = lb(endpoints, OutlierDetectionConfig.defaults());
+    calls(strict, 100, bad, true);
+    assertThat(snapshotOf(strict, bad).state()).isEqualTo(EndpointSnapshot.State.READY);
+    LoadBalancer allowOne =
+        lb(endpoints, OutlierDetectionConfig.builder().alwaysAllowOne(true).build());
+    calls(allowOne, 100, bad, true);
+    assertThat(snapshotOf(allowOne, bad).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+  }
+
+  @Test
+  void failureRateOverInterval_ejectsWithoutConsecutiveRun() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(4);
+    Endpoint flaky = endpoints.get(1);
+    LoadBalancer lb =
+        lb(endpoints, OutlierDetectionConfig.builder().maxEjectionPercent(25).build());
+    int n = 0;
+    for (int i = 0; i < 400; i++) {
+      PickResult r = lb.pick();
+      if (r.endpoint().equals(flaky) && n++ % 5 < 3) { // 60% failures, never 5 in a row
+        r.handle()
+            .onFailure(CallFailure.possiblyProcessed(new java.net.SocketTimeoutException()), 1);
+      } else {
+        r.handle().onSuccess(1);
+      }
+    }
+    assertThat(snapshotOf(lb, flaky).state()).isEqualTo(EndpointSnapshot.State.READY);
+    ticker.advance(Duration.ofSeconds(10));
+    scheduler.runDueTasks();
+    EndpointSnapshot s = snapshotOf(lb, flaky);
+    assertThat(s.state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    assertThat(s.reason()).startsWith("ejected: 60% of 100 calls failed in 10 s, for ");
+  }
+
+  @Test
+  void clientErrorStatuses_doNotCount_serverErrorsDo() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(2);
+    LoadBalancer lb =
+        lb(endpoints, OutlierDetectionConfig.builder().maxEjectionPercent(50).build());
+    for (int i = 0; i < 100; i++) {
+      PickResult r = lb.pick();
+      r.handle().onFailure(CallFailure.status(404), 1);
+    }
+    assertThat(lb.snapshot())
+        .extracting(EndpointSnapshot::state)
+        .containsOnly(EndpointSnapshot.State.READY);
+    for (int i = 0; i < 10; i++) {
+      PickResult r = lb.pick();
+      r.handle().onFailure(CallFailure.status(502), 1);
+    }
+    assertThat(lb.snapshot())
+        .extracting(EndpointSnapshot::state)
+        .contains(EndpointSnapshot.State.EJECTED);
+  }
+
+  @Test
+  void passingHealthCheck_restoresEjectedEndpoint() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(2);
+    Endpoint bad = endpoints.get(0);
+    HealthCheckService checks =
+        HealthCheckService.builder((target, timeout) -> HealthCheckResult.healthy())
+            .config(HealthCheckConfig.builder().interval(Duration.ofSeconds(5)).jitter(0).build())
+            .scheduler(scheduler)
+            .probeExecutor(Runnable::run)
+            .build();
+    closeables.add(checks);
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(endpoints)
+            .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(50).build())
+            .healthChecks(checks)
+            .scheduler(scheduler)
+            .ticker(ticker)
+            .build();
+    closeables.add(lb);
+    scheduler.runDueTasks(); // first probes
+    calls(lb, 50, bad, true);
+    assertThat(snapshotOf(lb, bad).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    ticker.advance(Duration.ofSeconds(5));
+    scheduler.runDueTasks(); // the next probe passes: restored well before 30 s
+    assertThat(snapshotOf(lb, bad).state()).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(picksOf(lb, bad, 100)).isEqualTo(50);
+  }
+
+  @Test
+  void panic_twoOfThreeUnhealthy_spreadsOverAll_orFailsFast() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+    HealthCheckService checks =
+        HealthCheckService.builder(
+                (target, timeout) ->
+                    target.host().equals("10.0.0.1")
+                        ? HealthCheckResult.healthy()
+                        : HealthCheckResult.unhealthy("down"))
+            .config(HealthCheckConfig.builder().fall(1).jitter(0).build())
+            .scheduler(scheduler)
+            .probeExecutor(Runnable::run)
+            .build();
+    closeables.add(checks);
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(endpoints)
+            .healthChecks(checks)
+            .eventListener(recorder)
+            .scheduler(scheduler)
+            .build();
+    closeables.add(lb);
+    LoadBalancer failFast =
+        LoadBalancers.builder("svc2")
+            .endpoints(endpoints)
+            .healthChecks(checks)
+            .failFastInPanic(true)
+            .scheduler(scheduler)
+            .build();
+    closeables.add(failFast);
+    scheduler.runDueTasks();
+    assertThat(lb.snapshot())
+        .extracting(EndpointSnapshot::state)
+        .containsExactly(
+            EndpointSnapshot.State.READY,
+            EndpointSnapshot.State.UNHEALTHY,
+            EndpointSnapshot.State.UNHEALTHY);
+    assertThat(TestEndpoints.pickCounts(lb, 300)).hasSize(3); // spread over all three
+    assertThat(events)
+        .contains(
+            "panic true: 1 of 3 endpoints usable in tier 0, below the panic threshold of 50%");
+    assertThat(failFast.pick().isAvailable()).isFalse();
+  }
+
+  @Test
+  void tenThousandEndpointsComeAndGo_noOutlierStateOrTimerOutlivesItsEndpoint() {
+    Endpoint stable = Endpoint.of("10.9.0.1", 80);
+    DynamicEndpointSource source = DynamicEndpointSource.of(List.of(stable));
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .source(source)
+            .outlierDetection(
+                OutlierDetectionConfig.builder()
+                    .maxEjectionPercent(50)
+                    .consecutiveFailures(1)
+                    .build())
+            .scheduler(scheduler)
+            .ticker(ticker)
+            .panicThreshold(0)
+            .build();
+    closeables.add(lb);
+    for (int i = 0; i < 10_000; i++) {
+      Endpoint transient1 = Endpoint.of("10.8." + (i / 250) + "." + (i % 250), 80);
+      source.set(stable, transient1);
+      PickResult r = lb.pick(io.loadstar.api.PickContext.empty().withTried(stable));
+      r.handle().onFailure(CallFailure.notSent(new ConnectException()), 1); // ejected: a timer
+      source.set(stable);
+    }
+    assertThat(lb.snapshot()).hasSize(1);
+    // Only the failure-rate sweep is left; every ejection timer went with its endpoint.
+    assertThat(scheduler.pendingTasks()).isEqualTo(1);
+  }
+}
