@@ -29,7 +29,7 @@ public final class EndpointSnapshot {
   private final Endpoint endpoint;
   private final State state;
   private final String reason;
-  private final int effectiveWeight;
+  private final double effectiveWeight;
   private final int inFlight;
   private final long successes;
   private final long failures;
@@ -72,8 +72,11 @@ public final class EndpointSnapshot {
     return endpoint.weight();
   }
 
-  /** Returns the weight in effect now (lower while ramping; 0 when out of rotation). */
-  public int effectiveWeight() {
+  /**
+   * Returns the weight in effect now, in the same units as {@link #weight()}: lower while ramping
+   * up (slow start), 0 when out of rotation.
+   */
+  public double effectiveWeight() {
     return effectiveWeight;
   }
 
@@ -115,7 +118,7 @@ public final class EndpointSnapshot {
     private final Endpoint endpoint;
     private final State state;
     private String reason = "";
-    private int effectiveWeight;
+    private double effectiveWeight;
     private int inFlight;
     private long successes;
     private long failures;
@@ -132,7 +135,7 @@ public final class EndpointSnapshot {
     }
 
     /** Sets the weight in effect. */
-    public Builder effectiveWeight(int effectiveWeight) {
+    public Builder effectiveWeight(double effectiveWeight) {
       this.effectiveWeight = effectiveWeight;
       return this;
     }

@@ -53,6 +53,32 @@ public interface LoadBalancer extends AutoCloseable {
   List<EndpointSnapshot> snapshot();
 
   /**
+   * Drains an endpoint: it gets no new calls, calls in flight finish. The drain survives discovery
+   * refreshes until {@link #resume}. Applied before this method returns unless another thread is
+   * applying a change to this balancer, then right after.
+   *
+   * @param endpointKey the endpoint's {@link Endpoint#key()}
+   * @throws IllegalArgumentException if no current endpoint has that key
+   */
+  void drain(String endpointKey);
+
+  /**
+   * Ends a drain; the endpoint ramps up again if slow start is configured.
+   *
+   * @throws IllegalArgumentException if no current endpoint has that key
+   */
+  void resume(String endpointKey);
+
+  /**
+   * Overrides the weight discovery gives an endpoint, until {@code weight} is -1 (back to
+   * discovery's weight). 0 takes it out of rotation like {@link #drain}.
+   *
+   * @throws IllegalArgumentException if no current endpoint has that key, or {@code weight} is not
+   *     in {@code -1..1000000}
+   */
+  void setWeight(String endpointKey, int weight);
+
+  /**
    * Closes discovery sources, stops every timer and thread the balancer started, and makes later
    * picks return unavailable. Calls in flight may still report their outcome. Idempotent.
    */

@@ -15,6 +15,11 @@ abstract class BuiltinStrategy implements SelectionStrategy {
     return false;
   }
 
+  /** True if pickers honour slow start (weights may ramp without moving keys). */
+  boolean ramps() {
+    return true;
+  }
+
   /** True if pickers read in-flight counts, which then must be single exact counters. */
   boolean readsInFlight() {
     return tracksTotalInFlight();

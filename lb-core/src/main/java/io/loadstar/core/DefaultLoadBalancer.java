@@ -94,6 +94,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final EndpointState.OutlierSignals outlierSignals;
   private final int panicThreshold;
   private final boolean failFastInPanic;
+  private final long slowStartNanos;
+  private final int slowStartFloorPercent;
+  private final int weightScale;
 
   private volatile Picker picker;
   private volatile List<Endpoint> endpoints = List.of();
@@ -107,6 +110,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private @Nullable ScheduledExecutorService ownScheduler;
   private int publications;
   private boolean inPanic;
+  private java.util.concurrent.@Nullable ScheduledFuture<?> rampTimer;
   private java.util.concurrent.@Nullable ScheduledFuture<?> sweepTimer;
 
   DefaultLoadBalancer(LoadBalancers.Builder b) {
@@ -140,6 +144,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
         };
     this.panicThreshold = b.panicThreshold;
     this.failFastInPanic = b.failFastInPanic;
+    this.slowStartNanos = b.slowStartNanos;
+    this.slowStartFloorPercent = b.slowStartFloorPercent;
+    boolean ramps =
+        !(b.strategy instanceof BuiltinStrategy) || ((BuiltinStrategy) b.strategy).ramps();
+    // Ramping strategies see weights x100 while slow start is on, so a ramp moves in 1% steps.
+    this.weightScale = slowStartNanos > 0 && ramps ? 100 : 1;
     this.origin = ticker.nanoTime();
     BuiltinStrategy builtin =
         b.strategy instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy : null;
@@ -261,6 +271,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
             sweepTimer.cancel(false);
             sweepTimer = null;
           }
+          if (rampTimer != null) {
+            rampTimer.cancel(false);
+            rampTimer = null;
+          }
           if (healthChecks != null && ownsHealthChecks) {
             healthChecks.close();
           }
@@ -351,6 +365,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
       }
       reconciled.put(e.key(), state);
     }
+    if (slowStartNanos > 0 && added < next.size()) {
+      long now = ticker.nanoTime();
+      for (EndpointState state : reconciled.values()) {
+        if (!previous.containsKey(state.key())) {
+          state.rampStartNanos = now; // joins a running set: ramp up
+        }
+      }
+    }
     publish(reconciled);
     states = reconciled;
     endpoints = next;
@@ -432,6 +454,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     state.healthy = up;
     state.healthReason = up ? "" : "check failed: " + result.reason();
     if (up) {
+      startRamp(state);
+    }
+    if (up) {
       logger.info("[{}] {} is healthy again", name, state.endpoint());
     } else {
       logger.warn("[{}] {} is unhealthy: {}", name, state.endpoint(), state.healthReason);
@@ -451,8 +476,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
     for (EndpointState s : list) {
       EndpointSnapshot.State state;
       String reason = "";
-      int effectiveWeight = s.weight();
-      if (s.ejected) {
+      double effectiveWeight = s.baseWeight() * s.rampFactor;
+      if (s.draining || s.baseWeight() == 0) {
+        state = EndpointSnapshot.State.DRAINING;
+        reason = s.draining ? "drained by the application" : "weight 0";
+        effectiveWeight = 0;
+      } else if (s.ejected) {
         state = EndpointSnapshot.State.EJECTED;
         reason = s.ejectionReason;
         effectiveWeight = 0;
@@ -463,6 +492,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
       } else if (s.atLimit()) {
         state = EndpointSnapshot.State.AT_LIMIT;
         reason = "at in-flight limit " + maxInFlight;
+      } else if (s.rampFactor < 1) {
+        state = EndpointSnapshot.State.RAMPING;
+        reason =
+            "slow start: "
+                + Math.round(s.rampFactor * 100)
+                + "% of weight, "
+                + Math.round(slowStartNanos / 1e9)
+                + " s window";
       } else {
         state = EndpointSnapshot.State.READY;
       }
@@ -494,11 +531,34 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   private void publish(Map<String, EndpointState> reconciled) {
+    long now = ticker.nanoTime();
+    boolean ramping = false;
     TreeMap<Integer, List<EndpointState>> tiers = new TreeMap<>();
     for (EndpointState s : reconciled.values()) {
-      if (s.weight() > 0) {
+      double factor = rampFactor(s, now);
+      ramping |= factor < 1;
+      s.rampFactor = factor;
+      int base = s.baseWeight();
+      s.effectiveWeight =
+          weightScale == 1 ? base : (int) Math.max(1, Math.round(base * weightScale * factor));
+      if (base > 0 && !s.draining) {
         tiers.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
+    }
+    if (ramping && rampTimer == null) {
+      rampTimer =
+          scheduler()
+              .schedule(
+                  () ->
+                      serialExecutor.execute(
+                          () -> {
+                            rampTimer = null;
+                            if (!closed) {
+                              publish(states);
+                            }
+                          }),
+                  Math.max(slowStartNanos / 20, 1),
+                  TimeUnit.NANOSECONDS);
     }
     List<Picker> pickers = new ArrayList<>(tiers.size());
     boolean serving = false;
@@ -550,6 +610,91 @@ final class DefaultLoadBalancer implements LoadBalancer {
     stateList = List.copyOf(reconciled.values());
     publications++;
     updatePanic(panicReason);
+  }
+
+  /** Returns the slow-start factor of {@code s} now, ending its ramp when the window is over. */
+  private double rampFactor(EndpointState s, long now) {
+    if (s.rampStartNanos == Long.MIN_VALUE || weightScale == 1) {
+      return 1;
+    }
+    long elapsed = now - s.rampStartNanos;
+    if (elapsed >= slowStartNanos) {
+      s.rampStartNanos = Long.MIN_VALUE;
+      return 1;
+    }
+    return Math.max(slowStartFloorPercent / 100.0, (double) elapsed / slowStartNanos);
+  }
+
+  private void startRamp(EndpointState s) {
+    if (slowStartNanos > 0) {
+      s.rampStartNanos = ticker.nanoTime();
+    }
+  }
+
+  // ---- runtime drain and weight (any thread; applied on the control loop) ----
+
+  @Override
+  public void drain(String endpointKey) {
+    requireCurrent(endpointKey);
+    serialExecutor.execute(() -> setDraining(endpointKey, true));
+  }
+
+  @Override
+  public void resume(String endpointKey) {
+    requireCurrent(endpointKey);
+    serialExecutor.execute(() -> setDraining(endpointKey, false));
+  }
+
+  @Override
+  public void setWeight(String endpointKey, int weight) {
+    if (weight < -1 || weight > Endpoint.MAX_WEIGHT) {
+      throw new IllegalArgumentException(
+          "weight: " + weight + " (expected: -1..1000000, -1 = discovery's weight)");
+    }
+    requireCurrent(endpointKey);
+    serialExecutor.execute(
+        () -> {
+          EndpointState state = states.get(endpointKey);
+          if (closed || state == null || state.weightOverride == weight) {
+            return;
+          }
+          boolean wasOut = state.baseWeight() == 0;
+          state.weightOverride = weight;
+          if (wasOut && state.baseWeight() > 0) {
+            startRamp(state);
+          }
+          logger.info("[{}] {} weight set to {}", name, state.endpoint(), weight);
+          publish(states);
+        });
+  }
+
+  private void requireCurrent(String endpointKey) {
+    java.util.Objects.requireNonNull(endpointKey, "endpointKey");
+    for (Endpoint e : endpoints) {
+      if (e.key().equals(endpointKey)) {
+        return;
+      }
+    }
+    throw new IllegalArgumentException(
+        "endpointKey: " + endpointKey + " (expected: the key of a current endpoint)");
+  }
+
+  private void setDraining(String endpointKey, boolean draining) {
+    EndpointState state = states.get(endpointKey);
+    if (closed || state == null || state.draining == draining) {
+      return;
+    }
+    state.draining = draining;
+    if (!draining) {
+      startRamp(state);
+    }
+    logger.info("[{}] {} {}", name, state.endpoint(), draining ? "draining" : "resumed");
+    publish(states);
+    Endpoint endpoint = state.endpoint();
+    EndpointSnapshot.State newState =
+        draining ? EndpointSnapshot.State.DRAINING : EndpointSnapshot.State.READY;
+    String reason = draining ? "drained by the application" : "";
+    notifyListener(() -> eventListener.endpointStateChanged(name, endpoint, newState, reason));
   }
 
   /** The endpoints panic spreads over: all listed, except those never checked yet. */
@@ -714,6 +859,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     state.trialSuccesses = 0;
     state.probation = true;
     state.setTrialPermits(outlier.trialCalls());
+    startRamp(state);
     logger.info(
         "[{}] {} ejection over; letting {} trial calls through",
         name,
@@ -753,6 +899,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     state.probation = false;
     state.setTrialPermits(-1);
     state.lastRestoredNanos = ticker.nanoTime();
+    startRamp(state);
     logger.info("[{}] {} restored: {}", name, state.endpoint(), why);
     publish(states);
     Endpoint endpoint = state.endpoint();
@@ -806,7 +953,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     int ejected = 0;
     for (EndpointState state : stateList) {
       total++;
-      if (state.weight() == 0) {
+      if (state.baseWeight() == 0 || state.draining) {
         zeroWeight++;
       } else if (state.ejected) {
         ejected++;
@@ -838,7 +985,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       sep = ", ";
     }
     if (zeroWeight > 0) {
-      sb.append(sep).append(zeroWeight).append(" with weight 0");
+      sb.append(sep).append(zeroWeight).append(" drained or with weight 0");
       sep = ", ";
     }
     if (sep.isEmpty()) {

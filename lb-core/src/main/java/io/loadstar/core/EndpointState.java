@@ -81,6 +81,17 @@ final class EndpointState implements EndpointView, CallHandle {
   /** Excluded until its first probe passes (initiallyHealthy off); not a panic candidate. */
   volatile boolean awaitingFirstCheck;
 
+  volatile int effectiveWeight;
+
+  /** The slow-start factor in effect (1 when not ramping); for snapshots. */
+  volatile double rampFactor = 1;
+
+  volatile boolean draining;
+  volatile int weightOverride = -1;
+
+  /** When the current slow-start ramp began, or Long.MIN_VALUE when not ramping. Control loop. */
+  long rampStartNanos = Long.MIN_VALUE;
+
   volatile boolean ejected;
   volatile String ejectionReason = "";
   volatile boolean probation;
@@ -116,6 +127,7 @@ final class EndpointState implements EndpointView, CallHandle {
     this.totalInFlight = totalInFlight;
     this.latency = latency;
     this.result = PickResult.of(endpoint, this);
+    this.effectiveWeight = endpoint.weight();
   }
 
   String key() {
@@ -135,9 +147,15 @@ final class EndpointState implements EndpointView, CallHandle {
     return endpoint;
   }
 
+  /** The weight strategies see: base weight, x100 and ramped when slow start applies. */
   @Override
   public int weight() {
-    return endpoint.weight();
+    return effectiveWeight;
+  }
+
+  /** Discovery's weight, or the runtime override; control loop. */
+  int baseWeight() {
+    return weightOverride >= 0 ? weightOverride : endpoint.weight();
   }
 
   @Override

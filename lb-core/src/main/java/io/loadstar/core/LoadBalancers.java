@@ -53,6 +53,8 @@ public final class LoadBalancers {
     boolean ownsHealthChecks;
     @Nullable OutlierDetectionConfig outlierDetection;
     int panicThreshold = 50;
+    long slowStartNanos;
+    int slowStartFloorPercent = 10;
     boolean failFastInPanic;
 
     private Builder(String name) {
@@ -179,6 +181,25 @@ public final class LoadBalancers {
      */
     public Builder outlierDetection(OutlierDetectionConfig config) {
       this.outlierDetection = requireNonNull(config, "config");
+      return this;
+    }
+
+    /**
+     * Turns on slow start: an endpoint that joins a running balancer, or comes back from being
+     * unhealthy, ejected or drained, starts at 10% of its weight and ramps linearly to full weight
+     * over {@code window}, like HAProxy's {@code slowstart}. The first list a balancer receives
+     * does not ramp. Applies to round robin, random, least request and peak EWMA; consistent
+     * hashing never ramps (it would move keys). Defaults to off.
+     *
+     * @throws IllegalArgumentException if not in {@code 1s..1h}
+     */
+    public Builder slowStart(java.time.Duration window) {
+      requireNonNull(window, "window");
+      if (window.compareTo(java.time.Duration.ofSeconds(1)) < 0
+          || window.compareTo(java.time.Duration.ofHours(1)) > 0) {
+        throw new IllegalArgumentException("slowStart: " + window + " (expected: PT1S..PT1H)");
+      }
+      this.slowStartNanos = window.toNanos();
       return this;
     }
 

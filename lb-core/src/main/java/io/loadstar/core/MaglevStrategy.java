@@ -43,6 +43,11 @@ final class MaglevStrategy extends BuiltinStrategy {
   }
 
   @Override
+  boolean ramps() {
+    return false; // a ramping weight would move keys back and forth
+  }
+
+  @Override
   boolean tracksTotalInFlight() {
     return config.boundedLoadFactor() > 0;
   }

@@ -34,6 +34,11 @@ final class RingHashStrategy extends BuiltinStrategy {
   }
 
   @Override
+  boolean ramps() {
+    return false; // a ramping weight would move keys back and forth
+  }
+
+  @Override
   boolean tracksTotalInFlight() {
     return config.boundedLoadFactor() > 0;
   }

@@ -199,7 +199,7 @@ class LoadBalancerTest {
       source.set(primary1.withWeight(0), primary2.withWeight(0), backup);
       assertThat(pickCounts(lb, 100).keySet()).containsOnly(backup.key());
       source.set(primary1.withWeight(0), primary2.withWeight(0));
-      assertThat(lb.pick().reason()).isEqualTo("0 of 2 ready (2 with weight 0)");
+      assertThat(lb.pick().reason()).isEqualTo("0 of 2 ready (2 drained or with weight 0)");
     }
   }
 

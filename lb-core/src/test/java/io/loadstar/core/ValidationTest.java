@@ -183,4 +183,108 @@ class ValidationTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("status: 42 (expected: 100..999)");
   }
+
+  @Test
+  void healthCheck_intervalTooShort() {
+    assertThatThrownBy(() -> HealthCheckConfig.builder().interval(Duration.ofMillis(5)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("interval: PT0.005S (expected: PT0.01S..PT1H)");
+  }
+
+  @Test
+  void healthCheck_timeoutZero() {
+    assertThatThrownBy(() -> HealthCheckConfig.builder().timeout(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("timeout: PT0S (expected: PT0.001S..PT1M)");
+  }
+
+  @Test
+  void healthCheck_fallZero() {
+    assertThatThrownBy(() -> HealthCheckConfig.builder().fall(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("fall: 0 (expected: 1..100)");
+  }
+
+  @Test
+  void healthCheck_portOutOfRange() {
+    assertThatThrownBy(() -> HealthCheckConfig.builder().port(70000))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("port: 70000 (expected: 1..65535)");
+  }
+
+  @Test
+  void healthCheck_jitterTooLarge() {
+    assertThatThrownBy(() -> HealthCheckConfig.builder().jitter(0.6))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("jitter: 0.6 (expected: 0.0..0.5)");
+  }
+
+  @Test
+  void outlier_negativeConsecutiveFailures() {
+    assertThatThrownBy(() -> OutlierDetectionConfig.builder().consecutiveFailures(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("consecutiveFailures: -1 (expected: 0..1000, 0 = off)");
+  }
+
+  @Test
+  void outlier_failureRateAbove100() {
+    assertThatThrownBy(() -> OutlierDetectionConfig.builder().failureRateThreshold(101))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("failureRateThreshold: 101 (expected: 0..100, 0 = off)");
+  }
+
+  @Test
+  void outlier_minimumCallsZero() {
+    assertThatThrownBy(() -> OutlierDetectionConfig.builder().minimumCalls(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("minimumCalls: 0 (expected: 1..1000000)");
+  }
+
+  @Test
+  void outlier_maxEjectionPercentNegative() {
+    assertThatThrownBy(() -> OutlierDetectionConfig.builder().maxEjectionPercent(-5))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxEjectionPercent: -5 (expected: 0..100)");
+  }
+
+  @Test
+  void outlier_trialCallsZero() {
+    assertThatThrownBy(() -> OutlierDetectionConfig.builder().trialCalls(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("trialCalls: 0 (expected: 1..100)");
+  }
+
+  @Test
+  void outlier_ejectionTimeTooShort() {
+    assertThatThrownBy(
+            () -> OutlierDetectionConfig.builder().baseEjectionTime(Duration.ofMillis(10)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("baseEjectionTime: PT0.01S (expected: PT0.1S..PT1H)");
+  }
+
+  @Test
+  void outlier_baseLongerThanMax() {
+    assertThatThrownBy(
+            () ->
+                OutlierDetectionConfig.builder()
+                    .baseEjectionTime(Duration.ofMinutes(10))
+                    .maxEjectionTime(Duration.ofMinutes(5))
+                    .build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("baseEjectionTime PT10M cannot be longer than maxEjectionTime PT5M");
+  }
+
+  @Test
+  void builder_panicThresholdAbove100() {
+    assertThatThrownBy(() -> LoadBalancers.builder("svc").panicThreshold(150))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("panicThreshold: 150 (expected: 0..100, 0 = off)");
+  }
+
+  @Test
+  void builder_slowStartTooShort() {
+    assertThatThrownBy(() -> LoadBalancers.builder("svc").slowStart(Duration.ofMillis(500)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("slowStart: PT0.5S (expected: PT1S..PT1H)");
+  }
 }
