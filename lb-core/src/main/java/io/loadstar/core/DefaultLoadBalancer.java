@@ -94,6 +94,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final EndpointState.OutlierSignals outlierSignals;
   private final int panicThreshold;
   private final boolean failFastInPanic;
+  private final boolean tierSpillover;
+  private final PerThread spilloverRandom;
   private final long slowStartNanos;
   private final int slowStartFloorPercent;
   private final int weightScale;
@@ -144,6 +146,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
         };
     this.panicThreshold = b.panicThreshold;
     this.failFastInPanic = b.failFastInPanic;
+    this.tierSpillover = b.tierSpillover;
+    this.spilloverRandom = new PerThread(b.seed ^ 0x5350494c4cL);
     this.slowStartNanos = b.slowStartNanos;
     this.slowStartFloorPercent = b.slowStartFloorPercent;
     boolean ramps =
@@ -160,7 +164,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.exactInFlight = builtin == null || builtin.readsInFlight();
     this.pickerFactory =
         b.strategy.newPickerFactory(new BalancerContext(b.name, b.seed, b.ticker, total));
-    this.picker = new SnapshotPicker(List.of(), unavailable("no endpoints discovered yet"));
+    this.picker = new SnapshotPicker(List.of(), null, unavailable("no endpoints discovered yet"));
   }
 
   void start() {
@@ -251,7 +255,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
     closed = true;
     Picker closedPicker =
-        new SnapshotPicker(List.of(), unavailable("LoadBalancer '" + name + "' is closed"));
+        new SnapshotPicker(List.of(), null, unavailable("LoadBalancer '" + name + "' is closed"));
     picker = closedPicker;
     serialExecutor.execute(
         () -> {
@@ -525,7 +529,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
     if (states.isEmpty()) {
       // Nothing to keep: make the failure visible in pick messages.
-      picker = new SnapshotPicker(List.of(), unavailable("no endpoints discovered yet"));
+      picker = new SnapshotPicker(List.of(), null, unavailable("no endpoints discovered yet"));
     }
     notifyListener(() -> eventListener.discoveryFailed(name, error));
   }
@@ -561,6 +565,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
                   TimeUnit.NANOSECONDS);
     }
     List<Picker> pickers = new ArrayList<>(tiers.size());
+    if (tierSpillover) {
+      publishSpillover(reconciled, tiers);
+      return;
+    }
     boolean serving = false;
     String panicReason = null;
     for (Map.Entry<Integer, List<EndpointState>> tier : tiers.entrySet()) {
@@ -606,7 +614,72 @@ final class DefaultLoadBalancer implements LoadBalancer {
       }
     }
     String none = reconciled.isEmpty() ? "no endpoints discovered yet" : "";
-    picker = new SnapshotPicker(pickers, unavailable(none));
+    picker = new SnapshotPicker(pickers, null, unavailable(none));
+    stateList = List.copyOf(reconciled.values());
+    publications++;
+    updatePanic(panicReason);
+  }
+
+  /*
+   * Envoy's priority load: tier i's health is min(100, 140 x usable_i / listed_i) percent; tiers
+   * take min(health_i, what earlier tiers left) in order, and the loads are scaled up to 100 when
+   * their sum is lower. Below the panic threshold of combined health, the first tier is picked
+   * over all its endpoints.
+   */
+  private void publishSpillover(
+      Map<String, EndpointState> reconciled, TreeMap<Integer, List<EndpointState>> tiers) {
+    List<Picker> pickers = new ArrayList<>();
+    List<Integer> loads = new ArrayList<>();
+    int assigned = 0;
+    for (List<EndpointState> listed : tiers.values()) {
+      List<EndpointView> usable = new ArrayList<>(listed.size());
+      for (EndpointState s : listed) {
+        if (s.healthy && !s.ejected) {
+          usable.add(s);
+        }
+      }
+      if (usable.isEmpty()) {
+        continue;
+      }
+      int health = (int) Math.min(100, 140L * usable.size() / listed.size());
+      int load = Math.min(health, 100 - assigned);
+      assigned += load;
+      int before = pickers.size();
+      addPicker(pickers, usable);
+      if (pickers.size() > before) {
+        loads.add(load);
+      }
+    }
+    String panicReason = null;
+    if (!tiers.isEmpty() && assigned < panicThreshold) {
+      panicReason =
+          "combined tier health "
+              + assigned
+              + "%, below the panic threshold of "
+              + panicThreshold
+              + "%";
+      pickers.clear();
+      loads.clear();
+      if (!failFastInPanic) {
+        addPicker(pickers, panicCandidates(tiers.firstEntry().getValue()));
+      }
+    }
+    int[] cumulative = null;
+    if (pickers.size() > 1 && loads.size() == pickers.size()) {
+      int total = 0;
+      for (int l : loads) {
+        total += l;
+      }
+      cumulative = new int[loads.size()];
+      int running = 0;
+      for (int i = 0; i < loads.size(); i++) {
+        running += total == 0 ? 0 : (int) (10_000L * loads.get(i) / total);
+        cumulative[i] = running;
+      }
+      cumulative[cumulative.length - 1] = 10_000;
+    }
+    String none = reconciled.isEmpty() ? "no endpoints discovered yet" : "";
+    picker = new SnapshotPicker(pickers, cumulative, unavailable(none));
     stateList = List.copyOf(reconciled.values());
     publications++;
     updatePanic(panicReason);
@@ -1008,17 +1081,31 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final class SnapshotPicker implements Picker {
     private final Picker[] tiers;
     private final List<Picker> tierList;
+    private final int @Nullable [] cumulativeLoad; // parts of 10,000 per tier, with spill-over
     private final PickResult fallback;
 
-    SnapshotPicker(List<Picker> tiers, PickResult fallback) {
+    SnapshotPicker(List<Picker> tiers, int @Nullable [] cumulativeLoad, PickResult fallback) {
       this.tierList = List.copyOf(tiers);
       this.tiers = tiers.toArray(new Picker[0]);
+      this.cumulativeLoad = cumulativeLoad;
       this.fallback = fallback;
     }
 
     @Override
     public PickResult pick(PickContext context) {
       Picker[] t = tiers;
+      int[] load = cumulativeLoad;
+      if (load != null) {
+        int draw = PerThread.nextInt(spilloverRandom.get(), 10_000);
+        int first = 0;
+        while (load[first] <= draw) {
+          first++;
+        }
+        PickResult r = t[first].pick(context);
+        if (r.isAvailable()) {
+          return r;
+        }
+      }
       for (int i = 0; i < t.length; i++) {
         PickResult r = t[i].pick(context);
         if (r.isAvailable()) {

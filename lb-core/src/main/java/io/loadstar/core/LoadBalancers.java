@@ -53,6 +53,7 @@ public final class LoadBalancers {
     boolean ownsHealthChecks;
     @Nullable OutlierDetectionConfig outlierDetection;
     int panicThreshold = 50;
+    boolean tierSpillover;
     long slowStartNanos;
     int slowStartFloorPercent = 10;
     boolean failFastInPanic;
@@ -216,6 +217,18 @@ public final class LoadBalancers {
             "panicThreshold: " + percent + " (expected: 0..100, 0 = off)");
       }
       this.panicThreshold = percent;
+      return this;
+    }
+
+    /**
+     * Spreads load over priority tiers by their health, as Envoy does, instead of all-or-nothing: a
+     * tier keeps {@code min(100%, 1.4 x its usable share)} of the traffic and the next tiers take
+     * the rest, so a primary tier with half its endpoints usable keeps 70%. Panic then starts when
+     * the tiers' combined health falls below the panic threshold. Defaults to off: the first tier
+     * with a usable endpoint takes all traffic.
+     */
+    public Builder tierSpillover(boolean tierSpillover) {
+      this.tierSpillover = tierSpillover;
       return this;
     }
 
