@@ -170,7 +170,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   void start() {
     serialExecutor.execute(
         () -> {
-          if (outlier != null && outlier.failureRateThreshold() > 0) {
+          if (outlier != null
+              && (outlier.failureRateThreshold() > 0 || outlier.slowCallRateThreshold() > 0)) {
             scheduleSweep();
           }
           try {
@@ -373,7 +374,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       long now = ticker.nanoTime();
       for (EndpointState state : reconciled.values()) {
         if (!previous.containsKey(state.key())) {
-          state.rampStartNanos = now; // joins a running set: ramp up
+          state.control.rampStartNanos = now; // joins a running set: ramp up
         }
       }
     }
@@ -419,21 +420,21 @@ final class DefaultLoadBalancer implements LoadBalancer {
           service.watch(
               e,
               (up, changed, result) -> serialExecutor.execute(() -> onHealth(state, up, result)));
-      state.watch = watch;
-      state.healthy = watch.isUp();
-      if (!state.healthy) {
+      state.control.watch = watch;
+      state.control.healthy = watch.isUp();
+      if (!state.control.healthy) {
         String last = watch.lastFailure();
-        state.awaitingFirstCheck = last.isEmpty();
-        state.healthReason = last.isEmpty() ? "not checked yet" : "check failed: " + last;
+        state.control.awaitingFirstCheck = last.isEmpty();
+        state.control.healthReason = last.isEmpty() ? "not checked yet" : "check failed: " + last;
       }
     }
     return state;
   }
 
   private void closeWatch(EndpointState state) {
-    HealthCheckService.Watch w = state.watch;
+    HealthCheckService.Watch w = state.control.watch;
     if (w != null) {
-      state.watch = null;
+      state.control.watch = null;
       w.close();
     }
   }
@@ -443,33 +444,33 @@ final class DefaultLoadBalancer implements LoadBalancer {
     if (closed || states.get(state.key()) != state) {
       return; // removed meanwhile
     }
-    boolean firstResult = state.awaitingFirstCheck;
-    state.awaitingFirstCheck = false;
-    if (result.isHealthy() && state.ejected) {
+    boolean firstResult = state.control.awaitingFirstCheck;
+    state.control.awaitingFirstCheck = false;
+    if (result.isHealthy() && state.control.ejected) {
       restore(state, "a health check passed");
     }
-    if (up == state.healthy) {
+    if (up == state.control.healthy) {
       if (firstResult) {
-        state.healthReason = "check failed: " + result.reason();
+        state.control.healthReason = "check failed: " + result.reason();
         publish(states); // now a panic candidate
       }
       return;
     }
-    state.healthy = up;
-    state.healthReason = up ? "" : "check failed: " + result.reason();
+    state.control.healthy = up;
+    state.control.healthReason = up ? "" : "check failed: " + result.reason();
     if (up) {
       startRamp(state);
     }
     if (up) {
       logger.info("[{}] {} is healthy again", name, state.endpoint());
     } else {
-      logger.warn("[{}] {} is unhealthy: {}", name, state.endpoint(), state.healthReason);
+      logger.warn("[{}] {} is unhealthy: {}", name, state.endpoint(), state.control.healthReason);
     }
     publish(states);
     Endpoint endpoint = state.endpoint();
     EndpointSnapshot.State newState =
         up ? EndpointSnapshot.State.READY : EndpointSnapshot.State.UNHEALTHY;
-    String reason = state.healthReason;
+    String reason = state.control.healthReason;
     notifyListener(() -> eventListener.endpointStateChanged(name, endpoint, newState, reason));
   }
 
@@ -480,27 +481,27 @@ final class DefaultLoadBalancer implements LoadBalancer {
     for (EndpointState s : list) {
       EndpointSnapshot.State state;
       String reason = "";
-      double effectiveWeight = s.baseWeight() * s.rampFactor;
-      if (s.draining || s.baseWeight() == 0) {
+      double effectiveWeight = s.baseWeight() * s.control.rampFactor;
+      if (s.control.draining || s.baseWeight() == 0) {
         state = EndpointSnapshot.State.DRAINING;
-        reason = s.draining ? "drained by the application" : "weight 0";
+        reason = s.control.draining ? "drained by the application" : "weight 0";
         effectiveWeight = 0;
-      } else if (s.ejected) {
+      } else if (s.control.ejected) {
         state = EndpointSnapshot.State.EJECTED;
-        reason = s.ejectionReason;
+        reason = s.control.ejectionReason;
         effectiveWeight = 0;
-      } else if (!s.healthy) {
+      } else if (!s.control.healthy) {
         state = EndpointSnapshot.State.UNHEALTHY;
-        reason = s.healthReason;
+        reason = s.control.healthReason;
         effectiveWeight = 0;
       } else if (s.atLimit()) {
         state = EndpointSnapshot.State.AT_LIMIT;
         reason = "at in-flight limit " + maxInFlight;
-      } else if (s.rampFactor < 1) {
+      } else if (s.control.rampFactor < 1) {
         state = EndpointSnapshot.State.RAMPING;
         reason =
             "slow start: "
-                + Math.round(s.rampFactor * 100)
+                + Math.round(s.control.rampFactor * 100)
                 + "% of weight, "
                 + Math.round(slowStartNanos / 1e9)
                 + " s window";
@@ -541,11 +542,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     for (EndpointState s : reconciled.values()) {
       double factor = rampFactor(s, now);
       ramping |= factor < 1;
-      s.rampFactor = factor;
+      s.control.rampFactor = factor;
       int base = s.baseWeight();
       s.effectiveWeight =
           weightScale == 1 ? base : (int) Math.max(1, Math.round(base * weightScale * factor));
-      if (base > 0 && !s.draining) {
+      if (base > 0 && !s.control.draining) {
         tiers.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
     }
@@ -575,7 +576,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       List<EndpointState> listed = tier.getValue();
       List<EndpointView> usable = new ArrayList<>(listed.size());
       for (EndpointState s : listed) {
-        if (s.healthy && !s.ejected) {
+        if (s.control.healthy && !s.control.ejected) {
           usable.add(s);
         }
       }
@@ -634,7 +635,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     for (List<EndpointState> listed : tiers.values()) {
       List<EndpointView> usable = new ArrayList<>(listed.size());
       for (EndpointState s : listed) {
-        if (s.healthy && !s.ejected) {
+        if (s.control.healthy && !s.control.ejected) {
           usable.add(s);
         }
       }
@@ -687,12 +688,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   /** Returns the slow-start factor of {@code s} now, ending its ramp when the window is over. */
   private double rampFactor(EndpointState s, long now) {
-    if (s.rampStartNanos == Long.MIN_VALUE || weightScale == 1) {
+    if (s.control.rampStartNanos == Long.MIN_VALUE || weightScale == 1) {
       return 1;
     }
-    long elapsed = now - s.rampStartNanos;
+    long elapsed = now - s.control.rampStartNanos;
     if (elapsed >= slowStartNanos) {
-      s.rampStartNanos = Long.MIN_VALUE;
+      s.control.rampStartNanos = Long.MIN_VALUE;
       return 1;
     }
     return Math.max(slowStartFloorPercent / 100.0, (double) elapsed / slowStartNanos);
@@ -700,7 +701,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   private void startRamp(EndpointState s) {
     if (slowStartNanos > 0) {
-      s.rampStartNanos = ticker.nanoTime();
+      s.control.rampStartNanos = ticker.nanoTime();
     }
   }
 
@@ -728,11 +729,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     serialExecutor.execute(
         () -> {
           EndpointState state = states.get(endpointKey);
-          if (closed || state == null || state.weightOverride == weight) {
+          if (closed || state == null || state.control.weightOverride == weight) {
             return;
           }
           boolean wasOut = state.baseWeight() == 0;
-          state.weightOverride = weight;
+          state.control.weightOverride = weight;
           if (wasOut && state.baseWeight() > 0) {
             startRamp(state);
           }
@@ -754,10 +755,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   private void setDraining(String endpointKey, boolean draining) {
     EndpointState state = states.get(endpointKey);
-    if (closed || state == null || state.draining == draining) {
+    if (closed || state == null || state.control.draining == draining) {
       return;
     }
-    state.draining = draining;
+    state.control.draining = draining;
     if (!draining) {
       startRamp(state);
     }
@@ -774,7 +775,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private static List<EndpointView> panicCandidates(List<EndpointState> listed) {
     List<EndpointView> out = new ArrayList<>(listed.size());
     for (EndpointState s : listed) {
-      if (!s.awaitingFirstCheck) {
+      if (!s.control.awaitingFirstCheck) {
         out.add(s);
       }
     }
@@ -818,7 +819,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   private void onConsecutiveFailures(EndpointState state) {
-    if (!isCurrent(state) || state.ejected || state.probation) {
+    if (!isCurrent(state) || state.control.ejected || state.probation) {
       return;
     }
     int n = state.consecutiveFailures();
@@ -857,11 +858,34 @@ final class DefaultLoadBalancer implements LoadBalancer {
     for (EndpointState state : states.values()) {
       long ok = state.successes();
       long failed = state.countedFailures();
-      long calls = (ok - state.sweepSuccesses) + (failed - state.sweepFailures);
-      long failedNow = failed - state.sweepFailures;
-      state.sweepSuccesses = ok;
-      state.sweepFailures = failed;
-      if (state.ejected || state.probation || calls < outlier.minimumCalls()) {
+      long calls = (ok - state.control.sweepSuccesses) + (failed - state.control.sweepFailures);
+      long failedNow = failed - state.control.sweepFailures;
+      long okNow = ok - state.control.sweepSuccesses;
+      long slow = state.slowCalls();
+      long slowNow = slow - state.control.sweepSlowCalls;
+      state.control.sweepSuccesses = ok;
+      state.control.sweepFailures = failed;
+      state.control.sweepSlowCalls = slow;
+      if (state.control.ejected || state.probation) {
+        continue;
+      }
+      int slowThreshold = outlier.slowCallRateThreshold();
+      if (slowThreshold > 0
+          && okNow >= outlier.minimumCalls()
+          && slowNow * 100 >= (long) slowThreshold * okNow) {
+        eject(
+            state,
+            (slowNow * 100 / okNow)
+                + "% of "
+                + okNow
+                + " calls took "
+                + outlier.slowCallDuration().toMillis()
+                + " ms or longer in "
+                + outlier.interval().toSeconds()
+                + " s");
+        continue;
+      }
+      if (outlier.failureRateThreshold() == 0 || calls < outlier.minimumCalls()) {
         continue;
       }
       if (failedNow * 100 >= (long) outlier.failureRateThreshold() * calls) {
@@ -881,7 +905,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private void eject(EndpointState state, String why) {
     int ejectedNow = 0;
     for (EndpointState s : states.values()) {
-      ejectedNow += s.ejected ? 1 : 0;
+      ejectedNow += s.control.ejected ? 1 : 0;
     }
     int allowed = outlier.maxEjected(states.size());
     if (ejectedNow >= allowed) {
@@ -892,29 +916,31 @@ final class DefaultLoadBalancer implements LoadBalancer {
       return;
     }
     long now = ticker.nanoTime();
-    if (state.ejections > 0
-        && now - state.lastRestoredNanos > outlier.maxEjectionTime().toNanos()) {
-      state.ejections = 0; // well behaved for a long while: start the backoff over
+    if (state.control.ejections > 0
+        && now - state.control.lastRestoredNanos > outlier.maxEjectionTime().toNanos()) {
+      state.control.ejections = 0; // well behaved for a long while: start the backoff over
     }
-    state.ejections++;
+    state.control.ejections++;
     long millis =
-        Math.min(ejectionBackoff.apply(state.ejections), outlier.maxEjectionTime().toMillis());
-    state.ejected = true;
+        Math.min(
+            ejectionBackoff.apply(state.control.ejections), outlier.maxEjectionTime().toMillis());
+    state.control.ejected = true;
     state.probation = false;
     state.setTrialPermits(-1);
-    state.ejectionReason = "ejected: " + why + ", for " + Math.round(millis / 1000.0) + " s";
+    state.control.ejectionReason =
+        "ejected: " + why + ", for " + Math.round(millis / 1000.0) + " s";
     state.resetConsecutiveFailures();
     cancelEjectionTimer(state);
-    state.ejectionTimer =
+    state.control.ejectionTimer =
         scheduler()
             .schedule(
                 () -> serialExecutor.execute(() -> endEjection(state)),
                 millis,
                 TimeUnit.MILLISECONDS);
-    logger.warn("[{}] {} {}", name, state.endpoint(), state.ejectionReason);
+    logger.warn("[{}] {} {}", name, state.endpoint(), state.control.ejectionReason);
     publish(states);
     Endpoint endpoint = state.endpoint();
-    String reason = state.ejectionReason;
+    String reason = state.control.ejectionReason;
     notifyListener(
         () ->
             eventListener.endpointStateChanged(
@@ -923,13 +949,13 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   /** The ejection time is over: let trial calls through. */
   private void endEjection(EndpointState state) {
-    if (!isCurrent(state) || !state.ejected) {
+    if (!isCurrent(state) || !state.control.ejected) {
       return;
     }
-    state.ejectionTimer = null;
-    state.ejected = false;
-    state.ejectionReason = "";
-    state.trialSuccesses = 0;
+    state.control.ejectionTimer = null;
+    state.control.ejected = false;
+    state.control.ejectionReason = "";
+    state.control.trialSuccesses = 0;
     state.probation = true;
     state.setTrialPermits(outlier.trialCalls());
     startRamp(state);
@@ -956,10 +982,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
       eject(state, "a trial call failed after ejection");
       return;
     }
-    if (++state.trialSuccesses >= outlier.trialCalls()) {
+    if (++state.control.trialSuccesses >= outlier.trialCalls()) {
       state.probation = false;
       state.setTrialPermits(-1);
-      state.lastRestoredNanos = ticker.nanoTime();
+      state.control.lastRestoredNanos = ticker.nanoTime();
       logger.info("[{}] {} passed its trial calls", name, state.endpoint());
     }
   }
@@ -967,11 +993,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
   /** Ends an ejection at once (a passing health check). */
   private void restore(EndpointState state, String why) {
     cancelEjectionTimer(state);
-    state.ejected = false;
-    state.ejectionReason = "";
+    state.control.ejected = false;
+    state.control.ejectionReason = "";
     state.probation = false;
     state.setTrialPermits(-1);
-    state.lastRestoredNanos = ticker.nanoTime();
+    state.control.lastRestoredNanos = ticker.nanoTime();
     startRamp(state);
     logger.info("[{}] {} restored: {}", name, state.endpoint(), why);
     publish(states);
@@ -981,9 +1007,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   private static void cancelEjectionTimer(EndpointState state) {
-    java.util.concurrent.ScheduledFuture<?> t = state.ejectionTimer;
+    java.util.concurrent.ScheduledFuture<?> t = state.control.ejectionTimer;
     if (t != null) {
-      state.ejectionTimer = null;
+      state.control.ejectionTimer = null;
       t.cancel(false);
     }
   }
@@ -1026,11 +1052,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     int ejected = 0;
     for (EndpointState state : stateList) {
       total++;
-      if (state.baseWeight() == 0 || state.draining) {
+      if (state.baseWeight() == 0 || state.control.draining) {
         zeroWeight++;
-      } else if (state.ejected) {
+      } else if (state.control.ejected) {
         ejected++;
-      } else if (!state.healthy) {
+      } else if (!state.control.healthy) {
         unhealthy++;
       } else if (context.isTried(state.endpoint())) {
         tried++;

@@ -195,6 +195,15 @@ public final class LoadBalancers {
      * @throws IllegalArgumentException if not in {@code 1s..1h}
      */
     public Builder slowStart(java.time.Duration window) {
+      return slowStartWindow(window);
+    }
+
+    /** Turns on slow start with a 30-second window; see {@link #slowStart(java.time.Duration)}. */
+    public Builder slowStart() {
+      return slowStartWindow(java.time.Duration.ofSeconds(30));
+    }
+
+    private Builder slowStartWindow(java.time.Duration window) {
       requireNonNull(window, "window");
       if (window.compareTo(java.time.Duration.ofSeconds(1)) < 0
           || window.compareTo(java.time.Duration.ofHours(1)) > 0) {

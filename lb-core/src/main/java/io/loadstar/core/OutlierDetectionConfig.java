@@ -14,9 +14,12 @@ import java.time.Duration;
  * made and at least {@code failureRateThreshold} percent of them failed. Ejection lasts {@code
  * baseEjectionTime}, doubling with each repeated ejection up to {@code maxEjectionTime}, with ±20%
  * jitter. When it ends, {@code trialCalls} calls are let through: if they all succeed the endpoint
- * is back; if one fails it is ejected again for longer. A passing active health check also brings
- * an ejected endpoint back. Failures count when the request was not sent, when it may have been
- * processed (timeouts, resets), and, unless turned off, for 5xx response statuses.
+ * is back; if one fails it is ejected again for longer. Optionally, slow calls count too: when,
+ * over one interval, at least {@code slowCallRateThreshold} percent of at least {@code
+ * minimumCalls} successful calls took {@code slowCallDuration} or longer, the endpoint is ejected.
+ * A passing active health check also brings an ejected endpoint back. Failures count when the
+ * request was not sent, when it may have been processed (timeouts, resets), and, unless turned off,
+ * for 5xx response statuses.
  *
  * <p>Immutable and thread-safe; the {@link Builder} is not.
  */
@@ -34,8 +37,12 @@ public final class OutlierDetectionConfig {
   private final boolean alwaysAllowOne;
   private final int trialCalls;
   private final boolean serverErrorsAreFailures;
+  private final long slowCallNanos;
+  private final int slowCallRateThreshold;
 
   private OutlierDetectionConfig(Builder b) {
+    this.slowCallNanos = b.slowCallDuration == null ? 0 : b.slowCallDuration.toNanos();
+    this.slowCallRateThreshold = b.slowCallRateThreshold;
     this.consecutiveFailures = b.consecutiveFailures;
     this.failureRateThreshold = b.failureRateThreshold;
     this.minimumCalls = b.minimumCalls;
@@ -108,6 +115,20 @@ public final class OutlierDetectionConfig {
     return serverErrorsAreFailures;
   }
 
+  /** Returns the latency from which a call counts as slow, or zero when slow calls are off. */
+  public Duration slowCallDuration() {
+    return Duration.ofNanos(slowCallNanos);
+  }
+
+  /** Returns the percentage of slow calls over one interval that ejects an endpoint. */
+  public int slowCallRateThreshold() {
+    return slowCallRateThreshold;
+  }
+
+  long slowCallNanos() {
+    return slowCallNanos;
+  }
+
   /** Returns whether {@code failure} counts toward ejection. */
   boolean counts(CallFailure failure) {
     if (failure.kind() != CallFailure.Kind.RESPONSE_STATUS) {
@@ -156,8 +177,33 @@ public final class OutlierDetectionConfig {
     private boolean alwaysAllowOne;
     private int trialCalls = 3;
     private boolean serverErrorsAreFailures = true;
+    private Duration slowCallDuration;
+    private int slowCallRateThreshold;
 
     private Builder() {}
+
+    /**
+     * Ejects endpoints whose calls are slow: when, over one interval, at least {@code ratePercent}
+     * of at least minimumCalls successful calls took {@code duration} or longer. Defaults to off.
+     *
+     * @throws IllegalArgumentException if {@code duration} is not in {@code 1ms..10m} or {@code
+     *     ratePercent} not in {@code 1..100}
+     */
+    public Builder slowCalls(Duration duration, int ratePercent) {
+      requireNonNull(duration, "duration");
+      if (duration.compareTo(Duration.ofMillis(1)) < 0
+          || duration.compareTo(Duration.ofMinutes(10)) > 0) {
+        throw new IllegalArgumentException(
+            "slowCallDuration: " + duration + " (expected: PT0.001S..PT10M)");
+      }
+      if (ratePercent < 1 || ratePercent > 100) {
+        throw new IllegalArgumentException(
+            "slowCallRateThreshold: " + ratePercent + " (expected: 1..100)");
+      }
+      this.slowCallDuration = duration;
+      this.slowCallRateThreshold = ratePercent;
+      return this;
+    }
 
     /**
      * Sets how many failed calls in a row eject an endpoint at once. Defaults to 5.

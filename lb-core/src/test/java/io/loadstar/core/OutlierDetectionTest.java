@@ -354,4 +354,32 @@ class OutlierDetectionTest {
     // Only the failure-rate sweep is left; every ejection timer went with its endpoint.
     assertThat(scheduler.pendingTasks()).isEqualTo(1);
   }
+
+  @Test
+  void slowCalls_overTheRateThreshold_eject_fastCallsDoNot() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(4);
+    Endpoint slow = endpoints.get(2);
+    LoadBalancer lb =
+        lb(
+            endpoints,
+            OutlierDetectionConfig.builder()
+                .maxEjectionPercent(25)
+                .slowCalls(Duration.ofMillis(500), 50)
+                .build());
+    int n = 0;
+    for (int i = 0; i < 400; i++) {
+      PickResult r = lb.pick();
+      boolean isSlow = r.endpoint().equals(slow) && n++ % 10 < 6; // 60% of its calls slow
+      r.handle()
+          .onSuccess(isSlow ? Duration.ofMillis(800).toNanos() : Duration.ofMillis(5).toNanos());
+    }
+    ticker.advance(Duration.ofSeconds(10));
+    scheduler.runDueTasks();
+    EndpointSnapshot s = snapshotOf(lb, slow);
+    assertThat(s.state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    assertThat(s.reason())
+        .startsWith("ejected: 60% of 100 calls took 500 ms or longer in 10 s, for ");
+    assertThat(lb.snapshot().stream().filter(x -> x.state() == EndpointSnapshot.State.EJECTED))
+        .hasSize(1);
+  }
 }

@@ -287,4 +287,18 @@ class ValidationTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("slowStart: PT0.5S (expected: PT1S..PT1H)");
   }
+
+  @Test
+  void outlier_slowCallDurationZero() {
+    assertThatThrownBy(() -> OutlierDetectionConfig.builder().slowCalls(Duration.ZERO, 50))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("slowCallDuration: PT0S (expected: PT0.001S..PT10M)");
+  }
+
+  @Test
+  void outlier_slowCallRateZero() {
+    assertThatThrownBy(() -> OutlierDetectionConfig.builder().slowCalls(Duration.ofSeconds(1), 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("slowCallRateThreshold: 0 (expected: 1..100)");
+  }
 }
