@@ -399,19 +399,15 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   private EndpointState newState(Endpoint e) {
-    BuiltinStrategy.PeakEwmaSettings l = latencyTracking;
-    PeakEwmaTracker tracker =
-        l == null
-            ? null
-            : new PeakEwmaTracker(
-                ticker, origin, l.decayNanos, l.defaultRttNanos, l.failurePenaltyNanos);
     EndpointState state =
         new EndpointState(
             e,
             maxInFlight,
             exactInFlight,
             totalInFlight,
-            tracker,
+            latencyTracking,
+            ticker,
+            origin,
             outlier,
             outlier != null ? outlierSignals : null);
     HealthCheckService service = healthChecks;

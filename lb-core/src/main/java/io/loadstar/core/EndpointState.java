@@ -5,6 +5,7 @@ import io.loadstar.api.CallHandle;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointView;
 import io.loadstar.api.PickResult;
+import io.loadstar.api.Ticker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.ScheduledFuture;
@@ -93,7 +94,9 @@ final class EndpointState implements EndpointView, CallHandle {
       int maxInFlight,
       boolean exactInFlight,
       @Nullable LongAdder totalInFlight,
-      @Nullable PeakEwmaTracker latency,
+      BuiltinStrategy.@Nullable PeakEwmaSettings latencySettings,
+      Ticker ticker,
+      long origin,
       @Nullable OutlierDetectionConfig outlier,
       @Nullable OutlierSignals signals) {
     this.outlier = outlier;
@@ -111,7 +114,20 @@ final class EndpointState implements EndpointView, CallHandle {
       this.inFlightExact = new PaddedCounter();
     }
     this.totalInFlight = totalInFlight;
-    this.latency = latency;
+    PaddedCounter cell = inFlightExact;
+    if (latencySettings != null && cell == null) {
+      throw new IllegalArgumentException("latency tracking needs exact in-flight counting");
+    }
+    this.latency =
+        latencySettings == null
+            ? null
+            : new PeakEwmaTracker(
+                cell,
+                ticker,
+                origin,
+                latencySettings.decayNanos,
+                latencySettings.defaultRttNanos,
+                latencySettings.failurePenaltyNanos);
     this.result = PickResult.of(endpoint, this);
     this.effectiveWeight = endpoint.weight();
   }
@@ -219,6 +235,11 @@ final class EndpointState implements EndpointView, CallHandle {
 
   @Nullable CallFailure lastCountedFailure() {
     return lastCountedFailure;
+  }
+
+  /** The exact counter (which also holds the latency estimate), or null in adder mode. */
+  @Nullable PaddedCounter exactCounter() {
+    return inFlightExact;
   }
 
   /** The peak-EWMA tracker, when the strategy uses one. */

@@ -22,6 +22,10 @@ abstract class PaddedCounterLeft {
 
 abstract class PaddedCounterValue extends PaddedCounterLeft {
   volatile long value;
+  // Peak-EWMA state of the same endpoint (see PeakEwmaTracker): written by the same calls and
+  // read by the same picks as the counts, so it shares their cache line.
+  volatile long ewmaKeyBits;
+  volatile long ewmaStamp;
 }
 
 /** An in-flight and completed-calls counter on its own cache line. Thread-safe, lock-free. */
@@ -30,12 +34,15 @@ final class PaddedCounter extends PaddedCounterValue {
   long q09, q10, q11, q12, q13, q14, q15, q16;
 
   private static final VarHandle VALUE;
+  private static final VarHandle EWMA_KEY_BITS;
   private static final long IN_FLIGHT_MASK = (1L << 24) - 1;
   private static final long RELEASE = (1L << 24) - 1; // +1 completed, -1 in flight
 
   static {
     try {
-      VALUE = MethodHandles.lookup().findVarHandle(PaddedCounterValue.class, "value", long.class);
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      VALUE = lookup.findVarHandle(PaddedCounterValue.class, "value", long.class);
+      EWMA_KEY_BITS = lookup.findVarHandle(PaddedCounterValue.class, "ewmaKeyBits", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -44,6 +51,10 @@ final class PaddedCounter extends PaddedCounterValue {
   /** Returns the calls in flight. */
   int get() {
     return (int) (value & IN_FLIGHT_MASK);
+  }
+
+  boolean casEwmaKeyBits(long expected, long updated) {
+    return EWMA_KEY_BITS.compareAndSet(this, expected, updated);
   }
 
   /** Returns the calls completed (released) so far. */

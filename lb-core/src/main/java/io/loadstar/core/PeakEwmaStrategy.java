@@ -57,33 +57,30 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
 
   static final class PeakEwmaPicker extends BasePicker {
     private final PerThread perThread;
-    private final PeakEwmaTracker[] trackers;
+    private final PaddedCounter[] cells; // in-flight count and latency key, one line each
     private final double[] lnWeight;
 
     PeakEwmaPicker(List<EndpointView> ready, PerThread perThread) {
       super(ready);
       this.perThread = perThread;
-      this.trackers = new PeakEwmaTracker[views.length];
+      this.cells = new PaddedCounter[views.length];
       this.lnWeight = new double[views.length];
       for (int i = 0; i < views.length; i++) {
-        PeakEwmaTracker t =
-            views[i] instanceof EndpointState ? ((EndpointState) views[i]).latency() : null;
-        if (t == null) {
+        EndpointState state = views[i] instanceof EndpointState ? (EndpointState) views[i] : null;
+        if (state == null || state.latency() == null || state.exactCounter() == null) {
           throw new IllegalArgumentException(
               "ready: " + views[i] + " (expected: endpoint state with latency tracking)");
         }
-        trackers[i] = t;
+        cells[i] = state.exactCounter();
         lnWeight[i] = Math.log(Math.max(1, views[i].weight()));
       }
     }
 
     private double cost(int i) {
-      int inFlight = views[i].inFlight();
-      double ln1p =
-          inFlight >= 0 && inFlight < LN1P.length
-              ? LN1P[inFlight]
-              : Math.log1p(Math.max(inFlight, 0));
-      return trackers[i].key() + ln1p - lnWeight[i];
+      PaddedCounter cell = cells[i];
+      int inFlight = cell.get();
+      double ln1p = inFlight < LN1P.length ? LN1P[inFlight] : Math.log1p(inFlight);
+      return Double.longBitsToDouble(cell.ewmaKeyBits) + ln1p - lnWeight[i];
     }
 
     @Override

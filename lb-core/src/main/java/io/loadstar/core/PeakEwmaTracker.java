@@ -1,8 +1,6 @@
 package io.loadstar.core;
 
 import io.loadstar.api.Ticker;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 
 /*
  * Design notes: Finagle's peak EWMA (a latency estimate that jumps up to any higher sample and
@@ -19,55 +17,41 @@ import java.lang.invoke.VarHandle;
  * there only changes one blend weight slightly. t is measured from the tracker's origin so that k
  * stays small enough for full double precision.
  *
- * The two hot fields share one cache line of their own (class-hierarchy padding): they are written
- * by every outcome and read by picks on other cores, and must not drag neighbouring objects'
- * lines along. The blend weight exp(-td/tau) uses its Taylor series when td is under 1% of tau
- * (a busy endpoint), to within 1e-7, saving one exp per outcome.
+ * The two hot fields live in the endpoint's PaddedCounter, on the cache line that also holds its
+ * in-flight count: a pick compares two candidates by reading one line each, and an outcome
+ * writes one line. The blend weight exp(-td/tau) uses its Taylor series when td is under 1% of
+ * tau (a busy endpoint), to within 1e-7, saving one exp per outcome.
  */
-abstract class PeakEwmaLeftPad {
-  long p01, p02, p03, p04, p05, p06, p07, p08;
-  long p09, p10, p11, p12, p13, p14, p15, p16;
-}
-
-abstract class PeakEwmaFields extends PeakEwmaLeftPad {
-  volatile long keyBits;
-  volatile long stamp;
-}
-
 /** Peak-sensitive, time-decaying latency estimate of one endpoint. Thread-safe, lock-free. */
-final class PeakEwmaTracker extends PeakEwmaFields {
+final class PeakEwmaTracker {
 
-  private static final VarHandle KEY_BITS;
-
-  static {
-    try {
-      KEY_BITS = MethodHandles.lookup().findVarHandle(PeakEwmaFields.class, "keyBits", long.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
-  }
-
-  long q01, q02, q03, q04, q05, q06, q07, q08;
-  long q09, q10, q11, q12, q13, q14, q15, q16;
-
+  private final PaddedCounter cell;
   private final Ticker ticker;
   private final long origin;
   private final double tauNanos;
   private final double failurePenaltyNanos;
 
-  PeakEwmaTracker(Ticker ticker, long origin, long tauNanos, long seedNanos, long penaltyNanos) {
+  PeakEwmaTracker(
+      PaddedCounter cell,
+      Ticker ticker,
+      long origin,
+      long tauNanos,
+      long seedNanos,
+      long penaltyNanos) {
+    this.cell = cell;
     this.ticker = ticker;
     this.origin = origin;
     this.tauNanos = tauNanos;
     this.failurePenaltyNanos = penaltyNanos;
     long now = ticker.nanoTime();
-    this.stamp = now;
-    this.keyBits = Double.doubleToRawLongBits(Math.log(Math.max(seedNanos, 1)) + elapsedTaus(now));
+    cell.ewmaStamp = now;
+    cell.ewmaKeyBits =
+        Double.doubleToRawLongBits(Math.log(Math.max(seedNanos, 1)) + elapsedTaus(now));
   }
 
   /** Returns k: the log of the estimate plus the decay time, comparable across endpoints. */
   double key() {
-    return Double.longBitsToDouble(keyBits);
+    return Double.longBitsToDouble(cell.ewmaKeyBits);
   }
 
   /** Returns the current estimate in nanoseconds. */
@@ -86,17 +70,17 @@ final class PeakEwmaTracker extends PeakEwmaFields {
   private void update(double rtt) {
     long now = ticker.nanoTime();
     double t = elapsedTaus(now);
-    double x = -Math.max(now - stamp, 0) / tauNanos;
+    double x = -Math.max(now - cell.ewmaStamp, 0) / tauNanos;
     double w = x > -0.01 ? 1 + x + x * x / 2 : Math.exp(x);
     while (true) {
-      long bits = keyBits;
+      long bits = cell.ewmaKeyBits;
       double current = Math.exp(Double.longBitsToDouble(bits) - t);
       double next = rtt >= current ? rtt : current * w + rtt * (1 - w);
-      if (KEY_BITS.compareAndSet(this, bits, Double.doubleToRawLongBits(Math.log(next) + t))) {
+      if (cell.casEwmaKeyBits(bits, Double.doubleToRawLongBits(Math.log(next) + t))) {
         break;
       }
     }
-    stamp = now;
+    cell.ewmaStamp = now;
   }
 
   private double elapsedTaus(long now) {

@@ -83,7 +83,17 @@ class ConsistentHashTest {
   void maglevTable_100Endpoints_eachWithinOnePercentOfItsShare() {
     List<EndpointView> views = new ArrayList<>();
     for (Endpoint e : endpoints(100)) {
-      views.add(new EndpointState(e, Integer.MAX_VALUE, false, null, null, null, null));
+      views.add(
+          new EndpointState(
+              e,
+              Integer.MAX_VALUE,
+              false,
+              null,
+              null,
+              io.loadstar.api.Ticker.system(),
+              0,
+              null,
+              null));
     }
     int[] table = MaglevStrategy.MaglevPicker.populate(views.toArray(new EndpointView[0]), 65537);
     int[] counts = new int[100];
@@ -108,6 +118,8 @@ class ConsistentHashTest {
               false,
               null,
               null,
+              io.loadstar.api.Ticker.system(),
+              0,
               null,
               null));
     }
