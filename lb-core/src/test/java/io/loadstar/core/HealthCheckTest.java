@@ -238,13 +238,18 @@ class HealthCheckTest {
     Set<String> listed = ConcurrentHashMap.newKeySet();
     AtomicInteger probesToUnlisted = new AtomicInteger();
     Map<String, AtomicInteger> probesSent = new ConcurrentHashMap<>();
+    AtomicInteger connected = new AtomicInteger();
     HealthChecker counting =
         (target, timeout) -> {
           if (!listed.contains(target.key())) {
             probesToUnlisted.incrementAndGet();
           }
           probesSent.computeIfAbsent(target.key(), k -> new AtomicInteger()).incrementAndGet();
-          return TcpHealthChecker.create().check(target, timeout);
+          HealthCheckResult result = TcpHealthChecker.create().check(target, timeout);
+          if (result.isHealthy()) {
+            connected.incrementAndGet();
+          }
+          return result;
         };
     DynamicEndpointSource source = DynamicEndpointSource.of(List.of(keep));
     listed.add(keep.key());
@@ -277,19 +282,21 @@ class HealthCheckTest {
       r.handle().onSuccess(1);
     }
     assertThat(probesToUnlisted.get()).isZero();
-    // Every probe sent was a real connection that reached its backend, and nothing else did.
+    // The probes were real connections: the backends accepted every probe that connected, and
+    // nothing beyond the probes sent. (A probe may time out under load without being accepted.)
     int sent = probesSent.values().stream().mapToInt(AtomicInteger::get).sum();
     assertThat(sent).isGreaterThan(500);
+    assertThat(connected.get()).isGreaterThan(500);
     long deadline = System.nanoTime() + 10_000_000_000L;
     int accepted = 0;
     while (System.nanoTime() < deadline) {
       accepted = keeper.accepted() + pool.stream().mapToInt(TcpBackend::accepted).sum();
-      if (accepted >= sent) {
+      if (accepted >= connected.get()) {
         break;
       }
       Thread.onSpinWait();
     }
-    assertThat(accepted).isEqualTo(sent);
+    assertThat(accepted).isBetween(connected.get(), sent);
   }
 
   @Test

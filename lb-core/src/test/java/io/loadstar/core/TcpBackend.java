@@ -28,7 +28,7 @@ public final class TcpBackend implements AutoCloseable {
   public static TcpBackend start(String host, int port) throws IOException {
     ServerSocket s = new ServerSocket();
     s.setReuseAddress(true);
-    s.bind(new InetSocketAddress(InetAddress.getByName(host), port), 50);
+    s.bind(new InetSocketAddress(InetAddress.getByName(host), port), 1024);
     return new TcpBackend(s);
   }
 
