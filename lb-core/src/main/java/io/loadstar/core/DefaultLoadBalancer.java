@@ -570,12 +570,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     String panicReason = null;
     for (Map.Entry<Integer, List<EndpointState>> tier : tiers.entrySet()) {
       List<EndpointState> listed = tier.getValue();
-      List<EndpointView> usable = new ArrayList<>(listed.size());
-      for (EndpointState s : listed) {
-        if (s.control.healthy && !s.control.ejected) {
-          usable.add(s);
-        }
-      }
+      List<EndpointView> usable = usable(listed);
       if (usable.isEmpty()) {
         continue;
       }
@@ -610,11 +605,31 @@ final class DefaultLoadBalancer implements LoadBalancer {
         }
       }
     }
+    finishPublish(reconciled, pickers, null, panicReason);
+  }
+
+  /** Publishes the snapshot built from {@code pickers}: one volatile write, then bookkeeping. */
+  private void finishPublish(
+      Map<String, EndpointState> reconciled,
+      List<Picker> pickers,
+      int @Nullable [] cumulativeLoad,
+      @Nullable String panicReason) {
     String none = reconciled.isEmpty() ? "no endpoints discovered yet" : "";
-    picker = new SnapshotPicker(pickers, null, unavailable(none));
+    picker = new SnapshotPicker(pickers, cumulativeLoad, unavailable(none));
     stateList = List.copyOf(reconciled.values());
     publications++;
     updatePanic(panicReason);
+  }
+
+  /** The endpoints of a tier that may be picked: healthy and not ejected. */
+  private static List<EndpointView> usable(List<EndpointState> listed) {
+    List<EndpointView> usable = new ArrayList<>(listed.size());
+    for (EndpointState s : listed) {
+      if (s.control.healthy && !s.control.ejected) {
+        usable.add(s);
+      }
+    }
+    return usable;
   }
 
   /*
@@ -629,12 +644,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     List<Integer> loads = new ArrayList<>();
     int assigned = 0;
     for (List<EndpointState> listed : tiers.values()) {
-      List<EndpointView> usable = new ArrayList<>(listed.size());
-      for (EndpointState s : listed) {
-        if (s.control.healthy && !s.control.ejected) {
-          usable.add(s);
-        }
-      }
+      List<EndpointView> usable = usable(listed);
       if (usable.isEmpty()) {
         continue;
       }
@@ -675,11 +685,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       }
       cumulative[cumulative.length - 1] = 10_000;
     }
-    String none = reconciled.isEmpty() ? "no endpoints discovered yet" : "";
-    picker = new SnapshotPicker(pickers, cumulative, unavailable(none));
-    stateList = List.copyOf(reconciled.values());
-    publications++;
-    updatePanic(panicReason);
+    finishPublish(reconciled, pickers, cumulative, panicReason);
   }
 
   /** Returns the slow-start factor of {@code s} now, ending its ramp when the window is over. */

@@ -42,13 +42,7 @@ class HealthCheckTest {
 
   /** Probes run inline on the scheduler's thread: runDueTasks() completes them. */
   private HealthCheckService service(HealthChecker checker, HealthCheckConfig config) {
-    return closeLater(
-        HealthCheckService.builder(checker)
-            .config(config)
-            .scheduler(scheduler)
-            .probeExecutor(Runnable::run)
-            .seed(1)
-            .build());
+    return closeLater(TestEndpoints.inlineChecks(checker, config, scheduler));
   }
 
   /** Three backends on 127.0.0.1-3 with one port; the third is closed. */

@@ -258,11 +258,10 @@ class OutlierDetectionTest {
     List<Endpoint> endpoints = TestEndpoints.endpoints(2);
     Endpoint bad = endpoints.get(0);
     HealthCheckService checks =
-        HealthCheckService.builder((target, timeout) -> HealthCheckResult.healthy())
-            .config(HealthCheckConfig.builder().interval(Duration.ofSeconds(5)).jitter(0).build())
-            .scheduler(scheduler)
-            .probeExecutor(Runnable::run)
-            .build();
+        TestEndpoints.inlineChecks(
+            (target, timeout) -> HealthCheckResult.healthy(),
+            HealthCheckConfig.builder().interval(Duration.ofSeconds(5)).jitter(0).build(),
+            scheduler);
     closeables.add(checks);
     LoadBalancer lb =
         LoadBalancers.builder("svc")
@@ -286,15 +285,13 @@ class OutlierDetectionTest {
   void panic_twoOfThreeUnhealthy_spreadsOverAll_orFailsFast() {
     List<Endpoint> endpoints = TestEndpoints.endpoints(3);
     HealthCheckService checks =
-        HealthCheckService.builder(
-                (target, timeout) ->
-                    target.host().equals("10.0.0.1")
-                        ? HealthCheckResult.healthy()
-                        : HealthCheckResult.unhealthy("down"))
-            .config(HealthCheckConfig.builder().fall(1).jitter(0).build())
-            .scheduler(scheduler)
-            .probeExecutor(Runnable::run)
-            .build();
+        TestEndpoints.inlineChecks(
+            (target, timeout) ->
+                target.host().equals("10.0.0.1")
+                    ? HealthCheckResult.healthy()
+                    : HealthCheckResult.unhealthy("down"),
+            HealthCheckConfig.builder().fall(1).jitter(0).build(),
+            scheduler);
     closeables.add(checks);
     LoadBalancer lb =
         LoadBalancers.builder("svc")

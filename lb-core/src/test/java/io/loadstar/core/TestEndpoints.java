@@ -40,4 +40,15 @@ final class TestEndpoints {
     r.handle().onCancel();
     return r.endpoint().key();
   }
+
+  /** A health-check service whose probes run inline when {@code scheduler} runs due tasks. */
+  static HealthCheckService inlineChecks(
+      io.loadstar.api.HealthChecker checker, HealthCheckConfig config, ManualScheduler scheduler) {
+    return HealthCheckService.builder(checker)
+        .config(config)
+        .scheduler(scheduler)
+        .probeExecutor(Runnable::run)
+        .seed(1)
+        .build();
+  }
 }

@@ -30,15 +30,13 @@ class TierSpilloverTest {
   private LoadBalancer lb(boolean spillover) {
     Set<String> down = Set.of("10.0.0.3", "10.0.0.4");
     HealthCheckService checks =
-        HealthCheckService.builder(
-                (target, timeout) ->
-                    down.contains(target.host())
-                        ? HealthCheckResult.unhealthy("down")
-                        : HealthCheckResult.healthy())
-            .config(HealthCheckConfig.builder().fall(1).jitter(0).build())
-            .scheduler(scheduler)
-            .probeExecutor(Runnable::run)
-            .build();
+        TestEndpoints.inlineChecks(
+            (target, timeout) ->
+                down.contains(target.host())
+                    ? HealthCheckResult.unhealthy("down")
+                    : HealthCheckResult.healthy(),
+            HealthCheckConfig.builder().fall(1).jitter(0).build(),
+            scheduler);
     closeables.add(checks);
     List<Endpoint> endpoints = new ArrayList<>();
     for (int i = 1; i <= 4; i++) {
@@ -84,25 +82,22 @@ class TierSpilloverTest {
     int[] probe = {0};
     List<Long> probeTimes = new ArrayList<>();
     HealthCheckService checks =
-        HealthCheckService.builder(
-                (target, timeout) -> {
-                  probeTimes.add(ticker.nanoTime() / 1_000_000);
-                  return script[Math.min(probe[0]++, script.length - 1)]
-                      ? HealthCheckResult.healthy()
-                      : HealthCheckResult.unhealthy("down");
-                })
-            .config(
-                HealthCheckConfig.builder()
-                    .interval(Duration.ofSeconds(10))
-                    .fastInterval(Duration.ofSeconds(1))
-                    .downInterval(Duration.ofSeconds(30))
-                    .rise(2)
-                    .fall(2)
-                    .jitter(0)
-                    .build())
-            .scheduler(scheduler)
-            .probeExecutor(Runnable::run)
-            .build();
+        TestEndpoints.inlineChecks(
+            (target, timeout) -> {
+              probeTimes.add(ticker.nanoTime() / 1_000_000);
+              return script[Math.min(probe[0]++, script.length - 1)]
+                  ? HealthCheckResult.healthy()
+                  : HealthCheckResult.unhealthy("down");
+            },
+            HealthCheckConfig.builder()
+                .interval(Duration.ofSeconds(10))
+                .fastInterval(Duration.ofSeconds(1))
+                .downInterval(Duration.ofSeconds(30))
+                .rise(2)
+                .fall(2)
+                .jitter(0)
+                .build(),
+            scheduler);
     closeables.add(checks);
     LoadBalancer lb =
         LoadBalancers.builder("svc")
