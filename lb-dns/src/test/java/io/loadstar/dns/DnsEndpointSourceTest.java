@@ -1,0 +1,203 @@
+package io.loadstar.dns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickResult;
+import io.loadstar.core.FakeTicker;
+import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.ManualScheduler;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.CNAMERecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+
+/** DnsEndpointSource against a real DNS responder on loopback; fake time for refresh timers. */
+class DnsEndpointSourceTest {
+
+  private static final String NAME = "svc.test.";
+
+  private final FakeTicker ticker = new FakeTicker();
+  private final ManualScheduler scheduler = new ManualScheduler(ticker);
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private LoopbackDnsServer dns;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    dns = new LoopbackDnsServer();
+    closeables.add(dns);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (int i = closeables.size() - 1; i >= 0; i--) {
+      closeables.get(i).close();
+    }
+  }
+
+  private static List<Record> aRecords(String name, long ttl, String... ips) throws Exception {
+    List<Record> records = new ArrayList<>();
+    for (String ip : ips) {
+      records.add(new ARecord(Name.fromString(name), DClass.IN, ttl, InetAddress.getByName(ip)));
+    }
+    return records;
+  }
+
+  private DnsEndpointSource.Builder source() {
+    return DnsEndpointSource.builder(NAME, 8080)
+        .servers(List.of(dns.address()))
+        .addressPolicy(DnsEndpointSource.AddressPolicy.IPV4_ONLY)
+        .queryTimeout(Duration.ofMillis(300))
+        .scheduler(scheduler)
+        .seed(4);
+  }
+
+  private LoadBalancer balancer(DnsEndpointSource source) {
+    LoadBalancer lb = LoadBalancers.builder("svc").source(source).ticker(ticker).build();
+    closeables.add(lb);
+    return lb;
+  }
+
+  /** Polls for an asynchronous outcome (a real DNS round trip); the deadline is a guard only. */
+  private static void await(BooleanSupplier condition) {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 10 s");
+      }
+      Thread.onSpinWait();
+    }
+  }
+
+  private static List<String> hosts(LoadBalancer lb) {
+    List<String> hosts = new ArrayList<>();
+    for (Endpoint e : lb.endpoints()) {
+      hosts.add(e.host());
+    }
+    return hosts;
+  }
+
+  @Test
+  void recordChangeWithTtl2s_followedWithinTtlPlusJitter_underSteadyPicking() throws Exception {
+    dns.set(NAME, aRecords(NAME, 2, "127.0.0.1", "127.0.0.2"));
+    LoadBalancer lb = balancer(source().build());
+    await(() -> lb.endpoints().size() == 2);
+
+    dns.set(NAME, aRecords(NAME, 2, "127.0.0.3"));
+    int failedPicks = 0;
+    for (int step = 0; step < 22; step++) { // 2.2 s = TTL + 10% jitter, in 100 ms steps
+      ticker.advance(Duration.ofMillis(100));
+      scheduler.runDueTasks();
+      for (int i = 0; i < 100; i++) {
+        PickResult r = lb.pick();
+        if (r.isAvailable()) {
+          r.handle().onSuccess(1);
+        } else {
+          failedPicks++;
+        }
+      }
+    }
+    await(() -> hosts(lb).equals(List.of("127.0.0.3")));
+    assertThat(failedPicks).isZero();
+    assertThat(lb.endpoints().get(0).address()).isEqualTo(InetAddress.getByName("127.0.0.3"));
+    assertThat(lb.endpoints().get(0).port()).isEqualTo(8080);
+  }
+
+  @Test
+  void sixtyRecords_truncatedOverUdp_allArriveThroughTcp() throws Exception {
+    String[] ips = new String[60];
+    for (int i = 0; i < 60; i++) {
+      ips[i] = "127.0.1." + (i + 1);
+    }
+    dns.set(NAME, aRecords(NAME, 30, ips));
+    LoadBalancer lb = balancer(source().build());
+    await(() -> lb.endpoints().size() == 60);
+    assertThat(dns.tcpQueries()).isPositive();
+  }
+
+  @Test
+  void serverStopsAnsweringForTenMinutes_endpointsKept_noPickFails_newSetAppliedOnReturn()
+      throws Exception {
+    dns.set(NAME, aRecords(NAME, 5, "127.0.0.1", "127.0.0.2"));
+    LoadBalancer lb = balancer(source().queryTimeout(Duration.ofMillis(100)).build());
+    await(() -> lb.endpoints().size() == 2);
+    await(() -> scheduler.pendingTasks() == 1);
+    List<Endpoint> before = lb.endpoints();
+
+    dns.mode(LoopbackDnsServer.Mode.STALL);
+    int failedPicks = 0;
+    int queriesBefore = dns.udpQueries();
+    for (int second = 0; second < 600; second++) {
+      ticker.advance(Duration.ofSeconds(1));
+      if (scheduler.runDueTasks() > 0) {
+        // A lookup went out; it times out in real time, then schedules its retry.
+        await(() -> scheduler.pendingTasks() == 1);
+      }
+      PickResult r = lb.pick();
+      if (r.isAvailable()) {
+        r.handle().onSuccess(1);
+      } else {
+        failedPicks++;
+      }
+    }
+    assertThat(failedPicks).isZero();
+    assertThat(lb.endpoints()).isEqualTo(before);
+    // Backoff reached 32 s: about 25 lookups in 10 minutes, not 120 (one per TTL).
+    assertThat(dns.udpQueries() - queriesBefore).isBetween(15, 60);
+
+    dns.set(NAME, aRecords(NAME, 5, "127.0.0.9"));
+    dns.mode(LoopbackDnsServer.Mode.ANSWER);
+    await(() -> scheduler.pendingTasks() == 1); // the last timed-out lookup scheduled its retry
+    ticker.advance(Duration.ofSeconds(39)); // one refresh: at most 32 s + 20%
+    scheduler.runDueTasks();
+    await(() -> hosts(lb).equals(List.of("127.0.0.9")));
+  }
+
+  @Test
+  void cnameChain_isFollowed_recordsForOtherNamesIgnored() throws Exception {
+    List<Record> records = new ArrayList<>();
+    records.add(
+        new CNAMERecord(Name.fromString(NAME), DClass.IN, 30, Name.fromString("real.test.")));
+    records.addAll(aRecords("real.test.", 30, "127.0.0.5"));
+    records.addAll(aRecords("evil.test.", 30, "127.0.0.66")); // not in the chain: ignored
+    dns.set(NAME, records);
+    LoadBalancer lb = balancer(source().build());
+    await(() -> !lb.endpoints().isEmpty());
+    assertThat(hosts(lb)).containsExactly("127.0.0.5");
+  }
+
+  @Test
+  void nxdomainBeforeAnyAnswer_pickFailureNamesTheHostAndTheOutcome() {
+    LoadBalancer lb = balancer(source().build());
+    await(() -> !lb.pick().reason().equals("no endpoints discovered yet"));
+    assertThat(lb.pick().reason())
+        .isEqualTo(
+            "no endpoints discovered yet; last discovery error: java.net.UnknownHostException:"
+                + " NXDOMAIN for svc.test.");
+  }
+
+  @Test
+  void close_cancelsTimers_andSendsNoMoreQueries() throws Exception {
+    dns.set(NAME, aRecords(NAME, 2, "127.0.0.1"));
+    DnsEndpointSource source = source().build();
+    LoadBalancer lb = balancer(source);
+    await(() -> lb.endpoints().size() == 1);
+    await(() -> scheduler.pendingTasks() == 1);
+    lb.close(); // closes its source
+    assertThat(scheduler.pendingTasks()).isZero();
+    int queries = dns.udpQueries();
+    ticker.advance(Duration.ofMinutes(5));
+    scheduler.runDueTasks();
+    assertThat(dns.udpQueries()).isEqualTo(queries);
+  }
+}
