@@ -48,10 +48,27 @@ final class LoopbackDnsServer implements AutoCloseable {
 
   LoopbackDnsServer() throws IOException {
     InetAddress loopback = InetAddress.getByName("127.0.0.1");
-    this.udp = new DatagramSocket(new InetSocketAddress(loopback, 0));
-    this.tcp = new ServerSocket();
-    tcp.setReuseAddress(true);
-    tcp.bind(new InetSocketAddress(loopback, udp.getLocalPort()), 512);
+    // UDP gets an ephemeral port; TCP must take the same number, which another TCP socket may
+    // hold: try again with a new pair then.
+    DatagramSocket u = null;
+    ServerSocket t = null;
+    for (int attempt = 0; t == null; attempt++) {
+      u = new DatagramSocket(new InetSocketAddress(loopback, 0));
+      ServerSocket candidate = new ServerSocket();
+      try {
+        candidate.setReuseAddress(true);
+        candidate.bind(new InetSocketAddress(loopback, u.getLocalPort()), 512);
+        t = candidate;
+      } catch (java.net.BindException e) {
+        candidate.close();
+        u.close();
+        if (attempt == 20) {
+          throw e;
+        }
+      }
+    }
+    this.udp = u;
+    this.tcp = t;
     threads.add(start("dns-udp", this::udpLoop));
     threads.add(start("dns-tcp", this::tcpLoop));
   }
