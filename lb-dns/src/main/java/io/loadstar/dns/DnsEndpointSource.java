@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -33,6 +32,7 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.ResolverConfig;
+import org.xbill.DNS.SRVRecord;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TextParseException;
@@ -44,8 +44,9 @@ import org.xbill.DNS.Type;
  * Queries go straight to the configured servers with dnsjava's SimpleResolver (one per server,
  * each with the per-query timeout; dnsjava retries over TCP when a UDP answer is truncated). No
  * dnsjava Lookup, no dnsjava Cache and no InetAddress lookup is involved, so neither dnsjava's
- * global cache nor the JVM's networkaddress.cache.ttl can hold a stale answer. A failed or
- * SERVFAIL/REFUSED answer moves on to the next server.
+ * global cache nor the JVM's networkaddress.cache.ttl can hold a stale answer. A timed-out query
+ * is asked again (attempts, default 2, as resolv.conf); a failed or SERVFAIL/REFUSED answer moves
+ * on to the next server.
  *
  * Refresh: after an answer, the next lookup is due at the smallest TTL of the records used
  * (following CNAMEs), clamped to [minTtl, maxTtl], times a random factor in [0.9, 1.1], without
@@ -87,8 +88,11 @@ public final class DnsEndpointSource implements EndpointSource {
   }
 
   private final Name name;
+  private final List<Name> candidates; // names to try in order (search path applied)
+  private final boolean srv;
   private final int port;
   private final List<SimpleResolver> resolvers;
+  private final int attempts;
   private final AddressPolicy policy;
   private final long minTtlNanos;
   private final long maxTtlNanos;
@@ -109,6 +113,8 @@ public final class DnsEndpointSource implements EndpointSource {
 
   private DnsEndpointSource(Builder b) {
     this.name = b.name;
+    this.srv = b.srv;
+    this.candidates = b.candidates();
     this.port = b.port;
     this.policy = b.policy;
     this.minTtlNanos = b.minTtl.toNanos();
@@ -123,6 +129,7 @@ public final class DnsEndpointSource implements EndpointSource {
       rs.add(r);
     }
     this.resolvers = List.copyOf(rs);
+    this.attempts = b.attempts;
     if (b.scheduler != null) {
       this.scheduler = b.scheduler;
       this.ownScheduler = null;
@@ -153,14 +160,29 @@ public final class DnsEndpointSource implements EndpointSource {
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
     }
-    Name n;
+    return new Builder(hostname, parse("hostname", hostname), port, false);
+  }
+
+  /**
+   * Returns a builder for the SRV records of {@code name} (e.g. {@code _http._tcp.orders}): each
+   * target's addresses become endpoints on the record's port; the record's priority becomes the
+   * endpoint's tier (the lowest priority first) and its weight the endpoint's weight, weight 0
+   * meaning a small chance (RFC 2782). Relative names go through the search path.
+   *
+   * @throws IllegalArgumentException if the name is not a valid DNS name
+   */
+  public static Builder srv(String name) {
+    requireNonNull(name, "name");
+    return new Builder(name, parse("name", name), 0, true);
+  }
+
+  private static Name parse(String what, String text) {
     try {
-      n = Name.fromString(hostname.endsWith(".") ? hostname : hostname + ".");
+      return Name.fromString(text, text.endsWith(".") ? null : Name.root);
     } catch (TextParseException e) {
       throw new IllegalArgumentException(
-          "hostname: '" + hostname + "' (expected: a DNS name): " + e.getMessage());
+          what + ": '" + text + "' (expected: a DNS name): " + e.getMessage());
     }
-    return new Builder(n, port);
   }
 
   @Override
@@ -214,46 +236,213 @@ public final class DnsEndpointSource implements EndpointSource {
         timer = null;
       }
     }
-    List<Integer> types = new ArrayList<>();
-    if (policy != AddressPolicy.IPV6_ONLY) {
-      types.add(Type.A);
-    }
-    if (policy != AddressPolicy.IPV4_ONLY) {
-      types.add(Type.AAAA);
-    }
-    List<CompletableFuture<Answer>> answers = new ArrayList<>();
-    for (int type : types) {
-      answers.add(query(type, 0).toCompletableFuture());
-    }
-    CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]))
-        .whenComplete((ignored, error) -> onAnswers(gen, answers));
+    tryCandidate(0).whenComplete((result, error) -> onResult(gen, result, error));
   }
 
-  /** One record type's outcome. */
-  private static final class Answer {
-    final int type;
-    final List<InetAddress> addresses;
+  /** Tries the names of the search path in order; NXDOMAIN or no data moves to the next. */
+  private CompletableFuture<Result> tryCandidate(int index) {
+    Name candidate = candidates.get(index);
+    CompletableFuture<Result> attempt =
+        srv ? resolveSrv(candidate) : resolveAddresses(candidate, port, 0);
+    return attempt.thenCompose(
+        r -> {
+          boolean notFound = r.error == null && r.endpoints.isEmpty();
+          return notFound && index + 1 < candidates.size()
+              ? tryCandidate(index + 1)
+              : CompletableFuture.completedFuture(r);
+        });
+  }
+
+  /** What one name resolved to. */
+  private static final class Result {
+    final List<Endpoint> endpoints;
     final long ttlSeconds;
-    final int rcode;
+    final boolean nxdomain;
     final @Nullable Throwable error;
 
-    Answer(
-        int type,
-        List<InetAddress> addresses,
-        long ttlSeconds,
-        int rcode,
-        @Nullable Throwable error) {
-      this.type = type;
-      this.addresses = addresses;
+    Result(List<Endpoint> endpoints, long ttlSeconds, boolean nxdomain, @Nullable Throwable error) {
+      this.endpoints = endpoints;
       this.ttlSeconds = ttlSeconds;
-      this.rcode = rcode;
+      this.nxdomain = nxdomain;
       this.error = error;
     }
   }
 
-  private CompletionStage<Answer> query(int type, int serverIndex) {
+  /** One record type's answer for one name. */
+  private static final class Answer {
+    final List<Record> records;
+    final List<Record> additional;
+    final long ttlSeconds;
+    final boolean nxdomain;
+    final @Nullable Throwable error;
+
+    Answer(
+        List<Record> records,
+        List<Record> additional,
+        long ttlSeconds,
+        boolean nxdomain,
+        @Nullable Throwable error) {
+      this.records = records;
+      this.additional = additional;
+      this.ttlSeconds = ttlSeconds;
+      this.nxdomain = nxdomain;
+      this.error = error;
+    }
+  }
+
+  /** Resolves the A/AAAA records of {@code target} (per the policy) into endpoints on a port. */
+  private CompletableFuture<Result> resolveAddresses(Name target, int endpointPort, int priority) {
+    List<CompletableFuture<Answer>> answers = new ArrayList<>();
+    if (policy != AddressPolicy.IPV6_ONLY) {
+      answers.add(query(target, Type.A, 0));
+    }
+    if (policy != AddressPolicy.IPV4_ONLY) {
+      answers.add(query(target, Type.AAAA, 0));
+    }
+    return CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]))
+        .thenApply(
+            ignored -> {
+              Throwable failure = null;
+              boolean allNx = true;
+              long ttl = Long.MAX_VALUE;
+              List<InetAddress> v4 = new ArrayList<>();
+              List<InetAddress> v6 = new ArrayList<>();
+              for (CompletableFuture<Answer> f : answers) {
+                Answer a = f.join();
+                if (a.error != null) {
+                  failure = a.error;
+                }
+                allNx &= a.nxdomain;
+                for (Record r : a.records) {
+                  ttl = Math.min(ttl, a.ttlSeconds);
+                  if (r instanceof ARecord) {
+                    v4.add(((ARecord) r).getAddress());
+                  } else if (r instanceof AAAARecord) {
+                    v6.add(((AAAARecord) r).getAddress());
+                  }
+                }
+              }
+              List<Endpoint> endpoints = new ArrayList<>();
+              for (InetAddress address : choose(v4, v6)) {
+                endpoints.add(endpoint(address, endpointPort).withPriority(priority));
+              }
+              return new Result(endpoints, ttl == Long.MAX_VALUE ? 0 : ttl, allNx, failure);
+            });
+  }
+
+  private List<InetAddress> choose(List<InetAddress> v4, List<InetAddress> v6) {
+    switch (policy) {
+      case PREFER_IPV4:
+        return v4.isEmpty() ? v6 : v4;
+      case PREFER_IPV6:
+        return v6.isEmpty() ? v4 : v6;
+      default:
+        List<InetAddress> all = new ArrayList<>(v4);
+        all.addAll(v6);
+        return all;
+    }
+  }
+
+  private static Endpoint endpoint(InetAddress address, int port) {
+    try {
+      // dnsjava names each address after its record; an endpoint's host must be the IP literal.
+      InetAddress literal = InetAddress.getByAddress(address.getAddress());
+      return Endpoint.of(new InetSocketAddress(literal, port));
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException("a 4- or 16-byte address was rejected", e);
+    }
+  }
+
+  /** Resolves SRV records, then their targets' addresses (from the additional section if there). */
+  private CompletableFuture<Result> resolveSrv(Name srvName) {
+    return query(srvName, Type.SRV, 0)
+        .thenCompose(
+            answer -> {
+              if (answer.error != null || answer.records.isEmpty()) {
+                return CompletableFuture.completedFuture(
+                    new Result(List.of(), 0, answer.nxdomain, answer.error));
+              }
+              java.util.TreeSet<Integer> priorities = new java.util.TreeSet<>();
+              List<SRVRecord> usable = new ArrayList<>();
+              for (Record r : answer.records) {
+                SRVRecord s = (SRVRecord) r;
+                if (s.getPort() == 0) {
+                  logger.debug("[{}] skipped SRV record with port 0: {}", name, s);
+                  continue;
+                }
+                usable.add(s);
+                priorities.add(s.getPriority());
+              }
+              List<Integer> ranks = new ArrayList<>(priorities);
+              List<CompletableFuture<Result>> targets = new ArrayList<>();
+              for (SRVRecord s : usable) {
+                int tier = Math.min(ranks.indexOf(s.getPriority()), Endpoint.MAX_PRIORITY);
+                int weight =
+                    s.getWeight() == 0 ? 1 : Math.min(s.getWeight() * 15, Endpoint.MAX_WEIGHT);
+                List<InetAddress> glued = new ArrayList<>();
+                List<InetAddress> glued6 = new ArrayList<>();
+                for (Record extra : answer.additional) {
+                  if (extra.getName().equals(s.getTarget())) {
+                    if (extra instanceof ARecord) {
+                      glued.add(((ARecord) extra).getAddress());
+                    } else if (extra instanceof AAAARecord) {
+                      glued6.add(((AAAARecord) extra).getAddress());
+                    }
+                  }
+                }
+                List<InetAddress> addresses = choose(glued, glued6);
+                if (!addresses.isEmpty()) {
+                  List<Endpoint> endpoints = new ArrayList<>();
+                  for (InetAddress a : addresses) {
+                    endpoints.add(endpoint(a, s.getPort()).withPriority(tier).withWeight(weight));
+                  }
+                  targets.add(
+                      CompletableFuture.completedFuture(
+                          new Result(endpoints, s.getTTL(), false, null)));
+                } else {
+                  int w = weight;
+                  targets.add(
+                      resolveAddresses(s.getTarget(), s.getPort(), tier)
+                          .thenApply(
+                              r -> {
+                                List<Endpoint> weighted = new ArrayList<>();
+                                for (Endpoint e : r.endpoints) {
+                                  weighted.add(e.withWeight(w));
+                                }
+                                return new Result(weighted, r.ttlSeconds, r.nxdomain, r.error);
+                              }));
+                }
+              }
+              return CompletableFuture.allOf(targets.toArray(new CompletableFuture<?>[0]))
+                  .thenApply(
+                      ignored -> {
+                        List<Endpoint> all = new ArrayList<>();
+                        long ttl = answer.ttlSeconds;
+                        Throwable failure = null;
+                        for (CompletableFuture<Result> f : targets) {
+                          Result r = f.join();
+                          all.addAll(r.endpoints);
+                          if (!r.endpoints.isEmpty()) {
+                            ttl = Math.min(ttl, r.ttlSeconds);
+                          }
+                          if (r.error != null) {
+                            failure = r.error;
+                          }
+                        }
+                        // One target failing to resolve must not hide the others.
+                        return new Result(all, ttl, false, all.isEmpty() ? failure : null);
+                      });
+            });
+  }
+
+  private CompletableFuture<Answer> query(Name qname, int type, int serverIndex) {
+    return query(qname, type, serverIndex, 1);
+  }
+
+  /** Asks server {@code serverIndex}, {@code attempts} times on timeout, then the next server. */
+  private CompletableFuture<Answer> query(Name qname, int type, int serverIndex, int attempt) {
     SimpleResolver resolver = resolvers.get(serverIndex);
-    Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
+    Message query = Message.newQuery(Record.newRecord(qname, type, DClass.IN));
     return resolver
         .sendAsync(query)
         .handle(
@@ -261,31 +450,44 @@ public final class DnsEndpointSource implements EndpointSource {
               if (error == null) {
                 int rcode = response.getRcode();
                 if (rcode == Rcode.NOERROR || rcode == Rcode.NXDOMAIN) {
-                  return CompletableFuture.completedFuture(parse(type, response));
+                  return CompletableFuture.completedFuture(parse(qname, type, response));
                 }
                 error =
                     new UnknownHostException(
                         Rcode.string(rcode) + " from " + resolver.getAddress());
               }
+              Throwable root =
+                  error instanceof java.util.concurrent.CompletionException
+                          && error.getCause() != null
+                      ? error.getCause()
+                      : error;
+              if (root instanceof java.io.IOException
+                  && !(root instanceof UnknownHostException)
+                  && attempt < attempts) {
+                return query(qname, type, serverIndex, attempt + 1); // a lost datagram: ask again
+              }
               if (serverIndex + 1 < resolvers.size()) {
-                return query(type, serverIndex + 1);
+                return query(qname, type, serverIndex + 1, 1);
               }
               Throwable cause =
                   error instanceof java.util.concurrent.CompletionException
                           && error.getCause() != null
                       ? error.getCause()
                       : error;
-              return CompletableFuture.completedFuture(new Answer(type, List.of(), 0, -1, cause));
+              return CompletableFuture.completedFuture(
+                  new Answer(List.of(), List.of(), 0, false, cause));
             })
-        .thenCompose(stage -> stage);
+        .thenCompose(stage -> stage)
+        .toCompletableFuture();
   }
 
-  private Answer parse(int type, Message response) {
+  /** Keeps the answer records of {@code type} for {@code qname} and its CNAME chain. */
+  private Answer parse(Name qname, int type, Message response) {
     if (response.getRcode() == Rcode.NXDOMAIN) {
-      return new Answer(type, List.of(), 0, Rcode.NXDOMAIN, null);
+      return new Answer(List.of(), List.of(), 0, true, null);
     }
     Set<Name> chain = new HashSet<>();
-    chain.add(name);
+    chain.add(qname);
     List<Record> answers = response.getSection(Section.ANSWER);
     boolean grew = true;
     long ttl = Long.MAX_VALUE;
@@ -300,7 +502,7 @@ public final class DnsEndpointSource implements EndpointSource {
         }
       }
     }
-    List<InetAddress> addresses = new ArrayList<>();
+    List<Record> kept = new ArrayList<>();
     int skipped = 0;
     for (Record r : answers) {
       if (r.getType() != type) {
@@ -310,64 +512,28 @@ public final class DnsEndpointSource implements EndpointSource {
         skipped++; // a record for another name: never trusted
         continue;
       }
-      InetAddress a =
-          r instanceof ARecord ? ((ARecord) r).getAddress() : ((AAAARecord) r).getAddress();
-      addresses.add(a);
+      kept.add(r);
       ttl = Math.min(ttl, r.getTTL());
     }
     if (skipped > 0) {
       logger.debug("[{}] skipped {} records for names outside the CNAME chain", name, skipped);
     }
-    return new Answer(type, addresses, ttl == Long.MAX_VALUE ? 0 : ttl, Rcode.NOERROR, null);
+    return new Answer(
+        kept,
+        response.getSection(Section.ADDITIONAL),
+        ttl == Long.MAX_VALUE ? 0 : ttl,
+        false,
+        null);
   }
 
-  private void onAnswers(long gen, List<CompletableFuture<Answer>> futures) {
-    List<Answer> answers = new ArrayList<>();
-    for (CompletableFuture<Answer> f : futures) {
-      answers.add(f.join()); // all completed normally: errors are inside the Answer
-    }
-    Throwable failure = null;
-    boolean allNx = true;
-    long ttl = Long.MAX_VALUE;
-    List<InetAddress> v4 = new ArrayList<>();
-    List<InetAddress> v6 = new ArrayList<>();
-    for (Answer a : answers) {
-      if (a.error != null) {
-        failure = a.error;
-      }
-      allNx &= a.rcode == Rcode.NXDOMAIN;
-      if (!a.addresses.isEmpty()) {
-        ttl = Math.min(ttl, a.ttlSeconds);
-        (a.type == Type.A ? v4 : v6).addAll(a.addresses);
-      }
-    }
-    List<InetAddress> chosen = new ArrayList<>();
-    switch (policy) {
-      case PREFER_IPV4:
-        chosen.addAll(v4.isEmpty() ? v6 : v4);
-        break;
-      case PREFER_IPV6:
-        chosen.addAll(v6.isEmpty() ? v4 : v6);
-        break;
-      default:
-        chosen.addAll(v4);
-        chosen.addAll(v6);
-    }
-    List<Endpoint> endpoints = new ArrayList<>();
-    for (InetAddress a : chosen) {
-      try {
-        // dnsjava names each address after its record; an endpoint's host must be the IP literal.
-        InetAddress literal = InetAddress.getByAddress(a.getAddress());
-        endpoints.add(Endpoint.of(new InetSocketAddress(literal, port)));
-      } catch (UnknownHostException e) {
-        throw new IllegalStateException("a 4- or 16-byte address was rejected", e);
-      }
-    }
+  private void onResult(long gen, @Nullable Result result, @Nullable Throwable error) {
+    Throwable failure = error != null ? error : result.error;
+    List<Endpoint> endpoints = new ArrayList<>(failure == null ? result.endpoints : List.of());
     endpoints.sort(null);
     if (failure == null && endpoints.isEmpty()) {
       failure =
           new UnknownHostException(
-              (allNx ? "NXDOMAIN" : "no " + policyTypes() + " records") + " for " + name);
+              (result.nxdomain ? "NXDOMAIN" : "no " + policyTypes() + " records") + " for " + name);
     }
     EndpointUpdate update = null;
     Listener l;
@@ -386,7 +552,7 @@ public final class DnsEndpointSource implements EndpointSource {
           lastGood = List.copyOf(endpoints);
           update = EndpointUpdate.of(lastGood);
         }
-        long ttlNanos = TimeUnit.SECONDS.toNanos(ttl);
+        long ttlNanos = TimeUnit.SECONDS.toNanos(Math.max(0, result.ttlSeconds));
         long clamped = Math.max(minTtlNanos, Math.min(maxTtlNanos, ttlNanos));
         delayNanos = (long) (clamped * (0.9 + 0.2 * random.nextDouble()));
       } else {
@@ -415,6 +581,9 @@ public final class DnsEndpointSource implements EndpointSource {
   }
 
   private String policyTypes() {
+    if (srv) {
+      return "SRV";
+    }
     switch (policy) {
       case IPV4_ONLY:
         return "A";
@@ -427,19 +596,82 @@ public final class DnsEndpointSource implements EndpointSource {
 
   /** Builds a {@link DnsEndpointSource}. Not thread-safe. */
   public static final class Builder {
+    private final String text;
     private final Name name;
     private final int port;
+    private final boolean srv;
+    private @Nullable List<Name> searchPath;
+    private int ndots = -1;
     private @Nullable List<InetSocketAddress> servers;
     private Duration queryTimeout = Duration.ofSeconds(2);
+    private int attempts = 2;
     private Duration minTtl = Duration.ofSeconds(1);
     private Duration maxTtl = Duration.ofSeconds(60);
     private AddressPolicy policy = AddressPolicy.BOTH;
     private @Nullable ScheduledExecutorService scheduler;
     private long seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
 
-    private Builder(Name name, int port) {
+    private Builder(String text, Name name, int port, boolean srv) {
+      this.text = text;
       this.name = name;
       this.port = port;
+      this.srv = srv;
+    }
+
+    /**
+     * Sets the search domains tried for a relative name (one without a trailing dot). Defaults to
+     * the system's ({@code search} in {@code /etc/resolv.conf}).
+     *
+     * @throws IllegalArgumentException if a domain is not a valid DNS name
+     */
+    public Builder searchPath(List<String> domains) {
+      requireNonNull(domains, "domains");
+      List<Name> names = new ArrayList<>();
+      for (String d : domains) {
+        names.add(parse("searchPath", d.endsWith(".") ? d : d + "."));
+      }
+      this.searchPath = List.copyOf(names);
+      return this;
+    }
+
+    /**
+     * Sets how many dots make a relative name be tried as-is before the search domains. Defaults to
+     * the system's ({@code options ndots} in {@code /etc/resolv.conf}, usually 1).
+     *
+     * @throws IllegalArgumentException if not in {@code 0..15}
+     */
+    public Builder ndots(int ndots) {
+      if (ndots < 0 || ndots > 15) {
+        throw new IllegalArgumentException("ndots: " + ndots + " (expected: 0..15)");
+      }
+      this.ndots = ndots;
+      return this;
+    }
+
+    /** The names to try, in order: resolv.conf semantics. */
+    List<Name> candidates() {
+      if (text.endsWith(".")) {
+        return List.of(name); // absolute
+      }
+      List<Name> search =
+          searchPath != null ? searchPath : ResolverConfig.getCurrentConfig().searchPath();
+      int dots = ndots >= 0 ? ndots : ResolverConfig.getCurrentConfig().ndots();
+      long count = text.chars().filter(c -> c == '.').count();
+      List<Name> out = new ArrayList<>();
+      if (count >= dots) {
+        out.add(name);
+      }
+      for (Name domain : search) {
+        try {
+          out.add(Name.concatenate(Name.fromString(text.replaceAll("\\.$", ""), null), domain));
+        } catch (TextParseException | org.xbill.DNS.NameTooLongException e) {
+          logger.debug("skipping search domain {} for {}: {}", domain, text, e.toString());
+        }
+      }
+      if (count < dots) {
+        out.add(name);
+      }
+      return List.copyOf(out);
     }
 
     /**
@@ -470,6 +702,20 @@ public final class DnsEndpointSource implements EndpointSource {
             "queryTimeout: " + queryTimeout + " (expected: PT0.01S..PT1M)");
       }
       this.queryTimeout = queryTimeout;
+      return this;
+    }
+
+    /**
+     * Sets how many times one server is asked before the next is tried, when a query times out (UDP
+     * datagrams get lost). Defaults to 2, as resolv.conf's {@code attempts}.
+     *
+     * @throws IllegalArgumentException if not in {@code 1..5}
+     */
+    public Builder attempts(int attempts) {
+      if (attempts < 1 || attempts > 5) {
+        throw new IllegalArgumentException("attempts: " + attempts + " (expected: 1..5)");
+      }
+      this.attempts = attempts;
       return this;
     }
 

@@ -53,7 +53,9 @@ final class LoopbackDnsServer implements AutoCloseable {
     DatagramSocket u = null;
     ServerSocket t = null;
     for (int attempt = 0; t == null; attempt++) {
-      u = new DatagramSocket(new InetSocketAddress(loopback, 0));
+      u = new DatagramSocket(null);
+      u.setReceiveBufferSize(4 << 20); // as large as the kernel allows: bursts of queries
+      u.bind(new InetSocketAddress(loopback, 0));
       ServerSocket candidate = new ServerSocket();
       try {
         candidate.setReuseAddress(true);
