@@ -32,7 +32,8 @@ public interface LoadBalancer extends AutoCloseable {
    * any client (JDBC, Redis, raw sockets).
    *
    * @return what {@code call} returned
-   * @throws NoEndpointAvailableException if no endpoint can be picked
+   * @throws NoEndpointAvailableException if no endpoint can be picked (before discovery's first
+   *     answer, after waiting up to the balancer's selection timeout)
    * @throws Exception what {@code call} threw
    */
   <T> T execute(PickContext context, EndpointCall<T> call) throws Exception;
@@ -41,6 +42,16 @@ public interface LoadBalancer extends AutoCloseable {
   default <T> T execute(EndpointCall<T> call) throws Exception {
     return execute(PickContext.empty(), call);
   }
+
+  /**
+   * Waits until discovery has delivered a first non-empty list, for start-up. Returns at once if it
+   * has.
+   *
+   * @return true if endpoints are known, false if {@code timeout} passed first or the balancer was
+   *     closed
+   * @throws InterruptedException if interrupted while waiting
+   */
+  boolean awaitReady(java.time.Duration timeout) throws InterruptedException;
 
   /** Returns the endpoints currently known from discovery, sorted by {@link Endpoint#key()}. */
   List<Endpoint> endpoints();

@@ -95,6 +95,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final int panicThreshold;
   private final boolean failFastInPanic;
   private final boolean tierSpillover;
+  private final long selectionTimeoutNanos;
+  private final java.util.concurrent.CountDownLatch ready =
+      new java.util.concurrent.CountDownLatch(1);
   private final PerThread spilloverRandom;
   private final long slowStartNanos;
   private final int slowStartFloorPercent;
@@ -147,6 +150,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.panicThreshold = b.panicThreshold;
     this.failFastInPanic = b.failFastInPanic;
     this.tierSpillover = b.tierSpillover;
+    this.selectionTimeoutNanos = b.selectionTimeoutNanos;
     this.spilloverRandom = new PerThread(b.seed ^ 0x5350494c4cL);
     this.slowStartNanos = b.slowStartNanos;
     this.slowStartFloorPercent = b.slowStartFloorPercent;
@@ -164,7 +168,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.exactInFlight = builtin == null || builtin.readsInFlight();
     this.pickerFactory =
         b.strategy.newPickerFactory(new BalancerContext(b.name, b.seed, b.ticker, total));
-    this.picker = new SnapshotPicker(List.of(), null, unavailable("no endpoints discovered yet"));
+    this.picker =
+        new SnapshotPicker(
+            List.of(), null, unavailable("0 candidates, no endpoints discovered yet"));
   }
 
   void start() {
@@ -198,6 +204,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
     PickContext attempt = context;
     for (int attemptNumber = 1; ; attemptNumber++) {
       PickResult result = pick(attempt);
+      if (!result.isAvailable() && attemptNumber == 1 && selectionTimeoutNanos > 0 && !closed) {
+        // Start-up: wait for discovery's first answer, then try once more.
+        if (ready.await(selectionTimeoutNanos, TimeUnit.NANOSECONDS)) {
+          result = pick(attempt);
+        }
+      }
       if (!result.isAvailable()) {
         throw new NoEndpointAvailableException(name, result.reason(), lastDiscoveryError);
       }
@@ -250,11 +262,18 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   @Override
+  public boolean awaitReady(java.time.Duration timeout) throws InterruptedException {
+    java.util.Objects.requireNonNull(timeout, "timeout");
+    return ready.await(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS) && !closed;
+  }
+
+  @Override
   public void close() {
     if (closed) {
       return;
     }
     closed = true;
+    ready.countDown(); // wake waiters: awaitReady reports false once closed
     Picker closedPicker =
         new SnapshotPicker(List.of(), null, unavailable("LoadBalancer '" + name + "' is closed"));
     picker = closedPicker;
@@ -381,6 +400,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     publish(reconciled);
     states = reconciled;
     endpoints = next;
+    if (!next.isEmpty()) {
+      ready.countDown();
+    }
     int removed = 0;
     for (Map.Entry<String, EndpointState> e : previous.entrySet()) {
       if (!reconciled.containsKey(e.getKey())) {
@@ -526,7 +548,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
     if (states.isEmpty()) {
       // Nothing to keep: make the failure visible in pick messages.
-      picker = new SnapshotPicker(List.of(), null, unavailable("no endpoints discovered yet"));
+      picker =
+          new SnapshotPicker(
+              List.of(), null, unavailable("0 candidates, no endpoints discovered yet"));
     }
     notifyListener(() -> eventListener.discoveryFailed(name, error));
   }
@@ -614,7 +638,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       List<Picker> pickers,
       int @Nullable [] cumulativeLoad,
       @Nullable String panicReason) {
-    String none = reconciled.isEmpty() ? "no endpoints discovered yet" : "";
+    String none = reconciled.isEmpty() ? "0 candidates, no endpoints discovered yet" : "";
     picker = new SnapshotPicker(pickers, cumulativeLoad, unavailable(none));
     stateList = List.copyOf(reconciled.values());
     publications++;

@@ -54,6 +54,7 @@ public final class LoadBalancers {
     @Nullable OutlierDetectionConfig outlierDetection;
     int panicThreshold = 50;
     boolean tierSpillover;
+    long selectionTimeoutNanos;
     long slowStartNanos;
     int slowStartFloorPercent = 10;
     boolean failFastInPanic;
@@ -226,6 +227,23 @@ public final class LoadBalancers {
             "panicThreshold: " + percent + " (expected: 0..100, 0 = off)");
       }
       this.panicThreshold = percent;
+      return this;
+    }
+
+    /**
+     * Sets how long {@link LoadBalancer#execute} waits for discovery's first answer before failing,
+     * so that calls made during start-up do not fail while DNS is still answering. Picks never
+     * wait. Defaults to 0 (no wait).
+     *
+     * @throws IllegalArgumentException if not in {@code 0..5m}
+     */
+    public Builder selectionTimeout(java.time.Duration timeout) {
+      requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.compareTo(java.time.Duration.ofMinutes(5)) > 0) {
+        throw new IllegalArgumentException(
+            "selectionTimeout: " + timeout + " (expected: PT0S..PT5M)");
+      }
+      this.selectionTimeoutNanos = timeout.toNanos();
       return this;
     }
 

@@ -163,7 +163,7 @@ class LoadBalancerTest {
         LoadBalancers.builder("svc").source(accepting).acceptEmptyUpdates(true).build()) {
       accepting.set(List.of());
       assertThat(lb.endpoints()).isEmpty();
-      assertThat(lb.pick().reason()).isEqualTo("no endpoints discovered yet");
+      assertThat(lb.pick().reason()).isEqualTo("0 candidates, no endpoints discovered yet");
     }
   }
 
@@ -175,8 +175,8 @@ class LoadBalancerTest {
       assertThatThrownBy(() -> lb.execute(e -> "never"))
           .isInstanceOf(NoEndpointAvailableException.class)
           .hasMessage(
-              "no endpoint available for 'orders': no endpoints discovered yet; last discovery"
-                  + " error: java.io.IOException: NXDOMAIN for orders.svc")
+              "no endpoint available for 'orders': 0 candidates, no endpoints discovered yet; last"
+                  + " discovery error: java.io.IOException: NXDOMAIN for orders.svc")
           .hasCauseInstanceOf(IOException.class)
           .extracting(e -> ((NoEndpointAvailableException) e).service())
           .isEqualTo("orders");

@@ -301,4 +301,11 @@ class ValidationTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("slowCallRateThreshold: 0 (expected: 1..100)");
   }
+
+  @Test
+  void builder_selectionTimeoutTooLong() {
+    assertThatThrownBy(() -> LoadBalancers.builder("svc").selectionTimeout(Duration.ofMinutes(6)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("selectionTimeout: PT6M (expected: PT0S..PT5M)");
+  }
 }

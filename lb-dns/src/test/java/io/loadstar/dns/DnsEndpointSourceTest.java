@@ -1,6 +1,7 @@
 package io.loadstar.dns;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
@@ -129,7 +130,7 @@ class DnsEndpointSourceTest {
   void serverStopsAnsweringForTenMinutes_endpointsKept_noPickFails_newSetAppliedOnReturn()
       throws Exception {
     dns.set(NAME, aRecords(NAME, 5, "127.0.0.1", "127.0.0.2"));
-    LoadBalancer lb = balancer(source().queryTimeout(Duration.ofMillis(100)).build());
+    LoadBalancer lb = balancer(source().queryTimeout(Duration.ofMillis(100)).attempts(1).build());
     await(() -> lb.endpoints().size() == 2);
     await(() -> scheduler.pendingTasks() == 1);
     List<Endpoint> before = lb.endpoints();
@@ -152,8 +153,8 @@ class DnsEndpointSourceTest {
     }
     assertThat(failedPicks).isZero();
     assertThat(lb.endpoints()).isEqualTo(before);
-    // Backoff reached 32 s: about 25 lookups (2 attempts each) in 10 minutes, not 120 lookups.
-    assertThat(dns.udpQueries() - queriesBefore).isBetween(30, 120);
+    // Backoff reached 32 s: about 25 lookups in 10 minutes, not 120 (one per TTL).
+    assertThat(dns.udpQueries() - queriesBefore).isBetween(15, 60);
 
     dns.set(NAME, aRecords(NAME, 5, "127.0.0.9"));
     dns.mode(LoopbackDnsServer.Mode.ANSWER);
@@ -177,13 +178,28 @@ class DnsEndpointSourceTest {
   }
 
   @Test
-  void nxdomainBeforeAnyAnswer_pickFailureNamesTheHostAndTheOutcome() {
+  void nxdomainBeforeAnyAnswer_executeWaitsThenFailsNamingHostOutcomeAndZeroCandidates()
+      throws Exception {
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .source(source().build())
+            .selectionTimeout(Duration.ofSeconds(1))
+            .build();
+    closeables.add(lb);
+    assertThat(lb.awaitReady(Duration.ofMillis(200))).isFalse();
+    assertThatThrownBy(() -> lb.execute(e -> "never"))
+        .isInstanceOf(io.loadstar.api.NoEndpointAvailableException.class)
+        .hasMessage(
+            "no endpoint available for 'svc': 0 candidates, no endpoints discovered yet; last"
+                + " discovery error: java.net.UnknownHostException: NXDOMAIN for svc.test.");
+  }
+
+  @Test
+  void awaitReady_trueOnceTheFirstAnswerArrives() throws Exception {
+    dns.set(NAME, aRecords(NAME, 30, "127.0.0.1"));
     LoadBalancer lb = balancer(source().build());
-    await(() -> !lb.pick().reason().equals("no endpoints discovered yet"));
-    assertThat(lb.pick().reason())
-        .isEqualTo(
-            "no endpoints discovered yet; last discovery error: java.net.UnknownHostException:"
-                + " NXDOMAIN for svc.test.");
+    assertThat(lb.awaitReady(Duration.ofSeconds(10))).isTrue();
+    assertThat(lb.endpoints()).hasSize(1);
   }
 
   @Test
