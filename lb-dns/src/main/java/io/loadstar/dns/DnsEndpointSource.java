@@ -48,9 +48,10 @@ import org.xbill.DNS.Type;
  * is asked again (attempts, default 2, as resolv.conf); a failed or SERVFAIL/REFUSED answer moves
  * on to the next server.
  *
- * Refresh: after an answer, the next lookup is due at the smallest TTL of the records used
- * (following CNAMEs), clamped to [minTtl, maxTtl], times a random factor in [0.9, 1.1], without
- * waiting for traffic. After a failure (timeout, SERVFAIL, REFUSED, network error; and NXDOMAIN or
+ * Refresh: after an answer, the next lookup is due when the smallest TTL of the records used
+ * (following CNAMEs) runs out, clamped to [minTtl, maxTtl], times a random factor in [1.0, 1.1]
+ * (upward only, so the shared DnsCache entry has expired when the lookup runs), without waiting
+ * for traffic. After a failure (timeout, SERVFAIL, REFUSED, network error; and NXDOMAIN or
  * an empty answer while a last good set exists) the last good set stays published and the lookup
  * is retried with exponential backoff, 1 s doubling to 32 s, +-20% (Resilience4j's
  * IntervalFunction). One WARN when lookups start failing, one INFO when they recover; a new list
@@ -92,7 +93,9 @@ public final class DnsEndpointSource implements EndpointSource {
   private final boolean srv;
   private final int port;
   private final List<SimpleResolver> resolvers;
+  private final List<InetSocketAddress> serverAddresses;
   private final int attempts;
+  private final DnsCache cache;
   private final AddressPolicy policy;
   private final long minTtlNanos;
   private final long maxTtlNanos;
@@ -129,7 +132,9 @@ public final class DnsEndpointSource implements EndpointSource {
       rs.add(r);
     }
     this.resolvers = List.copyOf(rs);
+    this.serverAddresses = List.copyOf(servers);
     this.attempts = b.attempts;
+    this.cache = b.cache;
     if (b.scheduler != null) {
       this.scheduler = b.scheduler;
       this.ownScheduler = null;
@@ -256,35 +261,13 @@ public final class DnsEndpointSource implements EndpointSource {
   /** What one name resolved to. */
   private static final class Result {
     final List<Endpoint> endpoints;
-    final long ttlSeconds;
+    final long ttlNanos; // the TTL that remains
     final boolean nxdomain;
     final @Nullable Throwable error;
 
-    Result(List<Endpoint> endpoints, long ttlSeconds, boolean nxdomain, @Nullable Throwable error) {
+    Result(List<Endpoint> endpoints, long ttlNanos, boolean nxdomain, @Nullable Throwable error) {
       this.endpoints = endpoints;
-      this.ttlSeconds = ttlSeconds;
-      this.nxdomain = nxdomain;
-      this.error = error;
-    }
-  }
-
-  /** One record type's answer for one name. */
-  private static final class Answer {
-    final List<Record> records;
-    final List<Record> additional;
-    final long ttlSeconds;
-    final boolean nxdomain;
-    final @Nullable Throwable error;
-
-    Answer(
-        List<Record> records,
-        List<Record> additional,
-        long ttlSeconds,
-        boolean nxdomain,
-        @Nullable Throwable error) {
-      this.records = records;
-      this.additional = additional;
-      this.ttlSeconds = ttlSeconds;
+      this.ttlNanos = ttlNanos;
       this.nxdomain = nxdomain;
       this.error = error;
     }
@@ -292,7 +275,7 @@ public final class DnsEndpointSource implements EndpointSource {
 
   /** Resolves the A/AAAA records of {@code target} (per the policy) into endpoints on a port. */
   private CompletableFuture<Result> resolveAddresses(Name target, int endpointPort, int priority) {
-    List<CompletableFuture<Answer>> answers = new ArrayList<>();
+    List<CompletableFuture<DnsAnswer>> answers = new ArrayList<>();
     if (policy != AddressPolicy.IPV6_ONLY) {
       answers.add(query(target, Type.A, 0));
     }
@@ -307,14 +290,14 @@ public final class DnsEndpointSource implements EndpointSource {
               long ttl = Long.MAX_VALUE;
               List<InetAddress> v4 = new ArrayList<>();
               List<InetAddress> v6 = new ArrayList<>();
-              for (CompletableFuture<Answer> f : answers) {
-                Answer a = f.join();
+              for (CompletableFuture<DnsAnswer> f : answers) {
+                DnsAnswer a = f.join();
                 if (a.error != null) {
                   failure = a.error;
                 }
                 allNx &= a.nxdomain;
                 for (Record r : a.records) {
-                  ttl = Math.min(ttl, a.ttlSeconds);
+                  ttl = Math.min(ttl, a.remainingNanos);
                   if (r instanceof ARecord) {
                     v4.add(((ARecord) r).getAddress());
                   } else if (r instanceof AAAARecord) {
@@ -398,7 +381,7 @@ public final class DnsEndpointSource implements EndpointSource {
                   }
                   targets.add(
                       CompletableFuture.completedFuture(
-                          new Result(endpoints, s.getTTL(), false, null)));
+                          new Result(endpoints, answer.remainingNanos, false, null)));
                 } else {
                   int w = weight;
                   targets.add(
@@ -409,7 +392,7 @@ public final class DnsEndpointSource implements EndpointSource {
                                 for (Endpoint e : r.endpoints) {
                                   weighted.add(e.withWeight(w));
                                 }
-                                return new Result(weighted, r.ttlSeconds, r.nxdomain, r.error);
+                                return new Result(weighted, r.ttlNanos, r.nxdomain, r.error);
                               }));
                 }
               }
@@ -417,13 +400,13 @@ public final class DnsEndpointSource implements EndpointSource {
                   .thenApply(
                       ignored -> {
                         List<Endpoint> all = new ArrayList<>();
-                        long ttl = answer.ttlSeconds;
+                        long ttl = answer.remainingNanos;
                         Throwable failure = null;
                         for (CompletableFuture<Result> f : targets) {
                           Result r = f.join();
                           all.addAll(r.endpoints);
                           if (!r.endpoints.isEmpty()) {
-                            ttl = Math.min(ttl, r.ttlSeconds);
+                            ttl = Math.min(ttl, r.ttlNanos);
                           }
                           if (r.error != null) {
                             failure = r.error;
@@ -435,12 +418,14 @@ public final class DnsEndpointSource implements EndpointSource {
             });
   }
 
-  private CompletableFuture<Answer> query(Name qname, int type, int serverIndex) {
-    return query(qname, type, serverIndex, 1);
+  private CompletableFuture<DnsAnswer> query(Name qname, int type, int serverIndex) {
+    return cache
+        .get(qname, type, serverAddresses, () -> query(qname, type, serverIndex, 1))
+        .thenApply(a -> a.aged(cache.ticker().nanoTime()));
   }
 
   /** Asks server {@code serverIndex}, {@code attempts} times on timeout, then the next server. */
-  private CompletableFuture<Answer> query(Name qname, int type, int serverIndex, int attempt) {
+  private CompletableFuture<DnsAnswer> query(Name qname, int type, int serverIndex, int attempt) {
     SimpleResolver resolver = resolvers.get(serverIndex);
     Message query = Message.newQuery(Record.newRecord(qname, type, DClass.IN));
     return resolver
@@ -475,16 +460,16 @@ public final class DnsEndpointSource implements EndpointSource {
                       ? error.getCause()
                       : error;
               return CompletableFuture.completedFuture(
-                  new Answer(List.of(), List.of(), 0, false, cause));
+                  new DnsAnswer(List.of(), List.of(), 0, false, cause, 0));
             })
         .thenCompose(stage -> stage)
         .toCompletableFuture();
   }
 
   /** Keeps the answer records of {@code type} for {@code qname} and its CNAME chain. */
-  private Answer parse(Name qname, int type, Message response) {
+  private DnsAnswer parse(Name qname, int type, Message response) {
     if (response.getRcode() == Rcode.NXDOMAIN) {
-      return new Answer(List.of(), List.of(), 0, true, null);
+      return new DnsAnswer(List.of(), List.of(), 0, true, null, cache.ticker().nanoTime());
     }
     Set<Name> chain = new HashSet<>();
     chain.add(qname);
@@ -518,12 +503,13 @@ public final class DnsEndpointSource implements EndpointSource {
     if (skipped > 0) {
       logger.debug("[{}] skipped {} records for names outside the CNAME chain", name, skipped);
     }
-    return new Answer(
+    return new DnsAnswer(
         kept,
         response.getSection(Section.ADDITIONAL),
         ttl == Long.MAX_VALUE ? 0 : ttl,
         false,
-        null);
+        null,
+        cache.ticker().nanoTime());
   }
 
   private void onResult(long gen, @Nullable Result result, @Nullable Throwable error) {
@@ -552,9 +538,9 @@ public final class DnsEndpointSource implements EndpointSource {
           lastGood = List.copyOf(endpoints);
           update = EndpointUpdate.of(lastGood);
         }
-        long ttlNanos = TimeUnit.SECONDS.toNanos(Math.max(0, result.ttlSeconds));
-        long clamped = Math.max(minTtlNanos, Math.min(maxTtlNanos, ttlNanos));
-        delayNanos = (long) (clamped * (0.9 + 0.2 * random.nextDouble()));
+        long clamped = Math.max(minTtlNanos, Math.min(maxTtlNanos, Math.max(0, result.ttlNanos)));
+        // Jitter only upward: an earlier refresh would find the cached answer still valid.
+        delayNanos = (long) (clamped * (1.0 + 0.1 * random.nextDouble()));
       } else {
         failuresInARow++;
         if (failuresInARow == 1) {
@@ -605,6 +591,7 @@ public final class DnsEndpointSource implements EndpointSource {
     private @Nullable List<InetSocketAddress> servers;
     private Duration queryTimeout = Duration.ofSeconds(2);
     private int attempts = 2;
+    private DnsCache cache = DnsCache.shared();
     private Duration minTtl = Duration.ofSeconds(1);
     private Duration maxTtl = Duration.ofSeconds(60);
     private AddressPolicy policy = AddressPolicy.BOTH;
@@ -702,6 +689,15 @@ public final class DnsEndpointSource implements EndpointSource {
             "queryTimeout: " + queryTimeout + " (expected: PT0.01S..PT1M)");
       }
       this.queryTimeout = queryTimeout;
+      return this;
+    }
+
+    /**
+     * Sets the answer cache. Defaults to {@link DnsCache#shared()}, shared by every source of the
+     * JVM, so sources following the same name cost one query per TTL.
+     */
+    public Builder cache(DnsCache cache) {
+      this.cache = requireNonNull(cache, "cache");
       return this;
     }
 

@@ -54,8 +54,11 @@ class DnsEndpointSourceTest {
     return records;
   }
 
+  private final DnsCache cache = DnsCache.builder().ticker(ticker).build();
+
   private DnsEndpointSource.Builder source() {
     return DnsEndpointSource.builder(NAME, 8080)
+        .cache(cache)
         .servers(List.of(dns.address()))
         .addressPolicy(DnsEndpointSource.AddressPolicy.IPV4_ONLY)
         .queryTimeout(Duration.ofMillis(300))
@@ -215,5 +218,20 @@ class DnsEndpointSourceTest {
     ticker.advance(Duration.ofMinutes(5));
     scheduler.runDueTasks();
     assertThat(dns.udpQueries()).isEqualTo(queries);
+  }
+
+  @Test
+  void twoSourcesForOneName_costOneQueryPerTtl() throws Exception {
+    dns.set(NAME, aRecords(NAME, 30, "127.0.0.1"));
+    int before = dns.udpQueries();
+    LoadBalancer first = balancer(source().build());
+    LoadBalancer second = balancer(source().build());
+    await(() -> first.endpoints().size() == 1 && second.endpoints().size() == 1);
+    assertThat(dns.udpQueries() - before).isEqualTo(1);
+    // Each refreshes when the shared entry expires: one query again, not two.
+    ticker.advance(Duration.ofSeconds(34)); // 30 s TTL + up to 10% jitter
+    scheduler.runDueTasks();
+    await(() -> scheduler.pendingTasks() == 2);
+    assertThat(dns.udpQueries() - before).isEqualTo(2);
   }
 }

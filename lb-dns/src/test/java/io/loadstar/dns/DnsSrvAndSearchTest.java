@@ -32,6 +32,7 @@ class DnsSrvAndSearchTest {
 
   private final FakeTicker ticker = new FakeTicker();
   private final ManualScheduler scheduler = new ManualScheduler(ticker);
+  private final DnsCache cache = DnsCache.builder().ticker(ticker).build();
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private LoopbackDnsServer dns;
 
@@ -90,6 +91,7 @@ class DnsSrvAndSearchTest {
     DnsEndpointSource source =
         DnsEndpointSource.srv(name)
             .servers(List.of(dns.address()))
+            .cache(cache)
             .addressPolicy(DnsEndpointSource.AddressPolicy.IPV4_ONLY)
             .scheduler(scheduler)
             .build();
@@ -144,6 +146,7 @@ class DnsSrvAndSearchTest {
     DnsEndpointSource relative =
         DnsEndpointSource.builder("svc", 80)
             .servers(List.of(dns.address()))
+            .cache(cache)
             .searchPath(List.of("ns.svc.cluster.local"))
             .ndots(1)
             .addressPolicy(DnsEndpointSource.AddressPolicy.IPV4_ONLY)
@@ -152,6 +155,7 @@ class DnsSrvAndSearchTest {
     DnsEndpointSource absolute =
         DnsEndpointSource.builder("svc.", 80)
             .servers(List.of(dns.address()))
+            .cache(cache)
             .searchPath(List.of("ns.svc.cluster.local"))
             .addressPolicy(DnsEndpointSource.AddressPolicy.IPV4_ONLY)
             .scheduler(scheduler)
@@ -181,6 +185,7 @@ class DnsSrvAndSearchTest {
       DnsEndpointSource source =
           DnsEndpointSource.builder("many.test.", 80)
               .servers(List.of(dns.address()))
+              .cache(DnsCache.none()) // every lookup reaches the responder
               .addressPolicy(DnsEndpointSource.AddressPolicy.IPV4_ONLY)
               .scheduler(scheduler)
               .build();
@@ -203,6 +208,7 @@ class DnsSrvAndSearchTest {
       DnsEndpointSource source =
           DnsEndpointSource.builder("cached.test.", 80)
               .servers(List.of(dns.address()))
+              .cache(cache)
               .addressPolicy(DnsEndpointSource.AddressPolicy.IPV4_ONLY)
               .scheduler(scheduler)
               .seed(1)
