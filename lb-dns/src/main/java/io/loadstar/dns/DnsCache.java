@@ -94,16 +94,32 @@ public final class DnsCache {
     return ticker;
   }
 
+  /**
+   * Returns the cached answer, or the answer of {@code query} shared by concurrent callers. An
+   * entry older than {@code maxAgeNanos} (the asking source's maxTtl) is fetched again, so a huge
+   * record TTL cannot outlive a source's clamp.
+   */
   CompletableFuture<DnsAnswer> get(
       Name name,
       int type,
       List<InetSocketAddress> servers,
+      long maxAgeNanos,
       Supplier<CompletableFuture<DnsAnswer>> query) {
     AsyncCache<Key, DnsAnswer> c = cache;
     if (c == null) {
       return query.get();
     }
-    return c.get(new Key(name, type, servers), (key, executor) -> query.get());
+    Key key = new Key(name, type, servers);
+    CompletableFuture<DnsAnswer> existing = c.getIfPresent(key);
+    if (existing != null && existing.isDone() && !existing.isCompletedExceptionally()) {
+      DnsAnswer cached = existing.join();
+      if (ticker.nanoTime() - cached.fetchedNanos >= maxAgeNanos) {
+        CompletableFuture<DnsAnswer> fresh = query.get();
+        c.put(key, fresh);
+        return fresh;
+      }
+    }
+    return c.get(key, (k, executor) -> query.get());
   }
 
   /** Cache key: the question and who is asked. */

@@ -96,6 +96,7 @@ public final class DnsEndpointSource implements EndpointSource {
   private final List<InetSocketAddress> serverAddresses;
   private final int attempts;
   private final DnsCache cache;
+  private final boolean keepLastOnEmpty;
   private final AddressPolicy policy;
   private final long minTtlNanos;
   private final long maxTtlNanos;
@@ -135,6 +136,7 @@ public final class DnsEndpointSource implements EndpointSource {
     this.serverAddresses = List.copyOf(servers);
     this.attempts = b.attempts;
     this.cache = b.cache;
+    this.keepLastOnEmpty = b.keepLastOnEmpty;
     if (b.scheduler != null) {
       this.scheduler = b.scheduler;
       this.ownScheduler = null;
@@ -420,7 +422,7 @@ public final class DnsEndpointSource implements EndpointSource {
 
   private CompletableFuture<DnsAnswer> query(Name qname, int type, int serverIndex) {
     return cache
-        .get(qname, type, serverAddresses, () -> query(qname, type, serverIndex, 1))
+        .get(qname, type, serverAddresses, maxTtlNanos, () -> query(qname, type, serverIndex, 1))
         .thenApply(a -> a.aged(cache.ticker().nanoTime()));
   }
 
@@ -516,7 +518,8 @@ public final class DnsEndpointSource implements EndpointSource {
     Throwable failure = error != null ? error : result.error;
     List<Endpoint> endpoints = new ArrayList<>(failure == null ? result.endpoints : List.of());
     endpoints.sort(null);
-    if (failure == null && endpoints.isEmpty()) {
+    boolean publishEmpty = failure == null && endpoints.isEmpty() && !keepLastOnEmpty;
+    if (failure == null && endpoints.isEmpty() && !publishEmpty) {
       failure =
           new UnknownHostException(
               (result.nxdomain ? "NXDOMAIN" : "no " + policyTypes() + " records") + " for " + name);
@@ -592,6 +595,7 @@ public final class DnsEndpointSource implements EndpointSource {
     private Duration queryTimeout = Duration.ofSeconds(2);
     private int attempts = 2;
     private DnsCache cache = DnsCache.shared();
+    private boolean keepLastOnEmpty = true;
     private Duration minTtl = Duration.ofSeconds(1);
     private Duration maxTtl = Duration.ofSeconds(60);
     private AddressPolicy policy = AddressPolicy.BOTH;
@@ -689,6 +693,16 @@ public final class DnsEndpointSource implements EndpointSource {
             "queryTimeout: " + queryTimeout + " (expected: PT0.01S..PT1M)");
       }
       this.queryTimeout = queryTimeout;
+      return this;
+    }
+
+    /**
+     * Whether NXDOMAIN or an empty answer keeps the last good endpoints (reported as a discovery
+     * error) rather than publishing an empty list. Defaults to true; the balancer also ignores
+     * empty lists unless built with {@code acceptEmptyUpdates(true)}.
+     */
+    public Builder keepLastOnEmpty(boolean keepLastOnEmpty) {
+      this.keepLastOnEmpty = keepLastOnEmpty;
       return this;
     }
 

@@ -234,4 +234,72 @@ class DnsEndpointSourceTest {
     await(() -> scheduler.pendingTasks() == 2);
     assertThat(dns.udpQueries() - before).isEqualTo(2);
   }
+
+  @Test
+  void ttlZero_clampedToMinTtl_ttlMax_clampedToMaxTtl() throws Exception {
+    dns.set(NAME, aRecords(NAME, 0, "127.0.0.1"));
+    LoadBalancer lb =
+        balancer(source().ttlRange(Duration.ofSeconds(1), Duration.ofSeconds(60)).build());
+    await(() -> lb.endpoints().size() == 1);
+    await(() -> scheduler.pendingTasks() == 1);
+    int queries = dns.udpQueries();
+    ticker.advance(Duration.ofMillis(900));
+    assertThat(scheduler.runDueTasks()).isZero(); // TTL 0 is not "now": at least minTtl
+    ticker.advance(Duration.ofMillis(250));
+    assertThat(scheduler.runDueTasks()).isEqualTo(1);
+    await(() -> dns.udpQueries() > queries);
+
+    dns.set(NAME, aRecords(NAME, Integer.MAX_VALUE, "127.0.0.2"));
+    await(() -> scheduler.pendingTasks() == 1);
+    ticker.advance(Duration.ofSeconds(2));
+    scheduler.runDueTasks();
+    await(() -> hosts(lb).equals(List.of("127.0.0.2")));
+    await(() -> scheduler.pendingTasks() == 1);
+    dns.set(NAME, aRecords(NAME, Integer.MAX_VALUE, "127.0.0.3"));
+    ticker.advance(Duration.ofSeconds(59));
+    assertThat(scheduler.runDueTasks()).isZero();
+    ticker.advance(Duration.ofSeconds(8)); // 60 s maxTtl + up to 10%: the cache refetches too
+    scheduler.runDueTasks();
+    await(() -> hosts(lb).equals(List.of("127.0.0.3")));
+  }
+
+  @Test
+  void malformedAnswer_keepsLastGoodSet() throws Exception {
+    dns.set(NAME, aRecords(NAME, 2, "127.0.0.1"));
+    io.loadstar.core.RecordingLbEventListener events =
+        new io.loadstar.core.RecordingLbEventListener();
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .source(source().queryTimeout(Duration.ofMillis(200)).attempts(1).build())
+            .eventListener(events)
+            .build();
+    closeables.add(lb);
+    await(() -> lb.endpoints().size() == 1);
+    await(() -> scheduler.pendingTasks() == 1);
+    dns.mode(LoopbackDnsServer.Mode.GARBAGE);
+    ticker.advance(Duration.ofMillis(2_300));
+    scheduler.runDueTasks();
+    await(() -> !events.discoveryErrors.isEmpty());
+    assertThat(hosts(lb)).containsExactly("127.0.0.1");
+    assertThat(lb.pick().isAvailable()).isTrue();
+  }
+
+  @Test
+  void nxdomainAfterAnswers_keepsLastGoodByDefault_publishesEmptyWhenAsked() throws Exception {
+    dns.set(NAME, aRecords(NAME, 2, "127.0.0.1"));
+    LoadBalancer keeping = balancer(source().build());
+    LoadBalancer emptying =
+        LoadBalancers.builder("svc2")
+            .source(source().keepLastOnEmpty(false).build())
+            .acceptEmptyUpdates(true)
+            .build();
+    closeables.add(emptying);
+    await(() -> keeping.endpoints().size() == 1 && emptying.endpoints().size() == 1);
+    await(() -> scheduler.pendingTasks() == 2);
+    dns.set(NAME, List.of()); // NXDOMAIN from now on
+    ticker.advance(Duration.ofMillis(2_300));
+    scheduler.runDueTasks();
+    await(() -> emptying.endpoints().isEmpty());
+    assertThat(keeping.endpoints()).hasSize(1);
+  }
 }

@@ -35,7 +35,9 @@ final class LoopbackDnsServer implements AutoCloseable {
     ANSWER,
     STALL,
     SERVFAIL,
-    NXDOMAIN
+    NXDOMAIN,
+    /** Answers with the query's ID and then bytes that do not parse. */
+    GARBAGE
   }
 
   private final DatagramSocket udp;
@@ -155,6 +157,13 @@ final class LoopbackDnsServer implements AutoCloseable {
     Mode m = mode;
     if (m == Mode.STALL) {
       return null;
+    }
+    if (m == Mode.GARBAGE) {
+      byte[] junk = new byte[40];
+      java.util.Arrays.fill(junk, (byte) 0xFF);
+      junk[0] = wire[0];
+      junk[1] = wire[1];
+      return junk;
     }
     Message response = new Message(query.getHeader().getID());
     Header header = response.getHeader();
