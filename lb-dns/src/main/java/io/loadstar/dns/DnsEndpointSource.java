@@ -6,6 +6,7 @@ import io.github.resilience4j.core.IntervalFunction;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
+import io.loadstar.api.Ticker;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -97,6 +98,8 @@ public final class DnsEndpointSource implements EndpointSource {
   private final int attempts;
   private final DnsCache cache;
   private final boolean keepLastOnEmpty;
+  private final long maxStalenessNanos;
+  private final Ticker ticker;
   private final AddressPolicy policy;
   private final long minTtlNanos;
   private final long maxTtlNanos;
@@ -111,6 +114,8 @@ public final class DnsEndpointSource implements EndpointSource {
   private @Nullable Listener listener;
   private List<Endpoint> lastGood = List.of();
   private int failuresInARow;
+  private long lastSuccessNanos;
+  private boolean staleDropped;
   private @Nullable ScheduledFuture<?> timer;
   private boolean closed;
   private long generation;
@@ -137,6 +142,8 @@ public final class DnsEndpointSource implements EndpointSource {
     this.attempts = b.attempts;
     this.cache = b.cache;
     this.keepLastOnEmpty = b.keepLastOnEmpty;
+    this.maxStalenessNanos = b.maxStalenessNanos;
+    this.ticker = b.ticker;
     if (b.scheduler != null) {
       this.scheduler = b.scheduler;
       this.ownScheduler = null;
@@ -537,6 +544,8 @@ public final class DnsEndpointSource implements EndpointSource {
           logger.info("[{}] DNS lookups recovered after {} failures", name, failuresInARow);
         }
         failuresInARow = 0;
+        lastSuccessNanos = ticker.nanoTime();
+        staleDropped = false;
         if (!endpoints.equals(lastGood)) {
           lastGood = List.copyOf(endpoints);
           update = EndpointUpdate.of(lastGood);
@@ -560,6 +569,18 @@ public final class DnsEndpointSource implements EndpointSource {
               failure.toString());
         }
         update = EndpointUpdate.failed(failure);
+        if (maxStalenessNanos > 0
+            && !lastGood.isEmpty()
+            && !staleDropped
+            && ticker.nanoTime() - lastSuccessNanos > maxStalenessNanos) {
+          // Too old to trust: report no endpoints (the balancer applies it only when it accepts
+          // empty updates; otherwise it keeps serving and reports the error).
+          staleDropped = true;
+          logger.warn(
+              "[{}] last good answer is older than the maximum staleness; publishing none", name);
+          update = EndpointUpdate.of(List.of());
+          lastGood = List.of();
+        }
         delayNanos = TimeUnit.MILLISECONDS.toNanos(backoff.apply(failuresInARow));
       }
       timer = scheduler.schedule(this::lookup, delayNanos, TimeUnit.NANOSECONDS);
@@ -596,6 +617,8 @@ public final class DnsEndpointSource implements EndpointSource {
     private int attempts = 2;
     private DnsCache cache = DnsCache.shared();
     private boolean keepLastOnEmpty = true;
+    private long maxStalenessNanos;
+    private Ticker ticker = Ticker.system();
     private Duration minTtl = Duration.ofSeconds(1);
     private Duration maxTtl = Duration.ofSeconds(60);
     private AddressPolicy policy = AddressPolicy.BOTH;
@@ -703,6 +726,30 @@ public final class DnsEndpointSource implements EndpointSource {
      */
     public Builder keepLastOnEmpty(boolean keepLastOnEmpty) {
       this.keepLastOnEmpty = keepLastOnEmpty;
+      return this;
+    }
+
+    /**
+     * Limits how long the last good answer outlives failing lookups: past {@code maxStaleness}
+     * since the last successful lookup, the source publishes an empty list (which a balancer
+     * applies only when built with {@code acceptEmptyUpdates(true)}). Defaults to no limit.
+     *
+     * @throws IllegalArgumentException if not in {@code 1s..7d}
+     */
+    public Builder maxStaleness(Duration maxStaleness) {
+      requireNonNull(maxStaleness, "maxStaleness");
+      if (maxStaleness.compareTo(Duration.ofSeconds(1)) < 0
+          || maxStaleness.compareTo(Duration.ofDays(7)) > 0) {
+        throw new IllegalArgumentException(
+            "maxStaleness: " + maxStaleness + " (expected: PT1S..PT168H)");
+      }
+      this.maxStalenessNanos = maxStaleness.toNanos();
+      return this;
+    }
+
+    /** Sets the time source for staleness, for tests. Defaults to {@link Ticker#system()}. */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = requireNonNull(ticker, "ticker");
       return this;
     }
 

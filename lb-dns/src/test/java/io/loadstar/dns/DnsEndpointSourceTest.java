@@ -302,4 +302,31 @@ class DnsEndpointSourceTest {
     await(() -> emptying.endpoints().isEmpty());
     assertThat(keeping.endpoints()).hasSize(1);
   }
+
+  @Test
+  void maxStaleness_dropsTheLastAnswerOnlyForBalancersThatAcceptEmptyLists() throws Exception {
+    dns.set(NAME, aRecords(NAME, 5, "127.0.0.1"));
+    DnsEndpointSource.Builder stale =
+        source()
+            .queryTimeout(Duration.ofMillis(100))
+            .attempts(1)
+            .maxStaleness(Duration.ofSeconds(60))
+            .ticker(ticker);
+    LoadBalancer accepting =
+        LoadBalancers.builder("a").source(stale.build()).acceptEmptyUpdates(true).build();
+    LoadBalancer keeping = LoadBalancers.builder("k").source(stale.build()).build();
+    closeables.add(accepting);
+    closeables.add(keeping);
+    await(() -> accepting.endpoints().size() == 1 && keeping.endpoints().size() == 1);
+    await(() -> scheduler.pendingTasks() == 2);
+    dns.mode(LoopbackDnsServer.Mode.STALL);
+    for (int second = 0; second < 120 && !accepting.endpoints().isEmpty(); second++) {
+      ticker.advance(Duration.ofSeconds(1));
+      if (scheduler.runDueTasks() > 0) {
+        await(() -> scheduler.pendingTasks() == 2); // both lookups timed out and rescheduled
+      }
+    }
+    assertThat(accepting.endpoints()).isEmpty();
+    assertThat(keeping.endpoints()).hasSize(1); // its balancer refuses empty lists
+  }
 }
