@@ -6,16 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickResult;
-import io.loadstar.core.FakeTicker;
 import io.loadstar.core.LoadBalancers;
-import io.loadstar.core.ManualScheduler;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.CNAMERecord;
@@ -24,27 +19,9 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
 
 /** DnsEndpointSource against a real DNS responder on loopback; fake time for refresh timers. */
-class DnsEndpointSourceTest {
+class DnsEndpointSourceTest extends LoopbackDnsTest {
 
   private static final String NAME = "svc.test.";
-
-  private final FakeTicker ticker = new FakeTicker();
-  private final ManualScheduler scheduler = new ManualScheduler(ticker);
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-  private LoopbackDnsServer dns;
-
-  @BeforeEach
-  void setUp() throws Exception {
-    dns = new LoopbackDnsServer();
-    closeables.add(dns);
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
 
   private static List<Record> aRecords(String name, long ttl, String... ips) throws Exception {
     List<Record> records = new ArrayList<>();
@@ -53,8 +30,6 @@ class DnsEndpointSourceTest {
     }
     return records;
   }
-
-  private final DnsCache cache = DnsCache.builder().ticker(ticker).build();
 
   private DnsEndpointSource.Builder source() {
     return DnsEndpointSource.builder(NAME, 8080)
@@ -70,17 +45,6 @@ class DnsEndpointSourceTest {
     LoadBalancer lb = LoadBalancers.builder("svc").source(source).ticker(ticker).build();
     closeables.add(lb);
     return lb;
-  }
-
-  /** Polls for an asynchronous outcome (a real DNS round trip); the deadline is a guard only. */
-  private static void await(BooleanSupplier condition) {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 10 s");
-      }
-      Thread.onSpinWait();
-    }
   }
 
   private static List<String> hosts(LoadBalancer lb) {

@@ -7,9 +7,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickResult;
-import io.loadstar.core.FakeTicker;
 import io.loadstar.core.LoadBalancers;
-import io.loadstar.core.ManualScheduler;
 import io.loadstar.core.OutlierDetectionConfig;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -18,9 +16,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
@@ -28,36 +23,7 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.SRVRecord;
 
 /** SRV, the search path, concurrency and the JVM's DNS cache, against the loopback responder. */
-class DnsSrvAndSearchTest {
-
-  private final FakeTicker ticker = new FakeTicker();
-  private final ManualScheduler scheduler = new ManualScheduler(ticker);
-  private final DnsCache cache = DnsCache.builder().ticker(ticker).build();
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-  private LoopbackDnsServer dns;
-
-  @BeforeEach
-  void setUp() throws Exception {
-    dns = new LoopbackDnsServer();
-    closeables.add(dns);
-  }
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
-
-  private static void await(BooleanSupplier condition) {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 10 s");
-      }
-      Thread.onSpinWait();
-    }
-  }
+class DnsSrvAndSearchTest extends LoopbackDnsTest {
 
   private void a(String name, long ttl, String ip) throws Exception {
     dns.set(
