@@ -1,5 +1,6 @@
 package io.loadstar.samples;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
@@ -21,6 +22,7 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -251,41 +253,50 @@ public final class Demo {
     final InetSocketAddress address;
     final AtomicInteger served = new AtomicInteger();
     private final ExecutorService handlers;
+    private final ScheduledExecutorService delays;
 
     private Backend(HttpServer server, int slowMillis) {
       this.server = server;
       this.address = server.getAddress();
+      this.delays = Executors.newSingleThreadScheduledExecutor(daemon("backend-delay-" + address));
       server.createContext(
           "/",
           exchange -> {
-            try {
-              if (slowMillis > 0) {
-                Thread.sleep(slowMillis); // the demo's simulated slow backend
-              }
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
+            if (slowMillis > 0) {
+              // The simulated slow backend answers later, from a timer: no thread waits.
+              delays.schedule(() -> respond(exchange), slowMillis, TimeUnit.MILLISECONDS);
+            } else {
+              respond(exchange);
             }
-            served.incrementAndGet();
-            byte[] body =
-                ("served by " + address + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
           });
-      this.handlers =
-          Executors.newFixedThreadPool(
-              16,
-              r -> {
-                Thread t = new Thread(r, "backend-" + address);
-                t.setDaemon(true);
-                return t;
-              });
+      this.handlers = Executors.newFixedThreadPool(16, daemon("backend-" + address));
       server.setExecutor(handlers);
       server.start();
     }
 
+    private void respond(HttpExchange exchange) {
+      try (exchange) {
+        served.incrementAndGet();
+        byte[] body =
+            ("served by " + address + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(200, body.length);
+        exchange.getResponseBody().write(body);
+      } catch (IOException e) {
+        // the client went away: nothing to answer
+      }
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+      return r -> {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+      };
+    }
+
     void stop() {
       server.stop(0);
+      delays.shutdownNow();
       handlers.shutdownNow();
     }
 
