@@ -7,6 +7,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.Ticker;
+import io.loadstar.core.SerialExecutor;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -62,8 +63,9 @@ import org.xbill.DNS.Type;
  * other types are ignored (counted and logged at DEBUG), TTLs are clamped to the range.
  *
  * Threading: start/refresh/close come from the balancer's control loop; answers arrive on
- * dnsjava's threads and timers on the scheduler. All state is guarded by one lock; the listener
- * (the balancer, which only queues the update) is called outside it.
+ * dnsjava's threads and timers on the scheduler. All state is guarded by one lock. Updates are
+ * queued for the listener under that lock and delivered outside it (SerialExecutor enqueue/drain,
+ * as DynamicEndpointSource does), so they arrive in the order they were decided.
  */
 /**
  * An endpoint source that follows a DNS name's A and/or AAAA records at their TTL.
@@ -109,6 +111,7 @@ public final class DnsEndpointSource implements EndpointSource {
       IntervalFunction.ofExponentialRandomBackoff(
           Duration.ofSeconds(1), 2.0, 0.2, Duration.ofSeconds(32));
   private final Object lock = new Object();
+  private final SerialExecutor delivery;
   // Guarded by lock:
   private final SplittableRandom random;
   private @Nullable Listener listener;
@@ -122,6 +125,7 @@ public final class DnsEndpointSource implements EndpointSource {
 
   private DnsEndpointSource(Builder b) {
     this.name = b.name;
+    this.delivery = new SerialExecutor("DnsEndpointSource " + b.name);
     this.srv = b.srv;
     this.candidates = b.candidates();
     this.port = b.port;
@@ -525,19 +529,16 @@ public final class DnsEndpointSource implements EndpointSource {
     Throwable failure = error != null ? error : result.error;
     List<Endpoint> endpoints = new ArrayList<>(failure == null ? result.endpoints : List.of());
     endpoints.sort(null);
-    boolean publishEmpty = failure == null && endpoints.isEmpty() && !keepLastOnEmpty;
-    if (failure == null && endpoints.isEmpty() && !publishEmpty) {
+    if (failure == null && endpoints.isEmpty() && keepLastOnEmpty) {
       failure =
           new UnknownHostException(
               (result.nxdomain ? "NXDOMAIN" : "no " + policyTypes() + " records") + " for " + name);
     }
     EndpointUpdate update = null;
-    Listener l;
     synchronized (lock) {
       if (closed || gen != generation) {
         return;
       }
-      l = listener;
       long delayNanos;
       if (failure == null) {
         if (failuresInARow > 0) {
@@ -584,10 +585,15 @@ public final class DnsEndpointSource implements EndpointSource {
         delayNanos = TimeUnit.MILLISECONDS.toNanos(backoff.apply(failuresInARow));
       }
       timer = scheduler.schedule(this::lookup, delayNanos, TimeUnit.NANOSECONDS);
+      Listener l = listener;
+      if (update != null && l != null) {
+        // Queued under the lock, so updates reach the listener in the order they were decided
+        // (a newer lookup's list can never be overwritten by an older one); run outside it.
+        EndpointUpdate u = update;
+        delivery.enqueue(() -> l.onUpdate(u));
+      }
     }
-    if (update != null && l != null) {
-      l.onUpdate(update);
-    }
+    delivery.drain();
   }
 
   private String policyTypes() {
