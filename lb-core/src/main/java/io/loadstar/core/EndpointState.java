@@ -171,11 +171,6 @@ final class EndpointState implements EndpointView, CallHandle {
     return (int) Math.max(0, acquired.sum() - r);
   }
 
-  /** Returns the in-flight limit, {@link Integer#MAX_VALUE} when unlimited. */
-  int maxInFlight() {
-    return maxInFlight;
-  }
-
   boolean atLimit() {
     PaddedCounter exact = inFlightExact;
     return exact != null && exact.get() >= maxInFlight;

@@ -154,9 +154,5 @@ final class MaglevStrategy extends BuiltinStrategy {
     int positions() {
       return table.length;
     }
-
-    int[] table() {
-      return table;
-    }
   }
 }

@@ -54,11 +54,6 @@ final class PeakEwmaTracker {
     return Double.longBitsToDouble(cell.ewmaKeyBits);
   }
 
-  /** Returns the current estimate in nanoseconds. */
-  double estimateNanos() {
-    return Math.exp(key() - elapsedTaus(ticker.nanoTime()));
-  }
-
   void observe(long rttNanos) {
     update(Math.max(rttNanos, 1));
   }

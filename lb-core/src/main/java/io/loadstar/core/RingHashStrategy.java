@@ -135,9 +135,5 @@ final class RingHashStrategy extends BuiltinStrategy {
     int positions() {
       return ring.length;
     }
-
-    int size() {
-      return ring.length;
-    }
   }
 }

@@ -72,11 +72,6 @@ public final class SerialExecutor implements Executor {
     } while (!queue.isEmpty());
   }
 
-  /** Returns true if the calling thread is running a task of this executor. */
-  public boolean inExecutor() {
-    return drainingThread.get() == Thread.currentThread();
-  }
-
   @Override
   public String toString() {
     return "SerialExecutor{" + name + "}";
