@@ -73,6 +73,7 @@ import org.slf4j.LoggerFactory;
 final class DefaultLoadBalancer implements LoadBalancer {
 
   private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
+  private static final String NO_ENDPOINTS = "0 candidates, no endpoints discovered yet";
 
   private final String name;
   private final SerialExecutor serialExecutor;
@@ -168,9 +169,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.exactInFlight = builtin == null || builtin.readsInFlight();
     this.pickerFactory =
         b.strategy.newPickerFactory(new BalancerContext(b.name, b.seed, b.ticker, total));
-    this.picker =
-        new SnapshotPicker(
-            List.of(), null, unavailable("0 candidates, no endpoints discovered yet"));
+    this.picker = new SnapshotPicker(List.of(), null, NO_ENDPOINTS);
   }
 
   void start() {
@@ -275,7 +274,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     closed = true;
     ready.countDown(); // wake waiters: awaitReady reports false once closed
     Picker closedPicker =
-        new SnapshotPicker(List.of(), null, unavailable("LoadBalancer '" + name + "' is closed"));
+        new SnapshotPicker(List.of(), null, "LoadBalancer '" + name + "' is closed");
     picker = closedPicker;
     serialExecutor.execute(
         () -> {
@@ -546,12 +545,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
     } else {
       logger.debug("[{}] discovery still failing: {}", name, error);
     }
-    if (states.isEmpty()) {
-      // Nothing to keep: make the failure visible in pick messages.
-      picker =
-          new SnapshotPicker(
-              List.of(), null, unavailable("0 candidates, no endpoints discovered yet"));
-    }
     notifyListener(() -> eventListener.discoveryFailed(name, error));
   }
 
@@ -638,8 +631,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
       List<Picker> pickers,
       int @Nullable [] cumulativeLoad,
       @Nullable String panicReason) {
-    String none = reconciled.isEmpty() ? "0 candidates, no endpoints discovered yet" : "";
-    picker = new SnapshotPicker(pickers, cumulativeLoad, unavailable(none));
+    picker =
+        new SnapshotPicker(pickers, cumulativeLoad, reconciled.isEmpty() ? NO_ENDPOINTS : null);
     stateList = List.copyOf(reconciled.values());
     publications++;
     updatePanic(panicReason);
@@ -1040,10 +1033,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
   }
 
-  private PickResult unavailable(String reason) {
-    return PickResult.unavailable(reason);
-  }
-
   private void notifyListener(Runnable call) {
     try {
       call.run();
@@ -1063,12 +1052,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
     return List.copyOf(sorted);
   }
 
-  /** Explains a failed pick, with counts by state; the failure path only. */
-  private String describeFailure(PickContext context, List<Picker> tiers, PickResult fallback) {
-    if (tiers.isEmpty() && !fallback.reason().isEmpty()) {
-      String reason = fallback.reason();
+  /**
+   * Explains a failed pick: {@code fixedReason} if the snapshot has one, else counts by state; with
+   * the last discovery error. The failure path only.
+   */
+  private String describeFailure(PickContext context, @Nullable String fixedReason) {
+    if (fixedReason != null) {
       Throwable error = lastDiscoveryError;
-      return error != null ? reason + "; last discovery error: " + error : reason;
+      return error != null ? fixedReason + "; last discovery error: " + error : fixedReason;
     }
     int total = 0;
     int tried = 0;
@@ -1132,15 +1123,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
   /** The published snapshot: one picker per usable tier, in priority order. Immutable. */
   private final class SnapshotPicker implements Picker {
     private final Picker[] tiers;
-    private final List<Picker> tierList;
     private final int @Nullable [] cumulativeLoad; // parts of 10,000 per tier, with spill-over
-    private final PickResult fallback;
+    private final @Nullable String fixedReason; // why nothing can be picked, if not by state
 
-    SnapshotPicker(List<Picker> tiers, int @Nullable [] cumulativeLoad, PickResult fallback) {
-      this.tierList = List.copyOf(tiers);
+    SnapshotPicker(
+        List<Picker> tiers, int @Nullable [] cumulativeLoad, @Nullable String fixedReason) {
       this.tiers = tiers.toArray(new Picker[0]);
       this.cumulativeLoad = cumulativeLoad;
-      this.fallback = fallback;
+      this.fixedReason = fixedReason;
     }
 
     @Override
@@ -1164,7 +1154,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
           return r;
         }
       }
-      PickResult failed = PickResult.unavailable(describeFailure(context, tierList, fallback));
+      PickResult failed = PickResult.unavailable(describeFailure(context, fixedReason));
       try {
         eventListener.pickFailed(name, failed.reason());
       } catch (RuntimeException e) {
@@ -1175,7 +1165,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
     @Override
     public String toString() {
-      return "SnapshotPicker" + tierList;
+      return "SnapshotPicker" + java.util.Arrays.toString(tiers);
     }
   }
 
