@@ -182,10 +182,7 @@ class HealthCheckTest {
     assertThat(lb.snapshot().get(0).reason()).isEqualTo("not checked yet");
     scheduler.runDueTasks();
     assertThat(lb.snapshot().get(0).state()).isEqualTo(EndpointSnapshot.State.READY);
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (check.accepted() < 1 && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-    }
+    Await.until(() -> check.accepted() >= 1);
     assertThat(check.accepted()).isEqualTo(1);
   }
 
@@ -206,10 +203,7 @@ class HealthCheckTest {
       scheduler.runDueTasks();
       ticker.advance(Duration.ofSeconds(2));
     }
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while ((a.accepted() < 10 || b.accepted() < 10) && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-    }
+    Await.until(() -> a.accepted() >= 10 && b.accepted() >= 10);
     assertThat(a.accepted()).isEqualTo(10);
     assertThat(b.accepted()).isEqualTo(10);
     first.close();
@@ -281,16 +275,10 @@ class HealthCheckTest {
     int sent = probesSent.values().stream().mapToInt(AtomicInteger::get).sum();
     assertThat(sent).isGreaterThan(500);
     assertThat(connected.get()).isGreaterThan(500);
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    int accepted = 0;
-    while (System.nanoTime() < deadline) {
-      accepted = keeper.accepted() + pool.stream().mapToInt(TcpBackend::accepted).sum();
-      if (accepted >= connected.get()) {
-        break;
-      }
-      Thread.onSpinWait();
-    }
-    assertThat(accepted).isBetween(connected.get(), sent);
+    java.util.function.IntSupplier accepted =
+        () -> keeper.accepted() + pool.stream().mapToInt(TcpBackend::accepted).sum();
+    Await.until(() -> accepted.getAsInt() >= connected.get());
+    assertThat(accepted.getAsInt()).isBetween(connected.get(), sent);
   }
 
   @Test

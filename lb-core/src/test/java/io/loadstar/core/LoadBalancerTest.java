@@ -340,10 +340,7 @@ class LoadBalancerTest {
 
     lb.close();
 
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!timerThreads("closing").isEmpty() && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-    }
+    Await.until(() -> timerThreads("closing").isEmpty());
     assertThat(timerThreads("closing")).isEmpty();
     assertThat(sourceClosed.get()).isTrue();
     assertThat(lb.pick().reason()).isEqualTo("LoadBalancer 'closing' is closed");

@@ -1,5 +1,6 @@
 package io.loadstar.dns;
 
+import io.loadstar.core.Await;
 import io.loadstar.core.FakeTicker;
 import io.loadstar.core.ManualScheduler;
 import java.util.ArrayList;
@@ -35,12 +36,8 @@ abstract class LoopbackDnsTest {
 
   /** Polls for an asynchronous outcome (a real DNS round trip); the deadline is a guard only. */
   static void await(BooleanSupplier condition) {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 10 s");
-      }
-      Thread.onSpinWait();
+    if (!Await.until(condition)) {
+      throw new AssertionError("condition not met within 10 s");
     }
   }
 }
