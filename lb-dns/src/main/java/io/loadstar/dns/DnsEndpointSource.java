@@ -681,10 +681,11 @@ public final class DnsEndpointSource implements EndpointSource {
       if (count >= dots) {
         out.add(name);
       }
+      Name relative = name.relativize(Name.root);
       for (Name domain : search) {
         try {
-          out.add(Name.concatenate(Name.fromString(text.replaceAll("\\.$", ""), null), domain));
-        } catch (TextParseException | org.xbill.DNS.NameTooLongException e) {
+          out.add(Name.concatenate(relative, domain));
+        } catch (org.xbill.DNS.NameTooLongException e) {
           logger.debug("skipping search domain {} for {}: {}", domain, text, e.toString());
         }
       }
