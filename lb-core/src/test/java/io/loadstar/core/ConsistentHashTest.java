@@ -79,13 +79,13 @@ class ConsistentHashTest {
     }
   }
 
-  @Test
-  void maglevTable_100Endpoints_eachWithinOnePercentOfItsShare() {
-    List<EndpointView> views = new ArrayList<>();
-    for (Endpoint e : endpoints(100)) {
-      views.add(
+  /** Populates a Maglev table of {@code size} over {@code endpoints}; slots per endpoint. */
+  private static int[] maglevSlots(List<Endpoint> endpoints, int size) {
+    EndpointView[] views = new EndpointView[endpoints.size()];
+    for (int i = 0; i < views.length; i++) {
+      views[i] =
           new EndpointState(
-              e,
+              endpoints.get(i),
               Integer.MAX_VALUE,
               false,
               null,
@@ -93,13 +93,18 @@ class ConsistentHashTest {
               io.loadstar.api.Ticker.system(),
               0,
               null,
-              null));
+              null);
     }
-    int[] table = MaglevStrategy.MaglevPicker.populate(views.toArray(new EndpointView[0]), 65537);
-    int[] counts = new int[100];
-    for (int slot : table) {
+    int[] counts = new int[views.length];
+    for (int slot : MaglevStrategy.MaglevPicker.populate(views, size)) {
       counts[slot]++;
     }
+    return counts;
+  }
+
+  @Test
+  void maglevTable_100Endpoints_eachWithinOnePercentOfItsShare() {
+    int[] counts = maglevSlots(endpoints(100), 65537);
     double share = 65537 / 100.0;
     for (int c : counts) {
       assertThat(c).isBetween((int) Math.floor(share * 0.99), (int) Math.ceil(share * 1.01));
@@ -108,26 +113,12 @@ class ConsistentHashTest {
 
   @Test
   void maglevTable_weighted_entriesProportionalToWeight() {
-    List<EndpointView> views = new ArrayList<>();
     int[] weights = {60, 20, 20, 1};
+    List<Endpoint> endpoints = new ArrayList<>();
     for (int i = 0; i < weights.length; i++) {
-      views.add(
-          new EndpointState(
-              Endpoint.of("10.0.0." + (i + 1), 80).withWeight(weights[i]),
-              Integer.MAX_VALUE,
-              false,
-              null,
-              null,
-              io.loadstar.api.Ticker.system(),
-              0,
-              null,
-              null));
+      endpoints.add(Endpoint.of("10.0.0." + (i + 1), 80).withWeight(weights[i]));
     }
-    int[] table = MaglevStrategy.MaglevPicker.populate(views.toArray(new EndpointView[0]), 65537);
-    int[] counts = new int[weights.length];
-    for (int slot : table) {
-      counts[slot]++;
-    }
+    int[] counts = maglevSlots(endpoints, 65537);
     for (int i = 0; i < weights.length; i++) {
       double expected = 65537.0 * weights[i] / 101;
       assertThat((double) counts[i])
