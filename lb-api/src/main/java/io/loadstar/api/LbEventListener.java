@@ -50,4 +50,17 @@ public abstract class LbEventListener {
 
   /** A pick found no endpoint; {@code reason} says why. Called on the picking thread. */
   public void pickFailed(String service, String reason) {}
+
+  /**
+   * The service's retry budget is spent: failed calls are no longer retried until it refills.
+   * Called once when a retry is first refused, on the calling thread; {@link #retryBudgetRestored}
+   * ends the episode at the first retry allowed after a whole budget window without a refusal.
+   *
+   * @param calls the calls counted in the budget's window
+   * @param retries the retries counted in the budget's window
+   */
+  public void retryBudgetExhausted(String service, long calls, long retries) {}
+
+  /** The service's retry budget allows retries again after {@link #retryBudgetExhausted}. */
+  public void retryBudgetRestored(String service) {}
 }

@@ -20,6 +20,7 @@ import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.PortUnreachableException;
+import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -97,6 +98,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final boolean failFastInPanic;
   private final boolean tierSpillover;
   private final long selectionTimeoutNanos;
+  private final Retrier retrier;
+  private final Sleeper sleeper;
   private final java.util.concurrent.CountDownLatch ready =
       new java.util.concurrent.CountDownLatch(1);
   private final PerThread spilloverRandom;
@@ -152,6 +155,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.failFastInPanic = b.failFastInPanic;
     this.tierSpillover = b.tierSpillover;
     this.selectionTimeoutNanos = b.selectionTimeoutNanos;
+    this.retrier = Retrier.create(b.name, b.retryPolicy, b.ticker, b.eventListener);
+    this.sleeper = b.sleeper;
     this.spilloverRandom = new PerThread(b.seed ^ 0x5350494c4cL);
     this.slowStartNanos = b.slowStartNanos;
     this.slowStartFloorPercent = b.slowStartFloorPercent;
@@ -200,7 +205,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   @Override
   public <T> T execute(PickContext context, EndpointCall<T> call) throws Exception {
+    retrier.recordCall();
     PickContext attempt = context;
+    Throwable previous = null;
     for (int attemptNumber = 1; ; attemptNumber++) {
       PickResult result = pick(attempt);
       if (!result.isAvailable() && attemptNumber == 1 && selectionTimeoutNanos > 0 && !closed) {
@@ -210,7 +217,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
         }
       }
       if (!result.isAvailable()) {
-        throw new NoEndpointAvailableException(name, result.reason(), lastDiscoveryError);
+        NoEndpointAvailableException e =
+            new NoEndpointAvailableException(name, result.reason(), lastDiscoveryError);
+        if (previous == null) {
+          throw e;
+        }
+        // Every endpoint has been tried: the last attempt's failure is the call's.
+        previous.addSuppressed(e);
+        throw sneaky(previous);
       }
       Endpoint endpoint = result.endpoint();
       CallHandle handle = result.handle();
@@ -221,20 +235,30 @@ final class DefaultLoadBalancer implements LoadBalancer {
         T value = call.call(endpoint);
         handle.onSuccess(ticker.nanoTime() - start);
         return value;
-      } catch (InterruptedException | InterruptedIOException e) {
-        // The caller gave up: says nothing about the endpoint.
-        handle.onCancel();
-        throw e;
       } catch (Throwable t) {
+        if (t instanceof InterruptedException
+            || (t instanceof InterruptedIOException && !(t instanceof SocketTimeoutException))) {
+          // The caller gave up: says nothing about the endpoint.
+          handle.onCancel();
+          throw t;
+        }
         failure = classify(t);
         handle.onFailure(failure, ticker.nanoTime() - start);
         thrown = t;
       }
-      // Retries (a later issue) decide here whether to try another endpoint, using the failure
-      // class; until a retry policy is configured, every call makes exactly one attempt.
-      if (!RetryDecision.NEVER.retry(failure, attemptNumber)) {
+      if (previous != null) {
+        thrown.addSuppressed(previous);
+      }
+      long delay =
+          retrier.retryDelayNanos(
+              attemptNumber, failure, retrier.policy().retryPossiblyProcessed(), -1);
+      if (delay == Retrier.NO_RETRY) {
         throw sneaky(thrown);
       }
+      if (delay > 0) {
+        sleeper.sleep(delay, () -> closed);
+      }
+      previous = thrown;
       attempt = attempt.withTried(endpoint);
     }
   }
@@ -1167,14 +1191,5 @@ final class DefaultLoadBalancer implements LoadBalancer {
     public String toString() {
       return "SnapshotPicker" + java.util.Arrays.toString(tiers);
     }
-  }
-
-  /** Decides whether a failed attempt is retried on another endpoint. */
-  @FunctionalInterface
-  interface RetryDecision {
-    /** Makes one attempt per call: the behaviour until a retry policy is configured. */
-    RetryDecision NEVER = (failure, attempt) -> false;
-
-    boolean retry(CallFailure failure, int attemptNumber);
   }
 }

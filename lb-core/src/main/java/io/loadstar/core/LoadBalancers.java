@@ -58,6 +58,8 @@ public final class LoadBalancers {
     long slowStartNanos;
     int slowStartFloorPercent = 10;
     boolean failFastInPanic;
+    io.loadstar.api.RetryPolicy retryPolicy = io.loadstar.api.RetryPolicy.defaults();
+    Sleeper sleeper = Sleeper.SYSTEM;
 
     private Builder(String name) {
       this.name = name;
@@ -265,6 +267,27 @@ public final class LoadBalancers {
      */
     public Builder failFastInPanic(boolean failFastInPanic) {
       this.failFastInPanic = failFastInPanic;
+      return this;
+    }
+
+    /**
+     * Sets how {@link LoadBalancer#execute} retries a failed call on another endpoint. Defaults to
+     * {@link io.loadstar.api.RetryPolicy#defaults()}: calls that were not sent (connect refused)
+     * are tried up to 3 times; calls that may have been processed are retried only if the policy
+     * says {@code retryPossiblyProcessed}. {@link io.loadstar.api.RetryPolicy#disabled()} makes one
+     * attempt per call.
+     */
+    public Builder retryPolicy(io.loadstar.api.RetryPolicy policy) {
+      this.retryPolicy = requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /**
+     * Sets how {@link LoadBalancer#execute} waits out retry backoffs. Defaults to parking the
+     * calling thread; tests pass one that advances their fake ticker.
+     */
+    public Builder sleeper(Sleeper sleeper) {
+      this.sleeper = requireNonNull(sleeper, "sleeper");
       return this;
     }
 

@@ -11,6 +11,7 @@ public final class RecordingLbEventListener extends LbEventListener {
   public final List<List<Endpoint>> updates = new CopyOnWriteArrayList<>();
   public final List<Throwable> discoveryErrors = new CopyOnWriteArrayList<>();
   public final List<String> pickFailures = new CopyOnWriteArrayList<>();
+  public final List<String> budgetEvents = new CopyOnWriteArrayList<>();
 
   @Override
   public void endpointsUpdated(String service, List<Endpoint> endpoints) {
@@ -25,5 +26,15 @@ public final class RecordingLbEventListener extends LbEventListener {
   @Override
   public void pickFailed(String service, String reason) {
     pickFailures.add(reason);
+  }
+
+  @Override
+  public void retryBudgetExhausted(String service, long calls, long retries) {
+    budgetEvents.add("exhausted: " + retries + " retries for " + calls + " calls");
+  }
+
+  @Override
+  public void retryBudgetRestored(String service) {
+    budgetEvents.add("restored");
   }
 }
