@@ -1,0 +1,555 @@
+package io.loadstar.okhttp;
+
+import static java.util.Objects.requireNonNull;
+
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.CallHandle;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.LbEventListener;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.api.RetryPolicy;
+import io.loadstar.api.Ticker;
+import io.loadstar.core.Retrier;
+import io.loadstar.core.Sleeper;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntPredicate;
+import javax.net.SocketFactory;
+import okhttp3.Call;
+import okhttp3.EventListener;
+import okhttp3.Interceptor;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An OkHttp application interceptor that load-balances the hosts it is configured for: each request
+ * (not each connection) goes to an endpoint picked by the service's {@link LoadBalancer}, and a
+ * failed attempt is retried on an endpoint the request has not tried, as its {@link RetryPolicy}
+ * allows.
+ *
+ * <p>The URL is never rewritten: the {@code Host} header, TLS SNI, certificate and hostname checks,
+ * {@code CertificatePinner}, cookies and cache keys all keep the service's name. Each attempt runs
+ * with a {@link okhttp3.Dns} that resolves to the picked endpoint only, and OkHttp keys pooled
+ * connections by it, so keep-alive and HTTP/2 connections exist per endpoint and cannot pin all
+ * traffic to one address. Requests to other hosts pass through untouched.
+ *
+ * <p>Every attempt's outcome is reported to the balancer: success when the response body is closed
+ * (so in-flight counts cover the body), failure at once for connect errors, timeouts and statuses
+ * that count as failure (5xx by default). That feeds least request, peak EWMA and outlier
+ * detection. {@link CallAttempts#of(Response)} tells which endpoint served a response and what was
+ * tried before. When nothing can be picked, the call fails with {@link
+ * EndpointUnavailableException}.
+ *
+ * <p>Retries: a request that was never sent (connect refused or timed out, TLS handshake failure)
+ * is always retried; one that may have been processed (read timeout, reset after writing, 502, 503,
+ * 504) only when idempotent (see {@link Idempotency}). A one-shot or duplex body is never sent
+ * twice. The first retry goes out at once, later ones after a jittered backoff or the server's
+ * {@code Retry-After}; a discarded response is always closed. The call's {@code callTimeout} and
+ * {@link Call#cancel()} cover every attempt and the waits between them.
+ *
+ * <p>The first attempt runs in the call's own chain. A retry runs as a {@link Call#clone() clone}
+ * of the call on the calling thread, because OkHttp keeps a call on its first connection for every
+ * later exchange to the same host and port: so application interceptors installed before this one
+ * run again for a retry, and an {@link EventListener} sees the retry as a call of its own. Install
+ * it last among application interceptors ({@link #wrap(OkHttpClient)} does). Requires OkHttp 5
+ * (per-attempt {@code Chain.withDns}); does not combine with an HTTP proxy, which would resolve the
+ * host itself. Thread-safe; one instance serves any number of clients and calls.
+ */
+public final class LoadBalancingInterceptor implements Interceptor {
+
+  private static final Set<String> IDEMPOTENT_METHODS =
+      Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
+
+  private final Map<String, Service> services;
+  private final Ticker ticker;
+  private final Sleeper sleeper;
+
+  private LoadBalancingInterceptor(Builder b) {
+    Map<String, Service> map = new HashMap<>();
+    for (Map.Entry<String, LoadBalancer> e : b.balancers.entrySet()) {
+      LoadBalancer lb = e.getValue();
+      RetryPolicy policy = b.policies.getOrDefault(e.getKey(), b.retryPolicy);
+      map.put(
+          e.getKey(),
+          new Service(
+              lb,
+              Retrier.create(lb.name(), policy, b.ticker, b.eventListener),
+              b.failureStatus,
+              b.selectionTimeoutNanos));
+    }
+    this.services = Map.copyOf(map);
+    this.ticker = b.ticker;
+    this.sleeper = b.sleeper;
+  }
+
+  /** Returns a new builder. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Returns a client derived from {@code base} (sharing its connection pool, dispatcher and
+   * settings) with this interceptor added after its application interceptors.
+   */
+  public OkHttpClient wrap(OkHttpClient base) {
+    return requireNonNull(base, "base").newBuilder().addInterceptor(this).build();
+  }
+
+  /** Returns the retrier of a balanced host, for its counters; null if the host is not balanced. */
+  public @Nullable Retrier retrier(String host) {
+    Service s = services.get(host.toLowerCase(Locale.ROOT));
+    return s != null ? s.retrier : null;
+  }
+
+  @Override
+  public Response intercept(Chain chain) throws IOException {
+    Request request = chain.request();
+    RetryAttempt retry = RETRY_ATTEMPT.get();
+    if (retry != null && retry.call == chain.call()) {
+      // A retry this interceptor started: one attempt to the endpoint it picked, nothing else.
+      RETRY_ATTEMPT.remove();
+      return retry.route.apply(chain, retry.endpoint, request).proceed(request);
+    }
+    Service service = services.get(request.url().host());
+    if (service == null) {
+      return chain.proceed(request);
+    }
+    return service.call(chain, request);
+  }
+
+  @Override
+  public String toString() {
+    return "LoadBalancingInterceptor" + services.keySet();
+  }
+
+  /**
+   * Retries run as clones of the call, executed on the calling thread: OkHttp keeps a call on its
+   * first connection for every later exchange to the same host and port, whatever the Dns says, so
+   * a retry inside the same call would go back to the endpoint that just failed. The clone passes
+   * through this interceptor again, which finds here the endpoint to send it to.
+   */
+  private static final ThreadLocal<RetryAttempt> RETRY_ATTEMPT = new ThreadLocal<>();
+
+  private static final class RetryAttempt {
+    final Call call;
+    final Endpoint endpoint;
+    final Route route;
+
+    RetryAttempt(Call call, Endpoint endpoint, Route route) {
+      this.call = call;
+      this.endpoint = endpoint;
+      this.route = route;
+    }
+  }
+
+  /**
+   * Watches a call and its retries: whether the current attempt's request started (else it was not
+   * sent), and cancellation, which it passes on to the running retry and to a backoff wait.
+   */
+  private static final class CallWatch extends EventListener {
+    volatile boolean requestStarted;
+    volatile @Nullable Thread waiter;
+    volatile @Nullable Call retry;
+
+    @Override
+    public void requestHeadersStart(Call call) {
+      requestStarted = true;
+    }
+
+    @Override
+    public void canceled(Call call) {
+      Call r = retry;
+      if (r != null && r != call) {
+        r.cancel();
+      }
+      Thread t = waiter;
+      if (t != null) {
+        LockSupport.unpark(t);
+      }
+    }
+  }
+
+  /** The per-endpoint connection settings of an attempt. Immutable. */
+  private static final class Route {
+    final EndpointDns dns;
+    final PortSocketFactory socketFactory;
+
+    Route(Endpoint endpoint) {
+      this.dns = new EndpointDns(endpoint);
+      this.socketFactory = new PortSocketFactory(endpoint.port());
+    }
+
+    /** Returns the chain that sends to this endpoint only. */
+    Chain apply(Chain chain, Endpoint endpoint, Request request) throws IOException {
+      Chain c = chain.withDns(dns);
+      int urlPort = request.url().port();
+      if (endpoint.port() != urlPort) {
+        if (chain.getSocketFactory() != SocketFactory.getDefault()) {
+          throw new IOException(
+              "endpoint "
+                  + endpoint.key()
+                  + " listens on another port than the URL's ("
+                  + urlPort
+                  + "), which needs the client's default SocketFactory");
+        }
+        c = c.withSocketFactory(socketFactory);
+      }
+      return c;
+    }
+  }
+
+  /** One balanced host. */
+  private final class Service {
+    final LoadBalancer lb;
+    final Retrier retrier;
+    final IntPredicate failureStatus;
+    final long selectionTimeoutNanos;
+    final ConcurrentHashMap<Endpoint, Route> routes = new ConcurrentHashMap<>();
+
+    Service(
+        LoadBalancer lb, Retrier retrier, IntPredicate failureStatus, long selectionTimeoutNanos) {
+      this.lb = lb;
+      this.retrier = retrier;
+      this.failureStatus = failureStatus;
+      this.selectionTimeoutNanos = selectionTimeoutNanos;
+    }
+
+    Response call(Chain chain, Request request) throws IOException {
+      Call call = chain.call();
+      long callStart = ticker.nanoTime();
+      long callTimeoutNanos = call.timeout().timeoutNanos();
+      CallWatch watch = new CallWatch();
+      call.addEventListener(watch);
+      retrier.recordCall();
+      RequestBody body = request.body();
+      boolean replayable = body == null || (!body.isOneShot() && !body.isDuplex());
+      Idempotency override = request.tag(Idempotency.class);
+      boolean idempotent =
+          override != null
+              ? override == Idempotency.IDEMPOTENT
+              : IDEMPOTENT_METHODS.contains(request.method())
+                  || request.header("Idempotency-Key") != null;
+      PickContext context = request.tag(PickContext.class);
+      if (context == null) {
+        context = PickContext.empty();
+      }
+      CallAttempts attempts = new CallAttempts();
+      @Nullable IOException lastError = null;
+      for (int attempt = 1; ; attempt++) {
+        PickResult pick = lb.pick(context);
+        if (!pick.isAvailable() && attempt == 1 && lb.endpoints().isEmpty()) {
+          pick = awaitFirstEndpoints(context, callStart, callTimeoutNanos);
+        }
+        if (!pick.isAvailable()) {
+          EndpointUnavailableException e =
+              new EndpointUnavailableException(lb.name(), pick.reason());
+          if (lastError == null) {
+            throw e;
+          }
+          lastError.addSuppressed(e); // every endpoint has been tried
+          throw lastError;
+        }
+        Endpoint endpoint = pick.endpoint();
+        CallHandle handle = pick.handle();
+        watch.requestStarted = false;
+        long start = ticker.nanoTime();
+        Response response;
+        try {
+          response = send(chain, request, attempt, endpoint, watch);
+        } catch (IOException e) {
+          long latency = ticker.nanoTime() - start;
+          if (call.isCanceled()) {
+            handle
+                .onCancel(); // the caller gave up, or the call timed out: not the endpoint's fault
+            throw e;
+          }
+          CallFailure failure =
+              watch.requestStarted ? CallFailure.possiblyProcessed(e) : CallFailure.notSent(e);
+          handle.onFailure(failure, latency);
+          attempts.add(new CallAttempts.Attempt(endpoint, 0, e, latency));
+          if (lastError != null) {
+            e.addSuppressed(lastError);
+          }
+          lastError = e;
+          long delay = replayable ? retrier.retryDelayNanos(attempt, failure, idempotent, -1) : -1;
+          if (!awaitRetry(delay, watch, call, callStart, callTimeoutNanos)) {
+            throw e;
+          }
+          context = context.withTried(endpoint);
+          continue;
+        } catch (RuntimeException | Error e) {
+          handle.onCancel(); // a bug in another interceptor says nothing about the endpoint
+          throw e;
+        }
+        long latency = ticker.nanoTime() - start;
+        int code = response.code();
+        attempts.add(new CallAttempts.Attempt(endpoint, code, null, latency));
+        if (!failureStatus.test(code)) {
+          return tagged(
+              response, attempts, new ReportingResponseBody(response.body(), handle, latency));
+        }
+        CallFailure failure = CallFailure.status(code);
+        handle.onFailure(failure, latency);
+        long delay =
+            replayable
+                ? retrier.retryDelayNanos(attempt, failure, idempotent, retryAfterNanos(response))
+                : -1;
+        if (delay < 0 || !hasUntried(context, endpoint)) {
+          return tagged(response, attempts, null);
+        }
+        response.close(); // the discarded response gives its connection back
+        if (!awaitRetry(delay, watch, call, callStart, callTimeoutNanos)) {
+          throw new IOException(
+              "Canceled while waiting to retry after HTTP " + code + " from " + endpoint.key());
+        }
+        lastError = null;
+        context = context.withTried(endpoint);
+      }
+    }
+
+    /** Returns true if some endpoint is neither tried nor {@code current}, so a retry can go. */
+    private boolean hasUntried(PickContext context, Endpoint current) {
+      for (Endpoint e : lb.endpoints()) {
+        if (!e.key().equals(current.key()) && !context.isTried(e)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private PickResult awaitFirstEndpoints(PickContext context, long callStart, long timeoutNanos)
+        throws IOException {
+      long wait = selectionTimeoutNanos;
+      if (timeoutNanos > 0) {
+        wait = Math.min(wait, timeoutNanos - (ticker.nanoTime() - callStart));
+      }
+      if (wait > 0) {
+        try {
+          lb.awaitReady(Duration.ofNanos(wait));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while waiting for endpoints");
+        }
+      }
+      return lb.pick(context);
+    }
+
+    private Route route(Endpoint endpoint) {
+      Route route = routes.get(endpoint);
+      if (route == null) {
+        if (routes.size() > 2 * lb.endpoints().size() + 16) {
+          routes.keySet().retainAll(Set.copyOf(lb.endpoints())); // drop removed endpoints
+        }
+        route = routes.computeIfAbsent(endpoint, Route::new);
+      }
+      return route;
+    }
+
+    /** Sends one attempt: the first in the call's own chain, retries as clones of the call. */
+    private Response send(
+        Chain chain, Request request, int attempt, Endpoint endpoint, CallWatch watch)
+        throws IOException {
+      Route route = route(endpoint);
+      if (attempt == 1) {
+        return route.apply(chain, endpoint, request).proceed(request);
+      }
+      Call retry = chain.call().clone();
+      retry.addEventListener(watch);
+      watch.retry = retry;
+      if (chain.call().isCanceled()) {
+        retry.cancel();
+      }
+      RETRY_ATTEMPT.set(new RetryAttempt(retry, endpoint, route));
+      try {
+        return retry.execute();
+      } finally {
+        RETRY_ATTEMPT.remove();
+        watch.retry = null;
+      }
+    }
+
+    /**
+     * Waits out a retry's delay. Returns false if there is no retry: the policy said no, the wait
+     * would outlast the call's timeout, or the call was canceled meanwhile.
+     */
+    private boolean awaitRetry(
+        long delayNanos, CallWatch watch, Call call, long callStart, long timeoutNanos)
+        throws IOException {
+      if (delayNanos < 0) {
+        return false;
+      }
+      if (timeoutNanos > 0 && ticker.nanoTime() - callStart + delayNanos >= timeoutNanos) {
+        return false;
+      }
+      if (delayNanos > 0) {
+        watch.waiter = Thread.currentThread();
+        try {
+          sleeper.sleep(delayNanos, call::isCanceled);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted during retry backoff");
+        } finally {
+          watch.waiter = null;
+        }
+      }
+      return !call.isCanceled();
+    }
+  }
+
+  private static Response tagged(
+      Response response, CallAttempts attempts, okhttp3.@Nullable ResponseBody body) {
+    Response.Builder b =
+        response
+            .newBuilder()
+            .request(response.request().newBuilder().tag(CallAttempts.class, attempts).build());
+    if (body != null) {
+      b.body(body);
+    }
+    return b.build();
+  }
+
+  /** Parses {@code Retry-After} (seconds or an HTTP date); negative if absent or unreadable. */
+  static long retryAfterNanos(Response response) {
+    String value = response.header("Retry-After");
+    if (value == null) {
+      return -1;
+    }
+    value = value.trim();
+    try {
+      return TimeUnit.SECONDS.toNanos(Math.max(0, Long.parseLong(value)));
+    } catch (NumberFormatException notSeconds) {
+      try {
+        long millis =
+            ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME)
+                    .toInstant()
+                    .toEpochMilli()
+                - System.currentTimeMillis();
+        return TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
+      } catch (DateTimeParseException notADate) {
+        return -1;
+      }
+    }
+  }
+
+  /** Builds a {@link LoadBalancingInterceptor}. Setters validate at once. Not thread-safe. */
+  public static final class Builder {
+    private final Map<String, LoadBalancer> balancers = new HashMap<>();
+    private final Map<String, RetryPolicy> policies = new HashMap<>();
+    private RetryPolicy retryPolicy = RetryPolicy.defaults();
+    private IntPredicate failureStatus = status -> status >= 500;
+    private Ticker ticker = Ticker.system();
+    private Sleeper sleeper = Sleeper.SYSTEM;
+    private LbEventListener eventListener = LbEventListener.NONE;
+    private long selectionTimeoutNanos;
+
+    private Builder() {}
+
+    /**
+     * Balances requests to {@code host} (the URL's host, any port) over {@code balancer}'s
+     * endpoints. The interceptor does not close the balancer.
+     *
+     * @throws IllegalArgumentException if {@code host} is empty or already configured
+     */
+    public Builder service(String host, LoadBalancer balancer) {
+      requireNonNull(host, "host");
+      requireNonNull(balancer, "balancer");
+      String h = host.toLowerCase(Locale.ROOT);
+      if (h.isEmpty()) {
+        throw new IllegalArgumentException("host: empty (expected: a URL host such as svc.test)");
+      }
+      if (balancers.containsKey(h)) {
+        throw new IllegalArgumentException("host: " + host + " is already balanced");
+      }
+      balancers.put(h, balancer);
+      return this;
+    }
+
+    /** Balances {@code host} like {@link #service(String, LoadBalancer)} with its own policy. */
+    public Builder service(String host, LoadBalancer balancer, RetryPolicy policy) {
+      service(host, balancer);
+      policies.put(host.toLowerCase(Locale.ROOT), requireNonNull(policy, "policy"));
+      return this;
+    }
+
+    /**
+     * Sets the retry policy of services without their own. Defaults to {@link
+     * RetryPolicy#defaults()}.
+     */
+    public Builder retryPolicy(RetryPolicy policy) {
+      this.retryPolicy = requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /**
+     * Sets which response statuses count as the endpoint's failure (for outlier detection and
+     * latency-aware picking). Defaults to 500..599. Whether a failure is retried is the retry
+     * policy's call.
+     */
+    public Builder failureStatus(IntPredicate failureStatus) {
+      this.failureStatus = requireNonNull(failureStatus, "failureStatus");
+      return this;
+    }
+
+    /**
+     * Sets how long the first attempt waits for a balancer that has not yet discovered any endpoint
+     * (start-up), bounded by the call's timeout. Defaults to 0: fail at once.
+     *
+     * @throws IllegalArgumentException if not in {@code 0..5m}
+     */
+    public Builder selectionTimeout(Duration timeout) {
+      requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
+        throw new IllegalArgumentException(
+            "selectionTimeout: " + timeout + " (expected: PT0S..PT5M)");
+      }
+      this.selectionTimeoutNanos = timeout.toNanos();
+      return this;
+    }
+
+    /** Sets the clock for latencies and the retry budget. Defaults to {@link Ticker#system()}. */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /** Sets how retry backoffs are waited out. Defaults to parking the calling thread. */
+    public Builder sleeper(Sleeper sleeper) {
+      this.sleeper = requireNonNull(sleeper, "sleeper");
+      return this;
+    }
+
+    /** Sets the listener told when a service's retry budget is spent and refilled. */
+    public Builder eventListener(LbEventListener eventListener) {
+      this.eventListener = requireNonNull(eventListener, "eventListener");
+      return this;
+    }
+
+    /**
+     * Builds the interceptor.
+     *
+     * @throws IllegalStateException if no service was configured
+     */
+    public LoadBalancingInterceptor build() {
+      if (balancers.isEmpty()) {
+        throw new IllegalStateException("LoadBalancingInterceptor needs at least one service()");
+      }
+      return new LoadBalancingInterceptor(this);
+    }
+  }
+}
