@@ -3,19 +3,20 @@ package io.loadstar.samples;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.SelectionStrategy;
 import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
+import io.loadstar.okhttp.LoadBalancingInterceptor;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.BindException;
-import java.net.HttpURLConnection;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URL;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -26,26 +27,32 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
 
 /**
- * Loadstar's demo: starts three HTTP backends on loopback, sends requests to them through {@link
- * LoadBalancer#execute} with the strategy named on the command line, and prints each backend's
- * share of the requests as the backends counted them.
+ * Loadstar's demo: starts three HTTP backends on loopback, sends requests to {@code
+ * http://demo.svc/} through OkHttp with Loadstar's {@link LoadBalancingInterceptor} and the
+ * strategy named on the command line, and prints each backend's share of the requests as the
+ * backends counted them. With {@code --down}, a fourth endpoint refuses connections: requests sent
+ * there are retried on another endpoint, and outlier detection ejects it.
  *
  * <pre>
- * usage: Demo [strategy] [--requests N] [--threads N] [--weights A,B,C] [--slow MS]
+ * usage: Demo [strategy] [--requests N] [--threads N] [--weights A,B,C] [--slow MS] [--down]
  *   strategy   roundRobin (default), random, leastRequest, peakEwma, ringHash, maglev
  *   --requests how many requests to send (default 3000)
  *   --threads  how many callers send them concurrently (default 8)
  *   --weights  the three backends' weights (default 1,1,1)
  *   --slow     extra milliseconds backend 3 takes per request (default 0)
+ *   --down     add a fourth endpoint that refuses connections
  * </pre>
  */
 public final class Demo {
 
   static final String USAGE =
       "usage: Demo [roundRobin|random|leastRequest|peakEwma|ringHash|maglev]"
-          + " [--requests N] [--threads N] [--weights A,B,C] [--slow MS]";
+          + " [--requests N] [--threads N] [--weights A,B,C] [--slow MS] [--down]";
 
   private Demo() {}
 
@@ -70,6 +77,7 @@ public final class Demo {
     int threads = 8;
     int[] weights = {1, 1, 1};
     int slowMillis;
+    boolean down;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -81,6 +89,9 @@ public final class Demo {
             break;
           case "--threads":
             o.threads = intArg(arg, value(args, ++i, arg), 1, 256);
+            break;
+          case "--down":
+            o.down = true;
             break;
           case "--slow":
             o.slowMillis = intArg(arg, value(args, ++i, arg), 0, 10_000);
@@ -138,10 +149,19 @@ public final class Demo {
   /** Runs the demo and prints the table to {@code out}; returns each backend's request count. */
   static int[] run(Options options, PrintStream out) throws Exception {
     List<Backend> backends = Backend.startThree(options.slowMillis);
+    OkHttpClient base =
+        new OkHttpClient.Builder()
+            .connectTimeout(Duration.ofSeconds(2))
+            .readTimeout(Duration.ofSeconds(10))
+            .build();
     try {
       List<Endpoint> endpoints = new ArrayList<>();
       for (int i = 0; i < backends.size(); i++) {
         endpoints.add(Endpoint.of(backends.get(i).address).withWeight(options.weights[i]));
+      }
+      Endpoint down = options.down ? Endpoint.of("127.0.0.1", unusedPort()) : null;
+      if (down != null) {
+        endpoints.add(down);
       }
       AtomicInteger failures = new AtomicInteger();
       AtomicLong latencyNanos = new AtomicLong();
@@ -149,7 +169,13 @@ public final class Demo {
           LoadBalancers.builder("demo")
               .endpoints(endpoints)
               .strategy(strategy(options.strategy))
+              .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(50).build())
               .build()) {
+        LoadBalancingInterceptor interceptor =
+            LoadBalancingInterceptor.builder().service("demo.svc", lb).build();
+        OkHttpClient client = interceptor.wrap(base);
+        // The URL names the service; the interceptor picks the address (and port) per request.
+        String url = "http://demo.svc:" + backends.get(0).address.getPort() + "/";
         ExecutorService callers = Executors.newFixedThreadPool(options.threads);
         try {
           AtomicInteger next = new AtomicInteger();
@@ -161,11 +187,18 @@ public final class Demo {
                       int i;
                       while ((i = next.getAndIncrement()) < options.requests) {
                         // Consistent-hash strategies route by key: 500 "users".
-                        PickContext context = PickContext.ofHashKey("user-" + (i % 500));
+                        Request request =
+                            new Request.Builder()
+                                .url(url)
+                                .tag(PickContext.class, PickContext.ofHashKey("user-" + (i % 500)))
+                                .build();
                         long start = System.nanoTime();
-                        try {
-                          lb.execute(context, Demo::get);
-                        } catch (Exception e) {
+                        try (Response response = client.newCall(request).execute()) {
+                          response.body().string();
+                          if (response.code() != 200) {
+                            failures.incrementAndGet();
+                          }
+                        } catch (IOException e) {
                           failures.incrementAndGet();
                         }
                         latencyNanos.addAndGet(System.nanoTime() - start);
@@ -179,32 +212,41 @@ public final class Demo {
         } finally {
           callers.shutdownNow();
         }
+        int[] counts = new int[backends.size()];
+        for (int i = 0; i < counts.length; i++) {
+          counts[i] = backends.get(i).served.get();
+        }
+        print(options, backends, counts, failures.get(), latencyNanos.get(), out);
+        if (down != null) {
+          for (EndpointSnapshot s : lb.snapshot()) {
+            if (s.endpoint().equals(down)) {
+              out.printf(
+                  Locale.ROOT,
+                  "refusing endpoint %s: %d attempts, %s; %d requests retried on another"
+                      + " endpoint%n",
+                  down.key(),
+                  s.failures(),
+                  s.state(),
+                  interceptor.retrier("demo.svc").retries());
+            }
+          }
+        }
+        return counts;
       }
-      int[] counts = new int[backends.size()];
-      for (int i = 0; i < counts.length; i++) {
-        counts[i] = backends.get(i).served.get();
-      }
-      print(options, backends, counts, failures.get(), latencyNanos.get(), out);
-      return counts;
     } finally {
+      base.dispatcher().executorService().shutdown();
+      base.connectionPool().evictAll();
       for (Backend b : backends) {
         b.stop();
       }
     }
   }
 
-  private static String get(Endpoint endpoint) throws IOException {
-    URL url = new URL("http://" + endpoint.authority() + "/");
-    HttpURLConnection connection = (HttpURLConnection) url.openConnection();
-    connection.setConnectTimeout(2_000);
-    connection.setReadTimeout(10_000);
-    int status = connection.getResponseCode();
-    try (InputStream body = connection.getInputStream()) {
-      String text = new String(body.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      if (status != 200) {
-        throw new IOException("HTTP " + status + " from " + endpoint);
-      }
-      return text;
+  /** A loopback port nothing listens on: connections to it are refused. */
+  private static int unusedPort() throws IOException {
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
     }
   }
 

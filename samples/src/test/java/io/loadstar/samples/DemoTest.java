@@ -39,6 +39,20 @@ class DemoTest {
   }
 
   @Test
+  void down_refusingEndpoint_retriedElsewhere_noRequestFails() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int[] counts =
+        Demo.run(
+            Demo.Options.parse(new String[] {"--requests", "900", "--down"}),
+            new PrintStream(out, true, StandardCharsets.UTF_8));
+    assertThat(counts[0] + counts[1] + counts[2]).isEqualTo(900);
+    String printed = out.toString(StandardCharsets.UTF_8);
+    assertThat(printed).contains("failed requests: 0;");
+    assertThat(printed)
+        .containsPattern("refusing endpoint 127\\.0\\.0\\.1:\\d+: \\d+ attempts, EJECTED");
+  }
+
+  @Test
   void leastRequest_slowBackend_getsTheSmallestShare() throws Exception {
     Demo.Options options =
         Demo.Options.parse(
