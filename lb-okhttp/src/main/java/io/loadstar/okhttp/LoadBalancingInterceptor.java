@@ -79,6 +79,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
   private final Map<String, Service> services;
   private final Ticker ticker;
   private final Sleeper sleeper;
+  private final long attemptTimeoutNanos;
 
   private LoadBalancingInterceptor(Builder b) {
     Map<String, Service> map = new HashMap<>();
@@ -96,6 +97,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
     this.services = Map.copyOf(map);
     this.ticker = b.ticker;
     this.sleeper = b.sleeper;
+    this.attemptTimeoutNanos = b.attemptTimeoutNanos;
   }
 
   /** Returns a new builder. */
@@ -361,15 +363,21 @@ public final class LoadBalancingInterceptor implements Interceptor {
       return route;
     }
 
-    /** Sends one attempt: the first in the call's own chain, retries as clones of the call. */
+    /**
+     * Sends one attempt: the first in the call's own chain, retries (and, with an attempt timeout,
+     * every attempt) as clones of the call.
+     */
     private Response send(
         Chain chain, Request request, int attempt, Endpoint endpoint, CallWatch watch)
         throws IOException {
       Route route = route(endpoint);
-      if (attempt == 1) {
+      if (attempt == 1 && attemptTimeoutNanos == 0) {
         return route.apply(chain, endpoint, request).proceed(request);
       }
       Call retry = chain.call().clone();
+      if (attemptTimeoutNanos > 0) {
+        retry.timeout().timeout(attemptTimeoutNanos, TimeUnit.NANOSECONDS);
+      }
       retry.addEventListener(watch);
       watch.retry = retry;
       if (chain.call().isCanceled()) {
@@ -457,6 +465,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
     private Sleeper sleeper = Sleeper.SYSTEM;
     private LbEventListener eventListener = LbEventListener.NONE;
     private long selectionTimeoutNanos;
+    private long attemptTimeoutNanos;
 
     private Builder() {}
 
@@ -519,6 +528,25 @@ public final class LoadBalancingInterceptor implements Interceptor {
             "selectionTimeout: " + timeout + " (expected: PT0S..PT5M)");
       }
       this.selectionTimeoutNanos = timeout.toNanos();
+      return this;
+    }
+
+    /**
+     * Sets a time limit for each attempt, which covers the attempt as OkHttp's {@code callTimeout}
+     * covers a call: until its response body is read. An attempt that runs out of time is abandoned
+     * and retried if it was never sent or the request is idempotent. The client's {@code
+     * callTimeout} still bounds the whole call. Defaults to 0: no limit but OkHttp's connect, read
+     * and write timeouts. With a limit, every attempt runs as a clone of the call.
+     *
+     * @throws IllegalArgumentException if not in {@code 0..5m}
+     */
+    public Builder attemptTimeout(Duration timeout) {
+      requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
+        throw new IllegalArgumentException(
+            "attemptTimeout: " + timeout + " (expected: PT0S..PT5M)");
+      }
+      this.attemptTimeoutNanos = timeout.toNanos();
       return this;
     }
 

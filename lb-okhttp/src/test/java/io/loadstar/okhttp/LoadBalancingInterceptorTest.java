@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -524,12 +525,16 @@ class LoadBalancingInterceptorTest {
             .url("http://svc.test:" + backends.port + "/")
             .tag(io.loadstar.api.PickContext.class, key)
             .build();
+    Endpoint first;
+    Endpoint second;
     try (Response r = client.newCall(request).execute()) {
       assertThat(r.body().string()).isEqualTo("backend-0");
       List<CallAttempts.Attempt> attempts = CallAttempts.of(r).attempts();
       assertThat(attempts).hasSize(3);
       assertThat(attempts.get(0).error()).isInstanceOf(SocketTimeoutException.class);
       assertThat(attempts.get(1).error()).isInstanceOf(SocketTimeoutException.class);
+      first = attempts.get(0).endpoint();
+      second = attempts.get(1).endpoint();
     }
     // Connect timeouts are endpoint failures, counted as not sent.
     assertThat(snapshotOf(balancer, hole1).failures()).isEqualTo(1);
@@ -540,7 +545,8 @@ class LoadBalancingInterceptorTest {
     assertThatThrownBy(() -> impatient.newCall(request).execute())
         .isInstanceOf(InterruptedIOException.class)
         .hasMessage("timeout");
-    assertThat(snapshotOf(balancer, hole2).failures()).isEqualTo(1); // cut short: not its fault
+    assertThat(snapshotOf(balancer, first).failures()).isEqualTo(2);
+    assertThat(snapshotOf(balancer, second).failures()).isEqualTo(1); // cut short: not its fault
     for (EndpointSnapshot s : balancer.snapshot()) {
       assertThat(s.inFlight()).as("in flight at %s", s.endpoint()).isZero();
     }
@@ -607,6 +613,139 @@ class LoadBalancingInterceptorTest {
     assertThat(outcome.get(10, TimeUnit.SECONDS)).isInstanceOf(IOException.class);
     assertThat(Await.until(() -> balancer.snapshot().get(0).inFlight() == 0)).isTrue();
     assertThat(balancer.snapshot().get(0).failures()).isZero();
+  }
+
+  /** Backend 0 never answers in time; backend 1 answers at once. */
+  private Backends stallOnFirst() throws IOException {
+    return closeLater(
+        Backends.start(
+            2,
+            s -> {},
+            (i, r) ->
+                i == 0
+                    ? new MockResponse.Builder().headersDelay(30, TimeUnit.SECONDS).build()
+                    : new MockResponse.Builder().body("backend-1").build()));
+  }
+
+  @Test
+  void attemptTimeout_stalledAttemptAbandoned_idempotentRetriedElsewhere() throws Exception {
+    Backends backends = stallOnFirst();
+    LoadBalancer balancer = hashed(backends.endpoints());
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder()
+            .service("svc.test", balancer)
+            .attemptTimeout(Duration.ofMillis(300))
+            .build()
+            .wrap(base);
+    Request get =
+        new Request.Builder()
+            .url("http://svc.test:" + backends.port + "/")
+            .tag(io.loadstar.api.PickContext.class, keyFirstOn(balancer, backends.endpoint(0)))
+            .build();
+    try (Response r = client.newCall(get).execute()) {
+      assertThat(r.body().string()).isEqualTo("backend-1");
+      List<CallAttempts.Attempt> attempts = CallAttempts.of(r).attempts();
+      assertThat(attempts).hasSize(2);
+      assertThat(attempts.get(0).error()).isInstanceOf(InterruptedIOException.class);
+    }
+    assertThat(snapshotOf(balancer, backends.endpoint(0)).failures()).isEqualTo(1);
+    assertThat(Await.until(() -> snapshotOf(balancer, backends.endpoint(0)).inFlight() == 0))
+        .isTrue();
+  }
+
+  @Test
+  void cancel_duringARetry_cancelsTheRetryAndReleasesItsEndpoint() throws Exception {
+    Backends backends =
+        closeLater(
+            Backends.start(
+                1,
+                s -> {},
+                (i, r) ->
+                    new MockResponse.Builder()
+                        .headersDelay(30, TimeUnit.SECONDS)
+                        .body("x")
+                        .build()));
+    Endpoint refused = Endpoint.of("127.0.0.2", backends.port);
+    LoadBalancer balancer = hashed(List.of(refused, backends.endpoint(0)));
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
+    Call call =
+        client.newCall(
+            new Request.Builder()
+                .url("http://svc.test:" + backends.port + "/")
+                .tag(io.loadstar.api.PickContext.class, keyFirstOn(balancer, refused))
+                .build());
+    CompletableFuture<IOException> failed = new CompletableFuture<>();
+    Thread caller =
+        new Thread(
+            () -> {
+              try (Response r = call.execute()) {
+                failed.complete(null);
+              } catch (IOException e) {
+                failed.complete(e);
+              }
+            });
+    caller.start();
+    // The refused first attempt was retried on the stalling backend: cancel while it waits.
+    assertThat(backends.servers.get(0).takeRequest(10, TimeUnit.SECONDS)).isNotNull();
+    call.cancel();
+    assertThat(failed.get(10, TimeUnit.SECONDS)).isNotNull();
+    assertThat(snapshotOf(balancer, backends.endpoint(0)).inFlight()).isZero();
+    assertThat(snapshotOf(balancer, backends.endpoint(0)).failures()).isZero();
+  }
+
+  @Test
+  void cancel_duringABackoff_wakesTheWaitAndSendsNothingMore() throws Exception {
+    Backends backends = closeLater(Backends.start(1));
+    Endpoint refused1 = Endpoint.of("127.0.0.2", backends.port);
+    Endpoint refused2 = Endpoint.of("127.0.0.3", backends.port);
+    LoadBalancer balancer = hashed(List.of(refused1, refused2, backends.endpoint(0)));
+    CountDownLatch waiting = new CountDownLatch(1);
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder()
+            .service("svc.test", balancer)
+            .sleeper(
+                (nanos, abandon) -> {
+                  waiting.countDown();
+                  while (!abandon.getAsBoolean()) {
+                    java.util.concurrent.locks.LockSupport.park(); // woken by the cancel
+                  }
+                })
+            .build()
+            .wrap(base);
+    // A key that tries both refused endpoints first: the third attempt waits a backoff.
+    io.loadstar.api.PickContext key = null;
+    for (int k = 0; key == null; k++) {
+      io.loadstar.api.PickContext c = io.loadstar.api.PickContext.ofHashKey("k" + k);
+      io.loadstar.api.PickResult first = balancer.pick(c);
+      first.handle().onCancel();
+      io.loadstar.api.PickResult second = balancer.pick(c.withTried(first.endpoint()));
+      second.handle().onCancel();
+      if (!first.endpoint().equals(backends.endpoint(0))
+          && !second.endpoint().equals(backends.endpoint(0))) {
+        key = c;
+      }
+    }
+    Call call =
+        client.newCall(
+            new Request.Builder()
+                .url("http://svc.test:" + backends.port + "/")
+                .tag(io.loadstar.api.PickContext.class, key)
+                .build());
+    CompletableFuture<IOException> failed = new CompletableFuture<>();
+    new Thread(
+            () -> {
+              try (Response r = call.execute()) {
+                failed.complete(null);
+              } catch (IOException e) {
+                failed.complete(e);
+              }
+            })
+        .start();
+    assertThat(waiting.await(10, TimeUnit.SECONDS)).isTrue();
+    call.cancel();
+    assertThat(failed.get(10, TimeUnit.SECONDS)).isNotNull();
+    assertThat(backends.total()).isZero();
   }
 
   @Test
