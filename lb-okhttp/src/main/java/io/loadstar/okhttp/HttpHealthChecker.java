@@ -52,7 +52,10 @@ public final class HttpHealthChecker implements HealthChecker {
                 chain -> {
                   Endpoint target = chain.request().tag(Endpoint.class);
                   return target != null
-                      ? chain.withDns(new EndpointDns(target)).proceed(chain.request())
+                      ? chain
+                          .withDns(
+                              new EndpointDns(target, chain.request().url().host(), chain.getDns()))
+                          .proceed(chain.request())
                       : chain.proceed(chain.request());
                 })
             .build();

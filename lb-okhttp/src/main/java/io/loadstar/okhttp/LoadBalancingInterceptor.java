@@ -23,7 +23,6 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntPredicate;
@@ -126,7 +125,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
     if (retry != null && retry.call == chain.call()) {
       // A retry this interceptor started: one attempt to the endpoint it picked, nothing else.
       RETRY_ATTEMPT.remove();
-      return retry.route.apply(chain, retry.endpoint, request).proceed(request);
+      return routed(chain, retry.endpoint, request).proceed(request);
     }
     Service service = services.get(request.url().host());
     if (service == null) {
@@ -151,12 +150,10 @@ public final class LoadBalancingInterceptor implements Interceptor {
   private static final class RetryAttempt {
     final Call call;
     final Endpoint endpoint;
-    final Route route;
 
-    RetryAttempt(Call call, Endpoint endpoint, Route route) {
+    RetryAttempt(Call call, Endpoint endpoint) {
       this.call = call;
       this.endpoint = endpoint;
-      this.route = route;
     }
   }
 
@@ -187,33 +184,23 @@ public final class LoadBalancingInterceptor implements Interceptor {
     }
   }
 
-  /** The per-endpoint connection settings of an attempt. Immutable. */
-  private static final class Route {
-    final EndpointDns dns;
-    final PortSocketFactory socketFactory;
-
-    Route(Endpoint endpoint) {
-      this.dns = new EndpointDns(endpoint);
-      this.socketFactory = new PortSocketFactory(endpoint.port());
-    }
-
-    /** Returns the chain that sends to this endpoint only. */
-    Chain apply(Chain chain, Endpoint endpoint, Request request) throws IOException {
-      Chain c = chain.withDns(dns);
-      int urlPort = request.url().port();
-      if (endpoint.port() != urlPort) {
-        if (chain.getSocketFactory() != SocketFactory.getDefault()) {
-          throw new IOException(
-              "endpoint "
-                  + endpoint.key()
-                  + " listens on another port than the URL's ("
-                  + urlPort
-                  + "), which needs the client's default SocketFactory");
-        }
-        c = c.withSocketFactory(socketFactory);
+  /** Returns the chain that sends to {@code endpoint} only, for one attempt. */
+  private static Chain routed(Chain chain, Endpoint endpoint, Request request) throws IOException {
+    String host = request.url().host();
+    Chain c = chain.withDns(new EndpointDns(endpoint, host, chain.getDns()));
+    int urlPort = request.url().port();
+    if (endpoint.port() != urlPort) {
+      if (chain.getSocketFactory() != SocketFactory.getDefault()) {
+        throw new IOException(
+            "endpoint "
+                + endpoint.key()
+                + " listens on another port than the URL's ("
+                + urlPort
+                + "), which needs the client's default SocketFactory");
       }
-      return c;
+      c = c.withSocketFactory(new PortSocketFactory(urlPort, endpoint.port(), endpoint.address()));
     }
+    return c;
   }
 
   /** One balanced host. */
@@ -222,7 +209,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
     final Retrier retrier;
     final IntPredicate failureStatus;
     final long selectionTimeoutNanos;
-    final ConcurrentHashMap<Endpoint, Route> routes = new ConcurrentHashMap<>();
 
     Service(
         LoadBalancer lb, Retrier retrier, IntPredicate failureStatus, long selectionTimeoutNanos) {
@@ -302,18 +288,29 @@ public final class LoadBalancingInterceptor implements Interceptor {
         long latency = ticker.nanoTime() - start;
         int code = response.code();
         attempts.add(new CallAttempts.Attempt(endpoint, code, null, latency));
-        if (!failureStatus.test(code)) {
+        boolean failed = failureStatus.test(code);
+        if (!failed && !retrier.policy().isRetryableStatus(code)) {
           return tagged(
               response, attempts, new ReportingResponseBody(response.body(), handle, latency));
         }
+        // A failure status, or one the policy retries without blaming the endpoint (say 429).
         CallFailure failure = CallFailure.status(code);
-        handle.onFailure(failure, latency);
         long delay =
             replayable
                 ? retrier.retryDelayNanos(attempt, failure, idempotent, retryAfterNanos(response))
                 : -1;
         if (delay < 0 || !hasUntried(context, endpoint)) {
+          if (!failed) {
+            return tagged(
+                response, attempts, new ReportingResponseBody(response.body(), handle, latency));
+          }
+          handle.onFailure(failure, latency);
           return tagged(response, attempts, null);
+        }
+        if (failed) {
+          handle.onFailure(failure, latency);
+        } else {
+          handle.onSuccess(latency);
         }
         response.close(); // the discarded response gives its connection back
         if (!awaitRetry(delay, watch, call, callStart, callTimeoutNanos)) {
@@ -352,17 +349,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
       return lb.pick(context);
     }
 
-    private Route route(Endpoint endpoint) {
-      Route route = routes.get(endpoint);
-      if (route == null) {
-        if (routes.size() > 2 * lb.endpoints().size() + 16) {
-          routes.keySet().retainAll(Set.copyOf(lb.endpoints())); // drop removed endpoints
-        }
-        route = routes.computeIfAbsent(endpoint, Route::new);
-      }
-      return route;
-    }
-
     /**
      * Sends one attempt: the first in the call's own chain, retries (and, with an attempt timeout,
      * every attempt) as clones of the call.
@@ -370,9 +356,8 @@ public final class LoadBalancingInterceptor implements Interceptor {
     private Response send(
         Chain chain, Request request, int attempt, Endpoint endpoint, CallWatch watch)
         throws IOException {
-      Route route = route(endpoint);
       if (attempt == 1 && attemptTimeoutNanos == 0) {
-        return route.apply(chain, endpoint, request).proceed(request);
+        return routed(chain, endpoint, request).proceed(request);
       }
       Call retry = chain.call().clone();
       if (attemptTimeoutNanos > 0) {
@@ -383,7 +368,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
       if (chain.call().isCanceled()) {
         retry.cancel();
       }
-      RETRY_ATTEMPT.set(new RetryAttempt(retry, endpoint, route));
+      RETRY_ATTEMPT.set(new RetryAttempt(retry, endpoint));
       try {
         return retry.execute();
       } finally {

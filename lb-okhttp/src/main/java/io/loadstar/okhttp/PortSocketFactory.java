@@ -10,15 +10,32 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Connects to an endpoint's own port when it differs from the URL's (SRV records, registries): the
- * URL keeps the service's port for Host and cache keys, the socket goes to the endpoint's. Only for
- * clients with the default socket factory; equal for equal ports, so pooling keys stay stable.
+ * URL keeps the service's port for Host and cache keys, the socket goes to the endpoint's. Only
+ * connections to the URL's port on the endpoint's address are moved, so a redirect elsewhere is
+ * untouched. For clients with the default socket factory; equal for equal settings, so pooling keys
+ * stay stable.
  */
 final class PortSocketFactory extends SocketFactory {
 
-  private final int port;
+  private final int urlPort;
+  private final int endpointPort;
+  private final @Nullable InetAddress endpointAddress;
 
-  PortSocketFactory(int port) {
-    this.port = port;
+  PortSocketFactory(int urlPort, int endpointPort, @Nullable InetAddress endpointAddress) {
+    this.urlPort = urlPort;
+    this.endpointPort = endpointPort;
+    this.endpointAddress = endpointAddress;
+  }
+
+  private SocketAddress moved(SocketAddress target) {
+    if (target instanceof InetSocketAddress) {
+      InetSocketAddress t = (InetSocketAddress) target;
+      if (t.getPort() == urlPort
+          && (endpointAddress == null || endpointAddress.equals(t.getAddress()))) {
+        return new InetSocketAddress(t.getAddress(), endpointPort);
+      }
+    }
+    return target;
   }
 
   @Override
@@ -26,42 +43,56 @@ final class PortSocketFactory extends SocketFactory {
     return new Socket() {
       @Override
       public void connect(SocketAddress endpoint, int timeout) throws IOException {
-        InetSocketAddress target = (InetSocketAddress) endpoint;
-        super.connect(new InetSocketAddress(target.getAddress(), port), timeout);
+        super.connect(moved(endpoint), timeout);
       }
     };
   }
 
   @Override
-  public Socket createSocket(String host, int ignoredPort) throws IOException {
-    return new Socket(host, port);
+  public Socket createSocket(String host, int port) throws IOException {
+    Socket s = createSocket();
+    s.connect(moved(new InetSocketAddress(host, port)));
+    return s;
   }
 
   @Override
-  public Socket createSocket(String host, int ignoredPort, InetAddress localHost, int localPort)
+  public Socket createSocket(String host, int port, InetAddress localHost, int localPort)
       throws IOException {
-    return new Socket(host, port, localHost, localPort);
+    Socket s = createSocket();
+    s.bind(new InetSocketAddress(localHost, localPort));
+    s.connect(moved(new InetSocketAddress(host, port)));
+    return s;
   }
 
   @Override
-  public Socket createSocket(InetAddress host, int ignoredPort) throws IOException {
-    return new Socket(host, port);
+  public Socket createSocket(InetAddress host, int port) throws IOException {
+    Socket s = createSocket();
+    s.connect(moved(new InetSocketAddress(host, port)));
+    return s;
   }
 
   @Override
-  public Socket createSocket(
-      InetAddress address, int ignoredPort, InetAddress localAddress, int localPort)
+  public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
       throws IOException {
-    return new Socket(address, port, localAddress, localPort);
+    Socket s = createSocket();
+    s.bind(new InetSocketAddress(localAddress, localPort));
+    s.connect(moved(new InetSocketAddress(address, port)));
+    return s;
   }
 
   @Override
   public boolean equals(@Nullable Object o) {
-    return o instanceof PortSocketFactory && ((PortSocketFactory) o).port == port;
+    if (!(o instanceof PortSocketFactory)) {
+      return false;
+    }
+    PortSocketFactory that = (PortSocketFactory) o;
+    return urlPort == that.urlPort
+        && endpointPort == that.endpointPort
+        && java.util.Objects.equals(endpointAddress, that.endpointAddress);
   }
 
   @Override
   public int hashCode() {
-    return port;
+    return urlPort * 31 + endpointPort;
   }
 }

@@ -812,6 +812,77 @@ class LoadBalancingInterceptorTest {
   }
 
   @Test
+  void redirectToAnotherHost_resolvedAsTheClientWould_notSentToTheEndpoint() throws Exception {
+    mockwebserver3.MockWebServer other = closeLater(new mockwebserver3.MockWebServer());
+    other.enqueue(new MockResponse.Builder().body("moved").build());
+    other.start(InetAddress.getByName("127.0.0.5"), 0);
+    int otherPort = other.getPort();
+    Backends backends =
+        closeLater(
+            Backends.start(
+                1,
+                s -> {},
+                (i, r) ->
+                    new MockResponse.Builder()
+                        .code(302)
+                        .addHeader("Location", "http://other.test:" + otherPort + "/moved")
+                        .build()));
+    OkHttpClient withDns =
+        base.newBuilder()
+            .dns(
+                host ->
+                    host.equals("other.test")
+                        ? List.of(InetAddress.getByName("127.0.0.5"))
+                        : okhttp3.Dns.SYSTEM.lookup(host))
+            .build();
+    // The endpoint listens on another port than the URL's: the redirect must keep its own address
+    // (from the client's Dns) and port.
+    LoadBalancer balancer = balancer(List.of(Endpoint.of("127.0.0.1", backends.port)));
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(withDns);
+    try (Response r =
+        client
+            .newCall(
+                new Request.Builder().url("http://svc.test:" + (backends.port + 1) + "/").build())
+            .execute()) {
+      assertThat(r.body().string()).isEqualTo("moved");
+      assertThat(r.request().url().host()).isEqualTo("other.test");
+    }
+    assertThat(other.takeRequest().getHeaders().get("Host")).isEqualTo("other.test:" + otherPort);
+  }
+
+  @Test
+  void retryableStatusThatIsNoFailure_retriedWithoutBlamingTheEndpoint() throws Exception {
+    Backends backends =
+        closeLater(
+            Backends.start(
+                2,
+                s -> {},
+                (i, r) ->
+                    i == 0
+                        ? new MockResponse.Builder().code(429).build()
+                        : new MockResponse.Builder().body("backend-1").build()));
+    LoadBalancer balancer = hashed(backends.endpoints());
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder()
+            .service("svc.test", balancer)
+            .retryPolicy(RetryPolicy.builder().retryableStatuses(429, 503).build())
+            .build()
+            .wrap(base);
+    Request get =
+        new Request.Builder()
+            .url("http://svc.test:" + backends.port + "/")
+            .tag(io.loadstar.api.PickContext.class, keyFirstOn(balancer, backends.endpoint(0)))
+            .build();
+    assertThat(get(client, get.url().toString())).isNotNull(); // warm, any endpoint
+    try (Response r = client.newCall(get).execute()) {
+      assertThat(r.body().string()).isEqualTo("backend-1");
+    }
+    assertThat(snapshotOf(balancer, backends.endpoint(0)).failures()).isZero();
+    assertPoolIdle(client);
+  }
+
+  @Test
   void otherHosts_passThroughUntouched() throws Exception {
     Backends backends = closeLater(Backends.start(1));
     LoadBalancer balancer = balancer(List.of(Endpoint.of("127.0.0.9", 1)));
