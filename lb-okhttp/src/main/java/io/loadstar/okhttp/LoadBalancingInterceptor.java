@@ -263,8 +263,8 @@ public final class LoadBalancingInterceptor implements Interceptor {
         } catch (IOException e) {
           long latency = ticker.nanoTime() - start;
           if (call.isCanceled()) {
-            handle
-                .onCancel(); // the caller gave up, or the call timed out: not the endpoint's fault
+            // The caller gave up, or the call timed out: not the endpoint's fault.
+            handle.onCancel();
             throw e;
           }
           CallFailure failure =
