@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntPredicate;
 import okhttp3.Call;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
@@ -37,8 +36,8 @@ public final class HttpHealthChecker implements HealthChecker {
   private final OkHttpClient client;
   private final String method;
   private final String path;
-  private final IntPredicate accepted;
-  private final String acceptedText;
+  private final int acceptedFrom;
+  private final int acceptedTo;
   private final @Nullable String host;
   private final boolean https;
 
@@ -61,8 +60,8 @@ public final class HttpHealthChecker implements HealthChecker {
             .build();
     this.method = b.method;
     this.path = b.path;
-    this.accepted = b.accepted;
-    this.acceptedText = b.acceptedText;
+    this.acceptedFrom = b.acceptedFrom;
+    this.acceptedTo = b.acceptedTo;
     this.host = b.host;
     this.https = b.https;
   }
@@ -100,11 +99,20 @@ public final class HttpHealthChecker implements HealthChecker {
     call.timeout().timeout(Math.max(1, timeout.toNanos()), TimeUnit.NANOSECONDS);
     try (Response response = call.execute()) {
       int code = response.code();
-      if (accepted.test(code)) {
+      if (code >= acceptedFrom && code <= acceptedTo) {
         return HealthCheckResult.healthy();
       }
       return HealthCheckResult.unhealthy(
-          method + " " + path + " answered " + code + " (accepted: " + acceptedText + ")");
+          method
+              + " "
+              + path
+              + " answered "
+              + code
+              + " (accepted: "
+              + acceptedFrom
+              + ".."
+              + acceptedTo
+              + ")");
     } catch (InterruptedIOException e) {
       return HealthCheckResult.unhealthy(
           method + " " + path + " timed out after " + timeout.toMillis() + " ms");
@@ -115,7 +123,15 @@ public final class HttpHealthChecker implements HealthChecker {
 
   @Override
   public String toString() {
-    return "HttpHealthChecker{" + method + " " + path + ", accepted " + acceptedText + "}";
+    return "HttpHealthChecker{"
+        + method
+        + " "
+        + path
+        + ", accepted "
+        + acceptedFrom
+        + ".."
+        + acceptedTo
+        + "}";
   }
 
   /** Builds an {@link HttpHealthChecker}. Setters validate at once. Not thread-safe. */
@@ -123,8 +139,8 @@ public final class HttpHealthChecker implements HealthChecker {
     private final OkHttpClient client;
     private String method = "GET";
     private String path = "/";
-    private IntPredicate accepted = status -> status >= 200 && status < 400;
-    private String acceptedText = "200..399";
+    private int acceptedFrom = 200;
+    private int acceptedTo = 399;
     private @Nullable String host;
     private boolean https;
 
@@ -170,8 +186,8 @@ public final class HttpHealthChecker implements HealthChecker {
         throw new IllegalArgumentException(
             "acceptedStatuses: " + from + ".." + to + " (expected: a range within 100..599)");
       }
-      this.accepted = status -> status >= from && status <= to;
-      this.acceptedText = from + ".." + to;
+      this.acceptedFrom = from;
+      this.acceptedTo = to;
       return this;
     }
 

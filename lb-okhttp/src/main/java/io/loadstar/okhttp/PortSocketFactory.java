@@ -50,33 +50,38 @@ final class PortSocketFactory extends SocketFactory {
 
   @Override
   public Socket createSocket(String host, int port) throws IOException {
-    Socket s = createSocket();
-    s.connect(moved(new InetSocketAddress(host, port)));
-    return s;
+    return connected(new InetSocketAddress(host, port), null);
   }
 
   @Override
   public Socket createSocket(String host, int port, InetAddress localHost, int localPort)
       throws IOException {
-    Socket s = createSocket();
-    s.bind(new InetSocketAddress(localHost, localPort));
-    s.connect(moved(new InetSocketAddress(host, port)));
-    return s;
+    return connected(
+        new InetSocketAddress(host, port), new InetSocketAddress(localHost, localPort));
   }
 
   @Override
   public Socket createSocket(InetAddress host, int port) throws IOException {
-    Socket s = createSocket();
-    s.connect(moved(new InetSocketAddress(host, port)));
-    return s;
+    return connected(new InetSocketAddress(host, port), null);
   }
 
   @Override
   public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
       throws IOException {
+    return connected(
+        new InetSocketAddress(address, port), new InetSocketAddress(localAddress, localPort));
+  }
+
+  /**
+   * The connected forms, which OkHttp does not use: one unconnected socket, bound and connected.
+   */
+  private Socket connected(InetSocketAddress target, @Nullable InetSocketAddress local)
+      throws IOException {
     Socket s = createSocket();
-    s.bind(new InetSocketAddress(localAddress, localPort));
-    s.connect(moved(new InetSocketAddress(address, port)));
+    if (local != null) {
+      s.bind(local);
+    }
+    s.connect(target);
     return s;
   }
 
