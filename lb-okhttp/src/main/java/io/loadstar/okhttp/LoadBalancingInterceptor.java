@@ -237,22 +237,16 @@ public final class LoadBalancingInterceptor implements Interceptor {
       if (context == null) {
         context = PickContext.empty();
       }
+      PickResult pick = lb.pick(context);
+      if (!pick.isAvailable() && lb.endpoints().isEmpty()) {
+        pick = awaitFirstEndpoints(context, callStart, callTimeoutNanos);
+      }
+      if (!pick.isAvailable()) {
+        throw new EndpointUnavailableException(lb.name(), pick.reason());
+      }
       CallAttempts attempts = new CallAttempts();
       @Nullable IOException lastError = null;
       for (int attempt = 1; ; attempt++) {
-        PickResult pick = lb.pick(context);
-        if (!pick.isAvailable() && attempt == 1 && lb.endpoints().isEmpty()) {
-          pick = awaitFirstEndpoints(context, callStart, callTimeoutNanos);
-        }
-        if (!pick.isAvailable()) {
-          EndpointUnavailableException e =
-              new EndpointUnavailableException(lb.name(), pick.reason());
-          if (lastError == null) {
-            throw e;
-          }
-          lastError.addSuppressed(e); // every endpoint has been tried
-          throw lastError;
-        }
         Endpoint endpoint = pick.endpoint();
         CallHandle handle = pick.handle();
         watch.requestStarted = false;
@@ -275,11 +269,18 @@ public final class LoadBalancingInterceptor implements Interceptor {
             e.addSuppressed(lastError);
           }
           lastError = e;
+          context = context.withTried(endpoint);
           long delay = replayable ? retrier.retryDelayNanos(attempt, failure, idempotent, -1) : -1;
-          if (!awaitRetry(delay, watch, call, callStart, callTimeoutNanos)) {
+          PickResult next = pickForRetry(delay, context, callStart, callTimeoutNanos);
+          if (next == null) {
             throw e;
           }
-          context = context.withTried(endpoint);
+          if (!next.isAvailable()) {
+            e.addSuppressed(new EndpointUnavailableException(lb.name(), next.reason()));
+            throw e;
+          }
+          awaitRetry(next, delay, watch, call, e);
+          pick = next;
           continue;
         } catch (RuntimeException | Error e) {
           handle.onCancel(); // a bug in another interceptor says nothing about the endpoint
@@ -289,47 +290,50 @@ public final class LoadBalancingInterceptor implements Interceptor {
         int code = response.code();
         attempts.add(new CallAttempts.Attempt(endpoint, code, null, latency));
         boolean failed = failureStatus.test(code);
-        if (!failed && !retrier.policy().isRetryableStatus(code)) {
-          return tagged(
-              response, attempts, new ReportingResponseBody(response.body(), handle, latency));
-        }
-        // A failure status, or one the policy retries without blaming the endpoint (say 429).
-        CallFailure failure = CallFailure.status(code);
-        long delay =
-            replayable
-                ? retrier.retryDelayNanos(attempt, failure, idempotent, retryAfterNanos(response))
-                : -1;
-        if (delay < 0 || !hasUntried(context, endpoint)) {
-          if (!failed) {
-            return tagged(
-                response, attempts, new ReportingResponseBody(response.body(), handle, latency));
-          }
-          handle.onFailure(failure, latency);
-          return tagged(response, attempts, null);
+        long delay = -1;
+        PickResult next = null;
+        CallFailure status = CallFailure.status(code);
+        if (failed || retrier.policy().isRetryableStatus(code)) {
+          // A failure status, or one the policy retries without blaming the endpoint (say 429).
+          context = context.withTried(endpoint);
+          delay =
+              replayable
+                  ? retrier.retryDelayNanos(attempt, status, idempotent, retryAfterNanos(response))
+                  : -1;
+          next = pickForRetry(delay, context, callStart, callTimeoutNanos);
         }
         if (failed) {
-          handle.onFailure(failure, latency);
-        } else {
+          handle.onFailure(status, latency);
+        }
+        if (next == null || !next.isAvailable()) {
+          return tagged(
+              response,
+              attempts,
+              failed ? null : new ReportingResponseBody(response.body(), handle, latency));
+        }
+        if (!failed) {
           handle.onSuccess(latency);
         }
         response.close(); // the discarded response gives its connection back
-        if (!awaitRetry(delay, watch, call, callStart, callTimeoutNanos)) {
-          throw new IOException(
-              "Canceled while waiting to retry after HTTP " + code + " from " + endpoint.key());
-        }
+        awaitRetry(next, delay, watch, call, null);
         lastError = null;
-        context = context.withTried(endpoint);
+        pick = next;
       }
     }
 
-    /** Returns true if some endpoint is neither tried nor {@code current}, so a retry can go. */
-    private boolean hasUntried(PickContext context, Endpoint current) {
-      for (Endpoint e : lb.endpoints()) {
-        if (!e.key().equals(current.key()) && !context.isTried(e)) {
-          return true;
-        }
+    /**
+     * Picks the endpoint for a retry, before the failed attempt's response is discarded, so that
+     * the caller keeps that response when nowhere is left to go. Returns null if there is no retry:
+     * the policy said no ({@code delay} negative) or the wait would outlast the call's timeout; an
+     * unavailable result if every usable endpoint has been tried.
+     */
+    private @Nullable PickResult pickForRetry(
+        long delay, PickContext context, long callStart, long timeoutNanos) {
+      if (delay < 0
+          || (timeoutNanos > 0 && ticker.nanoTime() - callStart + delay >= timeoutNanos)) {
+        return null;
       }
-      return false;
+      return lb.pick(context);
     }
 
     private PickResult awaitFirstEndpoints(PickContext context, long callStart, long timeoutNanos)
@@ -378,30 +382,28 @@ public final class LoadBalancingInterceptor implements Interceptor {
     }
 
     /**
-     * Waits out a retry's delay. Returns false if there is no retry: the policy said no, the wait
-     * would outlast the call's timeout, or the call was canceled meanwhile.
+     * Waits out a retry's delay, holding the retry's pick. If the call is canceled meanwhile, gives
+     * the pick back and fails the call.
      */
-    private boolean awaitRetry(
-        long delayNanos, CallWatch watch, Call call, long callStart, long timeoutNanos)
+    private void awaitRetry(
+        PickResult next, long delayNanos, CallWatch watch, Call call, @Nullable IOException cause)
         throws IOException {
-      if (delayNanos < 0) {
-        return false;
-      }
-      if (timeoutNanos > 0 && ticker.nanoTime() - callStart + delayNanos >= timeoutNanos) {
-        return false;
-      }
       if (delayNanos > 0) {
         watch.waiter = Thread.currentThread();
         try {
           sleeper.sleep(delayNanos, call::isCanceled);
         } catch (InterruptedException e) {
+          next.handle().onCancel();
           Thread.currentThread().interrupt();
           throw new InterruptedIOException("interrupted during retry backoff");
         } finally {
           watch.waiter = null;
         }
       }
-      return !call.isCanceled();
+      if (call.isCanceled()) {
+        next.handle().onCancel();
+        throw new IOException("Canceled during retry backoff", cause);
+      }
     }
   }
 
@@ -507,12 +509,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
      * @throws IllegalArgumentException if not in {@code 0..5m}
      */
     public Builder selectionTimeout(Duration timeout) {
-      requireNonNull(timeout, "timeout");
-      if (timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
-        throw new IllegalArgumentException(
-            "selectionTimeout: " + timeout + " (expected: PT0S..PT5M)");
-      }
-      this.selectionTimeoutNanos = timeout.toNanos();
+      this.selectionTimeoutNanos = upToFiveMinutes("selectionTimeout", timeout);
       return this;
     }
 
@@ -526,13 +523,16 @@ public final class LoadBalancingInterceptor implements Interceptor {
      * @throws IllegalArgumentException if not in {@code 0..5m}
      */
     public Builder attemptTimeout(Duration timeout) {
-      requireNonNull(timeout, "timeout");
-      if (timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
-        throw new IllegalArgumentException(
-            "attemptTimeout: " + timeout + " (expected: PT0S..PT5M)");
-      }
-      this.attemptTimeoutNanos = timeout.toNanos();
+      this.attemptTimeoutNanos = upToFiveMinutes("attemptTimeout", timeout);
       return this;
+    }
+
+    private static long upToFiveMinutes(String name, Duration timeout) {
+      requireNonNull(timeout, name);
+      if (timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
+        throw new IllegalArgumentException(name + ": " + timeout + " (expected: PT0S..PT5M)");
+      }
+      return timeout.toNanos();
     }
 
     /** Sets the clock for latencies and the retry budget. Defaults to {@link Ticker#system()}. */

@@ -12,7 +12,6 @@ import mockwebserver3.MockResponse;
 import mockwebserver3.RecordedRequest;
 import okhttp3.OkHttpClient;
 import okhttp3.tls.HandshakeCertificates;
-import okhttp3.tls.HeldCertificate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -82,12 +81,8 @@ class HttpHealthCheckerTest {
 
   @Test
   void https_verifiesTheCertificateAgainstTheHostName() throws Exception {
-    HeldCertificate root = new HeldCertificate.Builder().certificateAuthority(0).build();
-    HeldCertificate svc =
-        new HeldCertificate.Builder().addSubjectAlternativeName("svc.test").signedBy(root).build();
-    HandshakeCertificates server = new HandshakeCertificates.Builder().heldCertificate(svc).build();
-    HandshakeCertificates trust =
-        new HandshakeCertificates.Builder().addTrustedCertificate(root.certificate()).build();
+    HandshakeCertificates server = SvcTestCertificates.SERVER;
+    HandshakeCertificates trust = SvcTestCertificates.CLIENT;
     backends = Backends.start(1, s -> s.useHttps(server.sslSocketFactory()), this::answer);
     OkHttpClient tls =
         client

@@ -42,7 +42,6 @@ import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
 import okhttp3.tls.HandshakeCertificates;
-import okhttp3.tls.HeldCertificate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -160,12 +159,8 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void tls_certificateOnlyForTheServiceName_verifiesAndSendsSniAndHost() throws Exception {
-    HeldCertificate root = new HeldCertificate.Builder().certificateAuthority(0).build();
-    HeldCertificate svc =
-        new HeldCertificate.Builder().addSubjectAlternativeName("svc.test").signedBy(root).build();
-    HandshakeCertificates server = new HandshakeCertificates.Builder().heldCertificate(svc).build();
-    HandshakeCertificates client =
-        new HandshakeCertificates.Builder().addTrustedCertificate(root.certificate()).build();
+    HandshakeCertificates server = SvcTestCertificates.SERVER;
+    HandshakeCertificates client = SvcTestCertificates.CLIENT;
     Backends backends =
         closeLater(
             Backends.start(
@@ -324,6 +319,36 @@ class LoadBalancingInterceptorTest {
         .wrap(base.newBuilder().retryOnConnectionFailure(false).build());
   }
 
+  /** A hash key whose first two picks (with the first excluded from the second) miss target. */
+  private static io.loadstar.api.PickContext keyTryingLast(LoadBalancer lb, Endpoint target) {
+    for (int k = 0; ; k++) {
+      io.loadstar.api.PickContext c = io.loadstar.api.PickContext.ofHashKey("k" + k);
+      io.loadstar.api.PickResult first = lb.pick(c);
+      first.handle().onCancel();
+      io.loadstar.api.PickResult second = lb.pick(c.withTried(first.endpoint()));
+      second.handle().onCancel();
+      if (!first.endpoint().equals(target) && !second.endpoint().equals(target)) {
+        return c;
+      }
+    }
+  }
+
+  /** Executes {@code call} on a new thread; completes with its exception, or null on a response. */
+  private static CompletableFuture<IOException> executeInBackground(Call call) {
+    CompletableFuture<IOException> failed = new CompletableFuture<>();
+    Thread caller =
+        new Thread(
+            () -> {
+              try (Response r = call.execute()) {
+                failed.complete(null);
+              } catch (IOException e) {
+                failed.complete(e);
+              }
+            });
+    caller.start();
+    return failed;
+  }
+
   private static io.loadstar.api.PickContext keyFirstOn(LoadBalancer lb, Endpoint target) {
     for (int k = 0; ; k++) {
       io.loadstar.api.PickContext c = io.loadstar.api.PickContext.ofHashKey("k" + k);
@@ -435,6 +460,26 @@ class LoadBalancingInterceptorTest {
   }
 
   @Test
+  void failureStatus_otherEndpointDrained_theResponseIsReturnedNotLost() throws Exception {
+    Backends backends =
+        closeLater(
+            Backends.start(2, s -> {}, (i, r) -> new MockResponse.Builder().code(503).build()));
+    LoadBalancer balancer = balancer(backends.endpoints());
+    balancer.drain(backends.endpoint(1).key()); // listed and untried, but not usable
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
+    try (Response r =
+        client
+            .newCall(new Request.Builder().url("http://svc.test:" + backends.port + "/").build())
+            .execute()) {
+      assertThat(r.code()).isEqualTo(503);
+      assertThat(CallAttempts.of(r).attempts()).hasSize(1);
+    }
+    assertThat(backends.counts()).containsExactly(1, 0);
+    assertPoolIdle(client);
+  }
+
+  @Test
   void retryAfter_withinCap_waitedThenRetried_beyondCap_returned() throws Exception {
     Backends backends =
         closeLater(
@@ -508,18 +553,7 @@ class LoadBalancingInterceptorTest {
                     .callTimeout(Duration.ofSeconds(3))
                     .build());
     // A key whose first two choices are the black holes.
-    io.loadstar.api.PickContext key = null;
-    for (int k = 0; key == null; k++) {
-      io.loadstar.api.PickContext c = io.loadstar.api.PickContext.ofHashKey("k" + k);
-      io.loadstar.api.PickResult first = balancer.pick(c);
-      first.handle().onCancel();
-      io.loadstar.api.PickResult second = balancer.pick(c.withTried(first.endpoint()));
-      second.handle().onCancel();
-      if (!first.endpoint().equals(backends.endpoint(0))
-          && !second.endpoint().equals(backends.endpoint(0))) {
-        key = c;
-      }
-    }
+    io.loadstar.api.PickContext key = keyTryingLast(balancer, backends.endpoint(0));
     Request request =
         new Request.Builder()
             .url("http://svc.test:" + backends.port + "/")
@@ -675,17 +709,7 @@ class LoadBalancingInterceptorTest {
                 .url("http://svc.test:" + backends.port + "/")
                 .tag(io.loadstar.api.PickContext.class, keyFirstOn(balancer, refused))
                 .build());
-    CompletableFuture<IOException> failed = new CompletableFuture<>();
-    Thread caller =
-        new Thread(
-            () -> {
-              try (Response r = call.execute()) {
-                failed.complete(null);
-              } catch (IOException e) {
-                failed.complete(e);
-              }
-            });
-    caller.start();
+    CompletableFuture<IOException> failed = executeInBackground(call);
     // The refused first attempt was retried on the stalling backend: cancel while it waits.
     assertThat(backends.servers.get(0).takeRequest(10, TimeUnit.SECONDS)).isNotNull();
     call.cancel();
@@ -714,34 +738,14 @@ class LoadBalancingInterceptorTest {
             .build()
             .wrap(base);
     // A key that tries both refused endpoints first: the third attempt waits a backoff.
-    io.loadstar.api.PickContext key = null;
-    for (int k = 0; key == null; k++) {
-      io.loadstar.api.PickContext c = io.loadstar.api.PickContext.ofHashKey("k" + k);
-      io.loadstar.api.PickResult first = balancer.pick(c);
-      first.handle().onCancel();
-      io.loadstar.api.PickResult second = balancer.pick(c.withTried(first.endpoint()));
-      second.handle().onCancel();
-      if (!first.endpoint().equals(backends.endpoint(0))
-          && !second.endpoint().equals(backends.endpoint(0))) {
-        key = c;
-      }
-    }
+    io.loadstar.api.PickContext key = keyTryingLast(balancer, backends.endpoint(0));
     Call call =
         client.newCall(
             new Request.Builder()
                 .url("http://svc.test:" + backends.port + "/")
                 .tag(io.loadstar.api.PickContext.class, key)
                 .build());
-    CompletableFuture<IOException> failed = new CompletableFuture<>();
-    new Thread(
-            () -> {
-              try (Response r = call.execute()) {
-                failed.complete(null);
-              } catch (IOException e) {
-                failed.complete(e);
-              }
-            })
-        .start();
+    CompletableFuture<IOException> failed = executeInBackground(call);
     assertThat(waiting.await(10, TimeUnit.SECONDS)).isTrue();
     call.cancel();
     assertThat(failed.get(10, TimeUnit.SECONDS)).isNotNull();
