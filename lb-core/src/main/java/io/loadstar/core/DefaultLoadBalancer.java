@@ -1058,11 +1058,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   private void notifyListener(Runnable call) {
-    try {
-      call.run();
-    } catch (RuntimeException e) {
-      logger.warn("[{}] event listener {} threw", name, eventListener, e);
-    }
+    Listeners.notify(logger, name, eventListener, call);
   }
 
   /** Sorted by key; the first of several endpoints with one key wins. */

@@ -125,11 +125,11 @@ public final class Retrier {
             retried,
             calls,
             policy.budgetWindow());
-        try {
-          eventListener.retryBudgetExhausted(service, calls, retried);
-        } catch (RuntimeException e) {
-          logger.warn("[{}] event listener {} threw", service, eventListener, e);
-        }
+        Listeners.notify(
+            logger,
+            service,
+            eventListener,
+            () -> eventListener.retryBudgetExhausted(service, calls, retried));
       }
       return NO_RETRY;
     }
@@ -138,11 +138,8 @@ public final class Retrier {
         && ticker.nanoTime() - lastRefusalNanos >= windowNanos
         && exhausted.compareAndSet(true, false)) {
       logger.info("[{}] retry budget refilled: retries resume", service);
-      try {
-        eventListener.retryBudgetRestored(service);
-      } catch (RuntimeException e) {
-        logger.warn("[{}] event listener {} threw", service, eventListener, e);
-      }
+      Listeners.notify(
+          logger, service, eventListener, () -> eventListener.retryBudgetRestored(service));
     }
     retries.increment();
     long backoff =
