@@ -14,6 +14,8 @@ import io.loadstar.api.NoEndpointAvailableException;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
+import io.loadstar.testing.Await;
+import io.loadstar.testing.RecordingLbEventListener;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;

@@ -11,6 +11,8 @@ import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.SelectionStrategy;
+import io.loadstar.testing.FakeTicker;
+import io.loadstar.testing.ManualScheduler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -4,6 +4,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
+import io.loadstar.testing.ManualScheduler;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.HealthCheckResult;
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.testing.FakeTicker;
+import io.loadstar.testing.ManualScheduler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

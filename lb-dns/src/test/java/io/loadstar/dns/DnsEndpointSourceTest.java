@@ -230,8 +230,8 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
   @Test
   void malformedAnswer_keepsLastGoodSet() throws Exception {
     dns.set(NAME, aRecords(NAME, 2, "127.0.0.1"));
-    io.loadstar.core.RecordingLbEventListener events =
-        new io.loadstar.core.RecordingLbEventListener();
+    io.loadstar.testing.RecordingLbEventListener events =
+        new io.loadstar.testing.RecordingLbEventListener();
     LoadBalancer lb =
         LoadBalancers.builder("svc")
             .source(source().queryTimeout(Duration.ofMillis(200)).attempts(1).build())

@@ -1,8 +1,8 @@
 package io.loadstar.dns;
 
-import io.loadstar.core.Await;
-import io.loadstar.core.FakeTicker;
-import io.loadstar.core.ManualScheduler;
+import io.loadstar.testing.Await;
+import io.loadstar.testing.FakeTicker;
+import io.loadstar.testing.ManualScheduler;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;

@@ -1,4 +1,4 @@
-package io.loadstar.core;
+package io.loadstar.testing;
 
 import io.loadstar.api.Ticker;
 import java.time.Duration;

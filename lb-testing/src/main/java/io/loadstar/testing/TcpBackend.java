@@ -1,4 +1,4 @@
-package io.loadstar.core;
+package io.loadstar.testing;
 
 import java.io.IOException;
 import java.net.InetAddress;
