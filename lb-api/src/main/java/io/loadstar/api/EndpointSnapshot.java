@@ -61,7 +61,9 @@ public final class EndpointSnapshot {
 
   /**
    * Returns why the endpoint is in its state, e.g. {@code "ejected: 5 consecutive failures, for 30
-   * s"} or {@code "check failed: connection refused on port 9200"}; empty when READY.
+   * s"} or {@code "check failed: connection refused on port 9200"}. Empty when READY, unless the
+   * endpoint is failing and an ejection was refused (the max-ejection cap was reached): then it
+   * says so.
    */
   public String reason() {
     return reason;

@@ -147,6 +147,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
           }
 
           @Override
+          public void failureRunEnded(EndpointState state) {
+            serialExecutor.execute(() -> clearRefusedEjection(state));
+          }
+
+          @Override
           public void trialOutcome(EndpointState state, boolean success) {
             serialExecutor.execute(() -> onTrialOutcome(state, success));
           }
@@ -434,6 +439,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
         cancelEjectionTimer(e.getValue());
       }
     }
+    if (outlier != null) {
+      retryRefusedEjections(); // the cap is a share of the listed endpoints, which changed
+    }
     logger.info(
         "[{}] endpoints updated: {} added, {} removed, {} total",
         name,
@@ -487,8 +495,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
     boolean firstResult = state.control.awaitingFirstCheck;
     state.control.awaitingFirstCheck = false;
-    if (result.isHealthy() && state.control.ejected) {
-      restore(state, "a health check passed");
+    if (state.control.ejected) {
+      // HAProxy's rise: one passing probe does not outweigh the calls that failed.
+      int rise = healthChecks.config().rise();
+      state.control.passesWhileEjected =
+          result.isHealthy() ? state.control.passesWhileEjected + 1 : 0;
+      if (state.control.passesWhileEjected >= rise) {
+        endEjection(state, rise + (rise == 1 ? " health check" : " health checks") + " passed");
+      }
     }
     if (up == state.control.healthy) {
       if (firstResult) {
@@ -548,6 +562,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
                 + " s window";
       } else {
         state = EndpointSnapshot.State.READY;
+      }
+      String refused = s.control.refusedEjection;
+      if (!refused.isEmpty() && !s.control.ejected) {
+        reason = reason.isEmpty() ? refused : reason + "; " + refused;
       }
       out.add(
           EndpointSnapshot.builder(s.endpoint(), state)
@@ -872,6 +890,26 @@ final class DefaultLoadBalancer implements LoadBalancer {
     eject(state, n + " consecutive " + describe(state.lastCountedFailure()));
   }
 
+  /** A success ended the failures an ejection was refused for. */
+  private void clearRefusedEjection(EndpointState state) {
+    if (isCurrent(state) && !state.control.refusedEjection.isEmpty()) {
+      logger.info("[{}] {} answers again; its failures stopped", name, state.endpoint());
+      state.control.refusedEjection = "";
+    }
+  }
+
+  /** Ejects endpoints the cap refused while they still fail, now that the cap may have room. */
+  private void retryRefusedEjections() {
+    for (EndpointState s : states.values()) {
+      if (!s.control.ejected
+          && !s.probation
+          && !s.control.refusedEjection.isEmpty()
+          && s.consecutiveFailures() > 0) {
+        eject(s, s.control.refusedWhy);
+      }
+    }
+  }
+
   private static String describe(@Nullable CallFailure failure) {
     if (failure == null) {
       return "failures";
@@ -911,6 +949,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
       state.control.sweepSlowCalls = slow;
       if (state.control.ejected || state.probation) {
         continue;
+      }
+      if (failedNow == 0 && !state.control.refusedEjection.isEmpty()) {
+        state.control.refusedEjection = ""; // a whole interval without a counted failure
       }
       int slowThreshold = outlier.slowCallRateThreshold();
       if (slowThreshold > 0
@@ -952,10 +993,24 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
     int allowed = outlier.maxEjected(states.size());
     if (ejectedNow >= allowed) {
-      logger.debug(
-          "[{}] not ejecting {} ({}): {} of {} already ejected, max {}%",
-          name, state.endpoint(), why, ejectedNow, states.size(), outlier.maxEjectionPercent());
-      state.resetConsecutiveFailures(); // count afresh, so the next run of failures asks again
+      String refused =
+          "failing ("
+              + why
+              + "), not ejected: "
+              + ejectedNow
+              + " of "
+              + states.size()
+              + " endpoints already ejected, the most maxEjectionPercent "
+              + outlier.maxEjectionPercent()
+              + " allows";
+      boolean first = state.control.refusedEjection.isEmpty();
+      state.control.refusedEjection = refused;
+      state.control.refusedWhy = why;
+      if (first) {
+        logger.warn("[{}] {} {}", name, state.endpoint(), refused);
+      } else {
+        logger.debug("[{}] {} {}", name, state.endpoint(), refused);
+      }
       return;
     }
     long now = ticker.nanoTime();
@@ -968,6 +1023,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
         Math.min(
             ejectionBackoff.apply(state.control.ejections), outlier.maxEjectionTime().toMillis());
     state.control.ejected = true;
+    state.control.refusedEjection = "";
+    state.control.passesWhileEjected = 0;
     state.probation = false;
     state.setTrialPermits(-1);
     state.control.ejectionReason =
@@ -977,7 +1034,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     state.control.ejectionTimer =
         scheduler()
             .schedule(
-                () -> serialExecutor.execute(() -> endEjection(state)),
+                () -> serialExecutor.execute(() -> endEjection(state, "ejection time over")),
                 millis,
                 TimeUnit.MILLISECONDS);
     logger.warn("[{}] {} {}", name, state.endpoint(), state.control.ejectionReason);
@@ -990,12 +1047,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
                 name, endpoint, EndpointSnapshot.State.EJECTED, reason));
   }
 
-  /** The ejection time is over: let trial calls through. */
-  private void endEjection(EndpointState state) {
+  /** The ejection time is over, or health checks passed: let trial calls through. */
+  private void endEjection(EndpointState state, String why) {
     if (!isCurrent(state) || !state.control.ejected) {
       return;
     }
-    state.control.ejectionTimer = null;
+    cancelEjectionTimer(state);
     state.control.ejected = false;
     state.control.ejectionReason = "";
     state.control.trialSuccesses = 0;
@@ -1003,11 +1060,13 @@ final class DefaultLoadBalancer implements LoadBalancer {
     state.setTrialPermits(outlier.trialCalls());
     startRamp(state);
     logger.info(
-        "[{}] {} ejection over; letting {} trial calls through",
+        "[{}] {} ejection over ({}); letting {} trial calls through",
         name,
         state.endpoint(),
+        why,
         outlier.trialCalls());
     publish(states);
+    retryRefusedEjections();
     Endpoint endpoint = state.endpoint();
     notifyListener(
         () ->
@@ -1031,22 +1090,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
       state.control.lastRestoredNanos = ticker.nanoTime();
       logger.info("[{}] {} passed its trial calls", name, state.endpoint());
     }
-  }
-
-  /** Ends an ejection at once (a passing health check). */
-  private void restore(EndpointState state, String why) {
-    cancelEjectionTimer(state);
-    state.control.ejected = false;
-    state.control.ejectionReason = "";
-    state.probation = false;
-    state.setTrialPermits(-1);
-    state.control.lastRestoredNanos = ticker.nanoTime();
-    startRamp(state);
-    logger.info("[{}] {} restored: {}", name, state.endpoint(), why);
-    publish(states);
-    Endpoint endpoint = state.endpoint();
-    notifyListener(
-        () -> eventListener.endpointStateChanged(name, endpoint, EndpointSnapshot.State.READY, ""));
   }
 
   private static void cancelEjectionTimer(EndpointState state) {

@@ -56,7 +56,11 @@ final class EndpointState implements EndpointView, CallHandle {
 
   /** Receives outlier signals from the hot path; the balancer queues them on its control loop. */
   interface OutlierSignals {
+    /** The consecutive failures reached the threshold, or another multiple of it. */
     void consecutiveFailures(EndpointState state);
+
+    /** A success ended a run of failures at least as long as the threshold. */
+    void failureRunEnded(EndpointState state);
 
     void trialOutcome(EndpointState state, boolean success);
   }
@@ -265,7 +269,7 @@ final class EndpointState implements EndpointView, CallHandle {
       if (slow != 0 && latencyNanos >= slow) {
         slowCalls.increment();
       }
-      recordOutlierSuccess();
+      recordOutlierSuccess(o);
     }
   }
 
@@ -273,9 +277,13 @@ final class EndpointState implements EndpointView, CallHandle {
     return slowCalls.sum();
   }
 
-  private void recordOutlierSuccess() {
+  private void recordOutlierSuccess(OutlierDetectionConfig o) {
     if (consecutiveFailures.get() != 0) {
-      consecutiveFailures.set(0);
+      int run = consecutiveFailures.getAndSet(0);
+      int threshold = o.consecutiveFailures();
+      if (threshold > 0 && run >= threshold && !probation) {
+        signals.failureRunEnded(this); // rare: the run had asked for an ejection
+      }
     }
     if (probation) {
       signals.trialOutcome(this, true);
@@ -293,15 +301,18 @@ final class EndpointState implements EndpointView, CallHandle {
     OutlierDetectionConfig o = outlier;
     if (o != null) {
       if (!o.counts(failure)) {
-        recordOutlierSuccess(); // e.g. a 404: the endpoint answered properly
+        recordOutlierSuccess(o); // e.g. a 404: the endpoint answered properly
         return;
       }
       countedFailures.increment();
       lastCountedFailure = failure;
       int inARow = consecutiveFailures.incrementAndGet();
+      int threshold = o.consecutiveFailures();
       if (probation) {
         signals.trialOutcome(this, false);
-      } else if (inARow == o.consecutiveFailures()) {
+      } else if (threshold > 0 && inARow % threshold == 0) {
+        // At the threshold, and again at each multiple of it: an ejection the max-ejection cap
+        // refused is asked for again while the failures go on.
         signals.consecutiveFailures(this);
       }
     }
@@ -311,6 +322,18 @@ final class EndpointState implements EndpointView, CallHandle {
   public void onCancel() {
     cancels.increment();
     release();
+    if (trialPermits >= 0) {
+      returnTrialPermit(); // a cancelled trial call says nothing: let another one through
+    }
+  }
+
+  private void returnTrialPermit() {
+    while (true) {
+      int permits = trialPermits;
+      if (permits < 0 || TRIAL_PERMITS.compareAndSet(this, permits, permits + 1)) {
+        return;
+      }
+    }
   }
 
   private void release() {
@@ -349,6 +372,19 @@ final class EndpointState implements EndpointView, CallHandle {
     volatile int weightOverride = -1;
     volatile boolean ejected;
     volatile String ejectionReason = "";
+
+    /**
+     * Why the endpoint should have been ejected when the max-ejection cap refused it, or empty:
+     * shown by snapshot() until the endpoint is ejected or its failures stop.
+     */
+    volatile String refusedEjection = "";
+
+    /** What the refused ejection was for, to eject it once the cap has room. */
+    String refusedWhy = "";
+
+    /** Passing health checks in a row while ejected; {@code rise} of them end the ejection. */
+    int passesWhileEjected;
+
     HealthCheckService.@Nullable Watch watch;
 
     /** When the current slow-start ramp began, or Long.MIN_VALUE when not ramping. */

@@ -14,12 +14,13 @@ import java.time.Duration;
  * made and at least {@code failureRateThreshold} percent of them failed. Ejection lasts {@code
  * baseEjectionTime}, doubling with each repeated ejection up to {@code maxEjectionTime}, with ±20%
  * jitter. When it ends, {@code trialCalls} calls are let through: if they all succeed the endpoint
- * is back; if one fails it is ejected again for longer. Optionally, slow calls count too: when,
+ * is back; if one fails it is ejected again for longer. At most {@code maxEjectionPercent} of the
+ * endpoints are ejected at once, and always at least one. Optionally, slow calls count too: when,
  * over one interval, at least {@code slowCallRateThreshold} percent of at least {@code
  * minimumCalls} successful calls took {@code slowCallDuration} or longer, the endpoint is ejected.
- * A passing active health check also brings an ejected endpoint back. Failures count when the
- * request was not sent, when it may have been processed (timeouts, resets), and, unless turned off,
- * for 5xx response statuses.
+ * With active health checks, {@code rise} passing checks in a row also end an ejection early (into
+ * trial calls). Failures count when the request was not sent, when it may have been processed
+ * (timeouts, resets), and, unless turned off, for 5xx response statuses.
  *
  * <p>Immutable and thread-safe; the {@link Builder} is not.
  */
@@ -95,7 +96,10 @@ public final class OutlierDetectionConfig {
     return maxEjectionTime;
   }
 
-  /** Returns the most endpoints that may be ejected at once, as a percentage (rounded down). */
+  /**
+   * Returns the most endpoints that may be ejected at once, as a percentage (rounded down, but at
+   * least one when {@link #alwaysAllowOne()}).
+   */
   public int maxEjectionPercent() {
     return maxEjectionPercent;
   }
@@ -174,7 +178,7 @@ public final class OutlierDetectionConfig {
     private Duration baseEjectionTime = Duration.ofSeconds(30);
     private Duration maxEjectionTime = Duration.ofSeconds(300);
     private int maxEjectionPercent = 10;
-    private boolean alwaysAllowOne;
+    private boolean alwaysAllowOne = true;
     private int trialCalls = 3;
     private boolean serverErrorsAreFailures = true;
     private Duration slowCallDuration;
@@ -279,7 +283,10 @@ public final class OutlierDetectionConfig {
 
     /**
      * Sets the most endpoints that may be out at once, as a percentage of the listed endpoints,
-     * rounded down: 10% of 9 endpoints allows none. Defaults to 10.
+     * rounded down; one endpoint may always be ejected unless {@link #alwaysAllowOne(boolean)} is
+     * turned off (10% of 9 endpoints is then none). Defaults to 10. An ejection the cap refuses is
+     * logged once at WARN and shown in the endpoint's {@code snapshot()} reason, and happens as
+     * soon as the cap has room while the endpoint still fails.
      *
      * @throws IllegalArgumentException if not in {@code 0..100}
      */
@@ -293,8 +300,9 @@ public final class OutlierDetectionConfig {
     }
 
     /**
-     * Whether one endpoint may always be ejected, even where the percentage rounds down to none.
-     * Defaults to false.
+     * Whether one endpoint may always be ejected, even where the percentage rounds down to none (as
+     * Envoy and gRPC do): with 2 to 9 endpoints and the default 10%, a dead endpoint is then still
+     * ejected. Defaults to true.
      */
     public Builder alwaysAllowOne(boolean alwaysAllowOne) {
       this.alwaysAllowOne = alwaysAllowOne;

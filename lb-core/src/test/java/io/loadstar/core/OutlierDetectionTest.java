@@ -200,16 +200,81 @@ class OutlierDetectionTest {
   }
 
   @Test
-  void defaultTenPercent_threeEndpoints_nothingEjectedUnlessOneIsAlwaysAllowed() {
+  void defaults_twoToFiveEndpoints_aDeadOneIsAlwaysEjected() {
+    for (int n = 2; n <= 5; n++) {
+      List<Endpoint> endpoints = TestEndpoints.endpoints(n);
+      Endpoint bad = endpoints.get(n - 1);
+      LoadBalancer lb = lb(endpoints, OutlierDetectionConfig.defaults());
+      calls(lb, 20 * n, bad, true);
+      assertThat(snapshotOf(lb, bad).state())
+          .as("%d endpoints", n)
+          .isEqualTo(EndpointSnapshot.State.EJECTED);
+    }
+  }
+
+  @Test
+  void capRefusesAnEjection_shownInSnapshotAndLoggedOnce_ejectedOnceTheCapHasRoom() {
     List<Endpoint> endpoints = TestEndpoints.endpoints(3);
-    Endpoint bad = endpoints.get(0);
-    LoadBalancer strict = lb(endpoints, OutlierDetectionConfig.defaults());
-    calls(strict, 100, bad, true);
-    assertThat(snapshotOf(strict, bad).state()).isEqualTo(EndpointSnapshot.State.READY);
-    LoadBalancer allowOne =
-        lb(endpoints, OutlierDetectionConfig.builder().alwaysAllowOne(true).build());
-    calls(allowOne, 100, bad, true);
-    assertThat(snapshotOf(allowOne, bad).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    Endpoint first = endpoints.get(0);
+    Endpoint second = endpoints.get(1);
+    LoadBalancer lb = lb(endpoints, OutlierDetectionConfig.builder().alwaysAllowOne(false).build());
+    calls(lb, 60, first, true);
+    EndpointSnapshot refused = snapshotOf(lb, first);
+    assertThat(refused.state()).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(refused.reason())
+        .matches(
+            "failing \\(\\d+ consecutive connect failures\\), not ejected: 0 of 3 endpoints"
+                + " already ejected, the most maxEjectionPercent 10 allows");
+    calls(lb, 30, first, false); // it answers again: nothing to show any more
+    assertThat(snapshotOf(lb, first).reason()).isEmpty();
+
+    // 34% allows one of three: the second failing endpoint waits for the first to come back.
+    LoadBalancer capped =
+        lb(endpoints, OutlierDetectionConfig.builder().maxEjectionPercent(34).build());
+    for (int i = 0; i < 60; i++) {
+      PickResult r = capped.pick();
+      Endpoint e = r.endpoint();
+      if (e.equals(first) || e.equals(second)) {
+        r.handle().onFailure(CallFailure.notSent(new ConnectException("refused")), 1_000);
+      } else {
+        r.handle().onSuccess(1_000);
+      }
+    }
+    Endpoint ejected =
+        snapshotOf(capped, first).state() == EndpointSnapshot.State.EJECTED ? first : second;
+    Endpoint waiting = ejected.equals(first) ? second : first;
+    assertThat(snapshotOf(capped, ejected).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    assertThat(snapshotOf(capped, waiting).state()).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(snapshotOf(capped, waiting).reason())
+        .matches(
+            "failing \\(\\d+ consecutive connect failures\\), not ejected: 1 of 3 endpoints.*");
+    ticker.advance(Duration.ofSeconds(37)); // the ejection ends: the cap has room again
+    scheduler.runDueTasks();
+    assertThat(snapshotOf(capped, ejected).state()).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(snapshotOf(capped, waiting).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+  }
+
+  @Test
+  void cancelledTrialCall_givesItsPermitBack_theTrialCanStillEnd() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+    Endpoint bad = endpoints.get(2);
+    LoadBalancer lb = lb(endpoints, OutlierDetectionConfig.builder().trialCalls(1).build());
+    calls(lb, 60, bad, true);
+    ticker.advance(Duration.ofSeconds(37));
+    scheduler.runDueTasks();
+    PickResult trial = null;
+    for (int i = 0; i < 3 && trial == null; i++) {
+      PickResult r = lb.pick();
+      if (r.endpoint().equals(bad)) {
+        trial = r;
+      } else {
+        r.handle().onCancel();
+      }
+    }
+    assertThat(trial).isNotNull();
+    trial.handle().onCancel(); // the caller gave up: not an outcome of the trial
+    calls(lb, 30, bad, false);
+    assertThat(picksOf(lb, bad, 300)).isEqualTo(100); // trial passed, back in full rotation
   }
 
   @Test
@@ -258,19 +323,29 @@ class OutlierDetectionTest {
   }
 
   @Test
-  void passingHealthCheck_restoresEjectedEndpoint() {
+  void passingHealthChecks_endAnEjectionOnlyAfterRiseInARow() {
     List<Endpoint> endpoints = TestEndpoints.endpoints(2);
     Endpoint bad = endpoints.get(0);
+    java.util.concurrent.atomic.AtomicBoolean passing =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
     HealthCheckService checks =
         TestEndpoints.inlineChecks(
-            (target, timeout) -> HealthCheckResult.healthy(),
-            HealthCheckConfig.builder().interval(Duration.ofSeconds(5)).jitter(0).build(),
+            (target, timeout) ->
+                passing.get() || !target.equals(bad)
+                    ? HealthCheckResult.healthy()
+                    : HealthCheckResult.unhealthy("refused"),
+            HealthCheckConfig.builder()
+                .interval(Duration.ofSeconds(5))
+                .rise(2)
+                .fall(3)
+                .jitter(0)
+                .build(),
             scheduler);
     closeables.add(checks);
     LoadBalancer lb =
         LoadBalancers.builder("svc")
             .endpoints(endpoints)
-            .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(50).build())
+            .outlierDetection(OutlierDetectionConfig.defaults())
             .healthChecks(checks)
             .scheduler(scheduler)
             .ticker(ticker)
@@ -280,8 +355,19 @@ class OutlierDetectionTest {
     calls(lb, 50, bad, true);
     assertThat(snapshotOf(lb, bad).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
     ticker.advance(Duration.ofSeconds(5));
-    scheduler.runDueTasks(); // the next probe passes: restored well before 30 s
+    scheduler.runDueTasks(); // one pass: not enough
+    assertThat(snapshotOf(lb, bad).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    passing.set(false);
+    ticker.advance(Duration.ofSeconds(5));
+    scheduler.runDueTasks(); // a failure starts the count over
+    passing.set(true);
+    ticker.advance(Duration.ofSeconds(5));
+    scheduler.runDueTasks();
+    assertThat(snapshotOf(lb, bad).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    ticker.advance(Duration.ofSeconds(5));
+    scheduler.runDueTasks(); // the second pass in a row: trial calls, well before 30 s
     assertThat(snapshotOf(lb, bad).state()).isEqualTo(EndpointSnapshot.State.READY);
+    calls(lb, 10, bad, false);
     assertThat(picksOf(lb, bad, 100)).isEqualTo(50);
   }
 
