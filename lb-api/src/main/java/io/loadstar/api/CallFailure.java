@@ -71,6 +71,44 @@ public final class CallFailure {
     return new CallFailure(Kind.RESPONSE_STATUS, status, null);
   }
 
+  /**
+   * Classifies an exception a call to an endpoint threw, by its cause chain: the request was not
+   * sent if any exception in the chain says the connection was never made (connect refused or timed
+   * out, no route to host, unknown host, port unreachable, TLS handshake failure); otherwise it may
+   * have been processed. Client libraries wrap these (JDBC drivers in {@code
+   * SQLNonTransientConnectionException}, Jedis in {@code JedisConnectionException}), which is why
+   * the whole chain is read. This is {@link FailureClassifier#standard()}.
+   */
+  public static CallFailure classify(Throwable error) {
+    requireNonNull(error, "error");
+    Throwable t = error;
+    for (int depth = 0; t != null && depth < 32; depth++) {
+      if (isNotSent(t)) {
+        return new CallFailure(Kind.NOT_SENT, 0, error);
+      }
+      Throwable next = t.getCause();
+      t = next == t ? null : next;
+    }
+    return new CallFailure(Kind.POSSIBLY_PROCESSED, 0, error);
+  }
+
+  private static boolean isNotSent(Throwable t) {
+    if (t instanceof java.net.ConnectException
+        || t instanceof java.net.NoRouteToHostException
+        || t instanceof java.net.UnknownHostException
+        || t instanceof java.net.PortUnreachableException
+        || t instanceof java.net.BindException
+        || t instanceof javax.net.ssl.SSLHandshakeException) {
+      return true;
+    }
+    if (t instanceof java.net.SocketTimeoutException) {
+      // The JDK's Socket.connect says "Connect timed out"; a read says "Read timed out".
+      String message = t.getMessage();
+      return message != null && message.regionMatches(true, 0, "connect timed out", 0, 17);
+    }
+    return t.getClass().getName().equals("java.net.http.HttpConnectTimeoutException");
+  }
+
   /** Returns the class of this failure. */
   public Kind kind() {
     return kind;

@@ -2,6 +2,7 @@ package io.loadstar.api;
 
 import static java.util.Objects.requireNonNull;
 
+import io.loadstar.api.internal.HostNames;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Map;
@@ -48,7 +49,7 @@ public final class Endpoint implements Comparable<Endpoint> {
       @Nullable String explicitKey) {
     this.host = host;
     this.port = port;
-    this.address = address;
+    this.address = address != null ? address : HostNames.parseLiteral(host);
     this.weight = weight;
     this.zone = zone;
     this.priority = priority;
@@ -58,12 +59,14 @@ public final class Endpoint implements Comparable<Endpoint> {
   }
 
   /**
-   * Returns an endpoint for {@code host:port} with weight 1, no zone, priority 0 and no tags.
+   * Returns an endpoint for {@code host:port} with weight 1, no zone, priority 0 and no tags. An IP
+   * literal is its own {@link #address()}, so connecting needs no lookup; a host name with a
+   * trailing dot is the same name without it.
    *
    * @param host a host name or an IP literal (IPv6 with or without brackets)
    * @param port a TCP or UDP port
-   * @throws IllegalArgumentException if {@code host} is blank or {@code port} is not in {@code
-   *     1..65535}
+   * @throws IllegalArgumentException if {@code host} is not a host name or IP literal (a port, a
+   *     scheme, a path or blanks in it) or {@code port} is not in {@code 1..65535}
    */
   public static Endpoint of(String host, int port) {
     return new Endpoint(checkHost(host), checkPort(port), null, 1, "", 0, Map.of(), null);
@@ -96,7 +99,10 @@ public final class Endpoint implements Comparable<Endpoint> {
     return port;
   }
 
-  /** Returns the resolved address to connect to, or {@code null} if the host must be resolved. */
+  /**
+   * Returns the resolved address to connect to: the one given, or the host's own address when the
+   * host is an IP literal; {@code null} if the host name must be resolved.
+   */
   public @Nullable InetAddress address() {
     return address;
   }
@@ -140,7 +146,10 @@ public final class Endpoint implements Comparable<Endpoint> {
     return authority(host, port);
   }
 
-  /** Returns the address to connect to: the resolved one if present, else an unresolved one. */
+  /**
+   * Returns the address to connect to: resolved when {@link #address()} is known (always for an IP
+   * literal), else an unresolved one that the caller's resolver looks up.
+   */
   public InetSocketAddress socketAddress() {
     InetAddress a = address;
     return a != null
@@ -161,7 +170,10 @@ public final class Endpoint implements Comparable<Endpoint> {
     return new Endpoint(host, port, address, weight, zone, priority, tags, explicitKey);
   }
 
-  /** Returns a copy with the given resolved address ({@code null} to clear it). */
+  /**
+   * Returns a copy with the given resolved address ({@code null} to clear it; an IP literal host
+   * keeps its own).
+   */
   public Endpoint withAddress(@Nullable InetAddress address) {
     return new Endpoint(host, port, address, weight, zone, priority, tags, explicitKey);
   }
@@ -281,19 +293,8 @@ public final class Endpoint implements Comparable<Endpoint> {
   }
 
   private static String checkHost(String host) {
-    requireNonNull(host, "host");
-    String h = host.strip();
-    if (h.isEmpty()) {
-      throw new IllegalArgumentException("host: '" + host + "' (expected: not blank)");
-    }
-    if (h.length() > 2 && h.charAt(0) == '[' && h.charAt(h.length() - 1) == ']') {
-      h = h.substring(1, h.length() - 1);
-    }
-    if (h.indexOf(' ') >= 0 || h.indexOf('/') >= 0) {
-      throw new IllegalArgumentException(
-          "host: '" + host + "' (expected: a host name or IP literal)");
-    }
-    return h;
+    return HostNames.checkHost(
+        "host", host, "a host name or IP literal, without scheme, port or path");
   }
 
   private static int checkPort(int port) {

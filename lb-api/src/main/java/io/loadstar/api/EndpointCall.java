@@ -11,8 +11,8 @@ public interface EndpointCall<T> {
 
   /**
    * Makes the call to {@code endpoint}. Returning normally counts as success; throwing counts as
-   * failure, classified by the exception (a {@link java.net.ConnectException} means the request was
-   * never sent).
+   * failure, classified by the balancer's {@link FailureClassifier} (by default, a {@link
+   * java.net.ConnectException} anywhere in the cause chain means the request was never sent).
    */
   T call(Endpoint endpoint) throws Exception;
 }

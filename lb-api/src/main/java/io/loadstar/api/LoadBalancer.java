@@ -28,8 +28,27 @@ public interface LoadBalancer extends AutoCloseable {
   }
 
   /**
+   * Returns the endpoint a call with {@code context} would go to now, without keeping an in-flight
+   * slot on it: for consistent hashing, the key's endpoint; for other strategies, the one the
+   * strategy would choose (a look advances round robin like a pick). Empty when nothing can be
+   * picked. The default implementation picks and cancels at once.
+   */
+  default java.util.Optional<Endpoint> peek(PickContext context) {
+    PickResult result = pick(context);
+    if (!result.isAvailable()) {
+      return java.util.Optional.empty();
+    }
+    result.handle().onCancel();
+    return java.util.Optional.of(result.endpoint());
+  }
+
+  /**
    * Picks an endpoint, makes {@code call} to it and reports the outcome: the programmatic API for
-   * any client (JDBC, Redis, raw sockets).
+   * any client (JDBC, Redis, raw sockets). A failed call is retried on an endpoint it has not tried
+   * as the balancer's retry policy allows: always if the exception says the request was never sent
+   * (read through the cause chain, so a driver's wrapped {@code ConnectException} counts),
+   * otherwise only if the policy retries possibly processed calls. The balancer's {@link
+   * FailureClassifier} decides; every path releases the endpoint's in-flight slot.
    *
    * @return what {@code call} returned
    * @throws NoEndpointAvailableException if no endpoint can be picked (before discovery's first

@@ -8,6 +8,7 @@ import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.EndpointView;
+import io.loadstar.api.FailureClassifier;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.NoEndpointAvailableException;
@@ -17,11 +18,7 @@ import io.loadstar.api.Picker;
 import io.loadstar.api.SelectionStrategy.PickerFactory;
 import io.loadstar.api.Ticker;
 import java.io.InterruptedIOException;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -99,6 +96,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final boolean tierSpillover;
   private final long selectionTimeoutNanos;
   private final Retrier retrier;
+  private final FailureClassifier failureClassifier;
   private final Sleeper sleeper;
   private final java.util.concurrent.CountDownLatch ready =
       new java.util.concurrent.CountDownLatch(1);
@@ -114,6 +112,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private volatile boolean closed;
 
   // Serial only.
+  private boolean sourceStarted = true;
   private Map<String, EndpointState> states = Map.of();
   private boolean degraded;
   private @Nullable ScheduledExecutorService ownScheduler;
@@ -162,6 +161,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.selectionTimeoutNanos = b.selectionTimeoutNanos;
     this.retrier = Retrier.create(b.name, b.retryPolicy, b.ticker, b.eventListener);
     this.sleeper = b.sleeper;
+    this.failureClassifier = b.failureClassifier;
     this.spilloverRandom = new PerThread(b.seed ^ 0x5350494c4cL);
     this.slowStartNanos = b.slowStartNanos;
     this.slowStartFloorPercent = b.slowStartFloorPercent;
@@ -182,20 +182,31 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.picker = new SnapshotPicker(List.of(), null, NO_ENDPOINTS);
   }
 
+  /**
+   * Starts the source and timers. A source that cannot start (one already serving another balancer,
+   * say) fails the build: the balancer is closed and the source's exception thrown.
+   */
   void start() {
+    RuntimeException[] failed = new RuntimeException[1];
+    // The executor is new and idle: the task runs on this thread before execute() returns.
     serialExecutor.execute(
         () -> {
+          try {
+            source.start(update -> serialExecutor.execute(() -> onUpdate(update)));
+          } catch (RuntimeException e) {
+            failed[0] = e;
+            return;
+          }
           if (outlier != null
               && (outlier.failureRateThreshold() > 0 || outlier.slowCallRateThreshold() > 0)) {
             scheduleSweep();
           }
-          try {
-            source.start(update -> serialExecutor.execute(() -> onUpdate(update)));
-          } catch (RuntimeException e) {
-            logger.warn("[{}] source {} failed to start", name, source, e);
-            onUpdate(EndpointUpdate.failed(e));
-          }
         });
+    if (failed[0] != null) {
+      sourceStarted = false; // not this balancer's to close: it may serve another one
+      close();
+      throw failed[0];
+    }
   }
 
   @Override
@@ -216,10 +227,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
     for (int attemptNumber = 1; ; attemptNumber++) {
       PickResult result = pick(attempt);
       if (!result.isAvailable() && attemptNumber == 1 && selectionTimeoutNanos > 0 && !closed) {
-        // Start-up: wait for discovery's first answer, then try once more.
-        if (ready.await(selectionTimeoutNanos, TimeUnit.NANOSECONDS)) {
-          result = pick(attempt);
-        }
+        // Start-up: wait for discovery's first answer, then try once more; the second pick's
+        // reason also names what went wrong meanwhile (a discovery error, say).
+        ready.await(selectionTimeoutNanos, TimeUnit.NANOSECONDS);
+        result = pick(attempt);
       }
       if (!result.isAvailable()) {
         NoEndpointAvailableException e =
@@ -247,7 +258,13 @@ final class DefaultLoadBalancer implements LoadBalancer {
           handle.onCancel();
           throw t;
         }
-        failure = classify(t);
+        CallFailure classified = classify(t);
+        if (classified == null) {
+          // The application's answer (a constraint violation, say): the endpoint did its job.
+          handle.onSuccess(ticker.nanoTime() - start);
+          throw t;
+        }
+        failure = classified;
         handle.onFailure(failure, ticker.nanoTime() - start);
         thrown = t;
       }
@@ -268,15 +285,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
   }
 
-  /** Classifies an exception from a call: was the request sent? */
-  static CallFailure classify(Throwable t) {
-    if (t instanceof ConnectException
-        || t instanceof NoRouteToHostException
-        || t instanceof UnknownHostException
-        || t instanceof PortUnreachableException) {
-      return CallFailure.notSent(t);
+  /** Classifies an exception from a call with the user's classifier; null: not a failure. */
+  private @Nullable CallFailure classify(Throwable t) {
+    try {
+      return failureClassifier.classify(t);
+    } catch (RuntimeException e) {
+      logger.warn("[{}] failure classifier {} threw", name, failureClassifier, e);
+      return CallFailure.classify(t);
     }
-    return CallFailure.possiblyProcessed(t);
   }
 
   @SuppressWarnings("unchecked")
@@ -310,10 +326,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
           // An update that was running when close() began may have published after the write
           // above; this task runs after it, and later updates see `closed` and do nothing.
           picker = closedPicker;
-          try {
-            source.close();
-          } catch (RuntimeException e) {
-            logger.warn("[{}] source {} threw on close", name, source, e);
+          if (sourceStarted) {
+            try {
+              source.close();
+            } catch (RuntimeException e) {
+              logger.warn("[{}] source {} threw on close", name, source, e);
+            }
           }
           for (EndpointState state : states.values()) {
             closeWatch(state);
@@ -398,7 +416,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
     if (degraded) {
       degraded = false;
-      logger.info("[{}] discovery recovered", name);
+      logger.info("[{}] discovery recovered: {} endpoints", name, next.size());
     }
     lastDiscoveryError = null;
     if (next.equals(endpoints)) {
@@ -578,14 +596,27 @@ final class DefaultLoadBalancer implements LoadBalancer {
     return out;
   }
 
+  /**
+   * Once per outage: one WARN when discovery starts failing, DEBUG while it goes on, one INFO when
+   * it recovers (in onUpdate). Discovery errors are expected network trouble: their stack traces go
+   * to DEBUG only.
+   */
   private void discoveryFailed(Throwable error) {
     lastDiscoveryError = error;
     if (!degraded) {
       degraded = true;
-      logger.warn(
-          "[{}] discovery failed; keeping the last {} endpoints: {}", name, states.size(), error);
+      if (states.isEmpty()) {
+        logger.warn("[{}] discovery failed, no endpoints known yet: {}", name, error.toString());
+      } else {
+        logger.warn(
+            "[{}] discovery failed; keeping the last {} endpoints: {}",
+            name,
+            states.size(),
+            error.toString());
+      }
+      logger.debug("[{}] discovery error", name, error);
     } else {
-      logger.debug("[{}] discovery still failing: {}", name, error);
+      logger.debug("[{}] discovery still failing: {}", name, error.toString());
     }
     notifyListener(() -> eventListener.discoveryFailed(name, error));
   }

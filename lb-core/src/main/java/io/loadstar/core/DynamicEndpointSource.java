@@ -73,8 +73,15 @@ public final class DynamicEndpointSource implements EndpointSource {
   public void start(Listener listener) {
     requireNonNull(listener, "listener");
     synchronized (lock) {
+      if (closed) {
+        throw new IllegalStateException(
+            this + " is closed (expected: a new source for a new balancer)");
+      }
       if (this.listener != null) {
-        throw new IllegalStateException("DynamicEndpointSource is already started");
+        throw new IllegalStateException(
+            this
+                + " already serves a balancer (expected: one source per balancer; give each"
+                + " balancer its own DynamicEndpointSource and set() both)");
       }
       this.listener = listener;
       EndpointUpdate initial = current;

@@ -60,6 +60,8 @@ public final class LoadBalancers {
     boolean failFastInPanic;
     io.loadstar.api.RetryPolicy retryPolicy = io.loadstar.api.RetryPolicy.defaults();
     Sleeper sleeper = Sleeper.SYSTEM;
+    io.loadstar.api.FailureClassifier failureClassifier =
+        io.loadstar.api.FailureClassifier.standard();
 
     private Builder(String name) {
       this.name = name;
@@ -283,6 +285,18 @@ public final class LoadBalancers {
     }
 
     /**
+     * Sets how {@link LoadBalancer#execute} reads what a call threw: whether the request was sent,
+     * and whether the exception is the endpoint's failure at all (return {@code null} for an
+     * application error such as a constraint violation). Defaults to {@link
+     * io.loadstar.api.FailureClassifier#standard()}, which reads the cause chain, so a JDBC
+     * driver's or Redis client's wrapped {@code ConnectException} counts as not sent.
+     */
+    public Builder failureClassifier(io.loadstar.api.FailureClassifier classifier) {
+      this.failureClassifier = requireNonNull(classifier, "classifier");
+      return this;
+    }
+
+    /**
      * Sets how {@link LoadBalancer#execute} waits out retry backoffs. Defaults to parking the
      * calling thread; tests pass one that advances their fake ticker.
      */
@@ -294,7 +308,9 @@ public final class LoadBalancers {
     /**
      * Builds the balancer and starts its sources.
      *
-     * @throws IllegalStateException if no source was added
+     * @throws IllegalStateException if no source was added, or a source cannot start: one that
+     *     already serves another balancer (an {@link EndpointSource} serves one balancer; build one
+     *     per balancer) or was closed
      */
     public LoadBalancer build() {
       if (sources.isEmpty()) {

@@ -17,7 +17,6 @@ import io.loadstar.api.Picker;
 import io.loadstar.testing.Await;
 import io.loadstar.testing.RecordingLbEventListener;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
@@ -241,11 +240,18 @@ class LoadBalancerTest {
   }
 
   @Test
-  void classify_connectFailure_isNotSent_readTimeout_isPossiblyProcessed() {
-    assertThat(DefaultLoadBalancer.classify(new ConnectException("refused")).kind())
-        .isEqualTo(io.loadstar.api.CallFailure.Kind.NOT_SENT);
-    assertThat(DefaultLoadBalancer.classify(new SocketTimeoutException("read")).kind())
-        .isEqualTo(io.loadstar.api.CallFailure.Kind.POSSIBLY_PROCESSED);
+  void oneSourceForTwoBalancers_secondBuildFailsNamingIt_firstStillFollowsTheSource() {
+    DynamicEndpointSource source = DynamicEndpointSource.of(endpoints(2));
+    try (LoadBalancer first = LoadBalancers.builder("first").source(source).build()) {
+      assertThatThrownBy(() -> LoadBalancers.builder("second").source(source).build())
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage(
+              "DynamicEndpointSource{EndpointUpdate{2 endpoints}} already serves a balancer"
+                  + " (expected: one source per balancer; give each balancer its own"
+                  + " DynamicEndpointSource and set() both)");
+      source.set(endpoints(3)); // the failed build did not close the first one's source
+      assertThat(first.endpoints()).hasSize(3);
+    }
   }
 
   @Test

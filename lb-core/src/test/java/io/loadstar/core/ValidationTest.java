@@ -1,5 +1,6 @@
 package io.loadstar.core;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.loadstar.api.CallFailure;
@@ -34,17 +35,40 @@ class ValidationTest {
   }
 
   @Test
-  void endpoint_blankHost() {
-    assertThatThrownBy(() -> Endpoint.of("  ", 80))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("host: '  ' (expected: not blank)");
+  void endpoint_hostThatIsNoHostNameOrIpLiteral_isRejectedNamingIt() {
+    for (String bad :
+        List.of(
+            "  ",
+            "",
+            "a b",
+            "host:8080",
+            "http://svc.test",
+            "svc.test/x",
+            "a..b",
+            "300.1.2.3",
+            "10.1",
+            "[::1",
+            "::g",
+            "-".repeat(64))) {
+      assertThatThrownBy(() -> Endpoint.of(bad, 80))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage(
+              "host: '"
+                  + bad
+                  + "' (expected: a host name or IP literal, without scheme, port or path)");
+    }
   }
 
   @Test
-  void endpoint_hostWithSpace() {
-    assertThatThrownBy(() -> Endpoint.of("a b", 80))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("host: 'a b' (expected: a host name or IP literal)");
+  void endpoint_trailingDotAndBrackets_areTheSameHost() {
+    assertThat(Endpoint.of("db.internal.", 80)).isEqualTo(Endpoint.of("db.internal", 80));
+    assertThat(Endpoint.of("[::1]", 80)).isEqualTo(Endpoint.of("::1", 80));
+    assertThat(Endpoint.of("::1", 80).authority()).isEqualTo("[::1]:80");
+    assertThat(Endpoint.of("_http._tcp.svc", 80).host()).isEqualTo("_http._tcp.svc");
+    assertThat(Endpoint.of("10.0.0.7", 80).address())
+        .isEqualTo(new java.net.InetSocketAddress("10.0.0.7", 80).getAddress());
+    assertThat(Endpoint.of("db.internal", 80).address()).isNull();
+    assertThat(Endpoint.of("db.internal", 80).socketAddress().isUnresolved()).isTrue();
   }
 
   @Test

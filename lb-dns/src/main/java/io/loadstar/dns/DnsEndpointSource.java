@@ -7,6 +7,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.Ticker;
+import io.loadstar.api.internal.HostNames;
 import io.loadstar.core.SerialExecutor;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -76,6 +77,9 @@ import org.xbill.DNS.Type;
 public final class DnsEndpointSource implements EndpointSource {
 
   private static final Logger logger = LoggerFactory.getLogger(DnsEndpointSource.class);
+
+  private static final String EXPECTED_NAME =
+      "a DNS name such as api.internal, without scheme, port or path";
 
   /** Which address families to use. */
   public enum AddressPolicy {
@@ -168,13 +172,14 @@ public final class DnsEndpointSource implements EndpointSource {
 
   /**
    * Returns a builder for the A/AAAA records of {@code hostname}; every address becomes an endpoint
-   * on {@code port}. The name is absolute (a trailing dot is optional).
+   * on {@code port}. A name with a trailing dot is absolute; one without goes through the search
+   * path (see {@link Builder#searchPath}).
    *
-   * @throws IllegalArgumentException if the name is not a valid DNS name or the port is not in
-   *     {@code 1..65535}
+   * @throws IllegalArgumentException if the name is not a DNS name (an IP address, a URL, a port or
+   *     blanks in it) or the port is not in {@code 1..65535}
    */
   public static Builder builder(String hostname, int port) {
-    requireNonNull(hostname, "hostname");
+    checkName("hostname", hostname);
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
     }
@@ -190,8 +195,18 @@ public final class DnsEndpointSource implements EndpointSource {
    * @throws IllegalArgumentException if the name is not a valid DNS name
    */
   public static Builder srv(String name) {
-    requireNonNull(name, "name");
+    checkName("name", name);
     return new Builder(name, parse("name", name), 0, true);
+  }
+
+  /** Rejects what can never be a name to look up: an address, a URL, a host:port, blanks. */
+  private static void checkName(String what, String name) {
+    requireNonNull(name, what);
+    if (HostNames.parseLiteral(name) != null) {
+      throw new IllegalArgumentException(
+          what + ": '" + name + "' (expected: a DNS name; for an IP address use Endpoint.of)");
+    }
+    HostNames.checkDnsName(what, name, EXPECTED_NAME);
   }
 
   private static Name parse(String what, String text) {
@@ -207,8 +222,16 @@ public final class DnsEndpointSource implements EndpointSource {
   public void start(Listener listener) {
     requireNonNull(listener, "listener");
     synchronized (lock) {
+      if (closed) {
+        throw new IllegalStateException(
+            this + " is closed (expected: a new source for a new balancer)");
+      }
       if (this.listener != null) {
-        throw new IllegalStateException("DnsEndpointSource for " + name + " is already started");
+        throw new IllegalStateException(
+            this
+                + " already serves a balancer (expected: one source per balancer; build one for"
+                + " each, they share DnsCache.shared(), so the name is still looked up once per"
+                + " TTL)");
       }
       this.listener = listener;
     }
@@ -541,13 +564,16 @@ public final class DnsEndpointSource implements EndpointSource {
       }
       long delayNanos;
       if (failure == null) {
-        if (failuresInARow > 0) {
-          logger.info("[{}] DNS lookups recovered after {} failures", name, failuresInARow);
+        boolean recovered = failuresInARow > 0;
+        if (recovered) {
+          // The balancer logs the recovery (INFO) for every source alike.
+          logger.debug("[{}] DNS lookups recovered after {} failures", name, failuresInARow);
         }
         failuresInARow = 0;
         lastSuccessNanos = ticker.nanoTime();
         staleDropped = false;
-        if (!endpoints.equals(lastGood)) {
+        // After errors the list goes out even if unchanged: it tells the balancer the outage ended.
+        if (recovered || !endpoints.equals(lastGood)) {
           lastGood = List.copyOf(endpoints);
           update = EndpointUpdate.of(lastGood);
         }
@@ -556,20 +582,10 @@ public final class DnsEndpointSource implements EndpointSource {
         delayNanos = (long) (clamped * (1.0 + 0.1 * random.nextDouble()));
       } else {
         failuresInARow++;
-        if (failuresInARow == 1) {
-          logger.warn(
-              "[{}] DNS lookup failed; keeping the last {} endpoints: {}",
-              name,
-              lastGood.size(),
-              failure.toString());
-        } else {
-          logger.debug(
-              "[{}] DNS lookup failed again ({} in a row): {}",
-              name,
-              failuresInARow,
-              failure.toString());
-        }
-        update = EndpointUpdate.failed(failure);
+        // Reported to the balancer, which logs the outage once (WARN) for every source alike.
+        logger.debug(
+            "[{}] DNS lookup failed ({} in a row): {}", name, failuresInARow, failure.toString());
+        update = EndpointUpdate.failed(describe(failure));
         if (maxStalenessNanos > 0
             && !lastGood.isEmpty()
             && !staleDropped
@@ -594,6 +610,25 @@ public final class DnsEndpointSource implements EndpointSource {
       }
     }
     delivery.drain();
+  }
+
+  /** The error a balancer reports: what was looked up, from where, and what went wrong. */
+  private Throwable describe(Throwable failure) {
+    if (String.valueOf(failure.getMessage()).contains(name.toString())) {
+      return failure; // already names what was looked up (NXDOMAIN or no records for ...)
+    }
+    UnknownHostException e =
+        new UnknownHostException(
+            "DNS lookup of "
+                + name
+                + " ("
+                + policyTypes()
+                + ") failed at "
+                + serverAddresses
+                + ": "
+                + failure);
+    e.initCause(failure);
+    return e;
   }
 
   private String policyTypes() {
@@ -648,6 +683,7 @@ public final class DnsEndpointSource implements EndpointSource {
       requireNonNull(domains, "domains");
       List<Name> names = new ArrayList<>();
       for (String d : domains) {
+        HostNames.checkDnsName("searchPath", d, EXPECTED_NAME);
         names.add(parse("searchPath", d.endsWith(".") ? d : d + "."));
       }
       this.searchPath = List.copyOf(names);

@@ -11,6 +11,7 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.Ticker;
+import io.loadstar.api.internal.HostNames;
 import io.loadstar.core.Retrier;
 import io.loadstar.core.Sleeper;
 import java.io.IOException;
@@ -114,8 +115,14 @@ public final class LoadBalancingInterceptor implements Interceptor {
 
   /** Returns the retrier of a balanced host, for its counters; null if the host is not balanced. */
   public @Nullable Retrier retrier(String host) {
-    Service s = services.get(host.toLowerCase(Locale.ROOT));
+    Service s = services.get(serviceKey(host.toLowerCase(Locale.ROOT)));
     return s != null ? s.retrier : null;
+  }
+
+  /** A URL host as services are keyed: OkHttp lower-cases it; a trailing dot is the same name. */
+  private static String serviceKey(String urlHost) {
+    int n = urlHost.length();
+    return n > 1 && urlHost.charAt(n - 1) == '.' ? urlHost.substring(0, n - 1) : urlHost;
   }
 
   @Override
@@ -127,7 +134,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
       RETRY_ATTEMPT.remove();
       return routed(chain, retry.endpoint, request).proceed(request);
     }
-    Service service = services.get(request.url().host());
+    Service service = services.get(serviceKey(request.url().host()));
     if (service == null) {
       return chain.proceed(request);
     }
@@ -457,20 +464,18 @@ public final class LoadBalancingInterceptor implements Interceptor {
     private Builder() {}
 
     /**
-     * Balances requests to {@code host} (the URL's host, any port) over {@code balancer}'s
-     * endpoints. The interceptor does not close the balancer.
+     * Balances requests to {@code host} (the URL's host, any port and scheme) over {@code
+     * balancer}'s endpoints. Case and a trailing dot do not matter; an IPv6 literal may be given
+     * with or without brackets. The interceptor does not close the balancer.
      *
-     * @throws IllegalArgumentException if {@code host} is empty or already configured
+     * @throws IllegalArgumentException if {@code host} is not a host name or IP literal (a port, a
+     *     scheme or a path in it would never match a URL's host) or is already configured
      */
     public Builder service(String host, LoadBalancer balancer) {
-      requireNonNull(host, "host");
       requireNonNull(balancer, "balancer");
-      String h = host.toLowerCase(Locale.ROOT);
-      if (h.isEmpty()) {
-        throw new IllegalArgumentException("host: empty (expected: a URL host such as svc.test)");
-      }
+      String h = key(host);
       if (balancers.containsKey(h)) {
-        throw new IllegalArgumentException("host: " + host + " is already balanced");
+        throw new IllegalArgumentException("host: '" + host + "' is already balanced");
       }
       balancers.put(h, balancer);
       return this;
@@ -478,9 +483,16 @@ public final class LoadBalancingInterceptor implements Interceptor {
 
     /** Balances {@code host} like {@link #service(String, LoadBalancer)} with its own policy. */
     public Builder service(String host, LoadBalancer balancer, RetryPolicy policy) {
+      requireNonNull(policy, "policy");
       service(host, balancer);
-      policies.put(host.toLowerCase(Locale.ROOT), requireNonNull(policy, "policy"));
+      policies.put(key(host), policy);
       return this;
+    }
+
+    private static String key(String host) {
+      return HostNames.checkHost(
+              "host", host, "a URL's host such as api.internal, without scheme, port or path")
+          .toLowerCase(Locale.ROOT);
     }
 
     /**

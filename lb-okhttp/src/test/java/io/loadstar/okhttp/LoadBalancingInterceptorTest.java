@@ -912,6 +912,25 @@ class LoadBalancingInterceptorTest {
   }
 
   @Test
+  void serviceName_caseAndTrailingDot_matchTheSameUrls() throws Exception {
+    Backends backends = closeLater(Backends.start(2));
+    LoadBalancer balancer = balancer(backends.endpoints());
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder().service("SVC.test.", balancer).build().wrap(base);
+    for (String host : List.of("svc.test", "svc.test.", "Svc.Test")) {
+      try (Response r =
+          client
+              .newCall(
+                  new Request.Builder().url("http://" + host + ":" + backends.port + "/").build())
+              .execute()) {
+        assertThat(r.code()).isEqualTo(200);
+        assertThat(CallAttempts.of(r)).as(host).isNotNull();
+      }
+    }
+    assertThat(backends.total()).isEqualTo(3);
+  }
+
+  @Test
   void noEndpoint_failsWithAnIOExceptionNamingTheServiceAndReason() {
     LoadBalancer balancer =
         closeLater(
@@ -947,9 +966,17 @@ class LoadBalancingInterceptorTest {
         .hasMessage("LoadBalancingInterceptor needs at least one service()");
     assertThatThrownBy(
             () -> LoadBalancingInterceptor.builder().service("a", balancer).service("A", balancer))
-        .hasMessage("host: A is already balanced");
-    assertThatThrownBy(() -> LoadBalancingInterceptor.builder().service("", balancer))
-        .hasMessage("host: empty (expected: a URL host such as svc.test)");
+        .hasMessage("host: 'A' is already balanced");
+    assertThatThrownBy(
+            () -> LoadBalancingInterceptor.builder().service("a.", balancer).service("a", balancer))
+        .hasMessage("host: 'a' is already balanced");
+    for (String bad : List.of("", " ", "svc.test:8080", "http://svc.test", "svc.test/v1")) {
+      assertThatThrownBy(() -> LoadBalancingInterceptor.builder().service(bad, balancer))
+          .hasMessage(
+              "host: '"
+                  + bad
+                  + "' (expected: a URL's host such as api.internal, without scheme, port or path)");
+    }
     assertThatThrownBy(
             () -> LoadBalancingInterceptor.builder().selectionTimeout(Duration.ofMinutes(6)))
         .hasMessage("selectionTimeout: PT6M (expected: PT0S..PT5M)");
