@@ -57,11 +57,13 @@ import org.jspecify.annotations.Nullable;
  * EndpointUnavailableException}.
  *
  * <p>Retries: a request that was never sent (connect refused or timed out, TLS handshake failure)
- * is always retried; one that may have been processed (read timeout, reset after writing, 502, 503,
- * 504) only when idempotent (see {@link Idempotency}). A one-shot or duplex body is never sent
- * twice. The first retry goes out at once, later ones after a jittered backoff or the server's
- * {@code Retry-After}; a discarded response is always closed. The call's {@code callTimeout} and
- * {@link Call#cancel()} cover every attempt and the waits between them.
+ * is always retried; one that may have been processed (read timeout, reset after writing, a
+ * malformed or empty response, 502, 503, 504) only when idempotent (see {@link Idempotency}). For
+ * idempotent requests the first 64 KiB of the response body are read before it is handed over (see
+ * {@link Builder#retryBodyReadAhead}), so a body that breaks early is retried too. A one-shot or
+ * duplex body is never sent twice. The first retry goes out at once, later ones after a jittered
+ * backoff or the server's {@code Retry-After}; a discarded response is always closed. The call's
+ * {@code callTimeout} and {@link Call#cancel()} cover every attempt and the waits between them.
  *
  * <p>The first attempt runs in the call's own chain. A retry runs as a {@link Call#clone() clone}
  * of the call on the calling thread, because OkHttp keeps a call on its first connection for every
@@ -80,6 +82,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
   private final Ticker ticker;
   private final Sleeper sleeper;
   private final long attemptTimeoutNanos;
+  private final long readAheadBytes;
 
   private LoadBalancingInterceptor(Builder b) {
     Map<String, Service> map = new HashMap<>();
@@ -98,10 +101,17 @@ public final class LoadBalancingInterceptor implements Interceptor {
     this.ticker = b.ticker;
     this.sleeper = b.sleeper;
     this.attemptTimeoutNanos = b.attemptTimeoutNanos;
+    this.readAheadBytes = b.readAheadBytes;
   }
 
-  /** Returns a new builder. */
+  /**
+   * Returns a new builder.
+   *
+   * @throws IllegalStateException if the OkHttp on the class path is older than 5, naming the
+   *     version found and the one this module was built with
+   */
   public static Builder builder() {
+    OkHttpVersion.check(LoadBalancingInterceptor.class.getClassLoader());
     return new Builder();
   }
 
@@ -258,11 +268,19 @@ public final class LoadBalancingInterceptor implements Interceptor {
         CallHandle handle = pick.handle();
         watch.requestStarted = false;
         long start = ticker.nanoTime();
-        Response response;
+        Response response = null;
         try {
           response = send(chain, request, attempt, endpoint, watch);
+          if (replayable && idempotent && attempt < retrier.policy().maxAttempts()) {
+            readAhead(response); // a body that breaks now can still be retried elsewhere
+          }
         } catch (IOException e) {
           long latency = ticker.nanoTime() - start;
+          int brokenStatus = 0;
+          if (response != null) {
+            brokenStatus = response.code();
+            response.close(); // the broken body's connection is released or discarded
+          }
           if (call.isCanceled()) {
             // The caller gave up, or the call timed out: not the endpoint's fault.
             handle.onCancel();
@@ -271,7 +289,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
           CallFailure failure =
               watch.requestStarted ? CallFailure.possiblyProcessed(e) : CallFailure.notSent(e);
           handle.onFailure(failure, latency);
-          attempts.add(new CallAttempts.Attempt(endpoint, 0, e, latency));
+          attempts.add(new CallAttempts.Attempt(endpoint, brokenStatus, e, latency));
           if (lastError != null) {
             e.addSuppressed(lastError);
           }
@@ -290,6 +308,9 @@ public final class LoadBalancingInterceptor implements Interceptor {
           pick = next;
           continue;
         } catch (RuntimeException | Error e) {
+          if (response != null) {
+            response.close();
+          }
           handle.onCancel(); // a bug in another interceptor says nothing about the endpoint
           throw e;
         }
@@ -326,6 +347,28 @@ public final class LoadBalancingInterceptor implements Interceptor {
         lastError = null;
         pick = next;
       }
+    }
+
+    /**
+     * Reads up to {@code readAheadBytes} of a response body that will be handed to the caller, so
+     * that a body that breaks early (a reset, a malformed chunk, a connection closed short of its
+     * length) fails this attempt, which can be retried, rather than the caller's read. The bytes
+     * stay in the body's buffer: nothing is copied, and the caller reads them as usual. Failure
+     * statuses, which are handled by status, and event streams, which never end, are left alone.
+     */
+    private void readAhead(Response response) throws IOException {
+      if (readAheadBytes == 0
+          || failureStatus.test(response.code())
+          || retrier.policy().isRetryableStatus(response.code())) {
+        return;
+      }
+      okhttp3.MediaType type = response.body().contentType();
+      if (type != null
+          && (type.subtype().equalsIgnoreCase("event-stream")
+              || type.subtype().equalsIgnoreCase("x-ndjson"))) {
+        return;
+      }
+      response.body().source().request(readAheadBytes + 1);
     }
 
     /**
@@ -460,8 +503,30 @@ public final class LoadBalancingInterceptor implements Interceptor {
     private LbEventListener eventListener = LbEventListener.NONE;
     private long selectionTimeoutNanos;
     private long attemptTimeoutNanos;
+    private long readAheadBytes = 64 * 1024;
 
     private Builder() {}
+
+    /**
+     * Sets how much of an idempotent request's response body is read before the response is handed
+     * over, so that a body that breaks within it (a connection reset, a malformed chunk, a body cut
+     * short) is retried on another endpoint like a failed request. The bytes stay in the body's
+     * buffer; the caller reads them as usual. A body that breaks later fails the caller's read and
+     * counts as the endpoint's failure. Skipped on the last allowed attempt and for {@code
+     * text/event-stream} and {@code application/x-ndjson} responses; a streaming response of
+     * another type waits until this many bytes (or its end) arrived, so turn it off (0) for clients
+     * of long-lived streams. Defaults to 64 KiB.
+     *
+     * @throws IllegalArgumentException if not in {@code 0..16777216} (16 MiB)
+     */
+    public Builder retryBodyReadAhead(long bytes) {
+      if (bytes < 0 || bytes > 16 * 1024 * 1024) {
+        throw new IllegalArgumentException(
+            "retryBodyReadAhead: " + bytes + " (expected: 0..16777216)");
+      }
+      this.readAheadBytes = bytes;
+      return this;
+    }
 
     /**
      * Balances requests to {@code host} (the URL's host, any port and scheme) over {@code

@@ -912,6 +912,34 @@ class LoadBalancingInterceptorTest {
   }
 
   @Test
+  void eventStream_handedOverAtOnce_notReadAhead() throws Exception {
+    // Nine bytes, then a pause far longer than the read timeout: reading ahead would time out.
+    Backends backends =
+        closeLater(
+            Backends.start(
+                1,
+                s -> {},
+                (i, r) ->
+                    new MockResponse.Builder()
+                        .addHeader("Content-Type", "text/event-stream")
+                        .body("data: 1\n\ndata: 2\n\n")
+                        .throttleBody(9, 30, TimeUnit.SECONDS)
+                        .build()));
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder()
+            .service("svc.test", balancer(backends.endpoints()))
+            .build()
+            .wrap(base.newBuilder().readTimeout(Duration.ofMillis(500)).build());
+    try (Response r =
+        client
+            .newCall(new Request.Builder().url("http://svc.test:" + backends.port + "/").build())
+            .execute()) {
+      assertThat(r.body().source().readUtf8(9)).isEqualTo("data: 1\n\n");
+    }
+    assertThat(backends.total()).isEqualTo(1);
+  }
+
+  @Test
   void serviceName_caseAndTrailingDot_matchTheSameUrls() throws Exception {
     Backends backends = closeLater(Backends.start(2));
     LoadBalancer balancer = balancer(backends.endpoints());
@@ -980,6 +1008,8 @@ class LoadBalancingInterceptorTest {
     assertThatThrownBy(
             () -> LoadBalancingInterceptor.builder().selectionTimeout(Duration.ofMinutes(6)))
         .hasMessage("selectionTimeout: PT6M (expected: PT0S..PT5M)");
+    assertThatThrownBy(() -> LoadBalancingInterceptor.builder().retryBodyReadAhead(-1))
+        .hasMessage("retryBodyReadAhead: -1 (expected: 0..16777216)");
     assertThat(RetryPolicy.defaults().maxAttempts()).isEqualTo(3);
   }
 }
