@@ -81,15 +81,33 @@ public final class CallFailure {
    */
   public static CallFailure classify(Throwable error) {
     requireNonNull(error, "error");
-    Throwable t = error;
-    for (int depth = 0; t != null && depth < 32; depth++) {
-      if (isNotSent(t)) {
-        return new CallFailure(Kind.NOT_SENT, 0, error);
+    return new CallFailure(notSent(error, 0) ? Kind.NOT_SENT : Kind.POSSIBLY_PROCESSED, 0, error);
+  }
+
+  /**
+   * Whether {@code t}, or an exception in its cause chain, says the connection was never made. An
+   * exception whose suppressed exceptions all say so counts too: Jedis reports a host it could not
+   * reach with one suppressed {@code ConnectException} per address tried, and no cause.
+   */
+  private static boolean notSent(Throwable t, int depth) {
+    for (Throwable c = t; c != null && depth < 32; depth++) {
+      if (isNotSent(c)) {
+        return true;
       }
-      Throwable next = t.getCause();
-      t = next == t ? null : next;
+      Throwable[] suppressed = c.getSuppressed();
+      if (suppressed.length > 0) {
+        boolean all = true;
+        for (Throwable s : suppressed) {
+          all &= s != c && notSent(s, depth + 1);
+        }
+        if (all) {
+          return true;
+        }
+      }
+      Throwable next = c.getCause();
+      c = next == c ? null : next;
     }
-    return new CallFailure(Kind.POSSIBLY_PROCESSED, 0, error);
+    return false;
   }
 
   private static boolean isNotSent(Throwable t) {

@@ -39,6 +39,19 @@ class CallFailureTest {
   }
 
   @Test
+  void classify_everySuppressedExceptionAConnectFailure_isNotSent() {
+    // What Jedis 8 throws for a refused host: no cause, one suppressed error per address tried.
+    Exception jedis = new RuntimeException("Failed to connect to 127.0.0.3:6379.");
+    jedis.addSuppressed(new ConnectException("Connection refused"));
+    assertThat(CallFailure.classify(jedis).kind()).isEqualTo(Kind.NOT_SENT);
+    // One suppressed error that is no connect failure: the request may have gone out.
+    Exception mixed = new RuntimeException("read failed");
+    mixed.addSuppressed(new ConnectException("Connection refused"));
+    mixed.addSuppressed(new IOException("Broken pipe"));
+    assertThat(CallFailure.classify(mixed).kind()).isEqualTo(Kind.POSSIBLY_PROCESSED);
+  }
+
+  @Test
   void classify_afterSending_isPossiblyProcessed() {
     assertThat(CallFailure.classify(new SocketTimeoutException("Read timed out")).kind())
         .isEqualTo(Kind.POSSIBLY_PROCESSED);

@@ -1,0 +1,154 @@
+package io.loadstar.testing;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A real {@code redis-server} process (Debian package {@code redis-server}) on a loopback address,
+ * with no persistence, started for a test and stopped by PID. {@link #close()} ends the process and
+ * removes its working directory.
+ */
+public final class RedisServer implements AutoCloseable {
+
+  /** What a test that needs the binary says when it skips. */
+  public static final String INSTALL_HINT =
+      "redis-server is not on the PATH: install it (Debian: apt-get install -y redis-server) to"
+          + " run this test";
+
+  private final Process process;
+  private final Path dir;
+  private final String host;
+  private final int port;
+
+  private RedisServer(Process process, Path dir, String host, int port) {
+    this.process = process;
+    this.dir = dir;
+    this.host = host;
+    this.port = port;
+  }
+
+  /** Returns the {@code redis-server} binary on the PATH, or null. */
+  public static @Nullable Path binary() {
+    String path = System.getenv("PATH");
+    if (path == null) {
+      return null;
+    }
+    for (String d : path.split(File.pathSeparator)) {
+      Path candidate = Path.of(d, "redis-server");
+      if (Files.isExecutable(candidate)) {
+        return candidate;
+      }
+    }
+    return null;
+  }
+
+  /** Returns a port free on {@code host} right now, for servers started on it next. */
+  public static int freePort(String host) throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+      return s.getLocalPort();
+    }
+  }
+
+  /**
+   * Starts a server on {@code host:port} and returns once it accepts connections.
+   *
+   * @throws IllegalStateException if the binary is missing
+   * @throws IOException if the server exits or does not listen within 10 s (its log is in the
+   *     message)
+   */
+  public static RedisServer start(String host, int port) throws IOException {
+    Path binary = binary();
+    if (binary == null) {
+      throw new IllegalStateException(INSTALL_HINT);
+    }
+    Path dir = Files.createTempDirectory("loadstar-redis-");
+    Path log = dir.resolve("redis.log");
+    Process process =
+        new ProcessBuilder(
+                List.of(
+                    binary.toString(),
+                    "--bind",
+                    host,
+                    "--port",
+                    Integer.toString(port),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                    "--dir",
+                    dir.toString()))
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    RedisServer server = new RedisServer(process, dir, host, port);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!server.accepts()) {
+      if (!process.isAlive() || System.nanoTime() > deadline) {
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        server.close();
+        throw new IOException(
+            "redis-server on " + host + ":" + port + " did not start; its output:\n" + output);
+      }
+      Thread.onSpinWait();
+    }
+    return server;
+  }
+
+  private boolean accepts() {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress(host, port), 200);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Returns the address it listens on. */
+  public String host() {
+    return host;
+  }
+
+  /** Returns the port it listens on. */
+  public int port() {
+    return port;
+  }
+
+  /** Returns the process ID. */
+  public long pid() {
+    return process.pid();
+  }
+
+  /** Stops the process (SIGTERM, then SIGKILL after 10 s) and deletes its directory. */
+  @Override
+  public void close() throws IOException {
+    process.destroy();
+    try {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "redis-server[pid " + process.pid() + ", " + host + ":" + port + "]";
+  }
+}
