@@ -110,7 +110,9 @@ public interface LoadBalancer extends AutoCloseable {
 
   /**
    * Closes discovery sources, stops every timer and thread the balancer started, and makes later
-   * picks return unavailable. Calls in flight may still report their outcome. Idempotent.
+   * picks return unavailable; all done when it returns (called from one of the balancer's own
+   * listeners, right after that listener returns). Calls in flight may still report their outcome.
+   * Idempotent.
    */
   @Override
   void close();

@@ -100,6 +100,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final Sleeper sleeper;
   private final java.util.concurrent.CountDownLatch ready =
       new java.util.concurrent.CountDownLatch(1);
+  private final java.util.concurrent.CountDownLatch closeDone =
+      new java.util.concurrent.CountDownLatch(1);
   private final PerThread spilloverRandom;
   private final long slowStartNanos;
   private final int slowStartFloorPercent;
@@ -355,7 +357,38 @@ final class DefaultLoadBalancer implements LoadBalancer {
           }
           states = Map.of();
           logger.info("[{}] closed", name);
+          closeDone.countDown();
         });
+    awaitClose();
+  }
+
+  /**
+   * Waits until the close task ran: it is queued behind a change another thread may be applying
+   * right now, and close() promises sources, timers and threads released when it returns. Not from
+   * inside the control loop (a listener that closes the balancer), where it runs right after the
+   * current task.
+   */
+  private void awaitClose() {
+    if (serialExecutor.isRunningOnCurrentThread()) {
+      return;
+    }
+    boolean interrupted = false;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (closeDone.getCount() > 0) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        logger.warn("[{}] close() gave up waiting 10 s for the control loop", name);
+        break;
+      }
+      try {
+        closeDone.await(left, TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Returns the scheduler for timers, starting the balancer's own on first use. Serial only. */
@@ -911,12 +944,17 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   private void onConsecutiveFailures(EndpointState state) {
-    if (!isCurrent(state) || state.control.ejected || state.probation) {
+    if (!isCurrent(state) || state.probation) {
+      return;
+    }
+    if (state.control.ejected) {
+      state.setTrialPermits(-1); // calls that were in flight failed: nothing more to hold back
       return;
     }
     int n = state.consecutiveFailures();
     if (n < outlier.consecutiveFailures()) {
-      return; // a success came in meanwhile
+      state.setTrialPermits(-1); // a success came in meanwhile: picks may go to it again
+      return;
     }
     eject(state, n + " consecutive " + describe(state.lastCountedFailure()));
   }
@@ -1036,6 +1074,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
               + " allows";
       boolean first = state.control.refusedEjection.isEmpty();
       state.control.refusedEjection = refused;
+      if (!state.probation) {
+        state.setTrialPermits(-1); // held back by the failure that asked: let picks through again
+      }
       state.control.refusedWhy = why;
       if (first) {
         logger.warn("[{}] {} {}", name, state.endpoint(), refused);
@@ -1057,7 +1098,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
     state.control.refusedEjection = "";
     state.control.passesWhileEjected = 0;
     state.probation = false;
-    state.setTrialPermits(-1);
     state.control.ejectionReason =
         "ejected: " + why + ", for " + Math.round(millis / 1000.0) + " s";
     state.resetConsecutiveFailures();
@@ -1070,6 +1110,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
                 TimeUnit.MILLISECONDS);
     logger.warn("[{}] {} {}", name, state.endpoint(), state.control.ejectionReason);
     publish(states);
+    // Only now, with a snapshot without it published: picks held back since the run of failures
+    // reached the threshold could otherwise slip through the old snapshot meanwhile. (Panic may
+    // still pick an ejected endpoint: it must not stay held back.)
+    state.setTrialPermits(-1);
     Endpoint endpoint = state.endpoint();
     String reason = state.control.ejectionReason;
     notifyListener(

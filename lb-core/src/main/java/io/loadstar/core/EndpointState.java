@@ -35,7 +35,9 @@ import org.jspecify.annotations.Nullable;
  * consecutive-failure count and writes it only if non-zero; a counted failure increments it, and
  * only the failure that reaches the threshold (or a trial outcome after an ejection) posts a task
  * to the control loop, which decides. After an ejection, trial calls are let through by a permit
- * count: one volatile read per pick when no trial is under way (trialPermits == -1).
+ * count: one volatile read per pick when no trial is under way (trialPermits == -1). The same
+ * count, set to 0 by the failure that reaches the threshold, holds new picks back until the
+ * control loop has decided on the ejection.
  *
  * The endpoint (and its PickResult) is replaced by the control loop when discovery changes a
  * weight or attribute of the same key; both fields are volatile and the PickResult is always
@@ -311,8 +313,12 @@ final class EndpointState implements EndpointView, CallHandle {
       if (probation) {
         signals.trialOutcome(this, false);
       } else if (threshold > 0 && inARow % threshold == 0) {
-        // At the threshold, and again at each multiple of it: an ejection the max-ejection cap
-        // refused is asked for again while the failures go on.
+        // At the threshold, and again at each multiple of it (an ejection the max-ejection cap
+        // refused is asked for again while the failures go on). New picks skip the endpoint from
+        // now on, before the control loop has decided: a cold JVM can take milliseconds to get
+        // there, and every pick meanwhile would be a failure and a retry. The loop ejects it, or
+        // lets picks through again if it does not.
+        TRIAL_PERMITS.compareAndSet(this, -1, 0);
         signals.consecutiveFailures(this);
       }
     }

@@ -121,37 +121,36 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       }
     }
 
-    /** Scans all endpoints from {@code start} and acquires the best usable one. */
+    /**
+     * Scans all endpoints from {@code start} and acquires the best usable one. If that one refuses
+     * (it lost a race for its last slot, or it is held back: trial calls after an ejection, or an
+     * ejection being decided), every endpoint is tried once in order: asking for the best again
+     * would find the same one, since an endpoint held back has few calls in flight.
+     */
     private PickResult best(PickContext context, int start, int n) {
       EndpointView[] v = views;
-      for (int attempt = 0; attempt < n; attempt++) {
-        int best = -1;
-        for (int i = 0; i < n; i++) {
-          int index = start + i;
-          if (index >= n) {
-            index -= n;
-          }
-          EndpointView candidate = v[index];
-          if (context.triedCount() != 0 && context.isTried(candidate.endpoint())) {
-            continue;
-          }
-          if (candidate instanceof EndpointState && ((EndpointState) candidate).atLimit()) {
-            continue;
-          }
-          if (best < 0 || better(index, best)) {
-            best = index;
-          }
+      int best = -1;
+      for (int i = 0; i < n; i++) {
+        int index = start + i;
+        if (index >= n) {
+          index -= n;
         }
-        if (best < 0) {
-          return exhausted;
+        EndpointView candidate = v[index];
+        if (context.triedCount() != 0 && context.isTried(candidate.endpoint())) {
+          continue;
         }
-        PickResult r = v[best].tryAcquire();
-        if (r != null) {
-          return r;
+        if (candidate instanceof EndpointState && ((EndpointState) candidate).atLimit()) {
+          continue;
         }
-        // Lost a race for its last slot: look again.
+        if (best < 0 || better(index, best)) {
+          best = index;
+        }
       }
-      return exhausted;
+      if (best < 0) {
+        return exhausted;
+      }
+      PickResult r = v[best].tryAcquire();
+      return r != null ? r : scanFrom(start, context);
     }
 
     /** True if endpoint a scores higher than endpoint b: weight / (inFlight + 1)^bias. */

@@ -72,6 +72,11 @@ public final class SerialExecutor implements Executor {
     } while (!queue.isEmpty());
   }
 
+  /** Returns true if the calling thread is running this executor's tasks right now. */
+  public boolean isRunningOnCurrentThread() {
+    return drainingThread.get() == Thread.currentThread();
+  }
+
   @Override
   public String toString() {
     return "SerialExecutor{" + name + "}";

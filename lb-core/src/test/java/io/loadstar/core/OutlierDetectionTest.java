@@ -255,6 +255,32 @@ class OutlierDetectionTest {
   }
 
   @Test
+  void leastRequest_endpointHeldBackForTrialCalls_picksGoElsewhereNeverFail() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+    Endpoint bad = endpoints.get(2);
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(endpoints)
+            .strategy(Strategies.leastRequest())
+            .outlierDetection(OutlierDetectionConfig.builder().trialCalls(1).build())
+            .scheduler(scheduler)
+            .ticker(ticker)
+            .build();
+    closeables.add(lb);
+    calls(lb, 60, bad, true);
+    ticker.advance(Duration.ofSeconds(37));
+    scheduler.runDueTasks(); // trial calls: one permit for the bad endpoint
+    List<PickResult> held = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      PickResult r = lb.pick();
+      assertThat(r.isAvailable()).as("pick %d: %s", i, r).isTrue();
+      held.add(r); // nothing completes: the bad endpoint's one trial call stays out
+    }
+    assertThat(held.stream().filter(r -> r.endpoint().equals(bad)).count()).isEqualTo(1);
+    held.forEach(r -> r.handle().onSuccess(1));
+  }
+
+  @Test
   void cancelledTrialCall_givesItsPermitBack_theTrialCanStillEnd() {
     List<Endpoint> endpoints = TestEndpoints.endpoints(3);
     Endpoint bad = endpoints.get(2);
