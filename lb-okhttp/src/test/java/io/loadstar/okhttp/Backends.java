@@ -5,8 +5,10 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ServerSocketFactory;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
@@ -45,6 +47,7 @@ final class Backends implements AutoCloseable {
       try {
         for (int i = 0; i < n; i++) {
           MockWebServer server = new MockWebServer();
+          server.setServerSocketFactory(NO_DELAY);
           setup.accept(server);
           int index = i;
           List<RecordedRequest> log = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -69,6 +72,42 @@ final class Backends implements AutoCloseable {
       }
     }
   }
+
+  /**
+   * Server sockets whose connections send at once (TCP_NODELAY). MockWebServer writes a response's
+   * head and body separately; with Nagle's algorithm the body then waits for the client's delayed
+   * ACK, about 40 ms a response on Linux, which made every test here crawl.
+   */
+  private static final ServerSocketFactory NO_DELAY =
+      new ServerSocketFactory() {
+        @Override
+        public ServerSocket createServerSocket() throws IOException {
+          return new ServerSocket() {
+            @Override
+            public Socket accept() throws IOException {
+              Socket s = super.accept();
+              s.setTcpNoDelay(true);
+              return s;
+            }
+          };
+        }
+
+        @Override
+        public ServerSocket createServerSocket(int port) throws IOException {
+          throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
+        }
+
+        @Override
+        public ServerSocket createServerSocket(int port, int backlog) throws IOException {
+          throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
+        }
+
+        @Override
+        public ServerSocket createServerSocket(int port, int backlog, InetAddress address)
+            throws IOException {
+          throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
+        }
+      };
 
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
