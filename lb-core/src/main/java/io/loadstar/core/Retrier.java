@@ -104,7 +104,7 @@ public final class Retrier {
         if (!policy.isRetryableStatus(failure.status())) {
           return NO_RETRY;
         }
-        // fall through: the server may have done part of the work
+      // fall through: the server may have done part of the work
       default:
         if (!idempotent) {
           return NO_RETRY;

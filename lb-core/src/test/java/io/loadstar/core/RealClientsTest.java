@@ -19,7 +19,7 @@ import org.h2.tools.Server;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.RedisClient;
 
 /**
  * execute() with real client libraries against real servers, one of three endpoints refusing: Jedis
@@ -66,20 +66,17 @@ class RealClientsTest {
         balancer(
             "redis",
             List.of(Endpoint.of("127.0.0.1", port), Endpoint.of("127.0.0.2", port), refusing));
-    Map<String, JedisPool> pools = new ConcurrentHashMap<>();
-    closeables.add(() -> pools.values().forEach(JedisPool::close));
+    Map<String, RedisClient> clients = new ConcurrentHashMap<>();
+    closeables.add(() -> clients.values().forEach(RedisClient::close));
 
     int calls = 1_200;
     for (int i = 0; i < calls; i++) {
       long n =
           redis.execute(
-              e -> {
-                JedisPool pool =
-                    pools.computeIfAbsent(e.key(), k -> new JedisPool(e.host(), e.port()));
-                try (Jedis jedis = pool.getResource()) {
-                  return jedis.incr("calls");
-                }
-              });
+              e ->
+                  clients
+                      .computeIfAbsent(e.key(), k -> RedisClient.create(e.host(), e.port()))
+                      .incr("calls"));
       assertThat(n).isPositive();
     }
     long counted = 0;

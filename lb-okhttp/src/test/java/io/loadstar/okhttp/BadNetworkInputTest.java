@@ -284,9 +284,13 @@ class BadNetworkInputTest {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
       server.close();
-      acceptor.join(10_000);
+      try {
+        acceptor.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

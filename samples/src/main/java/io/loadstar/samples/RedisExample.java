@@ -1,21 +1,13 @@
 package io.loadstar.samples;
 
 import io.loadstar.api.Endpoint;
-import io.loadstar.api.EndpointSnapshot;
-import io.loadstar.api.LoadBalancer;
-import io.loadstar.api.PickContext;
-import io.loadstar.core.LoadBalancers;
-import io.loadstar.core.OutlierDetectionConfig;
-import io.loadstar.core.Strategies;
+import io.loadstar.samples.readme.RedisUsage;
 import io.loadstar.testing.RedisServer;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.JedisPool;
 
 /**
  * The programmatic API with a Redis client: Loadstar picks a Redis server per call by consistent
@@ -54,7 +46,7 @@ public final class RedisExample {
               Endpoint.of("127.0.0.1", port),
               Endpoint.of("127.0.0.2", port),
               Endpoint.of("127.0.0.3", port)); // nothing listens there: refused
-      int failed = writeAndRead(endpoints, keys);
+      int failed = RedisUsage.writeAndRead(endpoints, keys);
       out.printf(Locale.ROOT, "Loadstar Redis example: %d keys written and read back%n", keys);
       for (RedisServer server : servers) {
         try (Jedis jedis = new Jedis(server.host(), server.port())) {
@@ -69,47 +61,4 @@ public final class RedisExample {
       }
     }
   }
-
-  // tag::readme[]
-  static int writeAndRead(List<Endpoint> endpoints, int keys) throws Exception {
-    Map<String, JedisPool> pools = new ConcurrentHashMap<>(); // one Jedis pool per endpoint
-    int failed = 0;
-    try (LoadBalancer redis =
-        LoadBalancers.builder("cache")
-            .endpoints(endpoints)
-            .strategy(Strategies.ringHash()) // a key always goes to the same server
-            .outlierDetection(OutlierDetectionConfig.defaults())
-            .build()) {
-      for (int i = 0; i < keys * 2; i++) {
-        int n = i;
-        String key = "user:" + (i % keys);
-        try {
-          // A refused connection (JedisConnectionException) is retried on the key's next server.
-          String value =
-              redis.execute(
-                  PickContext.ofHashKey(key),
-                  endpoint -> {
-                    JedisPool pool =
-                        pools.computeIfAbsent(
-                            endpoint.key(), k -> new JedisPool(endpoint.host(), endpoint.port()));
-                    try (Jedis jedis = pool.getResource()) {
-                      return n < keys ? jedis.set(key, "v" + n) : jedis.get(key);
-                    }
-                  });
-          if (value == null) {
-            failed++; // read from another server than it was written to
-          }
-        } catch (Exception e) {
-          failed++;
-        }
-      }
-      for (EndpointSnapshot s : redis.snapshot()) {
-        System.out.println(s); // 127.0.0.3 EJECTED (ejected: 5 consecutive connect failures ...)
-      }
-    } finally {
-      pools.values().forEach(JedisPool::close);
-    }
-    return failed;
-  }
-  // end::readme[]
 }
