@@ -988,6 +988,25 @@ class LoadBalancingInterceptorTest {
   }
 
   @Test
+  void twoEndpointsOnOneAddress_differentPorts_neverShareAPooledConnection() throws Exception {
+    // Two instances on one host, as a registry or SRV lists them: the URL's port is the first's.
+    Backends first = closeLater(Backends.start(1));
+    Backends second = closeLater(Backends.start(1));
+    List<Endpoint> endpoints = List.of(first.endpoint(0), second.endpoint(0));
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder()
+            .service("svc.test", balancer(endpoints))
+            .build()
+            .wrap(base);
+    for (int i = 0; i < 100; i++) {
+      assertThat(get(client, "http://svc.test:" + first.port + "/")).startsWith("200 backend-0");
+    }
+    // Round robin: 50 each, on keep-alive connections that must not be handed across.
+    assertThat(first.total()).isEqualTo(50);
+    assertThat(second.total()).isEqualTo(50);
+  }
+
+  @Test
   void builderValidation() {
     LoadBalancer balancer = balancer(List.of(Endpoint.of("127.0.0.9", 1)));
     assertThatThrownBy(() -> LoadBalancingInterceptor.builder().build())

@@ -222,11 +222,12 @@ public final class Demo {
             if (s.endpoint().equals(down)) {
               out.printf(
                   Locale.ROOT,
-                  "refusing endpoint %s: %d attempts, %s; %d requests retried on another"
+                  "refusing endpoint %s: %d attempts, %s%s; %d requests retried on another"
                       + " endpoint%n",
                   down.key(),
                   s.failures(),
                   s.state(),
+                  s.reason().isEmpty() ? "" : " (" + s.reason() + ")",
                   interceptor.retrier("demo.svc").retries());
             }
           }
