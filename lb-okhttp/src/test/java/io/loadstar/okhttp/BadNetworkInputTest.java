@@ -164,16 +164,6 @@ class BadNetworkInputTest {
         .wrap(base.newBuilder().retryOnConnectionFailure(false).build());
   }
 
-  private static void assertPoolIdle(OkHttpClient client) {
-    assertThat(
-            Await.until(
-                () ->
-                    client.connectionPool().idleConnectionCount()
-                        == client.connectionPool().connectionCount()))
-        .as("connections still in use")
-        .isTrue();
-  }
-
   @ParameterizedTest
   @EnumSource(BadAnswer.class)
   void get_badAnswerFromOneOfThree_everyRequestSucceeds_endpointEjected_noConnectionLeft(
@@ -195,7 +185,7 @@ class BadNetworkInputTest {
     assertThat(bad.failures()).isEqualTo(5);
     assertThat(bad.successes()).isZero();
     assertThat(badReceived.get()).isEqualTo(5);
-    assertPoolIdle(client);
+    LoadBalancingInterceptorTest.assertPoolIdle(client);
   }
 
   @ParameterizedTest
@@ -223,7 +213,7 @@ class BadNetworkInputTest {
     assertThat(healthy.get(1).getAllServeEvents()).isEmpty();
     assertThat(lb.snapshot().get(2).failures()).isEqualTo(1);
     assertThat(lb.snapshot().get(2).inFlight()).isZero();
-    assertPoolIdle(client);
+    LoadBalancingInterceptorTest.assertPoolIdle(client);
   }
 
   private static PickContext keyOn(LoadBalancer lb, Endpoint target) {

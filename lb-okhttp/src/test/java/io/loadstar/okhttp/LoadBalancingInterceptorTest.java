@@ -76,7 +76,7 @@ class LoadBalancingInterceptorTest {
   }
 
   /** No response left open: every connection is idle again once the calls are done. */
-  private static void assertPoolIdle(OkHttpClient client) {
+  static void assertPoolIdle(OkHttpClient client) {
     assertThat(
             Await.until(
                 () ->
