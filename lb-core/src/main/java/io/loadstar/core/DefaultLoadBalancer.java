@@ -134,7 +134,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.userScheduler = b.scheduler;
     this.healthChecks = b.healthChecks;
     this.ownsHealthChecks = b.ownsHealthChecks;
-    this.outlier = b.outlierDetection;
+    // Disabled settings cost nothing per call: no outlier state at all, as before it had a default.
+    this.outlier =
+        b.outlierDetection != null && b.outlierDetection.isEnabled() ? b.outlierDetection : null;
     this.ejectionBackoff =
         outlier == null
             ? null

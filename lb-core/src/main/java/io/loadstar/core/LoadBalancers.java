@@ -51,7 +51,7 @@ public final class LoadBalancers {
     boolean acceptEmptyUpdates;
     @Nullable HealthCheckService healthChecks;
     boolean ownsHealthChecks;
-    @Nullable OutlierDetectionConfig outlierDetection;
+    @Nullable OutlierDetectionConfig outlierDetection = OutlierDetectionConfig.defaults();
     int panicThreshold = 50;
     boolean tierSpillover;
     long selectionTimeoutNanos;
@@ -182,8 +182,11 @@ public final class LoadBalancers {
     }
 
     /**
-     * Turns on passive outlier detection: endpoints whose real calls fail are ejected for a while
-     * (see {@link OutlierDetectionConfig}). Defaults to off.
+     * Sets passive outlier detection: endpoints whose real calls fail are ejected for a while (see
+     * {@link OutlierDetectionConfig}). Defaults to {@link OutlierDetectionConfig#defaults()}: on,
+     * so that a dead endpoint stops costing retries (with 1 of 3 endpoints dead, its share of calls
+     * is more than the retry budget allows). {@link OutlierDetectionConfig#disabled()} turns it
+     * off.
      */
     public Builder outlierDetection(OutlierDetectionConfig config) {
       this.outlierDetection = requireNonNull(config, "config");

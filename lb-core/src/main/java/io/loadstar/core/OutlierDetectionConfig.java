@@ -27,6 +27,8 @@ import java.time.Duration;
 public final class OutlierDetectionConfig {
 
   private static final OutlierDetectionConfig DEFAULTS = builder().build();
+  private static final OutlierDetectionConfig DISABLED =
+      builder().consecutiveFailures(0).failureRateThreshold(0).build();
 
   private final int consecutiveFailures;
   private final int failureRateThreshold;
@@ -56,9 +58,22 @@ public final class OutlierDetectionConfig {
     this.serverErrorsAreFailures = b.serverErrorsAreFailures;
   }
 
-  /** Returns the defaults (see the builder's setters). */
+  /** Returns the defaults (see the builder's setters); what a balancer uses unless told. */
   public static OutlierDetectionConfig defaults() {
     return DEFAULTS;
+  }
+
+  /**
+   * Returns settings that eject nothing: no consecutive-failure, failure-rate or slow-call check.
+   * For balancers whose callers handle failing endpoints themselves.
+   */
+  public static OutlierDetectionConfig disabled() {
+    return DISABLED;
+  }
+
+  /** Returns whether any check can eject an endpoint. */
+  public boolean isEnabled() {
+    return consecutiveFailures > 0 || failureRateThreshold > 0 || slowCallRateThreshold > 0;
   }
 
   /** Returns a builder with the defaults. */

@@ -293,6 +293,7 @@ class HealthCheckTest {
         LoadBalancers.builder("svc")
             .endpoints(endpoints)
             .scheduler(scheduler)
+            .outlierDetection(OutlierDetectionConfig.disabled()) // no sweep timer: 3 probe timers
             .healthChecks(TcpHealthChecker.create(), HealthCheckConfig.defaults())
             .build();
     assertThat(scheduler.pendingTasks()).isEqualTo(3);

@@ -213,6 +213,28 @@ class OutlierDetectionTest {
   }
 
   @Test
+  void balancerWithoutOutlierSettings_ejectsADeadEndpoint_disabledEjectsNothing() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+    Endpoint bad = endpoints.get(2);
+    LoadBalancer byDefault = LoadBalancers.builder("svc").endpoints(endpoints).build();
+    closeables.add(byDefault);
+    calls(byDefault, 60, bad, true);
+    assertThat(snapshotOf(byDefault, bad).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+
+    LoadBalancer off =
+        LoadBalancers.builder("svc")
+            .endpoints(endpoints)
+            .outlierDetection(OutlierDetectionConfig.disabled())
+            .build();
+    closeables.add(off);
+    calls(off, 600, bad, true);
+    assertThat(snapshotOf(off, bad).state()).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(snapshotOf(off, bad).failures()).isEqualTo(200);
+    assertThat(OutlierDetectionConfig.disabled().isEnabled()).isFalse();
+    assertThat(OutlierDetectionConfig.defaults().isEnabled()).isTrue();
+  }
+
+  @Test
   void capRefusesAnEjection_shownInSnapshotAndLoggedOnce_ejectedOnceTheCapHasRoom() {
     List<Endpoint> endpoints = TestEndpoints.endpoints(3);
     Endpoint first = endpoints.get(0);

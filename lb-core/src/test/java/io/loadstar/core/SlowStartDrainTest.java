@@ -36,6 +36,7 @@ class SlowStartDrainTest {
         LoadBalancers.builder("svc")
             .source(source)
             .strategy(strategy)
+            .outlierDetection(OutlierDetectionConfig.disabled()) // timers here: the ramp's only
             .slowStart(Duration.ofSeconds(30))
             .ticker(ticker)
             .scheduler(scheduler)
