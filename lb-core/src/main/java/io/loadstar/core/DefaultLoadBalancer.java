@@ -898,15 +898,20 @@ final class DefaultLoadBalancer implements LoadBalancer {
     notifyListener(() -> eventListener.endpointStateChanged(name, endpoint, newState, reason));
   }
 
-  /** The endpoints panic spreads over: all listed, except those never checked yet. */
+  /**
+   * The endpoints panic spreads over: all listed, except those never checked yet, and except those
+   * outlier detection ejected while any other is left. Panic distrusts the active checks (a wrong
+   * check port fails them all); an ejection is what real calls showed, so it still counts.
+   */
   private static List<EndpointView> panicCandidates(List<EndpointState> listed) {
     List<EndpointView> out = new ArrayList<>(listed.size());
+    List<EndpointView> ejected = new ArrayList<>();
     for (EndpointState s : listed) {
       if (!s.control.awaitingFirstCheck) {
-        out.add(s);
+        (s.control.ejected ? ejected : out).add(s);
       }
     }
-    return out;
+    return out.isEmpty() ? ejected : out;
   }
 
   private void addPicker(List<Picker> pickers, List<? extends EndpointView> tier) {

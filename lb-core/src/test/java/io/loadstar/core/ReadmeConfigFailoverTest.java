@@ -6,7 +6,11 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
+import io.loadstar.testing.Await;
 import io.loadstar.testing.TcpBackend;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,11 +20,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The README's "Use it" configuration, as users copy it, with each strategy: one of 3 or 4 primary
@@ -36,6 +42,55 @@ class ReadmeConfigFailoverTest {
   void tearDown() throws Exception {
     for (int i = closeables.size() - 1; i >= 0; i--) {
       closeables.get(i).close();
+    }
+  }
+
+  /** Makes {@code calls} TCP-connect calls from 4 threads; returns the failed ones' count. */
+  private static int callFromFourThreads(LoadBalancer orders, int calls) throws Exception {
+    AtomicInteger failed = new AtomicInteger();
+    AtomicReference<Exception> firstFailure = new AtomicReference<>();
+    AtomicInteger next = new AtomicInteger();
+    ExecutorService callers = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        done.add(
+            callers.submit(
+                () -> {
+                  int i;
+                  while ((i = next.getAndIncrement()) < calls) {
+                    try {
+                      orders.execute(
+                          PickContext.ofHashKey("user-" + i),
+                          e -> {
+                            try (Socket s = new Socket()) {
+                              s.connect(e.socketAddress(), 2_000);
+                            }
+                            return null;
+                          });
+                    } catch (Exception e) {
+                      firstFailure.compareAndSet(null, e);
+                      failed.incrementAndGet();
+                    }
+                  }
+                }));
+      }
+      for (Future<?> f : done) {
+        f.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      callers.shutdownNow();
+    }
+    if (firstFailure.get() != null) {
+      System.err.println("first failed call: " + firstFailure.get());
+    }
+    return failed.get();
+  }
+
+  /** A loopback port nothing listens on. */
+  private static int refusedPort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      return s.getLocalPort();
     }
   }
 
@@ -80,43 +135,8 @@ class ReadmeConfigFailoverTest {
             .build();
     closeables.add(orders);
 
-    AtomicInteger failed = new AtomicInteger();
-    java.util.concurrent.atomic.AtomicReference<Exception> firstFailure =
-        new java.util.concurrent.atomic.AtomicReference<>();
-    AtomicInteger next = new AtomicInteger();
-    ExecutorService callers = Executors.newFixedThreadPool(4);
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      for (int t = 0; t < 4; t++) {
-        done.add(
-            callers.submit(
-                () -> {
-                  int i;
-                  while ((i = next.getAndIncrement()) < 400) {
-                    try {
-                      orders.execute(
-                          PickContext.ofHashKey("user-" + i),
-                          e -> {
-                            try (Socket s = new Socket()) {
-                              s.connect(e.socketAddress(), 2_000);
-                            }
-                            return null;
-                          });
-                    } catch (Exception e) {
-                      if (failed.incrementAndGet() == 1) {
-                        firstFailure.set(e);
-                      }
-                    }
-                  }
-                }));
-      }
-      for (Future<?> f : done) {
-        f.get(60, TimeUnit.SECONDS);
-      }
-    } finally {
-      callers.shutdownNow();
-    }
-    assertThat(failed.get()).as("failed calls, the first: %s", firstFailure.get()).isZero();
+    int failed = callFromFourThreads(orders, 400);
+    assertThat(failed).isZero();
     EndpointSnapshot deadState =
         orders.snapshot().stream().filter(s -> s.endpoint().equals(dead)).findFirst().get();
     // Ejected after 5 failures in a row, plus the calls already on their way to it then (at
@@ -128,5 +148,43 @@ class ReadmeConfigFailoverTest {
           .isIn(EndpointSnapshot.State.EJECTED, EndpointSnapshot.State.UNHEALTHY);
     }
     assertThat(orders.snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum()).isZero();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"roundRobin", "leastRequest"})
+  void useItConfigurationCopiedWithItsCheckPort_checksAllFail_panicStillAvoidsTheDeadOne(
+      String strategy) throws Exception {
+    // The README's check port 9200 copied as is: nothing answers there, every check fails, the
+    // tier panics and spreads picks over all endpoints, but not over the one real calls ejected.
+    int noChecks = refusedPort();
+    TcpBackend first = TcpBackend.start("127.0.0.1", 0);
+    closeables.add(first);
+    int port = first.port();
+    closeables.add(TcpBackend.start("127.0.0.2", port));
+    Endpoint dead = Endpoint.of("127.0.0.3", port);
+    List<Endpoint> endpoints =
+        List.of(Endpoint.of("127.0.0.1", port), Endpoint.of("127.0.0.2", port), dead);
+    LoadBalancer orders =
+        LoadBalancers.builder("orders")
+            .endpoints(endpoints)
+            .strategy(Strategies.named(strategy))
+            .maxInFlightPerEndpoint(200)
+            .healthChecks(
+                TcpHealthChecker.create(),
+                HealthCheckConfig.builder().port(noChecks).rise(2).fall(3).build())
+            .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(34).build())
+            .slowStart(Duration.ofSeconds(30))
+            .build();
+    closeables.add(orders);
+    assertThat(callFromFourThreads(orders, 400)).isZero();
+    // Three failed checks at 2 s: about 6 s of real probing until all are UNHEALTHY.
+    assertThat(
+            Await.until(
+                () ->
+                    orders.snapshot().stream()
+                        .filter(x -> !x.endpoint().equals(dead))
+                        .allMatch(x -> x.state() == EndpointSnapshot.State.UNHEALTHY)))
+        .isTrue();
+    assertThat(callFromFourThreads(orders, 400)).isZero();
   }
 }
