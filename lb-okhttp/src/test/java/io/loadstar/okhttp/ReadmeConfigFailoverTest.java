@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
+import mockwebserver3.MockResponse;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -50,21 +51,33 @@ class ReadmeConfigFailoverTest {
     List<Arguments> cases = new ArrayList<>();
     for (String strategy :
         List.of("roundRobin", "random", "leastRequest", "peakEwma", "ringHash", "maglev")) {
-      cases.add(Arguments.of(strategy, 3));
-      cases.add(Arguments.of(strategy, 4));
+      for (boolean answers503 : List.of(false, true)) {
+        cases.add(Arguments.of(strategy, 3, answers503));
+        cases.add(Arguments.of(strategy, 4, answers503));
+      }
     }
     return cases.stream();
   }
 
-  @ParameterizedTest(name = "{0}, 1 of {1} dead")
+  @ParameterizedTest(name = "{0}, 1 of {1} refusing (false) or answering 503 (true): {2}")
   @MethodSource("strategiesAndSizes")
-  void okHttpConfiguration_oneDeadEndpoint_noGetFails(String strategy, int endpoints)
-      throws Exception {
-    Backends backends = Backends.start(endpoints - 1);
+  void okHttpConfiguration_oneDeadEndpoint_noGetFails(
+      String strategy, int endpoints, boolean answers503) throws Exception {
+    // Refusing: nothing listens on the last address. Answering 503: a backend there does.
+    Backends backends =
+        Backends.start(
+            answers503 ? endpoints : endpoints - 1,
+            s -> {},
+            (i, r) ->
+                i == endpoints - 1
+                    ? new MockResponse.Builder().code(503).body("unavailable").build()
+                    : new MockResponse.Builder().body("backend-" + i).build());
     closeables.add(backends);
     List<Endpoint> list = new ArrayList<>(backends.endpoints());
-    Endpoint dead = Endpoint.of("127.0.0." + endpoints, backends.port); // nothing listens there
-    list.add(dead);
+    Endpoint dead = Endpoint.of("127.0.0." + endpoints, backends.port);
+    if (!answers503) {
+      list.add(dead);
+    }
     LoadBalancer api =
         LoadBalancers.builder("api")
             .endpoints(list)
@@ -117,7 +130,12 @@ class ReadmeConfigFailoverTest {
     assertThat(failed.get())
         .as("failed GETs, the first: %s; %s", first.get(), api.snapshot())
         .isZero();
-    assertThat(backends.total()).isEqualTo(400);
+    int[] counts = backends.counts();
+    int served = 0;
+    for (int i = 0; i < endpoints - 1; i++) {
+      served += counts[i];
+    }
+    assertThat(served).isEqualTo(400);
     EndpointSnapshot deadState =
         api.snapshot().stream().filter(s -> s.endpoint().equals(dead)).findFirst().get();
     assertThat(deadState.failures()).isBetween(1L, 20L);
