@@ -3,6 +3,7 @@ package io.loadstar.core;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Settings of active health checks, after HAProxy's {@code check inter fastinter downinter rise
@@ -25,8 +26,12 @@ public final class HealthCheckConfig {
   private final int port;
   private final double jitter;
   private final boolean initiallyHealthy;
+  private final @Nullable Duration fastIntervalSet; // as given, for toBuilder(); null: interval
+  private final @Nullable Duration downIntervalSet;
 
   private HealthCheckConfig(Builder b) {
+    this.fastIntervalSet = b.fastInterval;
+    this.downIntervalSet = b.downInterval;
     this.intervalNanos = b.interval.toNanos();
     this.fastIntervalNanos = (b.fastInterval != null ? b.fastInterval : b.interval).toNanos();
     this.downIntervalNanos = (b.downInterval != null ? b.downInterval : b.interval).toNanos();
@@ -46,6 +51,24 @@ public final class HealthCheckConfig {
   /** Returns a builder with the defaults. */
   public static Builder builder() {
     return new Builder();
+  }
+
+  /**
+   * Returns a builder with these settings, to derive others from them. An interval left to default
+   * to {@link #interval()} still follows it.
+   */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.interval = Duration.ofNanos(intervalNanos);
+    b.fastInterval = fastIntervalSet;
+    b.downInterval = downIntervalSet;
+    b.timeout = Duration.ofNanos(timeoutNanos);
+    b.rise = rise;
+    b.fall = fall;
+    b.port = port;
+    b.jitter = jitter;
+    b.initiallyHealthy = initiallyHealthy;
+    return b;
   }
 
   /** Returns the interval between probes while the state is steady. */
@@ -130,8 +153,8 @@ public final class HealthCheckConfig {
   /** Builds a {@link HealthCheckConfig}. Not thread-safe. */
   public static final class Builder {
     private Duration interval = Duration.ofSeconds(2);
-    private Duration fastInterval;
-    private Duration downInterval;
+    private @Nullable Duration fastInterval;
+    private @Nullable Duration downInterval;
     private Duration timeout = Duration.ofSeconds(1);
     private int rise = 2;
     private int fall = 3;

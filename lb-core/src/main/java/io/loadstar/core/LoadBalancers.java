@@ -51,6 +51,8 @@ public final class LoadBalancers {
     boolean acceptEmptyUpdates;
     @Nullable HealthCheckService healthChecks;
     boolean ownsHealthChecks;
+    io.loadstar.api.@Nullable HealthChecker ownedChecker;
+    @Nullable HealthCheckConfig ownedCheckConfig;
     @Nullable OutlierDetectionConfig outlierDetection = OutlierDetectionConfig.defaults();
     int panicThreshold = 50;
     boolean tierSpillover;
@@ -161,23 +163,20 @@ public final class LoadBalancers {
      */
     public Builder healthChecks(HealthCheckService service) {
       this.healthChecks = requireNonNull(service, "service");
-      this.ownsHealthChecks = false;
+      this.ownedChecker = null;
+      this.ownedCheckConfig = null;
       return this;
     }
 
     /**
      * Checks endpoints actively with {@code checker} and {@code config}, on a service the balancer
-     * owns (it uses the balancer's scheduler, if one is set, and closes with the balancer).
+     * owns: built by {@link #build()} with the balancer's scheduler and seed (whenever they were
+     * set), closed with the balancer.
      */
     public Builder healthChecks(io.loadstar.api.HealthChecker checker, HealthCheckConfig config) {
-      requireNonNull(checker, "checker");
-      requireNonNull(config, "config");
-      HealthCheckService.Builder b = HealthCheckService.builder(checker).config(config).seed(seed);
-      if (scheduler != null) {
-        b.scheduler(scheduler);
-      }
-      this.healthChecks = b.build();
-      this.ownsHealthChecks = true;
+      this.ownedChecker = requireNonNull(checker, "checker");
+      this.ownedCheckConfig = requireNonNull(config, "config");
+      this.healthChecks = null;
       return this;
     }
 
@@ -319,6 +318,16 @@ public final class LoadBalancers {
       if (sources.isEmpty()) {
         throw new IllegalStateException(
             "LoadBalancer '" + name + "' needs a source() or endpoints()");
+      }
+      ownsHealthChecks = ownedChecker != null;
+      if (ownedChecker != null && ownedCheckConfig != null) {
+        // Built here, not in healthChecks(..): a scheduler or seed set after it still applies.
+        HealthCheckService.Builder b =
+            HealthCheckService.builder(ownedChecker).config(ownedCheckConfig).seed(seed);
+        if (scheduler != null) {
+          b.scheduler(scheduler);
+        }
+        healthChecks = b.build();
       }
       DefaultLoadBalancer lb = new DefaultLoadBalancer(this);
       lb.start();

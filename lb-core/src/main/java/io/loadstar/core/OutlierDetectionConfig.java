@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.CallFailure;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Settings of passive outlier detection: which failures of real calls take an endpoint out of
@@ -79,6 +80,24 @@ public final class OutlierDetectionConfig {
   /** Returns a builder with the defaults. */
   public static Builder builder() {
     return new Builder();
+  }
+
+  /** Returns a builder with these settings, to derive others from them. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.consecutiveFailures = consecutiveFailures;
+    b.failureRateThreshold = failureRateThreshold;
+    b.minimumCalls = minimumCalls;
+    b.interval = interval;
+    b.baseEjectionTime = baseEjectionTime;
+    b.maxEjectionTime = maxEjectionTime;
+    b.maxEjectionPercent = maxEjectionPercent;
+    b.alwaysAllowOne = alwaysAllowOne;
+    b.trialCalls = trialCalls;
+    b.serverErrorsAreFailures = serverErrorsAreFailures;
+    b.slowCallDuration = slowCallNanos == 0 ? null : Duration.ofNanos(slowCallNanos);
+    b.slowCallRateThreshold = slowCallRateThreshold;
+    return b;
   }
 
   /** Returns the failed calls in a row that eject an endpoint; 0 when off. */
@@ -196,7 +215,7 @@ public final class OutlierDetectionConfig {
     private boolean alwaysAllowOne = true;
     private int trialCalls = 3;
     private boolean serverErrorsAreFailures = true;
-    private Duration slowCallDuration;
+    private @Nullable Duration slowCallDuration;
     private int slowCallRateThreshold;
 
     private Builder() {}

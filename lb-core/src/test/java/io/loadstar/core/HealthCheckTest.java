@@ -287,6 +287,21 @@ class HealthCheckTest {
   }
 
   @Test
+  void ownedChecks_useTheSchedulerEvenWhenItIsSetAfterThem() throws Exception {
+    List<Endpoint> endpoints = threeBackendsOneClosed();
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(endpoints)
+            .outlierDetection(OutlierDetectionConfig.disabled())
+            .healthChecks(TcpHealthChecker.create(), HealthCheckConfig.defaults())
+            .scheduler(scheduler) // after healthChecks(..): used all the same
+            .build();
+    assertThat(scheduler.pendingTasks()).isEqualTo(3); // the three probe timers, on it
+    lb.close();
+    assertThat(scheduler.pendingTasks()).isZero();
+  }
+
+  @Test
   void close_stopsEveryProbe() throws Exception {
     List<Endpoint> endpoints = threeBackendsOneClosed();
     LoadBalancer lb =
