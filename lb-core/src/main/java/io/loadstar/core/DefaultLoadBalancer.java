@@ -114,6 +114,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private volatile boolean closed;
 
   // Serial only.
+  private final java.util.SplittableRandom controlRandom;
   private boolean sourceStarted = true;
   private Map<String, EndpointState> states = Map.of();
   private boolean degraded;
@@ -140,8 +141,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.ejectionBackoff =
         outlier == null
             ? null
-            : io.github.resilience4j.core.IntervalFunction.ofExponentialRandomBackoff(
-                outlier.baseEjectionTime(), 2.0, 0.2, outlier.maxEjectionTime());
+            : io.github.resilience4j.core.IntervalFunction.ofExponentialBackoff(
+                outlier.baseEjectionTime(), 2.0, outlier.maxEjectionTime());
+    this.controlRandom = new java.util.SplittableRandom(b.seed ^ 0x454a454354L);
     this.outlierSignals =
         new EndpointState.OutlierSignals() {
           @Override
@@ -1098,9 +1100,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
       state.control.ejections = 0; // well behaved for a long while: start the backoff over
     }
     state.control.ejections++;
+    // Resilience4j's exponential interval, jittered +-20% from the balancer's seed (its own
+    // random variant draws from Math.random, which a seeded test cannot repeat).
     long millis =
         Math.min(
-            ejectionBackoff.apply(state.control.ejections), outlier.maxEjectionTime().toMillis());
+            Math.round(
+                ejectionBackoff.apply(state.control.ejections)
+                    * (0.8 + 0.4 * controlRandom.nextDouble())),
+            outlier.maxEjectionTime().toMillis());
     state.control.ejected = true;
     state.control.refusedEjection = "";
     state.control.passesWhileEjected = 0;

@@ -213,6 +213,32 @@ class OutlierDetectionTest {
   }
 
   @Test
+  void sameSeed_sameEjectionTimes_theJitterComesFromTheBalancersSeed() {
+    List<String> reasons = new ArrayList<>();
+    for (long seed : new long[] {7, 7, 8}) {
+      List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+      LoadBalancer lb =
+          LoadBalancers.builder("svc")
+              .endpoints(endpoints)
+              .scheduler(scheduler)
+              .ticker(ticker)
+              .seed(seed)
+              .build();
+      closeables.add(lb);
+      StringBuilder times = new StringBuilder();
+      for (int round = 0; round < 4; round++) { // ejected, trial fails, ejected longer, ...
+        calls(lb, 60, endpoints.get(2), true);
+        times.append(snapshotOf(lb, endpoints.get(2)).reason()).append(" | ");
+        ticker.advance(Duration.ofSeconds(400));
+        scheduler.runDueTasks();
+      }
+      reasons.add(times.toString());
+    }
+    assertThat(reasons.get(0)).isEqualTo(reasons.get(1));
+    assertThat(reasons.get(0)).isNotEqualTo(reasons.get(2));
+  }
+
+  @Test
   void balancerWithoutOutlierSettings_ejectsADeadEndpoint_disabledEjectsNothing() {
     List<Endpoint> endpoints = TestEndpoints.endpoints(3);
     Endpoint bad = endpoints.get(2);

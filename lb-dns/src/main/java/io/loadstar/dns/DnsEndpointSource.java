@@ -56,8 +56,8 @@ import org.xbill.DNS.Type;
  * (upward only, so the shared DnsCache entry has expired when the lookup runs), without waiting
  * for traffic. After a failure (timeout, SERVFAIL, REFUSED, network error; and NXDOMAIN or
  * an empty answer while a last good set exists) the last good set stays published and the lookup
- * is retried with exponential backoff, 1 s doubling to 32 s, +-20% (Resilience4j's
- * IntervalFunction). One WARN when lookups start failing, one INFO when they recover; a new list
+ * is retried with exponential backoff, 1 s doubling to 32 s (Resilience4j's IntervalFunction),
+ * +-20% from the source's seeded random. One WARN when lookups start failing, one INFO when they recover; a new list
  * is published only when it differs from the last one.
  *
  * Bad data is skipped, never fatal: records for a name outside the CNAME chain and records of
@@ -111,9 +111,10 @@ public final class DnsEndpointSource implements EndpointSource {
   private final long maxTtlNanos;
   private final ScheduledExecutorService scheduler;
   private final @Nullable ScheduledThreadPoolExecutor ownScheduler;
+  // Jittered +-20% with the source's own seeded random: Resilience4j's random variant draws from
+  // Math.random, which a seeded test cannot repeat.
   private final IntervalFunction backoff =
-      IntervalFunction.ofExponentialRandomBackoff(
-          Duration.ofSeconds(1), 2.0, 0.2, Duration.ofSeconds(32));
+      IntervalFunction.ofExponentialBackoff(Duration.ofSeconds(1), 2.0, Duration.ofSeconds(32));
   private final Object lock = new Object();
   private final SerialExecutor delivery;
   // Guarded by lock:
@@ -598,7 +599,10 @@ public final class DnsEndpointSource implements EndpointSource {
           update = EndpointUpdate.of(List.of());
           lastGood = List.of();
         }
-        delayNanos = TimeUnit.MILLISECONDS.toNanos(backoff.apply(failuresInARow));
+        delayNanos =
+            (long)
+                (TimeUnit.MILLISECONDS.toNanos(backoff.apply(failuresInARow))
+                    * (0.8 + 0.4 * random.nextDouble()));
       }
       timer = scheduler.schedule(this::lookup, delayNanos, TimeUnit.NANOSECONDS);
       Listener l = listener;
