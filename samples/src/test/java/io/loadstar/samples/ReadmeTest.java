@@ -48,16 +48,26 @@ class ReadmeTest {
 
   @Test
   void everyJavaBlock_isTheTaggedCodeOfACompiledSourceFile() throws IOException {
-    Matcher m = JAVA_BLOCK.matcher(readme());
+    assertThat(javaBlocksChecked(ROOT.resolve("README.md"))).isEqualTo(4);
+    for (String module : List.of("lb-api", "lb-core", "lb-dns", "lb-okhttp")) {
+      assertThat(javaBlocksChecked(ROOT.resolve(module).resolve("README.md"))).isEqualTo(1);
+    }
+  }
+
+  /** Checks each java block of {@code readme} against its source file; returns how many. */
+  private static int javaBlocksChecked(Path readme) throws IOException {
+    Matcher m = JAVA_BLOCK.matcher(Files.readString(readme, StandardCharsets.UTF_8));
     int blocks = 0;
     while (m.find()) {
       blocks++;
-      assertThat(m.group(1)).as("snippet marker before java block %d", blocks).isNotNull();
+      assertThat(m.group(1))
+          .as("%s: snippet marker before java block %d", readme, blocks)
+          .isNotNull();
       Path source = ROOT.resolve(m.group(1));
       assertThat(source).exists();
-      assertThat(m.group(2).stripTrailing()).as("%s", source).isEqualTo(tagged(source));
+      assertThat(m.group(2).stripTrailing()).as("%s: %s", readme, source).isEqualTo(tagged(source));
     }
-    assertThat(blocks).isEqualTo(4);
+    return blocks;
   }
 
   @Test
