@@ -201,7 +201,9 @@ class ExecuteTest {
         closeLater(
             LoadBalancers.builder("svc")
                 .source(source)
-                .selectionTimeout(Duration.ofSeconds(1))
+                // Long enough that the error surely arrives during the wait, even on a busy
+                // machine.
+                .selectionTimeout(Duration.ofSeconds(3))
                 .build());
     AtomicReference<Thread> caller = new AtomicReference<>();
     CompletableFuture<Throwable> failed =
