@@ -45,6 +45,24 @@ class ReadmeConfigFailoverTest {
     }
   }
 
+  /** The README's "Use it" settings, with these endpoints, strategy and check port. */
+  private LoadBalancer useItConfiguration(
+      List<Endpoint> endpoints, String strategy, int checkPort) {
+    LoadBalancer orders =
+        LoadBalancers.builder("orders")
+            .endpoints(endpoints)
+            .strategy(Strategies.named(strategy))
+            .maxInFlightPerEndpoint(200)
+            .healthChecks(
+                TcpHealthChecker.create(),
+                HealthCheckConfig.builder().port(checkPort).rise(2).fall(3).build())
+            .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(34).build())
+            .slowStart(Duration.ofSeconds(30))
+            .build();
+    closeables.add(orders);
+    return orders;
+  }
+
   /** Makes {@code calls} TCP-connect calls from 4 threads; returns the failed ones' count. */
   private static int callFromFourThreads(LoadBalancer orders, int calls) throws Exception {
     AtomicInteger failed = new AtomicInteger();
@@ -122,18 +140,7 @@ class ReadmeConfigFailoverTest {
     closeables.add(TcpBackend.start("127.0.0.9", port));
     endpoints.add(Endpoint.of("127.0.0.9", port).withPriority(1)); // a backup
 
-    LoadBalancer orders =
-        LoadBalancers.builder("orders")
-            .endpoints(endpoints)
-            .strategy(Strategies.named(strategy))
-            .maxInFlightPerEndpoint(200)
-            .healthChecks(
-                TcpHealthChecker.create(),
-                HealthCheckConfig.builder().port(port).rise(2).fall(3).build())
-            .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(34).build())
-            .slowStart(Duration.ofSeconds(30))
-            .build();
-    closeables.add(orders);
+    LoadBalancer orders = useItConfiguration(endpoints, strategy, port);
 
     int failed = callFromFourThreads(orders, 400);
     assertThat(failed).isZero();
@@ -164,18 +171,7 @@ class ReadmeConfigFailoverTest {
     Endpoint dead = Endpoint.of("127.0.0.3", port);
     List<Endpoint> endpoints =
         List.of(Endpoint.of("127.0.0.1", port), Endpoint.of("127.0.0.2", port), dead);
-    LoadBalancer orders =
-        LoadBalancers.builder("orders")
-            .endpoints(endpoints)
-            .strategy(Strategies.named(strategy))
-            .maxInFlightPerEndpoint(200)
-            .healthChecks(
-                TcpHealthChecker.create(),
-                HealthCheckConfig.builder().port(noChecks).rise(2).fall(3).build())
-            .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(34).build())
-            .slowStart(Duration.ofSeconds(30))
-            .build();
-    closeables.add(orders);
+    LoadBalancer orders = useItConfiguration(endpoints, strategy, noChecks);
     assertThat(callFromFourThreads(orders, 400)).isZero();
     // Three failed checks at 2 s: about 6 s of real probing until all are UNHEALTHY.
     assertThat(

@@ -70,6 +70,23 @@ class ReadmeTest {
     return blocks;
   }
 
+  /**
+   * The failover tests in lb-core and lb-okhttp (ReadmeConfigFailoverTest) run these settings; if
+   * the README's configurations change, those tests must change with them.
+   */
+  @Test
+  void readmeConfigurations_areTheOnesTheFailoverTestsRun() throws IOException {
+    assertThat(readme())
+        .contains(".maxInFlightPerEndpoint(200)")
+        .contains("HealthCheckConfig.builder().port(9200).rise(2).fall(3).build())")
+        .contains(
+            ".outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(34).build())")
+        .contains(".slowStart(Duration.ofSeconds(30))")
+        .contains(".outlierDetection(OutlierDetectionConfig.builder().build())")
+        .contains(".retryPolicy(RetryPolicy.defaults())")
+        .contains(".callTimeout(Duration.ofSeconds(3))");
+  }
+
   @Test
   void mavenCoordinates_nameTheBomAtTheProjectVersion() throws IOException {
     String pom = Files.readString(ROOT.resolve("pom.xml"), StandardCharsets.UTF_8);
