@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -118,7 +117,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private boolean sourceStarted = true;
   private Map<String, EndpointState> states = Map.of();
   private boolean degraded;
-  private @Nullable ScheduledExecutorService ownScheduler;
+  private @Nullable ScheduledExecutorService sharedTimer;
   private int publications;
   private boolean inPanic;
   private java.util.concurrent.@Nullable ScheduledFuture<?> rampTimer;
@@ -354,10 +353,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
           if (healthChecks != null && ownsHealthChecks) {
             healthChecks.close();
           }
-          ScheduledExecutorService own = ownScheduler;
-          if (own != null) {
-            own.shutdownNow();
-            ownScheduler = null;
+          if (sharedTimer != null) {
+            sharedTimer = null; // this balancer's timers are cancelled above
+            SharedTimer.release();
           }
           states = Map.of();
           logger.info("[{}] closed", name);
@@ -395,29 +393,22 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
   }
 
-  /** Returns the scheduler for timers, starting the balancer's own on first use. Serial only. */
+  /**
+   * Returns the scheduler for timers: the user's, or the JVM's shared timer thread, taken on first
+   * use and given back on close. Serial only.
+   */
   ScheduledExecutorService scheduler() {
     if (userScheduler != null) {
       return userScheduler;
     }
-    ScheduledExecutorService own = ownScheduler;
-    if (own == null) {
+    ScheduledExecutorService shared = sharedTimer;
+    if (shared == null) {
       if (closed) {
         throw new IllegalStateException("LoadBalancer '" + name + "' is closed");
       }
-      ScheduledThreadPoolExecutor executor =
-          new ScheduledThreadPoolExecutor(
-              1,
-              r -> {
-                Thread thread = new Thread(r, "loadstar-" + name + "-timer");
-                thread.setDaemon(true);
-                return thread;
-              });
-      executor.setRemoveOnCancelPolicy(true);
-      executor.setKeepAliveTime(10, TimeUnit.SECONDS);
-      ownScheduler = own = executor;
+      sharedTimer = shared = SharedTimer.acquire();
     }
-    return own;
+    return shared;
   }
 
   /** Runs {@code task} on the control loop; for timers and tests. */

@@ -124,7 +124,8 @@ public final class LoadBalancers {
 
     /**
      * Sets the scheduler for the balancer's timers. The balancer does not shut it down. Defaults to
-     * a daemon thread the balancer starts when it first needs a timer and stops on close.
+     * one daemon thread ({@code loadstar-timer}) shared by every balancer of the JVM, started when
+     * the first needs a timer and stopped when the last of them is closed.
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = requireNonNull(scheduler, "scheduler");

@@ -320,7 +320,7 @@ class LoadBalancerTest {
   }
 
   @Test
-  void close_stopsTimerThreadAndClosesSources() throws Exception {
+  void close_givesBackTheSharedTimerAndClosesSources() throws Exception {
     AtomicReference<Boolean> sourceClosed = new AtomicReference<>(false);
     EndpointSource source =
         new EndpointSource() {
@@ -334,8 +334,9 @@ class LoadBalancerTest {
             sourceClosed.set(true);
           }
         };
+    int before = SharedTimer.users();
     LoadBalancer lb = LoadBalancers.builder("closing").source(source).build();
-    // Start the balancer's own timer thread, as health checks will.
+    // Start the balancer's timers, as health checks will (outlier detection's sweep already has).
     CompletableFuture<Boolean> ran = new CompletableFuture<>();
     ((DefaultLoadBalancer) lb)
         .executeSerially(
@@ -344,21 +345,47 @@ class LoadBalancerTest {
                     .scheduler()
                     .schedule(() -> ran.complete(true), 0, TimeUnit.NANOSECONDS));
     assertThat(ran.get(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(timerThreads("closing")).isNotEmpty();
+    assertThat(SharedTimer.users()).isEqualTo(before + 1);
+    assertThat(timerThreads()).hasSize(1);
 
     lb.close();
 
-    Await.until(() -> timerThreads("closing").isEmpty());
-    assertThat(timerThreads("closing")).isEmpty();
+    assertThat(SharedTimer.users()).isEqualTo(before);
+    if (before == 0) { // no other balancer of this JVM holds it: the thread is gone
+      Await.until(() -> timerThreads().isEmpty());
+      assertThat(timerThreads()).isEmpty();
+    }
     assertThat(sourceClosed.get()).isTrue();
     assertThat(lb.pick().reason()).isEqualTo("LoadBalancer 'closing' is closed");
     lb.close(); // idempotent
+    assertThat(SharedTimer.users()).isEqualTo(before);
   }
 
-  private static List<Thread> timerThreads(String name) {
+  @Test
+  void fiftyBalancers_shareOneTimerThread_theLastCloseStopsIt() throws Exception {
+    int before = SharedTimer.users();
+    List<LoadBalancer> balancers = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      balancers.add(
+          LoadBalancers.builder("svc-" + i)
+              .endpoints(endpoints(3))
+              .slowStart(java.time.Duration.ofSeconds(30))
+              .build());
+    }
+    assertThat(SharedTimer.users()).isEqualTo(before + 50); // outlier detection's sweep timers
+    assertThat(timerThreads()).hasSize(1);
+    balancers.forEach(LoadBalancer::close);
+    assertThat(SharedTimer.users()).isEqualTo(before);
+    if (before == 0) {
+      Await.until(() -> timerThreads().isEmpty());
+      assertThat(timerThreads()).isEmpty();
+    }
+  }
+
+  private static List<Thread> timerThreads() {
     List<Thread> found = new ArrayList<>();
     for (Thread t : Thread.getAllStackTraces().keySet()) {
-      if (t.getName().equals("loadstar-" + name + "-timer") && t.isAlive()) {
+      if (t.getName().equals("loadstar-timer") && t.isAlive()) {
         found.add(t);
       }
     }
