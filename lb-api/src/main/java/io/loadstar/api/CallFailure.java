@@ -2,6 +2,13 @@ package io.loadstar.api;
 
 import static java.util.Objects.requireNonNull;
 
+import java.net.BindException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.PortUnreachableException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import javax.net.ssl.SSLHandshakeException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -111,15 +118,15 @@ public final class CallFailure {
   }
 
   private static boolean isNotSent(Throwable t) {
-    if (t instanceof java.net.ConnectException
-        || t instanceof java.net.NoRouteToHostException
-        || t instanceof java.net.UnknownHostException
-        || t instanceof java.net.PortUnreachableException
-        || t instanceof java.net.BindException
-        || t instanceof javax.net.ssl.SSLHandshakeException) {
+    if (t instanceof ConnectException
+        || t instanceof NoRouteToHostException
+        || t instanceof UnknownHostException
+        || t instanceof PortUnreachableException
+        || t instanceof BindException
+        || t instanceof SSLHandshakeException) {
       return true;
     }
-    if (t instanceof java.net.SocketTimeoutException) {
+    if (t instanceof SocketTimeoutException) {
       // The JDK's Socket.connect says "Connect timed out"; a read says "Read timed out".
       String message = t.getMessage();
       return message != null && message.regionMatches(true, 0, "connect timed out", 0, 17);

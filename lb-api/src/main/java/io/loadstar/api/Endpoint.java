@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.loadstar.api.internal.HostNames;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -309,6 +310,6 @@ public final class Endpoint implements Comparable<Endpoint> {
   }
 
   private static Map<String, String> unmodifiable(TreeMap<String, String> map) {
-    return java.util.Collections.unmodifiableMap(map);
+    return Collections.unmodifiableMap(map);
   }
 }

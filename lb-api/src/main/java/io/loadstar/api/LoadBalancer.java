@@ -1,6 +1,8 @@
 package io.loadstar.api;
 
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The client-side load balancer of one service: it discovers the service's endpoints, tracks their
@@ -33,13 +35,13 @@ public interface LoadBalancer extends AutoCloseable {
    * strategy would choose (a look advances round robin like a pick). Empty when nothing can be
    * picked. The default implementation picks and cancels at once.
    */
-  default java.util.Optional<Endpoint> peek(PickContext context) {
+  default Optional<Endpoint> peek(PickContext context) {
     PickResult result = pick(context);
     if (!result.isAvailable()) {
-      return java.util.Optional.empty();
+      return Optional.empty();
     }
     result.handle().onCancel();
-    return java.util.Optional.of(result.endpoint());
+    return Optional.of(result.endpoint());
   }
 
   /**
@@ -70,7 +72,7 @@ public interface LoadBalancer extends AutoCloseable {
    *     closed
    * @throws InterruptedException if interrupted while waiting
    */
-  boolean awaitReady(java.time.Duration timeout) throws InterruptedException;
+  boolean awaitReady(Duration timeout) throws InterruptedException;
 
   /** Returns the endpoints currently known from discovery, sorted by {@link Endpoint#key()}. */
   List<Endpoint> endpoints();

@@ -3,6 +3,7 @@ package io.loadstar.api;
 import static java.util.Objects.requireNonNull;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -219,7 +220,7 @@ public final class PickContext {
           key,
           longKey,
           List.copyOf(tried),
-          java.util.Collections.unmodifiableMap(new LinkedHashMap<>(attributes)));
+          Collections.unmodifiableMap(new LinkedHashMap<>(attributes)));
     }
   }
 }

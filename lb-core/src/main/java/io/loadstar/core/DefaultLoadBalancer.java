@@ -1,5 +1,6 @@
 package io.loadstar.core;
 
+import io.github.resilience4j.core.IntervalFunction;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.CallHandle;
 import io.loadstar.api.Endpoint;
@@ -9,6 +10,7 @@ import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.EndpointView;
 import io.loadstar.api.FailureClassifier;
+import io.loadstar.api.HealthCheckResult;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.NoEndpointAvailableException;
@@ -19,13 +21,19 @@ import io.loadstar.api.SelectionStrategy.PickerFactory;
 import io.loadstar.api.Ticker;
 import java.io.InterruptedIOException;
 import java.net.SocketTimeoutException;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -88,7 +96,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final @Nullable HealthCheckService healthChecks;
   private final boolean ownsHealthChecks;
   private final @Nullable OutlierDetectionConfig outlier;
-  private final io.github.resilience4j.core.@Nullable IntervalFunction ejectionBackoff;
+  private final @Nullable IntervalFunction ejectionBackoff;
   private final EndpointState.OutlierSignals outlierSignals;
   private final int panicThreshold;
   private final boolean failFastInPanic;
@@ -97,10 +105,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final Retrier retrier;
   private final FailureClassifier failureClassifier;
   private final Sleeper sleeper;
-  private final java.util.concurrent.CountDownLatch ready =
-      new java.util.concurrent.CountDownLatch(1);
-  private final java.util.concurrent.CountDownLatch closeDone =
-      new java.util.concurrent.CountDownLatch(1);
+  private final CountDownLatch ready = new CountDownLatch(1);
+  private final CountDownLatch closeDone = new CountDownLatch(1);
   private final PerThread spilloverRandom;
   private final long slowStartNanos;
   private final int slowStartFloorPercent;
@@ -113,15 +119,15 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private volatile boolean closed;
 
   // Serial only.
-  private final java.util.SplittableRandom controlRandom;
+  private final SplittableRandom controlRandom;
   private boolean sourceStarted = true;
   private Map<String, EndpointState> states = Map.of();
   private boolean degraded;
   private @Nullable ScheduledExecutorService sharedTimer;
   private int publications;
   private boolean inPanic;
-  private java.util.concurrent.@Nullable ScheduledFuture<?> rampTimer;
-  private java.util.concurrent.@Nullable ScheduledFuture<?> sweepTimer;
+  private @Nullable ScheduledFuture<?> rampTimer;
+  private @Nullable ScheduledFuture<?> sweepTimer;
 
   DefaultLoadBalancer(LoadBalancers.Builder b) {
     this.name = b.name;
@@ -140,9 +146,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.ejectionBackoff =
         outlier == null
             ? null
-            : io.github.resilience4j.core.IntervalFunction.ofExponentialBackoff(
+            : IntervalFunction.ofExponentialBackoff(
                 outlier.baseEjectionTime(), 2.0, outlier.maxEjectionTime());
-    this.controlRandom = new java.util.SplittableRandom(b.seed ^ 0x454a454354L);
+    this.controlRandom = new SplittableRandom(b.seed ^ 0x454a454354L);
     this.outlierSignals =
         new EndpointState.OutlierSignals() {
           @Override
@@ -311,8 +317,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   @Override
-  public boolean awaitReady(java.time.Duration timeout) throws InterruptedException {
-    java.util.Objects.requireNonNull(timeout, "timeout");
+  public boolean awaitReady(Duration timeout) throws InterruptedException {
+    Objects.requireNonNull(timeout, "timeout");
     return ready.await(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS) && !closed;
   }
 
@@ -535,7 +541,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   /** A probe result for {@code state}; control loop. */
-  private void onHealth(EndpointState state, boolean up, io.loadstar.api.HealthCheckResult result) {
+  private void onHealth(EndpointState state, boolean up, HealthCheckResult result) {
     if (closed || states.get(state.key()) != state) {
       return; // removed meanwhile
     }
@@ -863,7 +869,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   private void requireCurrent(String endpointKey) {
-    java.util.Objects.requireNonNull(endpointKey, "endpointKey");
+    Objects.requireNonNull(endpointKey, "endpointKey");
     for (Endpoint e : endpoints) {
       if (e.key().equals(endpointKey)) {
         return;
@@ -1173,7 +1179,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   private static void cancelEjectionTimer(EndpointState state) {
-    java.util.concurrent.ScheduledFuture<?> t = state.control.ejectionTimer;
+    ScheduledFuture<?> t = state.control.ejectionTimer;
     if (t != null) {
       state.control.ejectionTimer = null;
       t.cancel(false);
@@ -1308,7 +1314,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
     @Override
     public String toString() {
-      return "SnapshotPicker" + java.util.Arrays.toString(tiers);
+      return "SnapshotPicker" + Arrays.toString(tiers);
     }
   }
 }

@@ -5,12 +5,14 @@ import static java.util.Objects.requireNonNull;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.HealthCheckResult;
 import io.loadstar.api.HealthChecker;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -18,6 +20,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -196,7 +200,7 @@ public final class HealthCheckService implements AutoCloseable {
     }
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  private static ThreadFactory daemon(String name) {
     return r -> {
       Thread t = new Thread(r, name);
       t.setDaemon(true);
@@ -256,9 +260,9 @@ public final class HealthCheckService implements AutoCloseable {
   private static final class Target {
     final String host;
     final int port;
-    final java.net.@Nullable InetAddress address;
+    final @Nullable InetAddress address;
 
-    private Target(String host, int port, java.net.@Nullable InetAddress address) {
+    private Target(String host, int port, @Nullable InetAddress address) {
       this.host = host;
       this.port = port;
       this.address = address;
@@ -294,7 +298,7 @@ public final class HealthCheckService implements AutoCloseable {
   /** The probing of one target. */
   private final class Probe {
     final Target target;
-    final List<Watch> watchers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<Watch> watchers = new CopyOnWriteArrayList<>();
     // Guarded by this:
     boolean up = config.initiallyHealthy();
     boolean checked;
@@ -415,7 +419,7 @@ public final class HealthCheckService implements AutoCloseable {
     private HealthCheckConfig config = HealthCheckConfig.defaults();
     private @Nullable ScheduledExecutorService scheduler;
     private @Nullable Executor probeExecutor;
-    private long seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+    private long seed = ThreadLocalRandom.current().nextLong();
 
     private Builder(HealthChecker checker) {
       this.checker = checker;

@@ -4,10 +4,14 @@ import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSource;
+import io.loadstar.api.FailureClassifier;
+import io.loadstar.api.HealthChecker;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.SelectionStrategy;
 import io.loadstar.api.Ticker;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -51,7 +55,7 @@ public final class LoadBalancers {
     boolean acceptEmptyUpdates;
     @Nullable HealthCheckService healthChecks;
     boolean ownsHealthChecks;
-    io.loadstar.api.@Nullable HealthChecker ownedChecker;
+    @Nullable HealthChecker ownedChecker;
     @Nullable HealthCheckConfig ownedCheckConfig;
     @Nullable OutlierDetectionConfig outlierDetection = OutlierDetectionConfig.defaults();
     int panicThreshold = 50;
@@ -60,10 +64,9 @@ public final class LoadBalancers {
     long slowStartNanos;
     int slowStartFloorPercent = 10;
     boolean failFastInPanic;
-    io.loadstar.api.RetryPolicy retryPolicy = io.loadstar.api.RetryPolicy.defaults();
+    RetryPolicy retryPolicy = RetryPolicy.defaults();
     Sleeper sleeper = Sleeper.SYSTEM;
-    io.loadstar.api.FailureClassifier failureClassifier =
-        io.loadstar.api.FailureClassifier.standard();
+    FailureClassifier failureClassifier = FailureClassifier.standard();
 
     private Builder(String name) {
       this.name = name;
@@ -174,7 +177,7 @@ public final class LoadBalancers {
      * owns: built by {@link #build()} with the balancer's scheduler and seed (whenever they were
      * set), closed with the balancer.
      */
-    public Builder healthChecks(io.loadstar.api.HealthChecker checker, HealthCheckConfig config) {
+    public Builder healthChecks(HealthChecker checker, HealthCheckConfig config) {
       this.ownedChecker = requireNonNull(checker, "checker");
       this.ownedCheckConfig = requireNonNull(config, "config");
       this.healthChecks = null;
@@ -202,19 +205,19 @@ public final class LoadBalancers {
      *
      * @throws IllegalArgumentException if not in {@code 1s..1h}
      */
-    public Builder slowStart(java.time.Duration window) {
+    public Builder slowStart(Duration window) {
       return slowStartWindow(window);
     }
 
     /** Turns on slow start with a 30-second window; see {@link #slowStart(java.time.Duration)}. */
     public Builder slowStart() {
-      return slowStartWindow(java.time.Duration.ofSeconds(30));
+      return slowStartWindow(Duration.ofSeconds(30));
     }
 
-    private Builder slowStartWindow(java.time.Duration window) {
+    private Builder slowStartWindow(Duration window) {
       requireNonNull(window, "window");
-      if (window.compareTo(java.time.Duration.ofSeconds(1)) < 0
-          || window.compareTo(java.time.Duration.ofHours(1)) > 0) {
+      if (window.compareTo(Duration.ofSeconds(1)) < 0
+          || window.compareTo(Duration.ofHours(1)) > 0) {
         throw new IllegalArgumentException("slowStart: " + window + " (expected: PT1S..PT1H)");
       }
       this.slowStartNanos = window.toNanos();
@@ -244,9 +247,9 @@ public final class LoadBalancers {
      *
      * @throws IllegalArgumentException if not in {@code 0..5m}
      */
-    public Builder selectionTimeout(java.time.Duration timeout) {
+    public Builder selectionTimeout(Duration timeout) {
       requireNonNull(timeout, "timeout");
-      if (timeout.isNegative() || timeout.compareTo(java.time.Duration.ofMinutes(5)) > 0) {
+      if (timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
         throw new IllegalArgumentException(
             "selectionTimeout: " + timeout + " (expected: PT0S..PT5M)");
       }
@@ -282,7 +285,7 @@ public final class LoadBalancers {
      * says {@code retryPossiblyProcessed}. {@link io.loadstar.api.RetryPolicy#disabled()} makes one
      * attempt per call.
      */
-    public Builder retryPolicy(io.loadstar.api.RetryPolicy policy) {
+    public Builder retryPolicy(RetryPolicy policy) {
       this.retryPolicy = requireNonNull(policy, "policy");
       return this;
     }
@@ -294,7 +297,7 @@ public final class LoadBalancers {
      * io.loadstar.api.FailureClassifier#standard()}, which reads the cause chain, so a JDBC
      * driver's or Redis client's wrapped {@code ConnectException} counts as not sent.
      */
-    public Builder failureClassifier(io.loadstar.api.FailureClassifier classifier) {
+    public Builder failureClassifier(FailureClassifier classifier) {
       this.failureClassifier = requireNonNull(classifier, "classifier");
       return this;
     }

@@ -2,6 +2,7 @@ package io.loadstar.core;
 
 import io.loadstar.api.EndpointView;
 import io.loadstar.api.SelectionContext;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -104,7 +105,7 @@ final class MaglevStrategy extends BuiltinStrategy {
     static int[] populate(EndpointView[] views, int m) {
       int n = views.length;
       int[] table = new int[m];
-      java.util.Arrays.fill(table, -1);
+      Arrays.fill(table, -1);
       long[] next = new long[n]; // current slot of each permutation
       long[] skip = new long[n];
       long[] target = new long[n];
@@ -116,7 +117,7 @@ final class MaglevStrategy extends BuiltinStrategy {
         weight[i] = Math.max(1, views[i].weight());
         maxWeight = Math.max(maxWeight, weight[i]);
       }
-      java.util.Arrays.fill(target, maxWeight); // first turn in round maxWeight / weight
+      Arrays.fill(target, maxWeight); // first turn in round maxWeight / weight
       int filled = 0;
       for (long round = 1; filled < m; round++) {
         for (int i = 0; i < n && filled < m; i++) {

@@ -2,6 +2,7 @@ package io.loadstar.core;
 
 import io.loadstar.api.EndpointView;
 import io.loadstar.api.KeyHash;
+import io.loadstar.api.SelectionContext;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -44,7 +45,7 @@ final class RingHashStrategy extends BuiltinStrategy {
   }
 
   @Override
-  public PickerFactory newPickerFactory(io.loadstar.api.SelectionContext context) {
+  public PickerFactory newPickerFactory(SelectionContext context) {
     PerThread perThread = new PerThread(context.seed());
     LongAdder total = tracksTotalInFlight() ? core(context).totalInFlight() : null;
     return ready -> new RingHashPicker(ready, perThread, config, total);

@@ -1,6 +1,7 @@
 package io.loadstar.dns;
 
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.xbill.DNS.Record;
 
@@ -34,7 +35,7 @@ final class DnsAnswer {
     this.nxdomain = nxdomain;
     this.error = error;
     this.fetchedNanos = fetchedNanos;
-    this.remainingNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(Math.max(0, ttlSeconds));
+    this.remainingNanos = TimeUnit.SECONDS.toNanos(Math.max(0, ttlSeconds));
   }
 
   private DnsAnswer(DnsAnswer a, long remainingNanos) {

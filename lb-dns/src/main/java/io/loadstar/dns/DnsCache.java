@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.xbill.DNS.Name;
@@ -56,7 +57,7 @@ public final class DnsCache {
                     if (answer.error != null) {
                       return 0;
                     }
-                    long ttl = java.util.concurrent.TimeUnit.SECONDS.toNanos(answer.ttlSeconds);
+                    long ttl = TimeUnit.SECONDS.toNanos(answer.ttlSeconds);
                     return answer.records.isEmpty() ? Math.min(ttl, negativeNanos) : ttl;
                   }
 

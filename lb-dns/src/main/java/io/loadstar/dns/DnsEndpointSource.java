@@ -9,6 +9,7 @@ import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.Ticker;
 import io.loadstar.api.internal.HostNames;
 import io.loadstar.core.SerialExecutor;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -18,10 +19,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -382,7 +386,7 @@ public final class DnsEndpointSource implements EndpointSource {
                 return CompletableFuture.completedFuture(
                     new Result(List.of(), 0, answer.nxdomain, answer.error));
               }
-              java.util.TreeSet<Integer> priorities = new java.util.TreeSet<>();
+              TreeSet<Integer> priorities = new TreeSet<>();
               List<SRVRecord> usable = new ArrayList<>();
               for (Record r : answer.records) {
                 SRVRecord s = (SRVRecord) r;
@@ -479,11 +483,10 @@ public final class DnsEndpointSource implements EndpointSource {
                         Rcode.string(rcode) + " from " + resolver.getAddress());
               }
               Throwable root =
-                  error instanceof java.util.concurrent.CompletionException
-                          && error.getCause() != null
+                  error instanceof CompletionException && error.getCause() != null
                       ? error.getCause()
                       : error;
-              if (root instanceof java.io.IOException
+              if (root instanceof IOException
                   && !(root instanceof UnknownHostException)
                   && attempt < attempts) {
                 return query(qname, type, serverIndex, attempt + 1); // a lost datagram: ask again
@@ -492,8 +495,7 @@ public final class DnsEndpointSource implements EndpointSource {
                 return query(qname, type, serverIndex + 1, 1);
               }
               Throwable cause =
-                  error instanceof java.util.concurrent.CompletionException
-                          && error.getCause() != null
+                  error instanceof CompletionException && error.getCause() != null
                       ? error.getCause()
                       : error;
               return CompletableFuture.completedFuture(
@@ -668,7 +670,7 @@ public final class DnsEndpointSource implements EndpointSource {
     private Duration maxTtl = Duration.ofSeconds(60);
     private AddressPolicy policy = AddressPolicy.BOTH;
     private @Nullable ScheduledExecutorService scheduler;
-    private long seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+    private long seed = ThreadLocalRandom.current().nextLong();
 
     private Builder(String text, Name name, int port, boolean srv) {
       this.text = text;

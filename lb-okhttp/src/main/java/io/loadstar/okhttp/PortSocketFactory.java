@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
+import java.util.Objects;
 import javax.net.SocketFactory;
 import org.jspecify.annotations.Nullable;
 
@@ -93,7 +94,7 @@ final class PortSocketFactory extends SocketFactory {
     PortSocketFactory that = (PortSocketFactory) o;
     return urlPort == that.urlPort
         && endpointPort == that.endpointPort
-        && java.util.Objects.equals(endpointAddress, that.endpointAddress);
+        && Objects.equals(endpointAddress, that.endpointAddress);
   }
 
   @Override

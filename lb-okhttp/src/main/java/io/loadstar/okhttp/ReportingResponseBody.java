@@ -1,5 +1,6 @@
 package io.loadstar.okhttp;
 
+import io.loadstar.api.CallFailure;
 import io.loadstar.api.CallHandle;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -38,8 +39,7 @@ final class ReportingResponseBody extends ResponseBody {
                   n = super.read(sink, byteCount);
                 } catch (IOException e) {
                   if (reported.compareAndSet(false, true)) {
-                    handle.onFailure(
-                        io.loadstar.api.CallFailure.possiblyProcessed(e), latencyNanos);
+                    handle.onFailure(CallFailure.possiblyProcessed(e), latencyNanos);
                   }
                   throw e;
                 }
