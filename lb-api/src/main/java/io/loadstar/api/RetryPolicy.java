@@ -2,6 +2,7 @@ package io.loadstar.api;
 
 import static java.util.Objects.requireNonNull;
 
+import io.loadstar.api.internal.Checks;
 import java.time.Duration;
 import java.util.Arrays;
 
@@ -195,9 +196,7 @@ public final class RetryPolicy {
     public Builder backoff(Duration base, Duration max) {
       requireNonNull(base, "base");
       requireNonNull(max, "max");
-      if (base.compareTo(Duration.ofMillis(1)) < 0 || base.compareTo(Duration.ofMinutes(1)) > 0) {
-        throw new IllegalArgumentException("backoff base: " + base + " (expected: PT0.001S..PT1M)");
-      }
+      Checks.duration("backoff base", base, Duration.ofMillis(1), Duration.ofMinutes(1));
       if (max.compareTo(base) < 0 || max.compareTo(Duration.ofMinutes(5)) > 0) {
         throw new IllegalArgumentException(
             "backoff max: " + max + " (expected: " + base + "..PT5M, at least the base)");
@@ -215,9 +214,7 @@ public final class RetryPolicy {
      */
     public Builder retryAfterMax(Duration max) {
       requireNonNull(max, "max");
-      if (max.isNegative() || max.compareTo(Duration.ofMinutes(5)) > 0) {
-        throw new IllegalArgumentException("retryAfterMax: " + max + " (expected: PT0S..PT5M)");
-      }
+      Checks.duration("retryAfterMax", max, Duration.ZERO, Duration.ofMinutes(5));
       this.retryAfterMax = max;
       return this;
     }
@@ -235,10 +232,7 @@ public final class RetryPolicy {
       if (percent < 0 || percent > 100) {
         throw new IllegalArgumentException("budget percent: " + percent + " (expected: 0..100)");
       }
-      if (window.compareTo(Duration.ofSeconds(1)) < 0
-          || window.compareTo(Duration.ofMinutes(5)) > 0) {
-        throw new IllegalArgumentException("budget window: " + window + " (expected: PT1S..PT5M)");
-      }
+      Checks.duration("budget window", window, Duration.ofSeconds(1), Duration.ofMinutes(5));
       if (minPerSecond < 0 || minPerSecond > 100_000) {
         throw new IllegalArgumentException(
             "budget minPerSecond: " + minPerSecond + " (expected: 0..100000)");

@@ -2,6 +2,7 @@ package io.loadstar.core;
 
 import static java.util.Objects.requireNonNull;
 
+import io.loadstar.api.internal.Checks;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
@@ -204,10 +205,7 @@ public final class HealthCheckConfig {
      */
     public Builder timeout(Duration timeout) {
       requireNonNull(timeout, "timeout");
-      if (timeout.compareTo(Duration.ofMillis(1)) < 0
-          || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
-        throw new IllegalArgumentException("timeout: " + timeout + " (expected: PT0.001S..PT1M)");
-      }
+      Checks.duration("timeout", timeout, Duration.ofMillis(1), Duration.ofMinutes(1));
       this.timeout = timeout;
       return this;
     }
@@ -276,9 +274,7 @@ public final class HealthCheckConfig {
 
     private static Duration checkInterval(String name, Duration value) {
       requireNonNull(value, name);
-      if (value.compareTo(MIN_INTERVAL) < 0 || value.compareTo(MAX_INTERVAL) > 0) {
-        throw new IllegalArgumentException(name + ": " + value + " (expected: PT0.01S..PT1H)");
-      }
+      Checks.duration(name, value, MIN_INTERVAL, MAX_INTERVAL);
       return value;
     }
 

@@ -11,6 +11,7 @@ import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.SelectionStrategy;
 import io.loadstar.api.Ticker;
+import io.loadstar.api.internal.Checks;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -216,10 +217,7 @@ public final class LoadBalancers {
 
     private Builder slowStartWindow(Duration window) {
       requireNonNull(window, "window");
-      if (window.compareTo(Duration.ofSeconds(1)) < 0
-          || window.compareTo(Duration.ofHours(1)) > 0) {
-        throw new IllegalArgumentException("slowStart: " + window + " (expected: PT1S..PT1H)");
-      }
+      Checks.duration("slowStart", window, Duration.ofSeconds(1), Duration.ofHours(1));
       this.slowStartNanos = window.toNanos();
       return this;
     }
@@ -249,10 +247,7 @@ public final class LoadBalancers {
      */
     public Builder selectionTimeout(Duration timeout) {
       requireNonNull(timeout, "timeout");
-      if (timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
-        throw new IllegalArgumentException(
-            "selectionTimeout: " + timeout + " (expected: PT0S..PT5M)");
-      }
+      Checks.duration("selectionTimeout", timeout, Duration.ZERO, Duration.ofMinutes(5));
       this.selectionTimeoutNanos = timeout.toNanos();
       return this;
     }

@@ -3,6 +3,7 @@ package io.loadstar.core;
 import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.CallFailure;
+import io.loadstar.api.internal.Checks;
 import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
@@ -229,11 +230,7 @@ public final class OutlierDetectionConfig {
      */
     public Builder slowCalls(Duration duration, int ratePercent) {
       requireNonNull(duration, "duration");
-      if (duration.compareTo(Duration.ofMillis(1)) < 0
-          || duration.compareTo(Duration.ofMinutes(10)) > 0) {
-        throw new IllegalArgumentException(
-            "slowCallDuration: " + duration + " (expected: PT0.001S..PT10M)");
-      }
+      Checks.duration("slowCallDuration", duration, Duration.ofMillis(1), Duration.ofMinutes(10));
       if (ratePercent < 1 || ratePercent > 100) {
         throw new IllegalArgumentException(
             "slowCallRateThreshold: " + ratePercent + " (expected: 1..100)");
@@ -380,9 +377,7 @@ public final class OutlierDetectionConfig {
 
     private static Duration checkDuration(String name, Duration value) {
       requireNonNull(value, name);
-      if (value.compareTo(Duration.ofMillis(100)) < 0 || value.compareTo(Duration.ofHours(1)) > 0) {
-        throw new IllegalArgumentException(name + ": " + value + " (expected: PT0.1S..PT1H)");
-      }
+      Checks.duration(name, value, Duration.ofMillis(100), Duration.ofHours(1));
       return value;
     }
   }

@@ -3,6 +3,7 @@ package io.loadstar.core;
 import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.SelectionStrategy;
+import io.loadstar.api.internal.Checks;
 import java.time.Duration;
 
 /**
@@ -92,15 +93,8 @@ public final class Strategies {
   public static SelectionStrategy peakEwma(Duration decay, Duration defaultRtt) {
     requireNonNull(decay, "decay");
     requireNonNull(defaultRtt, "defaultRtt");
-    if (decay.compareTo(Duration.ofMillis(100)) < 0
-        || decay.compareTo(Duration.ofMinutes(10)) > 0) {
-      throw new IllegalArgumentException("decay: " + decay + " (expected: PT0.1S..PT10M)");
-    }
-    if (defaultRtt.compareTo(Duration.ofNanos(1000)) < 0
-        || defaultRtt.compareTo(Duration.ofMinutes(1)) > 0) {
-      throw new IllegalArgumentException(
-          "defaultRtt: " + defaultRtt + " (expected: PT0.000001S..PT1M)");
-    }
+    Checks.duration("decay", decay, Duration.ofMillis(100), Duration.ofMinutes(10));
+    Checks.duration("defaultRtt", defaultRtt, Duration.ofNanos(1000), Duration.ofMinutes(1));
     return new PeakEwmaStrategy(
         decay.toNanos(), defaultRtt.toNanos(), Duration.ofSeconds(1).toNanos());
   }

@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import io.loadstar.api.Ticker;
+import io.loadstar.api.internal.Checks;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -184,10 +185,7 @@ public final class DnsCache {
      */
     public Builder negativeTtl(Duration negativeTtl) {
       requireNonNull(negativeTtl, "negativeTtl");
-      if (negativeTtl.isNegative() || negativeTtl.compareTo(Duration.ofHours(1)) > 0) {
-        throw new IllegalArgumentException(
-            "negativeTtl: " + negativeTtl + " (expected: PT0S..PT1H)");
-      }
+      Checks.duration("negativeTtl", negativeTtl, Duration.ZERO, Duration.ofHours(1));
       this.negativeTtl = negativeTtl;
       return this;
     }

@@ -7,6 +7,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.Ticker;
+import io.loadstar.api.internal.Checks;
 import io.loadstar.api.internal.HostNames;
 import io.loadstar.core.SerialExecutor;
 import java.io.IOException;
@@ -759,11 +760,7 @@ public final class DnsEndpointSource implements EndpointSource {
      */
     public Builder queryTimeout(Duration queryTimeout) {
       requireNonNull(queryTimeout, "queryTimeout");
-      if (queryTimeout.compareTo(Duration.ofMillis(10)) < 0
-          || queryTimeout.compareTo(Duration.ofMinutes(1)) > 0) {
-        throw new IllegalArgumentException(
-            "queryTimeout: " + queryTimeout + " (expected: PT0.01S..PT1M)");
-      }
+      Checks.duration("queryTimeout", queryTimeout, Duration.ofMillis(10), Duration.ofMinutes(1));
       this.queryTimeout = queryTimeout;
       return this;
     }
@@ -787,11 +784,7 @@ public final class DnsEndpointSource implements EndpointSource {
      */
     public Builder maxStaleness(Duration maxStaleness) {
       requireNonNull(maxStaleness, "maxStaleness");
-      if (maxStaleness.compareTo(Duration.ofSeconds(1)) < 0
-          || maxStaleness.compareTo(Duration.ofDays(7)) > 0) {
-        throw new IllegalArgumentException(
-            "maxStaleness: " + maxStaleness + " (expected: PT1S..PT168H)");
-      }
+      Checks.duration("maxStaleness", maxStaleness, Duration.ofSeconds(1), Duration.ofDays(7));
       this.maxStalenessNanos = maxStaleness.toNanos();
       return this;
     }
@@ -835,10 +828,7 @@ public final class DnsEndpointSource implements EndpointSource {
     public Builder ttlRange(Duration minTtl, Duration maxTtl) {
       requireNonNull(minTtl, "minTtl");
       requireNonNull(maxTtl, "maxTtl");
-      if (minTtl.compareTo(Duration.ofSeconds(1)) < 0
-          || minTtl.compareTo(Duration.ofHours(1)) > 0) {
-        throw new IllegalArgumentException("minTtl: " + minTtl + " (expected: PT1S..PT1H)");
-      }
+      Checks.duration("minTtl", minTtl, Duration.ofSeconds(1), Duration.ofHours(1));
       if (maxTtl.compareTo(minTtl) < 0 || maxTtl.compareTo(Duration.ofDays(1)) > 0) {
         throw new IllegalArgumentException(
             "maxTtl: " + maxTtl + " (expected: " + minTtl + "..PT24H)");

@@ -11,6 +11,7 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.Ticker;
+import io.loadstar.api.internal.Checks;
 import io.loadstar.api.internal.HostNames;
 import io.loadstar.core.Retrier;
 import io.loadstar.core.Sleeper;
@@ -606,9 +607,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
 
     private static long upToFiveMinutes(String name, Duration timeout) {
       requireNonNull(timeout, name);
-      if (timeout.isNegative() || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
-        throw new IllegalArgumentException(name + ": " + timeout + " (expected: PT0S..PT5M)");
-      }
+      Checks.duration(name, timeout, Duration.ZERO, Duration.ofMinutes(5));
       return timeout.toNanos();
     }
 
