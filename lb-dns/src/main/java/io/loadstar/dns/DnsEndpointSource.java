@@ -553,7 +553,8 @@ public final class DnsEndpointSource implements EndpointSource {
   }
 
   private void onResult(long gen, @Nullable Result result, @Nullable Throwable error) {
-    Throwable failure = error != null ? error : result.error;
+    Throwable queryFailure = error != null ? error : result.error;
+    Throwable failure = queryFailure != null ? lookupFailed(queryFailure) : null;
     List<Endpoint> endpoints = new ArrayList<>(failure == null ? result.endpoints : List.of());
     endpoints.sort(null);
     if (failure == null && endpoints.isEmpty() && keepLastOnEmpty) {
@@ -589,7 +590,7 @@ public final class DnsEndpointSource implements EndpointSource {
         // Reported to the balancer, which logs the outage once (WARN) for every source alike.
         logger.debug(
             "[{}] DNS lookup failed ({} in a row): {}", name, failuresInARow, failure.toString());
-        update = EndpointUpdate.failed(describe(failure));
+        update = EndpointUpdate.failed(failure);
         if (maxStalenessNanos > 0
             && !lastGood.isEmpty()
             && !staleDropped
@@ -619,11 +620,8 @@ public final class DnsEndpointSource implements EndpointSource {
     delivery.drain();
   }
 
-  /** The error a balancer reports: what was looked up, from where, and what went wrong. */
-  private Throwable describe(Throwable failure) {
-    if (String.valueOf(failure.getMessage()).contains(name.toString())) {
-      return failure; // already names what was looked up (NXDOMAIN or no records for ...)
-    }
+  /** A query's error as the balancer reports it: what was looked up, where, what went wrong. */
+  private Throwable lookupFailed(Throwable queryFailure) {
     UnknownHostException e =
         new UnknownHostException(
             "DNS lookup of "
@@ -633,8 +631,8 @@ public final class DnsEndpointSource implements EndpointSource {
                 + ") failed at "
                 + serverAddresses
                 + ": "
-                + failure);
-    e.initCause(failure);
+                + queryFailure);
+    e.initCause(queryFailure);
     return e;
   }
 

@@ -32,6 +32,7 @@ import javax.net.SocketFactory;
 import okhttp3.Call;
 import okhttp3.EventListener;
 import okhttp3.Interceptor;
+import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
@@ -363,7 +364,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
           || retrier.policy().isRetryableStatus(response.code())) {
         return;
       }
-      okhttp3.MediaType type = response.body().contentType();
+      MediaType type = response.body().contentType();
       if (type != null
           && (type.subtype().equalsIgnoreCase("event-stream")
               || type.subtype().equalsIgnoreCase("x-ndjson"))) {
