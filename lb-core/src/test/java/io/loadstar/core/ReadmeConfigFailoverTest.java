@@ -7,6 +7,7 @@ import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.testing.Await;
+import io.loadstar.testing.Concurrently;
 import io.loadstar.testing.TcpBackend;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -15,12 +16,6 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -65,44 +60,23 @@ class ReadmeConfigFailoverTest {
 
   /** Makes {@code calls} TCP-connect calls from 4 threads; returns the failed ones' count. */
   private static int callFromFourThreads(LoadBalancer orders, int calls) throws Exception {
-    AtomicInteger failed = new AtomicInteger();
-    AtomicReference<Exception> firstFailure = new AtomicReference<>();
-    AtomicInteger next = new AtomicInteger();
-    ExecutorService callers = Executors.newFixedThreadPool(4);
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      for (int t = 0; t < 4; t++) {
-        done.add(
-            callers.submit(
-                () -> {
-                  int i;
-                  while ((i = next.getAndIncrement()) < calls) {
-                    try {
-                      orders.execute(
-                          PickContext.ofHashKey("user-" + i),
-                          e -> {
-                            try (Socket s = new Socket()) {
-                              s.connect(e.socketAddress(), 2_000);
-                            }
-                            return null;
-                          });
-                    } catch (Exception e) {
-                      firstFailure.compareAndSet(null, e);
-                      failed.incrementAndGet();
-                    }
-                  }
-                }));
-      }
-      for (Future<?> f : done) {
-        f.get(60, TimeUnit.SECONDS);
-      }
-    } finally {
-      callers.shutdownNow();
+    Concurrently.Outcome outcome =
+        Concurrently.run(
+            4,
+            calls,
+            i ->
+                orders.execute(
+                    PickContext.ofHashKey("user-" + i),
+                    e -> {
+                      try (Socket s = new Socket()) {
+                        s.connect(e.socketAddress(), 2_000);
+                      }
+                      return null;
+                    }));
+    if (outcome.failed() > 0) {
+      System.err.println("failed calls: " + outcome);
     }
-    if (firstFailure.get() != null) {
-      System.err.println("first failed call: " + firstFailure.get());
-    }
-    return failed.get();
+    return outcome.failed();
   }
 
   /** A loopback port nothing listens on. */

@@ -10,15 +10,10 @@ import io.loadstar.api.RetryPolicy;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
+import io.loadstar.testing.Concurrently;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import mockwebserver3.MockResponse;
 import okhttp3.OkHttpClient;
@@ -92,44 +87,24 @@ class ReadmeConfigFailoverTest {
             .build()
             .wrap(base.newBuilder().callTimeout(Duration.ofSeconds(3)).build());
 
-    AtomicInteger failed = new AtomicInteger();
-    AtomicReference<Exception> first = new AtomicReference<>();
-    AtomicInteger next = new AtomicInteger();
-    ExecutorService callers = Executors.newFixedThreadPool(4);
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      for (int t = 0; t < 4; t++) {
-        done.add(
-            callers.submit(
-                () -> {
-                  int i;
-                  while ((i = next.getAndIncrement()) < 400) {
-                    Request request =
-                        new Request.Builder()
-                            .url("http://api.internal:" + backends.port + "/v1/x")
-                            .tag(PickContext.class, PickContext.ofHashKey("user-" + i))
-                            .build();
-                    try (Response r = client.newCall(request).execute()) {
-                      r.body().string();
-                      if (r.code() != 200) {
-                        failed.incrementAndGet();
-                      }
-                    } catch (Exception e) {
-                      first.compareAndSet(null, e);
-                      failed.incrementAndGet();
-                    }
-                  }
-                }));
-      }
-      for (Future<?> f : done) {
-        f.get(60, TimeUnit.SECONDS);
-      }
-    } finally {
-      callers.shutdownNow();
-    }
-    assertThat(failed.get())
-        .as("failed GETs, the first: %s; %s", first.get(), api.snapshot())
-        .isZero();
+    Concurrently.Outcome outcome =
+        Concurrently.run(
+            4,
+            400,
+            i -> {
+              Request request =
+                  new Request.Builder()
+                      .url("http://api.internal:" + backends.port + "/v1/x")
+                      .tag(PickContext.class, PickContext.ofHashKey("user-" + i))
+                      .build();
+              try (Response r = client.newCall(request).execute()) {
+                r.body().string();
+                if (r.code() != 200) {
+                  throw new AssertionError("HTTP " + r.code());
+                }
+              }
+            });
+    assertThat(outcome.failed()).as("%s; %s", outcome, api.snapshot()).isZero();
     int[] counts = backends.counts();
     int served = 0;
     for (int i = 0; i < endpoints - 1; i++) {
