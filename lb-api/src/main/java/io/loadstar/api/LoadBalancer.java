@@ -65,6 +65,20 @@ public interface LoadBalancer extends AutoCloseable {
   }
 
   /**
+   * Starts the attempts of one call made by an integration that sends them itself (an HTTP or RPC
+   * client interceptor): the call is counted in the retry budget, and the returned state picks each
+   * attempt's endpoint and decides on retries with this balancer's policy, budget and selection
+   * timeout. {@link #execute} is the ready-made driver of it.
+   */
+  RetryState newRetryState(PickContext context);
+
+  /** Returns the retry policy every call of this service is retried by. */
+  RetryPolicy retryPolicy();
+
+  /** Returns the service's retry counters, whichever way its calls were made. */
+  RetryStats retryStats();
+
+  /**
    * Waits until discovery has delivered a first non-empty list, for start-up. Returns at once if it
    * has.
    *

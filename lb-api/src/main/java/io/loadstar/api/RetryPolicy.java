@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import io.loadstar.api.internal.Checks;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * When a failed call is tried again on another endpoint, how soon, and how many retries a service
@@ -133,6 +135,42 @@ public final class RetryPolicy {
       }
     }
     return false;
+  }
+
+  /** Policies are equal when every setting is. */
+  @Override
+  public boolean equals(@Nullable Object o) {
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof RetryPolicy)) {
+      return false;
+    }
+    RetryPolicy p = (RetryPolicy) o;
+    return maxAttempts == p.maxAttempts
+        && backoffBase.equals(p.backoffBase)
+        && backoffMax.equals(p.backoffMax)
+        && retryAfterMax.equals(p.retryAfterMax)
+        && budgetPercent == p.budgetPercent
+        && budgetWindow.equals(p.budgetWindow)
+        && minRetriesPerSecond == p.minRetriesPerSecond
+        && retryPossiblyProcessed == p.retryPossiblyProcessed
+        && Arrays.equals(retryableStatuses, p.retryableStatuses);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(
+                maxAttempts,
+                backoffBase,
+                backoffMax,
+                retryAfterMax,
+                budgetPercent,
+                budgetWindow,
+                minRetriesPerSecond,
+                retryPossiblyProcessed)
+            * 31
+        + Arrays.hashCode(retryableStatuses);
   }
 
   @Override

@@ -328,13 +328,13 @@ public final class LoadScenarios {
         System.out.printf("two holes first: %d calls, slowest %d ms%n", measured, worst);
         check(measured > 0 && worst <= 1_000, "success through the third endpoint within 1 s");
       }
-      try (LoadBalancer lb = LoadBalancers.builder("svc").endpoints(hole1, hole2, hole3).build()) {
+      try (LoadBalancer lb =
+          LoadBalancers.builder("svc")
+              .endpoints(hole1, hole2, hole3)
+              .retryPolicy(io.loadstar.api.RetryPolicy.builder().maxAttempts(10).build())
+              .build()) {
         OkHttpClient client =
-            LoadBalancingInterceptor.builder()
-                .service(
-                    "svc.test", lb, io.loadstar.api.RetryPolicy.builder().maxAttempts(10).build())
-                .build()
-                .wrap(base);
+            LoadBalancingInterceptor.builder().service("svc.test", lb).build().wrap(base);
         // Three connect timeouts fit in the call timeout; at 1.5 s each, the call timeout ends it.
         for (int connectMillis : new int[] {400, 1_500}) {
           OkHttpClient c =

@@ -1,9 +1,11 @@
 package io.loadstar.bench;
 
-import io.loadstar.api.LbEventListener;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickContext;
 import io.loadstar.api.RetryPolicy;
-import io.loadstar.api.Ticker;
-import io.loadstar.core.Retrier;
+import io.loadstar.api.RetryState;
+import io.loadstar.core.LoadBalancers;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -13,13 +15,14 @@ import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * What the retry budget adds to every call: {@link Retrier#recordCall()} counts the call in the
- * current one-second slot (a CAS on a shared counter). Measured alone and with two threads counting
- * into the same budget.
+ * What the retry budget adds to every call: {@link LoadBalancer#newRetryState} counts the call in
+ * the current one-second slot (a CAS on a shared counter) and makes the call's retry state (which
+ * escape analysis may remove). Measured alone and with two threads counting into the same budget.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -31,17 +34,25 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 public class RetryBudgetBenchmark {
 
-  private final Retrier retrier =
-      Retrier.create("svc", RetryPolicy.defaults(), Ticker.system(), LbEventListener.NONE);
+  private final LoadBalancer lb =
+      LoadBalancers.builder("svc")
+          .endpoints(Endpoint.of("10.0.0.1", 80))
+          .retryPolicy(RetryPolicy.defaults())
+          .build();
+
+  @TearDown
+  public void close() {
+    lb.close();
+  }
 
   @Benchmark
-  public void recordCall() {
-    retrier.recordCall();
+  public RetryState recordCall() {
+    return lb.newRetryState(PickContext.empty());
   }
 
   @Benchmark
   @Threads(2)
-  public void recordCallThreads2() {
-    retrier.recordCall();
+  public RetryState recordCallThreads2() {
+    return lb.newRetryState(PickContext.empty());
   }
 }

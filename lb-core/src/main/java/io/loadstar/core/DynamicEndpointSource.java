@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
+import io.loadstar.core.internal.SerialExecutor;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 

@@ -8,7 +8,6 @@ import io.loadstar.api.PickResult;
 import io.loadstar.api.Ticker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -67,6 +66,52 @@ final class EndpointState implements EndpointView, CallHandle {
     void trialOutcome(EndpointState state, boolean success);
   }
 
+  /** Creates the states of one balancer's endpoints, with its counting settings. */
+  static final class Factory {
+    private final int maxInFlight;
+    private final boolean exactInFlight;
+    private final @Nullable LongAdder totalInFlight;
+    private final BuiltinStrategy.@Nullable PeakEwmaSettings latencyTracking;
+    private final Ticker ticker;
+    private final long origin;
+    private final @Nullable OutlierDetector outliers;
+
+    private Factory(LoadBalancers.Builder b, LongAdder total, @Nullable OutlierDetector outliers) {
+      BuiltinStrategy builtin =
+          b.strategy instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy : null;
+      this.maxInFlight = b.maxInFlightPerEndpoint;
+      // Custom strategies may read in-flight counts: give them exact ones.
+      this.exactInFlight = builtin == null || builtin.readsInFlight();
+      this.totalInFlight = builtin != null && builtin.tracksTotalInFlight() ? total : null;
+      this.latencyTracking = builtin != null ? builtin.latencyTracking() : null;
+      this.ticker = b.ticker;
+      this.origin = b.ticker.nanoTime();
+      this.outliers = outliers;
+    }
+
+    EndpointState create(Endpoint endpoint) {
+      return new EndpointState(
+          endpoint,
+          maxInFlight,
+          exactInFlight,
+          totalInFlight,
+          latencyTracking,
+          ticker,
+          origin,
+          outliers != null ? outliers.config() : null,
+          outliers);
+    }
+  }
+
+  /**
+   * The factory of a balancer built by {@code b}: its endpoints add their in-flight calls to {@code
+   * total} when the strategy reads it, and signal {@code outliers} if outlier detection is on.
+   */
+  static Factory factory(
+      LoadBalancers.Builder b, LongAdder total, @Nullable OutlierDetector outliers) {
+    return new Factory(b, total, outliers);
+  }
+
   private final String key;
   private final int maxInFlight;
   private final @Nullable LongAdder acquired;
@@ -94,6 +139,9 @@ final class EndpointState implements EndpointView, CallHandle {
 
   /** State only the control loop and snapshot() touch, kept off the hot object's cache lines. */
   final Control control = new Control();
+
+  /** Outlier ejection: written by the balancer's OutlierDetector only. */
+  final OutlierDetector.Ejection ejection = new OutlierDetector.Ejection();
 
   EndpointState(
       Endpoint endpoint,
@@ -376,32 +424,10 @@ final class EndpointState implements EndpointView, CallHandle {
 
     volatile boolean draining;
     volatile int weightOverride = -1;
-    volatile boolean ejected;
-    volatile String ejectionReason = "";
-
-    /**
-     * Why the endpoint should have been ejected when the max-ejection cap refused it, or empty:
-     * shown by snapshot() until the endpoint is ejected or its failures stop.
-     */
-    volatile String refusedEjection = "";
-
-    /** What the refused ejection was for, to eject it once the cap has room. */
-    String refusedWhy = "";
-
-    /** Passing health checks in a row while ejected; {@code rise} of them end the ejection. */
-    int passesWhileEjected;
 
     HealthCheckService.@Nullable Watch watch;
 
     /** When the current slow-start ramp began, or Long.MIN_VALUE when not ramping. */
     long rampStartNanos = Long.MIN_VALUE;
-
-    int ejections;
-    long lastRestoredNanos;
-    @Nullable ScheduledFuture<?> ejectionTimer;
-    long sweepSuccesses;
-    long sweepFailures;
-    long sweepSlowCalls;
-    int trialSuccesses;
   }
 }

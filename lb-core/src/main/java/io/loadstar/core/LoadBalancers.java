@@ -12,6 +12,7 @@ import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.SelectionStrategy;
 import io.loadstar.api.Ticker;
 import io.loadstar.api.internal.Checks;
+import io.loadstar.core.internal.Sleeper;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -299,9 +300,9 @@ public final class LoadBalancers {
 
     /**
      * Sets how {@link LoadBalancer#execute} waits out retry backoffs. Defaults to parking the
-     * calling thread; tests pass one that advances their fake ticker.
+     * calling thread; tests pass one that advances their fake ticker. Not API.
      */
-    public Builder sleeper(Sleeper sleeper) {
+    Builder sleeper(Sleeper sleeper) {
       this.sleeper = requireNonNull(sleeper, "sleeper");
       return this;
     }

@@ -42,6 +42,51 @@ final class SharedTimer {
     }
   }
 
+  /**
+   * A user's scheduler, or the shared timer taken on first use and given back by {@link #close}.
+   * Not thread-safe: one balancer's control loop uses it.
+   */
+  static final class Lease implements AutoCloseable {
+    private final String owner;
+    private final @Nullable ScheduledExecutorService user;
+    private @Nullable ScheduledExecutorService shared;
+    private boolean closed;
+
+    Lease(String owner, @Nullable ScheduledExecutorService user) {
+      this.owner = owner;
+      this.user = user;
+    }
+
+    /**
+     * Returns the scheduler for timers.
+     *
+     * @throws IllegalStateException if the lease was closed
+     */
+    ScheduledExecutorService get() {
+      if (user != null) {
+        return user;
+      }
+      ScheduledExecutorService s = shared;
+      if (s == null) {
+        if (closed) {
+          throw new IllegalStateException("LoadBalancer '" + owner + "' is closed");
+        }
+        shared = s = acquire();
+      }
+      return s;
+    }
+
+    /** Gives the shared timer back, if it was taken; its holder's timers must be cancelled. */
+    @Override
+    public void close() {
+      closed = true;
+      if (shared != null) {
+        shared = null;
+        release();
+      }
+    }
+  }
+
   /** Returns how many balancers hold the timer now; for tests. */
   static int users() {
     synchronized (lock) {

@@ -1,5 +1,6 @@
 package io.loadstar.core;
 
+import io.loadstar.core.internal.Sleeper;
 import io.loadstar.testing.FakeTicker;
 import java.time.Duration;
 import java.util.List;

@@ -50,6 +50,31 @@ class RetryTest {
     }
   }
 
+  /** The retry engine a balancer with {@code policy} and {@code listener} would have. */
+  private RetryEngine engine(RetryPolicy policy, LbEventListener listener) {
+    LoadBalancers.Builder b =
+        LoadBalancers.builder("svc").retryPolicy(policy).ticker(ticker).eventListener(listener);
+    return new RetryEngine(
+        b,
+        new ServiceEvents("svc", listener),
+        new RetryEngine.Picking() {
+          @Override
+          public PickResult pick(PickContext context) {
+            throw new AssertionError("not picking here");
+          }
+
+          @Override
+          public boolean awaitFirstAnswer(long nanos) {
+            return false;
+          }
+
+          @Override
+          public boolean isClosed() {
+            return false;
+          }
+        });
+  }
+
   @Test
   void execute_refusedEndpoint_retriedOnAnotherAtOnce() throws Exception {
     int refused = closedPort();
@@ -180,16 +205,17 @@ class RetryTest {
 
   @Test
   void retryDecision_byFailureClassIdempotencyAndAttempts() {
-    Retrier r = Retrier.create("svc", RetryPolicy.defaults(), ticker, LbEventListener.NONE);
+    RetryEngine r = engine(RetryPolicy.defaults(), LbEventListener.NONE);
     r.recordCall();
     assertThat(r.retryDelayNanos(1, REFUSED, false, -1)).isZero();
-    assertThat(r.retryDelayNanos(1, RESET, false, -1)).isEqualTo(Retrier.NO_RETRY);
+    assertThat(r.retryDelayNanos(1, RESET, false, -1)).isEqualTo(RetryEngine.NO_RETRY);
     assertThat(r.retryDelayNanos(1, RESET, true, -1)).isZero();
     assertThat(r.retryDelayNanos(1, CallFailure.status(503), false, -1))
-        .isEqualTo(Retrier.NO_RETRY);
+        .isEqualTo(RetryEngine.NO_RETRY);
     assertThat(r.retryDelayNanos(1, CallFailure.status(503), true, -1)).isZero();
-    assertThat(r.retryDelayNanos(1, CallFailure.status(500), true, -1)).isEqualTo(Retrier.NO_RETRY);
-    assertThat(r.retryDelayNanos(3, REFUSED, true, -1)).isEqualTo(Retrier.NO_RETRY);
+    assertThat(r.retryDelayNanos(1, CallFailure.status(500), true, -1))
+        .isEqualTo(RetryEngine.NO_RETRY);
+    assertThat(r.retryDelayNanos(3, REFUSED, true, -1)).isEqualTo(RetryEngine.NO_RETRY);
   }
 
   @Test
@@ -200,7 +226,7 @@ class RetryTest {
             .backoff(Duration.ofMillis(25), Duration.ofMillis(100))
             .budget(100, Duration.ofSeconds(10), 100_000)
             .build();
-    Retrier r = Retrier.create("svc", policy, ticker, LbEventListener.NONE);
+    RetryEngine r = engine(policy, LbEventListener.NONE);
     long[] max = new long[10];
     long[] min = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
     for (int i = 0; i < 2_000; i++) {
@@ -222,17 +248,17 @@ class RetryTest {
 
   @Test
   void retryAfter_honouredUpToTheCap_longerEndsRetries() {
-    Retrier r = Retrier.create("svc", RetryPolicy.defaults(), ticker, LbEventListener.NONE);
+    RetryEngine r = engine(RetryPolicy.defaults(), LbEventListener.NONE);
     long halfSecond = Duration.ofMillis(500).toNanos();
     assertThat(r.retryDelayNanos(1, CallFailure.status(503), true, halfSecond))
         .isEqualTo(halfSecond);
     assertThat(r.retryDelayNanos(1, CallFailure.status(503), true, Duration.ofSeconds(5).toNanos()))
-        .isEqualTo(Retrier.NO_RETRY);
+        .isEqualTo(RetryEngine.NO_RETRY);
   }
 
   @Test
   void budget_allFailing_retriesStayWithin20PercentOfCalls_oneEventThenRestored() {
-    Retrier r = Retrier.create("svc", RetryPolicy.defaults(), ticker, events);
+    RetryEngine r = engine(RetryPolicy.defaults(), events);
     long calls = 0;
     long attempts = 0;
     // 10 s of a total outage: 200 calls per second, each retried while the budget allows.
@@ -241,7 +267,7 @@ class RetryTest {
       calls++;
       int made = 1;
       attempts++;
-      while (r.retryDelayNanos(made, REFUSED, true, -1) != Retrier.NO_RETRY) {
+      while (r.retryDelayNanos(made, REFUSED, true, -1) != RetryEngine.NO_RETRY) {
         made++;
         attempts++;
       }
@@ -249,7 +275,7 @@ class RetryTest {
     }
     assertThat(attempts).isLessThanOrEqualTo((long) (1.2 * calls));
     assertThat(attempts).isGreaterThan((long) (1.15 * calls)); // the budget is used, not starved
-    assertThat(r.retriesRefusedByBudget()).isPositive();
+    assertThat(r.stats().refusedByBudget()).isPositive();
     assertThat(events.budgetEvents).hasSize(1);
     assertThat(events.budgetEvents.get(0)).startsWith("exhausted: ");
     // Calls go on succeeding for a window: the budget refills and says so once.
@@ -263,11 +289,11 @@ class RetryTest {
 
   @Test
   void budget_floorAllowsAFewRetriesPerSecondAtLowTraffic() {
-    Retrier r = Retrier.create("svc", RetryPolicy.defaults(), ticker, events);
+    RetryEngine r = engine(RetryPolicy.defaults(), events);
     int allowed = 0;
     for (int i = 0; i < 100; i++) {
       r.recordCall();
-      if (r.retryDelayNanos(1, REFUSED, true, -1) != Retrier.NO_RETRY) {
+      if (r.retryDelayNanos(1, REFUSED, true, -1) != RetryEngine.NO_RETRY) {
         allowed++;
       }
     }
@@ -277,11 +303,9 @@ class RetryTest {
 
   @Test
   void budget_concurrentRetriesNeverOverdraw() throws Exception {
-    Retrier r =
-        Retrier.create(
-            "svc",
+    RetryEngine r =
+        engine(
             RetryPolicy.builder().budget(10, Duration.ofSeconds(10), 0).build(),
-            ticker,
             LbEventListener.NONE);
     for (int i = 0; i < 10_000; i++) {
       r.recordCall();
@@ -294,7 +318,7 @@ class RetryTest {
           new Thread(
               () -> {
                 for (int i = 0; i < 1_000; i++) {
-                  if (r.retryDelayNanos(1, REFUSED, true, -1) != Retrier.NO_RETRY) {
+                  if (r.retryDelayNanos(1, REFUSED, true, -1) != RetryEngine.NO_RETRY) {
                     allowed.incrementAndGet();
                   }
                 }

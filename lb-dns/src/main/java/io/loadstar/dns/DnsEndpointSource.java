@@ -9,7 +9,7 @@ import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.Ticker;
 import io.loadstar.api.internal.Checks;
 import io.loadstar.api.internal.HostNames;
-import io.loadstar.core.SerialExecutor;
+import io.loadstar.core.internal.SerialExecutor;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -5,16 +5,16 @@ import static java.util.Objects.requireNonNull;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.CallHandle;
 import io.loadstar.api.Endpoint;
-import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
+import io.loadstar.api.RetryDecision;
 import io.loadstar.api.RetryPolicy;
+import io.loadstar.api.RetryState;
 import io.loadstar.api.Ticker;
 import io.loadstar.api.internal.Checks;
 import io.loadstar.api.internal.HostNames;
-import io.loadstar.core.Retrier;
-import io.loadstar.core.Sleeper;
+import io.loadstar.core.internal.Sleeper;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
@@ -89,15 +89,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
   private LoadBalancingInterceptor(Builder b) {
     Map<String, Service> map = new HashMap<>();
     for (Map.Entry<String, LoadBalancer> e : b.balancers.entrySet()) {
-      LoadBalancer lb = e.getValue();
-      RetryPolicy policy = b.policies.getOrDefault(e.getKey(), b.retryPolicy);
-      map.put(
-          e.getKey(),
-          new Service(
-              lb,
-              Retrier.create(lb.name(), policy, b.ticker, b.eventListener),
-              b.failureStatus,
-              b.selectionTimeoutNanos));
+      map.put(e.getKey(), new Service(e.getValue(), b.failureStatus));
     }
     this.services = Map.copyOf(map);
     this.ticker = b.ticker;
@@ -123,12 +115,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
    */
   public OkHttpClient wrap(OkHttpClient base) {
     return requireNonNull(base, "base").newBuilder().addInterceptor(this).build();
-  }
-
-  /** Returns the retrier of a balanced host, for its counters; null if the host is not balanced. */
-  public @Nullable Retrier retrier(String host) {
-    Service s = services.get(serviceKey(host.toLowerCase(Locale.ROOT)));
-    return s != null ? s.retrier : null;
   }
 
   /** A URL host as services are keyed: OkHttp lower-cases it; a trailing dot is the same name. */
@@ -225,25 +211,24 @@ public final class LoadBalancingInterceptor implements Interceptor {
   /** One balanced host. */
   private final class Service {
     final LoadBalancer lb;
-    final Retrier retrier;
     final IntPredicate failureStatus;
-    final long selectionTimeoutNanos;
 
-    Service(
-        LoadBalancer lb, Retrier retrier, IntPredicate failureStatus, long selectionTimeoutNanos) {
+    Service(LoadBalancer lb, IntPredicate failureStatus) {
       this.lb = lb;
-      this.retrier = retrier;
       this.failureStatus = failureStatus;
-      this.selectionTimeoutNanos = selectionTimeoutNanos;
     }
 
+    /**
+     * Drives the balancer's retry state for one call: sends each attempt, reports its outcome, and
+     * applies what only HTTP knows (idempotency, replayable bodies, Retry-After, which statuses
+     * fail) and what OkHttp forces (clones for retries, cancellation, closing discarded bodies).
+     */
     Response call(Chain chain, Request request) throws IOException {
       Call call = chain.call();
       long callStart = ticker.nanoTime();
       long callTimeoutNanos = call.timeout().timeoutNanos();
       CallWatch watch = new CallWatch();
       call.addEventListener(watch);
-      retrier.recordCall();
       RequestBody body = request.body();
       boolean replayable = body == null || (!body.isOneShot() && !body.isDuplex());
       Idempotency override = request.tag(Idempotency.class);
@@ -253,12 +238,14 @@ public final class LoadBalancingInterceptor implements Interceptor {
               : IDEMPOTENT_METHODS.contains(request.method())
                   || request.header("Idempotency-Key") != null;
       PickContext context = request.tag(PickContext.class);
-      if (context == null) {
-        context = PickContext.empty();
-      }
-      PickResult pick = lb.pick(context);
-      if (!pick.isAvailable() && lb.endpoints().isEmpty()) {
-        pick = awaitFirstEndpoints(context, callStart, callTimeoutNanos);
+      RetryState retry = lb.newRetryState(context != null ? context : PickContext.empty());
+      RetryPolicy policy = lb.retryPolicy();
+      PickResult pick;
+      try {
+        pick = retry.firstPick(remaining(callStart, callTimeoutNanos));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while waiting for endpoints");
       }
       if (!pick.isAvailable()) {
         throw new EndpointUnavailableException(lb.name(), pick.reason());
@@ -273,8 +260,8 @@ public final class LoadBalancingInterceptor implements Interceptor {
         Response response = null;
         try {
           response = send(chain, request, attempt, endpoint, watch);
-          if (replayable && idempotent && attempt < retrier.policy().maxAttempts()) {
-            readAhead(response); // a body that breaks now can still be retried elsewhere
+          if (replayable && idempotent && attempt < policy.maxAttempts()) {
+            readAhead(response, policy); // a body that breaks now can still be retried elsewhere
           }
         } catch (IOException e) {
           long latency = ticker.nanoTime() - start;
@@ -296,18 +283,20 @@ public final class LoadBalancingInterceptor implements Interceptor {
             e.addSuppressed(lastError);
           }
           lastError = e;
-          context = context.withTried(endpoint);
-          long delay = replayable ? retrier.retryDelayNanos(attempt, failure, idempotent, -1) : -1;
-          PickResult next = pickForRetry(delay, context, callStart, callTimeoutNanos);
-          if (next == null) {
+          if (!replayable) {
             throw e;
           }
-          if (!next.isAvailable()) {
-            e.addSuppressed(new EndpointUnavailableException(lb.name(), next.reason()));
+          RetryDecision next =
+              retry.onFailure(failure, idempotent, -1, remaining(callStart, callTimeoutNanos));
+          if (!next.isRetry()) {
+            String unavailable = next.unavailableReason();
+            if (unavailable != null) {
+              e.addSuppressed(new EndpointUnavailableException(lb.name(), unavailable));
+            }
             throw e;
           }
-          awaitRetry(next, delay, watch, call, e);
-          pick = next;
+          awaitRetry(next, watch, call, e);
+          pick = next.next();
           continue;
         } catch (RuntimeException | Error e) {
           if (response != null) {
@@ -320,22 +309,20 @@ public final class LoadBalancingInterceptor implements Interceptor {
         int code = response.code();
         attempts.add(new CallAttempts.Attempt(endpoint, code, null, latency));
         boolean failed = failureStatus.test(code);
-        long delay = -1;
-        PickResult next = null;
-        CallFailure status = CallFailure.status(code);
-        if (failed || retrier.policy().isRetryableStatus(code)) {
+        RetryDecision next = null;
+        if (replayable && (failed || policy.isRetryableStatus(code))) {
           // A failure status, or one the policy retries without blaming the endpoint (say 429).
-          context = context.withTried(endpoint);
-          delay =
-              replayable
-                  ? retrier.retryDelayNanos(attempt, status, idempotent, retryAfterNanos(response))
-                  : -1;
-          next = pickForRetry(delay, context, callStart, callTimeoutNanos);
+          next =
+              retry.onFailure(
+                  CallFailure.status(code),
+                  idempotent,
+                  retryAfterNanos(response),
+                  remaining(callStart, callTimeoutNanos));
         }
         if (failed) {
-          handle.onFailure(status, latency);
+          handle.onFailure(CallFailure.status(code), latency);
         }
-        if (next == null || !next.isAvailable()) {
+        if (next == null || !next.isRetry()) {
           return tagged(
               response,
               attempts,
@@ -345,10 +332,15 @@ public final class LoadBalancingInterceptor implements Interceptor {
           handle.onSuccess(latency);
         }
         response.close(); // the discarded response gives its connection back
-        awaitRetry(next, delay, watch, call, null);
+        awaitRetry(next, watch, call, null);
         lastError = null;
-        pick = next;
+        pick = next.next();
       }
+    }
+
+    /** The time the call has left: its timeout minus what it has used, or no limit. */
+    private long remaining(long callStart, long timeoutNanos) {
+      return timeoutNanos > 0 ? timeoutNanos - (ticker.nanoTime() - callStart) : Long.MAX_VALUE;
     }
 
     /**
@@ -358,10 +350,10 @@ public final class LoadBalancingInterceptor implements Interceptor {
      * stay in the body's buffer: nothing is copied, and the caller reads them as usual. Failure
      * statuses, which are handled by status, and event streams, which never end, are left alone.
      */
-    private void readAhead(Response response) throws IOException {
+    private void readAhead(Response response, RetryPolicy policy) throws IOException {
       if (readAheadBytes == 0
           || failureStatus.test(response.code())
-          || retrier.policy().isRetryableStatus(response.code())) {
+          || policy.isRetryableStatus(response.code())) {
         return;
       }
       MediaType type = response.body().contentType();
@@ -371,38 +363,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
         return;
       }
       response.body().source().request(readAheadBytes + 1);
-    }
-
-    /**
-     * Picks the endpoint for a retry, before the failed attempt's response is discarded, so that
-     * the caller keeps that response when nowhere is left to go. Returns null if there is no retry:
-     * the policy said no ({@code delay} negative) or the wait would outlast the call's timeout; an
-     * unavailable result if every usable endpoint has been tried.
-     */
-    private @Nullable PickResult pickForRetry(
-        long delay, PickContext context, long callStart, long timeoutNanos) {
-      if (delay < 0
-          || (timeoutNanos > 0 && ticker.nanoTime() - callStart + delay >= timeoutNanos)) {
-        return null;
-      }
-      return lb.pick(context);
-    }
-
-    private PickResult awaitFirstEndpoints(PickContext context, long callStart, long timeoutNanos)
-        throws IOException {
-      long wait = selectionTimeoutNanos;
-      if (timeoutNanos > 0) {
-        wait = Math.min(wait, timeoutNanos - (ticker.nanoTime() - callStart));
-      }
-      if (wait > 0) {
-        try {
-          lb.awaitReady(Duration.ofNanos(wait));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted while waiting for endpoints");
-        }
-      }
-      return lb.pick(context);
     }
 
     /**
@@ -438,12 +398,13 @@ public final class LoadBalancingInterceptor implements Interceptor {
      * the pick back and fails the call.
      */
     private void awaitRetry(
-        PickResult next, long delayNanos, CallWatch watch, Call call, @Nullable IOException cause)
+        RetryDecision retry, CallWatch watch, Call call, @Nullable IOException cause)
         throws IOException {
-      if (delayNanos > 0) {
+      PickResult next = retry.next();
+      if (retry.delayNanos() > 0) {
         watch.waiter = Thread.currentThread();
         try {
-          sleeper.sleep(delayNanos, call::isCanceled);
+          sleeper.sleep(retry.delayNanos(), call::isCanceled);
         } catch (InterruptedException e) {
           next.handle().onCancel();
           Thread.currentThread().interrupt();
@@ -497,13 +458,10 @@ public final class LoadBalancingInterceptor implements Interceptor {
   /** Builds a {@link LoadBalancingInterceptor}. Setters validate at once. Not thread-safe. */
   public static final class Builder {
     private final Map<String, LoadBalancer> balancers = new HashMap<>();
-    private final Map<String, RetryPolicy> policies = new HashMap<>();
-    private RetryPolicy retryPolicy = RetryPolicy.defaults();
+    private @Nullable RetryPolicy expectedPolicy;
     private IntPredicate failureStatus = status -> status >= 500;
     private Ticker ticker = Ticker.system();
     private Sleeper sleeper = Sleeper.SYSTEM;
-    private LbEventListener eventListener = LbEventListener.NONE;
-    private long selectionTimeoutNanos;
     private long attemptTimeoutNanos;
     private long readAheadBytes = 64 * 1024;
 
@@ -548,14 +506,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
       return this;
     }
 
-    /** Balances {@code host} like {@link #service(String, LoadBalancer)} with its own policy. */
-    public Builder service(String host, LoadBalancer balancer, RetryPolicy policy) {
-      requireNonNull(policy, "policy");
-      service(host, balancer);
-      policies.put(key(host), policy);
-      return this;
-    }
-
     private static String key(String host) {
       return HostNames.checkHost(
               "host", host, "a URL's host such as api.internal, without scheme, port or path")
@@ -563,11 +513,18 @@ public final class LoadBalancingInterceptor implements Interceptor {
     }
 
     /**
-     * Sets the retry policy of services without their own. Defaults to {@link
-     * RetryPolicy#defaults()}.
+     * Checks that every service's balancer retries by {@code policy}. A service has one retry
+     * policy, one budget and one selection timeout, set on its balancer ({@code
+     * LoadBalancers.builder(name).retryPolicy(policy)}) and shared by every way its calls are made;
+     * the interceptor has none of its own.
+     *
+     * @deprecated set the policy on the balancer; {@link #build()} fails if a balancer's policy
+     *     differs from {@code policy}, so that no call is retried by a policy it was not meant to
+     *     be
      */
+    @Deprecated
     public Builder retryPolicy(RetryPolicy policy) {
-      this.retryPolicy = requireNonNull(policy, "policy");
+      this.expectedPolicy = requireNonNull(policy, "policy");
       return this;
     }
 
@@ -578,17 +535,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
      */
     public Builder failureStatus(IntPredicate failureStatus) {
       this.failureStatus = requireNonNull(failureStatus, "failureStatus");
-      return this;
-    }
-
-    /**
-     * Sets how long the first attempt waits for a balancer that has not yet discovered any endpoint
-     * (start-up), bounded by the call's timeout. Defaults to 0: fail at once.
-     *
-     * @throws IllegalArgumentException if not in {@code 0..5m}
-     */
-    public Builder selectionTimeout(Duration timeout) {
-      this.selectionTimeoutNanos = upToFiveMinutes("selectionTimeout", timeout);
       return this;
     }
 
@@ -612,32 +558,43 @@ public final class LoadBalancingInterceptor implements Interceptor {
       return timeout.toNanos();
     }
 
-    /** Sets the clock for latencies and the retry budget. Defaults to {@link Ticker#system()}. */
+    /** Sets the clock for attempt latencies and call deadlines. Defaults to the system's. */
     public Builder ticker(Ticker ticker) {
       this.ticker = requireNonNull(ticker, "ticker");
       return this;
     }
 
-    /** Sets how retry backoffs are waited out. Defaults to parking the calling thread. */
-    public Builder sleeper(Sleeper sleeper) {
+    /** Sets how retry backoffs are waited out. Defaults to parking the calling thread. Tests. */
+    Builder sleeper(Sleeper sleeper) {
       this.sleeper = requireNonNull(sleeper, "sleeper");
-      return this;
-    }
-
-    /** Sets the listener told when a service's retry budget is spent and refilled. */
-    public Builder eventListener(LbEventListener eventListener) {
-      this.eventListener = requireNonNull(eventListener, "eventListener");
       return this;
     }
 
     /**
      * Builds the interceptor.
      *
-     * @throws IllegalStateException if no service was configured
+     * @throws IllegalStateException if no service was configured, or a service's balancer retries
+     *     by another policy than the one given to the deprecated {@link #retryPolicy}
      */
     public LoadBalancingInterceptor build() {
       if (balancers.isEmpty()) {
         throw new IllegalStateException("LoadBalancingInterceptor needs at least one service()");
+      }
+      if (expectedPolicy != null) {
+        for (Map.Entry<String, LoadBalancer> e : balancers.entrySet()) {
+          RetryPolicy actual = e.getValue().retryPolicy();
+          if (!actual.equals(expectedPolicy)) {
+            throw new IllegalStateException(
+                "retryPolicy: "
+                    + expectedPolicy
+                    + ", but the balancer of '"
+                    + e.getKey()
+                    + "' retries by "
+                    + actual
+                    + " (a service has one policy: set it with LoadBalancers.builder(name)"
+                    + ".retryPolicy(policy))");
+          }
+        }
       }
       return new LoadBalancingInterceptor(this);
     }

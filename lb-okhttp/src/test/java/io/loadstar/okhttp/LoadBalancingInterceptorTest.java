@@ -446,12 +446,19 @@ class LoadBalancingInterceptorTest {
             Backends.start(3, s -> {}, (i, r) -> new MockResponse.Builder().code(503).build()));
     FakeTicker ticker = new FakeTicker();
     RecordingLbEventListener events = new RecordingLbEventListener();
+    // One budget per service: the balancer's, on the requests' clock, telling its listener.
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("svc")
+                .endpoints(backends.endpoints())
+                .ticker(ticker)
+                .eventListener(events)
+                .build());
     LoadBalancingInterceptor interceptor =
         LoadBalancingInterceptor.builder()
-            .service("svc.test", balancer(backends.endpoints()))
+            .service("svc.test", lb)
             .ticker(ticker)
             .sleeper((nanos, abandon) -> {}) // the requests' clock: backoffs cost none of it
-            .eventListener(events)
             .build();
     OkHttpClient client = interceptor.wrap(base);
     int requests = 1_000;
@@ -462,8 +469,75 @@ class LoadBalancingInterceptorTest {
     int attempts = backends.total();
     assertThat(attempts).isLessThanOrEqualTo((int) (1.2 * requests)).isGreaterThan(requests);
     assertThat(events.budgetEvents).hasSize(1);
-    assertThat(interceptor.retrier("svc.test").retriesRefusedByBudget()).isPositive();
+    assertThat(lb.retryStats().refusedByBudget()).isPositive();
     assertPoolIdle(client);
+  }
+
+  @Test
+  void oneRetryEngine_httpCallsAndExecuteShareTheBalancersPolicyBudgetAndCounters()
+      throws Exception {
+    Backends backends =
+        closeLater(
+            Backends.start(
+                2,
+                s -> {},
+                (i, r) ->
+                    i == 0
+                        ? new MockResponse.Builder().code(503).build()
+                        : new MockResponse.Builder().body("ok").build()));
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("svc")
+                .endpoints(backends.endpoints())
+                .strategy(Strategies.ringHash())
+                .outlierDetection(OutlierDetectionConfig.disabled())
+                .build());
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder().service("svc.test", lb).build().wrap(base);
+    Request get =
+        new Request.Builder()
+            .url("http://svc.test:" + backends.port + "/")
+            .tag(io.loadstar.api.PickContext.class, keyFirstOn(lb, backends.endpoint(0)))
+            .build();
+    try (Response r = client.newCall(get).execute()) {
+      assertThat(r.body().string()).isEqualTo("ok");
+    }
+    assertThat(lb.retryStats().retries()).isEqualTo(1);
+    // A call through execute() is retried by the same engine: its counters go on.
+    List<Endpoint> tried = new ArrayList<>();
+    String value =
+        lb.execute(
+            keyFirstOn(lb, backends.endpoint(0)),
+            e -> {
+              tried.add(e);
+              if (tried.size() == 1) {
+                throw new java.net.ConnectException("refused");
+              }
+              return "done";
+            });
+    assertThat(value).isEqualTo("done");
+    assertThat(lb.retryStats().retries()).isEqualTo(2);
+    assertThat(lb.retryStats().windowCalls()).isEqualTo(2);
+  }
+
+  @Test
+  void deprecatedRetryPolicy_mustMatchTheBalancers_elseBuildSaysWhereToSetIt() {
+    LoadBalancer lb = balancer(List.of(Endpoint.of("127.0.0.1", 1)));
+    assertThat(
+            LoadBalancingInterceptor.builder()
+                .service("svc.test", lb)
+                .retryPolicy(RetryPolicy.defaults())
+                .build())
+        .isNotNull();
+    assertThatThrownBy(
+            () ->
+                LoadBalancingInterceptor.builder()
+                    .service("svc.test", lb)
+                    .retryPolicy(RetryPolicy.disabled())
+                    .build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("but the balancer of 'svc.test' retries by RetryPolicy{maxAttempts=3")
+        .hasMessageContaining("LoadBalancers.builder(name).retryPolicy(policy)");
   }
 
   @Test
@@ -875,13 +949,15 @@ class LoadBalancingInterceptorTest {
                     i == 0
                         ? new MockResponse.Builder().code(429).build()
                         : new MockResponse.Builder().body("backend-1").build()));
-    LoadBalancer balancer = hashed(backends.endpoints());
+    LoadBalancer balancer =
+        closeLater(
+            LoadBalancers.builder("svc")
+                .endpoints(backends.endpoints())
+                .strategy(Strategies.ringHash())
+                .retryPolicy(RetryPolicy.builder().retryableStatuses(429, 503).build())
+                .build());
     OkHttpClient client =
-        LoadBalancingInterceptor.builder()
-            .service("svc.test", balancer)
-            .retryPolicy(RetryPolicy.builder().retryableStatuses(429, 503).build())
-            .build()
-            .wrap(base);
+        LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
     Request get =
         new Request.Builder()
             .url("http://svc.test:" + backends.port + "/")
@@ -1024,8 +1100,8 @@ class LoadBalancingInterceptorTest {
                   + bad
                   + "' (expected: a URL's host such as api.internal, without scheme, port or path)");
     }
-    assertThatThrownBy(
-            () -> LoadBalancingInterceptor.builder().selectionTimeout(Duration.ofMinutes(6)))
+    // One selection timeout per service: the balancer's.
+    assertThatThrownBy(() -> LoadBalancers.builder("svc").selectionTimeout(Duration.ofMinutes(6)))
         .hasMessage("selectionTimeout: PT6M (expected: PT0S..PT5M)");
     assertThatThrownBy(() -> LoadBalancingInterceptor.builder().retryBodyReadAhead(-1))
         .hasMessage("retryBodyReadAhead: -1 (expected: 0..16777216)");

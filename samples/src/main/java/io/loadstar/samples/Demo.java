@@ -228,7 +228,7 @@ public final class Demo {
                   s.failures(),
                   s.state(),
                   s.reason().isEmpty() ? "" : " (" + s.reason() + ")",
-                  interceptor.retrier("demo.svc").retries());
+                  lb.retryStats().retries());
             }
           }
         }

@@ -28,11 +28,11 @@ final class OkHttpUsage {
             .source(DnsEndpointSource.builder("api.internal", 8443).build())
             .strategy(Strategies.peakEwma())
             .outlierDetection(OutlierDetectionConfig.builder().build())
+            .retryPolicy(RetryPolicy.defaults()) // 3 attempts, budget 20% over 10 s: per service
             .build();
     OkHttpClient client =
         LoadBalancingInterceptor.builder()
             .service("api.internal", api) // requests to this host are balanced, others pass
-            .retryPolicy(RetryPolicy.defaults()) // 3 attempts, budget 20% over 10 s
             .build()
             .wrap(new OkHttpClient.Builder().callTimeout(Duration.ofSeconds(3)).build());
 

@@ -1,4 +1,4 @@
-package io.loadstar.core;
+package io.loadstar.core.internal;
 
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;

@@ -1,10 +1,12 @@
-package io.loadstar.core;
+package io.loadstar.core.internal;
 
 import static java.util.Objects.requireNonNull;
 
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,6 +72,51 @@ public final class SerialExecutor implements Executor {
         drainingThread.set(null);
       }
     } while (!queue.isEmpty());
+  }
+
+  /**
+   * Runs {@code task} and waits until it ran (it may be queued behind a task another thread runs
+   * right now), at most {@code timeoutNanos}; an interrupt is kept for later and does not end the
+   * wait. From inside one of this executor's tasks, only queues it: it runs right after the current
+   * one.
+   *
+   * @return false if the task did not run within the timeout
+   */
+  public boolean executeAndWait(Runnable task, long timeoutNanos) {
+    requireNonNull(task, "task");
+    if (isRunningOnCurrentThread()) {
+      queue.add(task);
+      return true;
+    }
+    CountDownLatch done = new CountDownLatch(1);
+    execute(
+        () -> {
+          try {
+            task.run();
+          } finally {
+            done.countDown();
+          }
+        });
+    boolean interrupted = false;
+    long deadline = System.nanoTime() + timeoutNanos;
+    try {
+      while (done.getCount() > 0) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        try {
+          done.await(left, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      return true;
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   /** Returns true if the calling thread is running this executor's tasks right now. */

@@ -1,0 +1,391 @@
+package io.loadstar.core;
+
+import io.github.resilience4j.core.IntervalFunction;
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.Ticker;
+import java.util.Collection;
+import java.util.SplittableRandom;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design notes: passive health, Envoy's outlier detection. EndpointState counts on the hot path
+ * and signals threshold crossings (OutlierSignals); every decision is taken here, on the
+ * balancer's control loop: the max-ejection cap, the ejection time from Resilience4j's exponential
+ * backoff (jittered from the balancer's seed), trial calls after an ejection, the failure-rate
+ * sweep, and the end of an ejection by health checks (HAProxy's rise). The per-endpoint state of
+ * all that is an Ejection, written only here.
+ *
+ * Resilience4j's CircuitBreaker is not used per call: its sliding windows take a lock (or allocate
+ * a node and a snapshot) on every recorded outcome, which the hot path must not do.
+ */
+/** Outlier detection and ejection for one balancer; control loop only, unless said otherwise. */
+final class OutlierDetector implements EndpointState.OutlierSignals {
+
+  private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
+
+  /** The ejection state of one endpoint; written only by its balancer's detector. */
+  static final class Ejection {
+    private volatile boolean ejected;
+    private volatile String reason = "";
+
+    /**
+     * Why the endpoint should have been ejected when the max-ejection cap refused it, or empty:
+     * shown by snapshot() until the endpoint is ejected or its failures stop.
+     */
+    private volatile String refused = "";
+
+    /** What the refused ejection was for, to eject it once the cap has room. */
+    private String refusedWhy = "";
+
+    /** Passing health checks in a row while ejected; {@code rise} of them end the ejection. */
+    private int passesWhileEjected;
+
+    private int ejections;
+    private long lastRestoredNanos;
+    private @Nullable ScheduledFuture<?> timer;
+    private long sweepSuccesses;
+    private long sweepFailures;
+    private long sweepSlowCalls;
+    private int trialSuccesses;
+
+    /** Whether the endpoint is ejected now; any thread. */
+    boolean isEjected() {
+      return ejected;
+    }
+
+    /** Why it is ejected, or empty; any thread. */
+    String reason() {
+      return reason;
+    }
+
+    /** Why it should be and is not (the cap refused), or empty; any thread. */
+    String refused() {
+      return refused;
+    }
+  }
+
+  private final String name;
+  private final OutlierDetectionConfig config;
+  private final IntervalFunction backoff;
+  private final SplittableRandom random;
+  private final Ticker ticker;
+  private final Executor controlLoop;
+  private final BalancerHost host;
+  private @Nullable ScheduledFuture<?> sweepTimer;
+
+  OutlierDetector(
+      String name,
+      OutlierDetectionConfig config,
+      long seed,
+      Ticker ticker,
+      Executor controlLoop,
+      BalancerHost host) {
+    this.name = name;
+    this.config = config;
+    this.backoff =
+        IntervalFunction.ofExponentialBackoff(
+            config.baseEjectionTime(), 2.0, config.maxEjectionTime());
+    this.random = new SplittableRandom(seed ^ 0x454a454354L);
+    this.ticker = ticker;
+    this.controlLoop = controlLoop;
+    this.host = host;
+  }
+
+  OutlierDetectionConfig config() {
+    return config;
+  }
+
+  // ---- signals from the hot path (any thread): queued on the control loop ----
+
+  @Override
+  public void consecutiveFailures(EndpointState state) {
+    controlLoop.execute(() -> onConsecutiveFailures(state));
+  }
+
+  @Override
+  public void failureRunEnded(EndpointState state) {
+    controlLoop.execute(() -> clearRefusedEjection(state));
+  }
+
+  @Override
+  public void trialOutcome(EndpointState state, boolean success) {
+    controlLoop.execute(() -> onTrialOutcome(state, success));
+  }
+
+  // ---- control loop ----
+
+  /** Starts the failure-rate sweep if the settings ask for one. */
+  void start() {
+    if (config.failureRateThreshold() > 0 || config.slowCallRateThreshold() > 0) {
+      scheduleSweep();
+    }
+  }
+
+  /** Cancels the sweep and every ejection timer. */
+  void close(Collection<EndpointState> states) {
+    if (sweepTimer != null) {
+      sweepTimer.cancel(false);
+      sweepTimer = null;
+    }
+    for (EndpointState state : states) {
+      cancelTimer(state.ejection);
+    }
+  }
+
+  /** An endpoint is no longer listed: its ejection timer goes. */
+  void removed(EndpointState state) {
+    cancelTimer(state.ejection);
+  }
+
+  /** The list changed: the cap is a share of the listed endpoints, so it may have room now. */
+  void listChanged() {
+    retryRefusedEjections();
+  }
+
+  /**
+   * A health check result for an ejected endpoint: {@code rise} passes in a row end the ejection
+   * (HAProxy's rise: one passing probe does not outweigh the calls that failed).
+   */
+  void onProbe(EndpointState state, boolean passed, int rise) {
+    Ejection e = state.ejection;
+    if (!e.ejected) {
+      return;
+    }
+    e.passesWhileEjected = passed ? e.passesWhileEjected + 1 : 0;
+    if (e.passesWhileEjected >= rise) {
+      endEjection(state, rise + (rise == 1 ? " health check" : " health checks") + " passed");
+    }
+  }
+
+  private void onConsecutiveFailures(EndpointState state) {
+    if (!host.isCurrent(state) || state.probation) {
+      return;
+    }
+    if (state.ejection.ejected) {
+      state.setTrialPermits(-1); // calls that were in flight failed: nothing more to hold back
+      return;
+    }
+    int n = state.consecutiveFailures();
+    if (n < config.consecutiveFailures()) {
+      state.setTrialPermits(-1); // a success came in meanwhile: picks may go to it again
+      return;
+    }
+    eject(state, n + " consecutive " + describe(state.lastCountedFailure()));
+  }
+
+  /** A success ended the failures an ejection was refused for. */
+  private void clearRefusedEjection(EndpointState state) {
+    if (host.isCurrent(state) && !state.ejection.refused.isEmpty()) {
+      logger.info("[{}] {} answers again; its failures stopped", name, state.endpoint());
+      state.ejection.refused = "";
+    }
+  }
+
+  /** Ejects endpoints the cap refused while they still fail, now that the cap may have room. */
+  private void retryRefusedEjections() {
+    for (EndpointState s : host.states()) {
+      Ejection e = s.ejection;
+      if (!e.ejected && !s.probation && !e.refused.isEmpty() && s.consecutiveFailures() > 0) {
+        eject(s, e.refusedWhy);
+      }
+    }
+  }
+
+  private static String describe(@Nullable CallFailure failure) {
+    if (failure == null) {
+      return "failures";
+    }
+    switch (failure.kind()) {
+      case NOT_SENT:
+        return "connect failures";
+      case RESPONSE_STATUS:
+        return "5xx responses";
+      default:
+        return "failures";
+    }
+  }
+
+  private void scheduleSweep() {
+    long nanos = config.interval().toNanos();
+    sweepTimer =
+        host.scheduler()
+            .schedule(() -> controlLoop.execute(this::sweep), nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Every interval: eject endpoints whose failure or slow-call rate over it is too high. */
+  private void sweep() {
+    if (sweepTimer == null) {
+      return; // closed
+    }
+    for (EndpointState state : host.states()) {
+      Ejection e = state.ejection;
+      long ok = state.successes();
+      long failed = state.countedFailures();
+      long slow = state.slowCalls();
+      long okNow = ok - e.sweepSuccesses;
+      long failedNow = failed - e.sweepFailures;
+      long slowNow = slow - e.sweepSlowCalls;
+      long calls = okNow + failedNow;
+      e.sweepSuccesses = ok;
+      e.sweepFailures = failed;
+      e.sweepSlowCalls = slow;
+      if (e.ejected || state.probation) {
+        continue;
+      }
+      if (failedNow == 0 && !e.refused.isEmpty()) {
+        e.refused = ""; // a whole interval without a counted failure
+      }
+      int slowThreshold = config.slowCallRateThreshold();
+      if (slowThreshold > 0
+          && okNow >= config.minimumCalls()
+          && slowNow * 100 >= (long) slowThreshold * okNow) {
+        eject(
+            state,
+            (slowNow * 100 / okNow)
+                + "% of "
+                + okNow
+                + " calls took "
+                + config.slowCallDuration().toMillis()
+                + " ms or longer in "
+                + config.interval().toSeconds()
+                + " s");
+        continue;
+      }
+      if (config.failureRateThreshold() == 0 || calls < config.minimumCalls()) {
+        continue;
+      }
+      if (failedNow * 100 >= (long) config.failureRateThreshold() * calls) {
+        eject(
+            state,
+            (failedNow * 100 / calls)
+                + "% of "
+                + calls
+                + " calls failed in "
+                + config.interval().toSeconds()
+                + " s");
+      }
+    }
+    scheduleSweep();
+  }
+
+  private void eject(EndpointState state, String why) {
+    Collection<EndpointState> all = host.states();
+    int ejectedNow = 0;
+    for (EndpointState s : all) {
+      ejectedNow += s.ejection.ejected ? 1 : 0;
+    }
+    Ejection e = state.ejection;
+    if (ejectedNow >= config.maxEjected(all.size())) {
+      String refused =
+          "failing ("
+              + why
+              + "), not ejected: "
+              + ejectedNow
+              + " of "
+              + all.size()
+              + " endpoints already ejected, the most maxEjectionPercent "
+              + config.maxEjectionPercent()
+              + " allows";
+      boolean first = e.refused.isEmpty();
+      e.refused = refused;
+      if (!state.probation) {
+        state.setTrialPermits(-1); // held back by the failure that asked: let picks through again
+      }
+      e.refusedWhy = why;
+      if (first) {
+        logger.warn("[{}] {} {}", name, state.endpoint(), refused);
+      } else {
+        logger.debug("[{}] {} {}", name, state.endpoint(), refused);
+      }
+      return;
+    }
+    long now = ticker.nanoTime();
+    if (e.ejections > 0 && now - e.lastRestoredNanos > config.maxEjectionTime().toNanos()) {
+      e.ejections = 0; // well behaved for a long while: start the backoff over
+    }
+    e.ejections++;
+    // Resilience4j's exponential interval, jittered +-20% from the balancer's seed (its own
+    // random variant draws from Math.random, which a seeded test cannot repeat).
+    long millis =
+        Math.min(
+            Math.round(backoff.apply(e.ejections) * (0.8 + 0.4 * random.nextDouble())),
+            config.maxEjectionTime().toMillis());
+    e.ejected = true;
+    e.refused = "";
+    e.passesWhileEjected = 0;
+    state.probation = false;
+    e.reason = "ejected: " + why + ", for " + Math.round(millis / 1000.0) + " s";
+    state.resetConsecutiveFailures();
+    cancelTimer(e);
+    e.timer =
+        host.scheduler()
+            .schedule(
+                () -> controlLoop.execute(() -> endEjection(state, "ejection time over")),
+                millis,
+                TimeUnit.MILLISECONDS);
+    logger.warn("[{}] {} {}", name, state.endpoint(), e.reason);
+    host.republish();
+    // Only now, with a snapshot without it published: picks held back since the run of failures
+    // reached the threshold could otherwise slip through the old snapshot meanwhile. (Panic may
+    // still pick an ejected endpoint: it must not stay held back.)
+    state.setTrialPermits(-1);
+    host.stateChanged(state.endpoint(), EndpointSnapshot.State.EJECTED, e.reason);
+  }
+
+  /** The ejection time is over, or health checks passed: let trial calls through. */
+  private void endEjection(EndpointState state, String why) {
+    Ejection e = state.ejection;
+    if (!host.isCurrent(state) || !e.ejected) {
+      return;
+    }
+    cancelTimer(e);
+    e.ejected = false;
+    e.reason = "";
+    e.trialSuccesses = 0;
+    state.probation = true;
+    state.setTrialPermits(config.trialCalls());
+    host.startRamp(state);
+    logger.info(
+        "[{}] {} ejection over ({}); letting {} trial calls through",
+        name,
+        state.endpoint(),
+        why,
+        config.trialCalls());
+    host.republish();
+    retryRefusedEjections();
+    host.stateChanged(state.endpoint(), EndpointSnapshot.State.READY, "trial calls after ejection");
+  }
+
+  private void onTrialOutcome(EndpointState state, boolean success) {
+    if (!host.isCurrent(state) || !state.probation) {
+      return;
+    }
+    if (!success) {
+      state.probation = false;
+      state.setTrialPermits(-1);
+      eject(state, "a trial call failed after ejection");
+      return;
+    }
+    Ejection e = state.ejection;
+    if (++e.trialSuccesses >= config.trialCalls()) {
+      state.probation = false;
+      state.setTrialPermits(-1);
+      e.lastRestoredNanos = ticker.nanoTime();
+      logger.info("[{}] {} passed its trial calls", name, state.endpoint());
+    }
+  }
+
+  private static void cancelTimer(Ejection e) {
+    ScheduledFuture<?> t = e.timer;
+    if (t != null) {
+      e.timer = null;
+      t.cancel(false);
+    }
+  }
+}

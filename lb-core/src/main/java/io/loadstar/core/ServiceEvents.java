@@ -1,0 +1,127 @@
+package io.loadstar.core;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.LbEventListener;
+import io.loadstar.core.internal.Listeners;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design notes: what a balancer tells its logs and its event listener, once per episode. Discovery
+ * errors are expected network trouble: one WARN when discovery starts failing, DEBUG (with the
+ * stack trace) while it goes on, one INFO when it recovers. Panic: one WARN when it starts, one
+ * INFO when it ends. A listener that throws is logged and cannot break the balancer.
+ */
+/** The logs and events of one balancer; the discovery error is read by any thread. */
+final class ServiceEvents {
+
+  private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
+
+  private final String service;
+  private final LbEventListener listener;
+  private volatile @Nullable Throwable discoveryError;
+
+  // Control loop only.
+  private boolean degraded;
+  private boolean inPanic;
+
+  ServiceEvents(String service, LbEventListener listener) {
+    this.service = service;
+    this.listener = listener;
+  }
+
+  String service() {
+    return service;
+  }
+
+  /** The last discovery error, or null once discovery answered again; any thread. */
+  @Nullable Throwable discoveryError() {
+    return discoveryError;
+  }
+
+  /** {@code reason} with the last discovery error, for a failed pick's message; any thread. */
+  String withDiscoveryError(String reason) {
+    Throwable error = discoveryError;
+    return error != null ? reason + "; last discovery error: " + error : reason;
+  }
+
+  /** A pick failed; any thread. */
+  void pickFailed(String reason) {
+    try {
+      listener.pickFailed(service, reason);
+    } catch (RuntimeException e) {
+      logger.warn("[{}] event listener {} threw", service, listener, e);
+    }
+  }
+
+  /** Discovery failed; {@code known} endpoints are kept. */
+  void discoveryFailed(Throwable error, int known) {
+    discoveryError = error;
+    if (!degraded) {
+      degraded = true;
+      if (known == 0) {
+        logger.warn("[{}] discovery failed, no endpoints known yet: {}", service, error.toString());
+      } else {
+        logger.warn(
+            "[{}] discovery failed; keeping the last {} endpoints: {}",
+            service,
+            known,
+            error.toString());
+      }
+      logger.debug("[{}] discovery error", service, error);
+    } else {
+      logger.debug("[{}] discovery still failing: {}", service, error.toString());
+    }
+    notify(() -> listener.discoveryFailed(service, error));
+  }
+
+  /** Discovery answered with {@code count} endpoints (changed or not). */
+  void discoveryAnswered(int count) {
+    if (degraded) {
+      degraded = false;
+      logger.info("[{}] discovery recovered: {} endpoints", service, count);
+    }
+    discoveryError = null;
+  }
+
+  void endpointsUpdated(int added, int removed, List<Endpoint> endpoints) {
+    logger.info(
+        "[{}] endpoints updated: {} added, {} removed, {} total",
+        service,
+        added,
+        removed,
+        endpoints.size());
+    notify(() -> listener.endpointsUpdated(service, endpoints));
+  }
+
+  /** The published snapshot is in panic for {@code reason}, or not (null). */
+  void panic(@Nullable String reason, boolean failFast) {
+    boolean now = reason != null;
+    if (now == inPanic) {
+      return;
+    }
+    inPanic = now;
+    if (now) {
+      logger.warn(
+          "[{}] panic: {}; {}",
+          service,
+          reason,
+          failFast ? "failing picks" : "spreading picks over all endpoints");
+    } else {
+      logger.info("[{}] panic over", service);
+    }
+    String r = now ? reason : "";
+    notify(() -> listener.panicChanged(service, now, r));
+  }
+
+  void stateChanged(Endpoint endpoint, EndpointSnapshot.State state, String reason) {
+    notify(() -> listener.endpointStateChanged(service, endpoint, state, reason));
+  }
+
+  private void notify(Runnable call) {
+    Listeners.notify(logger, service, listener, call);
+  }
+}

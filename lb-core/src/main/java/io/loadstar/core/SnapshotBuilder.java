@@ -1,0 +1,321 @@
+package io.loadstar.core;
+
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.EndpointView;
+import io.loadstar.api.Picker;
+import io.loadstar.api.SelectionStrategy.PickerFactory;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design notes: turns the endpoints' states into the snapshot picks read, as a function of those
+ * states, the settings and the time. Its only writes are the ones the snapshot publishes with:
+ * each endpoint's slow-start factor and the weight strategies see (and the end of a ramp whose
+ * window is over).
+ *
+ * Tiers: endpoints are grouped by priority. An endpoint is usable when listed with weight > 0, not
+ * drained, healthy by active checks and not ejected. Panic: when fewer than panicThreshold percent
+ * of the serving tier's endpoints are usable (or none of any tier is), that tier is picked over
+ * all its listed endpoints, like Envoy's panic routing, unless failFastInPanic. With spill-over,
+ * Envoy's priority load instead: tier i's health is min(100, 140 x usable_i / listed_i) percent;
+ * tiers take min(health_i, what earlier tiers left) in order, and the loads are scaled up to 100
+ * when their sum is lower; below the panic threshold of combined health, the first tier is picked
+ * over all its endpoints.
+ */
+/**
+ * Builds the published snapshot from endpoint states. Stateless; control loop only, unless said.
+ */
+final class SnapshotBuilder {
+
+  private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
+
+  /** What every snapshot of a balancer is built with. */
+  record Settings(
+      int panicThreshold,
+      boolean failFastInPanic,
+      boolean tierSpillover,
+      long slowStartNanos,
+      int slowStartFloorPercent,
+      int weightScale,
+      int maxInFlight) {}
+
+  /**
+   * A built snapshot: the picker to publish, whether an endpoint is still ramping up (the snapshot
+   * must be rebuilt as time goes on), and why the balancer is in panic (null if it is not).
+   */
+  record Snapshot(TieredPicker picker, boolean ramping, @Nullable String panicReason) {}
+
+  private final Settings settings;
+  private final PickerFactory pickerFactory;
+  private final ServiceEvents failures;
+  private final PerThread spilloverRandom;
+
+  SnapshotBuilder(
+      Settings settings,
+      PickerFactory pickerFactory,
+      ServiceEvents failures,
+      PerThread spilloverRandom) {
+    this.settings = settings;
+    this.pickerFactory = pickerFactory;
+    this.failures = failures;
+    this.spilloverRandom = spilloverRandom;
+  }
+
+  /**
+   * The snapshot builder of a balancer built by {@code b}, whose endpoints add to {@code total}.
+   */
+  static SnapshotBuilder of(LoadBalancers.Builder b, LongAdder total, ServiceEvents events) {
+    boolean ramps =
+        !(b.strategy instanceof BuiltinStrategy) || ((BuiltinStrategy) b.strategy).ramps();
+    // Ramping strategies see weights x100 while slow start is on, so a ramp moves in 1% steps.
+    int weightScale = b.slowStartNanos > 0 && ramps ? 100 : 1;
+    return new SnapshotBuilder(
+        new Settings(
+            b.panicThreshold,
+            b.failFastInPanic,
+            b.tierSpillover,
+            b.slowStartNanos,
+            b.slowStartFloorPercent,
+            weightScale,
+            b.maxInFlightPerEndpoint),
+        b.strategy.newPickerFactory(new BalancerContext(b.name, b.seed, b.ticker, total)),
+        events,
+        new PerThread(b.seed ^ 0x5350494c4cL));
+  }
+
+  Settings settings() {
+    return settings;
+  }
+
+  /** Builds the snapshot of {@code states} (in key order) at {@code now}. */
+  Snapshot build(Collection<EndpointState> states, long now) {
+    if (states.isEmpty()) {
+      return new Snapshot(
+          TieredPicker.empty(DefaultLoadBalancer.NO_ENDPOINTS, failures), false, null);
+    }
+    boolean ramping = false;
+    TreeMap<Integer, List<EndpointState>> tiers = new TreeMap<>();
+    for (EndpointState s : states) {
+      double factor = rampFactor(s, now);
+      ramping |= factor < 1;
+      s.control.rampFactor = factor;
+      int base = s.baseWeight();
+      int scale = settings.weightScale();
+      s.effectiveWeight = scale == 1 ? base : (int) Math.max(1, Math.round(base * scale * factor));
+      if (base > 0 && !s.control.draining) {
+        tiers.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
+      }
+    }
+    TieredPicker.Counts counts =
+        TieredPicker.Counts.of(List.copyOf(states), settings.maxInFlight());
+    return settings.tierSpillover()
+        ? spillover(tiers, counts, ramping)
+        : inOrder(tiers, counts, ramping);
+  }
+
+  private Snapshot inOrder(
+      TreeMap<Integer, List<EndpointState>> tiers, TieredPicker.Counts counts, boolean ramping) {
+    int panicThreshold = settings.panicThreshold();
+    List<Picker> pickers = new ArrayList<>(tiers.size());
+    boolean serving = false;
+    String panicReason = null;
+    for (Map.Entry<Integer, List<EndpointState>> tier : tiers.entrySet()) {
+      List<EndpointState> listed = tier.getValue();
+      List<EndpointView> usable = usable(listed);
+      if (usable.isEmpty()) {
+        continue;
+      }
+      if (!serving) {
+        serving = true;
+        if ((long) usable.size() * 100 < (long) panicThreshold * listed.size()) {
+          panicReason =
+              usable.size()
+                  + " of "
+                  + listed.size()
+                  + " endpoints usable in tier "
+                  + tier.getKey()
+                  + ", below the panic threshold of "
+                  + panicThreshold
+                  + "%";
+          if (settings.failFastInPanic()) {
+            break;
+          }
+          addPicker(pickers, panicCandidates(listed));
+          continue;
+        }
+      }
+      addPicker(pickers, usable);
+    }
+    if (!serving && !tiers.isEmpty() && panicThreshold > 0) {
+      List<EndpointView> candidates = panicCandidates(tiers.firstEntry().getValue());
+      if (!candidates.isEmpty()) {
+        panicReason = "no usable endpoint in any tier";
+        if (!settings.failFastInPanic()) {
+          addPicker(pickers, candidates);
+        }
+      }
+    }
+    return new Snapshot(TieredPicker.of(pickers, counts, failures), ramping, panicReason);
+  }
+
+  private Snapshot spillover(
+      TreeMap<Integer, List<EndpointState>> tiers, TieredPicker.Counts counts, boolean ramping) {
+    List<Picker> pickers = new ArrayList<>();
+    List<Integer> loads = new ArrayList<>();
+    int assigned = 0;
+    for (List<EndpointState> listed : tiers.values()) {
+      List<EndpointView> usable = usable(listed);
+      if (usable.isEmpty()) {
+        continue;
+      }
+      int health = (int) Math.min(100, 140L * usable.size() / listed.size());
+      int load = Math.min(health, 100 - assigned);
+      assigned += load;
+      int before = pickers.size();
+      addPicker(pickers, usable);
+      if (pickers.size() > before) {
+        loads.add(load);
+      }
+    }
+    String panicReason = null;
+    if (!tiers.isEmpty() && assigned < settings.panicThreshold()) {
+      panicReason =
+          "combined tier health "
+              + assigned
+              + "%, below the panic threshold of "
+              + settings.panicThreshold()
+              + "%";
+      pickers.clear();
+      loads.clear();
+      if (!settings.failFastInPanic()) {
+        addPicker(pickers, panicCandidates(tiers.firstEntry().getValue()));
+      }
+    }
+    if (pickers.size() <= 1 || loads.size() != pickers.size()) {
+      return new Snapshot(TieredPicker.of(pickers, counts, failures), ramping, panicReason);
+    }
+    int total = 0;
+    for (int l : loads) {
+      total += l;
+    }
+    int[] cumulative = new int[loads.size()];
+    int running = 0;
+    for (int i = 0; i < loads.size(); i++) {
+      running += total == 0 ? 0 : (int) (10_000L * loads.get(i) / total);
+      cumulative[i] = running;
+    }
+    cumulative[cumulative.length - 1] = 10_000;
+    return new Snapshot(
+        TieredPicker.spillover(pickers, cumulative, spilloverRandom, counts, failures),
+        ramping,
+        panicReason);
+  }
+
+  /** The state of each endpoint in {@code list} for LoadBalancer.snapshot(); any thread. */
+  List<EndpointSnapshot> describe(List<EndpointState> list) {
+    List<EndpointSnapshot> out = new ArrayList<>(list.size());
+    for (EndpointState s : list) {
+      EndpointSnapshot.State state;
+      String reason = "";
+      double effectiveWeight = s.baseWeight() * s.control.rampFactor;
+      if (s.control.draining || s.baseWeight() == 0) {
+        state = EndpointSnapshot.State.DRAINING;
+        reason = s.control.draining ? "drained by the application" : "weight 0";
+        effectiveWeight = 0;
+      } else if (s.ejection.isEjected()) {
+        state = EndpointSnapshot.State.EJECTED;
+        reason = s.ejection.reason();
+        effectiveWeight = 0;
+      } else if (!s.control.healthy) {
+        state = EndpointSnapshot.State.UNHEALTHY;
+        reason = s.control.healthReason;
+        effectiveWeight = 0;
+      } else if (s.atLimit()) {
+        state = EndpointSnapshot.State.AT_LIMIT;
+        reason = "at in-flight limit " + settings.maxInFlight();
+      } else if (s.control.rampFactor < 1) {
+        state = EndpointSnapshot.State.RAMPING;
+        reason =
+            "slow start: "
+                + Math.round(s.control.rampFactor * 100)
+                + "% of weight, "
+                + Math.round(settings.slowStartNanos() / 1e9)
+                + " s window";
+      } else {
+        state = EndpointSnapshot.State.READY;
+      }
+      String refused = s.ejection.refused();
+      if (!refused.isEmpty() && !s.ejection.isEjected()) {
+        reason = reason.isEmpty() ? refused : reason + "; " + refused;
+      }
+      out.add(
+          EndpointSnapshot.builder(s.endpoint(), state)
+              .reason(reason)
+              .effectiveWeight(effectiveWeight)
+              .inFlight(s.inFlight())
+              .counters(s.successes(), s.failures())
+              .build());
+    }
+    return out;
+  }
+
+  /** Returns the slow-start factor of {@code s} now, ending its ramp when the window is over. */
+  private double rampFactor(EndpointState s, long now) {
+    if (s.control.rampStartNanos == Long.MIN_VALUE || settings.weightScale() == 1) {
+      return 1;
+    }
+    long elapsed = now - s.control.rampStartNanos;
+    long window = settings.slowStartNanos();
+    if (elapsed >= window) {
+      s.control.rampStartNanos = Long.MIN_VALUE;
+      return 1;
+    }
+    return Math.max(settings.slowStartFloorPercent() / 100.0, (double) elapsed / window);
+  }
+
+  /** The endpoints of a tier that may be picked: healthy and not ejected. */
+  private static List<EndpointView> usable(List<EndpointState> listed) {
+    List<EndpointView> usable = new ArrayList<>(listed.size());
+    for (EndpointState s : listed) {
+      if (s.control.healthy && !s.ejection.isEjected()) {
+        usable.add(s);
+      }
+    }
+    return usable;
+  }
+
+  /**
+   * The endpoints panic spreads over: all listed, except those never checked yet, and except those
+   * outlier detection ejected while any other is left. Panic distrusts the active checks (a wrong
+   * check port fails them all); an ejection is what real calls showed, so it still counts.
+   */
+  private static List<EndpointView> panicCandidates(List<EndpointState> listed) {
+    List<EndpointView> out = new ArrayList<>(listed.size());
+    List<EndpointView> ejected = new ArrayList<>();
+    for (EndpointState s : listed) {
+      if (!s.control.awaitingFirstCheck) {
+        (s.ejection.isEjected() ? ejected : out).add(s);
+      }
+    }
+    return out.isEmpty() ? ejected : out;
+  }
+
+  private void addPicker(List<Picker> pickers, List<? extends EndpointView> tier) {
+    if (tier.isEmpty()) {
+      return;
+    }
+    try {
+      pickers.add(pickerFactory.newPicker(List.copyOf(tier)));
+    } catch (RuntimeException e) {
+      logger.error(
+          "[{}] strategy {} failed to build a picker", failures.service(), pickerFactory, e);
+    }
+  }
+}
