@@ -71,6 +71,17 @@ public final class CompositeEndpointSource implements EndpointSource {
     }
   }
 
+  /** Starts every child with the balancer's context, each reporting into this merge. */
+  @Override
+  public void start(Context context) {
+    requireNonNull(context, "context");
+    Listener listener = context.listener();
+    for (int i = 0; i < sources.size(); i++) {
+      int index = i;
+      sources.get(i).start(context.withListener(update -> onChildUpdate(index, update, listener)));
+    }
+  }
+
   private void onChildUpdate(int index, EndpointUpdate update, Listener listener) {
     if (update.isError()) {
       synchronized (lock) {

@@ -14,6 +14,8 @@ import io.loadstar.api.RetryState;
 import io.loadstar.api.RetryStats;
 import io.loadstar.api.Ticker;
 import io.loadstar.core.internal.SerialExecutor;
+import io.loadstar.core.internal.SharedThreads;
+import io.loadstar.core.internal.SourceContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -63,8 +65,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final SerialExecutor serialExecutor;
   private final EndpointSource source;
   private final Ticker ticker;
-  private final boolean acceptEmptyUpdates;
-  private final SharedTimer.Lease timers;
+  private final long keepLastNanos;
+  private final SharedThreads.Lease threads;
+  private final long seed;
   private final EndpointState.Factory stateFactory;
   private final @Nullable ActiveHealth health;
   private final @Nullable OutlierDetector outliers;
@@ -81,6 +84,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   // Serial only.
   private boolean sourceStarted = true;
   private Map<String, EndpointState> states = Map.of();
+  private long lastAnswerNanos; // when discovery last answered with endpoints
   private int publications;
   private @Nullable ScheduledFuture<?> rampTimer;
 
@@ -89,8 +93,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.serialExecutor = new SerialExecutor(b.name);
     this.source = b.sources.size() == 1 ? b.sources.get(0) : CompositeEndpointSource.of(b.sources);
     this.ticker = b.ticker;
-    this.acceptEmptyUpdates = b.acceptEmptyUpdates;
-    this.timers = new SharedTimer.Lease(b.name, b.scheduler);
+    this.keepLastNanos = b.keepLastNanos;
+    this.threads = new SharedThreads.Lease("LoadBalancer '" + b.name + "'", b.scheduler);
+    this.seed = b.seed;
     // Disabled settings cost nothing per call: no outlier state at all, as before it had a default.
     Host host = new Host();
     this.outliers =
@@ -121,7 +126,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
     serialExecutor.execute(
         () -> {
           try {
-            source.start(update -> serialExecutor.execute(() -> onUpdate(update)));
+            source.start(
+                new SourceContext(
+                    name,
+                    update -> serialExecutor.execute(() -> onUpdate(update)),
+                    serialExecutor,
+                    threads,
+                    ticker,
+                    seed));
           } catch (RuntimeException e) {
             failed[0] = e;
             return;
@@ -212,7 +224,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
                 rampTimer.cancel(false);
                 rampTimer = null;
               }
-              timers.close(); // this balancer's timers are cancelled above
+              threads.close(); // this balancer's timers are cancelled above
               states = Map.of();
               logger.info("[{}] closed", name);
             },
@@ -224,7 +236,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   /** The scheduler for timers; serial only. */
   ScheduledExecutorService scheduler() {
-    return timers.get();
+    return threads.scheduler();
   }
 
   /** Runs {@code task} on the control loop; for timers and tests. */
@@ -247,19 +259,25 @@ final class DefaultLoadBalancer implements LoadBalancer {
     if (closed) {
       return;
     }
-    if (update.isError()) {
-      events.discoveryFailed(update.error().orElseThrow(), states.size());
-      return;
+    List<Endpoint> next = update.isError() ? List.of() : canonical(update.endpoints());
+    long now = ticker.nanoTime();
+    if (next.isEmpty() && (update.isError() || !states.isEmpty())) {
+      Throwable error =
+          update.isError()
+              ? update.error().orElseThrow()
+              : new IllegalStateException(
+                  "discovery returned no endpoints; keeping the last " + states.size());
+      if (states.isEmpty() || now - lastAnswerNanos < keepLastNanos) {
+        events.discoveryFailed(error, states.size()); // stale-while-error
+        return;
+      }
+      events.lastEndpointsDropped(states.size(), keepLastNanos, update.error().orElse(null));
+    } else {
+      events.discoveryAnswered(next.size());
     }
-    List<Endpoint> next = canonical(update.endpoints());
-    if (next.isEmpty() && !states.isEmpty() && !acceptEmptyUpdates) {
-      events.discoveryFailed(
-          new IllegalStateException(
-              "discovery returned no endpoints; keeping the last " + states.size()),
-          states.size());
-      return;
+    if (!next.isEmpty()) {
+      lastAnswerNanos = now;
     }
-    events.discoveryAnswered(next.size());
     if (next.equals(endpoints)) {
       return;
     }
@@ -280,7 +298,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
       reconciled.put(e.key(), state);
     }
     if (snapshots.settings().slowStartNanos() > 0 && added < next.size()) {
-      long now = ticker.nanoTime();
       for (EndpointState state : reconciled.values()) {
         if (!previous.containsKey(state.key())) {
           state.control.rampStartNanos = now; // joins a running set: ramp up

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.HealthCheckResult;
 import io.loadstar.api.HealthChecker;
+import io.loadstar.core.internal.SharedThreads;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,17 +15,11 @@ import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,14 +54,12 @@ import org.slf4j.LoggerFactory;
 public final class HealthCheckService implements AutoCloseable {
 
   private static final Logger logger = LoggerFactory.getLogger(HealthCheckService.class);
-  private static final AtomicInteger SERVICES = new AtomicInteger();
 
   private final HealthChecker checker;
   private final HealthCheckConfig config;
   private final ScheduledExecutorService scheduler;
   private final Executor probeExecutor;
-  private final @Nullable ScheduledThreadPoolExecutor ownScheduler;
-  private final @Nullable ExecutorService ownProbeExecutor;
+  private final SharedThreads.Lease threads;
   private final Object lock = new Object();
   private final Map<Target, Probe> probes = new HashMap<>(); // guarded by lock
   private final SplittableRandom random; // guarded by lock
@@ -76,33 +69,11 @@ public final class HealthCheckService implements AutoCloseable {
     this.checker = b.checker;
     this.config = b.config;
     this.random = new SplittableRandom(b.seed);
-    int id = SERVICES.incrementAndGet();
-    if (b.scheduler != null) {
-      this.scheduler = b.scheduler;
-      this.ownScheduler = null;
-    } else {
-      ScheduledThreadPoolExecutor s =
-          new ScheduledThreadPoolExecutor(1, daemon("loadstar-health-" + id + "-timer"));
-      s.setRemoveOnCancelPolicy(true);
-      this.scheduler = s;
-      this.ownScheduler = s;
-    }
-    if (b.probeExecutor != null) {
-      this.probeExecutor = b.probeExecutor;
-      this.ownProbeExecutor = null;
-    } else {
-      ThreadPoolExecutor e =
-          new ThreadPoolExecutor(
-              16,
-              16,
-              10,
-              TimeUnit.SECONDS,
-              new LinkedBlockingQueue<>(),
-              daemon("loadstar-health-" + id + "-probe"));
-      e.allowCoreThreadTimeOut(true);
-      this.probeExecutor = e;
-      this.ownProbeExecutor = e;
-    }
+    // Loadstar's shared timer and workers unless given others: probes never start threads of
+    // their own, and at most SharedThreads.WORKERS of them run at once in the JVM.
+    this.threads = new SharedThreads.Lease("HealthCheckService", b.scheduler);
+    this.scheduler = threads.scheduler();
+    this.probeExecutor = b.probeExecutor != null ? b.probeExecutor : threads.workers();
   }
 
   /** Returns a builder for a service that probes with {@code checker}. */
@@ -163,12 +134,7 @@ public final class HealthCheckService implements AutoCloseable {
     for (Probe p : all) {
       p.stop();
     }
-    if (ownScheduler != null) {
-      ownScheduler.shutdownNow();
-    }
-    if (ownProbeExecutor != null) {
-      ownProbeExecutor.shutdownNow();
-    }
+    threads.close(); // after every probe's timer was cancelled
   }
 
   @Override
@@ -198,14 +164,6 @@ public final class HealthCheckService implements AutoCloseable {
     if (stop) {
       probe.stop();
     }
-  }
-
-  private static ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
   }
 
   /** Hears a watched endpoint's probe results. Called on probe threads; must not block. */
@@ -432,8 +390,8 @@ public final class HealthCheckService implements AutoCloseable {
     }
 
     /**
-     * Sets the scheduler of probe timers; the service does not shut it down. Defaults to a daemon
-     * thread the service owns.
+     * Sets the scheduler of probe timers; the service does not shut it down. Defaults to the daemon
+     * timer thread Loadstar's components share ({@code loadstar-timer}).
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = requireNonNull(scheduler, "scheduler");
@@ -442,7 +400,9 @@ public final class HealthCheckService implements AutoCloseable {
 
     /**
      * Sets the executor probes run on (they may block for their timeout); the service does not shut
-     * it down. Defaults to up to 16 daemon threads the service owns.
+     * it down. Defaults to the daemon worker threads Loadstar's components share ({@code
+     * loadstar-worker-N}), so that at most 4 probes of the JVM run at once; give a larger executor
+     * for thousands of targets with slow probe timeouts.
      */
     public Builder probeExecutor(Executor probeExecutor) {
       this.probeExecutor = requireNonNull(probeExecutor, "probeExecutor");

@@ -54,7 +54,7 @@ public final class LoadBalancers {
     @Nullable ScheduledExecutorService scheduler;
     LbEventListener eventListener = LbEventListener.NONE;
     long seed = ThreadLocalRandom.current().nextLong();
-    boolean acceptEmptyUpdates;
+    long keepLastNanos = Long.MAX_VALUE;
     @Nullable HealthCheckService healthChecks;
     boolean ownsHealthChecks;
     @Nullable HealthChecker ownedChecker;
@@ -153,11 +153,20 @@ public final class LoadBalancers {
     }
 
     /**
-     * Whether an empty list from discovery replaces a non-empty one. Defaults to false: an empty
-     * answer is treated as a discovery error and the last good endpoints stay in use.
+     * Sets how long the balancer keeps serving its last good endpoints while discovery fails or
+     * answers with none (a DNS error or NXDOMAIN, a registry that lists nobody): at most {@code
+     * maxAge} after discovery last answered with endpoints. Past that, the next failing or empty
+     * answer drops them, and picks fail naming the discovery error. {@link Duration#ZERO} applies
+     * such an answer at once. The one setting for every source.
+     *
+     * <p>Defaults to forever: an outage of discovery never empties a service that still answers.
+     *
+     * @throws IllegalArgumentException if not in {@code 0..365d}
      */
-    public Builder acceptEmptyUpdates(boolean acceptEmptyUpdates) {
-      this.acceptEmptyUpdates = acceptEmptyUpdates;
+    public Builder keepLastEndpoints(Duration maxAge) {
+      requireNonNull(maxAge, "maxAge");
+      Checks.duration("keepLastEndpoints", maxAge, Duration.ZERO, Duration.ofDays(365));
+      this.keepLastNanos = maxAge.toNanos();
       return this;
     }
 

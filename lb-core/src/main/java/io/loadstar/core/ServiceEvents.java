@@ -87,6 +87,25 @@ final class ServiceEvents {
     discoveryError = null;
   }
 
+  /**
+   * Discovery failed ({@code error}) or answered with none (null) for longer than the balancer
+   * keeps its last endpoints: the {@code count} it had are dropped.
+   */
+  void lastEndpointsDropped(int count, long keptNanos, @Nullable Throwable error) {
+    discoveryError = error;
+    degraded = error != null;
+    logger.warn(
+        "[{}] discovery has answered with no endpoints for longer than keepLastEndpoints ({} s);"
+            + " dropping the last {}{}",
+        service,
+        keptNanos / 1_000_000_000L,
+        count,
+        error != null ? ": " + error : "");
+    if (error != null) {
+      notify(() -> listener.discoveryFailed(service, error));
+    }
+  }
+
   void endpointsUpdated(int added, int removed, List<Endpoint> endpoints) {
     logger.info(
         "[{}] endpoints updated: {} added, {} removed, {} total",

@@ -14,7 +14,9 @@ import io.loadstar.api.NoEndpointAvailableException;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
+import io.loadstar.core.internal.SharedThreads;
 import io.loadstar.testing.Await;
+import io.loadstar.testing.FakeTicker;
 import io.loadstar.testing.RecordingLbEventListener;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -161,10 +163,41 @@ class LoadBalancerTest {
     }
     DynamicEndpointSource accepting = DynamicEndpointSource.of(list);
     try (LoadBalancer lb =
-        LoadBalancers.builder("svc").source(accepting).acceptEmptyUpdates(true).build()) {
+        LoadBalancers.builder("svc")
+            .source(accepting)
+            .keepLastEndpoints(java.time.Duration.ZERO)
+            .build()) {
       accepting.set(List.of());
       assertThat(lb.endpoints()).isEmpty();
       assertThat(lb.pick().reason()).isEqualTo("0 candidates, no endpoints discovered yet");
+    }
+  }
+
+  @Test
+  void keepLastEndpoints_servesTheLastListForAtMostTheAge_thenDropsItNamingTheError() {
+    List<Endpoint> list = endpoints(2);
+    DynamicEndpointSource source = DynamicEndpointSource.of(list);
+    FakeTicker ticker = new FakeTicker();
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .source(source)
+            .ticker(ticker)
+            .keepLastEndpoints(java.time.Duration.ofSeconds(60))
+            .build()) {
+      ticker.advance(java.time.Duration.ofSeconds(59));
+      source.fail(new IOException("SERVFAIL"));
+      source.set(List.of());
+      assertThat(lb.endpoints()).isEqualTo(list);
+      ticker.advance(java.time.Duration.ofSeconds(1));
+      source.fail(new IOException("SERVFAIL"));
+      assertThat(lb.endpoints()).isEmpty();
+      assertThat(lb.pick().reason())
+          .isEqualTo(
+              "0 candidates, no endpoints discovered yet; last discovery error:"
+                  + " java.io.IOException: SERVFAIL");
+      source.set(list); // discovery answers again: served at once
+      assertThat(lb.endpoints()).isEqualTo(list);
+      assertThat(lb.pick().isAvailable()).isTrue();
     }
   }
 
@@ -334,7 +367,7 @@ class LoadBalancerTest {
             sourceClosed.set(true);
           }
         };
-    int before = SharedTimer.users();
+    int before = SharedThreads.users();
     LoadBalancer lb = LoadBalancers.builder("closing").source(source).build();
     // Start the balancer's timers, as health checks will (outlier detection's sweep already has).
     CompletableFuture<Boolean> ran = new CompletableFuture<>();
@@ -345,12 +378,12 @@ class LoadBalancerTest {
                     .scheduler()
                     .schedule(() -> ran.complete(true), 0, TimeUnit.NANOSECONDS));
     assertThat(ran.get(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(SharedTimer.users()).isEqualTo(before + 1);
+    assertThat(SharedThreads.users()).isEqualTo(before + 1);
     assertThat(timerThreads()).hasSize(1);
 
     lb.close();
 
-    assertThat(SharedTimer.users()).isEqualTo(before);
+    assertThat(SharedThreads.users()).isEqualTo(before);
     if (before == 0) { // no other balancer of this JVM holds it: the thread is gone
       Await.until(() -> timerThreads().isEmpty());
       assertThat(timerThreads()).isEmpty();
@@ -358,12 +391,12 @@ class LoadBalancerTest {
     assertThat(sourceClosed.get()).isTrue();
     assertThat(lb.pick().reason()).isEqualTo("LoadBalancer 'closing' is closed");
     lb.close(); // idempotent
-    assertThat(SharedTimer.users()).isEqualTo(before);
+    assertThat(SharedThreads.users()).isEqualTo(before);
   }
 
   @Test
   void fiftyBalancers_shareOneTimerThread_theLastCloseStopsIt() throws Exception {
-    int before = SharedTimer.users();
+    int before = SharedThreads.users();
     List<LoadBalancer> balancers = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
       balancers.add(
@@ -372,10 +405,10 @@ class LoadBalancerTest {
               .slowStart(java.time.Duration.ofSeconds(30))
               .build());
     }
-    assertThat(SharedTimer.users()).isEqualTo(before + 50); // outlier detection's sweep timers
+    assertThat(SharedThreads.users()).isEqualTo(before + 50); // outlier detection's sweep timers
     assertThat(timerThreads()).hasSize(1);
     balancers.forEach(LoadBalancer::close);
-    assertThat(SharedTimer.users()).isEqualTo(before);
+    assertThat(SharedThreads.users()).isEqualTo(before);
     if (before == 0) {
       Await.until(() -> timerThreads().isEmpty());
       assertThat(timerThreads()).isEmpty();

@@ -51,6 +51,9 @@ public final class DnsCache {
         Caffeine.newBuilder()
             .maximumSize(b.maximumSize)
             .ticker(b.ticker::nanoTime)
+            // Maintenance (a few evictions) on the calling thread: no ForkJoinPool.commonPool(),
+            // which on a small machine runs each task on a thread of its own.
+            .executor(Runnable::run)
             .expireAfter(
                 new Expiry<Key, DnsAnswer>() {
                   @Override

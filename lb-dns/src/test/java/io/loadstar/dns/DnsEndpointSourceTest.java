@@ -254,8 +254,8 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     LoadBalancer keeping = balancer(source().build());
     LoadBalancer emptying =
         LoadBalancers.builder("svc2")
-            .source(source().keepLastOnEmpty(false).build())
-            .acceptEmptyUpdates(true)
+            .source(source().build())
+            .keepLastEndpoints(Duration.ZERO) // the one setting: an empty answer applies at once
             .build();
     closeables.add(emptying);
     await(() -> keeping.endpoints().size() == 1 && emptying.endpoints().size() == 1);
@@ -268,16 +268,15 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
   }
 
   @Test
-  void maxStaleness_dropsTheLastAnswerOnlyForBalancersThatAcceptEmptyLists() throws Exception {
+  void keepLastEndpoints_dropsTheLastAnswerOnlyForBalancersThatKeepItForAWhile() throws Exception {
     dns.set(NAME, aRecords(NAME, 5, "127.0.0.1"));
-    DnsEndpointSource.Builder stale =
-        source()
-            .queryTimeout(Duration.ofMillis(100))
-            .attempts(1)
-            .maxStaleness(Duration.ofSeconds(60))
-            .ticker(ticker);
+    DnsEndpointSource.Builder stale = source().queryTimeout(Duration.ofMillis(100)).attempts(1);
     LoadBalancer accepting =
-        LoadBalancers.builder("a").source(stale.build()).acceptEmptyUpdates(true).build();
+        LoadBalancers.builder("a")
+            .source(stale.build())
+            .ticker(ticker)
+            .keepLastEndpoints(Duration.ofSeconds(60))
+            .build();
     LoadBalancer keeping = LoadBalancers.builder("k").source(stale.build()).build();
     closeables.add(accepting);
     closeables.add(keeping);
