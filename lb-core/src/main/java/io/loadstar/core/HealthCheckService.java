@@ -92,7 +92,7 @@ public final class HealthCheckService implements AutoCloseable {
    *
    * @throws IllegalStateException if the service is closed
    */
-  public Watch watch(Endpoint endpoint, Listener listener) {
+  Watch watch(Endpoint endpoint, Listener listener) {
     requireNonNull(endpoint, "endpoint");
     requireNonNull(listener, "listener");
     Target target = Target.of(endpoint, config.port());
@@ -168,7 +168,7 @@ public final class HealthCheckService implements AutoCloseable {
 
   /** Hears a watched endpoint's probe results. Called on probe threads; must not block. */
   @FunctionalInterface
-  public interface Listener {
+  interface Listener {
     /**
      * One probe finished.
      *
@@ -180,7 +180,7 @@ public final class HealthCheckService implements AutoCloseable {
   }
 
   /** One balancer's interest in one endpoint; close it when the endpoint goes away. */
-  public final class Watch implements AutoCloseable {
+  final class Watch implements AutoCloseable {
     private final Probe probe;
     private final Listener listener;
     private volatile boolean closed;
@@ -191,14 +191,14 @@ public final class HealthCheckService implements AutoCloseable {
     }
 
     /** Returns whether the target counts as up now. */
-    public boolean isUp() {
+    boolean isUp() {
       synchronized (probe) {
         return probe.up;
       }
     }
 
     /** Returns the last failure's reason, or empty. */
-    public String lastFailure() {
+    String lastFailure() {
       synchronized (probe) {
         return probe.lastFailure;
       }

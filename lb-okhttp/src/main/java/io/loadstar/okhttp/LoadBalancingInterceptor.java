@@ -18,15 +18,11 @@ import io.loadstar.core.internal.Sleeper;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntPredicate;
 import javax.net.SocketFactory;
 import okhttp3.Call;
@@ -42,8 +38,11 @@ import org.jspecify.annotations.Nullable;
 /**
  * An OkHttp application interceptor that load-balances the hosts it is configured for: each request
  * (not each connection) goes to an endpoint picked by the service's {@link LoadBalancer}, and a
- * failed attempt is retried on an endpoint the request has not tried, as its {@link RetryPolicy}
- * allows.
+ * failed attempt is retried on an endpoint the request has not tried, as the balancer's {@link
+ * RetryPolicy} allows. The interceptor drives the balancer's {@link LoadBalancer#newRetryState
+ * retry state}: a service has one policy, one retry budget, one selection timeout (how long a
+ * request made at start-up waits for discovery) and one event listener, whether its calls go
+ * through OkHttp or {@link LoadBalancer#execute}.
  *
  * <p>The URL is never rewritten: the {@code Host} header, TLS SNI, certificate and hostname checks,
  * {@code CertificatePinner}, cookies and cache keys all keep the service's name. Each attempt runs
@@ -159,33 +158,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
     RetryAttempt(Call call, Endpoint endpoint) {
       this.call = call;
       this.endpoint = endpoint;
-    }
-  }
-
-  /**
-   * Watches a call and its retries: whether the current attempt's request started (else it was not
-   * sent), and cancellation, which it passes on to the running retry and to a backoff wait.
-   */
-  private static final class CallWatch extends EventListener {
-    volatile boolean requestStarted;
-    volatile @Nullable Thread waiter;
-    volatile @Nullable Call retry;
-
-    @Override
-    public void requestHeadersStart(Call call) {
-      requestStarted = true;
-    }
-
-    @Override
-    public void canceled(Call call) {
-      Call r = retry;
-      if (r != null && r != call) {
-        r.cancel();
-      }
-      Thread t = waiter;
-      if (t != null) {
-        LockSupport.unpark(t);
-      }
     }
   }
 
@@ -316,7 +288,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
               retry.onFailure(
                   CallFailure.status(code),
                   idempotent,
-                  retryAfterNanos(response),
+                  RetryAfter.nanos(response),
                   remaining(callStart, callTimeoutNanos));
         }
         if (failed) {
@@ -430,29 +402,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
       b.body(body);
     }
     return b.build();
-  }
-
-  /** Parses {@code Retry-After} (seconds or an HTTP date); negative if absent or unreadable. */
-  static long retryAfterNanos(Response response) {
-    String value = response.header("Retry-After");
-    if (value == null) {
-      return -1;
-    }
-    value = value.trim();
-    try {
-      return TimeUnit.SECONDS.toNanos(Math.max(0, Long.parseLong(value)));
-    } catch (NumberFormatException notSeconds) {
-      try {
-        long millis =
-            ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME)
-                    .toInstant()
-                    .toEpochMilli()
-                - System.currentTimeMillis();
-        return TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
-      } catch (DateTimeParseException notADate) {
-        return -1;
-      }
-    }
   }
 
   /** Builds a {@link LoadBalancingInterceptor}. Setters validate at once. Not thread-safe. */

@@ -1,2 +1,5 @@
 /** Runnable demos of Loadstar. */
+@NullMarked
 package io.loadstar.samples;
+
+import org.jspecify.annotations.NullMarked;
