@@ -115,8 +115,10 @@ final class RetryEngine {
    * decides what a thrown exception says about the endpoint; interruption says nothing.
    */
   <T> T execute(PickContext context, EndpointCall<T> call) throws Exception {
-    RetryState retry = newCall(context);
-    PickResult result = retry.firstPick(Long.MAX_VALUE);
+    recordCall();
+    PickResult result = firstPick(context, Long.MAX_VALUE);
+    // The call's retry state is made on its first failure: a call that succeeds allocates nothing.
+    Call retry = null;
     if (!result.isAvailable()) {
       throw new NoEndpointAvailableException(service, result.reason(), failures.discoveryError());
     }
@@ -150,6 +152,9 @@ final class RetryEngine {
       }
       if (previous != null) {
         thrown.addSuppressed(previous);
+      }
+      if (retry == null) {
+        retry = new Call(context, result.endpoint());
       }
       RetryDecision next = retry.onFailure(failure, idempotent, -1, Long.MAX_VALUE);
       if (!next.isRetry()) {
@@ -187,6 +192,21 @@ final class RetryEngine {
   @SuppressWarnings("unchecked")
   private static <E extends Throwable> E sneaky(Throwable t) throws E {
     throw (E) t;
+  }
+
+  /**
+   * Picks a call's first endpoint; when nothing is known yet (start-up), waits for discovery's
+   * first answer, up to the selection timeout and at most {@code maxWaitNanos}, and picks again:
+   * the second pick's reason also names what went wrong meanwhile (a discovery error, say).
+   */
+  private PickResult firstPick(PickContext context, long maxWaitNanos) throws InterruptedException {
+    PickResult result = picking.pick(context);
+    long wait = Math.min(selectionTimeoutNanos, maxWaitNanos);
+    if (!result.isAvailable() && wait > 0) {
+      picking.awaitFirstAnswer(wait);
+      result = picking.pick(context);
+    }
+    return result;
   }
 
   RetryStats stats() {
@@ -274,19 +294,19 @@ final class RetryEngine {
       this.context = context;
     }
 
+    /** A call whose first attempt, on {@code first}, is under way. */
+    Call(PickContext context, Endpoint first) {
+      this.context = context;
+      this.attempts = 1;
+      this.current = first;
+    }
+
     @Override
     public PickResult firstPick(long maxWaitNanos) throws InterruptedException {
       if (attempts != 0 || current != null) {
         throw new IllegalStateException("firstPick() was called already");
       }
-      PickResult result = picking.pick(context);
-      long wait = Math.min(selectionTimeoutNanos, maxWaitNanos);
-      if (!result.isAvailable() && wait > 0) {
-        // Start-up: wait for discovery's first answer, then try once more; the second pick's
-        // reason also names what went wrong meanwhile (a discovery error, say).
-        picking.awaitFirstAnswer(wait);
-        result = picking.pick(context);
-      }
+      PickResult result = RetryEngine.this.firstPick(context, maxWaitNanos);
       if (result.isAvailable()) {
         attempts = 1;
         current = result.endpoint();
