@@ -473,18 +473,22 @@ class LoadBalancingInterceptorTest {
     assertPoolIdle(client);
   }
 
+  /** Two backends: the first answers {@code status}, the second 200 with {@code body}. */
+  private Backends firstAnswersWithSecondBody(int status, String body) throws IOException {
+    return closeLater(
+        Backends.start(
+            2,
+            s -> {},
+            (i, r) ->
+                i == 0
+                    ? new MockResponse.Builder().code(status).build()
+                    : new MockResponse.Builder().body(body).build()));
+  }
+
   @Test
   void oneRetryEngine_httpCallsAndExecuteShareTheBalancersPolicyBudgetAndCounters()
       throws Exception {
-    Backends backends =
-        closeLater(
-            Backends.start(
-                2,
-                s -> {},
-                (i, r) ->
-                    i == 0
-                        ? new MockResponse.Builder().code(503).build()
-                        : new MockResponse.Builder().body("ok").build()));
+    Backends backends = firstAnswersWithSecondBody(503, "ok");
     LoadBalancer lb =
         closeLater(
             LoadBalancers.builder("svc")
@@ -940,15 +944,7 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void retryableStatusThatIsNoFailure_retriedWithoutBlamingTheEndpoint() throws Exception {
-    Backends backends =
-        closeLater(
-            Backends.start(
-                2,
-                s -> {},
-                (i, r) ->
-                    i == 0
-                        ? new MockResponse.Builder().code(429).build()
-                        : new MockResponse.Builder().body("backend-1").build()));
+    Backends backends = firstAnswersWithSecondBody(429, "backend-1");
     LoadBalancer balancer =
         closeLater(
             LoadBalancers.builder("svc")
