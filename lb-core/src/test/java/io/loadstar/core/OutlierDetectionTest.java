@@ -56,6 +56,7 @@ class OutlierDetectionTest {
   private LoadBalancer lb(List<Endpoint> endpoints, OutlierDetectionConfig config) {
     LoadBalancer lb =
         LoadBalancers.builder("svc")
+            .strategy(Strategies.roundRobin())
             .endpoints(endpoints)
             .outlierDetection(config)
             .scheduler(scheduler)
@@ -219,6 +220,7 @@ class OutlierDetectionTest {
       List<Endpoint> endpoints = TestEndpoints.endpoints(3);
       LoadBalancer lb =
           LoadBalancers.builder("svc")
+              .strategy(Strategies.roundRobin())
               .endpoints(endpoints)
               .scheduler(scheduler)
               .ticker(ticker)
@@ -242,13 +244,15 @@ class OutlierDetectionTest {
   void balancerWithoutOutlierSettings_ejectsADeadEndpoint_disabledEjectsNothing() {
     List<Endpoint> endpoints = TestEndpoints.endpoints(3);
     Endpoint bad = endpoints.get(2);
-    LoadBalancer byDefault = LoadBalancers.builder("svc").endpoints(endpoints).build();
+    LoadBalancer byDefault =
+        LoadBalancers.builder("svc").strategy(Strategies.roundRobin()).endpoints(endpoints).build();
     closeables.add(byDefault);
     calls(byDefault, 60, bad, true);
     assertThat(snapshotOf(byDefault, bad).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
 
     LoadBalancer off =
         LoadBalancers.builder("svc")
+            .strategy(Strategies.roundRobin())
             .endpoints(endpoints)
             .outlierDetection(OutlierDetectionConfig.disabled())
             .build();
@@ -418,6 +422,7 @@ class OutlierDetectionTest {
     closeables.add(checks);
     LoadBalancer lb =
         LoadBalancers.builder("svc")
+            .strategy(Strategies.roundRobin())
             .endpoints(endpoints)
             .outlierDetection(OutlierDetectionConfig.defaults())
             .healthChecks(checks)
@@ -459,6 +464,7 @@ class OutlierDetectionTest {
     closeables.add(checks);
     LoadBalancer lb =
         LoadBalancers.builder("svc")
+            .strategy(Strategies.roundRobin())
             .endpoints(endpoints)
             .healthChecks(checks)
             .eventListener(recorder)
@@ -467,6 +473,7 @@ class OutlierDetectionTest {
     closeables.add(lb);
     LoadBalancer failFast =
         LoadBalancers.builder("svc2")
+            .strategy(Strategies.roundRobin())
             .endpoints(endpoints)
             .healthChecks(checks)
             .failFastInPanic(true)
@@ -493,6 +500,7 @@ class OutlierDetectionTest {
     DynamicEndpointSource source = DynamicEndpointSource.of(List.of(stable));
     LoadBalancer lb =
         LoadBalancers.builder("svc")
+            .strategy(Strategies.roundRobin())
             .source(source)
             .outlierDetection(
                 OutlierDetectionConfig.builder()

@@ -171,7 +171,12 @@ class SlowStartDrainTest {
   @Test
   void setWeight_overridesDiscoveryUntilCleared() {
     List<Endpoint> two = endpoints(2);
-    LoadBalancer lb = LoadBalancers.builder("svc").endpoints(two).seed(1).build(); // no slow start
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .strategy(Strategies.roundRobin())
+            .endpoints(two)
+            .seed(1)
+            .build(); // no slow start
     balancers.add(lb);
     lb.setWeight(two.get(0).key(), 3);
     assertThat(pickCounts(lb, 4_000).get(two.get(0).key())).isEqualTo(3_000);
@@ -184,7 +189,11 @@ class SlowStartDrainTest {
 
   @Test
   void drainOrWeight_unknownKey_rejected() {
-    LoadBalancer lb = LoadBalancers.builder("svc").endpoints(endpoints(1)).build();
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .strategy(Strategies.roundRobin())
+            .endpoints(endpoints(1))
+            .build();
     balancers.add(lb);
     assertThatThrownBy(() -> lb.drain("10.9.9.9:80"))
         .isInstanceOf(IllegalArgumentException.class)

@@ -47,6 +47,39 @@ class StrategyDistributionTest {
   }
 
   @Test
+  void defaultStrategy_sendsAnEndpointWhoseCallsPileUpNoNewCalls_roundRobinKeepsItsShare() {
+    List<Endpoint> list = endpoints(3);
+    Endpoint slow = list.get(0);
+    try (LoadBalancer byDefault = LoadBalancers.builder("svc").endpoints(list).seed(3).build();
+        LoadBalancer roundRobin =
+            LoadBalancers.builder("svc")
+                .endpoints(list)
+                .strategy(Strategies.roundRobin())
+                .seed(3)
+                .build()) {
+      for (LoadBalancer lb : List.of(byDefault, roundRobin)) {
+        // A slow endpoint: its calls stay in flight while the others' complete at once.
+        List<PickResult> stuck = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+          PickResult r = lb.pick();
+          if (r.endpoint().equals(slow)) {
+            stuck.add(r);
+          } else {
+            r.handle().onSuccess(1_000);
+          }
+        }
+        if (lb == byDefault) {
+          // Only the first call, when nothing was in flight anywhere.
+          assertThat(stuck).as("least request, the default").hasSizeLessThanOrEqualTo(1);
+        } else {
+          assertThat(stuck).as("round robin").hasSize(100);
+        }
+        stuck.forEach(r -> r.handle().onSuccess(100_000_000));
+      }
+    }
+  }
+
+  @Test
   void roundRobin_weights532_sharesWithinOnePercentagePoint() {
     try (LoadBalancer lb = lb(Strategies.roundRobin(), List.of(A, B, C))) {
       Map<String, Integer> counts = pickCounts(lb, 10_000);

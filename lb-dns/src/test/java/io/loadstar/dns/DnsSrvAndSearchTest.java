@@ -9,6 +9,7 @@ import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickResult;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
+import io.loadstar.core.Strategies;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,6 +64,7 @@ class DnsSrvAndSearchTest extends LoopbackDnsTest {
             .build();
     LoadBalancer lb =
         LoadBalancers.builder("svc")
+            .strategy(Strategies.roundRobin())
             .source(source)
             .outlierDetection(
                 OutlierDetectionConfig.builder()
@@ -126,8 +128,10 @@ class DnsSrvAndSearchTest extends LoopbackDnsTest {
             .addressPolicy(DnsEndpointSource.AddressPolicy.IPV4_ONLY)
             .scheduler(scheduler)
             .build();
-    LoadBalancer viaSearch = LoadBalancers.builder("a").source(relative).build();
-    LoadBalancer direct = LoadBalancers.builder("b").source(absolute).build();
+    LoadBalancer viaSearch =
+        LoadBalancers.builder("a").strategy(Strategies.roundRobin()).source(relative).build();
+    LoadBalancer direct =
+        LoadBalancers.builder("b").strategy(Strategies.roundRobin()).source(absolute).build();
     closeables.add(viaSearch);
     closeables.add(direct);
     await(() -> !viaSearch.endpoints().isEmpty() && !direct.endpoints().isEmpty());
@@ -156,7 +160,11 @@ class DnsSrvAndSearchTest extends LoopbackDnsTest {
               .scheduler(scheduler)
               .build();
       LoadBalancer lb =
-          LoadBalancers.builder("lb" + i).source(source).eventListener(counting).build();
+          LoadBalancers.builder("lb" + i)
+              .strategy(Strategies.roundRobin())
+              .source(source)
+              .eventListener(counting)
+              .build();
       closeables.add(lb);
       balancers.add(lb);
     }
@@ -179,7 +187,8 @@ class DnsSrvAndSearchTest extends LoopbackDnsTest {
               .scheduler(scheduler)
               .seed(1)
               .build();
-      LoadBalancer lb = LoadBalancers.builder("svc").source(source).build();
+      LoadBalancer lb =
+          LoadBalancers.builder("svc").strategy(Strategies.roundRobin()).source(source).build();
       closeables.add(lb);
       await(() -> lb.endpoints().size() == 1);
       a("cached.test.", 2, "127.0.0.2");

@@ -66,7 +66,11 @@ class LoadBalancingInterceptorTest {
   }
 
   private LoadBalancer balancer(List<Endpoint> endpoints) {
-    return closeLater(LoadBalancers.builder("svc").endpoints(endpoints).build());
+    return closeLater(
+        LoadBalancers.builder("svc")
+            .strategy(Strategies.roundRobin())
+            .endpoints(endpoints)
+            .build());
   }
 
   private static String get(OkHttpClient client, String url) throws IOException {
@@ -213,6 +217,7 @@ class LoadBalancingInterceptorTest {
     LoadBalancer balancer =
         closeLater(
             LoadBalancers.builder("svc")
+                .strategy(Strategies.roundRobin())
                 .endpoints(endpoints)
                 .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(50).build())
                 .build());
@@ -450,6 +455,7 @@ class LoadBalancingInterceptorTest {
     LoadBalancer lb =
         closeLater(
             LoadBalancers.builder("svc")
+                .strategy(Strategies.roundRobin())
                 .endpoints(backends.endpoints())
                 .ticker(ticker)
                 .eventListener(events)
@@ -1035,6 +1041,7 @@ class LoadBalancingInterceptorTest {
     LoadBalancer balancer =
         closeLater(
             LoadBalancers.builder("svc")
+                .strategy(Strategies.roundRobin())
                 .source(io.loadstar.core.DynamicEndpointSource.of(List.of()))
                 .build());
     OkHttpClient client =
@@ -1097,7 +1104,11 @@ class LoadBalancingInterceptorTest {
                   + "' (expected: a URL's host such as api.internal, without scheme, port or path)");
     }
     // One selection timeout per service: the balancer's.
-    assertThatThrownBy(() -> LoadBalancers.builder("svc").selectionTimeout(Duration.ofMinutes(6)))
+    assertThatThrownBy(
+            () ->
+                LoadBalancers.builder("svc")
+                    .strategy(Strategies.roundRobin())
+                    .selectionTimeout(Duration.ofMinutes(6)))
         .hasMessage("selectionTimeout: PT6M (expected: PT0S..PT5M)");
     assertThatThrownBy(() -> LoadBalancingInterceptor.builder().retryBodyReadAhead(-1))
         .hasMessage("retryBodyReadAhead: -1 (expected: 0..16777216)");
