@@ -7,8 +7,9 @@ import java.nio.ByteOrder;
 /*
  * Design notes: a 64-bit hash with MurmurHash3's x64 mixing (lane rounds and fmix64 finaliser),
  * written out here so that hashing is identical on every JVM, every platform and every version of
- * Loadstar: consistent hashing depends on it. Strings are hashed as their UTF-8 bytes, encoded on
- * the fly so that hashing allocates nothing. The values are part of Loadstar's compatibility
+ * Loadstar: consistent hashing depends on it. Strings are hashed as their UTF-8 bytes without
+ * being encoded: an ASCII string (checked in the same pass) packs 8 chars into a round, any other
+ * is encoded char by char on the fly; neither allocates. The values are part of Loadstar's compatibility
  * contract: changing them remaps every consistent-hash key.
  */
 /** Loadstar's stable 64-bit hash. Stateless; safe for concurrent use. */
@@ -37,8 +38,55 @@ public final class KeyHash {
     return fmix64(h ^ len);
   }
 
-  /** Hashes the UTF-8 encoding of {@code chars} with the given seed, without allocating. */
+  /**
+   * Hashes the UTF-8 encoding of {@code chars} with the given seed, without encoding or allocating:
+   * the same value as {@link #hash(byte[], long)} of {@code chars.toString().getBytes(UTF_8)}.
+   */
   public static long hash(CharSequence chars, long seed) {
+    if (!(chars instanceof String)) {
+      return hashUtf8(chars, seed);
+    }
+    // ASCII, the usual key (an id, a user name): each char is its UTF-8 byte, 8 chars a round.
+    String s = (String) chars;
+    int n = s.length();
+    long h = seed ^ (n * 0x9E3779B97F4A7C15L);
+    int seen = 0;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+      int c0 = s.charAt(i);
+      int c1 = s.charAt(i + 1);
+      int c2 = s.charAt(i + 2);
+      int c3 = s.charAt(i + 3);
+      int c4 = s.charAt(i + 4);
+      int c5 = s.charAt(i + 5);
+      int c6 = s.charAt(i + 6);
+      int c7 = s.charAt(i + 7);
+      seen |= c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7;
+      long k =
+          c0
+              | (long) c1 << 8
+              | (long) c2 << 16
+              | (long) c3 << 24
+              | (long) c4 << 32
+              | (long) c5 << 40
+              | (long) c6 << 48
+              | (long) c7 << 56;
+      h = round(h, k);
+    }
+    long tail = 0;
+    for (int shift = 0; i < n; i++, shift += 8) {
+      int c = s.charAt(i);
+      seen |= c;
+      tail |= (long) c << shift;
+    }
+    if (seen >= 0x80) {
+      return hashUtf8(s, seed); // not ASCII: encode on the fly
+    }
+    return fmix64(round(h, tail) ^ n);
+  }
+
+  /** Hashes the UTF-8 encoding of {@code chars}, encoding each char on the fly. */
+  private static long hashUtf8(CharSequence chars, long seed) {
     int n = chars.length();
     long h = seed ^ (utf8Length(chars) * 0x9E3779B97F4A7C15L);
     long acc = 0;

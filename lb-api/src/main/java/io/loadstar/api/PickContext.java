@@ -15,36 +15,23 @@ import org.jspecify.annotations.Nullable;
  * attributes for custom strategies.
  *
  * <p>Immutable and safe to share between threads; a context without a per-request key can be built
- * once and reused for every call. The key is hashed on every pick with {@link KeyHash}, so the cost
- * of hashing is part of the pick and a context holds the key, not its hash.
+ * once and reused for every call. The key is hashed once, with {@link KeyHash}, when the context is
+ * built: a context holds the key's hash, not the key, so however many times it is picked (a call
+ * and its retries) the key is never hashed again, and a byte key is not copied.
  */
 public final class PickContext {
 
-  private static final PickContext EMPTY =
-      new PickContext(KeyKind.NONE, null, 0, List.of(), Map.of());
+  private static final PickContext EMPTY = new PickContext(false, 0, List.of(), Map.of());
 
-  private enum KeyKind {
-    NONE,
-    BYTES,
-    CHARS,
-    LONG
-  }
-
-  private final KeyKind keyKind;
-  private final @Nullable Object key;
-  private final long longKey;
+  private final boolean hasKey;
+  private final long hash;
   private final List<Endpoint> tried;
   private final Map<String, Object> attributes;
 
   private PickContext(
-      KeyKind keyKind,
-      @Nullable Object key,
-      long longKey,
-      List<Endpoint> tried,
-      Map<String, Object> attributes) {
-    this.keyKind = keyKind;
-    this.key = key;
-    this.longKey = longKey;
+      boolean hasKey, long hash, List<Endpoint> tried, Map<String, Object> attributes) {
+    this.hasKey = hasKey;
+    this.hash = hash;
     this.tried = tried;
     this.attributes = attributes;
   }
@@ -54,19 +41,22 @@ public final class PickContext {
     return EMPTY;
   }
 
-  /** Returns a context whose hash key is the UTF-8 encoding of {@code key}. */
+  /**
+   * Returns a context whose hash key is the UTF-8 encoding of {@code key} (hashed without encoding
+   * or copying it).
+   */
   public static PickContext ofHashKey(CharSequence key) {
-    return builder().hashKey(key).build();
+    return new PickContext(true, KeyHash.hash(requireNonNull(key, "key"), 0), List.of(), Map.of());
   }
 
-  /** Returns a context whose hash key is a copy of {@code key}. */
+  /** Returns a context whose hash key is {@code key} (hashed now; the array is not kept). */
   public static PickContext ofHashKey(byte[] key) {
-    return builder().hashKey(key).build();
+    return new PickContext(true, KeyHash.hash(requireNonNull(key, "key"), 0), List.of(), Map.of());
   }
 
   /** Returns a context whose hash key is {@code key}. */
   public static PickContext ofHashKey(long key) {
-    return builder().hashKey(key).build();
+    return new PickContext(true, KeyHash.hash(key, 0), List.of(), Map.of());
   }
 
   /** Returns a new builder. Builders are not thread-safe. */
@@ -77,9 +67,8 @@ public final class PickContext {
   /** Returns a builder initialised with this context's values. */
   public Builder toBuilder() {
     Builder b = new Builder();
-    b.keyKind = keyKind;
-    b.key = key;
-    b.longKey = longKey;
+    b.hasKey = hasKey;
+    b.hash = hash;
     b.tried.addAll(tried);
     b.attributes.putAll(attributes);
     return b;
@@ -87,25 +76,20 @@ public final class PickContext {
 
   /** Returns true if this context carries a hash key. */
   public boolean hasHashKey() {
-    return keyKind != KeyKind.NONE;
+    return hasKey;
   }
 
   /**
-   * Returns the 64-bit hash of the key with {@link KeyHash} and seed 0, computed on each call.
+   * Returns the 64-bit hash of the key with {@link KeyHash} and seed 0, computed when the context
+   * was built.
    *
    * @throws IllegalStateException if there is no key
    */
   public long hashKey() {
-    switch (keyKind) {
-      case BYTES:
-        return KeyHash.hash((byte[]) key, 0);
-      case CHARS:
-        return KeyHash.hash((CharSequence) key, 0);
-      case LONG:
-        return KeyHash.hash(longKey, 0);
-      default:
-        throw new IllegalStateException("this PickContext has no hash key");
+    if (!hasKey) {
+      throw new IllegalStateException("this PickContext has no hash key");
     }
+    return hash;
   }
 
   /** Returns the endpoints already tried by this call, in the order they were tried. */
@@ -135,7 +119,7 @@ public final class PickContext {
     List<Endpoint> next = new ArrayList<>(tried.size() + 1);
     next.addAll(tried);
     next.add(endpoint);
-    return new PickContext(keyKind, key, longKey, List.copyOf(next), attributes);
+    return new PickContext(hasKey, hash, List.copyOf(next), attributes);
   }
 
   /** Returns the attributes; unmodifiable. */
@@ -152,8 +136,8 @@ public final class PickContext {
   public String toString() {
     StringBuilder sb = new StringBuilder("PickContext{");
     String sep = "";
-    if (keyKind != KeyKind.NONE) {
-      sb.append("hashKey=").append(Long.toHexString(hashKey()));
+    if (hasKey) {
+      sb.append("hashKey=").append(Long.toHexString(hash));
       sep = ", ";
     }
     if (!tried.isEmpty()) {
@@ -168,9 +152,8 @@ public final class PickContext {
 
   /** Builds a {@link PickContext}. Not thread-safe. */
   public static final class Builder {
-    private KeyKind keyKind = KeyKind.NONE;
-    private @Nullable Object key;
-    private long longKey;
+    private boolean hasKey;
+    private long hash;
     private final List<Endpoint> tried = new ArrayList<>();
     private final Map<String, Object> attributes = new LinkedHashMap<>();
 
@@ -178,23 +161,22 @@ public final class PickContext {
 
     /** Sets the hash key to the UTF-8 encoding of {@code key}. The last key set wins. */
     public Builder hashKey(CharSequence key) {
-      this.key = requireNonNull(key, "key").toString();
-      this.keyKind = KeyKind.CHARS;
-      return this;
+      return hashed(KeyHash.hash(requireNonNull(key, "key"), 0));
     }
 
-    /** Sets the hash key to a copy of {@code key}. The last key set wins. */
+    /** Sets the hash key to {@code key} (hashed now; the array is not kept). Last one wins. */
     public Builder hashKey(byte[] key) {
-      this.key = requireNonNull(key, "key").clone();
-      this.keyKind = KeyKind.BYTES;
-      return this;
+      return hashed(KeyHash.hash(requireNonNull(key, "key"), 0));
     }
 
     /** Sets the hash key to {@code key}. The last key set wins. */
     public Builder hashKey(long key) {
-      this.key = null;
-      this.longKey = key;
-      this.keyKind = KeyKind.LONG;
+      return hashed(KeyHash.hash(key, 0));
+    }
+
+    private Builder hashed(long keyHash) {
+      this.hash = keyHash;
+      this.hasKey = true;
       return this;
     }
 
@@ -212,13 +194,12 @@ public final class PickContext {
 
     /** Builds the context. */
     public PickContext build() {
-      if (keyKind == KeyKind.NONE && tried.isEmpty() && attributes.isEmpty()) {
+      if (!hasKey && tried.isEmpty() && attributes.isEmpty()) {
         return EMPTY;
       }
       return new PickContext(
-          keyKind,
-          key,
-          longKey,
+          hasKey,
+          hash,
           List.copyOf(tried),
           Collections.unmodifiableMap(new LinkedHashMap<>(attributes)));
     }

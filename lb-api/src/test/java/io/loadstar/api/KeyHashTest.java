@@ -42,6 +42,42 @@ class KeyHashTest {
   }
 
   @Test
+  void hash_asciiFastPath_equalsTheUtf8BytesHash_anyLengthAnyCharSequence() {
+    SplittableRandom random = new SplittableRandom(5);
+    for (int i = 0; i < 10_000; i++) {
+      char[] chars = new char[random.nextInt(41)];
+      for (int j = 0; j < chars.length; j++) {
+        chars[j] = (char) random.nextInt(0x80);
+      }
+      String s = new String(chars);
+      long expected = KeyHash.hash(s.getBytes(StandardCharsets.UTF_8), 11);
+      assertThat(KeyHash.hash(s, 11)).as(s).isEqualTo(expected);
+      assertThat(KeyHash.hash(new StringBuilder(s), 11)).as(s).isEqualTo(expected);
+      if (chars.length > 0) { // one non-ASCII char anywhere: the general path, the same value
+        chars[random.nextInt(chars.length)] = (char) (0x80 + random.nextInt(0x7000));
+        String t = new String(chars);
+        assertThat(KeyHash.hash(t, 11))
+            .as(t)
+            .isEqualTo(KeyHash.hash(t.getBytes(StandardCharsets.UTF_8), 11));
+      }
+    }
+  }
+
+  @Test
+  void pickContext_hashesItsKeyOnce_asKeyHashWithSeedZero() {
+    String key = "user-1234567890-abcd"; // 20 characters
+    assertThat(PickContext.ofHashKey(key).hashKey()).isEqualTo(KeyHash.hash(key, 0));
+    assertThat(PickContext.builder().hashKey(key).build().hashKey())
+        .isEqualTo(KeyHash.hash(key, 0));
+    assertThat(PickContext.ofHashKey(key.getBytes(StandardCharsets.UTF_8)).hashKey())
+        .isEqualTo(KeyHash.hash(key, 0));
+    assertThat(PickContext.ofHashKey(42L).hashKey()).isEqualTo(KeyHash.hash(42L, 0));
+    PickContext retry = PickContext.ofHashKey(key).withTried(Endpoint.of("10.0.0.1", 80));
+    assertThat(retry.hashKey()).isEqualTo(KeyHash.hash(key, 0));
+    assertThat(retry.toBuilder().build().hashKey()).isEqualTo(KeyHash.hash(key, 0));
+  }
+
+  @Test
   void hash_differentSeeds_differ() {
     assertThat(KeyHash.hash("k", 1)).isNotEqualTo(KeyHash.hash("k", 2));
   }

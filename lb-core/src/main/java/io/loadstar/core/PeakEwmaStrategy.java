@@ -8,19 +8,19 @@ import java.util.List;
 
 /*
  * Design notes: Finagle's P2C + peak EWMA. Cost = latency estimate x (inFlight + 1) / weight, the
- * lower of two distinct random candidates wins. Costs are compared in the log domain on
+ * lower of two distinct random candidates wins. Costs are compared in the log2 domain on
  * PeakEwmaTracker's clock-free key (see its design notes), so a pick reads no clock and computes
- * no exp: ln(inFlight + 1) comes from a table for small counts and ln(weight) is precomputed per
- * snapshot.
+ * no exp: log2(inFlight + 1) comes from a table for small counts and log2(weight) is precomputed
+ * per snapshot.
  */
 /** Latency-aware least loaded: power of two choices over peak-EWMA cost. Immutable. */
 final class PeakEwmaStrategy extends BuiltinStrategy {
 
-  private static final double[] LN1P = new double[1024];
+  private static final double[] LOG2_1P = new double[1024];
 
   static {
-    for (int i = 0; i < LN1P.length; i++) {
-      LN1P[i] = Math.log1p(i);
+    for (int i = 0; i < LOG2_1P.length; i++) {
+      LOG2_1P[i] = FastMath.log2(1 + i);
     }
   }
 
@@ -58,13 +58,13 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
   static final class PeakEwmaPicker extends BasePicker {
     private final PerThread perThread;
     private final PaddedCounter[] cells; // in-flight count and latency key, one line each
-    private final double[] lnWeight;
+    private final double[] log2Weight;
 
     PeakEwmaPicker(List<EndpointView> ready, PerThread perThread) {
       super(ready);
       this.perThread = perThread;
       this.cells = new PaddedCounter[views.length];
-      this.lnWeight = new double[views.length];
+      this.log2Weight = new double[views.length];
       for (int i = 0; i < views.length; i++) {
         EndpointState state = views[i] instanceof EndpointState ? (EndpointState) views[i] : null;
         if (state == null || state.latency() == null || state.exactCounter() == null) {
@@ -72,15 +72,15 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
               "ready: " + views[i] + " (expected: endpoint state with latency tracking)");
         }
         cells[i] = state.exactCounter();
-        lnWeight[i] = Math.log(Math.max(1, views[i].weight()));
+        log2Weight[i] = FastMath.log2(Math.max(1, views[i].weight()));
       }
     }
 
     private double cost(int i) {
       PaddedCounter cell = cells[i];
       int inFlight = cell.get();
-      double ln1p = inFlight < LN1P.length ? LN1P[inFlight] : Math.log1p(inFlight);
-      return Double.longBitsToDouble(cell.ewmaKeyBits) + ln1p - lnWeight[i];
+      double log2p = inFlight < LOG2_1P.length ? LOG2_1P[inFlight] : FastMath.log2(1.0 + inFlight);
+      return Double.longBitsToDouble(cell.ewmaKeyBits) + log2p - log2Weight[i];
     }
 
     @Override

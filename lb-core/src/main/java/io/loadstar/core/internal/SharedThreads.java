@@ -31,13 +31,18 @@ public final class SharedThreads {
   private static final Object lock = new Object();
   private static @Nullable Threads threads; // guarded by lock
   private static int users; // guarded by lock
+  private static int internalUsers; // guarded by lock: Loadstar's own clock, not in users()
 
   private SharedThreads() {}
 
-  /** Returns how many leases hold the shared threads now; for tests. */
+  /**
+   * Returns how many leases of balancers, sources and health checks hold the shared threads now
+   * (not Loadstar's own coarse clock, which lets them go a millisecond after its last read); for
+   * tests.
+   */
   public static int users() {
     synchronized (lock) {
-      return users;
+      return users - internalUsers;
     }
   }
 
@@ -45,8 +50,11 @@ public final class SharedThreads {
   private record Threads(ScheduledThreadPoolExecutor timer, ThreadPoolExecutor workers) {}
 
   /** Takes a hold on the shared threads, starting them if needed. */
-  private static Threads acquire() {
+  private static Threads acquire(boolean internal) {
     synchronized (lock) {
+      if (internal) {
+        internalUsers++;
+      }
       if (users++ == 0) {
         ScheduledThreadPoolExecutor t =
             new ScheduledThreadPoolExecutor(1, daemon("loadstar-timer", false));
@@ -66,9 +74,12 @@ public final class SharedThreads {
     }
   }
 
-  private static void release() {
+  private static void release(boolean internal) {
     Threads stop = null;
     synchronized (lock) {
+      if (internal) {
+        internalUsers--;
+      }
       if (users > 0 && --users == 0) {
         stop = threads;
         threads = null;
@@ -96,6 +107,7 @@ public final class SharedThreads {
   public static final class Lease implements AutoCloseable {
     private final String owner;
     private final @Nullable ScheduledExecutorService userScheduler;
+    private final boolean internal;
     private @Nullable ScheduledExecutorService heldTimer; // guarded by this
     private @Nullable Executor heldWorkers; // guarded by this
     private boolean closed; // guarded by this
@@ -105,8 +117,19 @@ public final class SharedThreads {
      * null.
      */
     public Lease(String owner, @Nullable ScheduledExecutorService userScheduler) {
+      this(owner, userScheduler, false);
+    }
+
+    private Lease(
+        String owner, @Nullable ScheduledExecutorService userScheduler, boolean internal) {
       this.owner = owner;
       this.userScheduler = userScheduler;
+      this.internal = internal;
+    }
+
+    /** A lease of Loadstar's own machinery (its coarse clock), not counted in {@link #users()}. */
+    public static Lease internal(String owner) {
+      return new Lease(owner, null, true);
     }
 
     /**
@@ -141,7 +164,7 @@ public final class SharedThreads {
         throw new IllegalStateException(owner + " is closed");
       }
       if (heldTimer == null) {
-        Threads shared = acquire();
+        Threads shared = acquire(internal);
         heldTimer = shared.timer();
         heldWorkers = shared.workers();
       }
@@ -154,7 +177,7 @@ public final class SharedThreads {
       if (heldTimer != null) {
         heldTimer = null;
         heldWorkers = null;
-        release();
+        release(internal);
       }
     }
 
