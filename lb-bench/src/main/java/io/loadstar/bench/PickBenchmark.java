@@ -5,7 +5,6 @@ import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.core.LoadBalancers;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,9 +22,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The cost of one call's balancing overhead: {@code pick} plus reporting the outcome on its handle,
- * through the public {@link LoadBalancer} API. Every pick carries a 16-byte hash key hashed inside
- * the pick (the consistent-hash strategies use it, the others ignore it). The {@code Threads2}
- * variants share one balancer between 2 threads.
+ * through the public {@link LoadBalancer} API. Every pick carries a context with a 20-character
+ * String hash key (the consistent-hash strategies use it, the others ignore it). The {@code
+ * Threads2} variants share one balancer between 2 threads.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -60,24 +59,29 @@ public class PickBenchmark {
     lb.close();
   }
 
-  /** 1024 pre-built contexts with random 16-byte keys, per thread. */
+  /**
+   * Per thread, 1024 20-character String keys and their contexts, built outside the timed region (a
+   * context hashes its key once, when built: {@link #pickNewContext} times that too).
+   */
   @State(Scope.Thread)
   public static class Keys {
-    final PickContext[] contexts = new PickContext[1024];
+    final String[] keys = Setups.stringKeys(1024, Thread.currentThread().getId());
+    final PickContext[] contexts = new PickContext[keys.length];
     int next;
 
     @Setup
     public void setUp() {
-      SplittableRandom random = new SplittableRandom(Thread.currentThread().getId());
       for (int i = 0; i < contexts.length; i++) {
-        byte[] key = new byte[16];
-        random.nextBytes(key);
-        contexts[i] = PickContext.ofHashKey(key);
+        contexts[i] = PickContext.ofHashKey(keys[i]);
       }
     }
 
     PickContext next() {
       return contexts[next++ & (contexts.length - 1)];
+    }
+
+    String nextKey() {
+      return keys[next++ & (keys.length - 1)];
     }
   }
 
@@ -98,6 +102,18 @@ public class PickBenchmark {
   public Endpoint pickOnly(Keys keys) {
     PickResult r = lb.pick(keys.next());
     r.handle().onCancel();
+    return r.endpoint();
+  }
+
+  /**
+   * A request's whole cost: building its context from a 20-character String key (hashing it), the
+   * pick and the report.
+   */
+  @Benchmark
+  @Threads(1)
+  public Endpoint pickNewContext(Keys keys) {
+    PickResult r = lb.pick(PickContext.ofHashKey(keys.nextKey()));
+    r.handle().onSuccess(1_000);
     return r.endpoint();
   }
 

@@ -19,6 +19,24 @@ final class Setups {
     return list;
   }
 
+  /**
+   * {@code count} distinct 20-character ASCII keys such as a user or session id, from a seeded
+   * stream: "user-" and 15 characters of [0-9a-z].
+   */
+  static String[] stringKeys(int count, long seed) {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+    String alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+    String[] keys = new String[count];
+    for (int i = 0; i < count; i++) {
+      StringBuilder sb = new StringBuilder("user-");
+      for (int j = 0; j < 15; j++) {
+        sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      keys[i] = sb.toString();
+    }
+    return keys;
+  }
+
   static SelectionStrategy strategy(String name) {
     return Strategies.named(name);
   }

@@ -23,7 +23,12 @@ import org.jspecify.annotations.Nullable;
  *   robin, random, plain consistent hashing, no limit): two threads picking the same endpoint
  *   then write different cells instead of bouncing one cache line between cores. In-flight is
  *   acquired - released, and successes are released - failures - cancels, so a call costs two
- *   adder increments in all (measured: a separate success counter made round robin 20% slower);
+ *   adder increments in all (measured: a separate success counter made round robin 20% slower).
+ *   A LongAdder counts on its base until two threads collide on it, then on per-thread cells
+ *   (Striped64, by the thread's probe), which is where a busy endpoint ends up: round robin at 2
+ *   threads over 1,000 endpoints measured 27-28 ns a call against 53-59 ns for one shared atomic.
+ *   Cells striped from the start (per thread, 128 bytes apart) measured no better (31-46 ns in
+ *   the same session) and cost memory on every endpoint, so the adders stay;
  * - an exact PaddedCounter (in flight and completed in one long, alone on its cache line) when
  *   picks read counts (least
  *   request, peak EWMA, bounded load) or a limit must hold exactly. Reading an adder means reading
