@@ -26,6 +26,9 @@ abstract class PaddedCounterValue extends PaddedCounterLeft {
   // read by the same picks as the counts, so it shares their cache line.
   volatile long ewmaKeyBits;
   volatile long ewmaStamp;
+  // The estimate's value in nanoseconds as of ewmaStamp (written after ewmaKeyBits): within the
+  // stamp's clock tick it is the estimate, so a sample that is no peak needs no exp.
+  volatile double ewmaValue;
 }
 
 /** An in-flight and completed-calls counter on its own cache line. Thread-safe, lock-free. */

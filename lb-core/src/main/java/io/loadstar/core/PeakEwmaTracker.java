@@ -21,7 +21,11 @@ import io.loadstar.api.Ticker;
  * negligible; per tick, the first later sample carries the whole tick's weight instead of all
  * samples sharing it, which leaves the expected estimate unchanged. Such a sample writes nothing
  * (read before write), so at high call rates an endpoint's estimate is written about once per
- * millisecond, plus on peaks, rather than on every call.
+ * millisecond, plus on peaks, rather than on every call; and it costs no exp2 either, being
+ * compared with the estimate's value as of the last stored sample (ewmaValue), which within the
+ * same tick is the estimate. (That value is written just after the key: a sample racing a write
+ * may compare with the value before it, which at worst skips, within that tick, a peak the write
+ * already raised the estimate close to.)
  *
  * Updates are a CAS loop on the bits of k, so concurrent outcomes are neither lost nor locked; the
  * stamp of the last sample (used for the blend weight) is a separate volatile, and a race there
@@ -60,6 +64,7 @@ final class PeakEwmaTracker {
     cell.ewmaStamp = now;
     cell.ewmaKeyBits =
         Double.doubleToRawLongBits(FastMath.log2(Math.max(seedNanos, 1)) + elapsed(now));
+    cell.ewmaValue = Math.max(seedNanos, 1);
   }
 
   /** Returns k: log2 of the estimate plus the decay time, comparable across endpoints. */
@@ -82,8 +87,11 @@ final class PeakEwmaTracker {
 
   private void update(double rtt) {
     long now = clock.nanoTime();
-    double t = elapsed(now);
     long sinceLast = now - cell.ewmaStamp;
+    if (sinceLast <= 0 && rtt < cell.ewmaValue) {
+      return; // the common case at high call rates: no time has passed and no peak
+    }
+    double t = elapsed(now);
     while (true) {
       long bits = cell.ewmaKeyBits;
       double current = FastMath.exp2(Double.longBitsToDouble(bits) - t);
@@ -97,6 +105,7 @@ final class PeakEwmaTracker {
         next = current * w + rtt * (1 - w);
       }
       if (cell.casEwmaKeyBits(bits, Double.doubleToRawLongBits(FastMath.log2(next) + t))) {
+        cell.ewmaValue = next;
         break;
       }
     }
