@@ -7,18 +7,11 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.RetryState;
 import io.loadstar.core.LoadBalancers;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * What the retry engine adds to every call: {@link LoadBalancer#newRetryState} counts the call in
@@ -27,14 +20,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * into the same budget; and a whole successful {@code execute()}, which makes no retry state.
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(
-    value = 1,
-    jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class RetryBudgetBenchmark {
+public class RetryBudgetBenchmark extends ShortRun {
 
   private final LoadBalancer lb =
       LoadBalancers.builder("svc")
