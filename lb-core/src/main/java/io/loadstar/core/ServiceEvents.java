@@ -48,7 +48,10 @@ final class ServiceEvents {
     return error != null ? reason + "; last discovery error: " + error : reason;
   }
 
-  /** A pick failed; any thread. */
+  /**
+   * A pick failed; any thread. Listeners.notify written out: a picker calls it, and a lambda
+   * capturing the reason would allocate on every failed pick.
+   */
   void pickFailed(String reason) {
     try {
       listener.pickFailed(service, reason);
@@ -95,10 +98,12 @@ final class ServiceEvents {
     discoveryError = error;
     degraded = error != null;
     logger.warn(
-        "[{}] discovery has answered with no endpoints for longer than keepLastEndpoints ({} s);"
-            + " dropping the last {}{}",
+        "[{}] discovery {} no endpoints {}; dropping the last {}{}",
         service,
-        keptNanos / 1_000_000_000L,
+        keptNanos == 0 ? "answered with" : "has answered with",
+        keptNanos == 0
+            ? "(keepLastEndpoints is 0)"
+            : "for longer than keepLastEndpoints (" + keptNanos / 1_000_000_000L + " s)",
         count,
         error != null ? ": " + error : "");
     if (error != null) {

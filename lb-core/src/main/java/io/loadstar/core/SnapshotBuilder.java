@@ -113,8 +113,7 @@ final class SnapshotBuilder {
         tiers.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
     }
-    TieredPicker.Counts counts =
-        TieredPicker.Counts.of(List.copyOf(states), settings.maxInFlight());
+    TieredPicker.Counts counts = TieredPicker.Counts.of(states, settings.maxInFlight());
     return settings.tierSpillover()
         ? spillover(tiers, counts, ramping)
         : inOrder(tiers, counts, ramping);

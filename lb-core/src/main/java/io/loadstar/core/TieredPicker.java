@@ -4,6 +4,7 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -34,7 +35,7 @@ final class TieredPicker implements Picker {
     static final Counts NONE = new Counts(0, 0, 0, 0, new EndpointState[0], 0);
 
     /** Counts {@code states}, which are listed with these settings. */
-    static Counts of(List<EndpointState> states, int maxInFlight) {
+    static Counts of(Collection<EndpointState> states, int maxInFlight) {
       int zeroWeight = 0;
       int ejected = 0;
       int unhealthy = 0;
@@ -142,11 +143,6 @@ final class TieredPicker implements Picker {
   /** How many tiers can serve picks. */
   int tierCount() {
     return tiers.length;
-  }
-
-  /** The counts this snapshot was built with. */
-  Counts counts() {
-    return counts;
   }
 
   @Override
