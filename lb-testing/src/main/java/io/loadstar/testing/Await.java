@@ -1,5 +1,7 @@
 package io.loadstar.testing;
 
+import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -19,6 +21,22 @@ public final class Await {
         return false;
       }
       Thread.onSpinWait();
+    }
+    return true;
+  }
+
+  /**
+   * Returns true as soon as {@code condition} holds, false if it still does not after {@code
+   * timeout}: for outcomes a real server decides on its own clock (a lease expiring), checked about
+   * every millisecond so the server keeps the CPU.
+   */
+  public static boolean until(Duration timeout, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      LockSupport.parkNanos(1_000_000L);
     }
     return true;
   }

@@ -1,0 +1,245 @@
+package io.loadstar.etcd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointUpdate;
+import io.loadstar.testing.Await;
+import io.loadstar.testing.EtcdServer;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Registration and discovery against one real etcd member on loopback. */
+class EtcdDiscoveryTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  private static EtcdServer etcd;
+  private static EtcdClient client;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  @BeforeAll
+  static void startEtcd() throws IOException {
+    assumeTrue(EtcdServer.binary() != null, EtcdServer.INSTALL_HINT);
+    etcd = EtcdServer.start();
+    client = EtcdClient.builder(etcd.url()).build();
+  }
+
+  @AfterAll
+  static void stopEtcd() throws IOException {
+    if (client != null) {
+      client.close();
+    }
+    if (etcd != null) {
+      etcd.close();
+    }
+  }
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = closeables.size() - 1; i >= 0; i--) {
+      closeables.get(i).close();
+    }
+  }
+
+  /** A source started on a recording listener; returns the updates it reports. */
+  private Recorder watch(String service) {
+    Recorder r = new Recorder();
+    EtcdEndpointSource source = EtcdEndpointSource.builder(client, service).build();
+    closeables.add(source);
+    source.start(r::add);
+    return r;
+  }
+
+  private EtcdRegistrar register(String service, Endpoint e) {
+    EtcdRegistrar r = EtcdRegistrar.builder(client, service, e).start();
+    closeables.add(r);
+    return r;
+  }
+
+  @Test
+  void registered_seenByTheSource_andGoneAtOnceAfterClose() {
+    Recorder seen = watch("reg");
+    assertThat(Await.until(WAIT, () -> seen.last() != null)).isTrue();
+    assertThat(seen.last().endpoints()).isEmpty();
+
+    EtcdRegistrar a = register("reg", Endpoint.of("127.0.0.1", 8081).withZone("z1"));
+    register("reg", Endpoint.of("127.0.0.2", 8082).withWeight(3).withTag("version", "v2"));
+    assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 2)).isTrue();
+    assertThat(seen.endpoints())
+        .containsExactly(
+            Endpoint.of("127.0.0.1", 8081).withZone("z1"),
+            Endpoint.of("127.0.0.2", 8082).withWeight(3).withTag("version", "v2"));
+    assertThat(a.isRegistered()).isTrue();
+
+    a.close();
+    assertThat(a.isRegistered()).isFalse();
+    // The lease is revoked, not left to expire: the key is gone once close() returns.
+    assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
+    assertThat(seen.endpoints())
+        .containsExactly(Endpoint.of("127.0.0.2", 8082).withWeight(3).withTag("version", "v2"));
+  }
+
+  @Test
+  void readinessFalse_deregisters_andTrue_registersAgain() {
+    Recorder seen = watch("ready");
+    AtomicBoolean ready = new AtomicBoolean(true);
+    EtcdRegistrar r =
+        EtcdRegistrar.builder(client, "ready", Endpoint.of("127.0.0.1", 9001))
+            .readiness(ready::get)
+            .readinessInterval(Duration.ofMillis(20))
+            .start();
+    closeables.add(r);
+    assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
+
+    ready.set(false);
+    assertThat(Await.until(WAIT, () -> seen.endpoints().isEmpty())).isTrue();
+    assertThat(Await.until(WAIT, () -> !r.isRegistered())).isTrue();
+
+    ready.set(true);
+    assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
+    assertThat(Await.until(WAIT, r::isRegistered)).isTrue();
+  }
+
+  @Test
+  void badRecords_skippedWithOneWarningEach_theRestLoad() throws Exception {
+    PrintStream original = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      String p = EtcdEndpointSource.DEFAULT_ROOT + "bad/";
+      client.put(p + "good", EtcdRecord.toJson(Endpoint.of("127.0.0.1", 7001)), 0).join();
+      client.put(p + "notjson", "{host: nope", 0).join();
+      client.put(p + "port", "{\"version\":1,\"host\":\"127.0.0.1\",\"port\":70000}", 0).join();
+      client.put(p + "v2", "{\"version\":2,\"host\":\"127.0.0.1\",\"port\":7002}", 0).join();
+      Recorder seen = watch("bad");
+      assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
+      assertThat(seen.endpoints()).containsExactly(Endpoint.of("127.0.0.1", 7001));
+
+      // A good record turning bad keeps its last good value; a new good one still loads.
+      client.put(p + "good", "garbage", 0).join();
+      client.put(p + "good2", EtcdRecord.toJson(Endpoint.of("127.0.0.1", 7003)), 0).join();
+      assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 2)).isTrue();
+      assertThat(seen.endpoints())
+          .containsExactly(Endpoint.of("127.0.0.1", 7001), Endpoint.of("127.0.0.1", 7003));
+    } finally {
+      System.setErr(original);
+    }
+    List<String> warnings =
+        Arrays.stream(captured.toString(StandardCharsets.UTF_8).split("\n"))
+            .filter(l -> l.contains("WARN") && l.contains("skipping the record"))
+            .collect(Collectors.toList());
+    assertThat(warnings).hasSize(4);
+    assertThat(String.join("\n", warnings))
+        .contains("/loadstar/services/bad/notjson (revision")
+        .contains("not JSON")
+        .contains("port: 70000 (expected: a number in 1..65535)")
+        .contains("version: 2 (expected: 1; written by a newer registrar?)")
+        .contains("/loadstar/services/bad/good (revision");
+  }
+
+  @Test
+  void servicesUnderTheSharedPrefix_shareOneWatchStream_andSeeOnlyTheirOwnKeys() {
+    Recorder a = watch("share-a");
+    Recorder b = watch("share-b");
+    register("share-a", Endpoint.of("127.0.0.1", 6001));
+    register("share-b", Endpoint.of("127.0.0.1", 6002));
+    register("share-bb", Endpoint.of("127.0.0.1", 6003)); // a prefix of neither: "share-b/" ends
+    assertThat(Await.until(WAIT, () -> a.endpoints().size() == 1 && b.endpoints().size() == 1))
+        .isTrue();
+    assertThat(a.endpoints()).containsExactly(Endpoint.of("127.0.0.1", 6001));
+    assertThat(b.endpoints()).containsExactly(Endpoint.of("127.0.0.1", 6002));
+    assertThat(client.hubCount()).isEqualTo(1);
+  }
+
+  @Test
+  void sourceStartedAfterChanges_readsThenFollows_withoutAGap() {
+    for (int i = 0; i < 20; i++) {
+      register("gap", Endpoint.of("127.0.0.1", 5000 + i));
+    }
+    Recorder seen = watch("gap");
+    // Registrations keep landing while the source reads and its watch joins.
+    for (int i = 20; i < 40; i++) {
+      register("gap", Endpoint.of("127.0.0.1", 5000 + i));
+    }
+    assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 40)).isTrue();
+  }
+
+  @Test
+  void backendKilledWithoutDeregistering_goneWhenItsLeaseExpires() throws Exception {
+    Recorder seen = watch("killed");
+    Process backend =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                RegistrarProcess.class.getName(),
+                etcd.url(),
+                "killed",
+                "127.0.0.1",
+                "4001",
+                "2")
+            .redirectErrorStream(true)
+            .start();
+    try (BufferedReader out =
+        new BufferedReader(
+            new InputStreamReader(backend.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = out.readLine()) != null && !line.equals("registered")) {
+        // the child's log lines, until it says it is registered
+      }
+      assertThat(line).as("the backend process registered").isEqualTo("registered");
+      assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
+
+      backend.destroyForcibly().waitFor(); // SIGKILL: no revoke, no goodbye
+      long killed = System.nanoTime();
+      assertThat(Await.until(WAIT, () -> seen.endpoints().isEmpty())).isTrue();
+      // etcd's clock decides, not ours: reported, not asserted (TTL 2 s, renewed every 0.67 s).
+      System.out.printf(
+          "killed backend gone after %d ms (lease TTL 2 s)%n",
+          (System.nanoTime() - killed) / 1_000_000);
+    } finally {
+      backend.destroyForcibly();
+    }
+  }
+
+  /** Collects a source's updates. */
+  static final class Recorder {
+    final List<EndpointUpdate> updates = new CopyOnWriteArrayList<>();
+
+    void add(EndpointUpdate u) {
+      updates.add(u);
+    }
+
+    EndpointUpdate last() {
+      return updates.isEmpty() ? null : updates.get(updates.size() - 1);
+    }
+
+    /** The last list reported (an error keeps the one before). */
+    List<Endpoint> endpoints() {
+      for (int i = updates.size() - 1; i >= 0; i--) {
+        if (!updates.get(i).isError()) {
+          return updates.get(i).endpoints();
+        }
+      }
+      return List.of();
+    }
+  }
+}
