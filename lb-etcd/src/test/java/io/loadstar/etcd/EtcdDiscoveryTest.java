@@ -1,6 +1,7 @@
 package io.loadstar.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.loadstar.api.Endpoint;
@@ -218,6 +219,64 @@ class EtcdDiscoveryTest {
     } finally {
       backend.destroyForcibly();
     }
+  }
+
+  @Test
+  void leaseLost_registrarRegistersAgainByItself() {
+    Recorder seen = watch("relost");
+    EtcdRegistrar r =
+        EtcdRegistrar.builder(client, "relost", Endpoint.of("127.0.0.1", 3001))
+            .ttl(Duration.ofSeconds(2))
+            .start();
+    closeables.add(r);
+    assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
+    long lease = client.range(r.key()).join().path("kvs").path(0).path("lease").asLong();
+
+    client.revoke(lease).join(); // as if etcd had let it expire: the key goes with it
+    assertThat(Await.until(WAIT, () -> seen.endpoints().isEmpty())).isTrue();
+    assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
+    long again = client.range(r.key()).join().path("kvs").path(0).path("lease").asLong();
+    assertThat(again).isNotZero().isNotEqualTo(lease);
+  }
+
+  @Test
+  void twoSourcesOfOneClient_closedOneAfterTheOther_releaseTheStream() {
+    EtcdEndpointSource a = EtcdEndpointSource.builder(client, "rel-a").build();
+    EtcdEndpointSource b =
+        EtcdEndpointSource.builder(client, "rel-b").prefix("/elsewhere/b/").build();
+    Recorder ra = new Recorder();
+    Recorder rb = new Recorder();
+    a.start(ra::add);
+    b.start(rb::add);
+    assertThat(Await.until(WAIT, () -> ra.last() != null && rb.last() != null)).isTrue();
+    assertThat(client.hubCount()).isEqualTo(2); // the shared prefix, and /elsewhere/b/
+    a.close();
+    b.close();
+    assertThat(client.hubCount()).isZero();
+    assertThat(
+            Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().contains("OkHttp http")))
+        .as("no thread left reading a watch stream")
+        .allSatisfy(
+            t ->
+                assertThat(
+                        Await.until(
+                            WAIT, () -> !t.isAlive() || !t.getName().contains("OkHttp http")))
+                    .isTrue());
+  }
+
+  @Test
+  void aSourceServesOneBalancer() {
+    EtcdEndpointSource s = EtcdEndpointSource.builder(client, "once").build();
+    closeables.add(s);
+    s.start(u -> {});
+    assertThatThrownBy(() -> s.start(u -> {}))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("already serves a balancer");
+    s.close();
+    assertThatThrownBy(() -> s.start(u -> {}))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("is closed");
   }
 
   /** Collects a source's updates. */

@@ -40,10 +40,13 @@ public final class EtcdServer implements AutoCloseable {
   private final int clientPort;
   private final int peerPort;
   private final String initialCluster;
+  private final String token;
   private @Nullable Process process;
 
-  private EtcdServer(String name, Path dir, int clientPort, int peerPort, String initialCluster) {
+  private EtcdServer(
+      String name, Path dir, int clientPort, int peerPort, String initialCluster, String token) {
     this.name = name;
+    this.token = token;
     this.dir = dir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
@@ -101,7 +104,8 @@ public final class EtcdServer implements AutoCloseable {
                 Files.createTempDirectory("loadstar-etcd-"),
                 ports[i][0],
                 ports[i][1],
-                initial.toString());
+                initial.toString(),
+                "loadstar-test-" + ports[0][1]);
         members.add(m);
         m.launch();
       }
@@ -172,12 +176,14 @@ public final class EtcdServer implements AutoCloseable {
                     "--initial-cluster-state",
                     "new",
                     "--initial-cluster-token",
-                    "loadstar-test-" + dir.getFileName(),
+                    token,
                     // Fast elections on loopback, so a leader loss heals in about a second.
                     "--heartbeat-interval",
                     "50",
                     "--election-timeout",
                     "500",
+                    "--logger",
+                    "zap",
                     "--log-level",
                     "warn"))
             .redirectErrorStream(true)
