@@ -10,7 +10,11 @@ import io.loadstar.api.SelectionStrategy;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
+import io.loadstar.etcd.EtcdClient;
+import io.loadstar.etcd.EtcdEndpointSource;
+import io.loadstar.etcd.EtcdRegistrar;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
+import io.loadstar.testing.EtcdServer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.BindException;
@@ -36,7 +40,9 @@ import okhttp3.Response;
  * http://demo.svc/} through OkHttp with Loadstar's {@link LoadBalancingInterceptor} and the
  * strategy named on the command line, and prints each backend's share of the requests as the
  * backends counted them. With {@code --down}, a fourth endpoint refuses connections: requests sent
- * there are retried on another endpoint, and outlier detection ejects it.
+ * there are retried on another endpoint, and outlier detection ejects it. With {@code --etcd}, the
+ * balancer discovers the endpoints from a real etcd (Debian package {@code etcd-server}) the demo
+ * starts on loopback, where each backend registers itself with an {@link EtcdRegistrar}.
  *
  * <pre>
  * usage: Demo [strategy] [--requests N] [--threads N] [--weights A,B,C] [--slow MS] [--down]
@@ -46,13 +52,14 @@ import okhttp3.Response;
  *   --weights  the three backends' weights (default 1,1,1)
  *   --slow     extra milliseconds backend 3 takes per request (default 0)
  *   --down     add a fourth endpoint that refuses connections
+ *   --etcd     discover the endpoints from etcd, where the backends register themselves
  * </pre>
  */
 public final class Demo {
 
   static final String USAGE =
       "usage: Demo [roundRobin|random|leastRequest|peakEwma|ringHash|maglev]"
-          + " [--requests N] [--threads N] [--weights A,B,C] [--slow MS] [--down]";
+          + " [--requests N] [--threads N] [--weights A,B,C] [--slow MS] [--down] [--etcd]";
 
   private Demo() {}
 
@@ -78,6 +85,7 @@ public final class Demo {
     int[] weights = {1, 1, 1};
     int slowMillis;
     boolean down;
+    boolean etcd;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -89,6 +97,12 @@ public final class Demo {
             break;
           case "--threads":
             o.threads = intArg(arg, value(args, ++i, arg), 1, 256);
+            break;
+          case "--etcd":
+            if (EtcdServer.binary() == null) {
+              throw new IllegalArgumentException("--etcd: " + EtcdServer.INSTALL_HINT);
+            }
+            o.etcd = true;
             break;
           case "--down":
             o.down = true;
@@ -165,12 +179,21 @@ public final class Demo {
       }
       AtomicInteger failures = new AtomicInteger();
       AtomicLong latencyNanos = new AtomicLong();
-      try (LoadBalancer lb =
+      LoadBalancers.Builder builder =
           LoadBalancers.builder("demo")
-              .endpoints(endpoints)
               .strategy(strategy(options.strategy))
-              .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(50).build())
-              .build()) {
+              .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(50).build());
+      Registry registry = options.etcd ? Registry.start(endpoints, out) : null;
+      if (registry != null) {
+        builder.source(registry.source());
+      } else {
+        builder.endpoints(endpoints);
+      }
+      try (registry;
+          LoadBalancer lb = builder.build()) {
+        if (registry != null) {
+          registry.awaitDiscovered(lb, endpoints.size());
+        }
         LoadBalancingInterceptor interceptor =
             LoadBalancingInterceptor.builder().service("demo.svc", lb).build();
         OkHttpClient client = interceptor.wrap(base);
@@ -288,6 +311,60 @@ public final class Demo {
         "%nfailed requests: %d; mean latency: %.2f ms%n",
         failures,
         options.requests == 0 ? 0.0 : latencyNanos / 1e6 / options.requests);
+  }
+
+  /**
+   * A real etcd on loopback where every endpoint registers itself, as backends would, and the
+   * source the demo's balancer discovers them through.
+   */
+  static final class Registry implements AutoCloseable {
+    private final EtcdServer etcd;
+    private final EtcdClient client;
+    private final List<EtcdRegistrar> registrars = new ArrayList<>();
+
+    private Registry(EtcdServer etcd) {
+      this.etcd = etcd;
+      this.client = EtcdClient.builder(etcd.url()).build();
+    }
+
+    static Registry start(List<Endpoint> endpoints, PrintStream out) throws IOException {
+      Registry r = new Registry(EtcdServer.start());
+      for (Endpoint e : endpoints) {
+        r.registrars.add(EtcdRegistrar.builder(r.client, "demo", e).start());
+      }
+      out.printf(
+          Locale.ROOT,
+          "etcd at %s: %d endpoints register themselves under %sdemo/%n",
+          r.etcd.url(),
+          endpoints.size(),
+          EtcdEndpointSource.DEFAULT_ROOT);
+      return r;
+    }
+
+    EtcdEndpointSource source() {
+      return EtcdEndpointSource.builder(client, "demo").build();
+    }
+
+    /** Waits until the balancer has discovered every registered endpoint (at most 10 s). */
+    void awaitDiscovered(LoadBalancer lb, int count) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (lb.endpoints().size() < count) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(
+              "discovered " + lb.endpoints() + " from etcd within 10 s, expected " + count);
+        }
+        Thread.onSpinWait();
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      for (EtcdRegistrar r : registrars) {
+        r.close();
+      }
+      client.close();
+      etcd.close();
+    }
   }
 
   /** One loopback HTTP backend that counts the requests it served. */

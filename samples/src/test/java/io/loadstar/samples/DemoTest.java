@@ -2,7 +2,9 @@ package io.loadstar.samples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.loadstar.testing.EtcdServer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -36,6 +38,22 @@ class DemoTest {
     for (int c : counts) {
       assertThat(c).isPositive();
     }
+  }
+
+  @Test
+  void etcd_backendsRegisterThemselves_discoveredThroughTheRegistry_noRequestFails()
+      throws Exception {
+    assumeTrue(EtcdServer.binary() != null, EtcdServer.INSTALL_HINT);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int[] counts =
+        Demo.run(
+            Demo.Options.parse(new String[] {"--requests", "600", "--down", "--etcd"}),
+            new PrintStream(out, true, StandardCharsets.UTF_8));
+    assertThat(counts[0] + counts[1] + counts[2]).isEqualTo(600);
+    String printed = out.toString(StandardCharsets.UTF_8);
+    assertThat(printed)
+        .containsPattern("etcd at http://127\\.0\\.0\\.1:\\d+: 4 endpoints register");
+    assertThat(printed).contains("failed requests: 0;");
   }
 
   @Test
