@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
@@ -139,8 +140,32 @@ public final class EtcdRunner {
         "threads: %d before, %d with one client, one registrar and two sources watching: %s%n",
         before, after, names);
     second.close();
-    source.close();
+
+    // A graceful close and a readiness check turning false, then true: until the source reports.
+    long start = System.nanoTime();
     registrar.close();
+    await(Duration.ofSeconds(10), () -> last.get().isEmpty());
+    long closeNanos = System.nanoTime() - start;
+    AtomicBoolean ready = new AtomicBoolean(true);
+    EtcdRegistrar drained =
+        EtcdRegistrar.builder(client, "one", Endpoint.of("127.0.0.1", 2))
+            .readiness(ready::get)
+            .start();
+    await(Duration.ofSeconds(10), () -> last.get().size() == 1);
+    start = System.nanoTime();
+    ready.set(false);
+    await(Duration.ofSeconds(10), () -> last.get().isEmpty());
+    long unreadyNanos = System.nanoTime() - start;
+    start = System.nanoTime();
+    ready.set(true);
+    await(Duration.ofSeconds(10), () -> last.get().size() == 1);
+    long readyNanos = System.nanoTime() - start;
+    System.out.printf(
+        "a graceful close gone after %.1f ms; readiness false gone after %.1f ms, true back after"
+            + " %.1f ms (checked every 250 ms)%n",
+        closeNanos / 1e6, unreadyNanos / 1e6, readyNanos / 1e6);
+    drained.close();
+    source.close();
     client.close();
   }
 

@@ -103,7 +103,7 @@ public final class EtcdClient implements AutoCloseable {
             .callTimeout(Duration.ZERO)
             .readTimeout(Duration.ZERO) // a watch may be quiet for hours
             .build();
-    this.threads = new SharedThreads.Lease("EtcdClient " + members, null);
+    this.threads = new SharedThreads.Lease("EtcdClient " + members, b.scheduler);
   }
 
   /**
@@ -363,6 +363,7 @@ public final class EtcdClient implements AutoCloseable {
     private Duration connectTimeout = Duration.ofSeconds(1);
     private String sharedPrefix = EtcdEndpointSource.DEFAULT_ROOT;
     private @Nullable OkHttpClient http;
+    private @Nullable ScheduledExecutorService scheduler;
 
     private Builder(List<String> endpoints) {
       requireNonNull(endpoints, "endpoints");
@@ -432,6 +433,17 @@ public final class EtcdClient implements AutoCloseable {
      */
     public Builder okHttpClient(OkHttpClient client) {
       this.http = requireNonNull(client, "client");
+      return this;
+    }
+
+    /**
+     * Runs the client's timers (lease renewals, readiness checks, reconnect backoff) on {@code
+     * scheduler}, which the application owns, instead of Loadstar's shared timer thread. Tasks are
+     * short and never block. For tests with a manual clock, or to keep every timer on a pool of the
+     * application's.
+     */
+    public Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = requireNonNull(scheduler, "scheduler");
       return this;
     }
 

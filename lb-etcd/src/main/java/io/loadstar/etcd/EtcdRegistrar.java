@@ -54,8 +54,9 @@ public final class EtcdRegistrar implements AutoCloseable {
   private final long ttlSeconds;
   private final long renewMillis;
   private final @Nullable BooleanSupplier readiness;
-  private final @Nullable ScheduledFuture<?> readinessTimer;
-  private final ScheduledFuture<?> renewTimer;
+  private final long readinessMillis;
+  private @Nullable ScheduledFuture<?> readinessTimer; // guarded by this
+  private @Nullable ScheduledFuture<?> renewTimer; // guarded by this
 
   // guarded by this
   private long lease; // 0 = none
@@ -78,18 +79,14 @@ public final class EtcdRegistrar implements AutoCloseable {
     this.renewMillis = Math.max(500, b.ttl.toMillis() / 3);
     this.readiness = b.readiness;
     this.ready = readiness == null;
-    this.renewTimer =
-        client
-            .scheduler()
-            .scheduleWithFixedDelay(
-                this::renewTick, renewMillis, renewMillis, TimeUnit.MILLISECONDS);
-    this.readinessTimer =
-        readiness == null
-            ? null
-            : client
-                .scheduler()
-                .scheduleWithFixedDelay(
-                    this::readinessTick, 0, b.readinessInterval.toMillis(), TimeUnit.MILLISECONDS);
+    this.readinessMillis = b.readinessInterval.toMillis();
+    synchronized (this) {
+      // One-shot timers that schedule the next: any ScheduledExecutorService will do.
+      renewTimer = client.scheduler().schedule(this::renewTick, renewMillis, TimeUnit.MILLISECONDS);
+      if (readiness != null) {
+        readinessTimer = client.scheduler().schedule(this::readinessTick, 0, TimeUnit.MILLISECONDS);
+      }
+    }
     step();
   }
 
@@ -127,9 +124,17 @@ public final class EtcdRegistrar implements AutoCloseable {
       lease = 0;
       registered = false;
     }
-    renewTimer.cancel(false);
-    if (readinessTimer != null) {
-      readinessTimer.cancel(false);
+    ScheduledFuture<?> renew;
+    ScheduledFuture<?> ready;
+    synchronized (this) {
+      renew = renewTimer;
+      ready = readinessTimer;
+    }
+    if (renew != null) {
+      renew.cancel(false);
+    }
+    if (ready != null) {
+      ready.cancel(false);
     }
     if (revoke != 0) {
       try {
@@ -154,7 +159,11 @@ public final class EtcdRegistrar implements AutoCloseable {
 
   private void renewTick() {
     synchronized (this) {
+      if (closed) {
+        return;
+      }
       renewDue = true;
+      renewTimer = client.scheduler().schedule(this::renewTick, renewMillis, TimeUnit.MILLISECONDS);
     }
     step();
   }
@@ -179,8 +188,13 @@ public final class EtcdRegistrar implements AutoCloseable {
     }
     boolean changed;
     synchronized (this) {
+      if (closed) {
+        return;
+      }
       changed = now != ready;
       ready = now;
+      readinessTimer =
+          client.scheduler().schedule(this::readinessTick, readinessMillis, TimeUnit.MILLISECONDS);
     }
     if (changed) {
       LOG.info("[{}] {} is {}", service, key, now ? "ready: registering" : "not ready: leaving");

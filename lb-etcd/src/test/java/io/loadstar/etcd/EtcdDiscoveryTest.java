@@ -8,6 +8,8 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.testing.Await;
 import io.loadstar.testing.EtcdServer;
+import io.loadstar.testing.FakeTicker;
+import io.loadstar.testing.ManualScheduler;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -237,6 +239,29 @@ class EtcdDiscoveryTest {
     assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
     long again = client.range(r.key()).join().path("kvs").path(0).path("lease").asLong();
     assertThat(again).isNotZero().isNotEqualTo(lease);
+  }
+
+  @Test
+  void registrarRenewsOnItsSchedulersClock_notOnItsOwn() {
+    Recorder seen = watch("clock");
+    ManualScheduler manual = new ManualScheduler(new FakeTicker());
+    try (EtcdClient own = EtcdClient.builder(etcd.url()).scheduler(manual).build()) {
+      EtcdRegistrar r =
+          EtcdRegistrar.builder(own, "clock", Endpoint.of("127.0.0.1", 2001))
+              .ttl(Duration.ofSeconds(2))
+              .start();
+      closeables.add(r);
+      assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
+      // The manual clock stands still, so no renewal is sent: etcd lets the lease expire.
+      assertThat(Await.until(WAIT, () -> seen.endpoints().isEmpty())).isTrue();
+      assertThat(manual.pendingTasks()).isPositive();
+
+      // One renewal period on the registrar's clock: the renewal finds the lease gone and
+      // registers again.
+      manual.advance(Duration.ofMillis(667), Duration.ofMillis(667));
+      assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
+      r.close();
+    }
   }
 
   @Test
