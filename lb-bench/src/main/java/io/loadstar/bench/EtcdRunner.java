@@ -119,14 +119,8 @@ public final class EtcdRunner {
     EtcdClient client = EtcdClient.builder(etcd.url()).build();
     EtcdRegistrar registrar =
         EtcdRegistrar.builder(client, "one", Endpoint.of("127.0.0.1", 1)).start();
-    AtomicReference<List<Endpoint>> last = new AtomicReference<>(List.of());
     EtcdEndpointSource source = EtcdEndpointSource.builder(client, "one").build();
-    source.start(
-        u -> {
-          if (!u.isError()) {
-            last.set(u.endpoints());
-          }
-        });
+    AtomicReference<List<Endpoint>> last = follow(source);
     await(Duration.ofSeconds(10), () -> last.get().size() == 1);
     EtcdEndpointSource second = EtcdEndpointSource.builder(client, "two").build();
     second.start(u -> {});
@@ -179,14 +173,8 @@ public final class EtcdRunner {
       EtcdClient client = EtcdClient.builder(urls).build();
       EtcdRegistrar registrar =
           EtcdRegistrar.builder(client, "leader", Endpoint.of("127.0.0.1", 1)).start();
-      AtomicReference<List<Endpoint>> last = new AtomicReference<>(List.of());
       EtcdEndpointSource source = EtcdEndpointSource.builder(client, "leader").build();
-      source.start(
-          u -> {
-            if (!u.isError()) {
-              last.set(u.endpoints());
-            }
-          });
+      AtomicReference<List<Endpoint>> last = follow(source);
       await(Duration.ofSeconds(10), () -> last.get().size() == 1);
 
       long killed = System.nanoTime();
@@ -216,6 +204,18 @@ public final class EtcdRunner {
         m.close();
       }
     }
+  }
+
+  /** Starts {@code source}; the reference holds the last list it reported. */
+  private static AtomicReference<List<Endpoint>> follow(EtcdEndpointSource source) {
+    AtomicReference<List<Endpoint>> last = new AtomicReference<>(List.of());
+    source.start(
+        (EndpointUpdate u) -> {
+          if (!u.isError()) {
+            last.set(u.endpoints());
+          }
+        });
+    return last;
   }
 
   private static void put(String url, String key, String value) throws IOException {

@@ -1,6 +1,5 @@
 package io.loadstar.testing;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -55,17 +54,7 @@ public final class EtcdServer implements AutoCloseable {
 
   /** Returns the {@code etcd} binary on the PATH, or null. */
   public static @Nullable Path binary() {
-    String path = System.getenv("PATH");
-    if (path == null) {
-      return null;
-    }
-    for (String d : path.split(File.pathSeparator)) {
-      Path candidate = Path.of(d, "etcd");
-      if (Files.isExecutable(candidate)) {
-        return candidate;
-      }
-    }
-    return null;
+    return RedisServer.onPath("etcd");
   }
 
   /** Starts one member and returns once it is healthy. */

@@ -39,12 +39,17 @@ public final class RedisServer implements AutoCloseable {
 
   /** Returns the {@code redis-server} binary on the PATH, or null. */
   public static @Nullable Path binary() {
+    return onPath("redis-server");
+  }
+
+  /** Returns the executable {@code name} in a directory of the PATH, or null. */
+  static @Nullable Path onPath(String name) {
     String path = System.getenv("PATH");
     if (path == null) {
       return null;
     }
     for (String d : path.split(File.pathSeparator)) {
-      Path candidate = Path.of(d, "redis-server");
+      Path candidate = Path.of(d, name);
       if (Files.isExecutable(candidate)) {
         return candidate;
       }
