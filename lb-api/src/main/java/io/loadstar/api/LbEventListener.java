@@ -48,6 +48,14 @@ public abstract class LbEventListener {
    */
   public void panicChanged(String service, boolean panic, String reason) {}
 
+  /**
+   * A canary split was rolled back to 0% because the canary's error rate exceeded the stable
+   * endpoints' by more than its margin.
+   *
+   * @param reason the two error rates and the calls they were measured over, in words
+   */
+  public void canaryRolledBack(String service, String reason) {}
+
   /** A pick found no endpoint; {@code reason} says why. Called on the picking thread. */
   public void pickFailed(String service, String reason) {}
 

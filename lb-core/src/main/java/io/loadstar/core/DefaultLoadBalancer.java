@@ -87,6 +87,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private long lastAnswerNanos; // when discovery last answered with endpoints
   private int publications;
   private @Nullable ScheduledFuture<?> rampTimer;
+  private final @Nullable CanaryDriver canary;
 
   DefaultLoadBalancer(LoadBalancers.Builder b) {
     this.name = b.name;
@@ -111,6 +112,22 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.events = new ServiceEvents(b.name, b.eventListener);
     LongAdder total = new LongAdder();
     this.snapshots = SnapshotBuilder.of(b, total, events);
+    this.canary =
+        b.split != null
+            ? new CanaryDriver(
+                b.split,
+                snapshots,
+                ticker,
+                serialExecutor,
+                this::scheduler,
+                () -> states.values(),
+                () -> {
+                  if (!closed) {
+                    publish(states);
+                  }
+                },
+                events)
+            : null;
     this.stateFactory = EndpointState.factory(b, total, outliers);
     this.retries = new RetryEngine(b, events, host);
     this.picker = TieredPicker.empty(NO_ENDPOINTS, events);
@@ -125,6 +142,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     // The executor is new and idle: the task runs on this thread before execute() returns.
     serialExecutor.execute(
         () -> {
+          if (canary != null) {
+            canary.start();
+          }
           try {
             source.start(
                 new SourceContext(
@@ -223,6 +243,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
               if (rampTimer != null) {
                 rampTimer.cancel(false);
                 rampTimer = null;
+              }
+              if (canary != null) {
+                canary.close();
               }
               threads.close(); // this balancer's timers are cancelled above
               states = Map.of();
@@ -330,7 +353,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   @Override
   public List<EndpointSnapshot> snapshot() {
-    return snapshots.describe(stateList);
+    CanaryDriver c = canary;
+    return snapshots.describe(stateList, c == null ? s -> "" : c::reason);
   }
 
   /** Builds the snapshot of {@code reconciled} and publishes it with one volatile write. */

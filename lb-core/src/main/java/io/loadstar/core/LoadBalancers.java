@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.LoggerFactory;
 
 /** Builds {@link LoadBalancer}s: {@code LoadBalancers.builder("orders")...build()}. */
 public final class LoadBalancers {
@@ -27,6 +28,36 @@ public final class LoadBalancers {
   public static final int MAX_IN_FLIGHT_LIMIT = 1_000_000;
 
   private LoadBalancers() {}
+
+  /**
+   * The environment variable a balancer reads its zone from, unless told: {@code LOADSTAR_ZONE}.
+   */
+  public static final String ZONE_VARIABLE = "LOADSTAR_ZONE";
+
+  static String zoneFromEnvironment(@Nullable String value) {
+    if (value == null || value.isBlank()) {
+      return "";
+    }
+    try {
+      return checkZone(ZONE_VARIABLE, value);
+    } catch (IllegalArgumentException e) {
+      LoggerFactory.getLogger(LoadBalancers.class)
+          .warn("ignoring the environment's zone, {}; no zone preference", e.getMessage());
+      return "";
+    }
+  }
+
+  static String checkZone(String what, String zone) {
+    if (zone.length() > 128 || !zone.equals(zone.strip())) {
+      throw new IllegalArgumentException(
+          what
+              + ": '"
+              + zone
+              + "' (expected: a zone name such as eu-west-1a, at most 128 characters, no blanks"
+              + " around it; empty for none)");
+    }
+    return zone;
+  }
 
   /**
    * Returns a builder for the balancer of service {@code name}.
@@ -69,6 +100,9 @@ public final class LoadBalancers {
     RetryPolicy retryPolicy = RetryPolicy.defaults();
     Sleeper sleeper = Sleeper.SYSTEM;
     FailureClassifier failureClassifier = FailureClassifier.standard();
+    String zone = zoneFromEnvironment(System.getenv(ZONE_VARIABLE));
+    ZoneRouting zoneRouting = ZoneRouting.defaults();
+    @Nullable SplitControl split;
 
     private Builder(String name) {
       this.name = name;
@@ -174,6 +208,49 @@ public final class LoadBalancers {
       requireNonNull(maxAge, "maxAge");
       Checks.duration("keepLastEndpoints", maxAge, Duration.ZERO, Duration.ofDays(365));
       this.keepLastNanos = maxAge.toNanos();
+      return this;
+    }
+
+    /**
+     * Sets the zone this balancer runs in (an availability zone, a rack), so that picks prefer
+     * endpoints whose {@link io.loadstar.api.Endpoint#zone()} is the same, as {@link
+     * #zoneRouting(ZoneRouting)} says. The empty string means unknown: no zone preference. Defaults
+     * to the environment variable {@value #ZONE_VARIABLE}, or unknown if it is not set.
+     *
+     * @throws IllegalArgumentException if longer than 128 characters or with blanks around it
+     */
+    public Builder zone(String localZone) {
+      requireNonNull(localZone, "localZone");
+      this.zone = checkZone("zone", localZone);
+      return this;
+    }
+
+    /**
+     * Sets how picks prefer the {@linkplain #zone(String) local zone}. Defaults to {@link
+     * ZoneRouting#defaults()}: even load per endpoint across the fleet (Envoy's zone-aware
+     * routing), from 3 endpoints per tier.
+     */
+    public Builder zoneRouting(ZoneRouting routing) {
+      this.zoneRouting = requireNonNull(routing, "routing");
+      return this;
+    }
+
+    /**
+     * Splits the traffic between the endpoints that {@code split} names (a canary) and the others.
+     * To change or end it at run time, use {@link #trafficSplit(SplitControl)}. Defaults to none.
+     */
+    public Builder trafficSplit(TrafficSplit split) {
+      this.split = SplitControl.of(split);
+      return this;
+    }
+
+    /**
+     * Splits the traffic as {@code control} says now and whenever it is changed: {@link
+     * SplitControl#set} and {@link SplitControl#clear} apply before they return. Several balancers
+     * may share one control.
+     */
+    public Builder trafficSplit(SplitControl control) {
+      this.split = requireNonNull(control, "control");
       return this;
     }
 

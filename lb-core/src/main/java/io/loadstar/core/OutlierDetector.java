@@ -184,6 +184,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     if (host.isCurrent(state) && !state.ejection.refused.isEmpty()) {
       logger.info("[{}] {} answers again; its failures stopped", name, state.endpoint());
       state.ejection.refused = "";
+      host.republish(); // zone routing counts it as capacity again
     }
   }
 
@@ -240,6 +241,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
       }
       if (failedNow == 0 && !e.refused.isEmpty()) {
         e.refused = ""; // a whole interval without a counted failure
+        host.republish();
       }
       int slowThreshold = config.slowCallRateThreshold();
       if (slowThreshold > 0
@@ -300,6 +302,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
       e.refusedWhy = why;
       if (first) {
         logger.warn("[{}] {} {}", name, state.endpoint(), refused);
+        host.republish(); // zone routing no longer counts it as capacity
       } else {
         logger.debug("[{}] {} {}", name, state.endpoint(), refused);
       }

@@ -141,6 +141,11 @@ final class ServiceEvents {
     notify(() -> listener.panicChanged(service, now, r));
   }
 
+  void canaryRolledBack(String reason) {
+    logger.warn("[{}] canary rolled back to 0%: {}", service, reason);
+    notify(() -> listener.canaryRolledBack(service, reason));
+  }
+
   void stateChanged(Endpoint endpoint, EndpointSnapshot.State state, String reason) {
     notify(() -> listener.endpointStateChanged(service, endpoint, state, reason));
   }

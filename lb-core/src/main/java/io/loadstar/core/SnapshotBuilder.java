@@ -2,6 +2,7 @@ package io.loadstar.core;
 
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.EndpointView;
+import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import io.loadstar.api.SelectionStrategy.PickerFactory;
 import java.util.ArrayList;
@@ -44,7 +45,9 @@ final class SnapshotBuilder {
       long slowStartNanos,
       int slowStartFloorPercent,
       int weightScale,
-      int maxInFlight) {}
+      int maxInFlight,
+      String localZone,
+      ZoneRouting zoneRouting) {}
 
   /**
    * A built snapshot: the picker to publish, whether an endpoint is still ramping up (the snapshot
@@ -56,6 +59,8 @@ final class SnapshotBuilder {
   private final PickerFactory pickerFactory;
   private final ServiceEvents failures;
   private final PerThread spilloverRandom;
+  private final SplitPicker.SplitState canaryShare = new SplitPicker.SplitState(0);
+  private @Nullable TrafficSplit split; // control loop only
 
   SnapshotBuilder(
       Settings settings,
@@ -84,7 +89,9 @@ final class SnapshotBuilder {
             b.slowStartNanos,
             b.slowStartFloorPercent,
             weightScale,
-            b.maxInFlightPerEndpoint),
+            b.maxInFlightPerEndpoint,
+            b.zone,
+            b.zoneRouting),
         b.strategy.newPickerFactory(new BalancerContext(b.name, b.seed, b.ticker, total)),
         events,
         new PerThread(b.seed ^ 0x5350494c4cL));
@@ -92,6 +99,16 @@ final class SnapshotBuilder {
 
   Settings settings() {
     return settings;
+  }
+
+  /** Sets the canary split the next builds apply (null: none); control loop only. */
+  void split(@Nullable TrafficSplit split) {
+    this.split = split;
+  }
+
+  /** The canary's share now, which picks read; written between builds by a ramp or a rollback. */
+  SplitPicker.SplitState canaryShare() {
+    return canaryShare;
   }
 
   /** Builds the snapshot of {@code states} (in key order) at {@code now}. */
@@ -150,7 +167,7 @@ final class SnapshotBuilder {
           continue;
         }
       }
-      addPicker(pickers, usable);
+      addTier(pickers, listed, usable);
     }
     if (!serving && !tiers.isEmpty() && panicThreshold > 0) {
       List<EndpointView> candidates = panicCandidates(tiers.firstEntry().getValue());
@@ -178,7 +195,7 @@ final class SnapshotBuilder {
       int load = Math.min(health, 100 - assigned);
       assigned += load;
       int before = pickers.size();
-      addPicker(pickers, usable);
+      addTier(pickers, listed, usable);
       if (pickers.size() > before) {
         loads.add(load);
       }
@@ -218,7 +235,8 @@ final class SnapshotBuilder {
   }
 
   /** The state of each endpoint in {@code list} for LoadBalancer.snapshot(); any thread. */
-  List<EndpointSnapshot> describe(List<EndpointState> list) {
+  List<EndpointSnapshot> describe(
+      List<EndpointState> list, java.util.function.Function<EndpointState, String> more) {
     List<EndpointSnapshot> out = new ArrayList<>(list.size());
     for (EndpointState s : list) {
       EndpointSnapshot.State state;
@@ -253,6 +271,10 @@ final class SnapshotBuilder {
       String refused = s.ejection.refused();
       if (!refused.isEmpty() && !s.ejection.isEjected()) {
         reason = reason.isEmpty() ? refused : reason + "; " + refused;
+      }
+      String extra = more.apply(s);
+      if (!extra.isEmpty()) {
+        reason = reason.isEmpty() ? extra : reason + "; " + extra;
       }
       out.add(
           EndpointSnapshot.builder(s.endpoint(), state)
@@ -304,6 +326,148 @@ final class SnapshotBuilder {
       }
     }
     return out.isEmpty() ? ejected : out;
+  }
+
+  /**
+   * Adds the picker of one tier's usable endpoints: split into the canary and the stable subsets if
+   * a split is set, each preferring the local zone if one is known.
+   */
+  private void addTier(
+      List<Picker> pickers, List<EndpointState> listed, List<EndpointView> usable) {
+    try {
+      Picker p = tierPicker(listed, usable);
+      if (p != null) {
+        pickers.add(p);
+      }
+    } catch (RuntimeException e) {
+      logger.error(
+          "[{}] strategy {} failed to build a picker", failures.service(), pickerFactory, e);
+    }
+  }
+
+  private @Nullable Picker tierPicker(List<EndpointState> listed, List<EndpointView> usable) {
+    TrafficSplit s = split;
+    if (s == null) {
+      return zoned(listed, usable);
+    }
+    List<EndpointState> canaryListed = new ArrayList<>();
+    List<EndpointState> stableListed = new ArrayList<>();
+    for (EndpointState e : listed) {
+      (s.matches(e.endpoint()) ? canaryListed : stableListed).add(e);
+    }
+    List<EndpointView> canaryUsable = new ArrayList<>();
+    List<EndpointView> stableUsable = new ArrayList<>();
+    for (EndpointView e : usable) {
+      (s.matches(e.endpoint()) ? canaryUsable : stableUsable).add(e);
+    }
+    Picker canary = zoned(canaryListed, canaryUsable);
+    Picker stable = zoned(stableListed, stableUsable);
+    if (stable == null) {
+      return canary; // no stable endpoint usable: everything to the canary
+    }
+    if (canary == null) {
+      if (s.fallsBackToStable()) {
+        return stable;
+      }
+      PickResult none =
+          PickResult.unavailable(
+              "no usable canary endpoint (tags " + s.tags() + ") and no fallback to stable");
+      canary = context -> none;
+    }
+    return SplitPicker.dynamic(canary, stable, canaryShare, s.fallsBackToStable(), spilloverRandom);
+  }
+
+  /**
+   * The picker of {@code usable} (of {@code listed}), preferring the local zone as the zone routing
+   * says; a plain picker when no zone is known, zones are off, the tier is too small, or only one
+   * zone is listed. Null if nothing is usable.
+   */
+  private @Nullable Picker zoned(List<EndpointState> listed, List<EndpointView> usable) {
+    if (usable.isEmpty()) {
+      return null;
+    }
+    String local = settings.localZone();
+    ZoneRouting routing = settings.zoneRouting();
+    if (local.isEmpty() || !routing.isEnabled() || listed.size() < routing.minClusterSize()) {
+      return pickerFactory.newPicker(List.copyOf(usable));
+    }
+    Map<String, Long> listedWeight = new TreeMap<>();
+    for (EndpointState e : listed) {
+      listedWeight.merge(e.endpoint().zone(), (long) e.baseWeight(), Long::sum);
+    }
+    if (!listedWeight.containsKey(local) || listedWeight.size() < 2) {
+      return pickerFactory.newPicker(List.copyOf(usable));
+    }
+    // Capacity counts the endpoints that serve well: usable, and not failing with an ejection
+    // the cap refused (a zone answering 503 everywhere has little to offer).
+    Map<String, List<EndpointView>> byZone = new TreeMap<>();
+    Map<String, Long> capacity = new TreeMap<>();
+    long totalListed = 0;
+    long totalCapacity = 0;
+    for (long w : listedWeight.values()) {
+      totalListed += w;
+    }
+    for (EndpointView v : usable) {
+      String zone = v.endpoint().zone();
+      byZone.computeIfAbsent(zone, z -> new ArrayList<>()).add(v);
+      EndpointState e = (EndpointState) v;
+      if (e.ejection.refused().isEmpty()) {
+        capacity.merge(zone, (long) e.baseWeight(), Long::sum);
+        totalCapacity += e.baseWeight();
+      }
+    }
+    if (totalCapacity == 0 || totalListed == 0) {
+      return pickerFactory.newPicker(List.copyOf(usable));
+    }
+    Map<String, Double> share = new TreeMap<>();
+    double localCapacity = capacity.getOrDefault(local, 0L) / (double) totalCapacity;
+    double localExpected = listedWeight.get(local) / (double) totalListed;
+    double localShare;
+    if (routing.policy() == ZoneRouting.Policy.LOCAL_FIRST) {
+      localShare = localCapacity > 0 ? 1 : 0;
+    } else {
+      localShare = localCapacity >= localExpected ? 1 : localCapacity / localExpected;
+    }
+    share.put(local, localShare);
+    // The rest goes to the other zones by their spare capacity (EVEN), or by their capacity.
+    Map<String, Double> spare = new TreeMap<>();
+    double totalSpare = 0;
+    for (Map.Entry<String, Long> c : capacity.entrySet()) {
+      if (c.getKey().equals(local)) {
+        continue;
+      }
+      double have = c.getValue() / (double) totalCapacity;
+      double expected = listedWeight.getOrDefault(c.getKey(), 0L) / (double) totalListed;
+      double sp = routing.policy() == ZoneRouting.Policy.EVEN ? Math.max(0, have - expected) : have;
+      spare.put(c.getKey(), sp);
+      totalSpare += sp;
+    }
+    for (Map.Entry<String, Double> sp : spare.entrySet()) {
+      share.put(sp.getKey(), totalSpare > 0 ? (1 - localShare) * sp.getValue() / totalSpare : 0);
+    }
+    // Local first, then by share: the order picks fall back in.
+    List<String> order = new ArrayList<>(byZone.keySet());
+    order.sort(
+        (a, b) ->
+            a.equals(local)
+                ? -1
+                : b.equals(local)
+                    ? 1
+                    : Double.compare(share.getOrDefault(b, 0.0), share.getOrDefault(a, 0.0)));
+    List<Picker> parts = new ArrayList<>(order.size());
+    double[] shares = new double[order.size()];
+    for (int i = 0; i < order.size(); i++) {
+      parts.add(pickerFactory.newPicker(List.copyOf(byZone.get(order.get(i)))));
+      shares[i] = share.getOrDefault(order.get(i), 0.0);
+    }
+    double sum = 0;
+    for (double x : shares) {
+      sum += x;
+    }
+    if (sum <= 0) {
+      return pickerFactory.newPicker(List.copyOf(usable));
+    }
+    return SplitPicker.fixed(parts, shares, spilloverRandom, "zones");
   }
 
   private void addPicker(List<Picker> pickers, List<? extends EndpointView> tier) {

@@ -1,0 +1,174 @@
+package io.loadstar.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.testing.FakeTicker;
+import io.loadstar.testing.ManualScheduler;
+import java.net.ConnectException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Zone-aware routing: 2 local (zone a) + 2 remote (zone b) endpoints, fake time. */
+class ZoneRoutingTest {
+
+  private static final Endpoint A1 = Endpoint.of("10.0.1.1", 80).withZone("a");
+  private static final Endpoint A2 = Endpoint.of("10.0.1.2", 80).withZone("a");
+  private static final Endpoint B1 = Endpoint.of("10.0.2.1", 80).withZone("b");
+  private static final Endpoint B2 = Endpoint.of("10.0.2.2", 80).withZone("b");
+  private static final Set<String> LOCAL = Set.of(A1.key(), A2.key());
+
+  private final FakeTicker ticker = new FakeTicker();
+  private final ManualScheduler scheduler = new ManualScheduler(ticker);
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (AutoCloseable c : closeables) {
+      c.close();
+    }
+  }
+
+  private LoadBalancer lb(LoadBalancers.Builder b) {
+    LoadBalancer lb = b.ticker(ticker).scheduler(scheduler).seed(3).build();
+    closeables.add(lb);
+    return lb;
+  }
+
+  private static LoadBalancers.Builder fourInTwoZones() {
+    return LoadBalancers.builder("svc").endpoints(List.of(A1, A2, B1, B2)).zone("a");
+  }
+
+  private static double localShare(LoadBalancer lb, int picks) {
+    Map<String, Integer> counts = TestEndpoints.pickCounts(lb, picks);
+    int local = 0;
+    for (Map.Entry<String, Integer> e : counts.entrySet()) {
+      if (LOCAL.contains(e.getKey())) {
+        local += e.getValue();
+      }
+    }
+    return local / (double) picks;
+  }
+
+  /** Reports connect failures on every pick of {@code target} until it is ejected. */
+  private static void eject(LoadBalancer lb, Endpoint target) {
+    for (int i = 0; i < 100_000 && state(lb, target) != EndpointSnapshot.State.EJECTED; i++) {
+      PickResult r = lb.pick(PickContext.empty());
+      if (r.endpoint().equals(target)) {
+        r.handle().onFailure(CallFailure.notSent(new ConnectException("refused")), 1_000);
+      } else {
+        r.handle().onSuccess(1_000);
+      }
+    }
+    assertThat(state(lb, target)).isEqualTo(EndpointSnapshot.State.EJECTED);
+  }
+
+  private static EndpointSnapshot.State state(LoadBalancer lb, Endpoint e) {
+    return lb.snapshot().stream()
+        .filter(s -> s.endpoint().equals(e))
+        .findFirst()
+        .orElseThrow()
+        .state();
+  }
+
+  @Test
+  void bothLocalsHealthy_allPicksLocal() {
+    assertThat(localShare(lb(fourInTwoZones()), 20_000)).isGreaterThanOrEqualTo(0.95);
+  }
+
+  @Test
+  void noZoneKnown_orRoutingDisabled_orTooFewEndpoints_picksIgnoreZones() {
+    assertThat(localShare(lb(fourInTwoZones().zone("")), 20_000)).isBetween(0.47, 0.53);
+    assertThat(localShare(lb(fourInTwoZones().zoneRouting(ZoneRouting.disabled())), 20_000))
+        .isBetween(0.47, 0.53);
+    LoadBalancer two = lb(LoadBalancers.builder("svc").endpoints(List.of(A1, B1)).zone("a"));
+    Map<String, Integer> counts = TestEndpoints.pickCounts(two, 20_000);
+    assertThat(counts.get(A1.key()) / 20_000.0).isBetween(0.47, 0.53); // below minClusterSize 3
+  }
+
+  @Test
+  void oneLocalEjected_even_keepsPerEndpointLoadEven_spillsAThirdRemote() {
+    LoadBalancer lb = lb(fourInTwoZones());
+    eject(lb, A1);
+    // Local capacity 1/3 of the usable, expected 1/2: 2/3 stays local, 1/3 spills to zone b.
+    // Fleet-wide (zone b's callers stay home), every usable endpoint then gets a third.
+    assertThat(localShare(lb, 30_000)).isBetween(0.64, 0.69);
+  }
+
+  @Test
+  void oneLocalEjected_localFirst_staysLocal() {
+    LoadBalancer lb =
+        lb(
+            fourInTwoZones()
+                .zoneRouting(ZoneRouting.builder().policy(ZoneRouting.Policy.LOCAL_FIRST).build()));
+    eject(lb, A1);
+    assertThat(localShare(lb, 20_000)).isEqualTo(1.0);
+  }
+
+  @Test
+  void bothLocalsEjected_everythingRemote_fromTheNextPick() {
+    LoadBalancer lb =
+        lb(
+            fourInTwoZones()
+                .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(50).build()));
+    eject(lb, A1);
+    eject(lb, A2); // the ejection is applied on the control loop before the failing call returns
+    assertThat(localShare(lb, 20_000)).isZero();
+  }
+
+  @Test
+  void bothLocalsFailing_secondEjectionRefusedByTheCap_stillMovesTheZonesShareAway() {
+    LoadBalancer lb = lb(fourInTwoZones()); // default cap: one ejection of four
+    eject(lb, A1);
+    for (int i = 0; i < 5; i++) { // A2 fails too, but the cap refuses to eject it
+      PickResult r = lb.pick(PickContext.builder().tried(B1).tried(B2).build());
+      assertThat(r.endpoint()).isEqualTo(A2);
+      r.handle().onFailure(CallFailure.status(503), 1_000);
+    }
+    assertThat(state(lb, A2)).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(
+            lb.snapshot().stream()
+                .filter(s -> s.endpoint().equals(A2))
+                .findFirst()
+                .orElseThrow()
+                .reason())
+        .contains("not ejected");
+    // Zone a has no capacity left that serves well: its share goes to zone b.
+    assertThat(localShare(lb, 20_000)).isZero();
+  }
+
+  @Test
+  void retryAfterLocalFailures_mayGoRemote_exclusionsArePerEndpoint() {
+    LoadBalancer lb = lb(fourInTwoZones());
+    PickResult r = lb.pick(PickContext.builder().tried(A1).build());
+    assertThat(r.endpoint()).isEqualTo(A2); // still local while a local one is left
+    r.handle().onSuccess(1_000);
+    PickResult remote = lb.pick(PickContext.builder().tried(A1).tried(A2).build());
+    assertThat(remote.isAvailable()).isTrue();
+    assertThat(remote.endpoint().zone()).isEqualTo("b");
+    remote.handle().onSuccess(1_000);
+  }
+
+  @Test
+  void zone_fromTheEnvironment_andChecked() {
+    assertThat(LoadBalancers.zoneFromEnvironment(null)).isEmpty();
+    assertThat(LoadBalancers.zoneFromEnvironment(" ")).isEmpty();
+    assertThat(LoadBalancers.zoneFromEnvironment("eu-west-1a")).isEqualTo("eu-west-1a");
+    assertThat(LoadBalancers.zoneFromEnvironment(" eu ")).isEmpty(); // logged, ignored
+    assertThatThrownBy(() -> LoadBalancers.builder("svc").zone(" a"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("zone: ' a' (expected: a zone name such as eu-west-1a");
+    assertThatThrownBy(() -> ZoneRouting.builder().minClusterSize(0))
+        .hasMessage("minClusterSize: 0 (expected: 1..10000)");
+  }
+}
