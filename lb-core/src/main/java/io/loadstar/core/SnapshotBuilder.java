@@ -37,6 +37,9 @@ final class SnapshotBuilder {
 
   private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
 
+  /** How a strict canary's failed picks start their reason. */
+  static final String NO_CANARY = "no usable canary endpoint";
+
   /** What every snapshot of a balancer is built with. */
   record Settings(
       int panicThreshold,
@@ -370,8 +373,7 @@ final class SnapshotBuilder {
         return stable;
       }
       PickResult none =
-          PickResult.unavailable(
-              "no usable canary endpoint (tags " + s.tags() + ") and no fallback to stable");
+          PickResult.unavailable(NO_CANARY + " (tags " + s.tags() + ") and no fallback to stable");
       canary = context -> none;
     }
     return SplitPicker.dynamic(canary, stable, canaryShare, s.fallsBackToStable(), spilloverRandom);

@@ -160,14 +160,18 @@ final class TieredPicker implements Picker {
         return r;
       }
     }
+    String policy = null; // a reason of the split's, not of the endpoints' states
     for (int i = 0; i < t.length; i++) {
       PickResult r = t[i].pick(context);
       if (r.isAvailable()) {
         return r;
       }
+      if (policy == null && r.reason().startsWith(SnapshotBuilder.NO_CANARY)) {
+        policy = r.reason();
+      }
     }
-    String reason =
-        failures.withDiscoveryError(fixedReason != null ? fixedReason : counts.describe(context));
+    String byState = fixedReason != null ? fixedReason : counts.describe(context);
+    String reason = failures.withDiscoveryError(policy == null ? byState : byState + "; " + policy);
     failures.pickFailed(reason);
     return PickResult.unavailable(reason);
   }

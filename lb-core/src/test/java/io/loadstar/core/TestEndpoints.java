@@ -1,10 +1,13 @@
 package io.loadstar.core;
 
+import io.loadstar.api.CallFailure;
 import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.testing.ManualScheduler;
+import java.net.ConnectException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,6 +43,30 @@ final class TestEndpoints {
     PickResult r = lb.pick(PickContext.ofHashKey(key));
     r.handle().onCancel();
     return r.endpoint().key();
+  }
+
+  /** Reports connect failures on every pick of {@code target} until it is ejected. */
+  static void eject(LoadBalancer lb, Endpoint target) {
+    for (int i = 0; i < 100_000 && state(lb, target) != EndpointSnapshot.State.EJECTED; i++) {
+      PickResult r = lb.pick(PickContext.empty());
+      if (r.endpoint().equals(target)) {
+        r.handle().onFailure(CallFailure.notSent(new ConnectException("refused")), 1_000);
+      } else {
+        r.handle().onSuccess(1_000);
+      }
+    }
+    if (state(lb, target) != EndpointSnapshot.State.EJECTED) {
+      throw new AssertionError(target + " not ejected: " + snapshotOf(lb, target));
+    }
+  }
+
+  /** Returns {@code e}'s snapshot. */
+  static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint e) {
+    return lb.snapshot().stream().filter(s -> s.endpoint().equals(e)).findFirst().orElseThrow();
+  }
+
+  static EndpointSnapshot.State state(LoadBalancer lb, Endpoint e) {
+    return snapshotOf(lb, e).state();
   }
 
   /** A health-check service whose probes run inline when {@code scheduler} runs due tasks. */

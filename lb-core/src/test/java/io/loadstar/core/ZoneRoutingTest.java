@@ -11,7 +11,6 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.testing.FakeTicker;
 import io.loadstar.testing.ManualScheduler;
-import java.net.ConnectException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,27 +59,6 @@ class ZoneRoutingTest {
     return local / (double) picks;
   }
 
-  /** Reports connect failures on every pick of {@code target} until it is ejected. */
-  private static void eject(LoadBalancer lb, Endpoint target) {
-    for (int i = 0; i < 100_000 && state(lb, target) != EndpointSnapshot.State.EJECTED; i++) {
-      PickResult r = lb.pick(PickContext.empty());
-      if (r.endpoint().equals(target)) {
-        r.handle().onFailure(CallFailure.notSent(new ConnectException("refused")), 1_000);
-      } else {
-        r.handle().onSuccess(1_000);
-      }
-    }
-    assertThat(state(lb, target)).isEqualTo(EndpointSnapshot.State.EJECTED);
-  }
-
-  private static EndpointSnapshot.State state(LoadBalancer lb, Endpoint e) {
-    return lb.snapshot().stream()
-        .filter(s -> s.endpoint().equals(e))
-        .findFirst()
-        .orElseThrow()
-        .state();
-  }
-
   @Test
   void bothLocalsHealthy_allPicksLocal() {
     assertThat(localShare(lb(fourInTwoZones()), 20_000)).isGreaterThanOrEqualTo(0.95);
@@ -99,7 +77,7 @@ class ZoneRoutingTest {
   @Test
   void oneLocalEjected_even_keepsPerEndpointLoadEven_spillsAThirdRemote() {
     LoadBalancer lb = lb(fourInTwoZones());
-    eject(lb, A1);
+    TestEndpoints.eject(lb, A1);
     // Local capacity 1/3 of the usable, expected 1/2: 2/3 stays local, 1/3 spills to zone b.
     // Fleet-wide (zone b's callers stay home), every usable endpoint then gets a third.
     assertThat(localShare(lb, 30_000)).isBetween(0.64, 0.69);
@@ -111,7 +89,7 @@ class ZoneRoutingTest {
         lb(
             fourInTwoZones()
                 .zoneRouting(ZoneRouting.builder().policy(ZoneRouting.Policy.LOCAL_FIRST).build()));
-    eject(lb, A1);
+    TestEndpoints.eject(lb, A1);
     assertThat(localShare(lb, 20_000)).isEqualTo(1.0);
   }
 
@@ -121,28 +99,23 @@ class ZoneRoutingTest {
         lb(
             fourInTwoZones()
                 .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(50).build()));
-    eject(lb, A1);
-    eject(lb, A2); // the ejection is applied on the control loop before the failing call returns
+    TestEndpoints.eject(lb, A1);
+    TestEndpoints.eject(
+        lb, A2); // the ejection is applied on the control loop before the failing call returns
     assertThat(localShare(lb, 20_000)).isZero();
   }
 
   @Test
   void bothLocalsFailing_secondEjectionRefusedByTheCap_stillMovesTheZonesShareAway() {
     LoadBalancer lb = lb(fourInTwoZones()); // default cap: one ejection of four
-    eject(lb, A1);
+    TestEndpoints.eject(lb, A1);
     for (int i = 0; i < 5; i++) { // A2 fails too, but the cap refuses to eject it
       PickResult r = lb.pick(PickContext.builder().tried(B1).tried(B2).build());
       assertThat(r.endpoint()).isEqualTo(A2);
       r.handle().onFailure(CallFailure.status(503), 1_000);
     }
-    assertThat(state(lb, A2)).isEqualTo(EndpointSnapshot.State.READY);
-    assertThat(
-            lb.snapshot().stream()
-                .filter(s -> s.endpoint().equals(A2))
-                .findFirst()
-                .orElseThrow()
-                .reason())
-        .contains("not ejected");
+    assertThat(TestEndpoints.state(lb, A2)).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(TestEndpoints.snapshotOf(lb, A2).reason()).contains("not ejected");
     // Zone a has no capacity left that serves well: its share goes to zone b.
     assertThat(localShare(lb, 20_000)).isZero();
   }
