@@ -87,6 +87,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private long lastAnswerNanos; // when discovery last answered with endpoints
   private int publications;
   private @Nullable ScheduledFuture<?> rampTimer;
+  private @Nullable ScheduledFuture<?> returnTimer;
+  private long returnAtNanos;
   private final @Nullable CanaryDriver canary;
 
   DefaultLoadBalancer(LoadBalancers.Builder b) {
@@ -247,6 +249,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
               if (canary != null) {
                 canary.close();
               }
+              if (returnTimer != null) {
+                returnTimer.cancel(false);
+                returnTimer = null;
+              }
               threads.close(); // this balancer's timers are cancelled above
               states = Map.of();
               logger.info("[{}] closed", name);
@@ -376,10 +382,37 @@ final class DefaultLoadBalancer implements LoadBalancer {
                   step,
                   TimeUnit.NANOSECONDS);
     }
+    if (built.rebuildAtNanos() != Long.MAX_VALUE) {
+      scheduleReturn(built.rebuildAtNanos());
+    }
     picker = built.picker();
     stateList = List.copyOf(reconciled.values());
     publications++;
     events.panic(built.panicReason(), snapshots.settings().failFastInPanic());
+  }
+
+  /** Rebuilds at {@code atNanos}, when an endpoint's sticky keys may return to it. */
+  private void scheduleReturn(long atNanos) {
+    if (returnTimer != null && returnAtNanos <= atNanos) {
+      return; // an earlier rebuild is already due; it schedules the next
+    }
+    if (returnTimer != null) {
+      returnTimer.cancel(false);
+    }
+    returnAtNanos = atNanos;
+    returnTimer =
+        scheduler()
+            .schedule(
+                () ->
+                    serialExecutor.execute(
+                        () -> {
+                          returnTimer = null;
+                          if (!closed) {
+                            publish(states);
+                          }
+                        }),
+                Math.max(0, atNanos - ticker.nanoTime()),
+                TimeUnit.NANOSECONDS);
   }
 
   private void startRamp(EndpointState s) {

@@ -434,5 +434,15 @@ final class EndpointState implements EndpointView, CallHandle {
 
     /** When the current slow-start ramp began, or Long.MIN_VALUE when not ramping. */
     long rampStartNanos = Long.MIN_VALUE;
+
+    /**
+     * For sticky affinity: when the endpoint last became usable after not being usable, or
+     * Long.MIN_VALUE if it has been usable since it was listed (or never was). Snapshot builds
+     * only.
+     */
+    long usableSinceNanos = Long.MIN_VALUE;
+
+    /** Whether it was usable at the last snapshot build. */
+    boolean wasUsable = true;
   }
 }

@@ -103,6 +103,7 @@ public final class LoadBalancers {
     String zone = zoneFromEnvironment(System.getenv(ZONE_VARIABLE));
     ZoneRouting zoneRouting = ZoneRouting.defaults();
     @Nullable SplitControl split;
+    @Nullable Affinity affinity;
 
     private Builder(String name) {
       this.name = name;
@@ -232,6 +233,17 @@ public final class LoadBalancers {
      */
     public Builder zoneRouting(ZoneRouting routing) {
       this.zoneRouting = requireNonNull(routing, "routing");
+      return this;
+    }
+
+    /**
+     * Makes picks with a hash key sticky: a key keeps its endpoint while that one is usable, moves
+     * to one fallback when it is not, and moves back as {@code affinity} says. Picks without a key
+     * are unchanged. Defaults to none (a consistent-hash strategy still maps keys, but spreads the
+     * keys of an endpoint that leaves and takes them back at once).
+     */
+    public Builder affinity(Affinity affinity) {
+      this.affinity = requireNonNull(affinity, "affinity");
       return this;
     }
 

@@ -1,10 +1,13 @@
 package io.loadstar.core;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.EndpointView;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import io.loadstar.api.SelectionStrategy.PickerFactory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -50,13 +53,20 @@ final class SnapshotBuilder {
       int weightScale,
       int maxInFlight,
       String localZone,
-      ZoneRouting zoneRouting) {}
+      ZoneRouting zoneRouting,
+      @Nullable Affinity affinity) {}
 
   /**
    * A built snapshot: the picker to publish, whether an endpoint is still ramping up (the snapshot
    * must be rebuilt as time goes on), and why the balancer is in panic (null if it is not).
    */
-  record Snapshot(TieredPicker picker, boolean ramping, @Nullable String panicReason) {}
+  record Snapshot(
+      TieredPicker picker, boolean ramping, @Nullable String panicReason, long rebuildAtNanos) {
+
+    Snapshot(TieredPicker picker, boolean ramping, @Nullable String panicReason) {
+      this(picker, ramping, panicReason, Long.MAX_VALUE);
+    }
+  }
 
   private final Settings settings;
   private final PickerFactory pickerFactory;
@@ -64,12 +74,27 @@ final class SnapshotBuilder {
   private final PerThread spilloverRandom;
   private final SplitPicker.SplitState canaryShare = new SplitPicker.SplitState(0);
   private @Nullable TrafficSplit split; // control loop only
+  private final @Nullable Cache<Long, String> movedKeys; // sticky keys that never return
+  // During a build: each tier's listed endpoints with a weight, drained ones included, and when
+  // the next endpoint becomes eligible for its sticky keys again.
+  private Map<Integer, List<EndpointState>> allByTier = Map.of();
+  private long now;
+  private long rebuildAt;
 
   SnapshotBuilder(
       Settings settings,
       PickerFactory pickerFactory,
       ServiceEvents failures,
       PerThread spilloverRandom) {
+    Affinity a = settings.affinity();
+    this.movedKeys =
+        a != null && a.returnPolicy() == Affinity.Return.NEVER
+            ? Caffeine.newBuilder()
+                .maximumSize(a.maxMovedKeys())
+                .expireAfterAccess(Duration.ofHours(1))
+                .executor(Runnable::run)
+                .build()
+            : null;
     this.settings = settings;
     this.pickerFactory = pickerFactory;
     this.failures = failures;
@@ -94,7 +119,8 @@ final class SnapshotBuilder {
             weightScale,
             b.maxInFlightPerEndpoint,
             b.zone,
-            b.zoneRouting),
+            b.zoneRouting,
+            b.affinity),
         b.strategy.newPickerFactory(new BalancerContext(b.name, b.seed, b.ticker, total)),
         events,
         new PerThread(b.seed ^ 0x5350494c4cL));
@@ -122,7 +148,19 @@ final class SnapshotBuilder {
     }
     boolean ramping = false;
     TreeMap<Integer, List<EndpointState>> tiers = new TreeMap<>();
+    Map<Integer, List<EndpointState>> all = new TreeMap<>();
+    this.now = now;
+    this.rebuildAt = Long.MAX_VALUE;
     for (EndpointState s : states) {
+      boolean usable =
+          s.baseWeight() > 0 && !s.control.draining && s.control.healthy && !s.ejection.isEjected();
+      if (usable && !s.control.wasUsable) {
+        s.control.usableSinceNanos = now; // back: sticky keys may wait before they return
+      }
+      s.control.wasUsable = usable;
+      if (s.baseWeight() > 0) {
+        all.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
+      }
       double factor = rampFactor(s, now);
       ramping |= factor < 1;
       s.control.rampFactor = factor;
@@ -134,9 +172,15 @@ final class SnapshotBuilder {
       }
     }
     TieredPicker.Counts counts = TieredPicker.Counts.of(states, settings.maxInFlight());
-    return settings.tierSpillover()
-        ? spillover(tiers, counts, ramping)
-        : inOrder(tiers, counts, ramping);
+    allByTier = all;
+    Snapshot built =
+        settings.tierSpillover()
+            ? spillover(tiers, counts, ramping)
+            : inOrder(tiers, counts, ramping);
+    allByTier = Map.of();
+    return rebuildAt == Long.MAX_VALUE
+        ? built
+        : new Snapshot(built.picker(), built.ramping(), built.panicReason(), rebuildAt);
   }
 
   private Snapshot inOrder(
@@ -339,6 +383,9 @@ final class SnapshotBuilder {
       List<Picker> pickers, List<EndpointState> listed, List<EndpointView> usable) {
     try {
       Picker p = tierPicker(listed, usable);
+      if (settings.affinity() != null && !listed.isEmpty()) {
+        p = sticky(p, allByTier.get(listed.get(0).endpoint().priority()));
+      }
       if (p != null) {
         pickers.add(p);
       }
@@ -346,6 +393,30 @@ final class SnapshotBuilder {
       logger.error(
           "[{}] strategy {} failed to build a picker", failures.service(), pickerFactory, e);
     }
+  }
+
+  /** Wraps a tier's picker so that keyed picks stick to their endpoint, as the affinity says. */
+  private Picker sticky(@Nullable Picker unkeyed, List<EndpointState> all) {
+    Affinity affinity = settings.affinity();
+    long wait =
+        affinity.returnPolicy() == Affinity.Return.AFTER_HEALTHY_FOR
+            ? affinity.healthyForNanos()
+            : 0;
+    boolean[] eligible = new boolean[all.size()];
+    boolean[] usable = new boolean[all.size()];
+    boolean any = false;
+    for (int i = 0; i < all.size(); i++) {
+      EndpointState s = all.get(i);
+      usable[i] = s.control.wasUsable;
+      long since = s.control.usableSinceNanos;
+      boolean waited = since == Long.MIN_VALUE || now - since >= wait;
+      eligible[i] = usable[i] && waited;
+      any |= eligible[i];
+      if (usable[i] && !waited) {
+        rebuildAt = Math.min(rebuildAt, since + wait);
+      }
+    }
+    return new AffinityPicker(unkeyed, all, any ? eligible : usable, movedKeys);
   }
 
   private @Nullable Picker tierPicker(List<EndpointState> listed, List<EndpointView> usable) {

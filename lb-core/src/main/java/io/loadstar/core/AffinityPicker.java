@@ -1,0 +1,163 @@
+package io.loadstar.core;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import io.loadstar.api.KeyHash;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.api.Picker;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/*
+ * Design notes: sticky affinity for one tier. The ring is built over every listed endpoint of the
+ * tier, usable or not (ejected, unhealthy, drained), so an endpoint going away does not move other
+ * keys, and the walk from a key's position gives its endpoint and then its fallbacks, always in the
+ * same order: the first eligible one wins. Eligible = usable, and (return after N) usable for N
+ * already; if that leaves none, every usable one is. The snapshot is rebuilt when an endpoint's N
+ * is up. Keys that must never return are remembered in a Caffeine cache (key hash -> endpoint key),
+ * written only when a key falls back and read only while the cache is not empty. A pick without a
+ * key goes to the tier's ordinary picker.
+ */
+/** A tier's picker with sticky keys. Immutable apart from the shared moved-keys cache. */
+final class AffinityPicker implements Picker {
+
+  private static final int POINTS_PER_WEIGHT = 64;
+  private static final int MAX_POINTS_PER_ENDPOINT = 1_024;
+
+  private final @Nullable Picker unkeyed;
+  private final EndpointState[] endpoints;
+  private final boolean[] eligible;
+  private final long[] ring; // sorted point hashes
+  private final int[] owners; // endpoint index of each point
+  private final @Nullable Cache<Long, String> moved;
+  private final Map<String, Integer> index;
+  private final PickResult none;
+
+  /**
+   * @param unkeyed the tier's picker for picks without a key (null if nothing is usable)
+   * @param all every listed endpoint of the tier with a weight, in key order
+   * @param eligible which of {@code all} keys may go to now
+   * @param moved the keys that moved and must stay (NEVER), or null
+   */
+  AffinityPicker(
+      @Nullable Picker unkeyed,
+      List<EndpointState> all,
+      boolean[] eligible,
+      @Nullable Cache<Long, String> moved) {
+    this.unkeyed = unkeyed;
+    this.endpoints = all.toArray(new EndpointState[0]);
+    this.eligible = eligible;
+    this.moved = moved;
+    int minWeight = Integer.MAX_VALUE;
+    for (EndpointState e : endpoints) {
+      minWeight = Math.min(minWeight, Math.max(1, e.baseWeight()));
+    }
+    int[] points = new int[endpoints.length];
+    int total = 0;
+    for (int i = 0; i < endpoints.length; i++) {
+      long p =
+          Math.round(
+              (double) POINTS_PER_WEIGHT * Math.max(1, endpoints[i].baseWeight()) / minWeight);
+      points[i] = (int) Math.min(MAX_POINTS_PER_ENDPOINT, Math.max(1, p));
+      total += points[i];
+    }
+    long[] hashes = new long[total];
+    int[] who = new int[total];
+    int k = 0;
+    for (int i = 0; i < endpoints.length; i++) {
+      long base = KeyHash.hash(endpoints[i].endpoint().key(), ConsistentHashPicker.SEED_1);
+      for (int j = 0; j < points[i]; j++) {
+        hashes[k] = KeyHash.fmix64(base + j * 0x9E3779B97F4A7C15L);
+        who[k] = i;
+        k++;
+      }
+    }
+    Integer[] order = new Integer[total];
+    for (int i = 0; i < total; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> Long.compareUnsigned(hashes[a], hashes[b]));
+    this.ring = new long[total];
+    this.owners = new int[total];
+    for (int i = 0; i < total; i++) {
+      ring[i] = hashes[order[i]];
+      owners[i] = who[order[i]];
+    }
+    this.index = new HashMap<>();
+    for (int i = 0; i < endpoints.length; i++) {
+      index.put(endpoints[i].endpoint().key(), i);
+    }
+    this.none =
+        PickResult.unavailable(
+            "no usable endpoint for the key among " + endpoints.length + " in its tier");
+  }
+
+  @Override
+  public PickResult pick(PickContext context) {
+    if (!context.hasHashKey()) {
+      return unkeyed != null ? unkeyed.pick(context) : none;
+    }
+    long h = context.hashKey();
+    int start = start(h);
+    int primary = owners[start];
+    Cache<Long, String> m = moved;
+    if (m != null && eligible[primary] && m.estimatedSize() > 0) {
+      String to = m.getIfPresent(h);
+      Integer i = to != null ? index.get(to) : null;
+      if (i != null && eligible[i]) {
+        PickResult r = tryPick(i, context);
+        if (r != null) {
+          return r;
+        }
+      }
+    }
+    int n = ring.length;
+    for (int step = 0; step < n; step++) {
+      int pos = start + step;
+      int i = owners[pos >= n ? pos - n : pos];
+      if (!eligible[i]) {
+        continue;
+      }
+      PickResult r = tryPick(i, context);
+      if (r != null) {
+        if (m != null && i != primary && m.getIfPresent(h) == null) {
+          m.put(h, endpoints[i].endpoint().key());
+        }
+        return r;
+      }
+    }
+    return none;
+  }
+
+  private @Nullable PickResult tryPick(int i, PickContext context) {
+    EndpointState e = endpoints[i];
+    if (context.triedCount() != 0 && context.isTried(e.endpoint())) {
+      return null;
+    }
+    return e.tryAcquire();
+  }
+
+  /** The first ring position at or after {@code h} (unsigned), wrapping to 0. */
+  private int start(long h) {
+    long[] r = ring;
+    int lo = 0;
+    int hi = r.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (Long.compareUnsigned(r[mid], h) < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo == r.length ? 0 : lo;
+  }
+
+  @Override
+  public String toString() {
+    return "AffinityPicker{" + endpoints.length + " endpoints, " + ring.length + " points}";
+  }
+}
