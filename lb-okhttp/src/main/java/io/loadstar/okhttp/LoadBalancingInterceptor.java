@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.IntPredicate;
 import javax.net.SocketFactory;
 import okhttp3.Call;
@@ -84,6 +85,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
   private final Sleeper sleeper;
   private final long attemptTimeoutNanos;
   private final long readAheadBytes;
+  private final @Nullable Function<Request, @Nullable ? extends CharSequence> hashKey;
 
   private LoadBalancingInterceptor(Builder b) {
     Map<String, Service> map = new HashMap<>();
@@ -95,6 +97,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
     this.sleeper = b.sleeper;
     this.attemptTimeoutNanos = b.attemptTimeoutNanos;
     this.readAheadBytes = b.readAheadBytes;
+    this.hashKey = b.hashKey;
   }
 
   /**
@@ -210,6 +213,10 @@ public final class LoadBalancingInterceptor implements Interceptor {
               : IDEMPOTENT_METHODS.contains(request.method())
                   || request.header("Idempotency-Key") != null;
       PickContext context = request.tag(PickContext.class);
+      if (context == null && hashKey != null) {
+        CharSequence key = hashKey.apply(request);
+        context = key != null ? PickContext.ofHashKey(key) : null;
+      }
       RetryState retry = lb.newRetryState(context != null ? context : PickContext.empty());
       RetryPolicy policy = lb.retryPolicy();
       PickResult pick;
@@ -413,8 +420,20 @@ public final class LoadBalancingInterceptor implements Interceptor {
     private Sleeper sleeper = Sleeper.SYSTEM;
     private long attemptTimeoutNanos;
     private long readAheadBytes = 64 * 1024;
+    private @Nullable Function<Request, @Nullable ? extends CharSequence> hashKey;
 
     private Builder() {}
+
+    /**
+     * Takes each request's hash key from {@code key} (for example {@link AffinityKeys#header} or
+     * {@link AffinityKeys#cookie}), for consistent-hash strategies and sticky affinity ({@code
+     * LoadBalancers.builder(..).affinity(..)}). A request tagged with a {@code PickContext} keeps
+     * its own; a null key means none. Defaults to no key.
+     */
+    public Builder hashKey(Function<Request, @Nullable ? extends CharSequence> key) {
+      this.hashKey = requireNonNull(key, "key");
+      return this;
+    }
 
     /**
      * Sets how much of an idempotent request's response body is read before the response is handed
