@@ -5,6 +5,7 @@ import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 
 /*
@@ -83,15 +84,20 @@ final class SplitPicker implements Picker {
   @Override
   public PickResult pick(PickContext context) {
     Picker[] p = parts;
-    int draw = PerThread.nextInt(random.get(), 10_000);
     int first;
     if (dynamic != null) {
-      first = draw < dynamic.parts ? 0 : 1;
+      int share = dynamic.parts;
+      // ThreadLocalRandom: two field reads on the thread, cheaper than the seeded per-thread
+      // stream's lookup, on the path every canary-split pick takes.
+      first = share > 0 && ThreadLocalRandom.current().nextInt(10_000) < share ? 0 : 1;
     } else {
       int[] c = cumulative;
       first = 0;
-      while (c[first] <= draw) {
-        first++;
+      if (c[0] < 10_000) { // all to the first part (a healthy local zone): no draw needed
+        int draw = PerThread.nextInt(random.get(), 10_000);
+        while (c[first] <= draw) {
+          first++;
+        }
       }
     }
     PickResult r = p[first].pick(context);

@@ -7,9 +7,11 @@ import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.SelectionStrategy;
+import io.loadstar.core.Affinity;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
+import io.loadstar.core.TrafficSplit;
 import io.loadstar.etcd.EtcdClient;
 import io.loadstar.etcd.EtcdEndpointSource;
 import io.loadstar.etcd.EtcdRegistrar;
@@ -24,6 +26,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -53,13 +58,17 @@ import okhttp3.Response;
  *   --slow     extra milliseconds backend 3 takes per request (default 0)
  *   --down     add a fourth endpoint that refuses connections
  *   --etcd     discover the endpoints from etcd, where the backends register themselves
+ *   --zones    backends 1 and 2 in zone a, backend 3 in zone b; the client in zone a
+ *   --canary P backend 3 is version v2 and gets P percent of the requests
+ *   --sticky   each of the 500 users keeps one backend (sticky affinity)
  * </pre>
  */
 public final class Demo {
 
   static final String USAGE =
       "usage: Demo [roundRobin|random|leastRequest|peakEwma|ringHash|maglev]"
-          + " [--requests N] [--threads N] [--weights A,B,C] [--slow MS] [--down] [--etcd]";
+          + " [--requests N] [--threads N] [--weights A,B,C] [--slow MS] [--down] [--etcd]"
+          + " [--zones] [--canary PERCENT] [--sticky]";
 
   private Demo() {}
 
@@ -86,6 +95,9 @@ public final class Demo {
     int slowMillis;
     boolean down;
     boolean etcd;
+    boolean zones;
+    int canaryPercent = -1;
+    boolean sticky;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -97,6 +109,15 @@ public final class Demo {
             break;
           case "--threads":
             o.threads = intArg(arg, value(args, ++i, arg), 1, 256);
+            break;
+          case "--zones":
+            o.zones = true;
+            break;
+          case "--canary":
+            o.canaryPercent = intArg(arg, value(args, ++i, arg), 0, 100);
+            break;
+          case "--sticky":
+            o.sticky = true;
             break;
           case "--etcd":
             if (EtcdServer.binary() == null) {
@@ -171,7 +192,14 @@ public final class Demo {
     try {
       List<Endpoint> endpoints = new ArrayList<>();
       for (int i = 0; i < backends.size(); i++) {
-        endpoints.add(Endpoint.of(backends.get(i).address).withWeight(options.weights[i]));
+        Endpoint e = Endpoint.of(backends.get(i).address).withWeight(options.weights[i]);
+        if (options.zones) {
+          e = e.withZone(i < 2 ? "a" : "b");
+        }
+        if (options.canaryPercent >= 0) {
+          e = e.withTag("version", i == 2 ? "v2" : "v1");
+        }
+        endpoints.add(e);
       }
       Endpoint down = options.down ? Endpoint.of("127.0.0.1", unusedPort()) : null;
       if (down != null) {
@@ -183,6 +211,16 @@ public final class Demo {
           LoadBalancers.builder("demo")
               .strategy(strategy(options.strategy))
               .outlierDetection(OutlierDetectionConfig.builder().maxEjectionPercent(50).build());
+      if (options.zones) {
+        builder.zone("a");
+      }
+      if (options.canaryPercent >= 0) {
+        builder.trafficSplit(TrafficSplit.toTag("version", "v2").percent(options.canaryPercent));
+      }
+      if (options.sticky) {
+        builder.affinity(Affinity.returnImmediately());
+      }
+      Map<String, Set<String>> backendsOfUser = new ConcurrentHashMap<>();
       Registry registry = options.etcd ? Registry.start(endpoints, out) : null;
       if (registry != null) {
         builder.source(registry.source());
@@ -217,7 +255,11 @@ public final class Demo {
                                 .build();
                         long start = System.nanoTime();
                         try (Response response = client.newCall(request).execute()) {
-                          response.body().string();
+                          String servedBy = response.body().string();
+                          backendsOfUser
+                              .computeIfAbsent(
+                                  "user-" + (i % 500), u -> ConcurrentHashMap.newKeySet())
+                              .add(servedBy);
                           if (response.code() != 200) {
                             failures.incrementAndGet();
                           }
@@ -240,6 +282,14 @@ public final class Demo {
           counts[i] = backends.get(i).served.get();
         }
         print(options, backends, counts, failures.get(), latencyNanos.get(), out);
+        if (options.sticky) {
+          long one = backendsOfUser.values().stream().filter(b -> b.size() == 1).count();
+          out.printf(
+              Locale.ROOT,
+              "sticky: %d of %d users were served by one backend only%n",
+              one,
+              backendsOfUser.size());
+        }
         if (down != null) {
           for (EndpointSnapshot s : lb.snapshot()) {
             if (s.endpoint().equals(down)) {
@@ -291,16 +341,24 @@ public final class Demo {
         options.requests,
         options.threads,
         options.strategy);
-    out.printf(Locale.ROOT, "%-22s %7s %9s %8s%n", "backend", "weight", "requests", "share");
+    if (options.zones) {
+      out.printf(Locale.ROOT, "client in zone a: zone a keeps the traffic while it can serve%n");
+    }
+    if (options.canaryPercent >= 0) {
+      out.printf(Locale.ROOT, "canary: %d%% of requests to version v2%n", options.canaryPercent);
+    }
+    out.printf(Locale.ROOT, "%-32s %7s %9s %8s%n", "backend", "weight", "requests", "share");
     for (int i = 0; i < backends.size(); i++) {
       String name =
           backends.get(i).address.getAddress().getHostAddress()
               + ":"
               + backends.get(i).address.getPort()
-              + (i == 2 && options.slowMillis > 0 ? " (slow)" : "");
+              + (i == 2 && options.slowMillis > 0 ? " (slow)" : "")
+              + (options.zones ? (i < 2 ? " zone a" : " zone b") : "")
+              + (options.canaryPercent >= 0 ? (i == 2 ? " v2" : " v1") : "");
       out.printf(
           Locale.ROOT,
-          "%-22s %7d %9d %7.1f%%%n",
+          "%-32s %7d %9d %7.1f%%%n",
           name,
           options.weights[i],
           counts[i],

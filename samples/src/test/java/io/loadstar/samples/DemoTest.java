@@ -57,6 +57,21 @@ class DemoTest {
   }
 
   @Test
+  void zones_canary_sticky_eachShowsItsEffect() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+    int[] zoned =
+        Demo.run(Demo.Options.parse(new String[] {"--requests", "600", "--zones"}), print);
+    assertThat(zoned[2]).as("zone b, while zone a can serve").isLessThanOrEqualTo(30);
+    int[] canary =
+        Demo.run(Demo.Options.parse(new String[] {"--requests", "2000", "--canary", "10"}), print);
+    assertThat(canary[2] / 2000.0).isBetween(0.06, 0.14);
+    Demo.run(Demo.Options.parse(new String[] {"--requests", "1500", "--sticky"}), print);
+    assertThat(out.toString(StandardCharsets.UTF_8))
+        .contains("sticky: 500 of 500 users were served by one backend only");
+  }
+
+  @Test
   void down_refusingEndpoint_retriedElsewhere_noRequestFails() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     int[] counts =
