@@ -17,7 +17,9 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
@@ -99,6 +101,8 @@ public final class DnsEndpointSource implements EndpointSource {
   private final long maxTtlNanos;
   private final @Nullable ScheduledExecutorService userScheduler;
   private final @Nullable Long userSeed;
+  private final String zone;
+  private final Map<String, String> tags;
   private final Object lock = new Object();
 
   // Set by start, guarded by lock:
@@ -131,6 +135,8 @@ public final class DnsEndpointSource implements EndpointSource {
     this.srvLookup = new SrvLookup(name.toString(), querier, addresses);
     this.userScheduler = b.scheduler;
     this.userSeed = b.seed;
+    this.zone = b.zone;
+    this.tags = Map.copyOf(b.tags);
   }
 
   /**
@@ -260,6 +266,15 @@ public final class DnsEndpointSource implements EndpointSource {
     return "DnsEndpointSource{" + name + ":" + port + ", " + addresses.policy() + "}";
   }
 
+  /** The endpoint with the zone and tags this source gives all of its endpoints. */
+  private Endpoint labelled(Endpoint e) {
+    Endpoint out = zone.isEmpty() ? e : e.withZone(zone);
+    for (Map.Entry<String, String> t : tags.entrySet()) {
+      out = out.withTag(t.getKey(), t.getValue());
+    }
+    return out;
+  }
+
   private void lookup() {
     long gen;
     Executor executor;
@@ -285,6 +300,9 @@ public final class DnsEndpointSource implements EndpointSource {
     Throwable queryFailure = error != null ? error : result.error();
     Throwable failure = queryFailure != null ? lookupFailed(queryFailure) : null;
     List<Endpoint> endpoints = new ArrayList<>(failure == null ? result.endpoints() : List.of());
+    if (!zone.isEmpty() || !tags.isEmpty()) {
+      endpoints.replaceAll(this::labelled);
+    }
     endpoints.sort(null);
     if (failure == null && endpoints.isEmpty()) {
       failure =
@@ -383,6 +401,8 @@ public final class DnsEndpointSource implements EndpointSource {
     private AddressPolicy policy = AddressPolicy.BOTH;
     private @Nullable ScheduledExecutorService scheduler;
     private @Nullable Long seed;
+    private String zone = "";
+    private final Map<String, String> tags = new TreeMap<>();
 
     private Builder(String text, Name name, int port, boolean srv) {
       this.text = text;
@@ -513,6 +533,35 @@ public final class DnsEndpointSource implements EndpointSource {
      */
     public Builder seed(long seed) {
       this.seed = seed;
+      return this;
+    }
+
+    /**
+     * Puts every endpoint of this name in {@code zone}, for zone-aware routing (DNS records carry
+     * no zone): one source per zone's name, such as {@code api.eu-1a.internal}, joined with {@code
+     * CompositeEndpointSource}. Defaults to none.
+     *
+     * @throws IllegalArgumentException if blank around, or longer than 128 characters
+     */
+    public Builder zone(String zone) {
+      requireNonNull(zone, "zone");
+      if (zone.length() > 128 || !zone.equals(zone.strip())) {
+        throw new IllegalArgumentException(
+            "zone: '"
+                + zone
+                + "' (expected: a zone name such as eu-west-1a, at most 128"
+                + " characters, no blanks around it)");
+      }
+      this.zone = zone;
+      return this;
+    }
+
+    /**
+     * Gives every endpoint of this name the tag {@code name=value} (for a canary split, say: one
+     * source per version's name). May be called for several tags.
+     */
+    public Builder tag(String name, String value) {
+      tags.put(requireNonNull(name, "name"), requireNonNull(value, "value"));
       return this;
     }
 

@@ -82,6 +82,19 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
   }
 
   @Test
+  void zoneAndTags_givenToEveryEndpointOfTheName() throws Exception {
+    dns.set(NAME, aRecords(NAME, 30, "127.0.0.1", "127.0.0.2"));
+    LoadBalancer lb = balancer(source().zone("eu-1a").tag("version", "v2").build());
+    await(() -> lb.endpoints().size() == 2);
+    assertThat(lb.endpoints())
+        .allSatisfy(
+            e -> {
+              assertThat(e.zone()).isEqualTo("eu-1a");
+              assertThat(e.tags()).containsEntry("version", "v2");
+            });
+  }
+
+  @Test
   void sixtyRecords_truncatedOverUdp_allArriveThroughTcp() throws Exception {
     String[] ips = new String[60];
     for (int i = 0; i < 60; i++) {
