@@ -8,31 +8,15 @@ import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
-import io.loadstar.testing.FakeTicker;
-import io.loadstar.testing.ManualScheduler;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Sticky keys over 5 endpoints, fake time; E1 is the key's endpoint. */
-class AffinityTest {
+class AffinityTest extends FakeTimeTest {
 
   private static final PickContext K = PickContext.ofHashKey("user-42");
-
-  private final FakeTicker ticker = new FakeTicker();
-  private final ManualScheduler scheduler = new ManualScheduler(ticker);
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (AutoCloseable c : closeables) {
-      c.close();
-    }
-  }
 
   private LoadBalancer lb(Affinity affinity) {
     LoadBalancer lb =
@@ -45,7 +29,7 @@ class AffinityTest {
             .scheduler(scheduler)
             .seed(9)
             .build();
-    closeables.add(lb);
+    closeLater(lb);
     return lb;
   }
 

@@ -5,28 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.HealthCheckResult;
 import io.loadstar.api.LoadBalancer;
-import io.loadstar.testing.FakeTicker;
-import io.loadstar.testing.ManualScheduler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-class TierSpilloverTest {
-
-  private final FakeTicker ticker = new FakeTicker();
-  private final ManualScheduler scheduler = new ManualScheduler(ticker);
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (AutoCloseable c : closeables) {
-      c.close();
-    }
-  }
+class TierSpilloverTest extends FakeTimeTest {
 
   /** Primary tier 10.0.0.1-4 (the last two fail their checks), backup tier 10.0.1.1-2. */
   private LoadBalancer lb(boolean spillover) {
@@ -39,7 +25,7 @@ class TierSpilloverTest {
                     : HealthCheckResult.healthy(),
             HealthCheckConfig.builder().fall(1).jitter(0).build(),
             scheduler);
-    closeables.add(checks);
+    closeLater(checks);
     List<Endpoint> endpoints = new ArrayList<>();
     for (int i = 1; i <= 4; i++) {
       endpoints.add(Endpoint.of("10.0.0." + i, 80));
@@ -54,7 +40,7 @@ class TierSpilloverTest {
             .scheduler(scheduler)
             .seed(8)
             .build();
-    closeables.add(lb);
+    closeLater(lb);
     scheduler.runDueTasks();
     return lb;
   }
@@ -100,13 +86,13 @@ class TierSpilloverTest {
                 .jitter(0)
                 .build(),
             scheduler);
-    closeables.add(checks);
+    closeLater(checks);
     LoadBalancer lb =
         LoadBalancers.builder("svc")
             .endpoints(Endpoint.of("10.0.0.1", 80))
             .healthChecks(checks)
             .build();
-    closeables.add(lb);
+    closeLater(lb);
     scheduler.advance(Duration.ofSeconds(100), Duration.ofMillis(500));
     long t0 = probeTimes.get(0);
     List<Long> relative = new ArrayList<>();

@@ -9,17 +9,14 @@ import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
-import io.loadstar.testing.FakeTicker;
-import io.loadstar.testing.ManualScheduler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Canary splits: 2 endpoints tagged version=v2 among 5, fake time. */
-class TrafficSplitTest {
+class TrafficSplitTest extends FakeTimeTest {
 
   private static final Endpoint S1 = Endpoint.of("10.0.1.1", 80).withTag("version", "v1");
   private static final Endpoint S2 = Endpoint.of("10.0.1.2", 80).withTag("version", "v1");
@@ -28,17 +25,7 @@ class TrafficSplitTest {
   private static final Endpoint C2 = Endpoint.of("10.0.2.2", 80).withTag("version", "v2");
   private static final TrafficSplit V2 = TrafficSplit.toTag("version", "v2");
 
-  private final FakeTicker ticker = new FakeTicker();
-  private final ManualScheduler scheduler = new ManualScheduler(ticker);
-  private final List<AutoCloseable> closeables = new ArrayList<>();
   private final List<String> rollbacks = new ArrayList<>();
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (AutoCloseable c : closeables) {
-      c.close();
-    }
-  }
 
   private LoadBalancer lb(SplitControl control, OutlierDetectionConfig outliers) {
     LoadBalancer lb =
@@ -57,7 +44,7 @@ class TrafficSplitTest {
             .scheduler(scheduler)
             .seed(5)
             .build();
-    closeables.add(lb);
+    closeLater(lb);
     return lb;
   }
 

@@ -9,17 +9,13 @@ import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
-import io.loadstar.testing.FakeTicker;
-import io.loadstar.testing.ManualScheduler;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Zone-aware routing: 2 local (zone a) + 2 remote (zone b) endpoints, fake time. */
-class ZoneRoutingTest {
+class ZoneRoutingTest extends FakeTimeTest {
 
   private static final Endpoint A1 = Endpoint.of("10.0.1.1", 80).withZone("a");
   private static final Endpoint A2 = Endpoint.of("10.0.1.2", 80).withZone("a");
@@ -27,20 +23,9 @@ class ZoneRoutingTest {
   private static final Endpoint B2 = Endpoint.of("10.0.2.2", 80).withZone("b");
   private static final Set<String> LOCAL = Set.of(A1.key(), A2.key());
 
-  private final FakeTicker ticker = new FakeTicker();
-  private final ManualScheduler scheduler = new ManualScheduler(ticker);
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @AfterEach
-  void tearDown() throws Exception {
-    for (AutoCloseable c : closeables) {
-      c.close();
-    }
-  }
-
   private LoadBalancer lb(LoadBalancers.Builder b) {
     LoadBalancer lb = b.ticker(ticker).scheduler(scheduler).seed(3).build();
-    closeables.add(lb);
+    closeLater(lb);
     return lb;
   }
 
