@@ -32,6 +32,12 @@ public abstract class LbEventListener {
   public void discoveryFailed(String service, Throwable error) {}
 
   /**
+   * Discovery answers again after {@link #discoveryFailed}, with {@code endpoints} endpoints
+   * (whether or not the list changed). Once per outage.
+   */
+  public void discoveryRecovered(String service, int endpoints) {}
+
+  /**
    * An endpoint changed state: it became unhealthy or healthy again (active checks), was ejected or
    * restored (outlier detection), or was drained or resumed.
    *

@@ -86,6 +86,7 @@ final class ServiceEvents {
     if (degraded) {
       degraded = false;
       logger.info("[{}] discovery recovered: {} endpoints", service, count);
+      notify(() -> listener.discoveryRecovered(service, count));
     }
     discoveryError = null;
   }
