@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  */
 class ReadmeTest {
 
-  private static final Path ROOT = Path.of("..");
+  static final Path ROOT = Path.of("..");
   private static final Pattern JAVA_BLOCK =
       Pattern.compile("(?:<!-- snippet: (\\S+) -->\\n)?```java\\n(.*?)```", Pattern.DOTALL);
 
