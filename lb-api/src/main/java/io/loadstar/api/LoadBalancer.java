@@ -30,6 +30,17 @@ public interface LoadBalancer extends AutoCloseable {
   }
 
   /**
+   * Explains where a pick with {@code context} would go and why: each endpoint's state, whether it
+   * is a candidate, the scores the strategy compares, and the routing that applies. Takes no slot
+   * and changes nothing; for operators and tests, not for the call path.
+   *
+   * @throws UnsupportedOperationException if the implementation cannot explain its picks
+   */
+  default PickExplanation explain(PickContext context) {
+    throw new UnsupportedOperationException(getClass().getName() + " does not explain its picks");
+  }
+
+  /**
    * Returns the endpoint a call with {@code context} would go to now, without keeping an in-flight
    * slot on it: for consistent hashing, the key's endpoint; for other strategies, the one the
    * strategy would choose (a look advances round robin like a pick). Empty when nothing can be

@@ -132,6 +132,20 @@ final class AffinityPicker implements Picker {
     return none;
   }
 
+  /** The endpoint a key's pick would try first, without acquiring anything (for explain). */
+  io.loadstar.api.@Nullable Endpoint owner(long h) {
+    int start = start(h);
+    int n = ring.length;
+    for (int step = 0; step < n; step++) {
+      int pos = start + step;
+      int i = owners[pos >= n ? pos - n : pos];
+      if (eligible[i]) {
+        return endpoints[i].endpoint();
+      }
+    }
+    return null;
+  }
+
   private @Nullable PickResult tryPick(int i, PickContext context) {
     EndpointState e = endpoints[i];
     if (context.triedCount() != 0 && context.isTried(e.endpoint())) {

@@ -7,11 +7,13 @@ import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
+import io.loadstar.api.PickExplanation;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.RetryState;
 import io.loadstar.api.RetryStats;
+import io.loadstar.api.SelectionStrategy;
 import io.loadstar.api.Ticker;
 import io.loadstar.core.internal.SerialExecutor;
 import io.loadstar.core.internal.SharedThreads;
@@ -90,6 +92,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private @Nullable ScheduledFuture<?> returnTimer;
   private long returnAtNanos;
   private final @Nullable CanaryDriver canary;
+  private final SelectionStrategy strategy;
+  private final @Nullable Affinity affinity;
 
   DefaultLoadBalancer(LoadBalancers.Builder b) {
     this.name = b.name;
@@ -114,6 +118,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.events = new ServiceEvents(b.name, b.eventListener);
     LongAdder total = new LongAdder();
     this.snapshots = SnapshotBuilder.of(b, total, events);
+    this.strategy = b.strategy;
+    this.affinity = b.affinity;
     this.canary =
         b.split != null
             ? new CanaryDriver(
@@ -355,6 +361,21 @@ final class DefaultLoadBalancer implements LoadBalancer {
       outliers.listChanged();
     }
     events.endpointsUpdated(added, removed, next);
+  }
+
+  @Override
+  public PickExplanation explain(PickContext context) {
+    Objects.requireNonNull(context, "context");
+    List<EndpointState> list = stateList;
+    CanaryDriver c = canary;
+    return Explainer.explain(
+        name,
+        strategy,
+        list,
+        snapshots.describe(list, c == null ? s -> "" : c::reason),
+        snapshots,
+        affinity,
+        context);
   }
 
   @Override

@@ -130,6 +130,14 @@ final class SnapshotBuilder {
     return settings;
   }
 
+  PickerFactory pickerFactory() {
+    return pickerFactory;
+  }
+
+  @Nullable TrafficSplit split() {
+    return split;
+  }
+
   /** Sets the canary split the next builds apply (null: none); control loop only. */
   void split(@Nullable TrafficSplit split) {
     this.split = split;
@@ -455,25 +463,29 @@ final class SnapshotBuilder {
    * says; a plain picker when no zone is known, zones are off, the tier is too small, or only one
    * zone is listed. Null if nothing is usable.
    */
-  private @Nullable Picker zoned(List<EndpointState> listed, List<EndpointView> usable) {
+  /**
+   * The share of picks each zone of {@code usable} gets (fractions summing to 1, the local zone
+   * included), or null when zones do not apply: no local zone, routing off, a tier below the
+   * minimum size, a single zone listed, or nothing that serves well.
+   */
+  @Nullable Map<String, Double> zoneShares(List<EndpointState> listed, List<EndpointView> usable) {
     if (usable.isEmpty()) {
       return null;
     }
     String local = settings.localZone();
     ZoneRouting routing = settings.zoneRouting();
     if (local.isEmpty() || !routing.isEnabled() || listed.size() < routing.minClusterSize()) {
-      return pickerFactory.newPicker(List.copyOf(usable));
+      return null;
     }
     Map<String, Long> listedWeight = new TreeMap<>();
     for (EndpointState e : listed) {
       listedWeight.merge(e.endpoint().zone(), (long) e.baseWeight(), Long::sum);
     }
     if (!listedWeight.containsKey(local) || listedWeight.size() < 2) {
-      return pickerFactory.newPicker(List.copyOf(usable));
+      return null;
     }
     // Capacity counts the endpoints that serve well: usable, and not failing with an ejection
     // the cap refused (a zone answering 503 everywhere has little to offer).
-    Map<String, List<EndpointView>> byZone = new TreeMap<>();
     Map<String, Long> capacity = new TreeMap<>();
     long totalListed = 0;
     long totalCapacity = 0;
@@ -482,7 +494,6 @@ final class SnapshotBuilder {
     }
     for (EndpointView v : usable) {
       String zone = v.endpoint().zone();
-      byZone.computeIfAbsent(zone, z -> new ArrayList<>()).add(v);
       EndpointState e = (EndpointState) v;
       if (e.ejection.refused().isEmpty()) {
         capacity.merge(zone, (long) e.baseWeight(), Long::sum);
@@ -490,7 +501,7 @@ final class SnapshotBuilder {
       }
     }
     if (totalCapacity == 0 || totalListed == 0) {
-      return pickerFactory.newPicker(List.copyOf(usable));
+      return null;
     }
     Map<String, Double> share = new TreeMap<>();
     double localCapacity = capacity.getOrDefault(local, 0L) / (double) totalCapacity;
@@ -517,6 +528,22 @@ final class SnapshotBuilder {
     }
     for (Map.Entry<String, Double> sp : spare.entrySet()) {
       share.put(sp.getKey(), totalSpare > 0 ? (1 - localShare) * sp.getValue() / totalSpare : 0);
+    }
+    return share;
+  }
+
+  private @Nullable Picker zoned(List<EndpointState> listed, List<EndpointView> usable) {
+    if (usable.isEmpty()) {
+      return null;
+    }
+    Map<String, Double> share = zoneShares(listed, usable);
+    if (share == null) {
+      return pickerFactory.newPicker(List.copyOf(usable));
+    }
+    String local = settings.localZone();
+    Map<String, List<EndpointView>> byZone = new TreeMap<>();
+    for (EndpointView v : usable) {
+      byZone.computeIfAbsent(v.endpoint().zone(), z -> new ArrayList<>()).add(v);
     }
     // Local first, then by share: the order picks fall back in.
     List<String> order = new ArrayList<>(byZone.keySet());
