@@ -7,6 +7,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickResult;
 import io.loadstar.core.LoadBalancers;
+import io.loadstar.testing.LoopbackDnsServer;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;

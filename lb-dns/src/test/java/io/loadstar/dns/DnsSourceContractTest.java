@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.LoadBalancers;
+import io.loadstar.testing.LoopbackDnsServer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;

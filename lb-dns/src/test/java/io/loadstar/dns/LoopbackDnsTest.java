@@ -2,6 +2,7 @@ package io.loadstar.dns;
 
 import io.loadstar.testing.Await;
 import io.loadstar.testing.FakeTicker;
+import io.loadstar.testing.LoopbackDnsServer;
 import io.loadstar.testing.ManualScheduler;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.loadstar.dns;
+package io.loadstar.testing;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -28,10 +28,10 @@ import org.xbill.DNS.Section;
  * a map the test changes while the code under test runs; it can stall (answer nothing), answer
  * SERVFAIL or NXDOMAIN, and truncates UDP answers over 512 bytes like a real server. Closeable.
  */
-final class LoopbackDnsServer implements AutoCloseable {
+public final class LoopbackDnsServer implements AutoCloseable {
 
   /** How the server answers. */
-  enum Mode {
+  public enum Mode {
     ANSWER,
     STALL,
     SERVFAIL,
@@ -48,7 +48,7 @@ final class LoopbackDnsServer implements AutoCloseable {
   private final AtomicInteger tcpQueries = new AtomicInteger();
   private final List<Thread> threads = new ArrayList<>();
 
-  LoopbackDnsServer() throws IOException {
+  public LoopbackDnsServer() throws IOException {
     InetAddress loopback = InetAddress.getByName("127.0.0.1");
     // UDP gets an ephemeral port; TCP must take the same number, which another TCP socket may
     // hold: try again with a new pair then.
@@ -77,12 +77,12 @@ final class LoopbackDnsServer implements AutoCloseable {
     threads.add(start("dns-tcp", this::tcpLoop));
   }
 
-  InetSocketAddress address() {
+  public InetSocketAddress address() {
     return new InetSocketAddress(udp.getLocalAddress(), udp.getLocalPort());
   }
 
   /** Replaces the records of {@code name} (of every type); an empty list removes the name. */
-  void set(String name, List<Record> records) {
+  public void set(String name, List<Record> records) {
     String key = name.toLowerCase(java.util.Locale.ROOT);
     if (records.isEmpty()) {
       zone.remove(key);
@@ -91,15 +91,15 @@ final class LoopbackDnsServer implements AutoCloseable {
     }
   }
 
-  void mode(Mode mode) {
+  public void mode(Mode mode) {
     this.mode = mode;
   }
 
-  int udpQueries() {
+  public int udpQueries() {
     return udpQueries.get();
   }
 
-  int tcpQueries() {
+  public int tcpQueries() {
     return tcpQueries.get();
   }
 
