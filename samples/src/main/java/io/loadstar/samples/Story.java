@@ -1,0 +1,747 @@
+package io.loadstar.samples;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.Strategies;
+import io.loadstar.dns.DnsEndpointSource;
+import io.loadstar.okhttp.LoadBalancingInterceptor;
+import io.loadstar.testing.LoopbackDnsServer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import okhttp3.Dns;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.Lookup;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.Type;
+
+/**
+ * Loadstar's demo: the same traffic through plain OkHttp and through OkHttp with Loadstar, side by
+ * side, against backends on loopback found through a real DNS responder, while a script breaks
+ * things: a backend dies, one turns slow, one answers 503, the dead one returns, a rolling restart
+ * takes each down in turn, and DNS adds a fourth. Loadstar runs with the README's defaults. A live
+ * table every second, a summary at the end, and an HTML report with the charts.
+ *
+ * <pre>
+ * usage: Story [--seconds N] [--threads N] [--strategy NAME] [--scenario all|die|slow|503|restart|dns]
+ *              [--report FILE]
+ *   --seconds  how long the story runs (default 56: 7 steps of 8 s)
+ *   --threads  callers per client (default 4)
+ *   --strategy a strategy other than the default least request
+ *   --scenario one fault only, between a healthy step and a recovery step
+ *   --report   where the HTML report goes (default target/loadstar-demo.html)
+ * </pre>
+ */
+public final class Story {
+
+  static final String USAGE =
+      "usage: Story [--seconds N] [--threads N] [--strategy NAME]"
+          + " [--scenario all|die|slow|503|restart|dns] [--report FILE]";
+  static final String HOST = "demo.svc.test";
+  static final String[] CLIENTS = {"plain", "loadstar"};
+
+  private Story() {}
+
+  /** Runs the story; exits with status 2 on bad arguments. */
+  public static void main(String[] args) throws Exception {
+    Options o;
+    try {
+      o = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("error: " + e.getMessage());
+      System.err.println(USAGE);
+      System.exit(2);
+      return;
+    }
+    Result r = run(o, System.out);
+    System.exit(0); // the figures are the output; StoryTest asserts what they must show
+  }
+
+  /** The command line. */
+  static final class Options {
+    int seconds = 56;
+    int threads = 4;
+    String strategy = "";
+    String scenario = "all";
+    Path report = Path.of("target", "loadstar-demo.html");
+
+    static Options parse(String[] args) {
+      Options o = new Options();
+      for (int i = 0; i < args.length; i++) {
+        String a = args[i];
+        String v = i + 1 < args.length ? args[i + 1] : null;
+        if (v == null) {
+          throw new IllegalArgumentException(a + ": needs a value");
+        }
+        i++;
+        switch (a) {
+          case "--seconds":
+            o.seconds = number(a, v, 7, 3600);
+            break;
+          case "--threads":
+            o.threads = number(a, v, 1, 64);
+            break;
+          case "--strategy":
+            Strategies.named(v); // refuses an unknown name with the list of known ones
+            o.strategy = v;
+            break;
+          case "--scenario":
+            if (!List.of("all", "die", "slow", "503", "restart", "dns").contains(v)) {
+              throw new IllegalArgumentException(
+                  "--scenario: " + v + " (expected: all, die, slow, 503, restart or dns)");
+            }
+            o.scenario = v;
+            break;
+          case "--report":
+            o.report = Path.of(v);
+            break;
+          default:
+            throw new IllegalArgumentException("unknown option: " + a);
+        }
+      }
+      return o;
+    }
+
+    private static int number(String option, String text, int min, int max) {
+      try {
+        int n = Integer.parseInt(text);
+        if (n >= min && n <= max) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // below
+      }
+      throw new IllegalArgumentException(
+          option + ": " + text + " (expected: a number in " + min + ".." + max + ")");
+    }
+  }
+
+  /** What happened, per client (index 0 plain, 1 Loadstar) and per second. */
+  static final class Result {
+    final long[] requests = new long[2];
+    final long[] failed = new long[2];
+    long retries;
+    final List<String> steps = new ArrayList<>(); // "second: what"
+    final List<double[][]> shares = new ArrayList<>(); // per second: [client][backend]
+    final List<double[]> p99 = new ArrayList<>(); // per second: [client] in ms
+    double[] p50All = new double[2];
+    double[] p99All = new double[2];
+  }
+
+  /** One step of the script: at {@code second}, {@code what} happens. */
+  private record Step(int second, String what, Runnable action) {}
+
+  static Result run(Options o, PrintStream out) throws Exception {
+    List<Backend> backends = Backend.startFour();
+    int port = backends.get(0).address.getPort();
+    Result result = new Result();
+    try (LoopbackDnsServer dns = new LoopbackDnsServer()) {
+      List<Backend> listed = new ArrayList<>(backends.subList(0, 3));
+      publish(dns, listed);
+      OkHttpClient base =
+          new OkHttpClient.Builder()
+              .connectTimeout(Duration.ofSeconds(1))
+              .callTimeout(Duration.ofSeconds(2))
+              .build();
+      // Plain OkHttp: the DNS answer in the order the server gives it, rotated per lookup (DNS
+      // round robin); OkHttp pools connections and tries the next address only when a connect
+      // fails, as every client does that has no balancer.
+      OkHttpClient plain = base.newBuilder().dns(new RotatingDns(dns.address())).build();
+      LoadBalancers.Builder lbb =
+          LoadBalancers.builder("demo")
+              .source(
+                  DnsEndpointSource.builder(HOST, port).servers(List.of(dns.address())).build());
+      if (!o.strategy.isEmpty()) {
+        lbb.strategy(Strategies.named(o.strategy));
+      }
+      try (LoadBalancer lb = lbb.build()) {
+        lb.awaitReady(Duration.ofSeconds(5));
+        OkHttpClient loadstar =
+            LoadBalancingInterceptor.builder().service(HOST, lb).build().wrap(base);
+        List<Step> script = script(o, backends, listed, dns);
+        Traffic traffic = new Traffic(o.threads, port, plain, loadstar);
+        out.printf(
+            Locale.ROOT,
+            "Loadstar demo: %d s, %d callers per client, backends on 127.0.0.1-4:%d, DNS %s%n"
+                + "plain = OkHttp alone; loadstar = OkHttp + LoadBalancingInterceptor with the"
+                + " README's defaults (%s)%n%n",
+            o.seconds,
+            o.threads,
+            port,
+            HOST,
+            o.strategy.isEmpty() ? "least request" : o.strategy);
+        traffic.start();
+        int next = 0;
+        String now = "all healthy";
+        long start = System.nanoTime();
+        int[][] lastServed = new int[4][2];
+        long[] lastRequests = new long[2];
+        long[] lastFailed = new long[2];
+        for (int second = 0; second < o.seconds; second++) {
+          while (next < script.size() && script.get(next).second() <= second) {
+            Step s = script.get(next++);
+            s.action().run();
+            now = s.what();
+            result.steps.add(second + ": " + now);
+          }
+          long wakeAt = start + TimeUnit.SECONDS.toNanos(second + 1);
+          while (System.nanoTime() < wakeAt) { // a demo, not a test: it sleeps to keep its pace
+            Thread.sleep(Math.max(1, (wakeAt - System.nanoTime()) / 1_000_000));
+          }
+          // One row per second: what each client did in it.
+          double[][] share = new double[2][4];
+          double[] p99 = new double[2];
+          StringBuilder row = new StringBuilder();
+          row.append(String.format(Locale.ROOT, "%3ds  %-34s", second + 1, now));
+          for (int c = 0; c < 2; c++) {
+            long requests = traffic.requests[c].get();
+            long failed = traffic.failed[c].get();
+            int total = 0;
+            int[] served = new int[4];
+            for (int b = 0; b < 4; b++) {
+              int n = backends.get(b).served[c].get();
+              served[b] = n - lastServed[b][c];
+              lastServed[b][c] = n;
+              total += served[b];
+            }
+            for (int b = 0; b < 4; b++) {
+              share[c][b] = total == 0 ? 0 : 100.0 * served[b] / total;
+            }
+            List<Long> lat = traffic.drainLatencies(c);
+            p99[c] = percentile(lat, 0.99);
+            row.append(
+                String.format(
+                    Locale.ROOT,
+                    " | %-8s %5d ok %4d failed p99 %6.1f ms  %3.0f%% %3.0f%% %3.0f%% %3.0f%%",
+                    CLIENTS[c],
+                    requests - lastRequests[c] - (failed - lastFailed[c]),
+                    failed - lastFailed[c],
+                    p99[c],
+                    share[c][0],
+                    share[c][1],
+                    share[c][2],
+                    share[c][3]));
+            lastRequests[c] = requests;
+            lastFailed[c] = failed;
+          }
+          result.shares.add(share);
+          result.p99.add(p99);
+          out.println(row);
+          if ((second + 1) % 4 == 0) {
+            out.println("      loadstar sees: " + states(lb));
+          }
+        }
+        traffic.stop();
+        for (int c = 0; c < 2; c++) {
+          result.requests[c] = traffic.requests[c].get();
+          result.failed[c] = traffic.failed[c].get();
+          result.p50All[c] = percentile(traffic.all(c), 0.50);
+          result.p99All[c] = percentile(traffic.all(c), 0.99);
+        }
+        result.retries = lb.retryStats().retries();
+        out.println();
+        out.println("summary (backend shares: 127.0.0.1, .2, .3, .4)");
+        for (int c = 0; c < 2; c++) {
+          out.printf(
+              Locale.ROOT,
+              "  %-8s %7d requests, %5d failed (%.2f%%), p50 %.1f ms, p99 %.1f ms%s%n",
+              CLIENTS[c],
+              result.requests[c],
+              result.failed[c],
+              result.requests[c] == 0 ? 0.0 : 100.0 * result.failed[c] / result.requests[c],
+              result.p50All[c],
+              result.p99All[c],
+              c == 1 ? ", " + result.retries + " retries on another endpoint" : "");
+        }
+        Files.createDirectories(
+            o.report.toAbsolutePath().getParent() != null
+                ? o.report.toAbsolutePath().getParent()
+                : Path.of("."));
+        Files.writeString(o.report, Report.html(o, result), StandardCharsets.UTF_8);
+        out.println("  report: " + o.report.toAbsolutePath());
+        plain.dispatcher().executorService().shutdown();
+        plain.connectionPool().evictAll();
+        base.dispatcher().executorService().shutdown();
+        base.connectionPool().evictAll();
+        traffic.close();
+      }
+    } finally {
+      for (Backend b : backends) {
+        b.stop();
+      }
+    }
+    return result;
+  }
+
+  private static String states(LoadBalancer lb) {
+    StringBuilder sb = new StringBuilder();
+    for (EndpointSnapshot s : lb.snapshot()) {
+      sb.append(s.endpoint().host()).append(' ').append(s.state());
+      if (!s.reason().isEmpty()) {
+        sb.append(" (").append(s.reason()).append(')');
+      }
+      sb.append("; ");
+    }
+    return sb.toString();
+  }
+
+  /** The script: a step every seventh of the run, or one fault between two healthy steps. */
+  private static List<Step> script(
+      Options o, List<Backend> b, List<Backend> listed, LoopbackDnsServer dns) {
+    List<Step> all = new ArrayList<>();
+    int step = o.seconds / 7;
+    Runnable nothing = () -> {};
+    all.add(new Step(0, "all healthy", nothing));
+    if (o.scenario.equals("all")) {
+      all.add(new Step(step, "127.0.0.1 dies", b.get(0)::kill));
+      all.add(new Step(2 * step, "127.0.0.2 turns 300 ms slow", () -> b.get(1).slowMillis = 300));
+      all.add(
+          new Step(
+              3 * step,
+              "127.0.0.3 answers 503",
+              () -> {
+                b.get(1).slowMillis = 0;
+                b.get(2).status = 503;
+              }));
+      all.add(
+          new Step(
+              4 * step,
+              "127.0.0.1 returns",
+              () -> {
+                b.get(2).status = 200;
+                b.get(0).revive();
+              }));
+      all.add(rolling(5 * step, step, b));
+      all.add(new Step(6 * step, "DNS adds 127.0.0.4", () -> add(dns, listed, b.get(3))));
+      return all;
+    }
+    int half = o.seconds / 3;
+    switch (o.scenario) {
+      case "die":
+        all.add(new Step(half, "127.0.0.1 dies", b.get(0)::kill));
+        all.add(new Step(2 * half, "127.0.0.1 returns", b.get(0)::revive));
+        break;
+      case "slow":
+        all.add(new Step(half, "127.0.0.2 turns 300 ms slow", () -> b.get(1).slowMillis = 300));
+        all.add(new Step(2 * half, "127.0.0.2 is fast again", () -> b.get(1).slowMillis = 0));
+        break;
+      case "503":
+        all.add(new Step(half, "127.0.0.3 answers 503", () -> b.get(2).status = 503));
+        all.add(new Step(2 * half, "127.0.0.3 answers 200", () -> b.get(2).status = 200));
+        break;
+      case "restart":
+        all.add(rolling(half, half, b));
+        break;
+      default: // dns
+        all.add(new Step(half, "DNS adds 127.0.0.4", () -> add(dns, listed, b.get(3))));
+        break;
+    }
+    return all;
+  }
+
+  /** A rolling restart: each of backends 1-3 down for a third of {@code length}, in turn. */
+  private static Step rolling(int at, int length, List<Backend> b) {
+    return new Step(
+        at,
+        "rolling restart of 127.0.0.1-3",
+        () -> {
+          Thread t =
+              new Thread(
+                  () -> {
+                    long third = Math.max(300, TimeUnit.SECONDS.toMillis(length) / 3);
+                    for (int i = 0; i < 3; i++) {
+                      b.get(i).kill();
+                      pause(third * 2 / 3);
+                      b.get(i).revive();
+                      pause(third / 3);
+                    }
+                  },
+                  "demo-rolling-restart");
+          t.setDaemon(true);
+          t.start();
+        });
+  }
+
+  private static void pause(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void add(LoopbackDnsServer dns, List<Backend> listed, Backend b) {
+    listed.add(b);
+    publish(dns, listed);
+  }
+
+  private static void publish(LoopbackDnsServer dns, List<Backend> listed) {
+    try {
+      Name name = Name.fromString(HOST + ".");
+      List<Record> records = new ArrayList<>();
+      for (Backend b : listed) {
+        records.add(new ARecord(name, org.xbill.DNS.DClass.IN, 1, b.address.getAddress()));
+      }
+      dns.set(name.toString(), records);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static double percentile(List<Long> nanos, double q) {
+    if (nanos.isEmpty()) {
+      return 0;
+    }
+    List<Long> sorted = new ArrayList<>(nanos);
+    Collections.sort(sorted);
+    int i = (int) Math.min(sorted.size() - 1, Math.ceil(q * sorted.size()) - 1);
+    return sorted.get(Math.max(0, i)) / 1e6;
+  }
+
+  /** A DNS lookup through the demo's responder, the answer rotated per lookup. */
+  private static final class RotatingDns implements Dns {
+    private final SimpleResolver resolver;
+    private final AtomicInteger turn = new AtomicInteger();
+
+    RotatingDns(InetSocketAddress server) {
+      this.resolver = new SimpleResolver(server);
+      resolver.setTimeout(Duration.ofSeconds(1));
+    }
+
+    @Override
+    public List<InetAddress> lookup(String hostname) throws UnknownHostException {
+      try {
+        Lookup lookup = new Lookup(hostname + ".", Type.A);
+        lookup.setResolver(resolver);
+        lookup.setCache(null);
+        org.xbill.DNS.Record[] records = lookup.run();
+        if (records == null || records.length == 0) {
+          throw new UnknownHostException(hostname + ": " + lookup.getErrorString());
+        }
+        List<InetAddress> out = new ArrayList<>();
+        for (org.xbill.DNS.Record r : records) {
+          out.add(((ARecord) r).getAddress());
+        }
+        Collections.rotate(out, turn.getAndIncrement() % out.size());
+        return out;
+      } catch (org.xbill.DNS.TextParseException e) {
+        throw new UnknownHostException(hostname + ": " + e.getMessage());
+      }
+    }
+  }
+
+  /** Closed-loop callers of both clients. */
+  private static final class Traffic implements AutoCloseable {
+    final AtomicLong[] requests = {new AtomicLong(), new AtomicLong()};
+    final AtomicLong[] failed = {new AtomicLong(), new AtomicLong()};
+    private final List<List<Long>> window = List.of(new ArrayList<>(), new ArrayList<>());
+    private final List<List<Long>> total = List.of(new ArrayList<>(), new ArrayList<>());
+    private final ExecutorService callers;
+    private final OkHttpClient[] clients;
+    private final int threads;
+    private final String url;
+    private volatile boolean running = true;
+
+    Traffic(int threads, int port, OkHttpClient plain, OkHttpClient loadstar) {
+      this.threads = threads;
+      this.clients = new OkHttpClient[] {plain, loadstar};
+      this.url = "http://" + HOST + ":" + port + "/";
+      this.callers = Executors.newFixedThreadPool(2 * threads);
+    }
+
+    void start() {
+      for (int c = 0; c < 2; c++) {
+        for (int t = 0; t < threads; t++) {
+          int client = c;
+          callers.execute(() -> loop(client));
+        }
+      }
+    }
+
+    private void loop(int c) {
+      Request request = new Request.Builder().url(url).header("X-Client", CLIENTS[c]).build();
+      while (running) {
+        long start = System.nanoTime();
+        boolean ok;
+        try (Response r = clients[c].newCall(request).execute()) {
+          r.body().string();
+          ok = r.code() == 200;
+        } catch (IOException e) {
+          ok = false;
+        }
+        long took = System.nanoTime() - start;
+        requests[c].incrementAndGet();
+        if (!ok) {
+          failed[c].incrementAndGet();
+        }
+        synchronized (this) {
+          window.get(c).add(took);
+          total.get(c).add(took);
+        }
+      }
+    }
+
+    synchronized List<Long> drainLatencies(int c) {
+      List<Long> out = new ArrayList<>(window.get(c));
+      window.get(c).clear();
+      return out;
+    }
+
+    synchronized List<Long> all(int c) {
+      return new ArrayList<>(total.get(c));
+    }
+
+    void stop() throws InterruptedException {
+      running = false;
+      callers.shutdown();
+      callers.awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() {
+      callers.shutdownNow();
+    }
+  }
+
+  /** A loopback HTTP backend whose behaviour the script changes. */
+  static final class Backend {
+    final InetSocketAddress address;
+    final AtomicInteger[] served = {new AtomicInteger(), new AtomicInteger()};
+    volatile int slowMillis;
+    volatile int status = 200;
+    private volatile HttpServer server;
+    private final ScheduledExecutorService delays;
+    private final ExecutorService handlers;
+
+    private Backend(InetSocketAddress bindTo) throws IOException {
+      this.delays = Executors.newSingleThreadScheduledExecutor(daemon("demo-delay"));
+      this.handlers = Executors.newFixedThreadPool(16, daemon("demo-backend"));
+      this.server = open(bindTo);
+      this.address = server.getAddress(); // the port chosen, for a restart on the same one
+    }
+
+    private HttpServer open(InetSocketAddress at) throws IOException {
+      HttpServer s = HttpServer.create(at, 128);
+      s.createContext(
+          "/",
+          exchange -> {
+            int delay = slowMillis;
+            if (delay > 0) {
+              delays.schedule(() -> respond(exchange), delay, TimeUnit.MILLISECONDS);
+            } else {
+              respond(exchange);
+            }
+          });
+      s.setExecutor(handlers);
+      s.start();
+      return s;
+    }
+
+    private void respond(HttpExchange exchange) {
+      try (exchange) {
+        String client = exchange.getRequestHeaders().getFirst("X-Client");
+        int code = status;
+        if (code == 200) {
+          served["loadstar".equals(client) ? 1 : 0].incrementAndGet();
+        }
+        byte[] body = (code == 200 ? "ok\n" : "unavailable\n").getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(code, body.length);
+        exchange.getResponseBody().write(body);
+      } catch (IOException e) {
+        // the client went away
+      }
+    }
+
+    /** Stops answering: connections are refused until {@link #revive()}. */
+    synchronized void kill() {
+      server.stop(0);
+    }
+
+    synchronized void revive() {
+      try {
+        server = open(address);
+      } catch (IOException e) {
+        throw new IllegalStateException("could not restart " + address, e);
+      }
+    }
+
+    void stop() {
+      server.stop(0);
+      delays.shutdownNow();
+      handlers.shutdownNow();
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+      return r -> {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+      };
+    }
+
+    /** Four backends on 127.0.0.1-4, one port (Linux routes all of 127.0.0.0/8 to loopback). */
+    static List<Backend> startFour() throws IOException {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+      Backend first = new Backend(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
+      int port = first.address.getPort();
+      List<Backend> all = new ArrayList<>(List.of(first));
+      for (int i = 2; i <= 4; i++) {
+        all.add(new Backend(new InetSocketAddress(InetAddress.getByName("127.0.0." + i), port)));
+      }
+      return all;
+    }
+  }
+
+  /** The HTML report: inline SVG charts, no network. */
+  static final class Report {
+    private static final String[] COLORS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
+
+    static String html(Options o, Result r) {
+      StringBuilder sb = new StringBuilder();
+      sb.append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Loadstar demo</title>")
+          .append("<style>body{font-family:sans-serif;margin:2em}svg{border:1px solid #ccc;")
+          .append("margin:0.5em 0}td,th{padding:0 1em;text-align:right}</style></head><body>")
+          .append("<h1>Loadstar demo</h1><p>")
+          .append(o.seconds)
+          .append(" s, ")
+          .append(o.threads)
+          .append(" callers per client. Steps: ")
+          .append(escape(String.join(" · ", r.steps)))
+          .append("</p><table><tr><th>client</th><th>requests</th><th>failed</th>")
+          .append("<th>p50 ms</th><th>p99 ms</th></tr>");
+      for (int c = 0; c < 2; c++) {
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "<tr><td>%s</td><td>%d</td><td>%d</td><td>%.1f</td><td>%.1f</td></tr>",
+                CLIENTS[c],
+                r.requests[c],
+                r.failed[c],
+                r.p50All[c],
+                r.p99All[c]));
+      }
+      sb.append("</table>");
+      for (int c = 0; c < 2; c++) {
+        int client = c;
+        sb.append("<h2>Share of requests per backend: ").append(CLIENTS[c]).append("</h2>");
+        List<double[]> series = new ArrayList<>();
+        for (int b = 0; b < 4; b++) {
+          int backend = b;
+          series.add(r.shares.stream().mapToDouble(s -> s[client][backend]).toArray());
+        }
+        sb.append(
+            chart(
+                CLIENTS[c],
+                series,
+                List.of("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"),
+                100,
+                "%",
+                r));
+      }
+      sb.append("<h2>p99 latency per second</h2>");
+      List<double[]> p99 = new ArrayList<>();
+      for (int c = 0; c < 2; c++) {
+        int client = c;
+        p99.add(r.p99.stream().mapToDouble(p -> p[client]).toArray());
+      }
+      double max = 1;
+      for (double[] s : p99) {
+        max = Math.max(max, Arrays.stream(s).max().orElse(1));
+      }
+      sb.append(chart("p99", p99, List.of(CLIENTS), max, " ms", r));
+      return sb.append("</body></html>").toString();
+    }
+
+    private static String chart(
+        String id, List<double[]> series, List<String> names, double max, String unit, Result r) {
+      int w = 720;
+      int h = 220;
+      int n = Math.max(2, r.shares.size());
+      StringBuilder sb = new StringBuilder();
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" data-chart=\"%s\">",
+              w,
+              h + 20,
+              escape(id)));
+      for (String step : r.steps) {
+        int second = Integer.parseInt(step.substring(0, step.indexOf(':')));
+        double x = 40 + (w - 50) * second / (double) (n - 1);
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"><title>%s</title></line>",
+                x,
+                x,
+                h,
+                escape(step)));
+      }
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "<text x=\"2\" y=\"12\" font-size=\"10\">%.0f%s</text><text x=\"2\" y=\"%d\" font-size=\"10\">0</text>",
+              max,
+              unit,
+              h));
+      for (int s = 0; s < series.size(); s++) {
+        double[] v = series.get(s);
+        StringBuilder points = new StringBuilder();
+        for (int i = 0; i < v.length; i++) {
+          double x = 40 + (w - 50) * i / (double) (n - 1);
+          double y = h - (h - 10) * Math.min(v[i], max) / max;
+          points.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
+        }
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "<polyline data-series=\"%s %s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>",
+                escape(id),
+                escape(names.get(s)),
+                COLORS[s % COLORS.length],
+                points.toString().trim()));
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">%s</text>",
+                50 + 120 * s,
+                h + 16,
+                COLORS[s % COLORS.length],
+                escape(names.get(s))));
+      }
+      return sb.append("</svg>").toString();
+    }
+
+    private static String escape(String s) {
+      return s.replace("&", "&amp;")
+          .replace("<", "&lt;")
+          .replace(">", "&gt;")
+          .replace("\"", "&quot;");
+    }
+  }
+}
