@@ -4,8 +4,10 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.core.HealthCheckConfig;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
+import io.loadstar.core.TcpHealthChecker;
 import io.loadstar.dns.DnsEndpointSource;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
 import io.loadstar.testing.LoopbackDnsServer;
@@ -172,10 +174,12 @@ public final class Story {
       // round robin); OkHttp pools connections and tries the next address only when a connect
       // fails, as every client does that has no balancer.
       OkHttpClient plain = base.newBuilder().dns(new RotatingDns(dns.address())).build();
+      // The defaults, plus the README's TCP health checks: without them a backend that returns is
+      // let back when its ejection ends (30 s), with them as soon as 2 probes pass.
       LoadBalancers.Builder lbb =
           LoadBalancers.builder("demo")
-              .source(
-                  DnsEndpointSource.builder(HOST, port).servers(List.of(dns.address())).build());
+              .source(DnsEndpointSource.builder(HOST, port).servers(List.of(dns.address())).build())
+              .healthChecks(TcpHealthChecker.create(), HealthCheckConfig.defaults());
       if (!o.strategy.isEmpty()) {
         lbb.strategy(Strategies.named(o.strategy));
       }
@@ -189,7 +193,7 @@ public final class Story {
             Locale.ROOT,
             "Loadstar demo: %d s, %d callers per client, backends on 127.0.0.1-4:%d, DNS %s%n"
                 + "plain = OkHttp alone; loadstar = OkHttp + LoadBalancingInterceptor with the"
-                + " README's defaults (%s)%n%n",
+                + " defaults (%s) and the README's TCP health checks%n%n",
             o.seconds,
             o.threads,
             port,
