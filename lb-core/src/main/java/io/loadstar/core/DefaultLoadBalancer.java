@@ -288,6 +288,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     return picker;
   }
 
+  /** The per-thread counts of strategies that read no in-flight count; for tests. */
+  CallLedger ledger() {
+    return stateFactory.ledger();
+  }
+
   // ---- control loop ----
 
   private void onUpdate(EndpointUpdate update) {
@@ -355,6 +360,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
         if (outliers != null) {
           outliers.removed(e.getValue());
         }
+        stateFactory.removed(e.getValue());
       }
     }
     if (outliers != null) {

@@ -13,40 +13,37 @@ import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 
 /*
- * Design notes: the live state of one endpoint, kept across snapshots for as long as the endpoint
- * is listed (reconciled by Endpoint.key()). It is both the EndpointView that pickers read and the
- * CallHandle callers report on, and it holds one pre-built PickResult, so a pick and its report
- * allocate nothing.
- *
- * In-flight counting comes in two forms, chosen per balancer:
- * - two LongAdders, acquired and released, when nothing reads the count on the hot path (round
- *   robin, random, plain consistent hashing, no limit): two threads picking the same endpoint
- *   then write different cells instead of bouncing one cache line between cores. In-flight is
- *   acquired - released, and successes are released - failures - cancels, so a call costs two
- *   adder increments in all (measured: a separate success counter made round robin 20% slower).
- *   A LongAdder counts on its base until two threads collide on it, then on per-thread cells
- *   (Striped64, by the thread's probe), which is where a busy endpoint ends up: round robin at 2
- *   threads over 1,000 endpoints measured 27-28 ns a call against 53-59 ns for one shared atomic.
- *   Cells striped from the start (per thread, 128 bytes apart) measured no better (31-46 ns in
- *   the same session) and cost memory on every endpoint, so the adders stay;
- * - an exact PaddedCounter (in flight and completed in one long, alone on its cache line) when
- *   picks read counts (least
- *   request, peak EWMA, bounded load) or a limit must hold exactly. Reading an adder means reading
- *   every cell, including the cells the other cores just wrote, which costs a cross-core transfer
- *   per cell (measured: P2C at 2 threads, n = 1000, 168 ns with adders vs 84 ns with one counter).
- *
- * Outlier detection on the hot path is lock-free and allocation-free: a success reads the
- * consecutive-failure count and writes it only if non-zero; a counted failure increments it, and
- * only the failure that reaches the threshold (or a trial outcome after an ejection) posts a task
- * to the control loop, which decides. After an ejection, trial calls are let through by a permit
- * count: one volatile read per pick when no trial is under way (trialPermits == -1). The same
- * count, set to 0 by the failure that reaches the threshold, holds new picks back until the
- * control loop has decided on the ejection.
- *
- * The endpoint (and its PickResult) is replaced by the control loop when discovery changes a
- * weight or attribute of the same key; both fields are volatile and the PickResult is always
- * rebuilt before publication of the picker that may return it.
- */
+* Design notes: the live state of one endpoint, kept across snapshots for as long as the endpoint
+* is listed (reconciled by Endpoint.key()). It is both the EndpointView that pickers read and the
+* CallHandle callers report on, and it holds one pre-built PickResult, so a pick and its report
+* allocate nothing.
+*
+* In-flight counting comes in two forms, chosen per balancer:
+* - a CallLedger slot when nothing reads the count on the pick path (round robin, random, plain
+*   consistent hashing, no limit): each thread counts the calls it starts and ends in a block of
+*   its own with plain stores, and readers sum the blocks (see CallLedger: nothing shared is
+*   written on the call path). In-flight is started - ended, and successes are ended - failures -
+*   cancels. Virtual threads count in two LongAdders instead;
+* - an exact PaddedCounter (in flight and completed in one long, alone on its cache line) when
+*   picks read counts (least request, peak EWMA, bounded load) or a limit must hold exactly. A
+*   pick compares two candidates' counts, so they must be one number each, read in one load: a
+*   striped count costs a read of every stripe per candidate (measured on 2 cores: P2C with
+*   two stripes per endpoint 220 ns at 2 threads and n = 3 against 165-200 ns with one counter, and
+*   119 against 79-90 at n = 1000). One exact counter is what Envoy, gRPC and Finagle keep too; its
+*   cost at 2 threads is the cache line moving between the cores (FloorBenchmark.exactLeastRequest).
+
+* Outlier detection on the hot path is lock-free and allocation-free: a success reads the
+* consecutive-failure count and writes it only if non-zero; a counted failure increments it, and
+* only the failure that reaches the threshold (or a trial outcome after an ejection) posts a task
+* to the control loop, which decides. After an ejection, trial calls are let through by a permit
+* count: one volatile read per pick when no trial is under way (trialPermits == -1). The same
+* count, set to 0 by the failure that reaches the threshold, holds new picks back until the
+* control loop has decided on the ejection.
+*
+* The endpoint (and its PickResult) is replaced by the control loop when discovery changes a
+* weight or attribute of the same key; both fields are volatile and the PickResult is always
+* rebuilt before publication of the picker that may return it.
+*/
 final class EndpointState implements EndpointView, CallHandle {
 
   private static final VarHandle TRIAL_PERMITS;
@@ -80,6 +77,7 @@ final class EndpointState implements EndpointView, CallHandle {
     private final Ticker ticker;
     private final long origin;
     private final @Nullable OutlierDetector outliers;
+    private final CallLedger ledger = new CallLedger();
 
     private Factory(LoadBalancers.Builder b, LongAdder total, @Nullable OutlierDetector outliers) {
       BuiltinStrategy builtin =
@@ -94,17 +92,32 @@ final class EndpointState implements EndpointView, CallHandle {
       this.outliers = outliers;
     }
 
+    /** A state for a newly listed endpoint; control loop only. */
     EndpointState create(Endpoint endpoint) {
+      boolean counted = maxInFlight == Integer.MAX_VALUE && !exactInFlight;
       return new EndpointState(
           endpoint,
           maxInFlight,
-          exactInFlight,
+          counted ? ledger : null,
+          counted ? ledger.allocate(ticker.nanoTime()) : -1,
           totalInFlight,
           latencyTracking,
           ticker,
           origin,
           outliers != null ? outliers.config() : null,
           outliers);
+    }
+
+    /** {@code state} is no longer listed: its ledger slot is reused once idle; control loop. */
+    void removed(EndpointState state) {
+      if (state.ledger != null) {
+        ledger.retire(state, state.slot, ticker.nanoTime());
+      }
+    }
+
+    /** The ledger of the balancer's write-only counts; for tests. */
+    CallLedger ledger() {
+      return ledger;
     }
   }
 
@@ -119,8 +132,12 @@ final class EndpointState implements EndpointView, CallHandle {
 
   private final String key;
   private final int maxInFlight;
-  private final @Nullable LongAdder acquired;
-  private final @Nullable LongAdder released;
+  private final @Nullable CallLedger ledger;
+  private final int slot;
+  private final long startedBase; // the slot's totals when this endpoint took it
+  private final long endedBase;
+  private final @Nullable LongAdder virtualStarted; // calls on virtual threads, in ledger mode
+  private final @Nullable LongAdder virtualEnded;
   private final LongAdder cancels = new LongAdder();
   private final @Nullable PaddedCounter inFlightExact;
   private final @Nullable LongAdder totalInFlight;
@@ -151,7 +168,8 @@ final class EndpointState implements EndpointView, CallHandle {
   EndpointState(
       Endpoint endpoint,
       int maxInFlight,
-      boolean exactInFlight,
+      @Nullable CallLedger ledger,
+      int slot,
       @Nullable LongAdder totalInFlight,
       BuiltinStrategy.@Nullable PeakEwmaSettings latencySettings,
       Ticker ticker,
@@ -163,13 +181,21 @@ final class EndpointState implements EndpointView, CallHandle {
     this.key = endpoint.key();
     this.endpoint = endpoint;
     this.maxInFlight = maxInFlight;
-    if (maxInFlight == Integer.MAX_VALUE && !exactInFlight) {
-      this.acquired = new LongAdder();
-      this.released = new LongAdder();
+    this.ledger = ledger;
+    this.slot = slot;
+    if (ledger != null) {
+      long[] base = new long[2];
+      ledger.read(slot, base);
+      this.startedBase = base[0];
+      this.endedBase = base[1];
+      this.virtualStarted = new LongAdder();
+      this.virtualEnded = new LongAdder();
       this.inFlightExact = null;
     } else {
-      this.acquired = null;
-      this.released = null;
+      this.startedBase = 0;
+      this.endedBase = 0;
+      this.virtualStarted = null;
+      this.virtualEnded = null;
       this.inFlightExact = new PaddedCounter();
     }
     this.totalInFlight = totalInFlight;
@@ -226,8 +252,21 @@ final class EndpointState implements EndpointView, CallHandle {
     if (exact != null) {
       return exact.get();
     }
-    long r = released.sum(); // read released first: a racing call then never shows as negative
-    return (int) Math.max(0, acquired.sum() - r);
+    long[] counts = ledgerCounts();
+    return (int) Math.max(0, counts[0] - counts[1]);
+  }
+
+  /**
+   * Ledger mode: {started, ended} since this endpoint took its slot. Ended counts are read before
+   * started ones, so a call seen ending is seen starting too.
+   */
+  private long[] ledgerCounts() {
+    long virtualEndedSum = virtualEnded.sum();
+    long[] counts = new long[2];
+    ledger.read(slot, counts);
+    counts[0] += virtualStarted.sum() - startedBase;
+    counts[1] += virtualEndedSum - endedBase;
+    return counts;
   }
 
   boolean atLimit() {
@@ -242,7 +281,11 @@ final class EndpointState implements EndpointView, CallHandle {
     }
     PaddedCounter exact = inFlightExact;
     if (exact == null) {
-      acquired.increment();
+      if (CallLedger.onVirtualThread()) {
+        virtualStarted.increment();
+      } else {
+        ledger.started(slot);
+      }
     } else if (maxInFlight == Integer.MAX_VALUE) {
       exact.increment();
     } else if (!exact.incrementIfBelow(maxInFlight)) {
@@ -303,7 +346,7 @@ final class EndpointState implements EndpointView, CallHandle {
 
   long successes() {
     PaddedCounter exact = inFlightExact;
-    long completed = exact != null ? exact.completed() : released.sum();
+    long completed = exact != null ? exact.completed() : ledgerCounts()[1];
     return Math.max(0, completed - failures.sum() - cancels.sum());
   }
 
@@ -347,7 +390,7 @@ final class EndpointState implements EndpointView, CallHandle {
 
   @Override
   public void onFailure(CallFailure failure, long latencyNanos) {
-    failures.increment(); // before release(): successes = released - failures - cancels
+    failures.increment(); // before release(): successes = ended - failures - cancels
     release();
     PeakEwmaTracker l = latency;
     if (l != null) {
@@ -398,7 +441,11 @@ final class EndpointState implements EndpointView, CallHandle {
   private void release() {
     PaddedCounter exact = inFlightExact;
     if (exact == null) {
-      released.increment();
+      if (CallLedger.onVirtualThread()) {
+        virtualEnded.increment();
+      } else {
+        ledger.ended(slot);
+      }
     } else {
       exact.release();
     }

@@ -5,6 +5,7 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.SelectionContext;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /*
  * Design notes: power of k choices without replacement (Mitzenmacher; Envoy's least_request). k
@@ -48,6 +49,9 @@ final class LeastRequestStrategy extends BuiltinStrategy {
     private final double bias;
     private final boolean unitBias;
     private final int[] weights; // snapshot copy: no pointer chase to the Endpoint per candidate
+    // The endpoints' exact counters, so a candidate costs one cache line (its counter), not two;
+    // null when a view is not an lb-core endpoint state (a custom picker's test views).
+    private final PaddedCounter @Nullable [] counters;
 
     LeastRequestPicker(List<EndpointView> ready, PerThread perThread, int choices, double bias) {
       super(ready);
@@ -56,6 +60,25 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       this.bias = bias;
       this.unitBias = bias == 1.0;
       this.weights = Schedules.weights(views);
+      this.counters = counters(views);
+    }
+
+    private static PaddedCounter @Nullable [] counters(EndpointView[] views) {
+      PaddedCounter[] counters = new PaddedCounter[views.length];
+      for (int i = 0; i < views.length; i++) {
+        PaddedCounter c =
+            views[i] instanceof EndpointState ? ((EndpointState) views[i]).exactCounter() : null;
+        if (c == null) {
+          return null;
+        }
+        counters[i] = c;
+      }
+      return counters;
+    }
+
+    private int inFlight(int i) {
+      PaddedCounter[] c = counters;
+      return c != null ? c[i].get() : views[i].inFlight();
     }
 
     @Override
@@ -155,8 +178,8 @@ final class LeastRequestStrategy extends BuiltinStrategy {
 
     /** True if endpoint a scores higher than endpoint b: weight / (inFlight + 1)^bias. */
     private boolean better(int a, int b) {
-      int inA = views[a].inFlight();
-      int inB = views[b].inFlight();
+      int inA = inFlight(a);
+      int inB = inFlight(b);
       if (unitBias) {
         return (long) weights[a] * (inB + 1L) > (long) weights[b] * (inA + 1L);
       }

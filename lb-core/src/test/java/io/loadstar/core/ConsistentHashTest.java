@@ -87,7 +87,8 @@ class ConsistentHashTest {
           new EndpointState(
               endpoints.get(i),
               Integer.MAX_VALUE,
-              false,
+              null,
+              -1,
               null,
               null,
               io.loadstar.api.Ticker.system(),
