@@ -32,6 +32,13 @@ import org.slf4j.LoggerFactory;
  * tiers take min(health_i, what earlier tiers left) in order, and the loads are scaled up to 100
  * when their sum is lower; below the panic threshold of combined health, the first tier is picked
  * over all its endpoints.
+ *
+ * Failing but not ejected: an endpoint outlier detection would have ejected, had the
+ * max-ejection cap not refused (another endpoint is already out), stays usable but goes last:
+ * its tier's picker serves from the others, and a second picker over the failing ones takes the
+ * picks the first cannot serve (all tried or at their limit). The cap keeps such an endpoint in
+ * the set for when it is needed; it no longer takes a share of first attempts that would fail and
+ * spend the retry budget. One dead and one 503-answering endpoint of three then cost no request.
  */
 /**
  * Builds the published snapshot from endpoint states. Stateless; control loop only, unless said.
@@ -222,7 +229,7 @@ final class SnapshotBuilder {
           continue;
         }
       }
-      addTier(pickers, listed, usable);
+      addTier(pickers, listed, usable, null, 0);
     }
     if (!serving && !tiers.isEmpty() && panicThreshold > 0) {
       List<EndpointView> candidates = panicCandidates(tiers.firstEntry().getValue());
@@ -249,11 +256,7 @@ final class SnapshotBuilder {
       int health = (int) Math.min(100, 140L * usable.size() / listed.size());
       int load = Math.min(health, 100 - assigned);
       assigned += load;
-      int before = pickers.size();
-      addTier(pickers, listed, usable);
-      if (pickers.size() > before) {
-        loads.add(load);
-      }
+      addTier(pickers, listed, usable, loads, load);
     }
     String panicReason = null;
     if (!tiers.isEmpty() && assigned < settings.panicThreshold()) {
@@ -282,7 +285,15 @@ final class SnapshotBuilder {
       running += total == 0 ? 0 : (int) (10_000L * loads.get(i) / total);
       cumulative[i] = running;
     }
-    cumulative[cumulative.length - 1] = 10_000;
+    // Rounding leaves the sum a little short of 10,000: the last picker with a load takes the rest
+    // (a failing endpoints' picker after it has load 0 and only falls back).
+    int last = loads.size() - 1;
+    while (last > 0 && loads.get(last) == 0) {
+      last--;
+    }
+    for (int i = last; i < cumulative.length; i++) {
+      cumulative[i] = 10_000;
+    }
     return new Snapshot(
         TieredPicker.spillover(pickers, cumulative, spilloverRandom, counts, failures),
         ramping,
@@ -384,11 +395,40 @@ final class SnapshotBuilder {
   }
 
   /**
-   * Adds the picker of one tier's usable endpoints: split into the canary and the stable subsets if
-   * a split is set, each preferring the local zone if one is known.
+   * Adds the pickers of one tier's usable endpoints: the ones serving well, then those failing with
+   * an ejection the cap refused (see the design notes). With spill-over, {@code loads} gets the
+   * tier's {@code load} for its first picker and 0 for the second, which only falls back.
    */
   private void addTier(
-      List<Picker> pickers, List<EndpointState> listed, List<EndpointView> usable) {
+      List<Picker> pickers,
+      List<EndpointState> listed,
+      List<EndpointView> usable,
+      @Nullable List<Integer> loads,
+      int load) {
+    List<EndpointView> serving = new ArrayList<>(usable.size());
+    List<EndpointView> failing = new ArrayList<>();
+    for (EndpointView v : usable) {
+      (((EndpointState) v).ejection.refused().isEmpty() ? serving : failing).add(v);
+    }
+    if (serving.isEmpty() || failing.isEmpty()) {
+      addPickerOf(pickers, listed, usable, loads, load);
+    } else {
+      addPickerOf(pickers, listed, serving, loads, load);
+      addPickerOf(pickers, listed, failing, loads, 0);
+    }
+  }
+
+  /**
+   * Adds the picker of {@code usable}: split into the canary and the stable subsets if a split is
+   * set, each preferring the local zone if one is known.
+   */
+  private void addPickerOf(
+      List<Picker> pickers,
+      List<EndpointState> listed,
+      List<EndpointView> usable,
+      @Nullable List<Integer> loads,
+      int load) {
+    int before = pickers.size();
     try {
       Picker p = tierPicker(listed, usable);
       if (settings.affinity() != null && !listed.isEmpty()) {
@@ -400,6 +440,9 @@ final class SnapshotBuilder {
     } catch (RuntimeException e) {
       logger.error(
           "[{}] strategy {} failed to build a picker", failures.service(), pickerFactory, e);
+    }
+    if (loads != null && pickers.size() > before) {
+      loads.add(load);
     }
   }
 

@@ -8,6 +8,7 @@ import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.HealthCheckResult;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.testing.FakeTicker;
 import io.loadstar.testing.ManualScheduler;
@@ -277,6 +278,12 @@ class OutlierDetectionTest {
         .matches(
             "failing \\(\\d+ consecutive connect failures\\), not ejected: 0 of 3 endpoints"
                 + " already ejected, the most maxEjectionPercent 10 allows");
+    // Failing, it goes last (first attempts go elsewhere) until an interval passes without a
+    // counted failure; then it takes its share again, and answers.
+    for (int i = 0; i < 2; i++) {
+      ticker.advance(Duration.ofSeconds(10));
+      scheduler.runDueTasks();
+    }
     calls(lb, 30, first, false); // it answers again: nothing to show any more
     assertThat(snapshotOf(lb, first).reason()).isEmpty();
 
@@ -304,6 +311,37 @@ class OutlierDetectionTest {
     scheduler.runDueTasks();
     assertThat(snapshotOf(capped, ejected).state()).isEqualTo(EndpointSnapshot.State.READY);
     assertThat(snapshotOf(capped, waiting).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+  }
+
+  @Test
+  void
+      capRefusesAnEjection_theFailingEndpointGoesLast_retriesStillReachIt_backAfterACleanInterval() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+    Endpoint dead = endpoints.get(0);
+    Endpoint good = endpoints.get(1);
+    Endpoint failing = endpoints.get(2);
+    LoadBalancer lb = lb(endpoints, OutlierDetectionConfig.defaults()); // 10%, one always allowed
+    calls(lb, 30, dead, true);
+    assertThat(snapshotOf(lb, dead).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    calls(lb, 30, failing, true);
+    assertThat(snapshotOf(lb, failing).state()).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(snapshotOf(lb, failing).reason()).startsWith("failing (5 consecutive");
+
+    assertThat(picksOf(lb, good, 200))
+        .as("first attempts skip the failing endpoint")
+        .isEqualTo(200);
+    PickResult retry = lb.pick(PickContext.builder().tried(good).build());
+    assertThat(retry.isAvailable()).as("a retry may still use it: it is not ejected").isTrue();
+    assertThat(retry.endpoint()).isEqualTo(failing);
+    retry.handle().onCancel();
+
+    ticker.advance(Duration.ofSeconds(10)); // the interval it failed in
+    scheduler.runDueTasks();
+    assertThat(picksOf(lb, failing, 100)).isZero();
+    ticker.advance(Duration.ofSeconds(10)); // an interval without a counted failure
+    scheduler.runDueTasks();
+    assertThat(snapshotOf(lb, failing).reason()).isEmpty();
+    assertThat(picksOf(lb, failing, 100)).isEqualTo(50);
   }
 
   @Test
