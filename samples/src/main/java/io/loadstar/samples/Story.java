@@ -206,6 +206,7 @@ public final class Story {
         int[][] lastServed = new int[4][2];
         long[] lastRequests = new long[2];
         long[] lastFailed = new long[2];
+        int[][] lastErrors = new int[4][2];
         for (int second = 0; second < o.seconds; second++) {
           while (next < script.size() && script.get(next).second() <= second) {
             Step s = script.get(next++);
@@ -257,7 +258,7 @@ public final class Story {
           result.p99.add(p99);
           out.println(row);
           if ((second + 1) % 4 == 0) {
-            out.println("      loadstar sees: " + states(lb));
+            backendTable(out, backends, lb, lastErrors, second + 1 == o.seconds);
           }
         }
         traffic.stop();
@@ -302,16 +303,52 @@ public final class Story {
     return result;
   }
 
-  private static String states(LoadBalancer lb) {
-    StringBuilder sb = new StringBuilder();
-    for (EndpointSnapshot s : lb.snapshot()) {
-      sb.append(s.endpoint().host()).append(' ').append(s.state());
-      if (!s.reason().isEmpty()) {
-        sb.append(" (").append(s.reason()).append(')');
+  /**
+   * Every backend over the last 4 seconds, as each client met it: its share of the requests, the
+   * error answers it gave (503s; a refused connection is counted by the client), its service time
+   * (p50/p99, measured in the backend), and what Loadstar sees: state, reason, calls in flight.
+   */
+  private static void backendTable(
+      PrintStream out, List<Backend> backends, LoadBalancer lb, int[][] lastErrors, boolean last) {
+    out.println(
+        "      backend   | plain: 503s  service p50/p99 ms | loadstar: 503s  service p50/p99 ms"
+            + "  in-flight | loadstar sees");
+    for (int b = 0; b < backends.size(); b++) {
+      Backend backend = backends.get(b);
+      StringBuilder row =
+          new StringBuilder(
+              String.format(
+                  Locale.ROOT, "      %-9s", backend.address.getAddress().getHostAddress()));
+      for (int c = 0; c < 2; c++) {
+        int errors = backend.errors[c].get();
+        List<Long> times = backend.drainServiceTimes(c);
+        row.append(
+            String.format(
+                Locale.ROOT,
+                " | %11d %9.2f/%-9.2f",
+                errors - lastErrors[b][c],
+                percentile(times, 0.50),
+                percentile(times, 0.99)));
+        lastErrors[b][c] = errors;
       }
-      sb.append("; ");
+      EndpointSnapshot seen = null;
+      for (EndpointSnapshot s : lb.snapshot()) {
+        if (s.endpoint().host().equals(backend.address.getAddress().getHostAddress())) {
+          seen = s;
+        }
+      }
+      if (seen == null) {
+        row.append(String.format(Locale.ROOT, "  %9s | not listed", "-"));
+      } else {
+        String reason = seen.reason().isEmpty() ? "" : " (" + seen.reason() + ")";
+        if (reason.length() > 70 && !last) {
+          reason = reason.substring(0, 67) + "...)";
+        }
+        row.append(
+            String.format(Locale.ROOT, "  %9d | %s%s", seen.inFlight(), seen.state(), reason));
+      }
+      out.println(row);
     }
-    return sb.toString();
   }
 
   /** The script: a step every seventh of the run, or one fault between two healthy steps. */
@@ -340,7 +377,7 @@ public final class Story {
                 b.get(2).status = 200;
                 b.get(0).revive();
               }));
-      all.add(rolling(5 * step, step, b));
+      all.add(rolling(5 * step, step, b, listed, dns));
       all.add(new Step(6 * step, "DNS adds 127.0.0.4", () -> add(dns, listed, b.get(3))));
       return all;
     }
@@ -359,7 +396,7 @@ public final class Story {
         all.add(new Step(2 * half, "127.0.0.3 answers 200", () -> b.get(2).status = 200));
         break;
       case "restart":
-        all.add(rolling(half, half, b));
+        all.add(rolling(half, half, b, listed, dns));
         break;
       default: // dns
         all.add(new Step(half, "DNS adds 127.0.0.4", () -> add(dns, listed, b.get(3))));
@@ -368,8 +405,12 @@ public final class Story {
     return all;
   }
 
-  /** A rolling restart: each of backends 1-3 down for a third of {@code length}, in turn. */
-  private static Step rolling(int at, int length, List<Backend> b) {
+  /**
+   * A rolling restart as a deployment does it: each of backends 1-3 in turn leaves DNS, is given
+   * time to drain (a second: the record's TTL), restarts, and is listed again.
+   */
+  private static Step rolling(
+      int at, int length, List<Backend> b, List<Backend> listed, LoopbackDnsServer dns) {
     return new Step(
         at,
         "rolling restart of 127.0.0.1-3",
@@ -377,12 +418,22 @@ public final class Story {
           Thread t =
               new Thread(
                   () -> {
-                    long third = Math.max(300, TimeUnit.SECONDS.toMillis(length) / 3);
-                    for (int i = 0; i < 3; i++) {
-                      b.get(i).kill();
-                      pause(third * 2 / 3);
-                      b.get(i).revive();
-                      pause(third / 3);
+                    long third = Math.max(1_500, TimeUnit.SECONDS.toMillis(length) / 3);
+                    for (int i = 0; i < 3 && !b.get(i).stopped; i++) {
+                      Backend restarted = b.get(i);
+                      synchronized (listed) {
+                        listed.remove(restarted);
+                        publish(dns, listed);
+                      }
+                      pause(1_100); // drains: the TTL is 1 s
+                      restarted.kill();
+                      pause(Math.max(100, third - 1_500));
+                      restarted.revive();
+                      synchronized (listed) {
+                        listed.add(i, restarted);
+                        publish(dns, listed);
+                      }
+                      pause(400);
                     }
                   },
                   "demo-rolling-restart");
@@ -400,11 +451,16 @@ public final class Story {
   }
 
   private static void add(LoopbackDnsServer dns, List<Backend> listed, Backend b) {
-    listed.add(b);
-    publish(dns, listed);
+    synchronized (listed) {
+      listed.add(b);
+      publish(dns, listed);
+    }
   }
 
   private static void publish(LoopbackDnsServer dns, List<Backend> listed) {
+    if (!listed.isEmpty() && listed.get(0).stopped) {
+      return; // the story is over
+    }
     try {
       Name name = Name.fromString(HOST + ".");
       List<Record> records = new ArrayList<>();
@@ -536,8 +592,11 @@ public final class Story {
   static final class Backend {
     final InetSocketAddress address;
     final AtomicInteger[] served = {new AtomicInteger(), new AtomicInteger()};
+    final AtomicInteger[] errors = {new AtomicInteger(), new AtomicInteger()};
+    private final List<List<Long>> serviceTimes = List.of(new ArrayList<>(), new ArrayList<>());
     volatile int slowMillis;
     volatile int status = 200;
+    volatile boolean stopped;
     private volatile HttpServer server;
     private final ScheduledExecutorService delays;
     private final ExecutorService handlers;
@@ -554,11 +613,12 @@ public final class Story {
       s.createContext(
           "/",
           exchange -> {
+            long arrived = System.nanoTime();
             int delay = slowMillis;
             if (delay > 0) {
-              delays.schedule(() -> respond(exchange), delay, TimeUnit.MILLISECONDS);
+              delays.schedule(() -> respond(exchange, arrived), delay, TimeUnit.MILLISECONDS);
             } else {
-              respond(exchange);
+              respond(exchange, arrived);
             }
           });
       s.setExecutor(handlers);
@@ -566,12 +626,13 @@ public final class Story {
       return s;
     }
 
-    private void respond(HttpExchange exchange) {
+    private void respond(HttpExchange exchange, long arrived) {
       try (exchange) {
-        String client = exchange.getRequestHeaders().getFirst("X-Client");
+        int c = "loadstar".equals(exchange.getRequestHeaders().getFirst("X-Client")) ? 1 : 0;
         int code = status;
-        if (code == 200) {
-          served["loadstar".equals(client) ? 1 : 0].incrementAndGet();
+        (code == 200 ? served : errors)[c].incrementAndGet();
+        synchronized (serviceTimes) {
+          serviceTimes.get(c).add(System.nanoTime() - arrived);
         }
         byte[] body = (code == 200 ? "ok\n" : "unavailable\n").getBytes(StandardCharsets.UTF_8);
         exchange.sendResponseHeaders(code, body.length);
@@ -581,12 +642,24 @@ public final class Story {
       }
     }
 
+    /** The service times of client {@code c}'s requests since the last call, in nanoseconds. */
+    List<Long> drainServiceTimes(int c) {
+      synchronized (serviceTimes) {
+        List<Long> out = new ArrayList<>(serviceTimes.get(c));
+        serviceTimes.get(c).clear();
+        return out;
+      }
+    }
+
     /** Stops answering: connections are refused until {@link #revive()}. */
     synchronized void kill() {
       server.stop(0);
     }
 
     synchronized void revive() {
+      if (stopped) {
+        return; // the story is over
+      }
       try {
         server = open(address);
       } catch (IOException e) {
@@ -594,7 +667,8 @@ public final class Story {
       }
     }
 
-    void stop() {
+    synchronized void stop() {
+      stopped = true;
       server.stop(0);
       delays.shutdownNow();
       handlers.shutdownNow();
