@@ -202,7 +202,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
       Call call = chain.call();
       long callStart = ticker.nanoTime();
       long callTimeoutNanos = call.timeout().timeoutNanos();
-      CallWatch watch = new CallWatch();
+      CallWatch watch = new CallWatch(call);
       call.addEventListener(watch);
       RequestBody body = request.body();
       boolean replayable = body == null || (!body.isOneShot() && !body.isDuplex());
