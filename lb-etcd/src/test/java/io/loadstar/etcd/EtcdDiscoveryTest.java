@@ -90,7 +90,8 @@ class EtcdDiscoveryTest {
         .containsExactly(
             Endpoint.of("127.0.0.1", 8081).withZone("z1"),
             Endpoint.of("127.0.0.2", 8082).withWeight(3).withTag("version", "v2"));
-    assertThat(a.isRegistered()).isTrue();
+    // The watch may deliver the key before the registrar has read etcd's answer to its put.
+    assertThat(Await.until(WAIT, a::isRegistered)).isTrue();
 
     a.close();
     assertThat(a.isRegistered()).isFalse();

@@ -119,7 +119,7 @@ class EtcdFailureTest {
     assertThat(Await.until(WAIT, () -> seen.endpoints().equals(List.of(a, b)))).isTrue();
     // The first registration still stands on its first lease: kept alive through the new leader.
     assertThat(Await.until(WAIT, () -> leaseOf(client, key) == lease)).isTrue();
-    assertThat(ra.isRegistered()).isTrue();
+    assertThat(Await.until(WAIT, ra::isRegistered)).isTrue();
   }
 
   @Test
