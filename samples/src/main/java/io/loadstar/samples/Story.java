@@ -174,12 +174,15 @@ public final class Story {
       // round robin); OkHttp pools connections and tries the next address only when a connect
       // fails, as every client does that has no balancer.
       OkHttpClient plain = base.newBuilder().dns(new RotatingDns(dns.address())).build();
-      // The defaults, plus the README's TCP health checks: without them a backend that returns is
-      // let back when its ejection ends (30 s), with them as soon as 2 probes pass.
+      // The defaults, plus two settings of the README's configuration, printed in the header: TCP
+      // health checks (without them a backend that returns is let back when its ejection ends,
+      // 30 s; with them as soon as 2 probes pass) and slow start (a backend that returns or is
+      // added ramps up from 10% of its share over 10 s).
       LoadBalancers.Builder lbb =
           LoadBalancers.builder("demo")
               .source(DnsEndpointSource.builder(HOST, port).servers(List.of(dns.address())).build())
-              .healthChecks(TcpHealthChecker.create(), HealthCheckConfig.defaults());
+              .healthChecks(TcpHealthChecker.create(), HealthCheckConfig.defaults())
+              .slowStart(Duration.ofSeconds(10));
       if (!o.strategy.isEmpty()) {
         lbb.strategy(Strategies.named(o.strategy));
       }
@@ -193,7 +196,7 @@ public final class Story {
             Locale.ROOT,
             "Loadstar demo: %d s, %d callers per client, backends on 127.0.0.1-4:%d, DNS %s%n"
                 + "plain = OkHttp alone; loadstar = OkHttp + LoadBalancingInterceptor with the"
-                + " defaults (%s) and the README's TCP health checks%n%n",
+                + " defaults (%s), the README's TCP health checks and a 10 s slow start%n%n",
             o.seconds,
             o.threads,
             port,
