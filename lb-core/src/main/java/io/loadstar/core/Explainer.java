@@ -181,7 +181,7 @@ final class Explainer {
     int inFlight = s.inFlight();
     if (strategy instanceof LeastRequestStrategy) {
       return String.format(
-          Locale.ROOT, "weight %d / (in flight %d + 1) = %.3f", w, inFlight, w / (inFlight + 1.0));
+          Locale.ROOT, "in flight %d / weight %d = %.3f", inFlight, w, inFlight / (double) w);
     }
     if (strategy instanceof PeakEwmaStrategy && s.latency() != null) {
       double ms = s.latency().estimateNanos() / 1e6;
@@ -205,7 +205,7 @@ final class Explainer {
       double cost =
           strategy instanceof PeakEwmaStrategy && s.latency() != null
               ? s.latency().estimateNanos() * (s.inFlight() + 1.0) / w
-              : (s.inFlight() + 1.0) / w;
+              : s.inFlight() / (double) w;
       if (cost < bestCost) {
         bestCost = cost;
         best = v;

@@ -9,12 +9,18 @@ import org.jspecify.annotations.Nullable;
 
 /*
  * Design notes: power of k choices without replacement (Mitzenmacher; Envoy's least_request). k
- * distinct endpoints are sampled uniformly (rejection against the ones already drawn, k <= 10), the
- * one with the highest weight / (inFlight + 1)^bias wins, ties going to the first drawn (which is
- * random). With bias 1 the comparison is exact integer arithmetic, with no pow(). When n <= k
- * every endpoint is compared (an exact scan), so two endpoints whose in-flight differ always go to
- * the less busy one. An excluded or at-limit candidate is skipped; if none of the k is usable,
- * every endpoint is scanned for the best usable one.
+ * distinct endpoints are drawn in proportion to their weights (uniformly when the weights are equal;
+ * Vose's alias method otherwise, as Finagle draws its P2C candidates) and the one with the lowest
+ * inFlight^bias / weight wins, ties going to the first drawn. So idle endpoints are picked in
+ * proportion to their weights (the first drawn wins every tie at 0 in flight), and under load the
+ * in-flight counts settle in proportion to the weights. (Comparing weight / (inFlight + 1), as
+ * Envoy's formula does, sends every idle pick to the heavier candidate: with weights 2 and 1 and one
+ * call at a time, all of them to the first endpoint, and with the near-equal weights subsetting
+ * balances with, a share that follows the weights' ranks instead of their values.) With bias 1 the
+ * comparison is exact integer arithmetic, with no pow(); bias 0 ignores load (weighted random).
+ * When n <= k every endpoint is compared (an exact scan from a drawn start), so two endpoints whose
+ * in-flight differ always go to the less busy one. An excluded or at-limit candidate is skipped; if
+ * none of the k is usable, every endpoint is scanned for the best usable one.
  */
 /** Least outstanding requests by power of k choices, weight-aware. Immutable. */
 final class LeastRequestStrategy extends BuiltinStrategy {
@@ -49,6 +55,7 @@ final class LeastRequestStrategy extends BuiltinStrategy {
     private final double bias;
     private final boolean unitBias;
     private final int[] weights; // snapshot copy: no pointer chase to the Endpoint per candidate
+    private final @Nullable WeightedDraw draw; // null when all weights are equal
     // The endpoints' exact counters, so a candidate costs one cache line (its counter), not two;
     // null when a view is not an lb-core endpoint state (a custom picker's test views).
     private final PaddedCounter @Nullable [] counters;
@@ -60,6 +67,7 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       this.bias = bias;
       this.unitBias = bias == 1.0;
       this.weights = Schedules.weights(views);
+      this.draw = WeightedDraw.of(weights);
       this.counters = counters(views);
     }
 
@@ -87,17 +95,25 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       int n = v.length;
       PerThread.State s = perThread.get();
       if (n <= choices) {
-        return best(context, PerThread.nextInt(s, n), n);
+        return best(context, first(s, n), n);
       }
       int first;
       int best;
       if (choices == 2) {
-        // Two distinct indexes from one 64-bit draw: the second from n - 1, shifted past the first.
-        long r = PerThread.nextLong(s);
-        int a = (int) (((r >>> 32) * n) >>> 32);
-        int b = (int) (((r & 0xFFFFFFFFL) * (n - 1)) >>> 32);
-        if (b >= a) {
-          b++;
+        int a;
+        int b;
+        WeightedDraw d = draw;
+        if (d == null) {
+          // Two distinct indexes from one 64-bit draw: the second from n - 1, past the first.
+          long r = PerThread.nextLong(s);
+          a = (int) (((r >>> 32) * n) >>> 32);
+          b = (int) (((r & 0xFFFFFFFFL) * (n - 1)) >>> 32);
+          if (b >= a) {
+            b++;
+          }
+        } else {
+          a = d.draw(PerThread.nextLong(s));
+          b = another(s, d, a, n);
         }
         first = a;
         if (context.triedCount() == 0) {
@@ -111,7 +127,7 @@ final class LeastRequestStrategy extends BuiltinStrategy {
         int[] drawn = s.sample;
         best = -1;
         for (int c = 0; c < choices; c++) {
-          int index = c == 0 ? PerThread.nextInt(s, n) : draw(s, drawn, c, n);
+          int index = c == 0 ? first(s, n) : draw(s, drawn, c, n);
           drawn[c] = index;
           if (context.triedCount() != 0 && context.isTried(v[index].endpoint())) {
             continue;
@@ -131,9 +147,31 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       return best(context, first, n);
     }
 
-    private static int draw(PerThread.State s, int[] drawn, int c, int n) {
-      while (true) {
-        int index = PerThread.nextInt(s, n);
+    /** An index drawn by weight (uniformly when the weights are equal). */
+    private int first(PerThread.State s, int n) {
+      WeightedDraw d = draw;
+      return d == null ? PerThread.nextInt(s, n) : d.draw(PerThread.nextLong(s));
+    }
+
+    /**
+     * An index other than {@code a}, by weight; after a few draws that all hit {@code a} (a weight
+     * that dominates), uniformly among the others.
+     */
+    private static int another(PerThread.State s, WeightedDraw d, int a, int n) {
+      for (int attempt = 0; attempt < 4; attempt++) {
+        int b = d.draw(PerThread.nextLong(s));
+        if (b != a) {
+          return b;
+        }
+      }
+      int b = PerThread.nextInt(s, n - 1);
+      return b >= a ? b + 1 : b;
+    }
+
+    /** The {@code c}-th candidate, distinct from the {@code c} already drawn. */
+    private int draw(PerThread.State s, int[] drawn, int c, int n) {
+      for (int attempt = 0; ; attempt++) {
+        int index = attempt < 8 ? first(s, n) : PerThread.nextInt(s, n);
         boolean seen = false;
         for (int j = 0; j < c; j++) {
           seen |= drawn[j] == index;
@@ -176,14 +214,17 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       return r != null ? r : scanFrom(start, context);
     }
 
-    /** True if endpoint a scores higher than endpoint b: weight / (inFlight + 1)^bias. */
+    /** True if endpoint a is less loaded than endpoint b: inFlight^bias / weight is lower. */
     private boolean better(int a, int b) {
       int inA = inFlight(a);
       int inB = inFlight(b);
       if (unitBias) {
-        return (long) weights[a] * (inB + 1L) > (long) weights[b] * (inA + 1L);
+        return (long) inA * weights[b] < (long) inB * weights[a];
       }
-      return weights[a] / Math.pow(inA + 1.0, bias) > weights[b] / Math.pow(inB + 1.0, bias);
+      if (bias == 0) {
+        return false; // load ignored: the first drawn, by weight
+      }
+      return Math.pow(inA, bias) / weights[a] < Math.pow(inB, bias) / weights[b];
     }
   }
 }

@@ -45,19 +45,20 @@ public final class Strategies {
   }
 
   /**
-   * Least outstanding requests by power of two choices without replacement: of two distinct random
-   * endpoints, the one with the higher {@code weight / (inFlight + 1)} wins. Idle endpoints of
-   * unequal weight all lose to the heaviest; under load, in-flight counts settle in proportion to
-   * weight.
+   * Least outstanding requests by power of two choices without replacement: of two distinct
+   * endpoints drawn in proportion to their weights, the one with the lower {@code inFlight /
+   * weight} wins, ties going to the first drawn. Idle endpoints are picked in proportion to their
+   * weights; under load, in-flight counts settle in proportion to them.
    */
   public static SelectionStrategy leastRequest() {
     return LEAST_REQUEST;
   }
 
   /**
-   * Least outstanding requests by power of {@code choices} choices without replacement, scoring
-   * {@code weight / (inFlight + 1)^bias}: bias 0 ignores load, bias 1 (the default) is
-   * proportional, higher values favour idle endpoints more strongly.
+   * Least outstanding requests by power of {@code choices} choices without replacement, drawn in
+   * proportion to weight, the lowest {@code inFlight^bias / weight} winning: bias 0 ignores load
+   * (weighted random), bias 1 (the default) is proportional, higher values favour idle endpoints
+   * more strongly.
    *
    * @throws IllegalArgumentException if {@code choices} is not in {@code 2..10} or {@code bias} is
    *     not in {@code 0.0..10.0}

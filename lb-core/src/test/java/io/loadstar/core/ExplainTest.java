@@ -48,7 +48,7 @@ class ExplainTest extends FakeTimeTest {
 
     PickExplanation e = lb.explain(PickContext.builder().tried(B2).build());
     assertThat(of(e, A1).eligible()).isTrue();
-    assertThat(of(e, A1).score()).isEqualTo("weight 1 / (in flight 1 + 1) = 0.500");
+    assertThat(of(e, A1).score()).isEqualTo("in flight 1 / weight 1 = 1.000");
     assertThat(of(e, A2).eligible()).isTrue();
     assertThat(of(e, B1).eligible()).isFalse();
     assertThat(of(e, B1).why()).startsWith("EJECTED: ejected: 5 consecutive connect failures");

@@ -162,6 +162,29 @@ class StrategyDistributionTest {
   }
 
   @Test
+  void leastRequest_idleEndpointsOfUnequalWeight_pickedInProportionToTheirWeights() {
+    int n = 100_000;
+    // Three endpoints: two candidates drawn by weight. Two: an exact scan from a start drawn by
+    // weight. Either way the first drawn wins every tie at 0 in flight.
+    try (LoadBalancer lb = lb(Strategies.leastRequest(), List.of(A, B, C))) {
+      Map<String, Integer> counts = pickCounts(lb, n);
+      assertThat((double) counts.get(A.key()))
+          .isCloseTo(n * 0.5, org.assertj.core.data.Offset.offset(tolerance(n, 0.5)));
+      assertThat((double) counts.get(B.key()))
+          .isCloseTo(n * 0.3, org.assertj.core.data.Offset.offset(tolerance(n, 0.3)));
+      assertThat((double) counts.get(C.key()))
+          .isCloseTo(n * 0.2, org.assertj.core.data.Offset.offset(tolerance(n, 0.2)));
+    }
+    Endpoint twice = Endpoint.of("10.0.0.1", 80).withWeight(2);
+    Endpoint once = Endpoint.of("10.0.0.2", 80);
+    try (LoadBalancer lb = lb(Strategies.leastRequest(), List.of(twice, once))) {
+      Map<String, Integer> counts = pickCounts(lb, n);
+      assertThat((double) counts.get(twice.key()))
+          .isCloseTo(n * 2 / 3.0, org.assertj.core.data.Offset.offset(tolerance(n, 2 / 3.0)));
+    }
+  }
+
+  @Test
   void leastRequest_twoEndpointsWithDifferentInFlight_neverPicksTheBusierOne() {
     Endpoint busy = Endpoint.of("10.0.0.1", 80);
     Endpoint idle = Endpoint.of("10.0.0.2", 80);
