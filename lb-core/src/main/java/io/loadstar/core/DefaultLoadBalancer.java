@@ -6,6 +6,7 @@ import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PeerPosition;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickExplanation;
 import io.loadstar.api.PickResult;
@@ -94,6 +95,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final @Nullable CanaryDriver canary;
   private final SelectionStrategy strategy;
   private final @Nullable Affinity affinity;
+  private final @Nullable Subsetting subsetting;
+  // Serial only, with subsetting: the whole list discovery gave, this client's position, the plan.
+  private List<Endpoint> discovered = List.of();
+  private int positionIndex = -1;
+  private int positionCount;
+  private boolean subsetPending;
 
   DefaultLoadBalancer(LoadBalancers.Builder b) {
     this.name = b.name;
@@ -120,6 +127,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.snapshots = SnapshotBuilder.of(b, total, events);
     this.strategy = b.strategy;
     this.affinity = b.affinity;
+    this.subsetting = b.subsetting;
+    if (b.subsetting != null && b.subsetting.count() > 0) {
+      this.positionIndex = b.subsetting.index();
+      this.positionCount = b.subsetting.count();
+    }
     this.canary =
         b.split != null
             ? new CanaryDriver(
@@ -146,7 +158,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
    * say) fails the build: the balancer is closed and the source's exception thrown.
    */
   void start() {
-    RuntimeException[] failed = new RuntimeException[1];
+    RuntimeException[] failed = new RuntimeException[2]; // the source's failure, the position's
     // The executor is new and idle: the task runs on this thread before execute() returns.
     serialExecutor.execute(
         () -> {
@@ -169,11 +181,27 @@ final class DefaultLoadBalancer implements LoadBalancer {
           if (outliers != null) {
             outliers.start();
           }
+          PeerPosition peers = subsetting != null ? subsetting.peers() : null;
+          if (peers != null) {
+            try {
+              peers.start(
+                  (index, count) -> {
+                    Subsetting.checkPosition(index, count);
+                    serialExecutor.execute(() -> positionChanged(index, count));
+                  });
+            } catch (RuntimeException e) {
+              failed[1] = e;
+            }
+          }
         });
     if (failed[0] != null) {
       sourceStarted = false; // not this balancer's to close: it may serve another one
       close();
       throw failed[0];
+    }
+    if (failed[1] != null) {
+      close();
+      throw failed[1];
     }
   }
 
@@ -240,6 +268,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
                   source.close();
                 } catch (RuntimeException e) {
                   logger.warn("[{}] source {} threw on close", name, source, e);
+                }
+              }
+              PeerPosition peers = subsetting != null ? subsetting.peers() : null;
+              if (peers != null) {
+                try {
+                  peers.close();
+                } catch (RuntimeException e) {
+                  logger.warn("[{}] peer position {} threw on close", name, peers, e);
                 }
               }
               if (health != null) {
@@ -318,9 +354,16 @@ final class DefaultLoadBalancer implements LoadBalancer {
     if (!next.isEmpty()) {
       lastAnswerNanos = now;
     }
+    discovered = next;
+    reconcile(subsetOf(next));
+  }
+
+  /** Makes {@code next} the listed endpoints: states kept by key, added, removed; publishes. */
+  private void reconcile(List<Endpoint> next) {
     if (next.equals(endpoints)) {
       return;
     }
+    long now = ticker.nanoTime();
     Map<String, EndpointState> previous = states;
     Map<String, EndpointState> reconciled = new LinkedHashMap<>();
     int added = 0;
@@ -367,6 +410,75 @@ final class DefaultLoadBalancer implements LoadBalancer {
       outliers.listChanged();
     }
     events.endpointsUpdated(added, removed, next);
+  }
+
+  /** This client's position among its peers changed; control loop. */
+  private void positionChanged(int index, int count) {
+    if (closed || (index == positionIndex && count == positionCount)) {
+      return;
+    }
+    logger.info("[{}] this client is {} of {}: subsetting follows", name, index, count);
+    positionIndex = index;
+    positionCount = count;
+    reconcile(subsetOf(discovered));
+  }
+
+  /**
+   * This client's subset of {@code all}, widened by one usable endpoint for each member that is not
+   * usable (unhealthy, ejected); {@code all} itself without subsetting or a known position.
+   */
+  private List<Endpoint> subsetOf(List<Endpoint> all) {
+    Subsetting s = subsetting;
+    if (s == null || positionCount == 0 || all.isEmpty()) {
+      return all;
+    }
+    int size = s.sizeFor(all.size(), positionCount);
+    if (size >= all.size()) {
+      return all;
+    }
+    SubsetPlan plan = SubsetPlan.of(all, positionCount, size);
+    List<Endpoint> subset = new ArrayList<>(plan.subset(positionIndex));
+    int missing = 0;
+    for (Endpoint e : subset) {
+      missing += usable(e) ? 0 : 1;
+    }
+    if (missing > 0) {
+      for (Endpoint e : plan.widening(positionIndex)) {
+        if (missing == 0) {
+          break;
+        }
+        subset.add(e);
+        missing -= usable(e) ? 1 : 0;
+      }
+    }
+    return canonical(subset);
+  }
+
+  /** Whether the endpoint of {@code e}'s key is usable now, or not listed yet (assumed usable). */
+  private boolean usable(Endpoint e) {
+    EndpointState state = states.get(e.key());
+    return state == null
+        || (state.control.healthy
+            && !state.control.awaitingFirstCheck
+            && !state.ejection.isEjected());
+  }
+
+  /**
+   * Re-evaluates the subset after a state changed, once the current control-loop task is done (the
+   * detector or health check that changed it may still be running); changes coalesce.
+   */
+  private void resubsetSoon() {
+    if (subsetPending || positionCount == 0) {
+      return;
+    }
+    subsetPending = true;
+    serialExecutor.execute(
+        () -> {
+          subsetPending = false;
+          if (!closed && !discovered.isEmpty()) {
+            reconcile(subsetOf(discovered));
+          }
+        });
   }
 
   @Override
@@ -573,6 +685,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     @Override
     public void republish() {
       publish(states);
+      if (subsetting != null) {
+        resubsetSoon(); // a member's usability may have changed: widen or narrow
+      }
     }
 
     @Override

@@ -104,6 +104,7 @@ public final class LoadBalancers {
     ZoneRouting zoneRouting = ZoneRouting.defaults();
     @Nullable SplitControl split;
     @Nullable Affinity affinity;
+    @Nullable Subsetting subsetting;
 
     private Builder(String name) {
       this.name = name;
@@ -233,6 +234,16 @@ public final class LoadBalancers {
      */
     public Builder zoneRouting(ZoneRouting routing) {
       this.zoneRouting = requireNonNull(routing, "routing");
+      return this;
+    }
+
+    /**
+     * Talks to a subset of the discovered endpoints, chosen from this client's position among its
+     * peers so that every endpoint gets an even share of clients and requests (see {@link
+     * Subsetting}). Defaults to none: every client talks to every endpoint.
+     */
+    public Builder subsetting(Subsetting subsetting) {
+      this.subsetting = requireNonNull(subsetting, "subsetting");
       return this;
     }
 
@@ -423,6 +434,14 @@ public final class LoadBalancers {
       if (sources.isEmpty()) {
         throw new IllegalStateException(
             "LoadBalancer '" + name + "' needs a source() or endpoints()");
+      }
+      if (subsetting != null && !subsetting.hasPosition()) {
+        throw new IllegalStateException(
+            "LoadBalancer '"
+                + name
+                + "': subsetting "
+                + subsetting
+                + " needs this client's position: .instance(index, count) or .peers(position)");
       }
       ownsHealthChecks = ownedChecker != null;
       if (ownedChecker != null && ownedCheckConfig != null) {

@@ -1,0 +1,159 @@
+package io.loadstar.core;
+
+import static java.util.Objects.requireNonNull;
+
+import io.loadstar.api.PeerPosition;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Deterministic subsetting: each client of a service talks to a subset of its endpoints, chosen
+ * from the client's position among its peers so that every endpoint gets an even share of the
+ * clients and of the requests. With 1,000 clients and 500 endpoints, a subset of 20 means 40
+ * clients per endpoint instead of 1,000, and health checks that grow with the subset, not the
+ * fleet.
+ *
+ * <pre>{@code
+ * LoadBalancers.builder("orders")
+ *     .source(...)
+ *     .subsetting(Subsetting.size(20).instance(podOrdinal, replicas))   // or .peers(EtcdPeers...)
+ *     .build();
+ * }</pre>
+ *
+ * <p>How subsets are chosen (design notes in {@code SubsetPlan}): clients fill rounds of R = B / d
+ * clients; in each round the endpoints are split into R groups by a hash of their key seeded with
+ * the round, and client {@code m} of a round takes group {@code m}. Every endpoint is in one group
+ * per round, so it has one client per round: N x d / B in all, exactly. An endpoint that joins
+ * lands in one group per round and is added by those clients only (the fewest pairs that can move);
+ * one that leaves is dropped by its clients only. Group sizes vary around d, so each client weights
+ * its subset (the weights every client computes alike) to keep the requests per endpoint even; the
+ * weights appear in {@code snapshot()} scaled by 100. A subset has at least {@code ceil(d / 2)}
+ * endpoints, and at least {@code ceil(B / N)} so that every endpoint has a client.
+ *
+ * <p>When members of the subset are unusable (unhealthy, ejected), the subset widens by as many
+ * endpoints, the next ones along the client's ring, before panic routing would set in; it narrows
+ * again when they recover. Health checks probe the subset only.
+ *
+ * <p>The position: {@link #instance(int, int)} when each client knows its ordinal (a StatefulSet, a
+ * fixed host list), or {@link #peers(PeerPosition)} to learn it from a registry. A client whose
+ * index changes takes another subset: with indexes from a sorted peer list, a client leaving moves
+ * the clients after it (see lb-bench's fleet simulation for what that costs); stable ordinals move
+ * nothing. Until a position is known, the balancer talks to every endpoint.
+ *
+ * <p>Immutable; {@link #instance} and {@link #peers} return new settings.
+ */
+public final class Subsetting {
+
+  /** The largest subset size and clients-per-endpoint target accepted. */
+  public static final int MAX_SIZE = 100_000;
+
+  /** The most clients a position may count. */
+  public static final int MAX_CLIENTS = 10_000_000;
+
+  private final int size;
+  private final int clientsPerEndpoint;
+  private final int index;
+  private final int count;
+  private final @Nullable PeerPosition peers;
+
+  private Subsetting(
+      int size, int clientsPerEndpoint, int index, int count, @Nullable PeerPosition peers) {
+    this.size = size;
+    this.clientsPerEndpoint = clientsPerEndpoint;
+    this.index = index;
+    this.count = count;
+    this.peers = peers;
+  }
+
+  /**
+   * Each client talks to about {@code endpoints} endpoints (more if the fleet has fewer clients
+   * than it takes to give every endpoint one).
+   *
+   * @throws IllegalArgumentException if {@code endpoints} is not in {@code 1..100,000}
+   */
+  public static Subsetting size(int endpoints) {
+    if (endpoints < 1 || endpoints > MAX_SIZE) {
+      throw new IllegalArgumentException(
+          "size: " + endpoints + " (expected: 1.." + MAX_SIZE + " endpoints per client)");
+    }
+    return new Subsetting(endpoints, 0, -1, 0, null);
+  }
+
+  /**
+   * Each endpoint gets about {@code clients} clients: the subset size follows the fleet, {@code
+   * ceil(clients x endpoints / clientCount)}.
+   *
+   * @throws IllegalArgumentException if {@code clients} is not in {@code 1..100,000}
+   */
+  public static Subsetting clientsPerEndpoint(int clients) {
+    if (clients < 1 || clients > MAX_SIZE) {
+      throw new IllegalArgumentException(
+          "clientsPerEndpoint: " + clients + " (expected: 1.." + MAX_SIZE + ")");
+    }
+    return new Subsetting(0, clients, -1, 0, null);
+  }
+
+  /**
+   * This client is {@code index} of {@code count} (0-based), fixed.
+   *
+   * @throws IllegalArgumentException if {@code count} is not in {@code 1..10,000,000} or {@code
+   *     index} is not in {@code 0..count-1}
+   */
+  public Subsetting instance(int index, int count) {
+    checkPosition(index, count);
+    return new Subsetting(size, clientsPerEndpoint, index, count, null);
+  }
+
+  /** This client's position comes from {@code position}, which the balancer starts and closes. */
+  public Subsetting peers(PeerPosition position) {
+    return new Subsetting(size, clientsPerEndpoint, -1, 0, requireNonNull(position, "position"));
+  }
+
+  static void checkPosition(int index, int count) {
+    if (count < 1 || count > MAX_CLIENTS) {
+      throw new IllegalArgumentException(
+          "count: " + count + " (expected: 1.." + MAX_CLIENTS + " clients)");
+    }
+    if (index < 0 || index >= count) {
+      throw new IllegalArgumentException(
+          "index: " + index + " (expected: 0.." + (count - 1) + " for " + count + " clients)");
+    }
+  }
+
+  /**
+   * The subset size for {@code endpoints} endpoints and {@code clients} clients, in 1..endpoints.
+   */
+  int sizeFor(int endpoints, int clients) {
+    long d = size > 0 ? size : (clientsPerEndpoint * (long) endpoints + clients - 1) / clients;
+    long cover = (endpoints + (long) clients - 1) / clients; // every endpoint gets a client
+    return (int) Math.max(1, Math.min(endpoints, Math.max(d, cover)));
+  }
+
+  /** The fixed index, or -1 when the position comes from {@link #peers()}. */
+  int index() {
+    return index;
+  }
+
+  /** The fixed client count, or 0 when the position comes from {@link #peers()}. */
+  int count() {
+    return count;
+  }
+
+  @Nullable PeerPosition peers() {
+    return peers;
+  }
+
+  /** Whether a position is configured, fixed or from peers. */
+  boolean hasPosition() {
+    return count > 0 || peers != null;
+  }
+
+  @Override
+  public String toString() {
+    String what = size > 0 ? "size " + size : clientsPerEndpoint + " clients per endpoint";
+    String where =
+        count > 0
+            ? "instance " + index + " of " + count
+            : peers != null ? "peers " + peers : "no position";
+    return "Subsetting{" + what + ", " + where + "}";
+  }
+}

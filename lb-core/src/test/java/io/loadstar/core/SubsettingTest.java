@@ -1,0 +1,233 @@
+package io.loadstar.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PeerPosition;
+import io.loadstar.api.PickResult;
+import java.net.ConnectException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Subsetting: the plan's guarantees over a whole fleet (every client computed, as each client
+ * does), and one balancer's subset, widening and position changes.
+ */
+class SubsettingTest extends FakeTimeTest {
+
+  private static List<Endpoint> endpoints(int n) {
+    List<Endpoint> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(Endpoint.of("10." + (i / 250) + "." + (i % 250 / 10) + "." + (i % 10 + 1), 8080));
+    }
+    return DefaultLoadBalancer.canonical(out);
+  }
+
+  /** Every client's subset, as its own balancer would compute it: client -> endpoint keys. */
+  private static List<Set<String>> fleet(List<Endpoint> all, int clients, int size) {
+    SubsetPlan plan = SubsetPlan.of(all, clients, size);
+    List<Set<String>> out = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      out.add(plan.subset(c).stream().map(Endpoint::key).collect(Collectors.toSet()));
+    }
+    return out;
+  }
+
+  @Test
+  void fleet_everyEndpointHasExactlyItsShareOfClients_andOfRequests() {
+    List<Endpoint> all = endpoints(100);
+    int clients = 200;
+    SubsetPlan plan = SubsetPlan.of(all, clients, 10);
+    Map<String, Integer> clientsOf = new HashMap<>();
+    Map<String, Double> load = new HashMap<>();
+    for (int c = 0; c < clients; c++) {
+      List<Endpoint> subset = plan.subset(c);
+      assertThat(subset.size()).as("client %d", c).isGreaterThanOrEqualTo(5);
+      double total = subset.stream().mapToInt(Endpoint::weight).sum();
+      for (Endpoint e : subset) {
+        clientsOf.merge(e.key(), 1, Integer::sum);
+        load.merge(e.key(), e.weight() / total, Double::sum); // each client sends one unit
+      }
+    }
+    assertThat(clientsOf).hasSize(100);
+    // 200 x 10 / 100 = 20 each: one client per round. A group smaller than d / 2 borrows from the
+    // next ones, which gives a few endpoints a client more.
+    assertThat(clientsOf.values()).allSatisfy(n -> assertThat(n).isBetween(20, 22));
+    assertThat(clientsOf.values().stream().filter(n -> n == 20).count()).isGreaterThan(80);
+    for (double l : load.values()) {
+      assertThat(l).isCloseTo(2.0, org.assertj.core.data.Offset.offset(2.0 * 0.01));
+    }
+  }
+
+  @Test
+  void fleet_anEndpointJoining_addsOnlyItsOwnPairs_andOneLeaving_removesOnlyItsOwn() {
+    List<Endpoint> all = endpoints(101);
+    List<Endpoint> before = all.subList(0, 100);
+    Endpoint joining = all.get(100);
+    List<Set<String>> a = fleet(DefaultLoadBalancer.canonical(before), 200, 10);
+    List<Set<String>> b = fleet(all, 200, 10);
+    int added = 0;
+    int removed = 0;
+    for (int c = 0; c < 200; c++) {
+      for (String k : b.get(c)) {
+        added += a.get(c).contains(k) ? 0 : 1;
+        assertThat(a.get(c).contains(k) || k.equals(joining.key())).isTrue();
+      }
+      for (String k : a.get(c)) {
+        removed += b.get(c).contains(k) ? 0 : 1;
+      }
+    }
+    assertThat(added).isEqualTo(20); // one client per round: 200 / (100 / 10)
+    assertThat(removed).isZero();
+  }
+
+  @Test
+  void balancer_listsItsSubsetOnly_weightedForBalance() {
+    List<Endpoint> all = endpoints(100);
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("fleet")
+                .endpoints(all)
+                .subsetting(Subsetting.size(10).instance(3, 200))
+                .ticker(ticker)
+                .scheduler(scheduler)
+                .build());
+    List<String> expected =
+        SubsetPlan.of(all, 200, 10).subset(3).stream().map(Endpoint::key).sorted().toList();
+    assertThat(lb.endpoints().stream().map(Endpoint::key).toList()).isEqualTo(expected);
+    assertThat(lb.snapshot()).hasSize(expected.size());
+    assertThat(lb.snapshot())
+        .allSatisfy(s -> assertThat(s.endpoint().weight()).isBetween(50, 200)); // 100 = even
+  }
+
+  @Test
+  void aMemberEjected_widensByOne_beforePanic_andNarrowsWhenItIsBack() {
+    List<Endpoint> all = endpoints(100);
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("fleet")
+                .endpoints(all)
+                .strategy(Strategies.roundRobin())
+                .subsetting(Subsetting.size(10).instance(7, 200))
+                .ticker(ticker)
+                .scheduler(scheduler)
+                .seed(3)
+                .build());
+    List<String> base = lb.endpoints().stream().map(Endpoint::key).toList();
+    String failing = base.get(0);
+    for (int i = 0; i < 20 * base.size(); i++) {
+      PickResult r = lb.pick();
+      if (r.endpoint().key().equals(failing)) {
+        r.handle().onFailure(CallFailure.notSent(new ConnectException("refused")), 1_000);
+      } else {
+        r.handle().onSuccess(1_000);
+      }
+    }
+    scheduler.runDueTasks();
+    List<EndpointSnapshot> widened = lb.snapshot();
+    assertThat(widened).hasSize(base.size() + 1);
+    assertThat(widened.stream().filter(s -> s.state() == EndpointSnapshot.State.EJECTED))
+        .extracting(s -> s.endpoint().key())
+        .containsExactly(failing);
+    assertThat(widened.stream().filter(s -> s.state() == EndpointSnapshot.State.READY).count())
+        .isEqualTo(base.size());
+
+    ticker.advance(Duration.ofSeconds(40)); // the ejection ends: trial calls, which succeed
+    scheduler.runDueTasks();
+    for (int i = 0; i < 20 * base.size(); i++) {
+      lb.pick().handle().onSuccess(1_000);
+    }
+    scheduler.runDueTasks();
+    assertThat(lb.endpoints().stream().map(Endpoint::key).toList()).isEqualTo(base);
+  }
+
+  /** A position the test sets, as a registry would report it. */
+  private static final class Position implements PeerPosition {
+    @Nullable Listener listener;
+    boolean closed;
+
+    @Override
+    public void start(Listener l) {
+      this.listener = l;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+
+  @Test
+  void positionFromPeers_everyEndpointUntilKnown_thenTheSubset_andItFollowsChanges() {
+    List<Endpoint> all = endpoints(100);
+    Position position = new Position();
+    LoadBalancer lb =
+        LoadBalancers.builder("fleet")
+            .endpoints(all)
+            .subsetting(Subsetting.size(10).peers(position))
+            .ticker(ticker)
+            .scheduler(scheduler)
+            .build();
+    assertThat(lb.endpoints()).hasSize(100);
+
+    position.listener.positionChanged(4, 50);
+    List<String> fourOf50 = keys(lb.endpoints());
+    assertThat(fourOf50.size()).isBetween(5, 25);
+    position.listener.positionChanged(4, 51); // a peer joined at the end: the same endpoints
+    assertThat(keys(lb.endpoints())).isEqualTo(fourOf50);
+    position.listener.positionChanged(5, 51);
+    assertThat(keys(lb.endpoints())).isNotEqualTo(fourOf50);
+    assertThatThrownBy(() -> position.listener.positionChanged(51, 51))
+        .hasMessage("index: 51 (expected: 0..50 for 51 clients)");
+
+    lb.close();
+    assertThat(position.closed).isTrue();
+  }
+
+  private static List<String> keys(List<Endpoint> endpoints) {
+    return endpoints.stream().map(Endpoint::key).toList();
+  }
+
+  @Test
+  void settings_nameTheValueAndWhatIsAllowed() {
+    assertThatThrownBy(() -> Subsetting.size(0))
+        .hasMessage("size: 0 (expected: 1..100000 endpoints per client)");
+    assertThatThrownBy(() -> Subsetting.clientsPerEndpoint(-1))
+        .hasMessage("clientsPerEndpoint: -1 (expected: 1..100000)");
+    assertThatThrownBy(() -> Subsetting.size(20).instance(5, 5))
+        .hasMessage("index: 5 (expected: 0..4 for 5 clients)");
+    assertThatThrownBy(() -> Subsetting.size(20).instance(0, 0))
+        .hasMessage("count: 0 (expected: 1..10000000 clients)");
+    assertThatThrownBy(
+            () ->
+                LoadBalancers.builder("svc")
+                    .endpoints(endpoints(3))
+                    .subsetting(Subsetting.size(2))
+                    .build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("needs this client's position: .instance(index, count) or .peers");
+  }
+
+  @Test
+  void size_derivedFromClientsPerEndpoint_andNeverLeavingAnEndpointWithoutClients() {
+    assertThat(Subsetting.clientsPerEndpoint(40).sizeFor(500, 1000)).isEqualTo(20);
+    assertThat(Subsetting.size(20).sizeFor(500, 10)).isEqualTo(50); // 10 clients cover 500
+    assertThat(Subsetting.size(20).sizeFor(5, 1000)).isEqualTo(5);
+    List<Set<String>> few = fleet(endpoints(50), 7, 3);
+    Set<String> covered = new HashSet<>();
+    few.forEach(covered::addAll);
+    assertThat(covered).hasSize(50);
+  }
+}
