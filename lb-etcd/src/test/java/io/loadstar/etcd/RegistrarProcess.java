@@ -5,9 +5,10 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * A backend in a process of its own, for tests that kill it: registers {@code host:port} as {@code
- * service} through etcd at {@code url} with a lease of {@code ttl} seconds, prints {@code
- * registered} once it is, and runs until killed.
+ * A backend (or a peer) in a process of its own, for tests that kill it: registers {@code
+ * host:port} as {@code service} through etcd at {@code url} with a lease of {@code ttl} seconds,
+ * under {@code prefix} if a sixth argument gives one, prints {@code registered} once it is, and
+ * runs until killed.
  */
 public final class RegistrarProcess {
 
@@ -15,10 +16,13 @@ public final class RegistrarProcess {
 
   public static void main(String[] args) throws Exception {
     EtcdClient client = EtcdClient.builder(args[0]).build();
-    EtcdRegistrar registrar =
+    EtcdRegistrar.Builder b =
         EtcdRegistrar.builder(client, args[1], Endpoint.of(args[2], Integer.parseInt(args[3])))
-            .ttl(Duration.ofSeconds(Long.parseLong(args[4])))
-            .start();
+            .ttl(Duration.ofSeconds(Long.parseLong(args[4])));
+    if (args.length > 5) {
+      b.prefix(args[5]);
+    }
+    EtcdRegistrar registrar = b.start();
     while (!registrar.isRegistered()) {
       Thread.onSpinWait();
     }
