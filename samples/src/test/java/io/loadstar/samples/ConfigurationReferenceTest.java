@@ -9,11 +9,13 @@ import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.MaglevConfig;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.RingHashConfig;
+import io.loadstar.core.Subsetting;
 import io.loadstar.core.TrafficSplit;
 import io.loadstar.core.ZoneRouting;
 import io.loadstar.dns.DnsEndpointSource;
 import io.loadstar.etcd.EtcdClient;
 import io.loadstar.etcd.EtcdEndpointSource;
+import io.loadstar.etcd.EtcdPeers;
 import io.loadstar.etcd.EtcdRegistrar;
 import io.loadstar.okhttp.HttpHealthChecker;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
@@ -49,12 +51,14 @@ class ConfigurationReferenceTest {
     CLASSES.put("MaglevConfig.Builder", MaglevConfig.Builder.class);
     CLASSES.put("ZoneRouting.Builder", ZoneRouting.Builder.class);
     CLASSES.put("TrafficSplit", TrafficSplit.class);
+    CLASSES.put("Subsetting", Subsetting.class);
     CLASSES.put("DnsEndpointSource.Builder", DnsEndpointSource.Builder.class);
     CLASSES.put("LoadBalancingInterceptor.Builder", LoadBalancingInterceptor.Builder.class);
     CLASSES.put("HttpHealthChecker.Builder", HttpHealthChecker.Builder.class);
     CLASSES.put("EtcdClient.Builder", EtcdClient.Builder.class);
     CLASSES.put("EtcdEndpointSource.Builder", EtcdEndpointSource.Builder.class);
     CLASSES.put("EtcdRegistrar.Builder", EtcdRegistrar.Builder.class);
+    CLASSES.put("EtcdPeers.Builder", EtcdPeers.Builder.class);
   }
 
   private static final Pattern HEADING = Pattern.compile("^## (.*)$");
