@@ -153,6 +153,35 @@ class SubsettingTest extends FakeTimeTest {
     assertThat(lb.endpoints().stream().map(Endpoint::key).toList()).isEqualTo(base);
   }
 
+  @Test
+  void healthChecks_probeTheSubsetOnly() {
+    List<Endpoint> all = endpoints(100);
+    Set<String> probed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    HealthCheckService checks =
+        closeLater(
+            HealthCheckService.builder(
+                    (target, timeout) -> {
+                      probed.add(target.key());
+                      return io.loadstar.api.HealthCheckResult.healthy();
+                    })
+                .scheduler(scheduler)
+                .probeExecutor(Runnable::run)
+                .build());
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("fleet")
+                .endpoints(all)
+                .subsetting(Subsetting.size(10).instance(3, 200))
+                .outlierDetection(OutlierDetectionConfig.disabled())
+                .healthChecks(checks)
+                .ticker(ticker)
+                .scheduler(scheduler)
+                .build());
+    scheduler.advance(Duration.ofSeconds(10), Duration.ofMillis(500));
+    assertThat(probed).containsExactlyInAnyOrderElementsOf(keys(lb.endpoints()));
+    assertThat(scheduler.pendingTasks()).isEqualTo(lb.endpoints().size()); // one timer each
+  }
+
   /** A position the test sets, as a registry would report it. */
   private static final class Position implements PeerPosition {
     @Nullable Listener listener;
