@@ -240,7 +240,9 @@ public final class LoadBalancers {
     /**
      * Talks to a subset of the discovered endpoints, chosen from this client's position among its
      * peers so that every endpoint gets an even share of clients and requests (see {@link
-     * Subsetting}). Defaults to none: every client talks to every endpoint.
+     * Subsetting}). {@link LoadBalancer#endpoints()} and {@link LoadBalancer#snapshot()} then list
+     * the subset (with its balancing weights, scaled by 100), and health checks probe it only.
+     * Defaults to none: every client talks to every endpoint.
      */
     public Builder subsetting(Subsetting subsetting) {
       this.subsetting = requireNonNull(subsetting, "subsetting");
