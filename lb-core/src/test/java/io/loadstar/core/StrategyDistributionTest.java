@@ -131,17 +131,21 @@ class StrategyDistributionTest {
     assertThat(firsts.stream().distinct().count()).isGreaterThan(3);
   }
 
+  /** A, B and C (weights 5, 3, 2) got 50%, 30% and 20% of {@code n} picks, within tolerance. */
+  private static void assertShares532(Map<String, Integer> counts, int n) {
+    assertThat((double) counts.get(A.key()))
+        .isCloseTo(n * 0.5, org.assertj.core.data.Offset.offset(tolerance(n, 0.5)));
+    assertThat((double) counts.get(B.key()))
+        .isCloseTo(n * 0.3, org.assertj.core.data.Offset.offset(tolerance(n, 0.3)));
+    assertThat((double) counts.get(C.key()))
+        .isCloseTo(n * 0.2, org.assertj.core.data.Offset.offset(tolerance(n, 0.2)));
+  }
+
   @Test
   void random_weights532_sharesWithinTolerance() {
     int n = 100_000;
     try (LoadBalancer lb = lb(Strategies.random(), List.of(A, B, C))) {
-      Map<String, Integer> counts = pickCounts(lb, n);
-      assertThat((double) counts.get(A.key()))
-          .isCloseTo(n * 0.5, org.assertj.core.data.Offset.offset(tolerance(n, 0.5)));
-      assertThat((double) counts.get(B.key()))
-          .isCloseTo(n * 0.3, org.assertj.core.data.Offset.offset(tolerance(n, 0.3)));
-      assertThat((double) counts.get(C.key()))
-          .isCloseTo(n * 0.2, org.assertj.core.data.Offset.offset(tolerance(n, 0.2)));
+      assertShares532(pickCounts(lb, n), n);
     }
   }
 
@@ -167,13 +171,7 @@ class StrategyDistributionTest {
     // Three endpoints: two candidates drawn by weight. Two: an exact scan from a start drawn by
     // weight. Either way the first drawn wins every tie at 0 in flight.
     try (LoadBalancer lb = lb(Strategies.leastRequest(), List.of(A, B, C))) {
-      Map<String, Integer> counts = pickCounts(lb, n);
-      assertThat((double) counts.get(A.key()))
-          .isCloseTo(n * 0.5, org.assertj.core.data.Offset.offset(tolerance(n, 0.5)));
-      assertThat((double) counts.get(B.key()))
-          .isCloseTo(n * 0.3, org.assertj.core.data.Offset.offset(tolerance(n, 0.3)));
-      assertThat((double) counts.get(C.key()))
-          .isCloseTo(n * 0.2, org.assertj.core.data.Offset.offset(tolerance(n, 0.2)));
+      assertShares532(pickCounts(lb, n), n);
     }
     Endpoint twice = Endpoint.of("10.0.0.1", 80).withWeight(2);
     Endpoint once = Endpoint.of("10.0.0.2", 80);
