@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 
 /*
@@ -36,11 +37,11 @@ import org.jspecify.annotations.Nullable;
  * Lifecycle. A thread registers its block on its first call through the balancer (the one lock,
  * once per thread). Blocks of threads that have ended are folded into the retired totals when
  * the next thread registers, so a pool that replaces its threads does not grow the ledger.
- * Virtual threads (Java 21+) come and go by the million: they count in two LongAdders of the
- * endpoint instead (EndpointState), and never register. Slots belong to endpoints; a removed
- * endpoint's slot is reused once it has no call in flight and has been gone for a grace period,
- * long enough for any pick that read the old snapshot to have taken its slot; the new endpoint
- * counts from the slot's totals at that moment.
+ * Virtual threads (Java 21+) come and go by the million: they count in two LongAdders per slot
+ * instead, and never register. Slots belong to endpoints; a removed endpoint's slot is reused once
+ * it has no call in flight and has been gone for a grace period, long enough for any pick that read
+ * the old snapshot to have taken its slot; reusing it subtracts its totals from the retired ones, so
+ * the new endpoint's counts start at zero.
  *
  * Memory: 256 bytes of padding plus 16 bytes per slot per thread that calls the balancer (a pool
  * of 200 threads over 50 endpoints: 200 x 1 KiB).
@@ -62,7 +63,9 @@ final class CallLedger {
 
   // Guarded by this.
   private Block[] blocks = new Block[0];
-  private long[] retired = new long[0];
+  private long[] retired = new long[0]; // indexed like a block: PAD + 2 * slot (+ 1)
+  // Virtual threads' counts, two per slot; grown (with the same adders) when a slot is added.
+  private volatile LongAdder[] virtual = new LongAdder[0];
   // Serial only (the control loop allocates and frees slots).
   private final ArrayDeque<Integer> free = new ArrayDeque<>();
   private final List<Retiring> retiring = new ArrayList<>();
@@ -94,7 +97,7 @@ final class CallLedger {
   private record Retiring(EndpointState state, int slot, long removedAtNanos) {}
 
   /** True if the current thread is a virtual thread, which counts in shared adders instead. */
-  static boolean onVirtualThread() {
+  private static boolean onVirtualThread() {
     MethodHandle h = IS_VIRTUAL;
     if (h == null) {
       return false;
@@ -106,17 +109,22 @@ final class CallLedger {
     }
   }
 
-  /** Counts a call started on {@code slot}; the calling thread's block. */
+  /** Counts a call started on {@code slot}, in the calling thread's block. */
   void started(int slot) {
-    add(PAD + 2 * slot);
+    add(2 * slot);
   }
 
-  /** Counts a call ended on {@code slot}; the calling thread's block. */
+  /** Counts a call ended on {@code slot}, in the calling thread's block. */
   void ended(int slot) {
-    add(PAD + 2 * slot + 1);
+    add(2 * slot + 1);
   }
 
-  private void add(int index) {
+  private void add(int count) {
+    if (onVirtualThread()) {
+      virtual[count].increment();
+      return;
+    }
+    int index = PAD + count;
     Block b = local.get();
     long[] c = b.counts;
     if (index >= c.length - PAD) {
@@ -157,19 +165,27 @@ final class CallLedger {
     }
   }
 
-  /** Calls started and ended on {@code slot} so far, over every thread: {started, ended}. */
+  /**
+   * Calls started and ended on {@code slot} since its endpoint took it, over every thread:
+   * {started, ended}. Every "ended" count is read before any "started" one, so a call seen ending
+   * is seen starting too and in-flight never shows negative.
+   */
   synchronized void read(int slot, long[] into) {
-    int start = PAD + 2 * slot;
-    long ended = 0;
+    into[1] = total(2 * slot + 1);
+    into[0] = total(2 * slot);
+  }
+
+  /**
+   * One count of every block, the retired totals and the virtual threads' adder; holds the lock.
+   */
+  private long total(int count) {
+    int index = PAD + count;
+    long sum = 0;
     for (Block b : blocks) {
-      ended += countAt(b.counts, start + 1);
+      sum += countAt(b.counts, index);
     }
-    long started = 0;
-    for (Block b : blocks) {
-      started += countAt(b.counts, start);
-    }
-    into[0] = started + countAt(retired, start);
-    into[1] = ended + countAt(retired, start + 1);
+    LongAdder[] v = virtual;
+    return sum + countAt(retired, index) + (count < v.length ? v[count].sum() : 0);
   }
 
   private static long countAt(long[] counts, int index) {
@@ -184,11 +200,28 @@ final class CallLedger {
     reclaim(nowNanos);
     Integer reused = free.poll();
     if (reused != null) {
+      rebase(reused);
       return reused;
     }
     int slot = capacity;
+    LongAdder[] v = Arrays.copyOf(virtual, 2 * slot + 2);
+    v[2 * slot] = new LongAdder();
+    v[2 * slot + 1] = new LongAdder();
+    virtual = v; // before capacity: a thread that sees the slot finds its adders
     capacity = slot + 1;
     return slot;
+  }
+
+  /** Makes a reused slot's counts read zero: its totals are taken off the retired ones. */
+  private synchronized void rebase(int slot) {
+    int index = PAD + 2 * slot;
+    if (retired.length < index + 2 + PAD) {
+      retired = Arrays.copyOf(retired, index + 2 + PAD);
+    }
+    long ended = total(2 * slot + 1);
+    long started = total(2 * slot);
+    retired[index] -= started;
+    retired[index + 1] -= ended;
   }
 
   /** Marks {@code slot} as no longer listed; it is reused once idle. Control loop only. */

@@ -13,37 +13,37 @@ import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 
 /*
-* Design notes: the live state of one endpoint, kept across snapshots for as long as the endpoint
-* is listed (reconciled by Endpoint.key()). It is both the EndpointView that pickers read and the
-* CallHandle callers report on, and it holds one pre-built PickResult, so a pick and its report
-* allocate nothing.
-*
-* In-flight counting comes in two forms, chosen per balancer:
-* - a CallLedger slot when nothing reads the count on the pick path (round robin, random, plain
-*   consistent hashing, no limit): each thread counts the calls it starts and ends in a block of
-*   its own with plain stores, and readers sum the blocks (see CallLedger: nothing shared is
-*   written on the call path). In-flight is started - ended, and successes are ended - failures -
-*   cancels. Virtual threads count in two LongAdders instead;
-* - an exact PaddedCounter (in flight and completed in one long, alone on its cache line) when
-*   picks read counts (least request, peak EWMA, bounded load) or a limit must hold exactly. A
-*   pick compares two candidates' counts, so they must be one number each, read in one load: a
-*   striped count costs a read of every stripe per candidate (measured on 2 cores: P2C with
-*   two stripes per endpoint 220 ns at 2 threads and n = 3 against 165-200 ns with one counter, and
-*   119 against 79-90 at n = 1000). One exact counter is what Envoy, gRPC and Finagle keep too; its
-*   cost at 2 threads is the cache line moving between the cores (FloorBenchmark.exactLeastRequest).
-
-* Outlier detection on the hot path is lock-free and allocation-free: a success reads the
-* consecutive-failure count and writes it only if non-zero; a counted failure increments it, and
-* only the failure that reaches the threshold (or a trial outcome after an ejection) posts a task
-* to the control loop, which decides. After an ejection, trial calls are let through by a permit
-* count: one volatile read per pick when no trial is under way (trialPermits == -1). The same
-* count, set to 0 by the failure that reaches the threshold, holds new picks back until the
-* control loop has decided on the ejection.
-*
-* The endpoint (and its PickResult) is replaced by the control loop when discovery changes a
-* weight or attribute of the same key; both fields are volatile and the PickResult is always
-* rebuilt before publication of the picker that may return it.
-*/
+ * Design notes: the live state of one endpoint, kept across snapshots for as long as the endpoint
+ * is listed (reconciled by Endpoint.key()). It is both the EndpointView that pickers read and the
+ * CallHandle callers report on, and it holds one pre-built PickResult, so a pick and its report
+ * allocate nothing.
+ *
+ * In-flight counting comes in two forms, chosen per balancer:
+ * - a CallLedger slot when nothing reads the count on the pick path (round robin, random, plain
+ *   consistent hashing, no limit): each thread counts the calls it starts and ends in a block of
+ *   its own with plain stores, and readers sum the blocks (see CallLedger: nothing shared is
+ *   written on the call path). In-flight is started - ended, and successes are ended - failures -
+ *   cancels;
+ * - an exact PaddedCounter (in flight and completed in one long, alone on its cache line) when
+ *   picks read counts (least request, peak EWMA, bounded load) or a limit must hold exactly. A
+ *   pick compares two candidates' counts, so they must be one number each, read in one load: a
+ *   striped count costs a read of every stripe per candidate (measured on 2 cores: P2C with
+ *   two stripes per endpoint 220 ns at 2 threads and n = 3 against 165-200 ns with one counter, and
+ *   119 against 79-90 at n = 1000). One exact counter is what Envoy, gRPC and Finagle keep too; its
+ *   cost at 2 threads is the cache line moving between the cores (FloorBenchmark.exactLeastRequest).
+ *
+ * Outlier detection on the hot path is lock-free and allocation-free: a success reads the
+ * consecutive-failure count and writes it only if non-zero; a counted failure increments it, and
+ * only the failure that reaches the threshold (or a trial outcome after an ejection) posts a task
+ * to the control loop, which decides. After an ejection, trial calls are let through by a permit
+ * count: one volatile read per pick when no trial is under way (trialPermits == -1). The same
+ * count, set to 0 by the failure that reaches the threshold, holds new picks back until the
+ * control loop has decided on the ejection.
+ *
+ * The endpoint (and its PickResult) is replaced by the control loop when discovery changes a
+ * weight or attribute of the same key; both fields are volatile and the PickResult is always
+ * rebuilt before publication of the picker that may return it.
+ */
 final class EndpointState implements EndpointView, CallHandle {
 
   private static final VarHandle TRIAL_PERMITS;
@@ -134,10 +134,6 @@ final class EndpointState implements EndpointView, CallHandle {
   private final int maxInFlight;
   private final @Nullable CallLedger ledger;
   private final int slot;
-  private final long startedBase; // the slot's totals when this endpoint took it
-  private final long endedBase;
-  private final @Nullable LongAdder virtualStarted; // calls on virtual threads, in ledger mode
-  private final @Nullable LongAdder virtualEnded;
   private final LongAdder cancels = new LongAdder();
   private final @Nullable PaddedCounter inFlightExact;
   private final @Nullable LongAdder totalInFlight;
@@ -183,21 +179,7 @@ final class EndpointState implements EndpointView, CallHandle {
     this.maxInFlight = maxInFlight;
     this.ledger = ledger;
     this.slot = slot;
-    if (ledger != null) {
-      long[] base = new long[2];
-      ledger.read(slot, base);
-      this.startedBase = base[0];
-      this.endedBase = base[1];
-      this.virtualStarted = new LongAdder();
-      this.virtualEnded = new LongAdder();
-      this.inFlightExact = null;
-    } else {
-      this.startedBase = 0;
-      this.endedBase = 0;
-      this.virtualStarted = null;
-      this.virtualEnded = null;
-      this.inFlightExact = new PaddedCounter();
-    }
+    this.inFlightExact = ledger == null ? new PaddedCounter() : null;
     this.totalInFlight = totalInFlight;
     PaddedCounter cell = inFlightExact;
     if (latencySettings != null && cell == null) {
@@ -256,16 +238,10 @@ final class EndpointState implements EndpointView, CallHandle {
     return (int) Math.max(0, counts[0] - counts[1]);
   }
 
-  /**
-   * Ledger mode: {started, ended} since this endpoint took its slot. Ended counts are read before
-   * started ones, so a call seen ending is seen starting too.
-   */
+  /** Ledger mode: {started, ended} since this endpoint took its slot. */
   private long[] ledgerCounts() {
-    long virtualEndedSum = virtualEnded.sum();
     long[] counts = new long[2];
     ledger.read(slot, counts);
-    counts[0] += virtualStarted.sum() - startedBase;
-    counts[1] += virtualEndedSum - endedBase;
     return counts;
   }
 
@@ -281,11 +257,7 @@ final class EndpointState implements EndpointView, CallHandle {
     }
     PaddedCounter exact = inFlightExact;
     if (exact == null) {
-      if (CallLedger.onVirtualThread()) {
-        virtualStarted.increment();
-      } else {
-        ledger.started(slot);
-      }
+      ledger.started(slot);
     } else if (maxInFlight == Integer.MAX_VALUE) {
       exact.increment();
     } else if (!exact.incrementIfBelow(maxInFlight)) {
@@ -441,11 +413,7 @@ final class EndpointState implements EndpointView, CallHandle {
   private void release() {
     PaddedCounter exact = inFlightExact;
     if (exact == null) {
-      if (CallLedger.onVirtualThread()) {
-        virtualEnded.increment();
-      } else {
-        ledger.ended(slot);
-      }
+      ledger.ended(slot);
     } else {
       exact.release();
     }
