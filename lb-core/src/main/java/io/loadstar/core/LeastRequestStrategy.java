@@ -113,7 +113,8 @@ final class LeastRequestStrategy extends BuiltinStrategy {
           }
         } else {
           a = d.draw(PerThread.nextLong(s));
-          b = another(s, d, a, n);
+          s.sample[0] = a;
+          b = draw(s, s.sample, 1, n);
         }
         first = a;
         if (context.triedCount() == 0) {
@@ -154,21 +155,9 @@ final class LeastRequestStrategy extends BuiltinStrategy {
     }
 
     /**
-     * An index other than {@code a}, by weight; after a few draws that all hit {@code a} (a weight
-     * that dominates), uniformly among the others.
+     * The {@code c}-th candidate, distinct from the {@code c} already drawn: by weight, and after a
+     * few draws that all hit earlier candidates (a weight that dominates), uniformly.
      */
-    private static int another(PerThread.State s, WeightedDraw d, int a, int n) {
-      for (int attempt = 0; attempt < 4; attempt++) {
-        int b = d.draw(PerThread.nextLong(s));
-        if (b != a) {
-          return b;
-        }
-      }
-      int b = PerThread.nextInt(s, n - 1);
-      return b >= a ? b + 1 : b;
-    }
-
-    /** The {@code c}-th candidate, distinct from the {@code c} already drawn. */
     private int draw(PerThread.State s, int[] drawn, int c, int n) {
       for (int attempt = 0; ; attempt++) {
         int index = attempt < 8 ? first(s, n) : PerThread.nextInt(s, n);
