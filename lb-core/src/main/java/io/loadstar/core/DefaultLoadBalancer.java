@@ -96,7 +96,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final SelectionStrategy strategy;
   private final @Nullable Affinity affinity;
   private final @Nullable Subsetting subsetting;
-  // Serial only, with subsetting: the whole list discovery gave, this client's position, the plan.
+  // Serial only, with subsetting: the whole list discovery gave, and this client's position.
   private List<Endpoint> discovered = List.of();
   private int positionIndex = -1;
   private int positionCount;

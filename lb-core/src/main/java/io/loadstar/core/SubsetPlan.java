@@ -233,14 +233,6 @@ final class SubsetPlan {
     return w;
   }
 
-  int clients() {
-    return clients;
-  }
-
-  int size() {
-    return size;
-  }
-
   /**
    * Client {@code index}'s subset: its endpoints with their weights multiplied by the balancing
    * weight and {@link #WEIGHT_SCALE}.
@@ -250,11 +242,15 @@ final class SubsetPlan {
     double[] f = factors[index];
     List<Endpoint> out = new ArrayList<>(m.length);
     for (int j = 0; j < m.length; j++) {
-      Endpoint e = endpoints.get(m[j]);
-      long weight = Math.round(Math.max(1, e.weight()) * f[j] * WEIGHT_SCALE);
-      out.add(e.withWeight((int) Math.max(1, Math.min(Endpoint.MAX_WEIGHT, weight))));
+      out.add(scaled(endpoints.get(m[j]), f[j]));
     }
     return out;
+  }
+
+  /** {@code e} with its weight times {@code factor} and {@link #WEIGHT_SCALE}, within range. */
+  private static Endpoint scaled(Endpoint e, double factor) {
+    long weight = Math.round(Math.max(1, e.weight()) * factor * WEIGHT_SCALE);
+    return e.withWeight((int) Math.max(1, Math.min(Endpoint.MAX_WEIGHT, weight)));
   }
 
   /**
@@ -271,7 +267,7 @@ final class SubsetPlan {
         member |= x == e;
       }
       if (!member) {
-        out.add(endpoints.get(e).withWeight(Math.max(1, endpoints.get(e).weight()) * WEIGHT_SCALE));
+        out.add(scaled(endpoints.get(e), 1.0));
       }
     }
     return out;

@@ -94,6 +94,20 @@ class SubsettingTest extends FakeTimeTest {
   }
 
   @Test
+  void heavyEndpoints_weightsScaledWithinRange_inTheSubsetAndWhenWidening() {
+    List<Endpoint> heavy = new ArrayList<>();
+    for (Endpoint e : endpoints(100)) {
+      heavy.add(e.withWeight(Endpoint.MAX_WEIGHT));
+    }
+    SubsetPlan plan = SubsetPlan.of(heavy, 200, 10);
+    assertThat(plan.subset(0))
+        .allSatisfy(e -> assertThat(e.weight()).isEqualTo(Endpoint.MAX_WEIGHT));
+    assertThat(plan.widening(0))
+        .isNotEmpty()
+        .allSatisfy(e -> assertThat(e.weight()).isEqualTo(Endpoint.MAX_WEIGHT));
+  }
+
+  @Test
   void balancer_listsItsSubsetOnly_weightedForBalance() {
     List<Endpoint> all = endpoints(100);
     LoadBalancer lb =
