@@ -155,7 +155,7 @@ public final class FleetSimulation {
   }
 
   /** One attempt under way. */
-  private record Attempt(long doneAt, int client, RetryState retry, PickResult pick, long start) {}
+  private record Attempt(long doneAt, RetryState retry, PickResult pick, long start) {}
 
   /** What a run of traffic did: attempts per backend, calls that failed after their retries. */
   private record Traffic(Map<String, Long> attempts, long calls, long failed, long retries) {}
@@ -200,7 +200,7 @@ public final class FleetSimulation {
         PickResult p = d.next();
         attempts.merge(p.endpoint().key(), 1L, Long::sum);
         long at = now + d.delayNanos();
-        pending.add(new Attempt(at + latency(behaviour, p), a.client(), a.retry(), p, now));
+        pending.add(new Attempt(at + latency(behaviour, p), a.retry(), p, now));
       }
       if (now >= end) {
         continue; // let the calls under way finish
@@ -221,7 +221,7 @@ public final class FleetSimulation {
             continue;
           }
           attempts.merge(p.endpoint().key(), 1L, Long::sum);
-          pending.add(new Attempt(now + latency(behaviour, p), c, retry, p, now));
+          pending.add(new Attempt(now + latency(behaviour, p), retry, p, now));
         }
       }
     }

@@ -48,7 +48,7 @@ public final class EtcdPeers implements PeerPosition {
   private final String service;
   private final Endpoint self;
   private final String prefix;
-  private final Duration ttl;
+  private final EtcdRegistrar.Builder registration;
   private @Nullable EtcdRegistrar registrar; // guarded by this
   private @Nullable EtcdEndpointSource source; // guarded by this
   private @Nullable Listener listener; // guarded by this
@@ -60,8 +60,8 @@ public final class EtcdPeers implements PeerPosition {
     this.client = b.client;
     this.service = b.service;
     this.self = b.self;
-    this.prefix = b.prefix != null ? b.prefix : DEFAULT_ROOT + b.service + "/";
-    this.ttl = b.ttl;
+    this.prefix = b.prefix;
+    this.registration = b.registration.prefix(b.prefix);
   }
 
   /** Starts building the position of the client {@code self} among {@code service}'s clients. */
@@ -79,7 +79,7 @@ public final class EtcdPeers implements PeerPosition {
             this + " is closed or already started (expected: one position per balancer)");
       }
       this.listener = listener;
-      registrar = EtcdRegistrar.builder(client, service, self).prefix(prefix).ttl(ttl).start();
+      registrar = registration.start();
       s = EtcdEndpointSource.builder(client, service).prefix(prefix).build();
       source = s;
     }
@@ -152,13 +152,15 @@ public final class EtcdPeers implements PeerPosition {
     private final EtcdClient client;
     private final String service;
     private final Endpoint self;
-    private @Nullable String prefix;
-    private Duration ttl = Duration.ofSeconds(10);
+    private final EtcdRegistrar.Builder registration; // this client's registration: ttl, checks
+    private String prefix;
 
     private Builder(EtcdClient client, String service, Endpoint self) {
       this.client = requireNonNull(client, "client");
       this.service = EtcdEndpointSource.checkService(service);
       this.self = requireNonNull(self, "self");
+      this.registration = EtcdRegistrar.builder(client, service, self);
+      this.prefix = DEFAULT_ROOT + service + "/";
     }
 
     /**
@@ -179,8 +181,7 @@ public final class EtcdPeers implements PeerPosition {
      * @throws IllegalArgumentException if not whole seconds in {@code 2s..1h}
      */
     public Builder ttl(Duration ttl) {
-      EtcdRegistrar.builder(client, service, self).ttl(ttl); // the registrar's own checks
-      this.ttl = ttl;
+      registration.ttl(ttl);
       return this;
     }
 
