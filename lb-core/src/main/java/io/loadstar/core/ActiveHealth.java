@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * watches each listed endpoint, takes the results onto the balancer's control loop, and turns a
  * change into the endpoint's health state and a new snapshot. An endpoint checked for the first
  * time is excluded until a probe passes when initiallyHealthy is off, and is no panic candidate
- * before its first result. Passing probes also count towards ending an outlier ejection.
+ * before its first result. Passing probes also count towards ending an outlier ejection, when they
+ * test the layer the calls failed at (see OutlierDetector).
  */
 /** Active health of one balancer's endpoints; control loop only. */
 final class ActiveHealth {
@@ -84,7 +85,12 @@ final class ActiveHealth {
     boolean firstResult = state.control.awaitingFirstCheck;
     state.control.awaitingFirstCheck = false;
     if (outliers != null) {
-      outliers.onProbe(state, result.isHealthy(), service.config().rise());
+      outliers.onProbe(
+          state,
+          result.isHealthy(),
+          service.config().rise(),
+          service.layer(),
+          service.config().port());
     }
     if (up == state.control.healthy) {
       if (firstResult) {

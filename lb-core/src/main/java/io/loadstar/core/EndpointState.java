@@ -142,6 +142,11 @@ final class EndpointState implements EndpointView, CallHandle {
   private final @Nullable OutlierSignals signals;
   private final AtomicInteger consecutiveFailures = new AtomicInteger();
   private final LongAdder countedFailures = new LongAdder();
+  private final LongAdder requestFailures = new LongAdder(); // counted and not NOT_SENT
+
+  /** Whether the current run of consecutive failures has one that reached the endpoint. */
+  private volatile boolean requestFailureInRun;
+
   private final LongAdder slowCalls = new LongAdder();
   private volatile @Nullable CallFailure lastCountedFailure;
   private volatile int trialPermits = -1;
@@ -296,10 +301,36 @@ final class EndpointState implements EndpointView, CallHandle {
 
   void resetConsecutiveFailures() {
     consecutiveFailures.set(0);
+    requestFailureInRun = false;
+  }
+
+  /**
+   * Ends a run of consecutive failures that is still {@code run} long (a failure that came in
+   * meanwhile keeps it); control loop.
+   */
+  boolean resetConsecutiveFailures(int run) {
+    if (consecutiveFailures.compareAndSet(run, 0)) {
+      requestFailureInRun = false;
+      return true;
+    }
+    return false;
   }
 
   long countedFailures() {
     return countedFailures.sum();
+  }
+
+  /** Counted failures where the request was sent (statuses, timeouts, resets). */
+  long requestFailures() {
+    return requestFailures.sum();
+  }
+
+  /**
+   * Whether the current run of consecutive failures includes one where the request reached the
+   * endpoint; false if every one was a connect failure.
+   */
+  boolean requestFailureInRun() {
+    return requestFailureInRun;
   }
 
   @Nullable CallFailure lastCountedFailure() {
@@ -350,6 +381,7 @@ final class EndpointState implements EndpointView, CallHandle {
   private void recordOutlierSuccess(OutlierDetectionConfig o) {
     if (consecutiveFailures.get() != 0) {
       int run = consecutiveFailures.getAndSet(0);
+      requestFailureInRun = false;
       int threshold = o.consecutiveFailures();
       if (threshold > 0 && run >= threshold && !probation) {
         signals.failureRunEnded(this); // rare: the run had asked for an ejection
@@ -375,6 +407,10 @@ final class EndpointState implements EndpointView, CallHandle {
         return;
       }
       countedFailures.increment();
+      if (failure.kind() != CallFailure.Kind.NOT_SENT) {
+        requestFailures.increment();
+        requestFailureInRun = true;
+      }
       lastCountedFailure = failure;
       int inARow = consecutiveFailures.incrementAndGet();
       int threshold = o.consecutiveFailures();

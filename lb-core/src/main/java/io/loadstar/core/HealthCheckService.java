@@ -86,6 +86,12 @@ public final class HealthCheckService implements AutoCloseable {
     return config;
   }
 
+  /** The layer the checker's probes test. */
+  HealthChecker.Layer layer() {
+    HealthChecker.Layer layer = checker.layer();
+    return layer != null ? layer : HealthChecker.Layer.REQUEST;
+  }
+
   /**
    * Starts watching {@code endpoint}: its target is probed until every watch of it is closed, and
    * {@code listener} hears every result.

@@ -15,14 +15,19 @@ import org.jspecify.annotations.Nullable;
  * the failing call), or when, over one {@code interval}, at least {@code minimumCalls} calls were
  * made and at least {@code failureRateThreshold} percent of them failed. Ejection lasts {@code
  * baseEjectionTime}, doubling with each repeated ejection up to {@code maxEjectionTime}, with ±20%
- * jitter. When it ends, {@code trialCalls} calls are let through: if they all succeed the endpoint
- * is back; if one fails it is ejected again for longer. At most {@code maxEjectionPercent} of the
- * endpoints are ejected at once, and always at least one. Optionally, slow calls count too: when,
- * over one interval, at least {@code slowCallRateThreshold} percent of at least {@code
- * minimumCalls} successful calls took {@code slowCallDuration} or longer, the endpoint is ejected.
- * With active health checks, {@code rise} passing checks in a row also end an ejection early (into
- * trial calls). Failures count when the request was not sent, when it may have been processed
- * (timeouts, resets), and, unless turned off, for 5xx response statuses.
+ * jitter; the doubling starts over once the endpoint has served a whole {@code maxEjectionTime}
+ * since its last ejection ended. When it ends, {@code trialCalls} calls are let through: if they
+ * all succeed the endpoint is back; if one fails it is ejected again for longer. An endpoint
+ * without a counted failure for a whole {@code interval} starts its consecutive count over, so
+ * failures from before it never eject. At most {@code maxEjectionPercent} of the endpoints are
+ * ejected at once, and always at least one. Optionally, slow calls count too: when, over one
+ * interval, at least {@code slowCallRateThreshold} percent of at least {@code minimumCalls}
+ * successful calls took {@code slowCallDuration} or longer, the endpoint is ejected. With active
+ * health checks, {@code rise} passing checks in a row also end an ejection early (into trial
+ * calls), if the checks test the layer the calls failed at ({@link
+ * io.loadstar.api.HealthChecker#layer()}): a TCP connect ends an ejection for connect failures,
+ * never one for 5xx responses or timeouts. Failures count when the request was not sent, when it
+ * may have been processed (timeouts, resets), and, unless turned off, for 5xx response statuses.
  *
  * <p>Immutable and thread-safe; the {@link Builder} is not.
  */

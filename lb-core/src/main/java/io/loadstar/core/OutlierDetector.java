@@ -3,6 +3,7 @@ package io.loadstar.core;
 import io.github.resilience4j.core.IntervalFunction;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.HealthChecker;
 import io.loadstar.api.Ticker;
 import java.util.Collection;
 import java.util.SplittableRandom;
@@ -20,6 +21,23 @@ import org.slf4j.LoggerFactory;
  * backoff (jittered from the balancer's seed), trial calls after an ejection, the failure-rate
  * sweep, and the end of an ejection by health checks (HAProxy's rise). The per-endpoint state of
  * all that is an Ejection, written only here.
+ *
+ * Time: every interval is a difference of two readings of the balancer's Ticker, never a reading
+ * compared with a constant (System.nanoTime() counts from an arbitrary origin, and may be
+ * negative). Ejection times double with each ejection (base, 2 x base, 4 x base, ... up to the
+ * maximum, +-20% jitter); the count starts over only once the endpoint has served a whole
+ * maxEjectionTime since its last ejection ended with passed trial calls.
+ *
+ * Evidence has a layer: an ejection remembers whether every failure behind it was a connect
+ * failure (the request never sent). A probe ends an ejection only if it tests that layer: a TCP
+ * connect (HealthChecker.Layer.CONNECT, on the endpoint's own port) ends an ejection for connect
+ * failures; a request-level check (an HTTP 2xx) ends any. A passing TCP connect says nothing about
+ * the 503s or timeouts real calls saw.
+ *
+ * Old failures do not eject: an ejection, its end, and a whole sweep interval without a counted
+ * failure each start the consecutive count over and forget an ejection the cap refused. So an
+ * endpoint that went last (see SnapshotBuilder) and recovered is back after at most two clean
+ * intervals, and is not ejected later for failures from before them.
  *
  * Resilience4j's CircuitBreaker is not used per call: its sliding windows take a lock (or allocate
  * a node and a snapshot) on every recorded outcome, which the hot path must not do.
@@ -43,14 +61,25 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     /** What the refused ejection was for, to eject it once the cap has room. */
     private String refusedWhy = "";
 
+    private boolean refusedConnectOnly;
+
     /** Passing health checks in a row while ejected; {@code rise} of them end the ejection. */
     private int passesWhileEjected;
 
     private int ejections;
+
+    /** When trial calls last passed; valid only when restored is true. */
     private long lastRestoredNanos;
+
+    private boolean restored;
+
+    /** Whether every failure behind the current ejection was a connect failure. */
+    private boolean connectOnly;
+
     private @Nullable ScheduledFuture<?> timer;
     private long sweepSuccesses;
     private long sweepFailures;
+    private long sweepRequestFailures;
     private long sweepSlowCalls;
     private int trialSuccesses;
 
@@ -120,11 +149,12 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
 
   // ---- control loop ----
 
-  /** Starts the failure-rate sweep if the settings ask for one. */
+  /**
+   * Starts the sweep: every interval it checks failure and slow-call rates (if on) and forgets the
+   * failures of endpoints that had none over a whole interval.
+   */
   void start() {
-    if (config.failureRateThreshold() > 0 || config.slowCallRateThreshold() > 0) {
-      scheduleSweep();
-    }
+    scheduleSweep();
   }
 
   /** Cancels the sweep and every ejection timer. */
@@ -152,10 +182,16 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
    * A health check result for an ejected endpoint: {@code rise} passes in a row end the ejection
    * (HAProxy's rise: one passing probe does not outweigh the calls that failed).
    */
-  void onProbe(EndpointState state, boolean passed, int rise) {
+  void onProbe(EndpointState state, boolean passed, int rise, HealthChecker.Layer layer, int port) {
     Ejection e = state.ejection;
     if (!e.ejected) {
       return;
+    }
+    boolean testsTheFailure =
+        layer == HealthChecker.Layer.REQUEST
+            || (e.connectOnly && (port == 0 || port == state.endpoint().port()));
+    if (!testsTheFailure) {
+      return; // a TCP connect says nothing about 5xx responses or timeouts: the time decides
     }
     e.passesWhileEjected = passed ? e.passesWhileEjected + 1 : 0;
     if (e.passesWhileEjected >= rise) {
@@ -176,7 +212,10 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
       state.setTrialPermits(-1); // a success came in meanwhile: picks may go to it again
       return;
     }
-    eject(state, n + " consecutive " + describe(state.lastCountedFailure()));
+    eject(
+        state,
+        n + " consecutive " + describe(state.lastCountedFailure()),
+        !state.requestFailureInRun());
   }
 
   /** A success ended the failures an ejection was refused for. */
@@ -188,12 +227,15 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     }
   }
 
-  /** Ejects endpoints the cap refused while they still fail, now that the cap may have room. */
+  /**
+   * Ejects endpoints the cap refused while they still fail, now that the cap may have room. A
+   * refusal is forgotten after a success or a clean interval, so only recent failures count.
+   */
   private void retryRefusedEjections() {
     for (EndpointState s : host.states()) {
       Ejection e = s.ejection;
       if (!e.ejected && !s.probation && !e.refused.isEmpty() && s.consecutiveFailures() > 0) {
-        eject(s, e.refusedWhy);
+        eject(s, e.refusedWhy, e.refusedConnectOnly);
       }
     }
   }
@@ -224,24 +266,41 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     if (sweepTimer == null) {
       return; // closed
     }
+    boolean changed = false;
     for (EndpointState state : host.states()) {
       Ejection e = state.ejection;
+      int run = state.consecutiveFailures();
       long ok = state.successes();
       long failed = state.countedFailures();
+      long requestFailed = state.requestFailures();
       long slow = state.slowCalls();
       long okNow = ok - e.sweepSuccesses;
       long failedNow = failed - e.sweepFailures;
+      long requestFailedNow = requestFailed - e.sweepRequestFailures;
       long slowNow = slow - e.sweepSlowCalls;
       long calls = okNow + failedNow;
       e.sweepSuccesses = ok;
       e.sweepFailures = failed;
+      e.sweepRequestFailures = requestFailed;
       e.sweepSlowCalls = slow;
       if (e.ejected || state.probation) {
         continue;
       }
-      if (failedNow == 0 && !e.refused.isEmpty()) {
-        e.refused = ""; // a whole interval without a counted failure
-        host.republish();
+      if (failedNow == 0) {
+        // A whole interval without a counted failure: older failures no longer count, and an
+        // endpoint that went last because the cap refused its ejection serves again.
+        if (run > 0) {
+          state.resetConsecutiveFailures(run);
+        }
+        if (!e.refused.isEmpty()) {
+          e.refused = "";
+          logger.info(
+              "[{}] {} had no failure for {} s: it serves again",
+              name,
+              state.endpoint(),
+              config.interval().toSeconds());
+          changed = true;
+        }
       }
       int slowThreshold = config.slowCallRateThreshold();
       if (slowThreshold > 0
@@ -256,10 +315,11 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
                 + config.slowCallDuration().toMillis()
                 + " ms or longer in "
                 + config.interval().toSeconds()
-                + " s");
+                + " s",
+            false);
         continue;
       }
-      if (config.failureRateThreshold() == 0 || calls < config.minimumCalls()) {
+      if (config.failureRateThreshold() == 0 || failedNow == 0 || calls < config.minimumCalls()) {
         continue;
       }
       if (failedNow * 100 >= (long) config.failureRateThreshold() * calls) {
@@ -270,13 +330,21 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
                 + calls
                 + " calls failed in "
                 + config.interval().toSeconds()
-                + " s");
+                + " s",
+            requestFailedNow == 0);
       }
+    }
+    if (changed) {
+      host.republish();
     }
     scheduleSweep();
   }
 
-  private void eject(EndpointState state, String why) {
+  /**
+   * Ejects {@code state} for {@code why}, unless the cap refuses; {@code connectOnly} when every
+   * failure behind it was a connect failure.
+   */
+  private void eject(EndpointState state, String why, boolean connectOnly) {
     Collection<EndpointState> all = host.states();
     int ejectedNow = 0;
     for (EndpointState s : all) {
@@ -300,6 +368,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
         state.setTrialPermits(-1); // held back by the failure that asked: let picks through again
       }
       e.refusedWhy = why;
+      e.refusedConnectOnly = connectOnly;
       if (first) {
         logger.warn("[{}] {} {}", name, state.endpoint(), refused);
         host.republish(); // zone routing no longer counts it as capacity
@@ -309,10 +378,13 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
       return;
     }
     long now = ticker.nanoTime();
-    if (e.ejections > 0 && now - e.lastRestoredNanos > config.maxEjectionTime().toNanos()) {
-      e.ejections = 0; // well behaved for a long while: start the backoff over
+    if (e.restored && now - e.lastRestoredNanos >= config.maxEjectionTime().toNanos()) {
+      e.ejections = 0; // served a whole maxEjectionTime since its last ejection: start over
     }
-    e.ejections++;
+    e.restored = false;
+    if (e.ejections < 64) {
+      e.ejections++;
+    }
     // Resilience4j's exponential interval, jittered +-20% from the balancer's seed (its own
     // random variant draws from Math.random, which a seeded test cannot repeat).
     long millis =
@@ -320,6 +392,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
             Math.round(backoff.apply(e.ejections) * (0.8 + 0.4 * random.nextDouble())),
             config.maxEjectionTime().toMillis());
     e.ejected = true;
+    e.connectOnly = connectOnly;
     e.refused = "";
     e.passesWhileEjected = 0;
     state.probation = false;
@@ -351,6 +424,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     e.ejected = false;
     e.reason = "";
     e.trialSuccesses = 0;
+    state.resetConsecutiveFailures(); // failures of calls in flight when it was ejected are old
     state.probation = true;
     state.setTrialPermits(config.trialCalls());
     host.startRamp(state);
@@ -372,7 +446,11 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     if (!success) {
       state.probation = false;
       state.setTrialPermits(-1);
-      eject(state, "a trial call failed after ejection");
+      CallFailure last = state.lastCountedFailure();
+      eject(
+          state,
+          "a trial call failed after ejection",
+          last != null && last.kind() == CallFailure.Kind.NOT_SENT);
       return;
     }
     Ejection e = state.ejection;
@@ -380,6 +458,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
       state.probation = false;
       state.setTrialPermits(-1);
       e.lastRestoredNanos = ticker.nanoTime();
+      e.restored = true;
       logger.info("[{}] {} passed its trial calls", name, state.endpoint());
     }
   }

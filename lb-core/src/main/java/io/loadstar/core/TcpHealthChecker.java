@@ -13,7 +13,9 @@ import java.time.Duration;
 
 /**
  * A health check that passes when a TCP connection to the target opens within the timeout, like
- * HAProxy's plain {@code check}. The connection is closed at once.
+ * HAProxy's plain {@code check}. The connection is closed at once. It tests the {@link
+ * Layer#CONNECT connect layer}: it can end an outlier ejection for connect failures, not one for
+ * 5xx responses or timeouts.
  *
  * <p>Stateless and thread-safe.
  */
@@ -51,6 +53,15 @@ public final class TcpHealthChecker implements HealthChecker {
     } catch (IOException e) {
       return HealthCheckResult.unhealthy(e + " on port " + target.port());
     }
+  }
+
+  /**
+   * {@link Layer#CONNECT}: a passing connect ends an ejection for connect failures on the
+   * endpoint's own port, never one for error responses or timeouts.
+   */
+  @Override
+  public Layer layer() {
+    return Layer.CONNECT;
   }
 
   @Override

@@ -307,10 +307,16 @@ class OutlierDetectionTest {
     assertThat(snapshotOf(capped, waiting).reason())
         .matches(
             "failing \\(\\d+ consecutive connect failures\\), not ejected: 1 of 3 endpoints.*");
-    ticker.advance(Duration.ofSeconds(37)); // the ejection ends: the cap has room again
-    scheduler.runDueTasks();
+    // Its failures stop counting after a whole interval without one (it goes last, so it got
+    // none): when the ejection ends and the cap has room, it is not ejected for old failures.
+    scheduler.advance(Duration.ofSeconds(37), Duration.ofSeconds(1));
     assertThat(snapshotOf(capped, ejected).state()).isEqualTo(EndpointSnapshot.State.READY);
-    assertThat(snapshotOf(capped, waiting).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    assertThat(snapshotOf(capped, waiting).state()).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(snapshotOf(capped, waiting).reason()).isEmpty();
+    // Failing again, it is ejected now that the cap has room.
+    TestEndpoints.eject(capped, waiting);
+    assertThat(snapshotOf(capped, waiting).reason())
+        .matches("ejected: 5 consecutive connect failures, for \\d+ s");
   }
 
   @Test

@@ -105,6 +105,84 @@ class ZoneRoutingTest extends FakeTimeTest {
     assertThat(localShare(lb, 20_000)).isZero();
   }
 
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.MethodSource("io.loadstar.core.OutlierTimeTest#origins")
+  void bothLocalsAnswer503ThenRecover_trafficBackLocalWithinTwoCleanIntervals_noLateEjection(
+      long origin) {
+    io.loadstar.testing.FakeTicker t = new io.loadstar.testing.FakeTicker(origin);
+    io.loadstar.testing.ManualScheduler s = new io.loadstar.testing.ManualScheduler(t);
+    java.util.List<String> ejected = new java.util.concurrent.CopyOnWriteArrayList<>();
+    LoadBalancer lb =
+        closeLater(
+            fourInTwoZones() // the defaults: the cap ejects one of the four
+                .ticker(t)
+                .scheduler(s)
+                .seed(3)
+                .eventListener(
+                    new io.loadstar.api.LbEventListener() {
+                      @Override
+                      public void endpointStateChanged(
+                          String service,
+                          Endpoint endpoint,
+                          EndpointSnapshot.State state,
+                          String reason) {
+                        if (state == EndpointSnapshot.State.EJECTED) {
+                          ejected.add(endpoint.host());
+                        }
+                      }
+                    })
+                .build());
+    java.time.Duration step = java.time.Duration.ofMillis(100);
+    int failed = 0;
+    // Both local endpoints answer 503 for 5 s; calls are retried on another endpoint.
+    for (int i = 0; i < 50; i++) {
+      failed += zoneTraffic(lb, 50, true);
+      s.advance(step, step);
+    }
+    assertThat(failed).isZero();
+    assertThat(ejected).hasSize(1);
+    ejected.clear();
+    // They recover. Traffic is back in zone a within two clean outlier intervals (10 s each).
+    double seconds = 0;
+    while (localShare(lb, 300) < 0.6 && seconds < 60) {
+      zoneTraffic(lb, 50, false);
+      s.advance(step, step);
+      seconds += 0.1;
+    }
+    assertThat(seconds).as("seconds until traffic is back in zone a").isLessThanOrEqualTo(20.1);
+    // The ejected one returns after its ejection time (30 s +-20%): all local again.
+    for (int i = 0; i < 400; i++) {
+      zoneTraffic(lb, 50, false);
+      s.advance(step, step);
+    }
+    assertThat(localShare(lb, 3_000)).isGreaterThanOrEqualTo(0.95);
+    assertThat(ejected).as("ejections for failures older than a clean interval").isEmpty();
+  }
+
+  /** {@code calls} calls of up to 3 attempts (as by default); zone a answers 503 if failing. */
+  private static int zoneTraffic(LoadBalancer lb, int calls, boolean localFailing) {
+    int failed = 0;
+    for (int i = 0; i < calls; i++) {
+      PickContext.Builder ctx = PickContext.builder();
+      boolean ok = false;
+      for (int attempt = 0; attempt < 3 && !ok; attempt++) {
+        PickResult r = lb.pick(ctx.build());
+        if (!r.isAvailable()) {
+          break;
+        }
+        if (localFailing && r.endpoint().zone().equals("a")) {
+          r.handle().onFailure(CallFailure.status(503), 1_000_000);
+          ctx.tried(r.endpoint());
+        } else {
+          r.handle().onSuccess(1_000_000);
+          ok = true;
+        }
+      }
+      failed += ok ? 0 : 1;
+    }
+    return failed;
+  }
+
   @Test
   void retryAfterLocalFailures_mayGoRemote_exclusionsArePerEndpoint() {
     LoadBalancer lb = lb(fourInTwoZones());

@@ -39,7 +39,7 @@ public final class ManualScheduler extends AbstractExecutorService
       Task<?> next;
       synchronized (this) {
         next = queue.peek();
-        if (next == null || next.due > ticker.nanoTime()) {
+        if (next == null || next.due - ticker.nanoTime() > 0) { // differences: the ticker may wrap
           return ran;
         }
         queue.poll();
@@ -182,7 +182,7 @@ public final class ManualScheduler extends AbstractExecutorService
     @Override
     public int compareTo(Delayed o) {
       Task<?> other = (Task<?>) o;
-      int c = Long.compare(due, other.due);
+      int c = Long.signum(due - other.due); // tasks are due within 2^63 ns of each other
       return c != 0 ? c : Long.compare(seq, other.seq);
     }
 
