@@ -2,11 +2,15 @@ package io.loadstar.core;
 
 import io.loadstar.api.Ticker;
 import io.loadstar.core.internal.SerialExecutor;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -17,14 +21,38 @@ import org.slf4j.LoggerFactory;
  * endpoints are the canary, or whether it falls back) rebuilds the snapshot on the control loop,
  * and SplitControl.set waits for it, so the next pick follows. The canary's share is not part of
  * the snapshot: picks read it from the builder's SplitState (one volatile read), so a ramp moves
- * it every second and a rollback sets it to 0 without rebuilding anything. The rollback compares
- * error rates over the calls since the split was applied, from the endpoints' own counters.
+ * it every second without rebuilding anything.
+ *
+ * Rollback judges both groups over the same recent window: once a second the endpoints' counters
+ * are summed per group into a ring of WINDOW_SECONDS + 1 samples, and the window is the latest
+ * counts minus the oldest sample. It is judged on the timer and, so that harm is bounded by
+ * failures rather than by time or by a call count, on each canary failure: each canary endpoint
+ * carries a failure tap (read only on the failure path) that queues one check on the control loop
+ * unless one is queued already; the check sums the few canary endpoints afresh and takes the
+ * stable group from the last sample (or sums it too, in the window's first second). The verdict needs MIN_FAILURES canary failures and the lower
+ * end of the canary's 95% Wilson interval above the upper end of the stable group's by the margin:
+ * a canary failing everything is rolled back at its fifth failure, whatever the traffic, and a
+ * small stable sample cannot make a lucky canary look bad. Outlier detection ejecting a canary
+ * endpoint stops its calls, not the evidence: its failures stay in the window, and every canary
+ * endpoint ejected while a stable one serves is a rollback of its own.
+ *
+ * A rollback goes through the SplitControl (the split in force becomes the same split at 0%, and
+ * the other balancers using the control follow without anyone waiting), then an event, a metric
+ * (through the event), a reason in snapshot() and explain(), and a rebuild, so sticky keys leave
+ * the canary too.
  */
 /** Drives one balancer's canary split: applies changes, advances ramps, rolls back. */
-final class CanaryDriver {
+final class CanaryDriver implements SplitControl.Subscriber {
+
+  /** The window both groups are judged over, in seconds. */
+  static final int WINDOW_SECONDS = 30;
+
+  /** The canary failures in the window a rollback needs at least. */
+  static final int MIN_FAILURES = 5;
 
   private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
   private static final long TICK_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final double Z = 1.96; // 95%, two-sided
 
   private final SplitControl control;
   private final SnapshotBuilder snapshots;
@@ -34,14 +62,19 @@ final class CanaryDriver {
   private final Supplier<Collection<EndpointState>> states;
   private final Runnable republish;
   private final ServiceEvents events;
-  private final Runnable onChange = this::changed;
+  private final AtomicBoolean checkQueued = new AtomicBoolean();
+  private final Runnable onCanaryFailure = this::canaryFailed;
 
   // Control loop only.
   private @Nullable TrafficSplit split;
   private long startNanos;
-  private final long[] baseline = new long[4]; // canary ok, canary failed, stable ok, stable failed
   private @Nullable ScheduledFuture<?> timer;
   private boolean closed;
+  private EndpointState[] canary = new EndpointState[0];
+  // Samples of {canary ok, canary failed, stable ok, stable failed}, cumulative, one per second.
+  private final long[][] samples = new long[WINDOW_SECONDS + 1][4];
+  private int newest = -1; // index of the newest sample
+  private int sampleCount;
   private volatile String rolledBack = "";
 
   CanaryDriver(
@@ -66,16 +99,17 @@ final class CanaryDriver {
   /** Applies the control's split to the first build; control loop, before the first publish. */
   void start() {
     apply(control.split());
-    control.subscribe(onChange);
+    control.subscribe(this);
   }
 
   void close() { // control loop
     closed = true;
-    control.unsubscribe(onChange);
+    control.unsubscribe(this);
     if (timer != null) {
       timer.cancel(false);
       timer = null;
     }
+    setTaps(List.of());
   }
 
   /** The rollback's reason, for the canary endpoints' snapshot; empty if none. */
@@ -85,17 +119,50 @@ final class CanaryDriver {
     return !r.isEmpty() && sp != null && sp.matches(s.endpoint()) ? "canary rolled back: " + r : "";
   }
 
-  private void changed() { // any thread: SplitControl.set or clear
-    boolean done =
-        loop.executeAndWait(
-            () -> {
-              if (!closed) {
-                apply(control.split());
-                republish.run();
-              }
-            },
-            TimeUnit.SECONDS.toNanos(10));
-    if (!done) {
+  /** Why the split in force was rolled back, or empty; any thread. */
+  String rolledBack() {
+    return rolledBack;
+  }
+
+  /** The listed endpoints changed; control loop, after the new states are in place. */
+  void listed() {
+    TrafficSplit s = split;
+    if (s == null || closed) {
+      return;
+    }
+    List<EndpointState> now = canaryOf(s);
+    if (!now.equals(Arrays.asList(canary))) {
+      setTaps(now);
+      restartWindow(s); // an endpoint that changed group takes its history with it: start over
+    }
+  }
+
+  /** An endpoint was ejected: a canary wholly ejected is rolled back; control loop. */
+  void endpointEjected() {
+    TrafficSplit s = split;
+    if (s != null && !closed && judges(s)) {
+      judge(s, false);
+    }
+  }
+
+  @Override
+  public void changed(boolean await) { // any thread: SplitControl.set, clear or another's rollback
+    Runnable task =
+        () -> {
+          if (!closed) {
+            boolean wasRolledBack = !rolledBack.isEmpty();
+            apply(control.split());
+            if (!wasRolledBack && !rolledBack.isEmpty()) {
+              events.canaryRolledBack(rolledBack); // another balancer of the control rolled back
+            }
+            republish.run();
+          }
+        };
+    if (!await) {
+      loop.execute(task);
+      return;
+    }
+    if (!loop.executeAndWait(task, TimeUnit.SECONDS.toNanos(10))) {
       logger.warn("[{}] a new traffic split waited 10 s for the control loop", events.service());
     }
   }
@@ -103,25 +170,68 @@ final class CanaryDriver {
   private void apply(@Nullable TrafficSplit s) {
     split = s;
     snapshots.split(s);
-    rolledBack = "";
+    rolledBack = s != null && s == control.split() ? control.rollbackReason() : "";
     if (timer != null) {
       timer.cancel(false);
       timer = null;
     }
     if (s == null) {
       snapshots.canaryShare().parts = 0;
+      setTaps(List.of());
       return;
     }
     startNanos = ticker.nanoTime();
-    count(s, baseline);
     share(s.percentAtNanos(0));
+    setTaps(s.rollsBack() ? canaryOf(s) : List.of());
+    restartWindow(s);
     logger.info("[{}] traffic split: {}", events.service(), s);
     schedule();
   }
 
+  private List<EndpointState> canaryOf(TrafficSplit s) {
+    List<EndpointState> out = new ArrayList<>();
+    for (EndpointState e : states.get()) {
+      if (s.matches(e.endpoint())) {
+        out.add(e);
+      }
+    }
+    return out;
+  }
+
+  private void setTaps(List<EndpointState> next) {
+    for (EndpointState e : canary) {
+      e.failureTap = null;
+    }
+    canary = next.toArray(new EndpointState[0]);
+    TrafficSplit s = split;
+    if (s != null && s.rollsBack()) {
+      for (EndpointState e : canary) {
+        e.failureTap = onCanaryFailure;
+      }
+    }
+  }
+
+  private void restartWindow(TrafficSplit s) {
+    sampleCount = 0;
+    newest = -1;
+    sample(s);
+  }
+
+  private void sample(TrafficSplit s) {
+    newest = (newest + 1) % samples.length;
+    long[] into = samples[newest];
+    Arrays.fill(into, 0);
+    for (EndpointState e : states.get()) {
+      int base = s.matches(e.endpoint()) ? 0 : 2;
+      into[base] += e.successes();
+      into[base + 1] += e.failures();
+    }
+    sampleCount = Math.min(samples.length, sampleCount + 1);
+  }
+
   private void schedule() {
     TrafficSplit s = split;
-    if (s != null && (s.ramps() || s.rollsBack()) && !closed) {
+    if (s != null && (s.ramps() || judges(s)) && !closed) {
       timer =
           scheduler
               .get()
@@ -129,62 +239,166 @@ final class CanaryDriver {
     }
   }
 
+  /** Whether there is something to roll back: a rollback rule, a share, and no rollback yet. */
+  private boolean judges(TrafficSplit s) {
+    return s.rollsBack() && rolledBack.isEmpty() && !s.isOff();
+  }
+
   private void tick() { // control loop
     timer = null;
     TrafficSplit s = split;
-    if (s == null || closed || !rolledBack.isEmpty()) {
+    if (s == null || closed) {
       return;
     }
+    sample(s);
     if (s.ramps()) {
       share(s.percentAtNanos(ticker.nanoTime() - startNanos));
     }
-    if (s.rollsBack() && rollBack(s)) {
+    if (judges(s) && judge(s, true)) {
       return;
     }
     schedule();
   }
 
-  private boolean rollBack(TrafficSplit s) {
-    long[] now = new long[4];
-    count(s, now);
-    // Endpoints that left the list took their counts with them: never below zero.
-    long canaryOk = Math.max(0, now[0] - baseline[0]);
-    long canaryFailed = Math.max(0, now[1] - baseline[1]);
-    long stableOk = Math.max(0, now[2] - baseline[2]);
-    long stableFailed = Math.max(0, now[3] - baseline[3]);
-    long canaryCalls = canaryOk + canaryFailed;
-    if (canaryCalls < s.rollbackMinCalls()) {
+  /** A canary endpoint's call failed; any thread, on the failure path only. */
+  private void canaryFailed() {
+    if (checkQueued.compareAndSet(false, true)) {
+      loop.execute(
+          () -> {
+            checkQueued.set(false);
+            TrafficSplit s = split;
+            if (s != null && !closed && judges(s)) {
+              judge(s, false);
+            }
+          });
+    }
+  }
+
+  /**
+   * Rolls the canary back if the window shows it worse than the stable group, or every canary
+   * endpoint is ejected; {@code fresh}: the newest sample was just taken for all endpoints.
+   */
+  private boolean judge(TrafficSplit s, boolean fresh) {
+    long[] oldest = samples[sampleCount < samples.length ? 0 : (newest + 1) % samples.length];
+    long[] latest = samples[newest];
+    if (!fresh && sampleCount == 1) {
+      // Within the first second of the window there is no later sample of the stable group: count
+      // it now (once a second has passed, the last sample is at most a second old).
+      latest = new long[4];
+      for (EndpointState e : states.get()) {
+        if (!contains(canary, e)) {
+          latest[2] += e.successes();
+          latest[3] += e.failures();
+        }
+      }
+    }
+    long canaryOk;
+    long canaryFailed;
+    if (fresh) {
+      canaryOk = latest[0];
+      canaryFailed = latest[1];
+    } else {
+      canaryOk = 0;
+      canaryFailed = 0;
+      for (EndpointState e : canary) {
+        canaryOk += e.successes();
+        canaryFailed += e.failures();
+      }
+    }
+    // Endpoints that left took their counts with them: never below zero.
+    canaryOk = Math.max(0, canaryOk - oldest[0]);
+    canaryFailed = Math.max(0, canaryFailed - oldest[1]);
+    long stableOk = Math.max(0, latest[2] - oldest[2]);
+    long stableFailed = Math.max(0, latest[3] - oldest[3]);
+    String reason = verdict(canaryOk, canaryFailed, stableOk, stableFailed, s.rollbackMargin());
+    if (reason == null) {
+      reason = allEjected();
+    }
+    if (reason == null) {
       return false;
     }
-    double canaryRate = 100.0 * canaryFailed / canaryCalls;
-    long stableCalls = stableOk + stableFailed;
-    double stableRate = stableCalls == 0 ? 0 : 100.0 * stableFailed / stableCalls;
-    if (canaryRate - stableRate <= s.rollbackMargin()) {
-      return false;
-    }
-    String reason =
-        String.format(
-            Locale.ROOT,
-            "canary error rate %.1f%% over %d calls vs stable %.1f%% over %d calls, more than %.1f"
-                + " percentage points apart",
-            canaryRate,
-            canaryCalls,
-            stableRate,
-            stableCalls,
-            s.rollbackMargin());
-    rolledBack = reason;
-    snapshots.canaryShare().parts = 0;
-    events.canaryRolledBack(reason);
+    rollBack(s, reason);
     return true;
   }
 
-  private void count(TrafficSplit s, long[] into) {
-    java.util.Arrays.fill(into, 0);
-    for (EndpointState e : states.get()) {
-      int base = s.matches(e.endpoint()) ? 0 : 2;
-      into[base] += e.successes();
-      into[base + 1] += e.failures();
+  /** Why every canary endpoint is out while a stable one serves, or null. */
+  private @Nullable String allEjected() {
+    if (canary.length == 0) {
+      return null;
     }
+    for (EndpointState e : canary) {
+      if (!e.ejection.isEjected()) {
+        return null;
+      }
+    }
+    for (EndpointState e : states.get()) {
+      if (!e.ejection.isEjected() && !contains(canary, e)) {
+        return (canary.length == 1
+                ? "its endpoint was ejected ("
+                : "all " + canary.length + " of its endpoints were ejected (")
+            + canary[0].ejection.reason()
+            + ") while stable endpoints serve";
+      }
+    }
+    return null;
+  }
+
+  private static boolean contains(EndpointState[] list, EndpointState e) {
+    for (EndpointState x : list) {
+      if (x == e) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Why the canary must be rolled back, or null: at least MIN_FAILURES canary failures, and the
+   * lower end of its error rate's 95% Wilson interval above the upper end of the stable group's by
+   * more than {@code marginPoints}.
+   */
+  static @Nullable String verdict(
+      long canaryOk, long canaryFailed, long stableOk, long stableFailed, double marginPoints) {
+    if (canaryFailed < MIN_FAILURES) {
+      return null;
+    }
+    long canaryCalls = canaryOk + canaryFailed;
+    long stableCalls = stableOk + stableFailed;
+    double canaryLow = wilson(canaryFailed, canaryCalls, -1);
+    double stableHigh = stableCalls == 0 ? 1 : wilson(stableFailed, stableCalls, +1);
+    if ((canaryLow - stableHigh) * 100 <= marginPoints) {
+      return null;
+    }
+    return String.format(
+        Locale.ROOT,
+        "canary failed %d of %d calls (%.1f%%) in the last %d s, stable %d of %d (%.1f%%): worse by"
+            + " more than %.1f percentage points at 95%% confidence",
+        canaryFailed,
+        canaryCalls,
+        100.0 * canaryFailed / canaryCalls,
+        WINDOW_SECONDS,
+        stableFailed,
+        stableCalls,
+        stableCalls == 0 ? 0.0 : 100.0 * stableFailed / stableCalls,
+        marginPoints);
+  }
+
+  /** The lower (sign -1) or upper (+1) end of the 95% Wilson score interval of k in n. */
+  static double wilson(long k, long n, int sign) {
+    double p = (double) k / n;
+    double z2 = Z * Z;
+    double center = p + z2 / (2.0 * n);
+    double spread = Z * Math.sqrt(p * (1 - p) / n + z2 / (4.0 * n * n));
+    return Math.min(1, Math.max(0, (center + sign * spread) / (1 + z2 / n)));
+  }
+
+  private void rollBack(TrafficSplit s, String reason) {
+    if (!control.rollBack(s, reason, this)) {
+      return; // a new split was set meanwhile: it is on its way to this control loop
+    }
+    apply(control.split()); // the same split at 0%, with the reason
+    events.canaryRolledBack(reason);
+    republish.run(); // sticky keys leave the canary; explain() and snapshot() show the reason
   }
 
   private void share(double percent) {

@@ -390,6 +390,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     publish(reconciled);
     states = reconciled;
     endpoints = next;
+    if (canary != null) {
+      canary.listed();
+    }
     if (!next.isEmpty()) {
       ready.countDown();
     }
@@ -493,6 +496,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
         snapshots.describe(list, c == null ? s -> "" : c::reason),
         snapshots,
         affinity,
+        c == null ? "" : c.rolledBack(),
         context);
   }
 
@@ -693,6 +697,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     @Override
     public void stateChanged(Endpoint endpoint, EndpointSnapshot.State state, String reason) {
       events.stateChanged(endpoint, state, reason);
+      if (canary != null && state == EndpointSnapshot.State.EJECTED) {
+        canary.endpointEjected();
+      }
     }
   }
 }

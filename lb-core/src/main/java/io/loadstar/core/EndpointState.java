@@ -157,6 +157,12 @@ final class EndpointState implements EndpointView, CallHandle {
   /** Read by pickers when bounded load is on; written by the control loop at publish. */
   volatile int effectiveWeight;
 
+  /**
+   * Told of each failed call, when the endpoint belongs to a canary that may be rolled back; read
+   * on the failure path only. Written by the control loop.
+   */
+  volatile @Nullable Runnable failureTap;
+
   /** True while trial calls after an ejection are under way; read on every outcome. */
   volatile boolean probation;
 
@@ -396,6 +402,10 @@ final class EndpointState implements EndpointView, CallHandle {
   public void onFailure(CallFailure failure, long latencyNanos) {
     failures.increment(); // before release(): successes = ended - failures - cancels
     release();
+    Runnable tap = failureTap;
+    if (tap != null) {
+      tap.run();
+    }
     PeakEwmaTracker l = latency;
     if (l != null) {
       l.observeFailure(latencyNanos);

@@ -34,6 +34,7 @@ final class Explainer {
       List<EndpointSnapshot> described,
       SnapshotBuilder snapshots,
       @Nullable Affinity affinity,
+      String canaryRolledBack,
       PickContext context) {
     // The serving tier: the lowest priority with a usable endpoint.
     Integer serving = null;
@@ -74,7 +75,8 @@ final class Explainer {
               + split.tags()
               + " takes "
               + pct(snapshots.canaryShare().parts / 10_000.0)
-              + " of picks without a key");
+              + " of picks without a key"
+              + (canaryRolledBack.isEmpty() ? "" : " (rolled back: " + canaryRolledBack + ")"));
     }
     boolean keyed = context.hasHashKey();
     if (keyed && affinity != null) {

@@ -456,12 +456,14 @@ final class SnapshotBuilder {
     boolean[] eligible = new boolean[all.size()];
     boolean[] usable = new boolean[all.size()];
     boolean any = false;
+    TrafficSplit sp = split;
+    boolean canaryOff = sp != null && sp.isOff(); // at 0% (set or rolled back): keys leave it too
     for (int i = 0; i < all.size(); i++) {
       EndpointState s = all.get(i);
       usable[i] = s.control.wasUsable;
       long since = s.control.usableSinceNanos;
       boolean waited = since == Long.MIN_VALUE || now - since >= wait;
-      eligible[i] = usable[i] && waited;
+      eligible[i] = usable[i] && waited && !(canaryOff && sp.matches(s.endpoint()));
       any |= eligible[i];
       if (usable[i] && !waited) {
         rebuildAt = Math.min(rebuildAt, since + wait);

@@ -9,12 +9,21 @@ import org.jspecify.annotations.Nullable;
 /**
  * The handle of a running canary split: give it to {@link LoadBalancers.Builder#trafficSplit}, then
  * {@link #set} a new split or {@link #clear} it at any time; the balancers using it apply the
- * change before {@code set} returns, so the next pick follows it. Thread-safe.
+ * change before {@code set} returns, so the next pick follows it. A balancer that rolls the canary
+ * back ({@link TrafficSplit#rollbackOnErrors}) sets the split here to 0%, so {@link #split()}
+ * always reports the share in force and every balancer using the control follows. Thread-safe.
  */
 public final class SplitControl {
 
+  /** A balancer applying this control's splits. */
+  interface Subscriber {
+    /** The split changed; {@code await}: apply it before returning. */
+    void changed(boolean await);
+  }
+
   private volatile @Nullable TrafficSplit split;
-  private final List<Runnable> balancers = new CopyOnWriteArrayList<>();
+  private volatile String rollbackReason = "";
+  private final List<Subscriber> balancers = new CopyOnWriteArrayList<>();
 
   private SplitControl(@Nullable TrafficSplit split) {
     this.split = split;
@@ -30,42 +39,78 @@ public final class SplitControl {
     return new SplitControl(null);
   }
 
-  /** Returns the split now, or null if none. */
+  /** Returns the split in force, or null if none: after a rollback, the rolled-back split at 0%. */
   public @Nullable TrafficSplit split() {
     return split;
   }
 
   /**
-   * Replaces the split (a ramp starts again from its first percentage); applied by every balancer
-   * using this control before it returns.
+   * Returns why the canary was rolled back, or an empty string if the split in force was set by
+   * {@link #set} (or the control was made with it) and not rolled back.
+   */
+  public String rollbackReason() {
+    return rollbackReason;
+  }
+
+  /**
+   * Replaces the split (a ramp starts again from its first percentage, a rollback is forgotten);
+   * applied by every balancer using this control before it returns.
    */
   public void set(TrafficSplit split) {
-    this.split = requireNonNull(split, "split");
-    notifyBalancers();
+    requireNonNull(split, "split");
+    synchronized (this) {
+      this.split = split;
+      this.rollbackReason = "";
+    }
+    notifyBalancers(null, true);
   }
 
   /** Ends the split: every pick goes to every endpoint again, canary or not. */
   public void clear() {
-    this.split = null;
-    notifyBalancers();
+    synchronized (this) {
+      this.split = null;
+      this.rollbackReason = "";
+    }
+    notifyBalancers(null, true);
   }
 
-  void subscribe(Runnable onChange) {
-    balancers.add(onChange);
+  /**
+   * Rolls {@code from} back to 0% for {@code reason}, unless another split was set meanwhile;
+   * returns whether it did. Called by {@code by}'s control loop, which applies it itself; the
+   * others follow without anyone waiting (two balancers rolling back at once must not wait on each
+   * other's control loops).
+   */
+  boolean rollBack(TrafficSplit from, String reason, Subscriber by) {
+    synchronized (this) {
+      if (split != from) {
+        return false;
+      }
+      split = from.percent(0);
+      rollbackReason = reason;
+    }
+    notifyBalancers(by, false);
+    return true;
   }
 
-  void unsubscribe(Runnable onChange) {
-    balancers.remove(onChange);
+  void subscribe(Subscriber balancer) {
+    balancers.add(balancer);
   }
 
-  private void notifyBalancers() {
-    for (Runnable r : balancers) {
-      r.run();
+  void unsubscribe(Subscriber balancer) {
+    balancers.remove(balancer);
+  }
+
+  private void notifyBalancers(@Nullable Subscriber except, boolean await) {
+    for (Subscriber b : balancers) {
+      if (b != except) {
+        b.changed(await);
+      }
     }
   }
 
   @Override
   public String toString() {
-    return "SplitControl{" + split + "}";
+    String r = rollbackReason;
+    return "SplitControl{" + split + (r.isEmpty() ? "" : ", rolled back: " + r) + "}";
   }
 }

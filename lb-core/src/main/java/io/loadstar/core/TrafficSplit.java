@@ -20,9 +20,8 @@ import java.util.TreeMap;
  *
  * <p>When no canary endpoint is usable, its share goes to the stable ones ({@link
  * #fallbackToStable(boolean)}); when no stable one is, everything goes to the canary. With {@link
- * #rollbackOnErrors}, a canary whose error rate exceeds the stable one's by a margin is rolled back
- * to 0%, with an event ({@code LbEventListener.canaryRolledBack}) and the reason in the canary
- * endpoints' {@code snapshot()}.
+ * #rollbackOnErrors}, a canary whose error rate exceeds the stable one's by a margin, or all of
+ * whose endpoints outlier detection ejected, is rolled back to 0% (see there).
  */
 public final class TrafficSplit {
 
@@ -32,7 +31,6 @@ public final class TrafficSplit {
   private final long rampNanos;
   private final boolean fallbackToStable;
   private final double rollbackMargin; // percentage points; NaN: never
-  private final int rollbackMinCalls;
 
   private TrafficSplit(
       Map<String, String> tags,
@@ -40,15 +38,13 @@ public final class TrafficSplit {
       double toPercent,
       long rampNanos,
       boolean fallbackToStable,
-      double rollbackMargin,
-      int rollbackMinCalls) {
+      double rollbackMargin) {
     this.tags = tags;
     this.fromPercent = fromPercent;
     this.toPercent = toPercent;
     this.rampNanos = rampNanos;
     this.fallbackToStable = fallbackToStable;
     this.rollbackMargin = rollbackMargin;
-    this.rollbackMinCalls = rollbackMinCalls;
   }
 
   /** A split to the endpoints tagged {@code name=value}, at 0% until a percentage is set. */
@@ -63,7 +59,7 @@ public final class TrafficSplit {
       throw new IllegalArgumentException(
           "tags: {} (expected: at least one tag the canary endpoints carry, such as version=v2)");
     }
-    return new TrafficSplit(new TreeMap<>(tags), 0, 0, 0, true, Double.NaN, 0);
+    return new TrafficSplit(new TreeMap<>(tags), 0, 0, 0, true, Double.NaN);
   }
 
   /**
@@ -73,8 +69,7 @@ public final class TrafficSplit {
    */
   public TrafficSplit percent(double percent) {
     checkPercent("percent", percent);
-    return new TrafficSplit(
-        tags, percent, percent, 0, fallbackToStable, rollbackMargin, rollbackMinCalls);
+    return new TrafficSplit(tags, percent, percent, 0, fallbackToStable, rollbackMargin);
   }
 
   /**
@@ -93,13 +88,7 @@ public final class TrafficSplit {
       throw new IllegalArgumentException("over: " + over + " (expected: 1s..30d)");
     }
     return new TrafficSplit(
-        tags,
-        fromPercent,
-        toPercent,
-        over.toNanos(),
-        fallbackToStable,
-        rollbackMargin,
-        rollbackMinCalls);
+        tags, fromPercent, toPercent, over.toNanos(), fallbackToStable, rollbackMargin);
   }
 
   /**
@@ -107,25 +96,35 @@ public final class TrafficSplit {
    * Defaults to true; false fails those picks instead (a strict canary).
    */
   public TrafficSplit fallbackToStable(boolean fallback) {
-    return new TrafficSplit(
-        tags, fromPercent, toPercent, rampNanos, fallback, rollbackMargin, rollbackMinCalls);
+    return new TrafficSplit(tags, fromPercent, toPercent, rampNanos, fallback, rollbackMargin);
   }
 
   /**
-   * Rolls the canary back to 0% when, after at least {@code minCalls} canary calls since the split
-   * was applied, its error rate exceeds the stable endpoints' by more than {@code
-   * percentagePoints}. Checked every second. Defaults to never.
+   * Rolls the canary back to 0% as soon as the calls show it fails more than the stable endpoints
+   * by more than {@code percentagePoints}, or when outlier detection has ejected every canary
+   * endpoint while a stable one serves. Defaults to never.
    *
-   * @throws IllegalArgumentException if the margin is not in {@code 0..100} or {@code minCalls} not
-   *     in {@code 1..1000000}
+   * <p>Both groups are judged over the same recent window (the last {@value
+   * CanaryDriver#WINDOW_SECONDS} seconds). The evidence is enough when the canary has failed at
+   * least {@value CanaryDriver#MIN_FAILURES} calls in the window and the lower end of its error
+   * rate's 95% Wilson interval exceeds the upper end of the stable one's by more than the margin.
+   * The check runs on each canary failure (and once a second), not on a call count, so the harm is
+   * bounded: a canary failing every call is rolled back at its fifth failure; one failing 20% of
+   * calls against a healthy stable group, with a margin of 5 points, after about 5 to 8 failures
+   * (figures in the README). Calls already in flight to the canary when it is rolled back still
+   * complete there.
+   *
+   * <p>A rollback sets the {@link SplitControl}'s split to this one at 0% (every balancer using the
+   * control follows), tells each balancer's {@code LbEventListener.canaryRolledBack}, counts in
+   * {@code loadstar.canary.rollbacks}, and shows in {@code snapshot()} and {@code explain()}.
+   * Sticky keys leave rolled-back canary endpoints too. Set a new split to try again.
+   *
+   * @throws IllegalArgumentException if the margin is not in {@code 0..100}
    */
-  public TrafficSplit rollbackOnErrors(double percentagePoints, int minCalls) {
+  public TrafficSplit rollbackOnErrors(double percentagePoints) {
     checkPercent("percentagePoints", percentagePoints);
-    if (minCalls < 1 || minCalls > 1_000_000) {
-      throw new IllegalArgumentException("minCalls: " + minCalls + " (expected: 1..1000000)");
-    }
     return new TrafficSplit(
-        tags, fromPercent, toPercent, rampNanos, fallbackToStable, percentagePoints, minCalls);
+        tags, fromPercent, toPercent, rampNanos, fallbackToStable, percentagePoints);
   }
 
   /** Returns the tags a canary endpoint carries. */
@@ -149,6 +148,11 @@ public final class TrafficSplit {
     return rampNanos > 0;
   }
 
+  /** Whether this split sends nothing to the canary: fixed at 0%. */
+  boolean isOff() {
+    return rampNanos == 0 && toPercent == 0;
+  }
+
   boolean fallsBackToStable() {
     return fallbackToStable;
   }
@@ -159,10 +163,6 @@ public final class TrafficSplit {
 
   double rollbackMargin() {
     return rollbackMargin;
-  }
-
-  int rollbackMinCalls() {
-    return rollbackMinCalls;
   }
 
   boolean matches(Endpoint e) {
@@ -192,7 +192,7 @@ public final class TrafficSplit {
         + ": "
         + share
         + (fallbackToStable ? "" : ", no fallback")
-        + (rollsBack() ? ", rollback at +" + rollbackMargin + " pp after " + rollbackMinCalls : "")
+        + (rollsBack() ? ", rollback at +" + rollbackMargin + " pp" : "")
         + "}";
   }
 }

@@ -121,30 +121,187 @@ class TrafficSplitTest extends FakeTimeTest {
     assertThat(canaryPercent(lb, 50_000)).isBetween(38.0, 42.0);
   }
 
+  /** Outcomes of a run: failed canary calls before the rollback, and when it came (ticker). */
+  private int canaryFailuresBeforeRollback;
+
+  private long rolledBackAtNanos;
+
+  /**
+   * Runs {@code seconds} of fake time at {@code perSecond} calls, in steps of 10 ms; a canary call
+   * fails when {@code canaryFails} says so for its canary call number, a stable call every {@code
+   * stableFailEvery}-th (0: never).
+   */
+  private void traffic(
+      LoadBalancer lb,
+      int seconds,
+      int perSecond,
+      java.util.function.IntPredicate canaryFails,
+      int stableFailEvery) {
+    int perStep = perSecond / 100;
+    int canaryCalls = 0;
+    int stableCalls = 0;
+    for (int step = 0; step < seconds * 100; step++) {
+      for (int i = 0; i < perStep; i++) {
+        PickResult r = lb.pick(PickContext.empty());
+        boolean canary = r.endpoint().tags().get("version").equals("v2");
+        boolean fails =
+            canary
+                ? canaryFails.test(canaryCalls++)
+                : stableFailEvery > 0 && ++stableCalls % stableFailEvery == 0;
+        if (fails) {
+          if (canary && rollbacks.isEmpty()) {
+            canaryFailuresBeforeRollback++; // the failure that rolls it back counts
+          }
+          r.handle().onFailure(CallFailure.status(503), 1_000);
+        } else {
+          r.handle().onSuccess(1_000);
+        }
+        if (!rollbacks.isEmpty() && rolledBackAtNanos == 0) {
+          rolledBackAtNanos = ticker.nanoTime();
+        }
+      }
+      scheduler.advance(Duration.ofMillis(10), Duration.ofMillis(10));
+    }
+  }
+
   @Test
-  void canaryFailingMoreThanStable_rolledBackToZero_withAnEventAndAReason() {
-    SplitControl control = SplitControl.of(V2.percent(50).rollbackOnErrors(5, 100));
+  void canaryFailingEverything_withOutlierDetection_rolledBackAtItsFifthFailure() {
+    SplitControl control = SplitControl.of(V2.percent(10).rollbackOnErrors(5));
+    LoadBalancer lb = lb(control); // outlier detection on, as by default
+    long start = ticker.nanoTime();
+    traffic(lb, 10, 1_000, n -> true, 0);
+    // Outlier detection ejects a canary endpoint after 5 failures; that stops its calls, not the
+    // evidence: the fifth canary failure in the window rolls the canary back.
+    assertThat(rollbacks).hasSize(1);
+    assertThat(canaryFailuresBeforeRollback).isEqualTo(CanaryDriver.MIN_FAILURES);
+    assertThat(rolledBackAtNanos - start).isLessThan(Duration.ofSeconds(2).toNanos());
+    assertThat(rollbacks.get(0))
+        .matches(
+            "canary failed 5 of 5 calls \\(100\\.0%\\) in the last 30 s, stable 0 of \\d+"
+                + " \\(0\\.0%\\): worse by more than 5\\.0 percentage points at 95% confidence");
+    // The share in force is 0%, everywhere it is read.
+    assertThat(canaryPercent(lb, 20_000)).isZero();
+    assertThat(control.split().percentAt(Duration.ZERO)).isZero();
+    assertThat(control.rollbackReason()).isEqualTo(rollbacks.get(0));
+    assertThat(TestEndpoints.snapshotOf(lb, C1).reason()).contains("canary rolled back: ");
+    assertThat(TestEndpoints.snapshotOf(lb, S1).reason()).isEmpty();
+    assertThat(lb.explain(PickContext.empty()).routing())
+        .contains("takes 0.0% of picks without a key (rolled back: canary failed 5 of 5");
+    // A new split tries again.
+    control.set(V2.percent(10));
+    assertThat(control.rollbackReason()).isEmpty();
+    assertThat(canaryPercent(lb, 20_000)).isBetween(8.5, 11.5);
+  }
+
+  @Test
+  void canaryFailingEverything_withoutOutlierDetection_rolledBackAtItsFifthFailure() {
+    SplitControl control = SplitControl.of(V2.percent(10).rollbackOnErrors(5));
     LoadBalancer lb = lb(control, OutlierDetectionConfig.disabled());
-    // Every other canary call fails (with outlier detection off, nothing ejects them).
-    for (int i = 0; i < 2_000; i++) {
+    traffic(lb, 5, 1_000, n -> true, 0);
+    assertThat(rollbacks).hasSize(1);
+    assertThat(canaryFailuresBeforeRollback).isEqualTo(CanaryDriver.MIN_FAILURES);
+  }
+
+  @Test
+  void canaryFailingOneCallInFive_rolledBackWithinFiveSeconds_afterFewFailures() {
+    SplitControl control = SplitControl.of(V2.percent(10).rollbackOnErrors(5));
+    LoadBalancer lb = lb(control);
+    long start = ticker.nanoTime();
+    // 200 calls a second, 20 of them to the canary, 4 of those fail (never 5 in a row).
+    traffic(lb, 10, 200, n -> n % 5 == 0, 0);
+    assertThat(rollbacks).hasSize(1);
+    assertThat(canaryFailuresBeforeRollback).isBetween(5, 8);
+    assertThat(rolledBackAtNanos - start).isLessThan(Duration.ofSeconds(5).toNanos());
+  }
+
+  @Test
+  void canaryFailingAsOftenAsStable_neverRolledBack() {
+    SplitControl control = SplitControl.of(V2.percent(10).rollbackOnErrors(5));
+    LoadBalancer lb = lb(control, OutlierDetectionConfig.disabled());
+    // Both groups fail one call in 20 for two minutes.
+    traffic(lb, 120, 1_000, n -> n % 20 == 19, 20);
+    assertThat(rollbacks).isEmpty();
+    assertThat(canaryPercent(lb, 20_000)).isBetween(8.5, 11.5);
+  }
+
+  @Test
+  void oneControlForTwoBalancers_aRollbackInOne_isFollowedByTheOther() {
+    SplitControl control = SplitControl.of(V2.percent(10).rollbackOnErrors(5));
+    LoadBalancer failing = lb(control);
+    LoadBalancer other = lb(control);
+    traffic(failing, 2, 1_000, n -> true, 0);
+    assertThat(rollbacks).hasSize(2); // one event per balancer
+    assertThat(canaryPercent(other, 20_000)).isZero();
+    assertThat(TestEndpoints.snapshotOf(other, C2).reason()).startsWith("canary rolled back: ");
+  }
+
+  @Test
+  void everyCanaryEndpointEjectedForSlowCalls_rolledBack() {
+    SplitControl control = SplitControl.of(V2.percent(40).rollbackOnErrors(5));
+    LoadBalancer lb =
+        lb(
+            control,
+            OutlierDetectionConfig.builder()
+                .maxEjectionPercent(50)
+                .slowCalls(Duration.ofMillis(500), 50)
+                .build());
+    for (int step = 0; step < 1_100 && rollbacks.isEmpty(); step++) {
+      for (int i = 0; i < 10; i++) {
+        PickResult r = lb.pick(PickContext.empty());
+        boolean canary = r.endpoint().tags().get("version").equals("v2");
+        r.handle().onSuccess(canary ? Duration.ofSeconds(1).toNanos() : 1_000_000);
+      }
+      scheduler.advance(Duration.ofMillis(10), Duration.ofMillis(10));
+    }
+    assertThat(rollbacks).hasSize(1);
+    assertThat(rollbacks.get(0))
+        .startsWith("all 2 of its endpoints were ejected (ejected: ")
+        .endsWith("while stable endpoints serve");
+  }
+
+  @Test
+  void stickyKeys_leaveARolledBackCanary() {
+    SplitControl control = SplitControl.of(V2.percent(10).rollbackOnErrors(5));
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("svc")
+                .endpoints(List.of(S1, S2, S3, C1, C2))
+                .trafficSplit(control)
+                .affinity(Affinity.returnImmediately())
+                .ticker(ticker)
+                .scheduler(scheduler)
+                .seed(5)
+                .build());
+    int onCanary = 0;
+    for (long key = 0; key < 1_000; key++) {
+      onCanary += TestEndpoints.pickKey(lb, key).startsWith("10.0.2.") ? 1 : 0;
+    }
+    assertThat(onCanary).isBetween(300, 500); // keys follow the ring, not the split
+    for (int i = 0; i < 1_000 && control.rollbackReason().isEmpty(); i++) {
       PickResult r = lb.pick(PickContext.empty());
-      boolean canary = r.endpoint().tags().get("version").equals("v2");
-      if (canary && i % 2 == 0) {
+      if (r.endpoint().tags().get("version").equals("v2")) {
         r.handle().onFailure(CallFailure.status(503), 1_000);
       } else {
         r.handle().onSuccess(1_000);
       }
     }
-    assertThat(rollbacks).isEmpty(); // checked on the balancer's one-second timer
-    scheduler.advance(Duration.ofSeconds(1), Duration.ofSeconds(1));
-    assertThat(rollbacks).hasSize(1);
-    assertThat(rollbacks.get(0))
-        .matches(
-            "canary error rate \\d+\\.\\d% over \\d+ calls vs stable 0\\.0% over \\d+ calls,"
-                + " more than 5\\.0 percentage points apart");
-    assertThat(canaryPercent(lb, 20_000)).isZero();
-    assertThat(TestEndpoints.snapshotOf(lb, C1).reason()).startsWith("canary rolled back: ");
-    assertThat(TestEndpoints.snapshotOf(lb, S1).reason()).isEmpty();
+    assertThat(control.rollbackReason()).isNotEmpty();
+    for (long key = 0; key < 1_000; key++) {
+      assertThat(TestEndpoints.pickKey(lb, key)).startsWith("10.0.1.");
+    }
+  }
+
+  @Test
+  void verdict_needsFiveFailures_andConfidence() {
+    assertThat(CanaryDriver.verdict(0, 4, 1_000, 0, 5)).isNull();
+    assertThat(CanaryDriver.verdict(0, 5, 1_000, 0, 5)).isNotNull();
+    assertThat(CanaryDriver.verdict(0, 5, 10, 0, 5)).isNotNull(); // 5/5 against 0/10
+    assertThat(CanaryDriver.verdict(0, 5, 0, 0, 5)).isNull(); // nothing to compare with
+    assertThat(CanaryDriver.verdict(95, 5, 1_900, 100, 5)).isNull(); // 5% each
+    assertThat(CanaryDriver.verdict(20, 5, 1_000, 0, 5)).isNotNull(); // 20% against 0%
+    assertThat(CanaryDriver.verdict(20, 5, 1_000, 0, 20)).isNull(); // not 20 points worse, sure
+    assertThat(CanaryDriver.wilson(0, 10, -1)).isZero();
+    assertThat(CanaryDriver.wilson(10, 10, +1)).isEqualTo(1.0);
   }
 
   @Test
@@ -154,7 +311,7 @@ class TrafficSplitTest extends FakeTimeTest {
         .hasMessage("over: PT0.01S (expected: 1s..30d)");
     assertThatThrownBy(() -> TrafficSplit.toTags(Map.of()))
         .hasMessageStartingWith("tags: {} (expected: at least one tag");
-    assertThatThrownBy(() -> V2.rollbackOnErrors(5, 0))
-        .hasMessage("minCalls: 0 (expected: 1..1000000)");
+    assertThatThrownBy(() -> V2.rollbackOnErrors(-1))
+        .hasMessage("percentagePoints: -1.0 (expected: 0..100)");
   }
 }

@@ -208,7 +208,7 @@ class LoadstarMetricsTest {
   @Test
   void canaryRollback_counted() {
     SplitControl split =
-        SplitControl.of(TrafficSplit.toTag("version", "v2").percent(50).rollbackOnErrors(5, 10));
+        SplitControl.of(TrafficSplit.toTag("version", "v2").percent(50).rollbackOnErrors(5));
     LoadBalancer lb =
         bound(builder().trafficSplit(split).outlierDetection(OutlierDetectionConfig.disabled()));
     source.get().onUpdate(EndpointUpdate.of(E1, E2, E3.withTag("version", "v2")));

@@ -25,7 +25,7 @@ final class RoutingUsage {
         SplitControl.of(
             TrafficSplit.toTag("version", "v2")
                 .ramp(1, 50, Duration.ofMinutes(30)) // the balancer advances it every second
-                .rollbackOnErrors(5, 200)); // 5 points worse than stable after 200 calls: 0%
+                .rollbackOnErrors(5)); // 0% once clearly 5 points worse than stable
     LoadBalancer api =
         LoadBalancers.builder("api")
             .endpoints(
