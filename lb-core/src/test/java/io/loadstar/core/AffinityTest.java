@@ -135,6 +135,58 @@ class AffinityTest extends FakeTimeTest {
     assertThat(moved).isBetween(keys / 5 - 150, keys / 5 + 150); // its fifth, roughly
   }
 
+  /** The share of 100,000 string keys each endpoint of {@code endpoints} takes, sticky. */
+  private java.util.Map<String, Double> keyShares(java.util.List<Endpoint> endpoints) {
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("svc")
+                .endpoints(endpoints)
+                .affinity(Affinity.returnImmediately())
+                .ticker(ticker)
+                .scheduler(scheduler)
+                .seed(9)
+                .build());
+    java.util.Map<String, Double> shares = new java.util.TreeMap<>();
+    int keys = 100_000;
+    for (int k = 0; k < keys; k++) {
+      PickResult r = lb.pick(PickContext.ofHashKey("user-" + k));
+      shares.merge(r.endpoint().key(), 1.0 / keys, Double::sum);
+      r.handle().onCancel();
+    }
+    return shares;
+  }
+
+  @Test
+  void keysSpreadWithinTenPercentOfTheFairShare_overFourBackends_manyAddressSets() {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(17);
+    for (int set = 0; set < 12; set++) {
+      java.util.List<Endpoint> four = new java.util.ArrayList<>();
+      int port = set < 4 ? 8080 + set : 1024 + random.nextInt(60_000);
+      for (int i = 1; i <= 4; i++) {
+        four.add(
+            set % 2 == 0
+                ? Endpoint.of("127.0.0." + i, port)
+                : Endpoint.of("10." + random.nextInt(256) + ".0." + i, port));
+      }
+      java.util.Map<String, Double> shares = keyShares(four);
+      assertThat(shares).as("%s", four).hasSize(4);
+      assertThat(shares.values()).as("%s", shares).allMatch(x -> x >= 0.225 && x <= 0.275);
+    }
+  }
+
+  @Test
+  void keysFollowTheWeights() {
+    java.util.Map<String, Double> shares =
+        keyShares(
+            java.util.List.of(
+                Endpoint.of("127.0.0.1", 80),
+                Endpoint.of("127.0.0.2", 80).withWeight(2),
+                Endpoint.of("127.0.0.3", 80).withWeight(5)));
+    assertThat(shares.get("127.0.0.1:80")).isBetween(0.125 * 0.9, 0.125 * 1.1);
+    assertThat(shares.get("127.0.0.2:80")).isBetween(0.25 * 0.9, 0.25 * 1.1);
+    assertThat(shares.get("127.0.0.3:80")).isBetween(0.625 * 0.9, 0.625 * 1.1);
+  }
+
   @Test
   void picksWithoutAKey_unchanged() {
     LoadBalancer lb = lb(Affinity.returnImmediately());
