@@ -32,9 +32,14 @@ public interface LoadBalancer extends AutoCloseable {
   /**
    * Explains where a pick with {@code context} would go and why: each endpoint's state, whether it
    * is a candidate, the scores the strategy compares, and the routing that applies. Takes no slot
-   * and changes nothing; for operators and tests, not for the call path.
+   * and changes nothing; for operators and tests, not for the call path. It agrees with {@link
+   * #peek}: where the pick is determined by the context and the state (a hash key's owner, the less
+   * busy of two least-request candidates) it names that endpoint as {@link
+   * PickExplanation#chosen()}; where the pick is drawn (a tie, a draw by share, power of two
+   * choices over more candidates) the decision names what it is drawn among.
    *
    * @throws UnsupportedOperationException if the implementation cannot explain its picks
+   * @throws IllegalStateException if the balancer is closed
    */
   default PickExplanation explain(PickContext context) {
     throw new UnsupportedOperationException(getClass().getName() + " does not explain its picks");
@@ -99,13 +104,19 @@ public interface LoadBalancer extends AutoCloseable {
    */
   boolean awaitReady(Duration timeout) throws InterruptedException;
 
-  /** Returns the endpoints currently known from discovery, sorted by {@link Endpoint#key()}. */
+  /**
+   * Returns the endpoints currently known from discovery, sorted by {@link Endpoint#key()}.
+   *
+   * @throws IllegalStateException if the balancer is closed
+   */
   List<Endpoint> endpoints();
 
   /**
    * Returns the state of every endpoint known from discovery, sorted by {@link Endpoint#key()}:
    * whether it is ready, ramping, at its limit, draining, unhealthy or ejected, why, and its
    * weights, calls in flight and counters. A copy, made on each call.
+   *
+   * @throws IllegalStateException if the balancer is closed
    */
   List<EndpointSnapshot> snapshot();
 
@@ -140,6 +151,13 @@ public interface LoadBalancer extends AutoCloseable {
    * picks return unavailable; all done when it returns (called from one of the balancer's own
    * listeners, right after that listener returns). Calls in flight may still report their outcome.
    * Idempotent.
+   *
+   * <p>After {@code close()}, picks are unavailable with a reason naming the balancer as closed
+   * ({@code execute} throws {@link NoEndpointAvailableException}, {@code peek} is empty, {@code
+   * awaitReady} returns false), so calls racing a shutdown fail the way a pick fails. The methods
+   * that answer or act for the balancer ({@code endpoints}, {@code snapshot}, {@code explain},
+   * {@code drain}, {@code resume}, {@code setWeight}) throw {@link IllegalStateException} naming
+   * it. {@code name}, {@code retryPolicy} and {@code retryStats} still answer, for a last report.
    */
   @Override
   void close();

@@ -9,9 +9,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * Why a pick would go where it goes: every endpoint with its state, whether it is a candidate and
  * why not, the score the strategy compares, the routing that applies (tiers, zones, canary split,
- * sticky key), and the endpoint chosen when the strategy is deterministic for this context (a hash
- * key, or the best score that power-of-two choices tends to). Made by {@link LoadBalancer#explain},
- * which takes no slot and changes nothing. Immutable.
+ * sticky key), and the endpoint chosen when the pick is determined by this context and the state (a
+ * hash key's owner, the least loaded when every candidate is compared); when it is drawn, the
+ * decision names the endpoints it is drawn among (a tie included). Made by {@link
+ * LoadBalancer#explain}, which takes no slot and changes nothing. Immutable.
  */
 public final class PickExplanation {
 

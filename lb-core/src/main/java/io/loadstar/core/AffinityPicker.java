@@ -23,7 +23,7 @@ import org.jspecify.annotations.Nullable;
  * size, shared by weight, so keys spread within a few percent of each endpoint's fair share.
  */
 /** A tier's picker with sticky keys. Immutable apart from the shared moved-keys cache. */
-final class AffinityPicker implements Picker {
+final class AffinityPicker implements Picker, PickPeek.Peeking {
 
   /**
    * About how many points the ring of a tier has: each endpoint's share of them follows its weight.
@@ -144,18 +144,32 @@ final class AffinityPicker implements Picker {
     return none;
   }
 
-  /** The endpoint a key's pick would try first, without acquiring anything (for explain). */
-  io.loadstar.api.@Nullable Endpoint owner(long h) {
+  /** Where a keyed pick would go, by the same walk as pick(), acquiring nothing. */
+  @Override
+  public PickPeek peek(PickContext context) {
+    if (!context.hasHashKey()) {
+      return unkeyed != null ? PickPeek.of(unkeyed, context) : PickPeek.NONE;
+    }
+    long h = context.hashKey();
     int start = start(h);
+    int primary = owners[start];
+    Cache<Long, String> m = moved;
+    if (m != null && eligible[primary] && m.estimatedSize() > 0) {
+      String to = m.getIfPresent(h);
+      Integer i = to != null ? index.get(to) : null;
+      if (i != null && eligible[i] && PickPeek.available(endpoints[i], context)) {
+        return PickPeek.of(endpoints[i].endpoint());
+      }
+    }
     int n = ring.length;
     for (int step = 0; step < n; step++) {
       int pos = start + step;
       int i = owners[pos >= n ? pos - n : pos];
-      if (eligible[i]) {
-        return endpoints[i].endpoint();
+      if (eligible[i] && PickPeek.available(endpoints[i], context)) {
+        return PickPeek.of(endpoints[i].endpoint());
       }
     }
-    return null;
+    return PickPeek.NONE;
   }
 
   private @Nullable PickResult tryPick(int i, PickContext context) {

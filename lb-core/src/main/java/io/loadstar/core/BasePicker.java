@@ -12,7 +12,7 @@ import org.jspecify.annotations.Nullable;
  * scans for any usable endpoint when the strategy's own choice is excluded or at its limit.
  * Immutable; safe for concurrent use.
  */
-abstract class BasePicker implements Picker {
+abstract class BasePicker implements Picker, PickPeek.Peeking {
 
   final EndpointView[] views;
   final PickResult exhausted;
@@ -50,6 +50,12 @@ abstract class BasePicker implements Picker {
       }
     }
     return exhausted;
+  }
+
+  /** By default a pick draws among the endpoints it could take (round robin's cursor, a draw). */
+  @Override
+  public PickPeek peek(PickContext context) {
+    return PickPeek.amongAvailable(views, context);
   }
 
   @Override

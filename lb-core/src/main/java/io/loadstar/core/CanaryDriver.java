@@ -112,13 +112,6 @@ final class CanaryDriver implements SplitControl.Subscriber {
     setTaps(List.of());
   }
 
-  /** The rollback's reason, for the canary endpoints' snapshot; empty if none. */
-  String reason(EndpointState s) {
-    TrafficSplit sp = split;
-    String r = rolledBack;
-    return !r.isEmpty() && sp != null && sp.matches(s.endpoint()) ? "canary rolled back: " + r : "";
-  }
-
   /** Why the split in force was rolled back, or empty; any thread. */
   String rolledBack() {
     return rolledBack;
@@ -169,8 +162,8 @@ final class CanaryDriver implements SplitControl.Subscriber {
 
   private void apply(@Nullable TrafficSplit s) {
     split = s;
-    snapshots.split(s);
     rolledBack = s != null && s == control.split() ? control.rollbackReason() : "";
+    snapshots.split(s, rolledBack);
     if (timer != null) {
       timer.cancel(false);
       timer = null;

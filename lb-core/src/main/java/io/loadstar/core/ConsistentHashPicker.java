@@ -86,6 +86,41 @@ abstract class ConsistentHashPicker extends BasePicker {
     return r != null ? r : exhausted;
   }
 
+  /**
+   * With a key, the first endpoint of its walk a pick could take (under the bound, if there is one,
+   * else ignoring it, as pick() does); without one, a random draw.
+   */
+  @Override
+  public PickPeek peek(PickContext context) {
+    if (!context.hasHashKey()) {
+      return super.peek(context);
+    }
+    LongAdder total = totalInFlight;
+    double scale = total != null ? boundedLoadFactor * (total.sum() + 1) / totalWeight : 0;
+    int start = start(context.hashKey());
+    io.loadstar.api.Endpoint e = peekWalk(start, context, total, scale);
+    if (e == null && total != null) {
+      e = peekWalk(start, context, null, 0);
+    }
+    return e != null ? PickPeek.of(e) : PickPeek.NONE;
+  }
+
+  private io.loadstar.api.@Nullable Endpoint peekWalk(
+      int position, PickContext context, @Nullable LongAdder bounded, double scale) {
+    int size = positions();
+    for (int step = 0; step < size; step++) {
+      EndpointView view = views[owner(position)];
+      if ((bounded == null || view.inFlight() < Math.ceil(scale * Math.max(1, view.weight())))
+          && PickPeek.available(view, context)) {
+        return view.endpoint();
+      }
+      if (++position == size) {
+        position = 0;
+      }
+    }
+    return null;
+  }
+
   private @Nullable PickResult walk(
       int position, PickContext context, @Nullable LongAdder bounded, double scale) {
     int size = positions();

@@ -81,7 +81,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   private volatile Picker picker;
   private volatile List<Endpoint> endpoints = List.of();
-  private volatile List<EndpointState> stateList = List.of();
+  // The last published build: each endpoint's status, for snapshot(), explain() and subsetting.
+  private volatile SnapshotBuilder.Snapshot current;
   private volatile boolean closed;
 
   // Serial only.
@@ -98,6 +99,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final @Nullable Subsetting subsetting;
   // Serial only, with subsetting: the whole list discovery gave, and this client's position.
   private List<Endpoint> discovered = List.of();
+  private volatile int discoveredSize; // read by explain()
   private int positionIndex = -1;
   private int positionCount;
   private boolean subsetPending;
@@ -150,7 +152,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
             : null;
     this.stateFactory = EndpointState.factory(b, total, outliers);
     this.retries = new RetryEngine(b, events, host);
-    this.picker = TieredPicker.empty(NO_ENDPOINTS, events);
+    this.current = snapshots.build(List.of(), ticker.nanoTime());
+    this.picker = current.picker();
   }
 
   /**
@@ -237,7 +240,15 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   @Override
   public List<Endpoint> endpoints() {
+    checkOpen();
     return endpoints;
+  }
+
+  /** After close(), the methods that act or answer for the balancer refuse. */
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("LoadBalancer '" + name + "' is closed");
+    }
   }
 
   @Override
@@ -335,6 +346,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     if (closed) {
       return;
     }
+    String conflict = update.isError() ? null : conflictingDuplicate(update.endpoints());
+    if (conflict != null) {
+      // Which of the two is right cannot be known: keep the last good list, as for an error.
+      update = EndpointUpdate.failed(new IllegalArgumentException("discovery: " + conflict));
+    }
     List<Endpoint> next = update.isError() ? List.of() : canonical(update.endpoints());
     long now = ticker.nanoTime();
     if (next.isEmpty() && (update.isError() || !states.isEmpty())) {
@@ -355,6 +371,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       lastAnswerNanos = now;
     }
     discovered = next;
+    discoveredSize = next.size();
     reconcile(subsetOf(next));
   }
 
@@ -441,9 +458,13 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
     SubsetPlan plan = SubsetPlan.of(all, positionCount, size);
     List<Endpoint> subset = new ArrayList<>(plan.subset(positionIndex));
+    Map<String, EndpointStatus> byKey = new HashMap<>();
+    for (EndpointStatus st : current.statuses()) {
+      byKey.put(st.state.key(), st);
+    }
     int missing = 0;
     for (Endpoint e : subset) {
-      missing += usable(e) ? 0 : 1;
+      missing += usable(e, byKey) ? 0 : 1;
     }
     if (missing > 0) {
       for (Endpoint e : plan.widening(positionIndex)) {
@@ -451,19 +472,19 @@ final class DefaultLoadBalancer implements LoadBalancer {
           break;
         }
         subset.add(e);
-        missing -= usable(e) ? 1 : 0;
+        missing -= usable(e, byKey) ? 1 : 0;
       }
     }
     return canonical(subset);
   }
 
-  /** Whether the endpoint of {@code e}'s key is usable now, or not listed yet (assumed usable). */
-  private boolean usable(Endpoint e) {
-    EndpointState state = states.get(e.key());
-    return state == null
-        || (state.control.healthy
-            && !state.control.awaitingFirstCheck
-            && !state.ejection.isEjected());
+  /**
+   * Whether the endpoint of {@code e}'s key is usable by the last build's status (healthy, not
+   * ejected, not drained), or not listed yet (assumed usable).
+   */
+  private boolean usable(Endpoint e, Map<String, EndpointStatus> byKey) {
+    EndpointStatus status = byKey.get(e.key());
+    return status == null || status.usable();
   }
 
   /**
@@ -487,23 +508,43 @@ final class DefaultLoadBalancer implements LoadBalancer {
   @Override
   public PickExplanation explain(PickContext context) {
     Objects.requireNonNull(context, "context");
-    List<EndpointState> list = stateList;
+    checkOpen();
     CanaryDriver c = canary;
+    int listed = endpoints.size();
+    int discoveredCount = discoveredSize;
+    String subset =
+        subsetting != null && discoveredCount > listed
+            ? "subsetting: this client's subset is "
+                + listed
+                + " of the "
+                + discoveredCount
+                + " endpoints discovered; the other "
+                + (discoveredCount - listed)
+                + " are outside it"
+            : "";
     return Explainer.explain(
         name,
         strategy,
-        list,
-        snapshots.describe(list, c == null ? s -> "" : c::reason),
+        current,
         snapshots,
         affinity,
         c == null ? "" : c.rolledBack(),
-        context);
+        subset,
+        context,
+        ticker.nanoTime());
   }
 
   @Override
   public List<EndpointSnapshot> snapshot() {
-    CanaryDriver c = canary;
-    return snapshots.describe(stateList, c == null ? s -> "" : c::reason);
+    checkOpen();
+    List<EndpointStatus> statuses = current.statuses();
+    List<EndpointSnapshot> out = new ArrayList<>(statuses.size());
+    long now = ticker.nanoTime();
+    int maxInFlight = snapshots.settings().maxInFlight();
+    for (EndpointStatus st : statuses) {
+      out.add(st.snapshot(now, maxInFlight));
+    }
+    return out;
   }
 
   /** Builds the snapshot of {@code reconciled} and publishes it with one volatile write. */
@@ -528,8 +569,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
     if (built.rebuildAtNanos() != Long.MAX_VALUE) {
       scheduleReturn(built.rebuildAtNanos());
     }
+    current = built;
     picker = built.picker();
-    stateList = List.copyOf(reconciled.values());
     publications++;
     events.panic(built.panicReason(), snapshots.settings().failFastInPanic());
   }
@@ -568,12 +609,14 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   @Override
   public void drain(String endpointKey) {
+    checkOpen();
     requireCurrent(endpointKey);
     serialExecutor.execute(() -> setDraining(endpointKey, true));
   }
 
   @Override
   public void resume(String endpointKey) {
+    checkOpen();
     requireCurrent(endpointKey);
     serialExecutor.execute(() -> setDraining(endpointKey, false));
   }
@@ -584,6 +627,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       throw new IllegalArgumentException(
           "weight: " + weight + " (expected: -1..1000000, -1 = discovery's weight)");
     }
+    checkOpen();
     requireCurrent(endpointKey);
     serialExecutor.execute(
         () -> {
@@ -633,7 +677,40 @@ final class DefaultLoadBalancer implements LoadBalancer {
     return !closed && states.get(state.key()) == state;
   }
 
-  /** Sorted by key; the first of several endpoints with one key wins. */
+  /**
+   * Why {@code endpoints} cannot be used as they are: one key listed twice with different
+   * attributes (weight, zone, priority, tags, address), in words naming the key and both values;
+   * null if every key is listed once or only as equal copies.
+   */
+  static @Nullable String conflictingDuplicate(List<Endpoint> endpoints) {
+    Map<String, Endpoint> byKey = new HashMap<>();
+    for (Endpoint e : endpoints) {
+      Endpoint first = byKey.putIfAbsent(e.key(), e);
+      if (first == null || first.equals(e)) {
+        continue;
+      }
+      String what;
+      if (first.weight() != e.weight()) {
+        what = "weights " + first.weight() + " and " + e.weight();
+      } else if (first.priority() != e.priority()) {
+        what = "priorities " + first.priority() + " and " + e.priority();
+      } else if (!first.zone().equals(e.zone())) {
+        what = "zones '" + first.zone() + "' and '" + e.zone() + "'";
+      } else if (!first.tags().equals(e.tags())) {
+        what = "tags " + first.tags() + " and " + e.tags();
+      } else {
+        what = "addresses " + first.address() + " and " + e.address();
+      }
+      return "endpoint "
+          + e.key()
+          + " is listed twice, with "
+          + what
+          + " (expected: each key once, or copies that are equal)";
+    }
+    return null;
+  }
+
+  /** Sorted by key; equal copies of an endpoint count once. */
   static List<Endpoint> canonical(List<Endpoint> endpoints) {
     Map<String, Endpoint> byKey = new HashMap<>();
     for (Endpoint e : endpoints) {

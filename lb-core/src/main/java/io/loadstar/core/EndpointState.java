@@ -261,6 +261,14 @@ final class EndpointState implements EndpointView, CallHandle {
     return exact != null && exact.get() >= maxInFlight;
   }
 
+  /**
+   * Whether {@link #tryAcquire} would succeed now, without acquiring: not at its limit, not held
+   * back for trial calls. For explain(); a racing pick may change the answer.
+   */
+  boolean wouldAcquire() {
+    return trialPermits != 0 && !atLimit();
+  }
+
   @Override
   public @Nullable PickResult tryAcquire() {
     if (trialPermits >= 0 && !takeTrialPermit()) {

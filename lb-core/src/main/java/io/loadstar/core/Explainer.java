@@ -1,26 +1,22 @@
 package io.loadstar.core;
 
 import io.loadstar.api.Endpoint;
-import io.loadstar.api.EndpointSnapshot;
-import io.loadstar.api.EndpointView;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickExplanation;
-import io.loadstar.api.Picker;
 import io.loadstar.api.SelectionStrategy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /*
- * Design notes: explains a pick from the same states the snapshot is built from, without picking:
- * nothing is acquired, no cursor or random stream moves. Candidates are the serving tier's usable
- * endpoints that the context did not try and that are below their limit; routing narrows them to
- * the preferred zone (shares as the snapshot computes them) and names the canary share. Scores are
- * the strategy's own terms; the chosen endpoint is given where the strategy is deterministic for
- * the context: the owner of a hash key (a fresh picker over the candidates, asked for the key's
- * owner without acquiring it), or the best score, which power of two choices tends to.
+ * Design notes: explains a pick from the published snapshot, without picking: nothing is acquired,
+ * no cursor or random stream moves. Each endpoint's candidacy and the reason it is not one come
+ * from the status the snapshot was built with (EndpointStatus), the routing lines from the same
+ * build, and where the pick would go from the snapshot's own pickers (PickPeek), so the
+ * explanation cannot disagree with the picks: where the pick is determined (a hash key's owner,
+ * the less busy of two least-request candidates) it names that endpoint, where it is drawn it
+ * names what it is drawn among (a tie, a draw by share, power of two choices over more than two).
  */
 /** Builds {@link PickExplanation}s for a balancer. Stateless. */
 final class Explainer {
@@ -30,45 +26,16 @@ final class Explainer {
   static PickExplanation explain(
       String service,
       SelectionStrategy strategy,
-      List<EndpointState> states,
-      List<EndpointSnapshot> described,
+      SnapshotBuilder.Snapshot snapshot,
       SnapshotBuilder snapshots,
       @Nullable Affinity affinity,
       String canaryRolledBack,
-      PickContext context) {
-    // The serving tier: the lowest priority with a usable endpoint.
-    Integer serving = null;
-    for (int i = 0; i < states.size(); i++) {
-      if (usable(described.get(i)) && (serving == null || prio(states.get(i)) < serving)) {
-        serving = prio(states.get(i));
-      }
-    }
-    List<EndpointState> listed = new ArrayList<>();
-    List<EndpointView> usable = new ArrayList<>();
-    for (int i = 0; i < states.size(); i++) {
-      EndpointState s = states.get(i);
-      if (serving != null
-          && prio(s) == serving
-          && described.get(i).state() != EndpointSnapshot.State.DRAINING) {
-        listed.add(s);
-        if (usable(described.get(i))) {
-          usable.add(s);
-        }
-      }
-    }
-    Map<String, Double> zones = snapshots.zoneShares(listed, usable);
+      String subset,
+      PickContext context,
+      long nowNanos) {
+    int maxInFlight = snapshots.settings().maxInFlight();
+    List<String> routing = new ArrayList<>(snapshot.routing());
     TrafficSplit split = snapshots.split();
-    List<String> routing = new ArrayList<>();
-    if (serving != null && serving != 0) {
-      routing.add("tier " + serving + " serves (no usable endpoint in lower tiers)");
-    }
-    if (zones != null) {
-      StringBuilder z =
-          new StringBuilder("zones (local " + snapshots.settings().localZone() + "):");
-      zones.forEach(
-          (zone, share) -> z.append(' ').append(zoneName(zone)).append(' ').append(pct(share)));
-      routing.add(z.toString());
-    }
     if (split != null) {
       routing.add(
           "canary "
@@ -82,103 +49,153 @@ final class Explainer {
     if (keyed && affinity != null) {
       routing.add("sticky key: " + affinity);
     }
-
-    List<PickExplanation.Candidate> out = new ArrayList<>(states.size());
-    List<EndpointView> candidates = new ArrayList<>();
-    for (int i = 0; i < states.size(); i++) {
-      EndpointState s = states.get(i);
-      EndpointSnapshot d = described.get(i);
-      String why = "";
-      boolean eligible = false;
-      if (!usable(d)) {
-        why = d.state() + (d.reason().isEmpty() ? "" : ": " + d.reason());
-      } else if (serving == null || prio(s) != serving) {
-        why = "backup tier " + prio(s) + ": tier " + serving + " serves";
-      } else if (context.triedCount() != 0 && context.isTried(s.endpoint())) {
-        why = "already tried by this call";
-      } else if (s.atLimit()) {
-        why = "at its in-flight limit";
-      } else if (zones != null && zones.getOrDefault(s.endpoint().zone(), 0.0) == 0 && !keyed) {
-        why = "other zone " + zoneName(s.endpoint().zone()) + ": 0% of picks, a fallback only";
-      } else {
-        eligible = true;
-        if (split != null && split.matches(s.endpoint())) {
-          why = "canary";
-        }
-      }
-      if (eligible) {
-        candidates.add(s);
-      }
-      out.add(
-          new PickExplanation.Candidate(
-              s.endpoint(), d.state(), eligible, why, score(strategy, s)));
+    if (!subset.isEmpty()) {
+      routing.add(subset);
     }
 
-    Endpoint chosen = null;
-    String decision;
-    if (candidates.isEmpty()) {
-      decision = "no candidate: the pick would fail or wait (see the reasons above)";
-    } else if (keyed && affinity != null) {
-      // The ring the affinity builds: every endpoint of the tier, the candidates eligible.
-      List<EndpointState> tier = new ArrayList<>();
-      for (EndpointState s : states) {
-        if (prio(s) == serving && s.baseWeight() > 0) {
-          tier.add(s);
+    List<PickExplanation.Candidate> out = new ArrayList<>(snapshot.statuses().size());
+    int candidates = 0;
+    for (EndpointStatus st : snapshot.statuses()) {
+      Endpoint e = st.state.endpoint();
+      String why;
+      boolean eligible = false;
+      if (st.route != EndpointStatus.Route.NONE
+          && context.triedCount() != 0
+          && context.isTried(e)) {
+        why = "already tried by this call";
+      } else if (!st.candidate()) {
+        why =
+            st.route == EndpointStatus.Route.NONE
+                ? st.kindNow() + prefixed(st.reasonNow(nowNanos, maxInFlight))
+                : st.reasonNow(nowNanos, maxInFlight);
+      } else if (context.triedCount() != 0 && context.isTried(e)) {
+        why = "already tried by this call";
+      } else if (st.state.atLimit()) {
+        why = "at its in-flight limit " + maxInFlight;
+      } else {
+        eligible = true;
+        candidates++;
+        if (st.route == EndpointStatus.Route.PANIC) {
+          why = st.routeReason;
+        } else if (split != null && split.matches(e)) {
+          why = "canary";
+        } else {
+          why = "";
         }
       }
-      boolean[] eligible = new boolean[tier.size()];
-      for (int i = 0; i < tier.size(); i++) {
-        eligible[i] = candidates.contains(tier.get(i));
+      out.add(new PickExplanation.Candidate(e, st.kindNow(), eligible, why, score(strategy, st)));
+    }
+
+    PickPeek peek = PickPeek.of(snapshot.picker(), context);
+    Endpoint chosen = peek.endpoint();
+    String decision;
+    boolean p2c = strategy instanceof LeastRequestStrategy || strategy instanceof PeakEwmaStrategy;
+    if (peek.unknown()) {
+      decision = "strategy " + strategy + " chooses among the " + candidates + " candidates";
+    } else if (peek.none()) {
+      decision = "no endpoint can take the pick: it would fail (see the reasons above)";
+    } else if (chosen != null) {
+      String how;
+      if (keyed && affinity != null) {
+        how = "the key's endpoint, or the next usable one on its ring (sticky)";
+      } else if (keyed && isHash(strategy)) {
+        how = "the key's owner, or the next usable one in its walk";
+      } else if (p2c && peekedAmongSeveral(snapshot, chosen)) {
+        how =
+            "power of two choices, with no more candidates than choices: every one compared, the"
+                + " least loaded wins";
+      } else {
+        how = "the only endpoint the pick can take";
       }
-      chosen = new AffinityPicker(null, tier, eligible, null).owner(context.hashKey());
-      decision = "the key's endpoint, or the next candidate on its ring (sticky)";
-    } else if (keyed
-        && (strategy instanceof RingHashStrategy || strategy instanceof MaglevStrategy)) {
-      chosen = owner(snapshots.pickerFactory(), candidates, context.hashKey());
+      decision = how + ": " + chosen.key() + fallbackNote(snapshot, chosen);
+    } else if (p2c) {
+      decision = drawn(peek) + leastLoaded(strategy, snapshot, peek.among());
+    } else if (keyed && (isHash(strategy) || affinity != null)) {
       decision =
-          chosen != null
-              ? "the key's owner among the " + candidates.size() + " candidates"
-              : "hash key: owner decided by the strategy";
-    } else if (strategy instanceof LeastRequestStrategy || strategy instanceof PeakEwmaStrategy) {
-      chosen = best(strategy, candidates);
-      decision =
-          "power of two choices: two candidates drawn at random, the better score wins; the best"
-              + " now is "
-              + chosen.key();
+          drawn(peek) + "; the key's owner in the group a draw by share (zones, canary) picks";
     } else if (strategy instanceof RoundRobinStrategy) {
-      decision =
-          "round robin: the next of the "
-              + candidates.size()
-              + " candidates in this thread's cycle, by weight";
+      decision = drawn(peek) + "; round robin: the next in this thread's cycle, by weight";
     } else if (strategy instanceof RandomStrategy) {
-      decision = "random: one of the " + candidates.size() + " candidates, by weight";
+      decision = drawn(peek) + "; random, by weight";
     } else {
-      decision = "strategy " + strategy + " chooses among the " + candidates.size() + " candidates";
+      decision = drawn(peek);
     }
     return new PickExplanation(
         service, strategy.toString(), String.join("; ", routing), out, chosen, decision);
   }
 
-  private static boolean usable(EndpointSnapshot d) {
-    return d.state() == EndpointSnapshot.State.READY
-        || d.state() == EndpointSnapshot.State.RAMPING
-        || d.state() == EndpointSnapshot.State.AT_LIMIT;
+  private static boolean isHash(SelectionStrategy strategy) {
+    return strategy instanceof RingHashStrategy || strategy instanceof MaglevStrategy;
   }
 
-  private static int prio(EndpointState s) {
-    return s.endpoint().priority();
+  /** Whether more than one endpoint was compared (a choice, not the only one left). */
+  private static boolean peekedAmongSeveral(SnapshotBuilder.Snapshot snapshot, Endpoint chosen) {
+    int n = 0;
+    for (EndpointStatus st : snapshot.statuses()) {
+      n += st.candidate() ? 1 : 0;
+    }
+    return n > 1;
   }
 
-  private static String zoneName(String zone) {
-    return zone.isEmpty() ? "(none)" : zone;
+  private static String fallbackNote(SnapshotBuilder.Snapshot snapshot, Endpoint chosen) {
+    for (EndpointStatus st : snapshot.statuses()) {
+      if (st.state.endpoint().equals(chosen) && st.route == EndpointStatus.Route.FALLBACK) {
+        return " (no first choice can take it: a fallback)";
+      }
+    }
+    return "";
+  }
+
+  private static String drawn(PickPeek peek) {
+    List<String> keys = new ArrayList<>();
+    for (Endpoint e : peek.among()) {
+      keys.add(e.key());
+    }
+    return "drawn at random among " + keys.size() + ": " + String.join(", ", keys);
+  }
+
+  /** The lowest score now among {@code among}, and the endpoints tied at it. */
+  private static String leastLoaded(
+      SelectionStrategy strategy, SnapshotBuilder.Snapshot snapshot, List<Endpoint> among) {
+    double best = Double.MAX_VALUE;
+    List<String> tied = new ArrayList<>();
+    for (EndpointStatus st : snapshot.statuses()) {
+      if (!among.contains(st.state.endpoint())) {
+        continue;
+      }
+      double cost = cost(strategy, st);
+      if (cost < best) {
+        best = cost;
+        tied.clear();
+      }
+      if (cost == best) {
+        tied.add(st.state.endpoint().key());
+      }
+    }
+    return "; power of two choices: two drawn by weight, the lower score wins; lowest now: "
+        + String.join(", ", tied)
+        + (tied.size() > 1 ? " (tied)" : "");
+  }
+
+  private static String prefixed(String reason) {
+    return reason.isEmpty() ? "" : ": " + reason;
   }
 
   private static String pct(double fraction) {
     return String.format(Locale.ROOT, "%.1f%%", 100 * fraction);
   }
 
-  /** The strategy's score of {@code s}, in words; empty for strategies without one. */
-  private static String score(SelectionStrategy strategy, EndpointState s) {
+  private static double cost(SelectionStrategy strategy, EndpointStatus st) {
+    EndpointState s = st.state;
+    int w = Math.max(1, s.baseWeight());
+    return strategy instanceof PeakEwmaStrategy && s.latency() != null
+        ? s.latency().estimateNanos() * (s.inFlight() + 1.0) / w
+        : s.inFlight() / (double) w;
+  }
+
+  /** The strategy's score of {@code st}, in words; empty for strategies without one. */
+  private static String score(SelectionStrategy strategy, EndpointStatus st) {
+    EndpointState s = st.state;
     int w = Math.max(1, s.baseWeight());
     int inFlight = s.inFlight();
     if (strategy instanceof LeastRequestStrategy) {
@@ -196,34 +213,5 @@ final class Explainer {
           ms * (inFlight + 1) / w);
     }
     return "weight " + w;
-  }
-
-  private static Endpoint best(SelectionStrategy strategy, List<EndpointView> candidates) {
-    EndpointView best = null;
-    double bestCost = Double.MAX_VALUE;
-    for (EndpointView v : candidates) {
-      EndpointState s = (EndpointState) v;
-      int w = Math.max(1, s.baseWeight());
-      double cost =
-          strategy instanceof PeakEwmaStrategy && s.latency() != null
-              ? s.latency().estimateNanos() * (s.inFlight() + 1.0) / w
-              : s.inFlight() / (double) w;
-      if (cost < bestCost) {
-        bestCost = cost;
-        best = v;
-      }
-    }
-    return best.endpoint();
-  }
-
-  /** The owner of {@code hash} among {@code candidates}, asked of a fresh picker; no slot taken. */
-  private static @Nullable Endpoint owner(
-      SelectionStrategy.PickerFactory factory, List<EndpointView> candidates, long hash) {
-    Picker p = factory.newPicker(List.copyOf(candidates));
-    if (p instanceof ConsistentHashPicker) {
-      ConsistentHashPicker c = (ConsistentHashPicker) p;
-      return c.views[c.owner(c.start(hash))].endpoint();
-    }
-    return null;
   }
 }

@@ -203,6 +203,34 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       return r != null ? r : scanFrom(start, context);
     }
 
+    /**
+     * With no more endpoints than choices every one is compared, so the least loaded is the pick
+     * (among the tied, it is drawn); with more, two or more are drawn first: a draw among all.
+     */
+    @Override
+    public PickPeek peek(PickContext context) {
+      EndpointView[] v = views;
+      int n = v.length;
+      if (n > choices) {
+        return super.peek(context);
+      }
+      List<io.loadstar.api.Endpoint> tied = new java.util.ArrayList<>();
+      int best = -1;
+      for (int i = 0; i < n; i++) {
+        if (!PickPeek.available(v[i], context)) {
+          continue;
+        }
+        if (best < 0 || better(i, best)) {
+          best = i;
+          tied.clear();
+          tied.add(v[i].endpoint());
+        } else if (!better(best, i)) {
+          tied.add(v[i].endpoint());
+        }
+      }
+      return PickPeek.among(tied);
+    }
+
     /** True if endpoint a is less loaded than endpoint b: inFlight^bias / weight is lower. */
     private boolean better(int a, int b) {
       int inA = inFlight(a);

@@ -83,6 +83,20 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     private long sweepSlowCalls;
     private int trialSuccesses;
 
+    /** When the current ejection ends, on the balancer's ticker; any thread. */
+    private volatile long untilNanos;
+
+    long untilNanos() {
+      return untilNanos;
+    }
+
+    /** How long the current ejection lasts in all. */
+    private volatile long forNanos;
+
+    long forNanos() {
+      return forNanos;
+    }
+
     /** Whether the endpoint is ejected now; any thread. */
     boolean isEjected() {
       return ejected;
@@ -392,6 +406,8 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
             Math.round(backoff.apply(e.ejections) * (0.8 + 0.4 * random.nextDouble())),
             config.maxEjectionTime().toMillis());
     e.ejected = true;
+    e.forNanos = TimeUnit.MILLISECONDS.toNanos(millis);
+    e.untilNanos = now + e.forNanos;
     e.connectOnly = connectOnly;
     e.refused = "";
     e.passesWhileEjected = 0;

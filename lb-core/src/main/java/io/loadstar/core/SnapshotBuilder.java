@@ -7,10 +7,13 @@ import io.loadstar.api.EndpointView;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import io.loadstar.api.SelectionStrategy.PickerFactory;
+import io.loadstar.core.EndpointStatus.Route;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -39,6 +42,11 @@ import org.slf4j.LoggerFactory;
  * picks the first cannot serve (all tried or at their limit). The cap keeps such an endpoint in
  * the set for when it is needed; it no longer takes a share of first attempts that would fail and
  * spend the retry budget. One dead and one 503-answering endpoint of three then cost no request.
+ *
+ * One status per endpoint per build: while it builds the pickers, the builder records for each
+ * endpoint its state in words and the route its pickers give it (EndpointStatus), and publishes
+ * them with the picker. snapshot(), explain(), failure messages and subsetting read those; none of
+ * them works the routing out again, so they cannot disagree with the picks.
  */
 /**
  * Builds the published snapshot from endpoint states. Stateless; control loop only, unless said.
@@ -65,15 +73,17 @@ final class SnapshotBuilder {
 
   /**
    * A built snapshot: the picker to publish, whether an endpoint is still ramping up (the snapshot
-   * must be rebuilt as time goes on), and why the balancer is in panic (null if it is not).
+   * must be rebuilt as time goes on), why the balancer is in panic (null if it is not), when it
+   * must be rebuilt for sticky keys (or Long.MAX_VALUE), each listed endpoint's status (in key
+   * order), and the routing that applies, in words.
    */
   record Snapshot(
-      TieredPicker picker, boolean ramping, @Nullable String panicReason, long rebuildAtNanos) {
-
-    Snapshot(TieredPicker picker, boolean ramping, @Nullable String panicReason) {
-      this(picker, ramping, panicReason, Long.MAX_VALUE);
-    }
-  }
+      TieredPicker picker,
+      boolean ramping,
+      @Nullable String panicReason,
+      long rebuildAtNanos,
+      List<EndpointStatus> statuses,
+      List<String> routing) {}
 
   private final Settings settings;
   private final PickerFactory pickerFactory;
@@ -81,12 +91,20 @@ final class SnapshotBuilder {
   private final PerThread spilloverRandom;
   private final SplitPicker.SplitState canaryShare = new SplitPicker.SplitState(0);
   private @Nullable TrafficSplit split; // control loop only
+  private String canaryRolledBack = ""; // control loop only
   private final @Nullable Cache<Long, String> movedKeys; // sticky keys that never return
   // During a build: each tier's listed endpoints with a weight, drained ones included, and when
   // the next endpoint becomes eligible for its sticky keys again.
   private Map<Integer, List<EndpointState>> allByTier = Map.of();
   private long now;
   private long rebuildAt;
+  // During a build: each endpoint's route and why, by its index in the build's list.
+  private final IdentityHashMap<EndpointState, Integer> index = new IdentityHashMap<>();
+  private Route[] routes = new Route[0];
+  private String[] routeReasons = new String[0];
+  private List<String> routing = new ArrayList<>();
+  private Route tierRoute = Route.FIRST; // FIRST for the serving tier, FALLBACK for the others
+  private String tierReason = "";
 
   SnapshotBuilder(
       Settings settings,
@@ -145,9 +163,13 @@ final class SnapshotBuilder {
     return split;
   }
 
-  /** Sets the canary split the next builds apply (null: none); control loop only. */
-  void split(@Nullable TrafficSplit split) {
+  /**
+   * Sets the canary split the next builds apply (null: none) and why it was rolled back (empty if
+   * it was not); control loop only.
+   */
+  void split(@Nullable TrafficSplit split, String rolledBack) {
     this.split = split;
+    this.canaryRolledBack = rolledBack;
   }
 
   /** The canary's share now, which picks read; written between builds by a ramp or a rollback. */
@@ -159,14 +181,29 @@ final class SnapshotBuilder {
   Snapshot build(Collection<EndpointState> states, long now) {
     if (states.isEmpty()) {
       return new Snapshot(
-          TieredPicker.empty(DefaultLoadBalancer.NO_ENDPOINTS, failures), false, null);
+          TieredPicker.empty(DefaultLoadBalancer.NO_ENDPOINTS, failures),
+          false,
+          null,
+          Long.MAX_VALUE,
+          List.of(),
+          List.of());
     }
     boolean ramping = false;
     TreeMap<Integer, List<EndpointState>> tiers = new TreeMap<>();
     Map<Integer, List<EndpointState>> all = new TreeMap<>();
     this.now = now;
     this.rebuildAt = Long.MAX_VALUE;
-    for (EndpointState s : states) {
+    List<EndpointState> list = new ArrayList<>(states);
+    int n = list.size();
+    index.clear();
+    routes = new Route[n];
+    routeReasons = new String[n];
+    routing = new ArrayList<>();
+    java.util.Arrays.fill(routes, Route.NONE);
+    java.util.Arrays.fill(routeReasons, "");
+    for (int i = 0; i < n; i++) {
+      EndpointState s = list.get(i);
+      index.put(s, i);
       boolean usable =
           s.baseWeight() > 0 && !s.control.draining && s.control.healthy && !s.ejection.isEjected();
       if (usable && !s.control.wasUsable) {
@@ -186,16 +223,86 @@ final class SnapshotBuilder {
         tiers.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
     }
-    TieredPicker.Counts counts = TieredPicker.Counts.of(states, settings.maxInFlight());
+    EndpointStatus[] base = new EndpointStatus[n];
+    for (int i = 0; i < n; i++) {
+      base[i] = status(list.get(i), Route.NONE, "");
+    }
+    TieredPicker.Counts counts = TieredPicker.Counts.of(base, settings.maxInFlight());
     allByTier = all;
     Snapshot built =
         settings.tierSpillover()
             ? spillover(tiers, counts, ramping)
             : inOrder(tiers, counts, ramping);
     allByTier = Map.of();
-    return rebuildAt == Long.MAX_VALUE
-        ? built
-        : new Snapshot(built.picker(), built.ramping(), built.panicReason(), rebuildAt);
+    List<EndpointStatus> statuses = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      EndpointStatus b = base[i];
+      statuses.add(
+          new EndpointStatus(
+              b.state, b.kind, b.reason, routes[i], routeReasons[i], b.effectiveWeight));
+    }
+    index.clear();
+    return new Snapshot(
+        built.picker(),
+        built.ramping(),
+        built.panicReason(),
+        rebuildAt,
+        List.copyOf(statuses),
+        List.copyOf(routing));
+  }
+
+  /** The state of {@code s} in words, as of this build, with {@code route}. */
+  private EndpointStatus status(EndpointState s, Route route, String routeReason) {
+    EndpointSnapshot.State state;
+    String reason = "";
+    double effectiveWeight = s.baseWeight() * s.control.rampFactor;
+    if (s.control.draining || s.baseWeight() == 0) {
+      state = EndpointSnapshot.State.DRAINING;
+      reason = s.control.draining ? "drained by the application" : "weight 0";
+      effectiveWeight = 0;
+    } else if (s.ejection.isEjected()) {
+      state = EndpointSnapshot.State.EJECTED;
+      reason = s.ejection.reason();
+      effectiveWeight = 0;
+    } else if (!s.control.healthy) {
+      state = EndpointSnapshot.State.UNHEALTHY;
+      reason = s.control.healthReason;
+      effectiveWeight = 0;
+    } else if (s.control.rampFactor < 1) {
+      state = EndpointSnapshot.State.RAMPING;
+      reason =
+          "slow start: "
+              + Math.round(s.control.rampFactor * 100)
+              + "% of weight, "
+              + Math.round(settings.slowStartNanos() / 1e9)
+              + " s window";
+    } else {
+      state = EndpointSnapshot.State.READY;
+    }
+    String refused = s.ejection.refused();
+    if (!refused.isEmpty() && !s.ejection.isEjected()) {
+      reason = EndpointStatus.join(reason, refused);
+    }
+    TrafficSplit sp = split;
+    if (!canaryRolledBack.isEmpty() && sp != null && sp.matches(s.endpoint())) {
+      reason = EndpointStatus.join(reason, "canary rolled back: " + canaryRolledBack);
+    }
+    return new EndpointStatus(s, state, reason, route, routeReason, effectiveWeight);
+  }
+
+  /** Records that the pickers reach {@code v} by {@code route}, unless a route is known. */
+  private void mark(EndpointView v, Route route, String why) {
+    Integer i = index.get(v);
+    if (i != null && routes[i] == Route.NONE) {
+      routes[i] = route;
+      routeReasons[i] = why;
+    }
+  }
+
+  private void markAll(List<? extends EndpointView> views, Route route, String why) {
+    for (EndpointView v : views) {
+      mark(v, route, why);
+    }
   }
 
   private Snapshot inOrder(
@@ -203,6 +310,7 @@ final class SnapshotBuilder {
     int panicThreshold = settings.panicThreshold();
     List<Picker> pickers = new ArrayList<>(tiers.size());
     boolean serving = false;
+    int servingTier = 0;
     String panicReason = null;
     for (Map.Entry<Integer, List<EndpointState>> tier : tiers.entrySet()) {
       List<EndpointState> listed = tier.getValue();
@@ -212,6 +320,10 @@ final class SnapshotBuilder {
       }
       if (!serving) {
         serving = true;
+        servingTier = tier.getKey();
+        if (servingTier != tiers.firstKey()) {
+          routing.add("tier " + servingTier + " serves (no usable endpoint in lower tiers)");
+        }
         if ((long) usable.size() * 100 < (long) panicThreshold * listed.size()) {
           panicReason =
               usable.size()
@@ -223,11 +335,18 @@ final class SnapshotBuilder {
                   + panicThreshold
                   + "%";
           if (settings.failFastInPanic()) {
+            routing.add("panic: " + panicReason + "; picks fail fast");
             break;
           }
-          addPicker(pickers, panicCandidates(listed));
+          routing.add("panic: " + panicReason + "; picks spread over all its endpoints");
+          addPanicPicker(pickers, listed, "panic");
           continue;
         }
+        tierRoute = Route.FIRST;
+        tierReason = "";
+      } else {
+        tierRoute = Route.FALLBACK;
+        tierReason = "backup tier " + tier.getKey() + ": tier " + servingTier + " serves";
       }
       addTier(pickers, listed, usable, null, 0);
     }
@@ -236,11 +355,38 @@ final class SnapshotBuilder {
       if (!candidates.isEmpty()) {
         panicReason = "no usable endpoint in any tier";
         if (!settings.failFastInPanic()) {
-          addPicker(pickers, candidates);
+          routing.add("panic: " + panicReason + "; picks spread over tier " + tiers.firstKey());
+          addPanicPicker(pickers, tiers.firstEntry().getValue(), "panic");
+        } else {
+          routing.add("panic: " + panicReason + "; picks fail fast");
         }
       }
     }
-    return new Snapshot(TieredPicker.of(pickers, counts, failures), ramping, panicReason);
+    tierRoute = Route.FIRST;
+    tierReason = "";
+    return new Snapshot(
+        TieredPicker.of(pickers, counts, failures),
+        ramping,
+        panicReason,
+        Long.MAX_VALUE,
+        List.of(),
+        List.of());
+  }
+
+  /** Adds the panic picker over {@code listed}: the usable first, the others spread over too. */
+  private void addPanicPicker(List<Picker> pickers, List<EndpointState> listed, String what) {
+    List<EndpointView> candidates = panicCandidates(listed);
+    for (EndpointView v : candidates) {
+      EndpointState s = (EndpointState) v;
+      boolean usable = s.control.healthy && !s.ejection.isEjected();
+      mark(
+          v,
+          usable ? Route.FIRST : Route.PANIC,
+          usable
+              ? ""
+              : what + ": picked although " + (s.ejection.isEjected() ? "ejected" : "unhealthy"));
+    }
+    addPicker(pickers, candidates);
   }
 
   private Snapshot spillover(
@@ -248,7 +394,9 @@ final class SnapshotBuilder {
     List<Picker> pickers = new ArrayList<>();
     List<Integer> loads = new ArrayList<>();
     int assigned = 0;
-    for (List<EndpointState> listed : tiers.values()) {
+    StringBuilder line = new StringBuilder();
+    for (Map.Entry<Integer, List<EndpointState>> tier : tiers.entrySet()) {
+      List<EndpointState> listed = tier.getValue();
       List<EndpointView> usable = usable(listed);
       if (usable.isEmpty()) {
         continue;
@@ -256,8 +404,20 @@ final class SnapshotBuilder {
       int health = (int) Math.min(100, 140L * usable.size() / listed.size());
       int load = Math.min(health, 100 - assigned);
       assigned += load;
+      tierRoute = load > 0 ? Route.FIRST : Route.FALLBACK;
+      tierReason = load > 0 ? "" : "spill-over: tier " + tier.getKey() + " takes no share now";
+      line.append(line.length() == 0 ? "spill-over:" : ",")
+          .append(" tier ")
+          .append(tier.getKey())
+          .append(' ')
+          .append(load)
+          .append("% (health ")
+          .append(health)
+          .append("%)");
       addTier(pickers, listed, usable, loads, load);
     }
+    tierRoute = Route.FIRST;
+    tierReason = "";
     String panicReason = null;
     if (!tiers.isEmpty() && assigned < settings.panicThreshold()) {
       panicReason =
@@ -268,12 +428,23 @@ final class SnapshotBuilder {
               + "%";
       pickers.clear();
       loads.clear();
+      java.util.Arrays.fill(routes, Route.NONE);
+      java.util.Arrays.fill(routeReasons, "");
+      routing.add("panic: " + panicReason);
       if (!settings.failFastInPanic()) {
-        addPicker(pickers, panicCandidates(tiers.firstEntry().getValue()));
+        addPanicPicker(pickers, tiers.firstEntry().getValue(), "panic");
       }
+    } else if (line.length() > 0) {
+      routing.add(line.toString());
     }
     if (pickers.size() <= 1 || loads.size() != pickers.size()) {
-      return new Snapshot(TieredPicker.of(pickers, counts, failures), ramping, panicReason);
+      return new Snapshot(
+          TieredPicker.of(pickers, counts, failures),
+          ramping,
+          panicReason,
+          Long.MAX_VALUE,
+          List.of(),
+          List.of());
     }
     int total = 0;
     for (int l : loads) {
@@ -297,60 +468,10 @@ final class SnapshotBuilder {
     return new Snapshot(
         TieredPicker.spillover(pickers, cumulative, spilloverRandom, counts, failures),
         ramping,
-        panicReason);
-  }
-
-  /** The state of each endpoint in {@code list} for LoadBalancer.snapshot(); any thread. */
-  List<EndpointSnapshot> describe(
-      List<EndpointState> list, java.util.function.Function<EndpointState, String> more) {
-    List<EndpointSnapshot> out = new ArrayList<>(list.size());
-    for (EndpointState s : list) {
-      EndpointSnapshot.State state;
-      String reason = "";
-      double effectiveWeight = s.baseWeight() * s.control.rampFactor;
-      if (s.control.draining || s.baseWeight() == 0) {
-        state = EndpointSnapshot.State.DRAINING;
-        reason = s.control.draining ? "drained by the application" : "weight 0";
-        effectiveWeight = 0;
-      } else if (s.ejection.isEjected()) {
-        state = EndpointSnapshot.State.EJECTED;
-        reason = s.ejection.reason();
-        effectiveWeight = 0;
-      } else if (!s.control.healthy) {
-        state = EndpointSnapshot.State.UNHEALTHY;
-        reason = s.control.healthReason;
-        effectiveWeight = 0;
-      } else if (s.atLimit()) {
-        state = EndpointSnapshot.State.AT_LIMIT;
-        reason = "at in-flight limit " + settings.maxInFlight();
-      } else if (s.control.rampFactor < 1) {
-        state = EndpointSnapshot.State.RAMPING;
-        reason =
-            "slow start: "
-                + Math.round(s.control.rampFactor * 100)
-                + "% of weight, "
-                + Math.round(settings.slowStartNanos() / 1e9)
-                + " s window";
-      } else {
-        state = EndpointSnapshot.State.READY;
-      }
-      String refused = s.ejection.refused();
-      if (!refused.isEmpty() && !s.ejection.isEjected()) {
-        reason = reason.isEmpty() ? refused : reason + "; " + refused;
-      }
-      String extra = more.apply(s);
-      if (!extra.isEmpty()) {
-        reason = reason.isEmpty() ? extra : reason + "; " + extra;
-      }
-      out.add(
-          EndpointSnapshot.builder(s.endpoint(), state)
-              .reason(reason)
-              .effectiveWeight(effectiveWeight)
-              .inFlight(s.inFlight())
-              .counters(s.successes(), s.failures())
-              .build());
-    }
-    return out;
+        panicReason,
+        Long.MAX_VALUE,
+        List.of(),
+        List.of());
   }
 
   /** Returns the slow-start factor of {@code s} now, ending its ramp when the window is over. */
@@ -414,6 +535,12 @@ final class SnapshotBuilder {
       addPickerOf(pickers, listed, usable, loads, load);
     } else {
       addPickerOf(pickers, listed, serving, loads, load);
+      markAll(
+          failing,
+          Route.FALLBACK,
+          tierRoute == Route.FIRST
+              ? "goes last: takes only what the others cannot serve"
+              : tierReason);
       addPickerOf(pickers, listed, failing, loads, 0);
     }
   }
@@ -475,7 +602,7 @@ final class SnapshotBuilder {
   private @Nullable Picker tierPicker(List<EndpointState> listed, List<EndpointView> usable) {
     TrafficSplit s = split;
     if (s == null) {
-      return zoned(listed, usable);
+      return zoned(listed, usable, "");
     }
     List<EndpointState> canaryListed = new ArrayList<>();
     List<EndpointState> stableListed = new ArrayList<>();
@@ -487,8 +614,18 @@ final class SnapshotBuilder {
     for (EndpointView e : usable) {
       (s.matches(e.endpoint()) ? canaryUsable : stableUsable).add(e);
     }
-    Picker canary = zoned(canaryListed, canaryUsable);
-    Picker stable = zoned(stableListed, stableUsable);
+    if (s.isOff() && !stableUsable.isEmpty()) {
+      markAll(
+          canaryUsable,
+          Route.FALLBACK,
+          tierRoute == Route.FIRST
+              ? "canary at 0%"
+                  + (canaryRolledBack.isEmpty() ? "" : " (rolled back)")
+                  + ": takes only what the stable endpoints cannot serve"
+              : tierReason);
+    }
+    Picker canary = zoned(canaryListed, canaryUsable, "canary ");
+    Picker stable = zoned(stableListed, stableUsable, s.isOff() ? "" : "stable ");
     if (stable == null) {
       return canary; // no stable endpoint usable: everything to the canary
     }
@@ -503,11 +640,6 @@ final class SnapshotBuilder {
     return SplitPicker.dynamic(canary, stable, canaryShare, s.fallsBackToStable(), spilloverRandom);
   }
 
-  /**
-   * The picker of {@code usable} (of {@code listed}), preferring the local zone as the zone routing
-   * says; a plain picker when no zone is known, zones are off, the tier is too small, or only one
-   * zone is listed. Null if nothing is usable.
-   */
   /**
    * The share of picks each zone of {@code usable} gets (fractions summing to 1, the local zone
    * included), or null when zones do not apply: no local zone, routing off, a tier below the
@@ -577,18 +709,50 @@ final class SnapshotBuilder {
     return share;
   }
 
-  private @Nullable Picker zoned(List<EndpointState> listed, List<EndpointView> usable) {
+  /**
+   * The picker of {@code usable} (of {@code listed}), preferring the local zone as the zone routing
+   * says; a plain picker when no zone is known, zones are off, the tier is too small, or only one
+   * zone is listed. Null if nothing is usable. Records each endpoint's route; {@code label} names
+   * the group in the routing line ("canary ", "stable " or "").
+   */
+  private @Nullable Picker zoned(
+      List<EndpointState> listed, List<EndpointView> usable, String label) {
     if (usable.isEmpty()) {
       return null;
     }
     Map<String, Double> share = zoneShares(listed, usable);
     if (share == null) {
+      markAll(usable, tierRoute, tierReason);
       return pickerFactory.newPicker(List.copyOf(usable));
     }
     String local = settings.localZone();
+    if (tierRoute == Route.FIRST) {
+      StringBuilder z = new StringBuilder(label + "zones (local " + local + "):");
+      share.forEach(
+          (zone, x) ->
+              z.append(' ')
+                  .append(zone.isEmpty() ? "(none)" : zone)
+                  .append(' ')
+                  .append(String.format(Locale.ROOT, "%.1f%%", 100 * x)));
+      routing.add(z.toString());
+    }
     Map<String, List<EndpointView>> byZone = new TreeMap<>();
     for (EndpointView v : usable) {
       byZone.computeIfAbsent(v.endpoint().zone(), z -> new ArrayList<>()).add(v);
+    }
+    for (Map.Entry<String, List<EndpointView>> e : byZone.entrySet()) {
+      double x = share.getOrDefault(e.getKey(), 0.0);
+      if (tierRoute != Route.FIRST) {
+        markAll(e.getValue(), tierRoute, tierReason);
+      } else if (x > 0) {
+        markAll(e.getValue(), Route.FIRST, "");
+      } else {
+        String zone = e.getKey().isEmpty() ? "(none)" : e.getKey();
+        markAll(
+            e.getValue(),
+            Route.FALLBACK,
+            "other zone " + zone + ": 0% of picks (local zone " + local + " serves), a fallback");
+      }
     }
     // Local first, then by share: the order picks fall back in.
     List<String> order = new ArrayList<>(byZone.keySet());

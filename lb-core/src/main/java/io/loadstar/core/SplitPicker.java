@@ -18,7 +18,7 @@ import org.jspecify.annotations.Nullable;
  * they change between snapshots (a canary ramp, a rollback).
  */
 /** Picks among parts by their share, falling back across parts. Immutable; thread-safe. */
-final class SplitPicker implements Picker {
+final class SplitPicker implements Picker, PickPeek.Peeking {
 
   private final Picker[] parts;
   private final int @Nullable [] cumulative; // fixed shares: ascending, the last 10,000
@@ -108,6 +108,49 @@ final class SplitPicker implements Picker {
       if (i != first) {
         PickResult other = p[i].pick(context);
         if (other.isAvailable()) {
+          return other;
+        }
+      }
+    }
+    return r;
+  }
+
+  /**
+   * The part a pick draws, when one part takes every draw (a zone with all the share, a canary at
+   * 0% or 100%), else a draw among the parts with a share; then, as pick() does, the other parts in
+   * order when that cannot serve.
+   */
+  @Override
+  public PickPeek peek(PickContext context) {
+    Picker[] p = parts;
+    double[] shares = new double[p.length];
+    if (dynamic != null) {
+      int share = dynamic.parts;
+      shares[0] = share;
+      shares[1] = 10_000 - share;
+    } else {
+      int previous = 0;
+      for (int i = 0; i < p.length; i++) {
+        shares[i] = cumulative[i] - previous;
+        previous = cumulative[i];
+      }
+    }
+    List<PickPeek> drawn = new java.util.ArrayList<>();
+    int first = -1;
+    for (int i = 0; i < p.length; i++) {
+      if (shares[i] > 0) {
+        drawn.add(PickPeek.of(p[i], context));
+        first = first < 0 ? i : first;
+      }
+    }
+    PickPeek r = drawn.size() == 1 ? drawn.get(0) : PickPeek.union(drawn);
+    if (!r.none() || drawn.size() != 1 || !fallbackFrom[first]) {
+      return r;
+    }
+    for (int i = 0; i < p.length; i++) {
+      if (i != first) {
+        PickPeek other = PickPeek.of(p[i], context);
+        if (!other.none()) {
           return other;
         }
       }

@@ -26,10 +26,19 @@ public final class StaticEndpointSource implements EndpointSource {
     return of(List.of(endpoints));
   }
 
-  /** Returns a source that always reports {@code endpoints}. */
+  /**
+   * Returns a source that always reports {@code endpoints}.
+   *
+   * @throws IllegalArgumentException if a key is listed twice with different attributes (weights,
+   *     say): which one is meant cannot be known
+   */
   public static StaticEndpointSource of(List<Endpoint> endpoints) {
-    return new StaticEndpointSource(
-        EndpointUpdate.of(requireNonNull(endpoints, "endpoints")).endpoints());
+    List<Endpoint> list = EndpointUpdate.of(requireNonNull(endpoints, "endpoints")).endpoints();
+    String conflict = DefaultLoadBalancer.conflictingDuplicate(list);
+    if (conflict != null) {
+      throw new IllegalArgumentException("endpoints: " + conflict);
+    }
+    return new StaticEndpointSource(list);
   }
 
   @Override

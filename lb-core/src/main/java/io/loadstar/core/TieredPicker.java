@@ -4,7 +4,6 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import java.util.Arrays;
-import java.util.Collection;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -18,7 +17,7 @@ import org.jspecify.annotations.Nullable;
  * the failure path only.
  */
 /** The published snapshot: one picker per usable tier, in priority order. Immutable. */
-final class TieredPicker implements Picker {
+final class TieredPicker implements Picker, PickPeek.Peeking {
 
   /**
    * The endpoints listed when a snapshot was built, counted by why they cannot serve; the usable
@@ -34,26 +33,30 @@ final class TieredPicker implements Picker {
 
     static final Counts NONE = new Counts(0, 0, 0, 0, new EndpointState[0], 0);
 
-    /** Counts {@code states}, which are listed with these settings. */
-    static Counts of(Collection<EndpointState> states, int maxInFlight) {
+    /** Counts the endpoints of one build by their {@code statuses}. */
+    static Counts of(EndpointStatus[] statuses, int maxInFlight) {
       int zeroWeight = 0;
       int ejected = 0;
       int unhealthy = 0;
-      EndpointState[] usable = new EndpointState[states.size()];
+      EndpointState[] usable = new EndpointState[statuses.length];
       int n = 0;
-      for (EndpointState s : states) {
-        if (s.baseWeight() == 0 || s.control.draining) {
-          zeroWeight++;
-        } else if (s.ejection.isEjected()) {
-          ejected++;
-        } else if (!s.control.healthy) {
-          unhealthy++;
-        } else {
-          usable[n++] = s;
+      for (EndpointStatus s : statuses) {
+        switch (s.kind) {
+          case DRAINING:
+            zeroWeight++;
+            break;
+          case EJECTED:
+            ejected++;
+            break;
+          case UNHEALTHY:
+            unhealthy++;
+            break;
+          default:
+            usable[n++] = s.state;
         }
       }
       return new Counts(
-          states.size(), zeroWeight, ejected, unhealthy, Arrays.copyOf(usable, n), maxInFlight);
+          statuses.length, zeroWeight, ejected, unhealthy, Arrays.copyOf(usable, n), maxInFlight);
     }
 
     String describe(PickContext context) {
@@ -174,6 +177,42 @@ final class TieredPicker implements Picker {
     String reason = failures.withDiscoveryError(policy == null ? byState : byState + "; " + policy);
     failures.pickFailed(reason);
     return PickResult.unavailable(reason);
+  }
+
+  /**
+   * The first tier that can serve, as pick() tries them; with spill-over, a draw among the tiers
+   * with a load when more than one has one.
+   */
+  @Override
+  public PickPeek peek(PickContext context) {
+    Picker[] t = tiers;
+    int[] load = cumulativeLoad;
+    if (load != null) {
+      List<PickPeek> loaded = new java.util.ArrayList<>();
+      int previous = 0;
+      for (int i = 0; i < t.length; i++) {
+        if (load[i] > previous) {
+          loaded.add(PickPeek.of(t[i], context));
+        }
+        previous = load[i];
+      }
+      PickPeek r = loaded.size() == 1 ? loaded.get(0) : PickPeek.union(loaded);
+      if (!r.none()) {
+        return r;
+      }
+    }
+    for (Picker p : t) {
+      PickPeek r = PickPeek.of(p, context);
+      if (!r.none()) {
+        return r;
+      }
+    }
+    return PickPeek.NONE;
+  }
+
+  /** The pickers, in the order picks try them. */
+  List<Picker> tiers() {
+    return List.of(tiers);
   }
 
   @Override

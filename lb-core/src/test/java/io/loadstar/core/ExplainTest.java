@@ -65,7 +65,13 @@ class ExplainTest extends FakeTimeTest {
   }
 
   @Test
-  void hashKey_chosenIsWhereThePickGoes_canaryNamed() {
+  void hashKey_chosenIsWhereThePickGoes_orTheTwoAKeyedPickIsDrawnAmongWithACanary() {
+    LoadBalancer plain =
+        lb(LoadBalancers.builder("api").endpoints(A1, A2, B1, B2).strategy(Strategies.maglev()));
+    for (int k = 0; k < 50; k++) {
+      PickContext key = PickContext.ofHashKey("user-" + k);
+      assertThat(plain.explain(key).chosen()).isEqualTo(plain.peek(key));
+    }
     LoadBalancer lb =
         lb(
             LoadBalancers.builder("api")
@@ -75,10 +81,11 @@ class ExplainTest extends FakeTimeTest {
     for (int k = 0; k < 50; k++) {
       PickContext key = PickContext.ofHashKey("user-" + k);
       PickExplanation e = lb.explain(key);
-      PickResult r = lb.pick(key);
-      r.handle().onCancel();
-      if (!r.endpoint().equals(B2)) { // the canary share may send a keyless-like draw elsewhere
-        assertThat(e.chosen()).isPresent();
+      // A keyed pick first draws canary or stable by share, then takes the key's owner there.
+      assertThat(e.chosen()).isEmpty();
+      assertThat(e.decision()).startsWith("drawn at random among 2: ").contains(B2.key());
+      for (int i = 0; i < 20; i++) {
+        assertThat(e.decision()).contains(lb.peek(key).orElseThrow().key());
       }
     }
     PickExplanation e = lb.explain(PickContext.empty());

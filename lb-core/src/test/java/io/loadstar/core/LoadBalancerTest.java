@@ -202,6 +202,60 @@ class LoadBalancerTest {
   }
 
   @Test
+  void afterClose_everyMethodThatActsOrAnswers_refusesNamingTheService() throws Exception {
+    LoadBalancer lb = LoadBalancers.builder("orders").endpoints(endpoints(2)).build();
+    String key = endpoints(2).get(0).key();
+    lb.close();
+    String closed = "LoadBalancer 'orders' is closed";
+    assertThatThrownBy(() -> lb.explain(PickContext.empty())).hasMessage(closed);
+    assertThatThrownBy(lb::snapshot).hasMessage(closed);
+    assertThatThrownBy(lb::endpoints).hasMessage(closed);
+    assertThatThrownBy(() -> lb.drain(key)).hasMessage(closed);
+    assertThatThrownBy(() -> lb.resume(key)).hasMessage(closed);
+    assertThatThrownBy(() -> lb.setWeight(key, 3)).hasMessage(closed);
+    assertThatThrownBy(() -> lb.explain(PickContext.empty()))
+        .isInstanceOf(IllegalStateException.class);
+    // Picks and calls in flight at shutdown get a clean failure, not an exception of a new kind.
+    assertThat(lb.pick().isAvailable()).isFalse();
+    assertThat(lb.pick().reason()).contains(closed);
+    assertThat(lb.peek(PickContext.empty())).isEmpty();
+    assertThatThrownBy(() -> lb.execute(e -> "never"))
+        .isInstanceOf(NoEndpointAvailableException.class)
+        .hasMessageContaining(closed);
+    assertThat(lb.awaitReady(java.time.Duration.ofMillis(1))).isFalse();
+    lb.close(); // idempotent
+  }
+
+  @Test
+  void duplicateKeysWithDifferentWeights_refusedNamingTheKeyAndBothWeights() {
+    Endpoint a = Endpoint.of("10.0.0.1", 80);
+    assertThatThrownBy(() -> LoadBalancers.builder("svc").endpoints(a, a.withWeight(2)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "endpoints: endpoint 10.0.0.1:80 is listed twice, with weights 1 and 2 (expected: each"
+                + " key once, or copies that are equal)");
+    // Equal copies are one endpoint.
+    try (LoadBalancer lb = LoadBalancers.builder("svc").endpoints(a, a).build()) {
+      assertThat(lb.endpoints()).containsExactly(a);
+    }
+    // From discovery: the update is refused like an error, and the last good list kept.
+    List<Endpoint> list = endpoints(2);
+    DynamicEndpointSource source = DynamicEndpointSource.of(list);
+    RecordingLbEventListener events = new RecordingLbEventListener();
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc").source(source).eventListener(events).build()) {
+      source.set(List.of(a, a.withZone("b")));
+      assertThat(lb.endpoints()).isEqualTo(list);
+      assertThat(events.discoveryErrors)
+          .singleElement()
+          .extracting(Throwable::getMessage)
+          .isEqualTo(
+              "discovery: endpoint 10.0.0.1:80 is listed twice, with zones '' and 'b' (expected:"
+                  + " each key once, or copies that are equal)");
+    }
+  }
+
+  @Test
   void noEndpointsYet_executeFailsWithServiceNameAndLastDiscoveryError() {
     DynamicEndpointSource source = DynamicEndpointSource.create();
     try (LoadBalancer lb = LoadBalancers.builder("orders").source(source).build()) {

@@ -277,7 +277,8 @@ class OutlierDetectionTest {
     assertThat(refused.reason())
         .matches(
             "failing \\(\\d+ consecutive connect failures\\), not ejected: 0 of 3 endpoints"
-                + " already ejected, the most maxEjectionPercent 10 allows");
+                + " already ejected, the most maxEjectionPercent 10 allows;"
+                + " goes last: takes only what the others cannot serve");
     // Failing, it goes last (first attempts go elsewhere) until an interval passes without a
     // counted failure; then it takes its share again, and answers.
     for (int i = 0; i < 2; i++) {
