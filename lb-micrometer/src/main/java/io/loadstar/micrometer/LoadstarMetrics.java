@@ -291,8 +291,14 @@ public final class LoadstarMetrics implements AutoCloseable {
       }
       long now = System.nanoTime();
       if (snapshot == null || now - snapshotNanos >= snapshotMaxAgeNanos) {
+        List<EndpointSnapshot> all;
+        try {
+          all = l.snapshot();
+        } catch (IllegalStateException closed) {
+          return Double.NaN; // closed: its meters stay until removed, with no value
+        }
         Map<String, EndpointSnapshot> m = new HashMap<>();
-        for (EndpointSnapshot s : l.snapshot()) {
+        for (EndpointSnapshot s : all) {
           m.put(s.endpoint().key(), s);
         }
         snapshot = m;

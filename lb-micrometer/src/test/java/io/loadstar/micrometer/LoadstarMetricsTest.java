@@ -92,6 +92,15 @@ class LoadstarMetricsTest {
   }
 
   @Test
+  void aClosedBalancersGauges_readNaN_neverThrow() {
+    LoadBalancer lb = bound(builder());
+    assertThat(gauge("loadstar.endpoint.state", E1)).isZero();
+    lb.close();
+    ticker.advance(java.time.Duration.ofSeconds(1));
+    assertThat(gauge("loadstar.endpoint.state", E1)).isNaN();
+  }
+
+  @Test
   void endpointGauges_andCallCounters_followTheBalancer() {
     LoadBalancer lb = bound(builder());
     assertThat(gauge("loadstar.endpoint.state", E1)).isZero(); // READY
