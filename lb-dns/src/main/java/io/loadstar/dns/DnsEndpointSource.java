@@ -109,6 +109,7 @@ public final class DnsEndpointSource implements EndpointSource {
   private @Nullable Listener listener;
   private @Nullable Context context;
   private SharedThreads.@Nullable Lease ownThreads; // when started without a balancer
+  private boolean holdsSelector; // guarded by lock: counted in DnsSelector
   private @Nullable SplittableRandom random;
   private List<Endpoint> lastGood = List.of();
   private int failuresInARow;
@@ -231,6 +232,8 @@ public final class DnsEndpointSource implements EndpointSource {
       this.listener = context.listener();
       this.context = context;
       this.ownThreads = threads;
+      DnsSelector.acquire();
+      this.holdsSelector = true;
       this.random = new SplittableRandom(userSeed != null ? userSeed : context.seed());
     }
     lookup();
@@ -245,6 +248,7 @@ public final class DnsEndpointSource implements EndpointSource {
   public void close() {
     ScheduledFuture<?> t;
     SharedThreads.Lease threads;
+    boolean selector;
     synchronized (lock) {
       closed = true;
       listener = null;
@@ -252,6 +256,11 @@ public final class DnsEndpointSource implements EndpointSource {
       timer = null;
       threads = ownThreads;
       ownThreads = null;
+      selector = holdsSelector;
+      holdsSelector = false;
+    }
+    if (selector) {
+      DnsSelector.release(); // the last source stops dnsjava's selector thread
     }
     if (t != null) {
       t.cancel(false);

@@ -91,5 +91,68 @@ class SharedThreadsTest extends LoopbackDnsTest {
     if (before == 0) { // nothing else in this JVM holds them: every thread ends
       await(() -> loadstarThreads().isEmpty());
     }
+    if (DnsSelector.users() == 0) { // and dnsjava's selector thread, which Loadstar's queries used
+      assertThat(threadsNamed("dnsjava NIO selector")).isEmpty();
+    }
+  }
+
+  @Test
+  void everyThreadCounted_theLastDnsSourceStopsDnsjavasSelector_theNextStartsItAgain()
+      throws Exception {
+    if (DnsSelector.users() != 0 || SharedThreads.users() != 0) {
+      return; // another test's balancer is still open in this JVM: nothing to compare with
+    }
+    java.util.Set<Thread> before = liveThreads();
+    for (int round = 0; round < 2; round++) {
+      dns.set(
+          "svc.test.",
+          List.of(
+              new ARecord(
+                  Name.fromString("svc.test."), DClass.IN, 5, InetAddress.getByName("127.0.0.1"))));
+      List<LoadBalancer> balancers = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        balancers.add(
+            LoadBalancers.builder("svc-" + i)
+                .source(
+                    DnsEndpointSource.builder("svc.test.", 80)
+                        .cache(DnsCache.builder().build())
+                        .servers(List.of(dns.address()))
+                        .addressPolicy(DnsEndpointSource.AddressPolicy.IPV4_ONLY)
+                        .build())
+                .build());
+      }
+      for (LoadBalancer lb : balancers) {
+        await(() -> lb.endpoints().size() == 1);
+      }
+      assertThat(threadsNamed("dnsjava NIO selector")).hasSize(1);
+      balancers.forEach(LoadBalancer::close);
+      // Every thread started since, not only Loadstar's, has ended.
+      await(
+          () -> {
+            java.util.Set<Thread> now = liveThreads();
+            now.removeAll(before);
+            return now.isEmpty();
+          });
+    }
+  }
+
+  private static java.util.Set<Thread> liveThreads() {
+    java.util.Set<Thread> out = new java.util.HashSet<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.isAlive()) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  private static List<String> threadsNamed(String name) {
+    List<String> names = new ArrayList<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.isAlive() && t.getName().equals(name)) {
+        names.add(t.getName());
+      }
+    }
+    return names;
   }
 }
