@@ -3,7 +3,8 @@ package io.loadstar.api;
 import java.util.List;
 
 /**
- * Receives a balancer's events: topology changes, discovery errors, failed picks.
+ * Receives a balancer's events: endpoint lists and state changes, discovery errors and recoveries,
+ * panic, canary rollbacks, failed picks, and its service's retry budget running out and refilling.
  *
  * <p>Subclass and override the hooks you need; each does nothing by default. Hooks are called from
  * the balancer's control loop (or, for {@link #pickFailed}, from the picking thread). They must be

@@ -180,7 +180,13 @@ public final class LoadBalancers {
       return this;
     }
 
-    /** Sets the listener for the balancer's events. Defaults to {@link LbEventListener#NONE}. */
+    /**
+     * Sets the listener for the service's events: endpoint lists and state changes, discovery
+     * failures and recoveries, panic, canary rollbacks, failed picks, and the retry budget running
+     * out and refilling (every way the service's calls are made shares its one budget). Defaults to
+     * {@link LbEventListener#NONE}. Called on the thread the event happens on (the control loop, a
+     * picking or reporting thread): it must be fast and must not block.
+     */
     public Builder eventListener(LbEventListener eventListener) {
       this.eventListener = requireNonNull(eventListener, "eventListener");
       return this;
@@ -358,9 +364,12 @@ public final class LoadBalancers {
     }
 
     /**
-     * Sets how long {@link LoadBalancer#execute} waits for discovery's first answer before failing,
-     * so that calls made during start-up do not fail while DNS is still answering. Picks never
-     * wait. Defaults to 0 (no wait).
+     * Sets how long a call's first attempt waits for discovery's first answer while the balancer
+     * knows no endpoint yet, so that calls made during start-up do not fail while DNS is still
+     * answering: calls through {@link LoadBalancer#execute} and through a {@link
+     * LoadBalancer#newRetryState retry state}, which the OkHttp interceptor and other drivers use
+     * (at most the call's remaining time). Once endpoints are known nothing waits; {@link
+     * LoadBalancer#pick} and {@link LoadBalancer#peek} never wait. Defaults to 0 (no wait).
      *
      * @throws IllegalArgumentException if not in {@code 0..5m}
      */

@@ -42,8 +42,8 @@ import org.jspecify.annotations.Nullable;
  * failed attempt is retried on an endpoint the request has not tried, as the balancer's {@link
  * RetryPolicy} allows. The interceptor drives the balancer's {@link LoadBalancer#newRetryState
  * retry state}: a service has one policy, one retry budget, one selection timeout (how long a
- * request made at start-up waits for discovery) and one event listener, whether its calls go
- * through OkHttp or {@link LoadBalancer#execute}.
+ * call's first attempt waits for discovery's first answer while no endpoint is known) and one event
+ * listener, whether its calls go through OkHttp or {@link LoadBalancer#execute}.
  *
  * <p>The URL is never rewritten: the {@code Host} header, TLS SNI, certificate and hostname checks,
  * {@code CertificatePinner}, cookies and cache keys all keep the service's name. Each attempt runs
@@ -242,8 +242,9 @@ public final class LoadBalancingInterceptor implements Interceptor {
           if (replayable && idempotent && attempt < policy.maxAttempts()) {
             readAhead(response, policy); // a body that breaks now can still be retried elsewhere
           }
-        } catch (IOException e) {
+        } catch (IOException thrown) {
           long latency = ticker.nanoTime() - start;
+          IOException e = attributed(thrown, endpoint, request.url().port());
           int brokenStatus = 0;
           if (response != null) {
             brokenStatus = response.code();
@@ -315,6 +316,32 @@ public final class LoadBalancingInterceptor implements Interceptor {
         lastError = null;
         pick = next.next();
       }
+    }
+
+    /**
+     * OkHttp names the URL's port in a connect failure ("Failed to connect to /10.0.0.7:8080"), but
+     * the connection went to the endpoint's port: the same exception type with a message naming the
+     * endpoint, and OkHttp's exception as its cause. Other failures are left as they are.
+     */
+    private IOException attributed(IOException e, Endpoint endpoint, int urlPort) {
+      if (endpoint.port() == urlPort) {
+        return e;
+      }
+      String message = e.getMessage();
+      String where = endpoint.authority() + " (an endpoint of " + lb.name() + ")";
+      IOException out;
+      if (e instanceof java.net.ConnectException) {
+        out = new java.net.ConnectException("Failed to connect to " + where);
+      } else if (e instanceof java.net.SocketTimeoutException
+          && message != null
+          && message.regionMatches(true, 0, "connect timed out", 0, 17)) {
+        out = new java.net.SocketTimeoutException("Connect timed out to " + where);
+      } else {
+        return e;
+      }
+      out.initCause(e);
+      out.setStackTrace(e.getStackTrace());
+      return out;
     }
 
     /** The time the call has left: its timeout minus what it has used, or no limit. */

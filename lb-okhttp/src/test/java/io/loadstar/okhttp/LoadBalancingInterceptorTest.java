@@ -268,6 +268,22 @@ class LoadBalancingInterceptorTest {
   }
 
   @Test
+  void connectFailure_namesTheEndpointsAddressAndPort_notTheUrls() throws Exception {
+    int deadPort;
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.6"))) {
+      deadPort = s.getLocalPort();
+    }
+    LoadBalancer balancer = balancer(List.of(Endpoint.of("127.0.0.6", deadPort)));
+    OkHttpClient client =
+        LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
+    assertThatThrownBy(() -> get(client, "http://svc.test:8080/"))
+        .isInstanceOf(java.net.ConnectException.class)
+        .hasMessage("Failed to connect to 127.0.0.6:" + deadPort + " (an endpoint of svc)")
+        .hasCauseInstanceOf(java.net.ConnectException.class);
+  }
+
+  @Test
   void post_connectRefused_sentOnceToAnotherEndpoint() throws Exception {
     Backends backends = closeLater(Backends.start(1));
     Endpoint refused = Endpoint.of("127.0.0.2", backends.port);

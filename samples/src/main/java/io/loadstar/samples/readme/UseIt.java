@@ -22,7 +22,7 @@ final class UseIt {
 
   private UseIt() {}
 
-  static void useIt(String userId) throws Exception {
+  static void useIt() throws Exception {
     // tag::readme[]
     LoadBalancer orders =
         LoadBalancers.builder("orders")
@@ -50,7 +50,7 @@ final class UseIt {
     }
 
     // Or pick and report yourself: exactly once per pick, on every path, or the slot leaks.
-    PickResult pick = orders.pick(PickContext.ofHashKey(userId)); // consistent hashing by key
+    PickResult pick = orders.pick(); // least request: the less busy of two, by weight
     if (pick.isAvailable()) {
       long start = System.nanoTime();
       try {
@@ -62,8 +62,9 @@ final class UseIt {
       }
     }
 
-    // Only looking: which endpoint would this user's calls go to? Takes no slot.
-    orders.peek(PickContext.ofHashKey(userId)).ifPresent(e -> System.out.println(e));
+    // Only looking: where would a call go now, and why not elsewhere? Neither takes a slot.
+    orders.peek(PickContext.empty()).ifPresent(e -> System.out.println(e));
+    System.out.println(orders.explain(PickContext.empty()));
 
     orders.close(); // stops sources and timers
     // end::readme[]
