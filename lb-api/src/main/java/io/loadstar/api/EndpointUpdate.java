@@ -10,18 +10,24 @@ import org.jspecify.annotations.Nullable;
 /**
  * What a discovery source reports: either the complete current list of endpoints, or an error.
  *
- * <p>A list is always complete (a snapshot, not a delta). Instances are immutable and safe to share
- * between threads. Build one with {@link #of(List)}, {@link #failed(Throwable)} or {@link
- * #builder()}.
+ * <p>A list is always complete (a snapshot, not a delta), and may be empty: discovery was asked and
+ * answered that there is no endpoint (DNS answered NXDOMAIN or no records, a registry lists
+ * nobody); {@link #empty(String)} says why. An error says discovery could not be asked (a timeout,
+ * SERVFAIL, a registry that cannot be reached). Balancers may treat the two differently ({@code
+ * keepLastEndpoints(whileFailing, whileEmpty)} in lb-core). Instances are immutable and safe to
+ * share between threads. Build one with {@link #of(List)}, {@link #empty(String)}, {@link
+ * #failed(Throwable)} or {@link #builder()}.
  */
 public final class EndpointUpdate {
 
   private final List<Endpoint> endpoints;
   private final @Nullable Throwable error;
+  private final String reason;
 
-  private EndpointUpdate(List<Endpoint> endpoints, @Nullable Throwable error) {
+  private EndpointUpdate(List<Endpoint> endpoints, @Nullable Throwable error, String reason) {
     this.endpoints = endpoints;
     this.error = error;
+    this.reason = reason;
   }
 
   /** Returns an update carrying the complete list of endpoints (may be empty). */
@@ -32,6 +38,14 @@ public final class EndpointUpdate {
   /** Returns an update carrying the complete list of endpoints. */
   public static EndpointUpdate of(Endpoint... endpoints) {
     return of(List.of(endpoints));
+  }
+
+  /**
+   * Returns an update saying discovery answered that there is no endpoint, for {@code reason} (for
+   * example {@code "NXDOMAIN for api.internal"}): an answer, not a failure to get one.
+   */
+  public static EndpointUpdate empty(String reason) {
+    return builder().endpoints(List.of()).reason(reason).build();
   }
 
   /** Returns an update saying discovery failed; balancers keep their last good list. */
@@ -54,6 +68,11 @@ public final class EndpointUpdate {
     return Optional.ofNullable(error);
   }
 
+  /** Returns why the list is empty, in words, if the source said; otherwise an empty string. */
+  public String reason() {
+    return reason;
+  }
+
   /** Returns true if this update reports an error rather than a list. */
   public boolean isError() {
     return error != null;
@@ -63,13 +82,18 @@ public final class EndpointUpdate {
   public String toString() {
     return error != null
         ? "EndpointUpdate{error=" + error + "}"
-        : "EndpointUpdate{" + endpoints.size() + " endpoints}";
+        : "EndpointUpdate{"
+            + endpoints.size()
+            + " endpoints"
+            + (reason.isEmpty() ? "" : ", " + reason)
+            + "}";
   }
 
   /** Builds an {@link EndpointUpdate}. Not thread-safe. */
   public static final class Builder {
     private @Nullable List<Endpoint> endpoints;
     private @Nullable Throwable error;
+    private String reason = "";
 
     private Builder() {}
 
@@ -81,6 +105,12 @@ public final class EndpointUpdate {
         copy.add(requireNonNull(e, "endpoints element"));
       }
       this.endpoints = List.copyOf(copy);
+      return this;
+    }
+
+    /** Sets why the list is empty, in words; for an empty list only. */
+    public Builder reason(String reason) {
+      this.reason = requireNonNull(reason, "reason");
       return this;
     }
 
@@ -102,7 +132,11 @@ public final class EndpointUpdate {
       if (endpoints == null && error == null) {
         throw new IllegalStateException("one of endpoints() or error() must be set");
       }
-      return new EndpointUpdate(endpoints != null ? endpoints : List.of(), error);
+      if (!reason.isEmpty() && (endpoints == null || !endpoints.isEmpty())) {
+        throw new IllegalStateException(
+            "reason(" + reason + ") is for an empty list (expected: endpoints(List.of()))");
+      }
+      return new EndpointUpdate(endpoints != null ? endpoints : List.of(), error, reason);
     }
   }
 }

@@ -68,7 +68,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final SerialExecutor serialExecutor;
   private final EndpointSource source;
   private final Ticker ticker;
-  private final long keepLastNanos;
+  private final long keepLastFailingNanos;
+  private final long keepLastEmptyNanos;
   private final SharedThreads.Lease threads;
   private final long seed;
   private final EndpointState.Factory stateFactory;
@@ -109,7 +110,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.serialExecutor = new SerialExecutor(b.name);
     this.source = b.sources.size() == 1 ? b.sources.get(0) : CompositeEndpointSource.of(b.sources);
     this.ticker = b.ticker;
-    this.keepLastNanos = b.keepLastNanos;
+    this.keepLastFailingNanos = b.keepLastFailingNanos;
+    this.keepLastEmptyNanos = b.keepLastEmptyNanos;
     this.threads = new SharedThreads.Lease("LoadBalancer '" + b.name + "'", b.scheduler);
     this.seed = b.seed;
     // Disabled settings cost nothing per call: no outlier state at all, as before it had a default.
@@ -358,12 +360,25 @@ final class DefaultLoadBalancer implements LoadBalancer {
           update.isError()
               ? update.error().orElseThrow()
               : new IllegalStateException(
-                  "discovery returned no endpoints; keeping the last " + states.size());
-      if (states.isEmpty() || now - lastAnswerNanos < keepLastNanos) {
+                  "discovery returned no endpoints"
+                      + (update.reason().isEmpty() ? "" : " (" + update.reason() + ")")
+                      + "; keeping the last "
+                      + states.size());
+      long keepNanos = update.isError() ? keepLastFailingNanos : keepLastEmptyNanos;
+      if (states.isEmpty() || now - lastAnswerNanos < keepNanos) {
         events.discoveryFailed(error, states.size()); // stale-while-error
         return;
       }
-      events.lastEndpointsDropped(states.size(), keepLastNanos, update.error().orElse(null));
+      events.lastEndpointsDropped(
+          states.size(),
+          keepNanos,
+          update.error().orElse(null),
+          update.isError() ? "" : update.reason());
+    } else if (next.isEmpty() && !update.reason().isEmpty()) {
+      // Nothing known and nothing to keep: say why in failed picks' messages.
+      events.discoveryFailed(
+          new IllegalStateException("discovery answered with no endpoints: " + update.reason()), 0);
+      return;
     } else {
       events.discoveryAnswered(next.size());
     }

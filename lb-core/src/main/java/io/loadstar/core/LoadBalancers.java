@@ -85,7 +85,8 @@ public final class LoadBalancers {
     @Nullable ScheduledExecutorService scheduler;
     LbEventListener eventListener = LbEventListener.NONE;
     long seed = ThreadLocalRandom.current().nextLong();
-    long keepLastNanos = Long.MAX_VALUE;
+    long keepLastFailingNanos = Long.MAX_VALUE;
+    long keepLastEmptyNanos = Long.MAX_VALUE;
     @Nullable HealthCheckService healthChecks;
     boolean ownsHealthChecks;
     @Nullable HealthChecker ownedChecker;
@@ -206,16 +207,35 @@ public final class LoadBalancers {
      * answers with none (a DNS error or NXDOMAIN, a registry that lists nobody): at most {@code
      * maxAge} after discovery last answered with endpoints. Past that, the next failing or empty
      * answer drops them, and picks fail naming the discovery error. {@link Duration#ZERO} applies
-     * such an answer at once. The one setting for every source.
+     * such an answer at once. The one setting for every source; {@link #keepLastEndpoints(Duration,
+     * Duration)} tells a failure from an empty answer.
      *
      * <p>Defaults to forever: an outage of discovery never empties a service that still answers.
      *
      * @throws IllegalArgumentException if not in {@code 0..365d}
      */
     public Builder keepLastEndpoints(Duration maxAge) {
-      requireNonNull(maxAge, "maxAge");
-      Checks.duration("keepLastEndpoints", maxAge, Duration.ZERO, Duration.ofDays(365));
-      this.keepLastNanos = maxAge.toNanos();
+      return keepLastEndpoints(maxAge, maxAge);
+    }
+
+    /**
+     * Sets how long the last good endpoints are kept while discovery cannot be asked ({@code
+     * whileFailing}: a DNS timeout or SERVFAIL, a registry that cannot be reached) and while it
+     * answers that there are none ({@code whileEmpty}: NXDOMAIN or no records, a registry that
+     * lists nobody), each counted from when discovery last answered with endpoints. For example,
+     * {@code keepLastEndpoints(Duration.ofDays(365), Duration.ZERO)} drops a name that answers
+     * NXDOMAIN at once, but keeps the last list while the DNS servers are down. Both default to
+     * forever.
+     *
+     * @throws IllegalArgumentException if either is not in {@code 0..365d}
+     */
+    public Builder keepLastEndpoints(Duration whileFailing, Duration whileEmpty) {
+      requireNonNull(whileFailing, "whileFailing");
+      requireNonNull(whileEmpty, "whileEmpty");
+      Checks.duration("keepLastEndpoints", whileFailing, Duration.ZERO, Duration.ofDays(365));
+      Checks.duration("keepLastEndpoints", whileEmpty, Duration.ZERO, Duration.ofDays(365));
+      this.keepLastFailingNanos = whileFailing.toNanos();
+      this.keepLastEmptyNanos = whileEmpty.toNanos();
       return this;
     }
 

@@ -95,13 +95,18 @@ final class ServiceEvents {
    * Discovery failed ({@code error}) or answered with none (null) for longer than the balancer
    * keeps its last endpoints: the {@code count} it had are dropped.
    */
-  void lastEndpointsDropped(int count, long keptNanos, @Nullable Throwable error) {
-    discoveryError = error;
-    degraded = error != null;
+  void lastEndpointsDropped(
+      int count, long keptNanos, @Nullable Throwable error, String emptyReason) {
+    discoveryError =
+        error != null || emptyReason.isEmpty()
+            ? error
+            : new IllegalStateException("discovery answered with no endpoints: " + emptyReason);
+    degraded = discoveryError != null;
     logger.warn(
-        "[{}] discovery {} no endpoints {}; dropping the last {}{}",
+        "[{}] discovery {} no endpoints{} {}; dropping the last {}{}",
         service,
         keptNanos == 0 ? "answered with" : "has answered with",
+        emptyReason.isEmpty() ? "" : " (" + emptyReason + ")",
         keptNanos == 0
             ? "(keepLastEndpoints is 0)"
             : "for longer than keepLastEndpoints (" + keptNanos / 1_000_000_000L + " s)",

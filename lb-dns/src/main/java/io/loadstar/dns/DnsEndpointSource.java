@@ -42,11 +42,12 @@ import org.xbill.DNS.TextParseException;
  * Refresh: after an answer, the next lookup is due when the smallest TTL of the records used
  * (following CNAMEs) runs out, clamped to [minTtl, maxTtl], times a random factor in [1.0, 1.1]
  * (upward only, so the shared DnsCache entry has expired when the lookup runs), without waiting
- * for traffic. After a failure (timeout, SERVFAIL, REFUSED, network error, NXDOMAIN or an empty
- * answer) the failure is reported and the lookup retried with exponential backoff, 1 s doubling to
- * 32 s (Resilience4j's IntervalFunction), +-20% from the balancer's seed. What a failure does to
- * the endpoints is the balancer's one setting, keepLastEndpoints: by default it keeps the last
- * good ones. After failures, the next good answer is reported even if unchanged: it tells the
+ * for traffic. After a failure (timeout, SERVFAIL, REFUSED, network error) it is reported as
+ * an error; NXDOMAIN or an answer without records as an empty list with that reason
+ * (EndpointUpdate.empty: the servers answered, there is none); either way the lookup is retried
+ * with exponential backoff, 1 s doubling to 32 s (Resilience4j's IntervalFunction), +-20% from the
+ * balancer's seed. What either does to the endpoints is the balancer's setting, keepLastEndpoints
+ * (one age, or one while failing and one while empty): by default it keeps the last good ones. After failures, the next good answer is reported even if unchanged: it tells the
  * balancer the outage ended; otherwise a list is reported only when it changed.
  *
  * Threading: the source starts no thread. Started by a balancer, it uses the balancer's timers,
@@ -313,10 +314,11 @@ public final class DnsEndpointSource implements EndpointSource {
       endpoints.replaceAll(this::labelled);
     }
     endpoints.sort(null);
+    String emptyAnswer = null; // the servers answered: there is none (not a failure to ask)
     if (failure == null && endpoints.isEmpty()) {
-      failure =
-          new UnknownHostException(
-              (result.nxdomain() ? "NXDOMAIN" : "no " + types() + " records") + " for " + name);
+      emptyAnswer =
+          (result.nxdomain() ? "NXDOMAIN" : "no " + types() + " records") + " for " + name;
+      failure = new UnknownHostException(emptyAnswer);
     }
     EndpointUpdate update = null;
     long number;
@@ -349,7 +351,10 @@ public final class DnsEndpointSource implements EndpointSource {
         // Reported to the balancer, which logs the outage once (WARN) for every source alike.
         logger.debug(
             "[{}] DNS lookup failed ({} in a row): {}", name, failuresInARow, failure.toString());
-        update = EndpointUpdate.failed(failure);
+        update =
+            emptyAnswer != null
+                ? EndpointUpdate.empty(emptyAnswer)
+                : EndpointUpdate.failed(failure);
         delayNanos =
             (long)
                 (TimeUnit.MILLISECONDS.toNanos(BACKOFF.apply(failuresInARow))

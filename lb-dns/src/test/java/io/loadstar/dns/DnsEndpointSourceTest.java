@@ -172,7 +172,8 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
         .isInstanceOf(io.loadstar.api.NoEndpointAvailableException.class)
         .hasMessage(
             "no endpoint available for 'svc': 0 candidates, no endpoints discovered yet; last"
-                + " discovery error: java.net.UnknownHostException: NXDOMAIN for svc.test.");
+                + " discovery error: java.lang.IllegalStateException: discovery answered with no"
+                + " endpoints: NXDOMAIN for svc.test.");
   }
 
   @Test
@@ -279,6 +280,42 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     scheduler.runDueTasks();
     await(() -> emptying.endpoints().isEmpty());
     assertThat(keeping.endpoints()).hasSize(1);
+  }
+
+  @Test
+  void keepLastWhileFailingNotWhileEmpty_anOutageKeepsTheList_nxdomainDropsItAtOnce()
+      throws Exception {
+    dns.set(NAME, aRecords(NAME, 2, "127.0.0.1"));
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .source(source().queryTimeout(Duration.ofMillis(100)).attempts(1).build())
+            .ticker(ticker)
+            .keepLastEndpoints(Duration.ofDays(365), Duration.ZERO)
+            .build();
+    closeables.add(lb);
+    await(() -> lb.endpoints().size() == 1);
+    await(() -> scheduler.pendingTasks() == 1);
+    // The DNS server is down (stops answering): the last list stays, for minutes of retries.
+    dns.mode(LoopbackDnsServer.Mode.STALL);
+    for (int second = 0; second < 120; second++) {
+      ticker.advance(Duration.ofSeconds(1));
+      if (scheduler.runDueTasks() > 0) {
+        await(() -> scheduler.pendingTasks() == 1); // the lookup timed out and was rescheduled
+      }
+    }
+    assertThat(lb.endpoints()).hasSize(1);
+    // It answers again, now that the name is gone: NXDOMAIN drops the list at once.
+    dns.mode(LoopbackDnsServer.Mode.ANSWER);
+    dns.set(NAME, List.of());
+    for (int second = 0; second < 60 && !lb.endpoints().isEmpty(); second++) {
+      ticker.advance(Duration.ofSeconds(1));
+      if (scheduler.runDueTasks() > 0) {
+        await(() -> scheduler.pendingTasks() == 1 || lb.endpoints().isEmpty());
+      }
+    }
+    assertThat(lb.endpoints()).isEmpty();
+    assertThat(lb.pick().reason())
+        .contains("discovery answered with no endpoints: NXDOMAIN for svc.test.");
   }
 
   @Test
