@@ -21,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -149,8 +148,12 @@ public final class Story {
     final long[] failed = new long[2];
     long retries;
     final List<String> steps = new ArrayList<>(); // "second: what"
-    final List<double[][]> shares = new ArrayList<>(); // per second: [client][backend]
+    final List<double[][]> shares = new ArrayList<>(); // per second: [client][backend], all answers
     final List<double[]> p99 = new ArrayList<>(); // per second: [client] in ms
+    final List<long[]> requestsPerSecond = new ArrayList<>(); // per second: [client]
+    final List<long[]> failedPerSecond = new ArrayList<>(); // per second: [client]
+    final List<int[][]> okPerSecond = new ArrayList<>(); // per second: [client][backend]
+    final List<int[][]> errorsPerSecond = new ArrayList<>(); // per second: [client][backend]
     double[] p50All = new double[2];
     double[] p99All = new double[2];
   }
@@ -207,6 +210,7 @@ public final class Story {
         String now = "all healthy";
         long start = System.nanoTime();
         int[][] lastServed = new int[4][2];
+        int[][] lastAnswered503 = new int[4][2];
         long[] lastRequests = new long[2];
         long[] lastFailed = new long[2];
         int[][] lastErrors = new int[4][2];
@@ -224,32 +228,41 @@ public final class Story {
           // One row per second: what each client did in it.
           double[][] share = new double[2][4];
           double[] p99 = new double[2];
+          long[] requestsNow = new long[2];
+          long[] failedNow = new long[2];
+          int[][] ok = new int[2][4];
+          int[][] answered503 = new int[2][4];
           StringBuilder row = new StringBuilder();
           row.append(String.format(Locale.ROOT, "%3ds  %-34s", second + 1, now));
           for (int c = 0; c < 2; c++) {
             long requests = traffic.requests[c].get();
             long failed = traffic.failed[c].get();
             int total = 0;
-            int[] served = new int[4];
             for (int b = 0; b < 4; b++) {
               int n = backends.get(b).served[c].get();
-              served[b] = n - lastServed[b][c];
+              int e = backends.get(b).errors[c].get();
+              ok[c][b] = n - lastServed[b][c];
+              answered503[c][b] = e - lastAnswered503[b][c];
               lastServed[b][c] = n;
-              total += served[b];
+              lastAnswered503[b][c] = e;
+              total += ok[c][b] + answered503[c][b];
             }
+            // Shares count every answer a backend gave, the 503s included.
             for (int b = 0; b < 4; b++) {
-              share[c][b] = total == 0 ? 0 : 100.0 * served[b] / total;
+              share[c][b] = total == 0 ? 0 : 100.0 * (ok[c][b] + answered503[c][b]) / total;
             }
             List<Long> lat = traffic.drainLatencies(c);
             p99[c] = percentile(lat, 0.99);
+            requestsNow[c] = requests - lastRequests[c];
+            failedNow[c] = failed - lastFailed[c];
             row.append(
                 String.format(
                     Locale.ROOT,
-                    " | %-8s %5d ok %4d failed p99 %6.1f ms  %3.0f%% %3.0f%% %3.0f%% %3.0f%%",
+                    " | %-8s %5d ok %4d failed p99 %8s  %3.0f%% %3.0f%% %3.0f%% %3.0f%%",
                     CLIENTS[c],
-                    requests - lastRequests[c] - (failed - lastFailed[c]),
-                    failed - lastFailed[c],
-                    p99[c],
+                    requestsNow[c] - failedNow[c],
+                    failedNow[c],
+                    time(p99[c]),
                     share[c][0],
                     share[c][1],
                     share[c][2],
@@ -259,9 +272,13 @@ public final class Story {
           }
           result.shares.add(share);
           result.p99.add(p99);
+          result.requestsPerSecond.add(requestsNow);
+          result.failedPerSecond.add(failedNow);
+          result.okPerSecond.add(ok);
+          result.errorsPerSecond.add(answered503);
           out.println(row);
           if ((second + 1) % 4 == 0) {
-            backendTable(out, backends, lb, lastErrors, second + 1 == o.seconds);
+            backendTable(out, backends, lb, lastErrors);
           }
         }
         traffic.stop();
@@ -273,17 +290,19 @@ public final class Story {
         }
         result.retries = lb.retryStats().retries();
         out.println();
-        out.println("summary (backend shares: 127.0.0.1, .2, .3, .4)");
+        out.println(
+            "summary (rows above: each client's answers per second, and each backend's share of"
+                + " them, 503s included: 127.0.0.1, .2, .3, .4)");
         for (int c = 0; c < 2; c++) {
           out.printf(
               Locale.ROOT,
-              "  %-8s %7d requests, %5d failed (%.2f%%), p50 %.1f ms, p99 %.1f ms%s%n",
+              "  %-8s %7d requests, %5d failed (%.2f%%), p50 %s, p99 %s%s%n",
               CLIENTS[c],
               result.requests[c],
               result.failed[c],
               result.requests[c] == 0 ? 0.0 : 100.0 * result.failed[c] / result.requests[c],
-              result.p50All[c],
-              result.p99All[c],
+              time(result.p50All[c]),
+              time(result.p99All[c]),
               c == 1 ? ", " + result.retries + " retries on another endpoint" : "");
         }
         Files.createDirectories(
@@ -312,10 +331,10 @@ public final class Story {
    * (p50/p99, measured in the backend), and what Loadstar sees: state, reason, calls in flight.
    */
   private static void backendTable(
-      PrintStream out, List<Backend> backends, LoadBalancer lb, int[][] lastErrors, boolean last) {
+      PrintStream out, List<Backend> backends, LoadBalancer lb, int[][] lastErrors) {
     out.println(
-        "      backend   | plain: 503s  service p50/p99 ms | loadstar: 503s  service p50/p99 ms"
-            + "  in-flight | loadstar sees");
+        "      backend   | plain: 503s  service p50 / p99   | loadstar: 503s  service p50 / p99"
+            + "   in-flight | loadstar sees");
     for (int b = 0; b < backends.size(); b++) {
       Backend backend = backends.get(b);
       StringBuilder row =
@@ -328,10 +347,10 @@ public final class Story {
         row.append(
             String.format(
                 Locale.ROOT,
-                " | %11d %9.2f/%-9.2f",
+                " | %11d %9s / %-9s",
                 errors - lastErrors[b][c],
-                percentile(times, 0.50),
-                percentile(times, 0.99)));
+                times.isEmpty() ? "-" : time(percentile(times, 0.50)),
+                times.isEmpty() ? "-" : time(percentile(times, 0.99))));
         lastErrors[b][c] = errors;
       }
       EndpointSnapshot seen = null;
@@ -344,9 +363,6 @@ public final class Story {
         row.append(String.format(Locale.ROOT, "  %9s | not listed", "-"));
       } else {
         String reason = seen.reason().isEmpty() ? "" : " (" + seen.reason() + ")";
-        if (reason.length() > 70 && !last) {
-          reason = reason.substring(0, 67) + "...)";
-        }
         row.append(
             String.format(Locale.ROOT, "  %9d | %s%s", seen.inFlight(), seen.state(), reason));
       }
@@ -474,6 +490,16 @@ public final class Story {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** A duration given in milliseconds, in the unit that shows it: 42 µs, 3.1 ms, 300 ms. */
+  static String time(double millis) {
+    if (millis < 1) {
+      return String.format(Locale.ROOT, "%.0f µs", millis * 1_000);
+    }
+    return millis < 10
+        ? String.format(Locale.ROOT, "%.1f ms", millis)
+        : String.format(Locale.ROOT, "%.0f ms", millis);
   }
 
   static double percentile(List<Long> nanos, double q) {
@@ -629,19 +655,24 @@ public final class Story {
       return s;
     }
 
+    /**
+     * Answers, then records the service time: from the request's arrival to the last byte of the
+     * answer written, so it includes writing the response, not only deciding it.
+     */
     private void respond(HttpExchange exchange, long arrived) {
+      int c = "loadstar".equals(exchange.getRequestHeaders().getFirst("X-Client")) ? 1 : 0;
       try (exchange) {
-        int c = "loadstar".equals(exchange.getRequestHeaders().getFirst("X-Client")) ? 1 : 0;
         int code = status;
         (code == 200 ? served : errors)[c].incrementAndGet();
-        synchronized (serviceTimes) {
-          serviceTimes.get(c).add(System.nanoTime() - arrived);
-        }
         byte[] body = (code == 200 ? "ok\n" : "unavailable\n").getBytes(StandardCharsets.UTF_8);
         exchange.sendResponseHeaders(code, body.length);
         exchange.getResponseBody().write(body);
       } catch (IOException e) {
-        // the client went away
+        return; // the client went away
+      }
+      long took = System.nanoTime() - arrived;
+      synchronized (serviceTimes) {
+        serviceTimes.get(c).add(took);
       }
     }
 
@@ -698,124 +729,216 @@ public final class Story {
     }
   }
 
-  /** The HTML report: inline SVG charts, no network. */
+  /**
+   * The HTML report, self-contained (no network): the figures as JSON in the page, and a small
+   * script that draws them as SVG charts, per client and per second (requests, failures, p99, and
+   * each backend's answers with the failed ones coloured), with each phase of the script labelled
+   * on the time axis.
+   */
   static final class Report {
-    private static final String[] COLORS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
 
     static String html(Options o, Result r) {
       StringBuilder sb = new StringBuilder();
       sb.append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Loadstar demo</title>")
-          .append("<style>body{font-family:sans-serif;margin:2em}svg{border:1px solid #ccc;")
-          .append("margin:0.5em 0}td,th{padding:0 1em;text-align:right}</style></head><body>")
+          .append("<style>body{font-family:sans-serif;margin:2em;max-width:1000px}")
+          .append("svg{border:1px solid #ccc;margin:0.5em 0;background:#fff}")
+          .append("td,th{padding:0 1em;text-align:right}.phase{font-size:10px;fill:#555}")
+          .append(".failed{color:#d62728}</style></head><body>")
           .append("<h1>Loadstar demo</h1><p>")
           .append(o.seconds)
           .append(" s, ")
           .append(o.threads)
-          .append(" callers per client. Steps: ")
-          .append(escape(String.join(" · ", r.steps)))
-          .append("</p><table><tr><th>client</th><th>requests</th><th>failed</th>")
-          .append("<th>p50 ms</th><th>p99 ms</th></tr>");
+          .append(
+              " callers per client. <b>plain</b>: OkHttp alone, DNS round robin. <b>loadstar</b>:"
+                  + " OkHttp with Loadstar's interceptor, the defaults, TCP health checks and a 10 s"
+                  + " slow start.</p><table><tr><th>client</th><th>requests</th>"
+                  + "<th class=\"failed\">failed</th><th>failed %</th><th>p50</th><th>p99</th>"
+                  + "</tr>");
       for (int c = 0; c < 2; c++) {
         sb.append(
             String.format(
                 Locale.ROOT,
-                "<tr><td>%s</td><td>%d</td><td>%d</td><td>%.1f</td><td>%.1f</td></tr>",
+                "<tr><td>%s</td><td>%d</td><td class=\"failed\" id=\"failed-%s\">%d</td>"
+                    + "<td>%.2f%%</td><td>%s</td><td>%s</td></tr>",
                 CLIENTS[c],
                 r.requests[c],
-                r.failed[c],
-                r.p50All[c],
-                r.p99All[c]));
-      }
-      sb.append("</table>");
-      for (int c = 0; c < 2; c++) {
-        int client = c;
-        sb.append("<h2>Share of requests per backend: ").append(CLIENTS[c]).append("</h2>");
-        List<double[]> series = new ArrayList<>();
-        for (int b = 0; b < 4; b++) {
-          int backend = b;
-          series.add(r.shares.stream().mapToDouble(s -> s[client][backend]).toArray());
-        }
-        sb.append(
-            chart(
                 CLIENTS[c],
-                series,
-                List.of("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"),
-                100,
-                "%",
-                r));
+                r.failed[c],
+                r.requests[c] == 0 ? 0.0 : 100.0 * r.failed[c] / r.requests[c],
+                time(r.p50All[c]),
+                time(r.p99All[c])));
       }
-      sb.append("<h2>p99 latency per second</h2>");
-      List<double[]> p99 = new ArrayList<>();
-      for (int c = 0; c < 2; c++) {
-        int client = c;
-        p99.add(r.p99.stream().mapToDouble(p -> p[client]).toArray());
+      sb.append("</table><p>Loadstar retried ")
+          .append(r.retries)
+          .append(" calls on another endpoint.</p><ol>");
+      for (String step : r.steps) {
+        sb.append("<li>").append(escape(step.replace(": ", " s: "))).append("</li>");
       }
-      double max = 1;
-      for (double[] s : p99) {
-        max = Math.max(max, Arrays.stream(s).max().orElse(1));
-      }
-      sb.append(chart("p99", p99, List.of(CLIENTS), max, " ms", r));
-      return sb.append("</body></html>").toString();
+      sb.append("</ol><div id=\"charts\"></div>")
+          .append("<script type=\"application/json\" id=\"data\">")
+          .append(json(r))
+          .append("</script><script>")
+          .append(SCRIPT)
+          .append("</script></body></html>");
+      return sb.toString();
     }
 
-    private static String chart(
-        String id, List<double[]> series, List<String> names, double max, String unit, Result r) {
-      int w = 720;
-      int h = 220;
-      int n = Math.max(2, r.shares.size());
-      StringBuilder sb = new StringBuilder();
-      sb.append(
-          String.format(
-              Locale.ROOT,
-              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" data-chart=\"%s\">",
-              w,
-              h + 20,
-              escape(id)));
-      for (String step : r.steps) {
-        int second = Integer.parseInt(step.substring(0, step.indexOf(':')));
-        double x = 40 + (w - 50) * second / (double) (n - 1);
-        sb.append(
-            String.format(
-                Locale.ROOT,
-                "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"><title>%s</title></line>",
-                x,
-                x,
-                h,
-                escape(step)));
+    /** The figures the page's script draws. */
+    static String json(Result r) {
+      StringBuilder sb = new StringBuilder("{\"clients\":[\"plain\",\"loadstar\"],");
+      sb.append("\"backends\":[\"127.0.0.1\",\"127.0.0.2\",\"127.0.0.3\",\"127.0.0.4\"],");
+      sb.append("\"phases\":[");
+      for (int i = 0; i < r.steps.size(); i++) {
+        String step = r.steps.get(i);
+        int colon = step.indexOf(':');
+        sb.append(i == 0 ? "" : ",")
+            .append("{\"second\":")
+            .append(step, 0, colon)
+            .append(",\"what\":\"")
+            .append(jsonText(step.substring(colon + 2)))
+            .append("\"}");
       }
-      sb.append(
-          String.format(
-              Locale.ROOT,
-              "<text x=\"2\" y=\"12\" font-size=\"10\">%.0f%s</text><text x=\"2\" y=\"%d\" font-size=\"10\">0</text>",
-              max,
-              unit,
-              h));
-      for (int s = 0; s < series.size(); s++) {
-        double[] v = series.get(s);
-        StringBuilder points = new StringBuilder();
-        for (int i = 0; i < v.length; i++) {
-          double x = 40 + (w - 50) * i / (double) (n - 1);
-          double y = h - (h - 10) * Math.min(v[i], max) / max;
-          points.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
+      sb.append("],\"requests\":").append(perClient(r.requestsPerSecond));
+      sb.append(",\"failed\":").append(perClient(r.failedPerSecond));
+      sb.append(",\"p99\":[");
+      for (int c = 0; c < 2; c++) {
+        sb.append(c == 0 ? "[" : ",[");
+        for (int t = 0; t < r.p99.size(); t++) {
+          sb.append(t == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.2f", r.p99.get(t)[c]));
         }
-        sb.append(
-            String.format(
-                Locale.ROOT,
-                "<polyline data-series=\"%s %s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>",
-                escape(id),
-                escape(names.get(s)),
-                COLORS[s % COLORS.length],
-                points.toString().trim()));
-        sb.append(
-            String.format(
-                Locale.ROOT,
-                "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">%s</text>",
-                50 + 120 * s,
-                h + 16,
-                COLORS[s % COLORS.length],
-                escape(names.get(s))));
+        sb.append(']');
       }
-      return sb.append("</svg>").toString();
+      sb.append("],\"ok\":").append(perBackend(r.okPerSecond));
+      sb.append(",\"errors\":").append(perBackend(r.errorsPerSecond));
+      return sb.append('}').toString();
+    }
+
+    private static String perClient(List<long[]> perSecond) {
+      StringBuilder sb = new StringBuilder("[");
+      for (int c = 0; c < 2; c++) {
+        sb.append(c == 0 ? "[" : ",[");
+        for (int t = 0; t < perSecond.size(); t++) {
+          sb.append(t == 0 ? "" : ",").append(perSecond.get(t)[c]);
+        }
+        sb.append(']');
+      }
+      return sb.append(']').toString();
+    }
+
+    /** [client][second][backend]. */
+    private static String perBackend(List<int[][]> perSecond) {
+      StringBuilder sb = new StringBuilder("[");
+      for (int c = 0; c < 2; c++) {
+        sb.append(c == 0 ? "[" : ",[");
+        for (int t = 0; t < perSecond.size(); t++) {
+          sb.append(t == 0 ? "[" : ",[");
+          int[] v = perSecond.get(t)[c];
+          for (int b = 0; b < v.length; b++) {
+            sb.append(b == 0 ? "" : ",").append(v[b]);
+          }
+          sb.append(']');
+        }
+        sb.append(']');
+      }
+      return sb.append(']').toString();
+    }
+
+    /** Draws the charts from the page's JSON; plain DOM and SVG, no library. */
+    private static final String SCRIPT =
+        String.join(
+            "\n",
+            "(function () {",
+            "  const d = JSON.parse(document.getElementById('data').textContent);",
+            "  const NS = 'http://www.w3.org/2000/svg';",
+            "  const CLIENT = ['#7f7f7f', '#1f77b4'];",
+            "  const BACKEND = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd'];",
+            "  const FAILED = '#d62728';",
+            "  const W = 960, H = 200, L = 50, T = 70, B = 30;",
+            "  const n = d.requests[0].length;",
+            "  const x = (t) => L + (W - L - 10) * (n <= 1 ? 0 : t / (n - 1));",
+            "  function el(name, attrs, parent, text) {",
+            "    const e = document.createElementNS(NS, name);",
+            "    for (const k in attrs) e.setAttribute(k, attrs[k]);",
+            "    if (text !== undefined) e.textContent = text;",
+            "    if (parent) parent.appendChild(e);",
+            "    return e;",
+            "  }",
+            "  function chart(title, id, max, unit) {",
+            "    const h = document.createElement('h2');",
+            "    h.textContent = title;",
+            "    document.getElementById('charts').appendChild(h);",
+            "    const svg = el('svg', {width: W, height: T + H + B, 'data-chart': id});",
+            "    document.getElementById('charts').appendChild(svg);",
+            "    el('text', {x: 2, y: T + 10, 'font-size': 10}, svg, max.toFixed(0) + unit);",
+            "    el('text', {x: 2, y: T + H, 'font-size': 10}, svg, '0');",
+            "    el('line', {x1: L, y1: T + H, x2: W - 10, y2: T + H, stroke: '#999'}, svg);",
+            "    for (let t = 0; t < n; t += 5) {",
+            "      el('text', {x: x(t), y: T + H + 14, 'font-size': 10, 'text-anchor': 'middle'},",
+            "        svg, t + ' s');",
+            "    }",
+            "    d.phases.forEach((p, i) => {",
+            "      const px = x(Math.min(p.second, n - 1));",
+            "      el('line', {x1: px, y1: T - 4, x2: px, y2: T + H, stroke: '#bbb',",
+            "        'stroke-dasharray': '3,3'}, svg);",
+            "      const right = px > W - 220;",
+            "      el('text', {class: 'phase', x: right ? px - 2 : px + 2, y: 12 + 12 * (i % 5),",
+            "        'text-anchor': right ? 'end' : 'start', 'data-phase': p.what}, svg,",
+            "        (i + 1) + '. ' + p.what);",
+            "    });",
+            "    return {svg: svg, y: (v) => T + H - H * Math.min(v, max) / max};",
+            "  }",
+            "  function lines(c, name, series, colors, labels) {",
+            "    series.forEach((values, s) => {",
+            "      const pts = values.map((v, t) => x(t).toFixed(1) + ',' + c.y(v).toFixed(1));",
+            "      el('polyline', {'data-series': name + ' ' + labels[s],",
+            "        'data-values': values.join(','), fill: 'none', stroke: colors[s],",
+            "        'stroke-width': 2, points: pts.join(' ')}, c.svg);",
+            "      el('text', {x: L + 130 * s, y: T + H + 28, 'font-size': 11, fill: colors[s]},",
+            "        c.svg, labels[s]);",
+            "    });",
+            "  }",
+            "  const most = (arrays) => Math.max(1, ...arrays.map((a) => Math.max(0, ...a)));",
+            "  let c = chart('Requests per second', 'requests', most(d.requests), '/s');",
+            "  lines(c, 'requests', d.requests, CLIENT, d.clients);",
+            "  c = chart('Failed requests per second (what the caller saw)', 'failed',",
+            "    most(d.failed), '/s');",
+            "  lines(c, 'failed', d.failed, [FAILED, CLIENT[1]], d.clients);",
+            "  c = chart('p99 latency per second', 'p99', most(d.p99), ' ms');",
+            "  lines(c, 'p99', d.p99, CLIENT, d.clients);",
+            "  d.clients.forEach((client, ci) => {",
+            "    const c = chart('Answers per backend per second, ' + client",
+            "      + ' (503 answers in red, on top of each backend\\'s 2xx)', 'answers ' + client,",
+            "      100, '%');",
+            "    const bw = Math.max(1, (W - L - 10) / Math.max(1, n) - 1);",
+            "    for (let t = 0; t < n; t++) {",
+            "      const ok = d.ok[ci][t], err = d.errors[ci][t];",
+            "      const total = ok.reduce((a, b) => a + b, 0) + err.reduce((a, b) => a + b, 0);",
+            "      let top = T + H;",
+            "      for (let b = 0; b < ok.length; b++) {",
+            "        [[ok[b], BACKEND[b], 'ok'], [err[b], FAILED, 'failed']].forEach((part) => {",
+            "          if (total === 0 || part[0] === 0) return;",
+            "          const h = H * part[0] / total;",
+            "          top -= h;",
+            "          const r = el('rect', {x: x(t) - bw / 2, y: top, width: bw, height: h,",
+            "            fill: part[1], ['data-' + part[2]]: client + ' ' + d.backends[b] + ' ' + t,",
+            "            'data-count': part[0]}, c.svg);",
+            "          el('title', {}, r, d.backends[b] + ' at ' + t + ' s: ' + part[0] + ' '",
+            "            + (part[2] === 'ok' ? '2xx' : '503'));",
+            "        });",
+            "      }",
+            "    }",
+            "    d.backends.forEach((b, i) => el('text', {x: L + 110 * i, y: T + H + 28,",
+            "      'font-size': 11, fill: BACKEND[i]}, c.svg, b));",
+            "    el('text', {x: L + 110 * 4, y: T + H + 28, 'font-size': 11, fill: FAILED}, c.svg,",
+            "      '503 answers');",
+            "  });",
+            "})();");
+
+    /**
+     * {@code s} inside a JSON string in a script element: no quote, backslash or tag breaks out.
+     */
+    private static String jsonText(String s) {
+      return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("<", "\\u003c");
     }
 
     private static String escape(String s) {

@@ -9,7 +9,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,16 +37,25 @@ class StoryTest {
         .contains("127.0.0.1 dies", "127.0.0.3 answers 503", "DNS adds 127.0.0.4")
         .containsPattern("loadstar +\\d+ requests, +0 failed")
         .contains("report: ");
+    // The console shows service times in a unit that shows them, and whole reasons.
+    assertThat(printed).containsPattern("\\d+ µs / +\\d+ µs").doesNotContain("...)");
     String html = Files.readString(report);
-    assertThat(html).doesNotContain("src=", "href=", "<link").contains("<svg"); // self-contained
+    assertThat(html)
+        .doesNotContain("src=", "href=", "<link")
+        .contains("id=\"data\""); // self-contained
+    String failedPlain = values(r, 0);
+    String failedLoadstar = values(r, 1);
+    assertThat(failedPlain).matches(".*[1-9].*"); // the plain client failed in some second
+    assertThat(failedLoadstar).matches("[0,]+");
+    // The figures the page draws are the run's: its failures per client and second.
+    assertThat(html).contains("\"failed\":[[" + failedPlain + "],[" + failedLoadstar + "]]");
 
-    // Rendered by a real browser: one series per backend and client, one p99 line per client.
+    // Rendered by a real browser: the page's script draws the charts from those figures.
     File chromium = new File("/usr/bin/chromium");
     if (!chromium.canExecute()) {
       System.out.println(
           "chromium is not installed (Debian: apt-get install -y chromium): the"
               + " report was checked as text only");
-      assertThat(count(html)).isEqualTo(10);
       return;
     }
     Process p =
@@ -67,11 +75,31 @@ class StoryTest {
             .start();
     String dom = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(count(dom)).as("series in the rendered page").isEqualTo(10);
-    for (String series :
-        List.of("plain 127.0.0.1", "loadstar 127.0.0.4", "p99 plain", "p99 loadstar")) {
-      assertThat(dom).contains("data-series=\"" + series + "\"");
+    // Requests, failures and p99 per second, one line per client each.
+    assertThat(count(dom, "<polyline data-series=\"[^\"]+\"")).as("lines drawn").isEqualTo(6);
+    assertThat(dom)
+        .contains("data-series=\"failed plain\" data-values=\"" + failedPlain + "\"")
+        .contains("data-series=\"failed loadstar\" data-values=\"" + failedLoadstar + "\"")
+        .contains("data-series=\"requests loadstar\"", "data-series=\"p99 plain\"");
+    // Every phase is labelled on every chart's time axis (3 lines + 2 answer charts).
+    for (String step : r.steps) {
+      String what = step.substring(step.indexOf(':') + 2);
+      assertThat(count(dom, "data-phase=\"" + Pattern.quote(what) + "\""))
+          .as("labels of phase %s", what)
+          .isEqualTo(5);
     }
+    // Each backend's answers, the plain client's 503s among them (coloured as failed).
+    assertThat(count(dom, "data-failed=\"plain 127\\.0\\.0\\.3 \\d+\"")).isPositive();
+    assertThat(count(dom, "data-ok=\"loadstar 127\\.0\\.0\\.4 \\d+\"")).isPositive();
+  }
+
+  /** The client's failed requests per second, as the report lists them. */
+  private static String values(Story.Result r, int client) {
+    StringBuilder sb = new StringBuilder();
+    for (long[] second : r.failedPerSecond) {
+      sb.append(sb.length() == 0 ? "" : ",").append(second[client]);
+    }
+    return sb.toString();
   }
 
   @Test
@@ -84,8 +112,8 @@ class StoryTest {
         .hasMessage("--seconds: needs a value");
   }
 
-  private static int count(String html) {
-    Matcher m = Pattern.compile("<polyline data-series=\"[^\"]+\"").matcher(html);
+  private static int count(String html, String regex) {
+    Matcher m = Pattern.compile(regex).matcher(html);
     int n = 0;
     while (m.find()) {
       n++;
