@@ -19,19 +19,27 @@ import org.jspecify.annotations.Nullable;
  * already; if that leaves none, every usable one is. The snapshot is rebuilt when an endpoint's N
  * is up. Keys that must never return are remembered in a Caffeine cache (key hash -> endpoint key),
  * written only when a key falls back and read only while the cache is not empty. A pick without a
- * key goes to the tier's ordinary picker. The ring has about RING_POINTS points whatever the tier's
- * size, shared by weight, so keys spread within a few percent of each endpoint's fair share.
+ * key goes to the tier's ordinary picker.
+ *
+ * Ring density: an endpoint's points depend on its own weight and on two coarse facts of the tier
+ * that change only at powers of two, never on the other endpoints' exact weights or number, so an
+ * endpoint joining or leaving moves only its own keys. Each endpoint gets pointsPerUnit(n) x
+ * weight / unit points, where pointsPerUnit is 65,536 / n rounded down to a power of two (at most
+ * 4,096), and unit is the largest weight rounded down to a power of two. With 4 equal endpoints
+ * that is 4,096 points each, whose key shares vary by about 1.6% of the fair share (one standard
+ * deviation; 64 points each varied by 12%, and one of four took 1.35x its share); the ring stays
+ * under about 262,144 points whatever the tier's size. When the tier grows or shrinks across a
+ * power of two (16 to 17 endpoints, say), or its largest weight does, the density changes and more
+ * keys than the member's own move, once.
  */
 /** A tier's picker with sticky keys. Immutable apart from the shared moved-keys cache. */
 final class AffinityPicker implements Picker, PickPeek.Peeking {
 
-  /**
-   * About how many points the ring of a tier has: each endpoint's share of them follows its weight.
-   * 32,768 points put 8,192 on each of 4 endpoints, whose shares of the keys then vary by about
-   * 1.1% of the fair share (one standard deviation; 64 points each varied by 12%, and one of four
-   * took 1.35x its share).
-   */
-  static final int RING_POINTS = 32_768;
+  /** The points a tier's ring aims at in all: 65,536, with up to twice that from weights. */
+  static final int RING_POINTS = 65_536;
+
+  /** The most points per unit of weight, for small tiers. */
+  static final int MAX_POINTS_PER_UNIT = 4_096;
 
   /** Bits of a packed ring entry that hold the endpoint's index; the rest hold the hash. */
   private static final int INDEX_BITS = 20;
@@ -68,16 +76,10 @@ final class AffinityPicker implements Picker, PickPeek.Peeking {
               + endpoints.length
               + " endpoints in a tier (expected: at most 1048576)");
     }
-    double totalWeight = 0;
-    for (EndpointState e : endpoints) {
-      totalWeight += Math.max(1, e.baseWeight());
-    }
-    int[] points = new int[endpoints.length];
+    int[] points = points(endpoints);
     int total = 0;
-    for (int i = 0; i < endpoints.length; i++) {
-      double share = Math.max(1, endpoints[i].baseWeight()) / totalWeight;
-      points[i] = (int) Math.max(1, Math.round(RING_POINTS * share));
-      total += points[i];
+    for (int p : points) {
+      total += p;
     }
     // Each entry packs a point's hash (high bits) with its endpoint's index (low bits), so one
     // primitive sort orders the ring; the sign bit is flipped to sort the hashes as unsigned.
@@ -105,6 +107,23 @@ final class AffinityPicker implements Picker, PickPeek.Peeking {
     this.none =
         PickResult.unavailable(
             "no usable endpoint for the key among " + endpoints.length + " in its tier");
+  }
+
+  /** Each endpoint's points on the ring (see the design notes). */
+  static int[] points(EndpointState[] endpoints) {
+    int n = Math.max(1, endpoints.length);
+    int perUnit = Math.min(MAX_POINTS_PER_UNIT, Math.max(1, Integer.highestOneBit(RING_POINTS / n)));
+    int maxWeight = 1;
+    for (EndpointState e : endpoints) {
+      maxWeight = Math.max(maxWeight, e.baseWeight());
+    }
+    long unit = Integer.highestOneBit(maxWeight);
+    int[] points = new int[endpoints.length];
+    for (int i = 0; i < endpoints.length; i++) {
+      long w = Math.max(1, endpoints[i].baseWeight());
+      points[i] = (int) Math.max(1, Math.round((double) perUnit * w / unit));
+    }
+    return points;
   }
 
   @Override

@@ -175,6 +175,39 @@ class AffinityTest extends FakeTimeTest {
   }
 
   @Test
+  void anEndpointJoiningOrLeaving_movesOnlyItsOwnKeys_notOthersBetweenThem() {
+    java.util.List<Endpoint> five = new java.util.ArrayList<>();
+    for (int i = 1; i <= 5; i++) {
+      five.add(Endpoint.of("127.0.0." + i, 80));
+    }
+    DynamicEndpointSource source = DynamicEndpointSource.of(five);
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("svc")
+                .source(source)
+                .affinity(Affinity.returnImmediately())
+                .ticker(ticker)
+                .scheduler(scheduler)
+                .build());
+    int keys = 20_000;
+    String[] before = new String[keys];
+    for (int k = 0; k < keys; k++) {
+      before[k] = TestEndpoints.pickKey(lb, k);
+    }
+    source.set(five.subList(0, 4)); // 127.0.0.5 leaves
+    for (int k = 0; k < keys; k++) {
+      String now = TestEndpoints.pickKey(lb, k);
+      if (!before[k].equals("127.0.0.5:80")) {
+        assertThat(now).as("key %s", k).isEqualTo(before[k]);
+      }
+    }
+    source.set(five); // and joins again: every key is back where it was
+    for (int k = 0; k < keys; k++) {
+      assertThat(TestEndpoints.pickKey(lb, k)).isEqualTo(before[k]);
+    }
+  }
+
+  @Test
   void keysFollowTheWeights() {
     java.util.Map<String, Double> shares =
         keyShares(
