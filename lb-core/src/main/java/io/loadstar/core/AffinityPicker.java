@@ -51,6 +51,10 @@ final class AffinityPicker implements Picker, PickPeek.Peeking {
   private final boolean[] eligible;
   private final long[] ring; // sorted point hashes
   private final int[] owners; // endpoint index of each point
+  // The first ring position of each range of hashes by their top bits: a key's lookup searches a
+  // handful of points instead of the whole ring (fewer cache misses on a ring of 50,000 points).
+  private final int[] buckets;
+  private final int bucketShift;
   private final @Nullable Cache<Long, String> moved;
   private final Map<String, Integer> index;
   private final PickResult none;
@@ -100,6 +104,17 @@ final class AffinityPicker implements Picker, PickPeek.Peeking {
       ring[i] = p & ~INDEX_MASK;
       owners[i] = (int) (p & INDEX_MASK);
     }
+    int bits = Math.max(1, Math.min(20, 31 - Integer.numberOfLeadingZeros(Math.max(1, total)) - 2));
+    this.bucketShift = 64 - bits;
+    this.buckets = new int[(1 << bits) + 1];
+    int pos = 0;
+    for (int b = 0; b < (1 << bits); b++) {
+      while (pos < total && (ring[pos] >>> bucketShift) < b) {
+        pos++;
+      }
+      buckets[b] = pos;
+    }
+    buckets[1 << bits] = total;
     this.index = new HashMap<>();
     for (int i = 0; i < endpoints.length; i++) {
       index.put(endpoints[i].endpoint().key(), i);
@@ -112,7 +127,8 @@ final class AffinityPicker implements Picker, PickPeek.Peeking {
   /** Each endpoint's points on the ring (see the design notes). */
   static int[] points(EndpointState[] endpoints) {
     int n = Math.max(1, endpoints.length);
-    int perUnit = Math.min(MAX_POINTS_PER_UNIT, Math.max(1, Integer.highestOneBit(RING_POINTS / n)));
+    int perUnit =
+        Math.min(MAX_POINTS_PER_UNIT, Math.max(1, Integer.highestOneBit(RING_POINTS / n)));
     int maxWeight = 1;
     for (EndpointState e : endpoints) {
       maxWeight = Math.max(maxWeight, e.baseWeight());
@@ -202,8 +218,9 @@ final class AffinityPicker implements Picker, PickPeek.Peeking {
   /** The first ring position at or after {@code h} (unsigned), wrapping to 0. */
   private int start(long h) {
     long[] r = ring;
-    int lo = 0;
-    int hi = r.length;
+    int b = (int) (h >>> bucketShift);
+    int lo = buckets[b];
+    int hi = buckets[b + 1];
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
       if (Long.compareUnsigned(r[mid], h) < 0) {

@@ -229,10 +229,7 @@ final class SnapshotBuilder {
     }
     TieredPicker.Counts counts = TieredPicker.Counts.of(base, settings.maxInFlight());
     allByTier = all;
-    Snapshot built =
-        settings.tierSpillover()
-            ? spillover(tiers, counts, ramping)
-            : inOrder(tiers, counts, ramping);
+    Tiers built = settings.tierSpillover() ? spillover(tiers, counts) : inOrder(tiers, counts);
     allByTier = Map.of();
     List<EndpointStatus> statuses = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
@@ -244,7 +241,7 @@ final class SnapshotBuilder {
     index.clear();
     return new Snapshot(
         built.picker(),
-        built.ramping(),
+        ramping,
         built.panicReason(),
         rebuildAt,
         List.copyOf(statuses),
@@ -305,8 +302,10 @@ final class SnapshotBuilder {
     }
   }
 
-  private Snapshot inOrder(
-      TreeMap<Integer, List<EndpointState>> tiers, TieredPicker.Counts counts, boolean ramping) {
+  /** The tiers' picker and why the balancer is in panic (null if it is not). */
+  private record Tiers(TieredPicker picker, @Nullable String panicReason) {}
+
+  private Tiers inOrder(TreeMap<Integer, List<EndpointState>> tiers, TieredPicker.Counts counts) {
     int panicThreshold = settings.panicThreshold();
     List<Picker> pickers = new ArrayList<>(tiers.size());
     boolean serving = false;
@@ -364,13 +363,7 @@ final class SnapshotBuilder {
     }
     tierRoute = Route.FIRST;
     tierReason = "";
-    return new Snapshot(
-        TieredPicker.of(pickers, counts, failures),
-        ramping,
-        panicReason,
-        Long.MAX_VALUE,
-        List.of(),
-        List.of());
+    return new Tiers(TieredPicker.of(pickers, counts, failures), panicReason);
   }
 
   /** Adds the panic picker over {@code listed}: the usable first, the others spread over too. */
@@ -389,8 +382,7 @@ final class SnapshotBuilder {
     addPicker(pickers, candidates);
   }
 
-  private Snapshot spillover(
-      TreeMap<Integer, List<EndpointState>> tiers, TieredPicker.Counts counts, boolean ramping) {
+  private Tiers spillover(TreeMap<Integer, List<EndpointState>> tiers, TieredPicker.Counts counts) {
     List<Picker> pickers = new ArrayList<>();
     List<Integer> loads = new ArrayList<>();
     int assigned = 0;
@@ -438,13 +430,7 @@ final class SnapshotBuilder {
       routing.add(line.toString());
     }
     if (pickers.size() <= 1 || loads.size() != pickers.size()) {
-      return new Snapshot(
-          TieredPicker.of(pickers, counts, failures),
-          ramping,
-          panicReason,
-          Long.MAX_VALUE,
-          List.of(),
-          List.of());
+      return new Tiers(TieredPicker.of(pickers, counts, failures), panicReason);
     }
     int total = 0;
     for (int l : loads) {
@@ -465,13 +451,9 @@ final class SnapshotBuilder {
     for (int i = last; i < cumulative.length; i++) {
       cumulative[i] = 10_000;
     }
-    return new Snapshot(
+    return new Tiers(
         TieredPicker.spillover(pickers, cumulative, spilloverRandom, counts, failures),
-        ramping,
-        panicReason,
-        Long.MAX_VALUE,
-        List.of(),
-        List.of());
+        panicReason);
   }
 
   /** Returns the slow-start factor of {@code s} now, ending its ramp when the window is over. */

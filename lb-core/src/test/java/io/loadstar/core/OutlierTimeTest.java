@@ -7,11 +7,11 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.HealthCheckResult;
 import io.loadstar.api.HealthChecker;
-import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickResult;
 import io.loadstar.testing.FakeTicker;
 import io.loadstar.testing.ManualScheduler;
+import io.loadstar.testing.RecordingLbEventListener;
 import java.net.ConnectException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,8 +33,7 @@ class OutlierTimeTest {
   private FakeTicker ticker;
   private ManualScheduler scheduler;
 
-  /** Each endpoint state change with the ticker's reading at the time. */
-  private final List<long[]> ejections = new ArrayList<>(); // {ejected at, ready at or 0}
+  private RecordingLbEventListener events;
 
   static Stream<Long> origins() {
     return FakeTicker.origins().stream();
@@ -50,6 +49,7 @@ class OutlierTimeTest {
   private void clock(long origin) {
     ticker = new FakeTicker(origin);
     scheduler = new ManualScheduler(ticker);
+    events = new RecordingLbEventListener(ticker);
   }
 
   private LoadBalancer lb(
@@ -62,21 +62,7 @@ class OutlierTimeTest {
             .scheduler(scheduler)
             .ticker(ticker)
             .seed(7)
-            .eventListener(
-                new LbEventListener() {
-                  @Override
-                  public void endpointStateChanged(
-                      String service,
-                      Endpoint endpoint,
-                      EndpointSnapshot.State state,
-                      String reason) {
-                    if (state == EndpointSnapshot.State.EJECTED) {
-                      ejections.add(new long[] {ticker.nanoTime(), 0});
-                    } else if (state == EndpointSnapshot.State.READY && !ejections.isEmpty()) {
-                      ejections.get(ejections.size() - 1)[1] = ticker.nanoTime();
-                    }
-                  }
-                });
+            .eventListener(events);
     if (checks != null) {
       b.healthChecks(checks);
     }
@@ -106,11 +92,18 @@ class OutlierTimeTest {
     }
   }
 
+  /** How long each ended ejection lasted, in seconds: from EJECTED to the next READY. */
   private List<Double> ejectionSeconds() {
     List<Double> out = new ArrayList<>();
-    for (long[] e : ejections) {
-      if (e[1] != 0 || e[0] == 0) {
-        out.add((e[1] - e[0]) / 1e9);
+    long ejectedAt = 0;
+    boolean ejected = false;
+    for (RecordingLbEventListener.StateChange c : events.stateChanges) {
+      if (c.state() == EndpointSnapshot.State.EJECTED) {
+        ejectedAt = c.atNanos();
+        ejected = true;
+      } else if (c.state() == EndpointSnapshot.State.READY && ejected) {
+        out.add((c.atNanos() - ejectedAt) / 1e9);
+        ejected = false;
       }
     }
     return out;

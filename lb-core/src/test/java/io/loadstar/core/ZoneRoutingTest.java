@@ -111,26 +111,15 @@ class ZoneRoutingTest extends FakeTimeTest {
       long origin) {
     io.loadstar.testing.FakeTicker t = new io.loadstar.testing.FakeTicker(origin);
     io.loadstar.testing.ManualScheduler s = new io.loadstar.testing.ManualScheduler(t);
-    java.util.List<String> ejected = new java.util.concurrent.CopyOnWriteArrayList<>();
+    io.loadstar.testing.RecordingLbEventListener events =
+        new io.loadstar.testing.RecordingLbEventListener(t);
     LoadBalancer lb =
         closeLater(
             fourInTwoZones() // the defaults: the cap ejects one of the four
                 .ticker(t)
                 .scheduler(s)
                 .seed(3)
-                .eventListener(
-                    new io.loadstar.api.LbEventListener() {
-                      @Override
-                      public void endpointStateChanged(
-                          String service,
-                          Endpoint endpoint,
-                          EndpointSnapshot.State state,
-                          String reason) {
-                        if (state == EndpointSnapshot.State.EJECTED) {
-                          ejected.add(endpoint.host());
-                        }
-                      }
-                    })
+                .eventListener(events)
                 .build());
     java.time.Duration step = java.time.Duration.ofMillis(100);
     int failed = 0;
@@ -140,8 +129,8 @@ class ZoneRoutingTest extends FakeTimeTest {
       s.advance(step, step);
     }
     assertThat(failed).isZero();
-    assertThat(ejected).hasSize(1);
-    ejected.clear();
+    assertThat(events.changesTo(EndpointSnapshot.State.EJECTED)).hasSize(1);
+    events.stateChanges.clear();
     // They recover. Traffic is back in zone a within two clean outlier intervals (10 s each).
     double seconds = 0;
     while (localShare(lb, 300) < 0.6 && seconds < 60) {
@@ -156,7 +145,9 @@ class ZoneRoutingTest extends FakeTimeTest {
       s.advance(step, step);
     }
     assertThat(localShare(lb, 3_000)).isGreaterThanOrEqualTo(0.95);
-    assertThat(ejected).as("ejections for failures older than a clean interval").isEmpty();
+    assertThat(events.changesTo(EndpointSnapshot.State.EJECTED))
+        .as("ejections for failures older than a clean interval")
+        .isEmpty();
   }
 
   /** {@code calls} calls of up to 3 attempts (as by default); zone a answers 503 if failing. */

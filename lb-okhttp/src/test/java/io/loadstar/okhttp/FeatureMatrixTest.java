@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
-import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.Affinity;
 import io.loadstar.core.HealthCheckConfig;
@@ -17,13 +16,13 @@ import io.loadstar.core.TcpHealthChecker;
 import io.loadstar.core.TrafficSplit;
 import io.loadstar.testing.FakeTicker;
 import io.loadstar.testing.ManualScheduler;
+import io.loadstar.testing.RecordingLbEventListener;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -128,7 +127,7 @@ class FeatureMatrixTest {
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private final OkHttpClient base = new OkHttpClient.Builder().build();
   private final Fault[] behaviour = new Fault[BACKENDS]; // null: healthy
-  private final List<String> readmitted = new CopyOnWriteArrayList<>();
+  private final RecordingLbEventListener events = new RecordingLbEventListener();
 
   @AfterEach
   void tearDown() throws Exception {
@@ -182,19 +181,7 @@ class FeatureMatrixTest {
                 f.outliers()
                     ? OutlierDetectionConfig.defaults()
                     : OutlierDetectionConfig.disabled())
-            .eventListener(
-                new LbEventListener() {
-                  @Override
-                  public void endpointStateChanged(
-                      String service,
-                      Endpoint endpoint,
-                      EndpointSnapshot.State state,
-                      String reason) {
-                    if (state == EndpointSnapshot.State.READY) {
-                      readmitted.add(endpoint.host() + " " + reason);
-                    }
-                  }
-                });
+            .eventListener(events);
     HealthCheckConfig checks =
         HealthCheckConfig.builder()
             .interval(Duration.ofSeconds(1))
@@ -254,7 +241,7 @@ class FeatureMatrixTest {
     } else {
       behaviour[target] = fault;
     }
-    readmitted.clear();
+    events.stateChanges.clear();
     long budgetRefusedBefore = lb.retryStats().refusedByBudget();
     Traffic first = load.phase(ticker, scheduler, 25, backends); // 2.5 s of fake time
     long failuresOnFaultyMid = failuresOf(lb, faulty);
@@ -301,9 +288,9 @@ class FeatureMatrixTest {
         && f.outliers()
         && failuresOf(lb, faulty) >= 5) { // it took calls (a sticky canary may take none)
       assertThat(state(lb, faulty)).as(context).isEqualTo(EndpointSnapshot.State.EJECTED);
-      assertThat(readmitted)
+      assertThat(events.changesTo(EndpointSnapshot.State.READY))
           .as("readmitted; %s", context)
-          .noneMatch(r -> r.contains(faulty.host()));
+          .noneMatch(c -> c.endpoint().equals(faulty));
     }
     if (fault == Fault.ANSWERS_503 && f.httpChecks() && !f.outliers()) {
       assertThat(snapshotOf(lb, faulty).reason()).as(context).contains("answered 503");
