@@ -58,9 +58,9 @@ class RealClientsTest {
   @Test
   void jedis_oneOfThreeRedisServersRefuses_noCallFails() throws Exception {
     assumeTrue(RedisServer.binary() != null, RedisServer.INSTALL_HINT);
-    int port = RedisServer.freePort("127.0.0.1");
-    closeables.add(RedisServer.start("127.0.0.1", port));
-    closeables.add(RedisServer.start("127.0.0.2", port));
+    List<RedisServer> servers = RedisServer.startAll(List.of("127.0.0.1", "127.0.0.2"));
+    closeables.addAll(servers);
+    int port = servers.get(0).port();
     Endpoint refusing = Endpoint.of("127.0.0.3", port);
     LoadBalancer redis =
         balancer(

@@ -282,11 +282,10 @@ class FeatureMatrixTest {
           .isLessThanOrEqualTo(0.15);
     }
     // A TCP check never lets a 503 backend back in; only the ejection's time could.
-    if (fault == Fault.ANSWERS_503
-        && f.tcpChecks()
-        && !f.httpChecks()
-        && f.outliers()
-        && failuresOf(lb, faulty) >= 5) { // it took calls (a sticky canary may take none)
+    boolean ejected =
+        events.changesTo(EndpointSnapshot.State.EJECTED).stream()
+            .anyMatch(c -> c.endpoint().equals(faulty));
+    if (fault == Fault.ANSWERS_503 && f.tcpChecks() && !f.httpChecks() && ejected) {
       assertThat(state(lb, faulty)).as(context).isEqualTo(EndpointSnapshot.State.EJECTED);
       assertThat(events.changesTo(EndpointSnapshot.State.READY))
           .as("readmitted; %s", context)

@@ -74,6 +74,23 @@ public final class EtcdServer implements AutoCloseable {
     if (binary() == null) {
       throw new IllegalStateException(INSTALL_HINT);
     }
+    // Ports are free when chosen, but another process (a second test run on the machine) may take
+    // one before etcd binds it: then the whole cluster is started again on other ports.
+    IOException last = null;
+    for (int attempt = 0; attempt < 5; attempt++) {
+      try {
+        return startCluster(size);
+      } catch (IOException e) {
+        if (e.getMessage() == null || !e.getMessage().contains("address already in use")) {
+          throw e;
+        }
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  private static List<EtcdServer> startCluster(int size) throws IOException {
     List<EtcdServer> members = new ArrayList<>();
     StringBuilder initial = new StringBuilder();
     int[][] ports = new int[size][2];

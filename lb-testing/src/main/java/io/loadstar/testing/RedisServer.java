@@ -65,6 +65,35 @@ public final class RedisServer implements AutoCloseable {
   }
 
   /**
+   * Starts one server on each of {@code hosts}, all on one free port, and returns them once they
+   * accept connections. A port is free when it is chosen, but another process (a second test run on
+   * the machine) may take it before the servers bind it: then every server is stopped and the start
+   * tried again on another port, up to 10 times.
+   *
+   * @throws IllegalStateException if the binary is missing
+   * @throws IOException if the servers still cannot start
+   */
+  public static List<RedisServer> startAll(List<String> hosts) throws IOException {
+    IOException last = null;
+    for (int attempt = 0; attempt < 10; attempt++) {
+      int port = freePort(hosts.get(0));
+      List<RedisServer> started = new java.util.ArrayList<>();
+      try {
+        for (String host : hosts) {
+          started.add(start(host, port));
+        }
+        return started;
+      } catch (IOException e) {
+        for (RedisServer s : started) {
+          s.close();
+        }
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  /**
    * Starts a server on {@code host:port} and returns once it accepts connections.
    *
    * @throws IllegalStateException if the binary is missing

@@ -36,11 +36,10 @@ public final class RedisExample {
 
   /** Runs the example against local servers; returns the failed calls (0 is the point). */
   static int run(int keys, PrintStream out) throws Exception {
-    int port = RedisServer.freePort("127.0.0.1");
     List<RedisServer> servers = new ArrayList<>();
     try {
-      servers.add(RedisServer.start("127.0.0.1", port));
-      servers.add(RedisServer.start("127.0.0.2", port));
+      servers.addAll(RedisServer.startAll(List.of("127.0.0.1", "127.0.0.2")));
+      int port = servers.get(0).port();
       List<Endpoint> endpoints =
           List.of(
               Endpoint.of("127.0.0.1", port),
