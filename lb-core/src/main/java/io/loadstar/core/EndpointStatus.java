@@ -1,6 +1,7 @@
 package io.loadstar.core;
 
 import io.loadstar.api.EndpointSnapshot;
+import org.jspecify.annotations.Nullable;
 
 /*
  * Design notes: one endpoint's status in one snapshot, computed once by SnapshotBuilder while it
@@ -51,6 +52,55 @@ final class EndpointStatus {
     this.route = route;
     this.routeReason = routeReason;
     this.effectiveWeight = effectiveWeight;
+  }
+
+  /**
+   * The state of {@code s} in words as it is now, without a route yet: drained (or weight 0),
+   * ejected, unhealthy, ramping or ready, with a refused ejection and a canary's rollback added to
+   * the reason. {@code split} is the canary split applied (null: none) and {@code rolledBack} why
+   * it was rolled back (empty: it was not).
+   */
+  static EndpointStatus describe(
+      EndpointState s, long slowStartNanos, @Nullable TrafficSplit split, String rolledBack) {
+    EndpointSnapshot.State kind;
+    String reason = "";
+    double effectiveWeight = s.baseWeight() * s.control.rampFactor;
+    if (s.control.draining || s.baseWeight() == 0) {
+      kind = EndpointSnapshot.State.DRAINING;
+      reason = s.control.draining ? "drained by the application" : "weight 0";
+      effectiveWeight = 0;
+    } else if (s.ejection.isEjected()) {
+      kind = EndpointSnapshot.State.EJECTED;
+      reason = s.ejection.reason();
+      effectiveWeight = 0;
+    } else if (!s.control.healthy) {
+      kind = EndpointSnapshot.State.UNHEALTHY;
+      reason = s.control.healthReason;
+      effectiveWeight = 0;
+    } else if (s.control.rampFactor < 1) {
+      kind = EndpointSnapshot.State.RAMPING;
+      reason =
+          "slow start: "
+              + Math.round(s.control.rampFactor * 100)
+              + "% of weight, "
+              + Math.round(slowStartNanos / 1e9)
+              + " s window";
+    } else {
+      kind = EndpointSnapshot.State.READY;
+    }
+    String refused = s.ejection.refused();
+    if (!refused.isEmpty() && !s.ejection.isEjected()) {
+      reason = join(reason, refused);
+    }
+    if (!rolledBack.isEmpty() && split != null && split.matches(s.endpoint())) {
+      reason = join(reason, "canary rolled back: " + rolledBack);
+    }
+    return new EndpointStatus(s, kind, reason, Route.NONE, "", effectiveWeight);
+  }
+
+  /** This status with {@code route}, for {@code why}. */
+  EndpointStatus routed(Route route, String why) {
+    return new EndpointStatus(state, kind, reason, route, why, effectiveWeight);
   }
 
   /** Healthy, not ejected, listed with a weight and not drained: it may take calls. */

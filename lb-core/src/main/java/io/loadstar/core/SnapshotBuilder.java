@@ -2,7 +2,6 @@ package io.loadstar.core;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.EndpointView;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
@@ -11,7 +10,6 @@ import io.loadstar.core.EndpointStatus.Route;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -98,13 +96,8 @@ final class SnapshotBuilder {
   private Map<Integer, List<EndpointState>> allByTier = Map.of();
   private long now;
   private long rebuildAt;
-  // During a build: each endpoint's route and why, by its index in the build's list.
-  private final IdentityHashMap<EndpointState, Integer> index = new IdentityHashMap<>();
-  private Route[] routes = new Route[0];
-  private String[] routeReasons = new String[0];
-  private List<String> routing = new ArrayList<>();
-  private Route tierRoute = Route.FIRST; // FIRST for the serving tier, FALLBACK for the others
-  private String tierReason = "";
+  // During a build: each endpoint's status and route, and the routing in words.
+  private BuildStatuses statuses = new BuildStatuses(List.of(), s -> null);
 
   SnapshotBuilder(
       Settings settings,
@@ -194,18 +187,18 @@ final class SnapshotBuilder {
     this.now = now;
     this.rebuildAt = Long.MAX_VALUE;
     List<EndpointState> list = new ArrayList<>(states);
-    int n = list.size();
-    index.clear();
-    routes = new Route[n];
-    routeReasons = new String[n];
-    routing = new ArrayList<>();
-    java.util.Arrays.fill(routes, Route.NONE);
-    java.util.Arrays.fill(routeReasons, "");
-    for (int i = 0; i < n; i++) {
-      EndpointState s = list.get(i);
-      index.put(s, i);
-      boolean usable =
-          s.baseWeight() > 0 && !s.control.draining && s.control.healthy && !s.ejection.isEjected();
+    for (EndpointState s : list) {
+      double factor = rampFactor(s, now);
+      ramping |= factor < 1;
+      s.control.rampFactor = factor;
+    }
+    TrafficSplit sp = split;
+    String rolledBack = canaryRolledBack;
+    statuses =
+        new BuildStatuses(
+            list, s -> EndpointStatus.describe(s, settings.slowStartNanos(), sp, rolledBack));
+    for (EndpointState s : list) {
+      boolean usable = statuses.usable(s);
       if (usable && !s.control.wasUsable) {
         s.control.usableSinceNanos = now; // back: sticky keys may wait before they return
       }
@@ -213,9 +206,7 @@ final class SnapshotBuilder {
       if (s.baseWeight() > 0) {
         all.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
-      double factor = rampFactor(s, now);
-      ramping |= factor < 1;
-      s.control.rampFactor = factor;
+      double factor = s.control.rampFactor;
       int base = s.baseWeight();
       int scale = settings.weightScale();
       s.effectiveWeight = scale == 1 ? base : (int) Math.max(1, Math.round(base * scale * factor));
@@ -223,83 +214,14 @@ final class SnapshotBuilder {
         tiers.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
     }
-    EndpointStatus[] base = new EndpointStatus[n];
-    for (int i = 0; i < n; i++) {
-      base[i] = status(list.get(i), Route.NONE, "");
-    }
-    TieredPicker.Counts counts = TieredPicker.Counts.of(base, settings.maxInFlight());
+    TieredPicker.Counts counts = TieredPicker.Counts.of(statuses.states(), settings.maxInFlight());
     allByTier = all;
     Tiers built = settings.tierSpillover() ? spillover(tiers, counts) : inOrder(tiers, counts);
     allByTier = Map.of();
-    List<EndpointStatus> statuses = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      EndpointStatus b = base[i];
-      statuses.add(
-          new EndpointStatus(
-              b.state, b.kind, b.reason, routes[i], routeReasons[i], b.effectiveWeight));
-    }
-    index.clear();
+    BuildStatuses done = statuses;
+    statuses = new BuildStatuses(List.of(), s -> null);
     return new Snapshot(
-        built.picker(),
-        ramping,
-        built.panicReason(),
-        rebuildAt,
-        List.copyOf(statuses),
-        List.copyOf(routing));
-  }
-
-  /** The state of {@code s} in words, as of this build, with {@code route}. */
-  private EndpointStatus status(EndpointState s, Route route, String routeReason) {
-    EndpointSnapshot.State state;
-    String reason = "";
-    double effectiveWeight = s.baseWeight() * s.control.rampFactor;
-    if (s.control.draining || s.baseWeight() == 0) {
-      state = EndpointSnapshot.State.DRAINING;
-      reason = s.control.draining ? "drained by the application" : "weight 0";
-      effectiveWeight = 0;
-    } else if (s.ejection.isEjected()) {
-      state = EndpointSnapshot.State.EJECTED;
-      reason = s.ejection.reason();
-      effectiveWeight = 0;
-    } else if (!s.control.healthy) {
-      state = EndpointSnapshot.State.UNHEALTHY;
-      reason = s.control.healthReason;
-      effectiveWeight = 0;
-    } else if (s.control.rampFactor < 1) {
-      state = EndpointSnapshot.State.RAMPING;
-      reason =
-          "slow start: "
-              + Math.round(s.control.rampFactor * 100)
-              + "% of weight, "
-              + Math.round(settings.slowStartNanos() / 1e9)
-              + " s window";
-    } else {
-      state = EndpointSnapshot.State.READY;
-    }
-    String refused = s.ejection.refused();
-    if (!refused.isEmpty() && !s.ejection.isEjected()) {
-      reason = EndpointStatus.join(reason, refused);
-    }
-    TrafficSplit sp = split;
-    if (!canaryRolledBack.isEmpty() && sp != null && sp.matches(s.endpoint())) {
-      reason = EndpointStatus.join(reason, "canary rolled back: " + canaryRolledBack);
-    }
-    return new EndpointStatus(s, state, reason, route, routeReason, effectiveWeight);
-  }
-
-  /** Records that the pickers reach {@code v} by {@code route}, unless a route is known. */
-  private void mark(EndpointView v, Route route, String why) {
-    Integer i = index.get(v);
-    if (i != null && routes[i] == Route.NONE) {
-      routes[i] = route;
-      routeReasons[i] = why;
-    }
-  }
-
-  private void markAll(List<? extends EndpointView> views, Route route, String why) {
-    for (EndpointView v : views) {
-      mark(v, route, why);
-    }
+        built.picker(), ramping, built.panicReason(), rebuildAt, done.statuses(), done.routing());
   }
 
   /** The tiers' picker and why the balancer is in panic (null if it is not). */
@@ -313,7 +235,7 @@ final class SnapshotBuilder {
     String panicReason = null;
     for (Map.Entry<Integer, List<EndpointState>> tier : tiers.entrySet()) {
       List<EndpointState> listed = tier.getValue();
-      List<EndpointView> usable = usable(listed);
+      List<EndpointView> usable = statuses.usable(listed);
       if (usable.isEmpty()) {
         continue;
       }
@@ -321,7 +243,7 @@ final class SnapshotBuilder {
         serving = true;
         servingTier = tier.getKey();
         if (servingTier != tiers.firstKey()) {
-          routing.add("tier " + servingTier + " serves (no usable endpoint in lower tiers)");
+          statuses.routing("tier " + servingTier + " serves (no usable endpoint in lower tiers)");
         }
         if ((long) usable.size() * 100 < (long) panicThreshold * listed.size()) {
           panicReason =
@@ -334,18 +256,17 @@ final class SnapshotBuilder {
                   + panicThreshold
                   + "%";
           if (settings.failFastInPanic()) {
-            routing.add("panic: " + panicReason + "; picks fail fast");
+            statuses.routing("panic: " + panicReason + "; picks fail fast");
             break;
           }
-          routing.add("panic: " + panicReason + "; picks spread over all its endpoints");
-          addPanicPicker(pickers, listed, "panic");
+          statuses.routing("panic: " + panicReason + "; picks spread over all its endpoints");
+          addPanicPicker(pickers, listed);
           continue;
         }
-        tierRoute = Route.FIRST;
-        tierReason = "";
+        statuses.tier(Route.FIRST, "");
       } else {
-        tierRoute = Route.FALLBACK;
-        tierReason = "backup tier " + tier.getKey() + ": tier " + servingTier + " serves";
+        statuses.tier(
+            Route.FALLBACK, "backup tier " + tier.getKey() + ": tier " + servingTier + " serves");
       }
       addTier(pickers, listed, usable, null, 0);
     }
@@ -354,30 +275,28 @@ final class SnapshotBuilder {
       if (!candidates.isEmpty()) {
         panicReason = "no usable endpoint in any tier";
         if (!settings.failFastInPanic()) {
-          routing.add("panic: " + panicReason + "; picks spread over tier " + tiers.firstKey());
-          addPanicPicker(pickers, tiers.firstEntry().getValue(), "panic");
+          statuses.routing(
+              "panic: " + panicReason + "; picks spread over tier " + tiers.firstKey());
+          addPanicPicker(pickers, tiers.firstEntry().getValue());
         } else {
-          routing.add("panic: " + panicReason + "; picks fail fast");
+          statuses.routing("panic: " + panicReason + "; picks fail fast");
         }
       }
     }
-    tierRoute = Route.FIRST;
-    tierReason = "";
     return new Tiers(TieredPicker.of(pickers, counts, failures), panicReason);
   }
 
   /** Adds the panic picker over {@code listed}: the usable first, the others spread over too. */
-  private void addPanicPicker(List<Picker> pickers, List<EndpointState> listed, String what) {
+  private void addPanicPicker(List<Picker> pickers, List<EndpointState> listed) {
     List<EndpointView> candidates = panicCandidates(listed);
     for (EndpointView v : candidates) {
-      EndpointState s = (EndpointState) v;
-      boolean usable = s.control.healthy && !s.ejection.isEjected();
-      mark(
-          v,
-          usable ? Route.FIRST : Route.PANIC,
-          usable
-              ? ""
-              : what + ": picked although " + (s.ejection.isEjected() ? "ejected" : "unhealthy"));
+      if (statuses.usable(v)) {
+        statuses.mark(v, Route.FIRST, "");
+      } else {
+        boolean ejected = ((EndpointState) v).ejection.isEjected();
+        statuses.mark(
+            v, Route.PANIC, "panic: picked although " + (ejected ? "ejected" : "unhealthy"));
+      }
     }
     addPicker(pickers, candidates);
   }
@@ -389,15 +308,16 @@ final class SnapshotBuilder {
     StringBuilder line = new StringBuilder();
     for (Map.Entry<Integer, List<EndpointState>> tier : tiers.entrySet()) {
       List<EndpointState> listed = tier.getValue();
-      List<EndpointView> usable = usable(listed);
+      List<EndpointView> usable = statuses.usable(listed);
       if (usable.isEmpty()) {
         continue;
       }
       int health = (int) Math.min(100, 140L * usable.size() / listed.size());
       int load = Math.min(health, 100 - assigned);
       assigned += load;
-      tierRoute = load > 0 ? Route.FIRST : Route.FALLBACK;
-      tierReason = load > 0 ? "" : "spill-over: tier " + tier.getKey() + " takes no share now";
+      statuses.tier(
+          load > 0 ? Route.FIRST : Route.FALLBACK,
+          load > 0 ? "" : "spill-over: tier " + tier.getKey() + " takes no share now");
       line.append(line.length() == 0 ? "spill-over:" : ",")
           .append(" tier ")
           .append(tier.getKey())
@@ -408,8 +328,7 @@ final class SnapshotBuilder {
           .append("%)");
       addTier(pickers, listed, usable, loads, load);
     }
-    tierRoute = Route.FIRST;
-    tierReason = "";
+    statuses.tier(Route.FIRST, "");
     String panicReason = null;
     if (!tiers.isEmpty() && assigned < settings.panicThreshold()) {
       panicReason =
@@ -420,14 +339,13 @@ final class SnapshotBuilder {
               + "%";
       pickers.clear();
       loads.clear();
-      java.util.Arrays.fill(routes, Route.NONE);
-      java.util.Arrays.fill(routeReasons, "");
-      routing.add("panic: " + panicReason);
+      statuses.clearRoutes();
+      statuses.routing("panic: " + panicReason);
       if (!settings.failFastInPanic()) {
-        addPanicPicker(pickers, tiers.firstEntry().getValue(), "panic");
+        addPanicPicker(pickers, tiers.firstEntry().getValue());
       }
     } else if (line.length() > 0) {
-      routing.add(line.toString());
+      statuses.routing(line.toString());
     }
     if (pickers.size() <= 1 || loads.size() != pickers.size()) {
       return new Tiers(TieredPicker.of(pickers, counts, failures), panicReason);
@@ -470,17 +388,6 @@ final class SnapshotBuilder {
     return Math.max(settings.slowStartFloorPercent() / 100.0, (double) elapsed / window);
   }
 
-  /** The endpoints of a tier that may be picked: healthy and not ejected. */
-  private static List<EndpointView> usable(List<EndpointState> listed) {
-    List<EndpointView> usable = new ArrayList<>(listed.size());
-    for (EndpointState s : listed) {
-      if (s.control.healthy && !s.ejection.isEjected()) {
-        usable.add(s);
-      }
-    }
-    return usable;
-  }
-
   /**
    * The endpoints panic spreads over: all listed, except those never checked yet, and except those
    * outlier detection ejected while any other is left. Panic distrusts the active checks (a wrong
@@ -517,12 +424,7 @@ final class SnapshotBuilder {
       addPickerOf(pickers, listed, usable, loads, load);
     } else {
       addPickerOf(pickers, listed, serving, loads, load);
-      markAll(
-          failing,
-          Route.FALLBACK,
-          tierRoute == Route.FIRST
-              ? "goes last: takes only what the others cannot serve"
-              : tierReason);
+      statuses.markInTier(failing, "goes last: takes only what the others cannot serve");
       addPickerOf(pickers, listed, failing, loads, 0);
     }
   }
@@ -597,14 +499,11 @@ final class SnapshotBuilder {
       (s.matches(e.endpoint()) ? canaryUsable : stableUsable).add(e);
     }
     if (s.isOff() && !stableUsable.isEmpty()) {
-      markAll(
+      statuses.markInTier(
           canaryUsable,
-          Route.FALLBACK,
-          tierRoute == Route.FIRST
-              ? "canary at 0%"
-                  + (canaryRolledBack.isEmpty() ? "" : " (rolled back)")
-                  + ": takes only what the stable endpoints cannot serve"
-              : tierReason);
+          "canary at 0%"
+              + (canaryRolledBack.isEmpty() ? "" : " (rolled back)")
+              + ": takes only what the stable endpoints cannot serve");
     }
     Picker canary = zoned(canaryListed, canaryUsable, "canary ");
     Picker stable = zoned(stableListed, stableUsable, s.isOff() ? "" : "stable ");
@@ -704,11 +603,11 @@ final class SnapshotBuilder {
     }
     Map<String, Double> share = zoneShares(listed, usable);
     if (share == null) {
-      markAll(usable, tierRoute, tierReason);
+      statuses.markInTier(usable, "");
       return pickerFactory.newPicker(List.copyOf(usable));
     }
     String local = settings.localZone();
-    if (tierRoute == Route.FIRST) {
+    if (statuses.tierServes()) {
       StringBuilder z = new StringBuilder(label + "zones (local " + local + "):");
       share.forEach(
           (zone, x) ->
@@ -716,25 +615,23 @@ final class SnapshotBuilder {
                   .append(zone.isEmpty() ? "(none)" : zone)
                   .append(' ')
                   .append(String.format(Locale.ROOT, "%.1f%%", 100 * x)));
-      routing.add(z.toString());
+      statuses.routing(z.toString());
     }
     Map<String, List<EndpointView>> byZone = new TreeMap<>();
     for (EndpointView v : usable) {
       byZone.computeIfAbsent(v.endpoint().zone(), z -> new ArrayList<>()).add(v);
     }
     for (Map.Entry<String, List<EndpointView>> e : byZone.entrySet()) {
-      double x = share.getOrDefault(e.getKey(), 0.0);
-      if (tierRoute != Route.FIRST) {
-        markAll(e.getValue(), tierRoute, tierReason);
-      } else if (x > 0) {
-        markAll(e.getValue(), Route.FIRST, "");
-      } else {
-        String zone = e.getKey().isEmpty() ? "(none)" : e.getKey();
-        markAll(
-            e.getValue(),
-            Route.FALLBACK,
-            "other zone " + zone + ": 0% of picks (local zone " + local + " serves), a fallback");
-      }
+      String zone = e.getKey().isEmpty() ? "(none)" : e.getKey();
+      statuses.markInTier(
+          e.getValue(),
+          share.getOrDefault(e.getKey(), 0.0) > 0
+              ? ""
+              : "other zone "
+                  + zone
+                  + ": 0% of picks (local zone "
+                  + local
+                  + " serves), a fallback");
     }
     // Local first, then by share: the order picks fall back in.
     List<String> order = new ArrayList<>(byZone.keySet());
