@@ -170,7 +170,7 @@ final class EndpointState implements EndpointView, CallHandle {
   final Control control = new Control();
 
   /** Outlier ejection: written by the balancer's OutlierDetector only. */
-  final OutlierDetector.Ejection ejection = new OutlierDetector.Ejection();
+  final Ejection ejection = new Ejection();
 
   EndpointState(
       Endpoint endpoint,
@@ -322,12 +322,10 @@ final class EndpointState implements EndpointView, CallHandle {
    * Ends a run of consecutive failures that is still {@code run} long (a failure that came in
    * meanwhile keeps it); control loop.
    */
-  boolean resetConsecutiveFailures(int run) {
+  void resetConsecutiveFailures(int run) {
     if (consecutiveFailures.compareAndSet(run, 0)) {
       requestFailureInRun = false;
-      return true;
     }
-    return false;
   }
 
   long countedFailures() {

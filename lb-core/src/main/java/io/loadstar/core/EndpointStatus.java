@@ -129,9 +129,10 @@ final class EndpointStatus {
    */
   String reasonNow(long nowNanos, int maxInFlight) {
     String r = reason;
-    if (kind == EndpointSnapshot.State.EJECTED && state.ejection.isEjected()) {
-      long left = Math.round((state.ejection.untilNanos() - nowNanos) / 1e9);
-      if (left < Math.round(state.ejection.forNanos() / 1e9)) {
+    Ejection.InForce ejection = state.ejection.inForce;
+    if (kind == EndpointSnapshot.State.EJECTED && ejection != null) {
+      long left = Math.round((ejection.untilNanos() - nowNanos) / 1e9);
+      if (left < Math.round(ejection.forNanos() / 1e9)) {
         r = r + ", " + Math.max(0, left) + " s left"; // until when, once time has passed
       }
     } else if (usable() && state.atLimit()) {

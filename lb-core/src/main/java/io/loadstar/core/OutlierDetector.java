@@ -47,72 +47,6 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
 
   private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
 
-  /** The ejection state of one endpoint; written only by its balancer's detector. */
-  static final class Ejection {
-    private volatile boolean ejected;
-    private volatile String reason = "";
-
-    /**
-     * Why the endpoint should have been ejected when the max-ejection cap refused it, or empty:
-     * shown by snapshot() until the endpoint is ejected or its failures stop.
-     */
-    private volatile String refused = "";
-
-    /** What the refused ejection was for, to eject it once the cap has room. */
-    private String refusedWhy = "";
-
-    private boolean refusedConnectOnly;
-
-    /** Passing health checks in a row while ejected; {@code rise} of them end the ejection. */
-    private int passesWhileEjected;
-
-    private int ejections;
-
-    /** When trial calls last passed; valid only when restored is true. */
-    private long lastRestoredNanos;
-
-    private boolean restored;
-
-    /** Whether every failure behind the current ejection was a connect failure. */
-    private boolean connectOnly;
-
-    private @Nullable ScheduledFuture<?> timer;
-    private long sweepSuccesses;
-    private long sweepFailures;
-    private long sweepRequestFailures;
-    private long sweepSlowCalls;
-    private int trialSuccesses;
-
-    /** When the current ejection ends, on the balancer's ticker; any thread. */
-    private volatile long untilNanos;
-
-    long untilNanos() {
-      return untilNanos;
-    }
-
-    /** How long the current ejection lasts in all. */
-    private volatile long forNanos;
-
-    long forNanos() {
-      return forNanos;
-    }
-
-    /** Whether the endpoint is ejected now; any thread. */
-    boolean isEjected() {
-      return ejected;
-    }
-
-    /** Why it is ejected, or empty; any thread. */
-    String reason() {
-      return reason;
-    }
-
-    /** Why it should be and is not (the cap refused), or empty; any thread. */
-    String refused() {
-      return refused;
-    }
-  }
-
   private final String name;
   private final OutlierDetectionConfig config;
   private final IntervalFunction backoff;
@@ -198,12 +132,13 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
    */
   void onProbe(EndpointState state, boolean passed, int rise, HealthChecker.Layer layer, int port) {
     Ejection e = state.ejection;
-    if (!e.ejected) {
+    Ejection.InForce ejection = e.inForce;
+    if (ejection == null) {
       return;
     }
     boolean testsTheFailure =
         layer == HealthChecker.Layer.REQUEST
-            || (e.connectOnly && (port == 0 || port == state.endpoint().port()));
+            || (ejection.cause().connectOnly() && (port == 0 || port == state.endpoint().port()));
     if (!testsTheFailure) {
       return; // a TCP connect says nothing about 5xx responses or timeouts: the time decides
     }
@@ -217,7 +152,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     if (!host.isCurrent(state) || state.probation) {
       return;
     }
-    if (state.ejection.ejected) {
+    if (state.ejection.isEjected()) {
       state.setTrialPermits(-1); // calls that were in flight failed: nothing more to hold back
       return;
     }
@@ -228,15 +163,16 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     }
     eject(
         state,
-        n + " consecutive " + describe(state.lastCountedFailure()),
-        !state.requestFailureInRun());
+        new Ejection.Cause(
+            n + " consecutive " + describe(state.lastCountedFailure()),
+            !state.requestFailureInRun()));
   }
 
   /** A success ended the failures an ejection was refused for. */
   private void clearRefusedEjection(EndpointState state) {
-    if (host.isCurrent(state) && !state.ejection.refused.isEmpty()) {
+    if (host.isCurrent(state) && state.ejection.refused != null) {
       logger.info("[{}] {} answers again; its failures stopped", name, state.endpoint());
-      state.ejection.refused = "";
+      state.ejection.refused = null;
       host.republish(); // zone routing counts it as capacity again
     }
   }
@@ -247,9 +183,12 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
    */
   private void retryRefusedEjections() {
     for (EndpointState s : host.states()) {
-      Ejection e = s.ejection;
-      if (!e.ejected && !s.probation && !e.refused.isEmpty() && s.consecutiveFailures() > 0) {
-        eject(s, e.refusedWhy, e.refusedConnectOnly);
+      Ejection.Refused refused = s.ejection.refused;
+      if (!s.ejection.isEjected()
+          && !s.probation
+          && refused != null
+          && s.consecutiveFailures() > 0) {
+        eject(s, refused.cause());
       }
     }
   }
@@ -297,7 +236,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
       e.sweepFailures = failed;
       e.sweepRequestFailures = requestFailed;
       e.sweepSlowCalls = slow;
-      if (e.ejected || state.probation) {
+      if (e.isEjected() || state.probation) {
         continue;
       }
       if (failedNow == 0) {
@@ -306,8 +245,8 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
         if (run > 0) {
           state.resetConsecutiveFailures(run);
         }
-        if (!e.refused.isEmpty()) {
-          e.refused = "";
+        if (e.refused != null) {
+          e.refused = null;
           logger.info(
               "[{}] {} had no failure for {} s: it serves again",
               name,
@@ -320,8 +259,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
       if (slowThreshold > 0
           && okNow >= config.minimumCalls()
           && slowNow * 100 >= (long) slowThreshold * okNow) {
-        eject(
-            state,
+        String why =
             (slowNow * 100 / okNow)
                 + "% of "
                 + okNow
@@ -329,23 +267,22 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
                 + config.slowCallDuration().toMillis()
                 + " ms or longer in "
                 + config.interval().toSeconds()
-                + " s",
-            false);
+                + " s";
+        eject(state, new Ejection.Cause(why, false));
         continue;
       }
       if (config.failureRateThreshold() == 0 || failedNow == 0 || calls < config.minimumCalls()) {
         continue;
       }
       if (failedNow * 100 >= (long) config.failureRateThreshold() * calls) {
-        eject(
-            state,
+        String why =
             (failedNow * 100 / calls)
                 + "% of "
                 + calls
                 + " calls failed in "
                 + config.interval().toSeconds()
-                + " s",
-            requestFailedNow == 0);
+                + " s";
+        eject(state, new Ejection.Cause(why, requestFailedNow == 0));
       }
     }
     if (changed) {
@@ -354,15 +291,13 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     scheduleSweep();
   }
 
-  /**
-   * Ejects {@code state} for {@code why}, unless the cap refuses; {@code connectOnly} when every
-   * failure behind it was a connect failure.
-   */
-  private void eject(EndpointState state, String why, boolean connectOnly) {
+  /** Ejects {@code state} for {@code cause}, unless the cap refuses. */
+  private void eject(EndpointState state, Ejection.Cause cause) {
+    String why = cause.why();
     Collection<EndpointState> all = host.states();
     int ejectedNow = 0;
     for (EndpointState s : all) {
-      ejectedNow += s.ejection.ejected ? 1 : 0;
+      ejectedNow += s.ejection.isEjected() ? 1 : 0;
     }
     Ejection e = state.ejection;
     if (ejectedNow >= config.maxEjected(all.size())) {
@@ -376,13 +311,11 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
               + " endpoints already ejected, the most maxEjectionPercent "
               + config.maxEjectionPercent()
               + " allows";
-      boolean first = e.refused.isEmpty();
-      e.refused = refused;
+      boolean first = e.refused == null;
+      e.refused = new Ejection.Refused(cause, refused);
       if (!state.probation) {
         state.setTrialPermits(-1); // held back by the failure that asked: let picks through again
       }
-      e.refusedWhy = why;
-      e.refusedConnectOnly = connectOnly;
       if (first) {
         logger.warn("[{}] {} {}", name, state.endpoint(), refused);
         host.republish(); // zone routing no longer counts it as capacity
@@ -405,14 +338,12 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
         Math.min(
             Math.round(backoff.apply(e.ejections) * (0.8 + 0.4 * random.nextDouble())),
             config.maxEjectionTime().toMillis());
-    e.ejected = true;
-    e.forNanos = TimeUnit.MILLISECONDS.toNanos(millis);
-    e.untilNanos = now + e.forNanos;
-    e.connectOnly = connectOnly;
-    e.refused = "";
+    String reason = "ejected: " + why + ", for " + Math.round(millis / 1000.0) + " s";
+    long forNanos = TimeUnit.MILLISECONDS.toNanos(millis);
+    e.inForce = new Ejection.InForce(cause, reason, now + forNanos, forNanos);
+    e.refused = null;
     e.passesWhileEjected = 0;
     state.probation = false;
-    e.reason = "ejected: " + why + ", for " + Math.round(millis / 1000.0) + " s";
     state.resetConsecutiveFailures();
     cancelTimer(e);
     e.timer =
@@ -421,24 +352,23 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
                 () -> controlLoop.execute(() -> endEjection(state, "ejection time over")),
                 millis,
                 TimeUnit.MILLISECONDS);
-    logger.warn("[{}] {} {}", name, state.endpoint(), e.reason);
+    logger.warn("[{}] {} {}", name, state.endpoint(), reason);
     host.republish();
     // Only now, with a snapshot without it published: picks held back since the run of failures
     // reached the threshold could otherwise slip through the old snapshot meanwhile. (Panic may
     // still pick an ejected endpoint: it must not stay held back.)
     state.setTrialPermits(-1);
-    host.stateChanged(state.endpoint(), EndpointSnapshot.State.EJECTED, e.reason);
+    host.stateChanged(state.endpoint(), EndpointSnapshot.State.EJECTED, reason);
   }
 
   /** The ejection time is over, or health checks passed: let trial calls through. */
   private void endEjection(EndpointState state, String why) {
     Ejection e = state.ejection;
-    if (!host.isCurrent(state) || !e.ejected) {
+    if (!host.isCurrent(state) || !e.isEjected()) {
       return;
     }
     cancelTimer(e);
-    e.ejected = false;
-    e.reason = "";
+    e.inForce = null;
     e.trialSuccesses = 0;
     state.resetConsecutiveFailures(); // failures of calls in flight when it was ejected are old
     state.probation = true;
@@ -465,8 +395,9 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
       CallFailure last = state.lastCountedFailure();
       eject(
           state,
-          "a trial call failed after ejection",
-          last != null && last.kind() == CallFailure.Kind.NOT_SENT);
+          new Ejection.Cause(
+              "a trial call failed after ejection",
+              last != null && last.kind() == CallFailure.Kind.NOT_SENT));
       return;
     }
     Ejection e = state.ejection;
