@@ -348,37 +348,34 @@ final class DefaultLoadBalancer implements LoadBalancer {
     if (closed) {
       return;
     }
-    String conflict = update.isError() ? null : conflictingDuplicate(update.endpoints());
+    String conflict =
+        update.isError() ? null : EndpointLists.conflictingDuplicate(update.endpoints());
     if (conflict != null) {
       // Which of the two is right cannot be known: keep the last good list, as for an error.
       update = EndpointUpdate.failed(new IllegalArgumentException("discovery: " + conflict));
     }
-    List<Endpoint> next = update.isError() ? List.of() : canonical(update.endpoints());
+    List<Endpoint> next =
+        update.isError() ? List.of() : EndpointLists.canonical(update.endpoints());
     long now = ticker.nanoTime();
-    if (next.isEmpty() && (update.isError() || !states.isEmpty())) {
-      Throwable error =
-          update.isError()
-              ? update.error().orElseThrow()
-              : new IllegalStateException(
-                  "discovery returned no endpoints"
-                      + (update.reason().isEmpty() ? "" : " (" + update.reason() + ")")
-                      + "; keeping the last "
-                      + states.size());
+    // What is wrong with the update: discovery's error, or its answer that there is none, with the
+    // reason it gave (an empty list without one says nothing to keep in failed picks' messages).
+    Throwable error =
+        update.isError()
+            ? update.error().orElseThrow()
+            : next.isEmpty() && !update.reason().isEmpty()
+                ? ServiceEvents.noEndpoints(update.reason(), 0)
+                : null;
+    if (next.isEmpty() && (error != null || !states.isEmpty())) {
       long keepNanos = update.isError() ? keepLastFailingNanos : keepLastEmptyNanos;
-      if (states.isEmpty() || now - lastAnswerNanos < keepNanos) {
-        events.discoveryFailed(error, states.size()); // stale-while-error
+      if (states.isEmpty() || now - lastAnswerNanos < keepNanos) { // stale-while-error
+        events.discoveryFailed(
+            update.isError() || states.isEmpty()
+                ? error
+                : ServiceEvents.noEndpoints(update.reason(), states.size()),
+            states.size());
         return;
       }
-      events.lastEndpointsDropped(
-          states.size(),
-          keepNanos,
-          update.error().orElse(null),
-          update.isError() ? "" : update.reason());
-    } else if (next.isEmpty() && !update.reason().isEmpty()) {
-      // Nothing known and nothing to keep: say why in failed picks' messages.
-      events.discoveryFailed(
-          new IllegalStateException("discovery answered with no endpoints: " + update.reason()), 0);
-      return;
+      events.lastEndpointsDropped(states.size(), keepNanos, error);
     } else {
       events.discoveryAnswered(next.size());
     }
@@ -490,7 +487,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
         missing -= usable(e, byKey) ? 1 : 0;
       }
     }
-    return canonical(subset);
+    return EndpointLists.canonical(subset);
   }
 
   /**
@@ -525,18 +522,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
     Objects.requireNonNull(context, "context");
     checkOpen();
     CanaryDriver c = canary;
-    int listed = endpoints.size();
-    int discoveredCount = discoveredSize;
-    String subset =
-        subsetting != null && discoveredCount > listed
-            ? "subsetting: this client's subset is "
-                + listed
-                + " of the "
-                + discoveredCount
-                + " endpoints discovered; the other "
-                + (discoveredCount - listed)
-                + " are outside it"
-            : "";
     return Explainer.explain(
         name,
         strategy,
@@ -544,7 +529,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
         snapshots,
         affinity,
         c == null ? "" : c.rolledBack(),
-        subset,
+        subsetting != null ? discoveredSize : 0,
         context,
         ticker.nanoTime());
   }
@@ -690,50 +675,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   private boolean isCurrent(EndpointState state) {
     return !closed && states.get(state.key()) == state;
-  }
-
-  /**
-   * Why {@code endpoints} cannot be used as they are: one key listed twice with different
-   * attributes (weight, zone, priority, tags, address), in words naming the key and both values;
-   * null if every key is listed once or only as equal copies.
-   */
-  static @Nullable String conflictingDuplicate(List<Endpoint> endpoints) {
-    Map<String, Endpoint> byKey = new HashMap<>();
-    for (Endpoint e : endpoints) {
-      Endpoint first = byKey.putIfAbsent(e.key(), e);
-      if (first == null || first.equals(e)) {
-        continue;
-      }
-      String what;
-      if (first.weight() != e.weight()) {
-        what = "weights " + first.weight() + " and " + e.weight();
-      } else if (first.priority() != e.priority()) {
-        what = "priorities " + first.priority() + " and " + e.priority();
-      } else if (!first.zone().equals(e.zone())) {
-        what = "zones '" + first.zone() + "' and '" + e.zone() + "'";
-      } else if (!first.tags().equals(e.tags())) {
-        what = "tags " + first.tags() + " and " + e.tags();
-      } else {
-        what = "addresses " + first.address() + " and " + e.address();
-      }
-      return "endpoint "
-          + e.key()
-          + " is listed twice, with "
-          + what
-          + " (expected: each key once, or copies that are equal)";
-    }
-    return null;
-  }
-
-  /** Sorted by key; equal copies of an endpoint count once. */
-  static List<Endpoint> canonical(List<Endpoint> endpoints) {
-    Map<String, Endpoint> byKey = new HashMap<>();
-    for (Endpoint e : endpoints) {
-      byKey.putIfAbsent(e.key(), e);
-    }
-    List<Endpoint> sorted = new ArrayList<>(byKey.values());
-    sorted.sort(null);
-    return List.copyOf(sorted);
   }
 
   @Override

@@ -23,6 +23,10 @@ final class Explainer {
 
   private Explainer() {}
 
+  /**
+   * Explains a pick with {@code context} from the published {@code snapshot}; {@code subsettingOf}
+   * is how many endpoints discovery gave when subsetting chose some of them (0 without).
+   */
   static PickExplanation explain(
       String service,
       SelectionStrategy strategy,
@@ -30,7 +34,7 @@ final class Explainer {
       SnapshotBuilder snapshots,
       @Nullable Affinity affinity,
       String canaryRolledBack,
-      String subset,
+      int subsettingOf,
       PickContext context,
       long nowNanos) {
     int maxInFlight = snapshots.settings().maxInFlight();
@@ -49,8 +53,16 @@ final class Explainer {
     if (keyed && affinity != null) {
       routing.add("sticky key: " + affinity);
     }
-    if (!subset.isEmpty()) {
-      routing.add(subset);
+    int listed = snapshot.statuses().size();
+    if (subsettingOf > listed) {
+      routing.add(
+          "subsetting: this client's subset is "
+              + listed
+              + " of the "
+              + subsettingOf
+              + " endpoints discovered; the other "
+              + (subsettingOf - listed)
+              + " are outside it");
     }
 
     List<PickExplanation.Candidate> out = new ArrayList<>(snapshot.statuses().size());

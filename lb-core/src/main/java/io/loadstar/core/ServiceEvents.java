@@ -95,18 +95,13 @@ final class ServiceEvents {
    * Discovery failed ({@code error}) or answered with none (null) for longer than the balancer
    * keeps its last endpoints: the {@code count} it had are dropped.
    */
-  void lastEndpointsDropped(
-      int count, long keptNanos, @Nullable Throwable error, String emptyReason) {
-    discoveryError =
-        error != null || emptyReason.isEmpty()
-            ? error
-            : new IllegalStateException("discovery answered with no endpoints: " + emptyReason);
-    degraded = discoveryError != null;
+  void lastEndpointsDropped(int count, long keptNanos, @Nullable Throwable error) {
+    discoveryError = error;
+    degraded = error != null;
     logger.warn(
-        "[{}] discovery {} no endpoints{} {}; dropping the last {}{}",
+        "[{}] discovery {} no endpoints {}; dropping the last {}{}",
         service,
         keptNanos == 0 ? "answered with" : "has answered with",
-        emptyReason.isEmpty() ? "" : " (" + emptyReason + ")",
         keptNanos == 0
             ? "(keepLastEndpoints is 0)"
             : "for longer than keepLastEndpoints (" + keptNanos / 1_000_000_000L + " s)",
@@ -115,6 +110,20 @@ final class ServiceEvents {
     if (error != null) {
       notify(() -> listener.discoveryFailed(service, error));
     }
+  }
+
+  /**
+   * Discovery's answer that there is no endpoint, for {@code reason} (may be empty), as the error
+   * messages name: with {@code kept} endpoints kept, or none.
+   */
+  static IllegalStateException noEndpoints(String reason, int kept) {
+    return new IllegalStateException(
+        kept > 0
+            ? "discovery returned no endpoints"
+                + (reason.isEmpty() ? "" : " (" + reason + ")")
+                + "; keeping the last "
+                + kept
+            : "discovery answered with no endpoints" + (reason.isEmpty() ? "" : ": " + reason));
   }
 
   void endpointsUpdated(int added, int removed, List<Endpoint> endpoints) {

@@ -34,7 +34,7 @@ public final class StaticEndpointSource implements EndpointSource {
    */
   public static StaticEndpointSource of(List<Endpoint> endpoints) {
     List<Endpoint> list = EndpointUpdate.of(requireNonNull(endpoints, "endpoints")).endpoints();
-    String conflict = DefaultLoadBalancer.conflictingDuplicate(list);
+    String conflict = EndpointLists.conflictingDuplicate(list);
     if (conflict != null) {
       throw new IllegalArgumentException("endpoints: " + conflict);
     }

@@ -108,8 +108,7 @@ class LoadBalancerTest {
         for (Thread thread : threads) {
           thread.join(TimeUnit.SECONDS.toMillis(30));
         }
-        assertThat(lb.endpoints())
-            .isEqualTo(DefaultLoadBalancer.canonical(source.current().endpoints()));
+        assertThat(lb.endpoints()).isEqualTo(EndpointLists.canonical(source.current().endpoints()));
       }
     }
   }

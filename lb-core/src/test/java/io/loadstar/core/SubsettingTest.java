@@ -32,7 +32,7 @@ class SubsettingTest extends FakeTimeTest {
     for (int i = 0; i < n; i++) {
       out.add(Endpoint.of("10." + (i / 250) + "." + (i % 250 / 10) + "." + (i % 10 + 1), 8080));
     }
-    return DefaultLoadBalancer.canonical(out);
+    return EndpointLists.canonical(out);
   }
 
   /** Every client's subset, as its own balancer would compute it: client -> endpoint keys. */
@@ -76,7 +76,7 @@ class SubsettingTest extends FakeTimeTest {
     List<Endpoint> all = endpoints(101);
     List<Endpoint> before = all.subList(0, 100);
     Endpoint joining = all.get(100);
-    List<Set<String>> a = fleet(DefaultLoadBalancer.canonical(before), 200, 10);
+    List<Set<String>> a = fleet(EndpointLists.canonical(before), 200, 10);
     List<Set<String>> b = fleet(all, 200, 10);
     int added = 0;
     int removed = 0;
