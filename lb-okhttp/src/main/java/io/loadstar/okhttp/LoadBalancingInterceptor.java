@@ -244,7 +244,8 @@ public final class LoadBalancingInterceptor implements Interceptor {
           }
         } catch (IOException thrown) {
           long latency = ticker.nanoTime() - start;
-          IOException e = attributed(thrown, endpoint, request.url().port());
+          IOException e =
+              EndpointErrors.attributed(thrown, endpoint, request.url().port(), lb.name());
           int brokenStatus = 0;
           if (response != null) {
             brokenStatus = response.code();
@@ -316,32 +317,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
         lastError = null;
         pick = next.next();
       }
-    }
-
-    /**
-     * OkHttp names the URL's port in a connect failure ("Failed to connect to /10.0.0.7:8080"), but
-     * the connection went to the endpoint's port: the same exception type with a message naming the
-     * endpoint, and OkHttp's exception as its cause. Other failures are left as they are.
-     */
-    private IOException attributed(IOException e, Endpoint endpoint, int urlPort) {
-      if (endpoint.port() == urlPort) {
-        return e;
-      }
-      String message = e.getMessage();
-      String where = endpoint.authority() + " (an endpoint of " + lb.name() + ")";
-      IOException out;
-      if (e instanceof java.net.ConnectException) {
-        out = new java.net.ConnectException("Failed to connect to " + where);
-      } else if (e instanceof java.net.SocketTimeoutException
-          && message != null
-          && message.regionMatches(true, 0, "connect timed out", 0, 17)) {
-        out = new java.net.SocketTimeoutException("Connect timed out to " + where);
-      } else {
-        return e;
-      }
-      out.initCause(e);
-      out.setStackTrace(e.getStackTrace());
-      return out;
     }
 
     /** The time the call has left: its timeout minus what it has used, or no limit. */
