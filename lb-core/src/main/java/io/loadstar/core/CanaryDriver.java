@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * failures rather than by time or by a call count, on each canary failure: each canary endpoint
  * carries a failure tap (read only on the failure path) that queues one check on the control loop
  * unless one is queued already; the check sums the few canary endpoints afresh and takes the
- * stable group from the last sample (or sums it too, in the window's first second). The verdict needs MIN_FAILURES canary failures and the lower
- * end of the canary's 95% Wilson interval above the upper end of the stable group's by the margin:
+ * stable group from the last sample (or sums it too, in the window's first second). The verdict
+ * needs MIN_FAILURES canary failures and the lower end of the canary's 95% Wilson interval above
+ * the upper end of the stable group's by the margin:
  * a canary failing everything is rolled back at its fifth failure, whatever the traffic, and a
  * small stable sample cannot make a lucky canary look bad. Outlier detection ejecting a canary
  * endpoint stops its calls, not the evidence: its failures stay in the window, and every canary
@@ -64,6 +65,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
   private final ServiceEvents events;
   private final AtomicBoolean checkQueued = new AtomicBoolean();
   private final Runnable onCanaryFailure = this::canaryFailed;
+  private final Runnable queuedCheck = this::checkAfterFailure;
 
   // Control loop only.
   private @Nullable TrafficSplit split;
@@ -72,7 +74,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
   private boolean closed;
   private EndpointState[] canary = new EndpointState[0];
   // Samples of {canary ok, canary failed, stable ok, stable failed}, cumulative, one per second.
-  private final long[][] samples = new long[WINDOW_SECONDS + 1][4];
+  private final long[][] samples = new long[WINDOW_SECONDS + 1][];
   private int newest = -1; // index of the newest sample
   private int sampleCount;
   private volatile String rolledBack = "";
@@ -126,7 +128,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
     List<EndpointState> now = canaryOf(s);
     if (!now.equals(Arrays.asList(canary))) {
       setTaps(now);
-      restartWindow(s); // an endpoint that changed group takes its history with it: start over
+      restartWindow(); // an endpoint that changed group takes its history with it: start over
     }
   }
 
@@ -175,8 +177,8 @@ final class CanaryDriver implements SplitControl.Subscriber {
     }
     startNanos = ticker.nanoTime();
     share(s.percentAtNanos(0));
-    setTaps(s.rollsBack() ? canaryOf(s) : List.of());
-    restartWindow(s);
+    setTaps(canaryOf(s));
+    restartWindow();
     logger.info("[{}] traffic split: {}", events.service(), s);
     schedule();
   }
@@ -204,22 +206,37 @@ final class CanaryDriver implements SplitControl.Subscriber {
     }
   }
 
-  private void restartWindow(TrafficSplit s) {
+  private void restartWindow() {
     sampleCount = 0;
     newest = -1;
-    sample(s);
+    sample();
   }
 
-  private void sample(TrafficSplit s) {
+  private void sample() {
     newest = (newest + 1) % samples.length;
-    long[] into = samples[newest];
-    Arrays.fill(into, 0);
-    for (EndpointState e : states.get()) {
-      int base = s.matches(e.endpoint()) ? 0 : 2;
-      into[base] += e.successes();
-      into[base + 1] += e.failures();
-    }
+    samples[newest] = counts(true);
     sampleCount = Math.min(samples.length, sampleCount + 1);
+  }
+
+  /**
+   * {canary ok, canary failed, stable ok, stable failed} now, summed from the endpoints' counters;
+   * the stable group only if {@code withStable} (it is every endpoint but the few canary ones).
+   */
+  private long[] counts(boolean withStable) {
+    long[] c = new long[4];
+    for (EndpointState e : canary) {
+      c[0] += e.successes();
+      c[1] += e.failures();
+    }
+    if (withStable) {
+      for (EndpointState e : states.get()) {
+        c[2] += e.successes();
+        c[3] += e.failures();
+      }
+      c[2] -= c[0];
+      c[3] -= c[1];
+    }
+    return c;
   }
 
   private void schedule() {
@@ -243,7 +260,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
     if (s == null || closed) {
       return;
     }
-    sample(s);
+    sample();
     if (s.ramps()) {
       share(s.percentAtNanos(ticker.nanoTime() - startNanos));
     }
@@ -256,14 +273,16 @@ final class CanaryDriver implements SplitControl.Subscriber {
   /** A canary endpoint's call failed; any thread, on the failure path only. */
   private void canaryFailed() {
     if (checkQueued.compareAndSet(false, true)) {
-      loop.execute(
-          () -> {
-            checkQueued.set(false);
-            TrafficSplit s = split;
-            if (s != null && !closed && judges(s)) {
-              judge(s, false);
-            }
-          });
+      loop.execute(queuedCheck); // one check queued at a time, a task made once
+    }
+  }
+
+  /** The check a canary failure queued; control loop. */
+  private void checkAfterFailure() {
+    checkQueued.set(false);
+    TrafficSplit s = split;
+    if (s != null && !closed && judges(s)) {
+      judge(s, false);
     }
   }
 
@@ -273,39 +292,27 @@ final class CanaryDriver implements SplitControl.Subscriber {
    */
   private boolean judge(TrafficSplit s, boolean fresh) {
     long[] oldest = samples[sampleCount < samples.length ? 0 : (newest + 1) % samples.length];
-    long[] latest = samples[newest];
-    if (!fresh && sampleCount == 1) {
-      // Within the first second of the window there is no later sample of the stable group: count
-      // it now (once a second has passed, the last sample is at most a second old).
-      latest = new long[4];
-      for (EndpointState e : states.get()) {
-        if (!contains(canary, e)) {
-          latest[2] += e.successes();
-          latest[3] += e.failures();
-        }
-      }
-    }
-    long canaryOk;
-    long canaryFailed;
-    if (fresh) {
-      canaryOk = latest[0];
-      canaryFailed = latest[1];
-    } else {
-      canaryOk = 0;
-      canaryFailed = 0;
-      for (EndpointState e : canary) {
-        canaryOk += e.successes();
-        canaryFailed += e.failures();
+    long[] now = samples[newest];
+    if (!fresh) {
+      // The few canary endpoints are summed afresh; the stable group comes from the last sample,
+      // at most a second old, unless the window has none after its first (then it is summed too).
+      long[] latest = now;
+      now = counts(sampleCount == 1);
+      if (sampleCount > 1) {
+        now[2] = latest[2];
+        now[3] = latest[3];
       }
     }
     // Endpoints that left took their counts with them: never below zero.
-    canaryOk = Math.max(0, canaryOk - oldest[0]);
-    canaryFailed = Math.max(0, canaryFailed - oldest[1]);
-    long stableOk = Math.max(0, latest[2] - oldest[2]);
-    long stableFailed = Math.max(0, latest[3] - oldest[3]);
-    String reason = verdict(canaryOk, canaryFailed, stableOk, stableFailed, s.rollbackMargin());
+    String reason =
+        verdict(
+            Math.max(0, now[0] - oldest[0]),
+            Math.max(0, now[1] - oldest[1]),
+            Math.max(0, now[2] - oldest[2]),
+            Math.max(0, now[3] - oldest[3]),
+            s.rollbackMargin());
     if (reason == null) {
-      reason = allEjected();
+      reason = allEjected(s);
     }
     if (reason == null) {
       return false;
@@ -315,7 +322,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
   }
 
   /** Why every canary endpoint is out while a stable one serves, or null. */
-  private @Nullable String allEjected() {
+  private @Nullable String allEjected(TrafficSplit s) {
     if (canary.length == 0) {
       return null;
     }
@@ -325,7 +332,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
       }
     }
     for (EndpointState e : states.get()) {
-      if (!e.ejection.isEjected() && !contains(canary, e)) {
+      if (!e.ejection.isEjected() && !s.matches(e.endpoint())) {
         return (canary.length == 1
                 ? "its endpoint was ejected ("
                 : "all " + canary.length + " of its endpoints were ejected (")
@@ -334,15 +341,6 @@ final class CanaryDriver implements SplitControl.Subscriber {
       }
     }
     return null;
-  }
-
-  private static boolean contains(EndpointState[] list, EndpointState e) {
-    for (EndpointState x : list) {
-      if (x == e) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**
