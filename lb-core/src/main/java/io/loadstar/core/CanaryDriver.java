@@ -100,7 +100,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
 
   /** Applies the control's split to the first build; control loop, before the first publish. */
   void start() {
-    apply(control.split());
+    apply(control.inForce());
     control.subscribe(this);
   }
 
@@ -146,7 +146,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
         () -> {
           if (!closed) {
             boolean wasRolledBack = !rolledBack.isEmpty();
-            apply(control.split());
+            apply(control.inForce());
             if (!wasRolledBack && !rolledBack.isEmpty()) {
               events.canaryRolledBack(rolledBack); // another balancer of the control rolled back
             }
@@ -162,9 +162,10 @@ final class CanaryDriver implements SplitControl.Subscriber {
     }
   }
 
-  private void apply(@Nullable TrafficSplit s) {
+  private void apply(SplitControl.InForce inForce) {
+    TrafficSplit s = inForce.split();
     split = s;
-    rolledBack = s != null && s == control.split() ? control.rollbackReason() : "";
+    rolledBack = inForce.rollbackReason();
     snapshots.split(s, rolledBack);
     if (timer != null) {
       timer.cancel(false);
@@ -387,7 +388,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
     if (!control.rollBack(s, reason, this)) {
       return; // a new split was set meanwhile: it is on its way to this control loop
     }
-    apply(control.split()); // the same split at 0%, with the reason
+    apply(control.inForce()); // the same split at 0%, with the reason
     events.canaryRolledBack(reason);
     republish.run(); // sticky keys leave the canary; explain() and snapshot() show the reason
   }

@@ -21,12 +21,14 @@ public final class SplitControl {
     void changed(boolean await);
   }
 
-  private volatile @Nullable TrafficSplit split;
-  private volatile String rollbackReason = "";
+  /** The split in force (null: none) and why it was rolled back (empty: it was not), together. */
+  record InForce(@Nullable TrafficSplit split, String rollbackReason) {}
+
+  private volatile InForce inForce;
   private final List<Subscriber> balancers = new CopyOnWriteArrayList<>();
 
   private SplitControl(@Nullable TrafficSplit split) {
-    this.split = split;
+    this.inForce = new InForce(split, "");
   }
 
   /** A control starting with {@code split}. */
@@ -41,7 +43,7 @@ public final class SplitControl {
 
   /** Returns the split in force, or null if none: after a rollback, the rolled-back split at 0%. */
   public @Nullable TrafficSplit split() {
-    return split;
+    return inForce.split();
   }
 
   /**
@@ -49,7 +51,12 @@ public final class SplitControl {
    * {@link #set} (or the control was made with it) and not rolled back.
    */
   public String rollbackReason() {
-    return rollbackReason;
+    return inForce.rollbackReason();
+  }
+
+  /** The split in force with its rollback reason, read together; for the balancers. */
+  InForce inForce() {
+    return inForce;
   }
 
   /**
@@ -59,8 +66,7 @@ public final class SplitControl {
   public void set(TrafficSplit split) {
     requireNonNull(split, "split");
     synchronized (this) {
-      this.split = split;
-      this.rollbackReason = "";
+      inForce = new InForce(split, "");
     }
     notifyBalancers(null, true);
   }
@@ -68,8 +74,7 @@ public final class SplitControl {
   /** Ends the split: every pick goes to every endpoint again, canary or not. */
   public void clear() {
     synchronized (this) {
-      this.split = null;
-      this.rollbackReason = "";
+      inForce = new InForce(null, "");
     }
     notifyBalancers(null, true);
   }
@@ -82,11 +87,10 @@ public final class SplitControl {
    */
   boolean rollBack(TrafficSplit from, String reason, Subscriber by) {
     synchronized (this) {
-      if (split != from) {
+      if (inForce.split() != from) {
         return false;
       }
-      split = from.percent(0);
-      rollbackReason = reason;
+      inForce = new InForce(from.percent(0), reason);
     }
     notifyBalancers(by, false);
     return true;
@@ -110,7 +114,8 @@ public final class SplitControl {
 
   @Override
   public String toString() {
-    String r = rollbackReason;
-    return "SplitControl{" + split + (r.isEmpty() ? "" : ", rolled back: " + r) + "}";
+    InForce now = inForce;
+    String r = now.rollbackReason();
+    return "SplitControl{" + now.split() + (r.isEmpty() ? "" : ", rolled back: " + r) + "}";
   }
 }
