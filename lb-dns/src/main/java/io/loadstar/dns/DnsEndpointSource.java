@@ -47,8 +47,9 @@ import org.xbill.DNS.TextParseException;
  * (EndpointUpdate.empty: the servers answered, there is none); either way the lookup is retried
  * with exponential backoff, 1 s doubling to 32 s (Resilience4j's IntervalFunction), +-20% from the
  * balancer's seed. What either does to the endpoints is the balancer's setting, keepLastEndpoints
- * (one age, or one while failing and one while empty): by default it keeps the last good ones. After failures, the next good answer is reported even if unchanged: it tells the
- * balancer the outage ended; otherwise a list is reported only when it changed.
+ * (one age, or one while failing and one while empty): by default it keeps the last good ones.
+ * After failures, the next good answer is reported even if unchanged: it tells the balancer the
+ * outage ended; otherwise a list is reported only when it changed.
  *
  * Threading: the source starts no thread. Started by a balancer, it uses the balancer's timers,
  * Loadstar's shared workers (dnsjava completes its answers there) and the balancer's control loop
