@@ -81,12 +81,16 @@ public interface LoadBalancer extends AutoCloseable {
   }
 
   /**
-   * Starts the attempts of one call made by an integration that sends them itself (an HTTP or RPC
-   * client interceptor): the call is counted in the retry budget, and the returned state picks each
-   * attempt's endpoint and decides on retries with this balancer's policy, budget and selection
-   * timeout. {@link #execute} is the ready-made driver of it.
+   * Starts one call made by a driver that sends its attempts itself (an HTTP or RPC client
+   * integration, {@link AttemptLoop}): the call is counted in the retry budget, and each attempt's
+   * endpoint is picked and each failure decided with this balancer's policy, budget and selection
+   * timeout. {@link #execute} is the ready-made driver for calls made by a function.
+   *
+   * @param context the call's hash key and exclusions
+   * @param idempotent whether the call may be repeated after an attempt that may have been
+   *     processed (a GET, or a request with an idempotency key); one never sent is always retryable
    */
-  RetryState newRetryState(PickContext context);
+  BalancedCall newCall(PickContext context, boolean idempotent);
 
   /** Returns the retry policy every call of this service is retried by. */
   RetryPolicy retryPolicy();

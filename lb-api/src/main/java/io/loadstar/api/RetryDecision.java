@@ -5,21 +5,22 @@ import static java.util.Objects.requireNonNull;
 import org.jspecify.annotations.Nullable;
 
 /**
- * What {@link RetryState#onFailure} decided: retry on an endpoint after a delay, or stop, either
- * because the policy, the budget or the call's time said no, or because every usable endpoint has
- * been tried. Immutable.
+ * What {@link Attempt#failed} or {@link Attempt#refused} decided: retry after a delay, stop because
+ * the policy, the budget or the call's time said no, or stop because every usable endpoint has been
+ * tried. A retry's endpoint is picked by {@link BalancedCall#next()} once the delay has passed.
+ * Immutable.
  */
 public final class RetryDecision {
 
-  private static final RetryDecision STOP = new RetryDecision(null, 0, null);
+  private static final RetryDecision STOP = new RetryDecision(false, 0, null);
+  private static final RetryDecision AT_ONCE = new RetryDecision(true, 0, null);
 
-  private final @Nullable PickResult next;
+  private final boolean retry;
   private final long delayNanos;
   private final @Nullable String unavailableReason;
 
-  private RetryDecision(
-      @Nullable PickResult next, long delayNanos, @Nullable String unavailableReason) {
-    this.next = next;
+  private RetryDecision(boolean retry, long delayNanos, @Nullable String unavailableReason) {
+    this.retry = retry;
     this.delayNanos = delayNanos;
     this.unavailableReason = unavailableReason;
   }
@@ -31,40 +32,25 @@ public final class RetryDecision {
 
   /** No retry: the policy allowed one, but nothing is left to pick, for {@code reason}. */
   public static RetryDecision noEndpoint(String reason) {
-    return new RetryDecision(null, 0, requireNonNull(reason, "reason"));
+    return new RetryDecision(false, 0, requireNonNull(reason, "reason"));
   }
 
   /**
-   * Retry on {@code next} (an available pick, whose handle the driver now owns) after {@code
-   * delayNanos}.
+   * Retry after {@code delayNanos} (0: at once), on the endpoint {@link BalancedCall#next()} picks
+   * then.
    *
-   * @throws IllegalArgumentException if {@code next} is not available or the delay is negative
+   * @throws IllegalArgumentException if the delay is negative
    */
-  public static RetryDecision retry(PickResult next, long delayNanos) {
-    if (!requireNonNull(next, "next").isAvailable()) {
-      throw new IllegalArgumentException("next: " + next + " (expected: an available pick)");
-    }
+  public static RetryDecision retry(long delayNanos) {
     if (delayNanos < 0) {
       throw new IllegalArgumentException("delayNanos: " + delayNanos + " (expected: >= 0)");
     }
-    return new RetryDecision(next, delayNanos, null);
+    return delayNanos == 0 ? AT_ONCE : new RetryDecision(true, delayNanos, null);
   }
 
   /** Returns whether the call is retried. */
   public boolean isRetry() {
-    return next != null;
-  }
-
-  /**
-   * Returns the next attempt's pick.
-   *
-   * @throws IllegalStateException if this is not a retry
-   */
-  public PickResult next() {
-    if (next == null) {
-      throw new IllegalStateException("not a retry: " + this);
-    }
-    return next;
+    return retry;
   }
 
   /** Returns how long to wait before the retry, in nanoseconds; 0 if not a retry. */
@@ -82,8 +68,8 @@ public final class RetryDecision {
 
   @Override
   public String toString() {
-    if (next != null) {
-      return "retry on " + next.endpoint() + " after " + delayNanos + " ns";
+    if (retry) {
+      return "retry after " + delayNanos + " ns";
     }
     return unavailableReason != null ? "stop: " + unavailableReason : "stop";
   }

@@ -1,13 +1,13 @@
 package io.loadstar.bench;
 
+import io.loadstar.api.Attempt;
+import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PeerPosition;
 import io.loadstar.api.PickContext;
-import io.loadstar.api.PickResult;
 import io.loadstar.api.RetryDecision;
-import io.loadstar.api.RetryState;
 import io.loadstar.core.DynamicEndpointSource;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Subsetting;
@@ -154,8 +154,11 @@ public final class FleetSimulation {
     }
   }
 
-  /** One attempt under way. */
-  private record Attempt(long doneAt, RetryState retry, PickResult pick, long start) {}
+  /**
+   * What happens next to a call: its attempt under way is done at {@code at}, or (no attempt) its
+   * retry is picked at {@code at}, once the backoff has passed.
+   */
+  private record Pending(long at, BalancedCall call, @Nullable Attempt attempt) {}
 
   /** What a run of traffic did: attempts per backend, calls that failed after their retries. */
   private record Traffic(Map<String, Long> attempts, long calls, long failed, long retries) {}
@@ -171,8 +174,7 @@ public final class FleetSimulation {
     for (int c = 0; c < n; c++) {
       next[c] = start + random.nextLong(interval);
     }
-    PriorityQueue<Attempt> pending =
-        new PriorityQueue<>((a, b) -> Long.compare(a.doneAt(), b.doneAt()));
+    PriorityQueue<Pending> pending = new PriorityQueue<>((a, b) -> Long.compare(a.at(), b.at()));
     Map<String, Long> attempts = new HashMap<>();
     long calls = 0;
     long failed = 0;
@@ -182,25 +184,31 @@ public final class FleetSimulation {
       f.ticker.advance(Duration.ofNanos(STEP));
       f.scheduler.runDueTasks();
       long now = f.ticker.nanoTime();
-      while (!pending.isEmpty() && pending.peek().doneAt() <= now) {
-        Attempt a = pending.poll();
-        long took = now - a.start();
-        if (behaviour.apply(a.pick().endpoint().key()) != Behaviour.FAILING) {
-          a.pick().handle().onSuccess(took);
+      while (!pending.isEmpty() && pending.peek().at() <= now) {
+        Pending p = pending.poll();
+        Attempt a = p.attempt();
+        if (a == null) {
+          // The backoff has passed: the retry's endpoint is picked now.
+          Attempt retry = p.call().next();
+          if (!retry.isAvailable()) {
+            failed++;
+            continue;
+          }
+          attempts.merge(retry.endpoint().key(), 1L, Long::sum);
+          pending.add(new Pending(now + latency(behaviour, retry), p.call(), retry));
           continue;
         }
-        CallFailure status = CallFailure.status(503);
-        a.pick().handle().onFailure(status, took);
-        RetryDecision d = a.retry().onFailure(status, true, -1, Long.MAX_VALUE);
+        if (behaviour.apply(a.endpoint().key()) != Behaviour.FAILING) {
+          a.succeeded(a.elapsedNanos());
+          continue;
+        }
+        RetryDecision d = a.failed(CallFailure.status(503), a.elapsedNanos());
         if (!d.isRetry()) {
           failed++;
           continue;
         }
         retries++;
-        PickResult p = d.next();
-        attempts.merge(p.endpoint().key(), 1L, Long::sum);
-        long at = now + d.delayNanos();
-        pending.add(new Attempt(at + latency(behaviour, p), a.retry(), p, now));
+        pending.add(new Pending(now + d.delayNanos(), p.call(), null));
       }
       if (now >= end) {
         continue; // let the calls under way finish
@@ -209,27 +217,27 @@ public final class FleetSimulation {
         while (next[c] <= now) {
           next[c] += interval;
           calls++;
-          RetryState retry = f.clients.get(c).newRetryState(PickContext.empty());
-          PickResult p;
+          BalancedCall call = f.clients.get(c).newCall(PickContext.empty(), true);
+          Attempt a;
           try {
-            p = retry.firstPick(0);
+            a = call.first(0);
           } catch (InterruptedException e) {
             throw new IllegalStateException(e);
           }
-          if (!p.isAvailable()) {
+          if (!a.isAvailable()) {
             failed++;
             continue;
           }
-          attempts.merge(p.endpoint().key(), 1L, Long::sum);
-          pending.add(new Attempt(now + latency(behaviour, p), retry, p, now));
+          attempts.merge(a.endpoint().key(), 1L, Long::sum);
+          pending.add(new Pending(now + latency(behaviour, a), call, a));
         }
       }
     }
     return new Traffic(attempts, calls, failed, retries);
   }
 
-  private static long latency(Function<String, Behaviour> behaviour, PickResult p) {
-    return behaviour.apply(p.endpoint().key()) == Behaviour.SLOW ? SLOW : LATENCY;
+  private static long latency(Function<String, Behaviour> behaviour, Attempt a) {
+    return behaviour.apply(a.endpoint().key()) == Behaviour.SLOW ? SLOW : LATENCY;
   }
 
   private static List<Endpoint> backends(int count) {

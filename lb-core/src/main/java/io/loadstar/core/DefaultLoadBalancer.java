@@ -1,5 +1,6 @@
 package io.loadstar.core;
 
+import io.loadstar.api.BalancedCall;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointCall;
 import io.loadstar.api.EndpointSnapshot;
@@ -12,7 +13,6 @@ import io.loadstar.api.PickExplanation;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import io.loadstar.api.RetryPolicy;
-import io.loadstar.api.RetryState;
 import io.loadstar.api.RetryStats;
 import io.loadstar.api.SelectionStrategy;
 import io.loadstar.api.Ticker;
@@ -221,8 +221,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   }
 
   @Override
-  public RetryState newRetryState(PickContext context) {
-    return retries.newCall(Objects.requireNonNull(context, "context"));
+  public BalancedCall newCall(PickContext context, boolean idempotent) {
+    return retries.newCall(Objects.requireNonNull(context, "context"), idempotent);
   }
 
   @Override
@@ -687,6 +687,20 @@ final class DefaultLoadBalancer implements LoadBalancer {
     @Override
     public PickResult pick(PickContext context) {
       return picker.pick(context);
+    }
+
+    @Override
+    public @Nullable String nothingLeft(PickContext context) {
+      Picker current = picker;
+      if (!PickPeek.of(current, context).none()) {
+        return null;
+      }
+      PickResult result = current.pick(context); // unavailable, with the reason why
+      if (result.isAvailable()) {
+        result.handle().onCancel();
+        return null;
+      }
+      return result.reason();
     }
 
     @Override

@@ -387,8 +387,8 @@ public final class LoadBalancers {
      * Sets how long a call's first attempt waits for discovery's first answer while the balancer
      * knows no endpoint yet, so that calls made during start-up do not fail while DNS is still
      * answering: calls through {@link LoadBalancer#execute} and through a {@link
-     * LoadBalancer#newRetryState retry state}, which the OkHttp interceptor and other drivers use
-     * (at most the call's remaining time). Once endpoints are known nothing waits; {@link
+     * LoadBalancer#newCall balanced call}, which the OkHttp interceptor and other drivers use (at
+     * most the call's remaining time). Once endpoints are known nothing waits; {@link
      * LoadBalancer#pick} and {@link LoadBalancer#peek} never wait. Defaults to 0 (no wait).
      *
      * @throws IllegalArgumentException if not in {@code 0..5m}

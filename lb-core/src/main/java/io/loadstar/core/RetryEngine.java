@@ -1,6 +1,11 @@
 package io.loadstar.core;
 
+import static java.util.Objects.requireNonNull;
+
 import io.github.resilience4j.core.IntervalFunction;
+import io.loadstar.api.Attempt;
+import io.loadstar.api.AttemptLoop;
+import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.CallHandle;
 import io.loadstar.api.Endpoint;
@@ -12,13 +17,10 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.RetryDecision;
 import io.loadstar.api.RetryPolicy;
-import io.loadstar.api.RetryState;
 import io.loadstar.api.RetryStats;
 import io.loadstar.api.Ticker;
 import io.loadstar.core.internal.Listeners;
 import io.loadstar.core.internal.Sleeper;
-import java.io.InterruptedIOException;
-import java.net.SocketTimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -43,6 +45,12 @@ final class RetryEngine {
   /** What a call's attempts need from the balancer. */
   interface Picking {
     PickResult pick(PickContext context);
+
+    /**
+     * Why a pick with {@code context} would find nothing now, or null if it would find something;
+     * acquires nothing.
+     */
+    @Nullable String nothingLeft(PickContext context);
 
     /** Waits up to {@code nanos} for discovery's first answer; false if closed or timed out. */
     boolean awaitFirstAnswer(long nanos) throws InterruptedException;
@@ -98,9 +106,9 @@ final class RetryEngine {
   }
 
   /** Starts a call: counts it towards the budget. */
-  RetryState newCall(PickContext context) {
+  BalancedCall newCall(PickContext context, boolean idempotent) {
     recordCall();
-    return new Call(context);
+    return new Call(context, idempotent);
   }
 
   /** Counts one call (not attempt) towards the budget. */
@@ -111,76 +119,35 @@ final class RetryEngine {
   }
 
   /**
-   * LoadBalancer.execute: the driver for calls made through an EndpointCall. The failure classifier
-   * decides what a thrown exception says about the endpoint; interruption says nothing.
+   * LoadBalancer.execute: the first attempt is made here, so that a call that succeeds allocates
+   * nothing; from its first failure on, the call runs on the shared attempt loop.
    */
   <T> T execute(PickContext context, EndpointCall<T> call) throws Exception {
     recordCall();
-    PickResult result = firstPick(context, Long.MAX_VALUE);
-    // The call's retry state is made on its first failure: a call that succeeds allocates nothing.
-    Call retry = null;
-    if (!result.isAvailable()) {
-      throw new NoEndpointAvailableException(service, result.reason(), failures.discoveryError());
+    PickResult first = firstPick(context, Long.MAX_VALUE);
+    if (!first.isAvailable()) {
+      throw new NoEndpointAvailableException(service, first.reason(), failures.discoveryError());
     }
-    boolean idempotent = policy.retryPossiblyProcessed();
-    Throwable previous = null;
-    while (true) {
-      CallHandle handle = result.handle();
-      long start = ticker.nanoTime();
-      CallFailure failure;
-      Throwable thrown;
+    long start = ticker.nanoTime();
+    T value;
+    try {
+      value = call.call(first.endpoint());
+    } catch (Throwable t) {
+      Call balanced = new Call(context, policy.retryPossiblyProcessed());
+      ExecuteDriver<T> driver = new ExecuteDriver<>(this, call);
       try {
-        T value = call.call(result.endpoint());
-        handle.onSuccess(ticker.nanoTime() - start);
-        return value;
-      } catch (Throwable t) {
-        if (t instanceof InterruptedException
-            || (t instanceof InterruptedIOException && !(t instanceof SocketTimeoutException))) {
-          // The caller gave up: says nothing about the endpoint.
-          handle.onCancel();
-          throw t;
-        }
-        CallFailure classified = classify(t);
-        if (classified == null) {
-          // The application's answer (a constraint violation, say): the endpoint did its job.
-          handle.onSuccess(ticker.nanoTime() - start);
-          throw t;
-        }
-        failure = classified;
-        handle.onFailure(failure, ticker.nanoTime() - start);
-        thrown = t;
+        return AttemptLoop.continueFrom(
+            balanced, driver.judge(balanced.resume(first, start), t), driver);
+      } catch (Throwable failed) {
+        throw ExecuteDriver.sneaky(failed);
       }
-      if (previous != null) {
-        thrown.addSuppressed(previous);
-      }
-      if (retry == null) {
-        retry = new Call(context, result.endpoint());
-      }
-      RetryDecision next = retry.onFailure(failure, idempotent, -1, Long.MAX_VALUE);
-      if (!next.isRetry()) {
-        String unavailable = next.unavailableReason();
-        if (unavailable != null) {
-          // Every endpoint has been tried: the last attempt's failure is the call's.
-          thrown.addSuppressed(
-              new NoEndpointAvailableException(service, unavailable, failures.discoveryError()));
-        }
-        throw sneaky(thrown);
-      }
-      if (next.delayNanos() > 0) {
-        try {
-          sleeper.sleep(next.delayNanos(), picking::isClosed);
-        } catch (InterruptedException e) {
-          next.next().handle().onCancel();
-          throw e;
-        }
-      }
-      previous = thrown;
-      result = next.next();
     }
+    first.handle().onSuccess(ticker.nanoTime() - start);
+    return value;
   }
 
   /** Classifies an exception from a call with the user's classifier; null: not a failure. */
-  private @Nullable CallFailure classify(Throwable t) {
+  @Nullable CallFailure classify(Throwable t) {
     try {
       return failureClassifier.classify(t);
     } catch (RuntimeException e) {
@@ -189,9 +156,14 @@ final class RetryEngine {
     }
   }
 
-  @SuppressWarnings("unchecked")
-  private static <E extends Throwable> E sneaky(Throwable t) throws E {
-    throw (E) t;
+  /** Waits out a backoff for execute(); returns early if the balancer closes. */
+  void sleep(long nanos) throws InterruptedException {
+    sleeper.sleep(nanos, picking::isClosed);
+  }
+
+  /** The error of a call for which nothing could be picked. */
+  NoEndpointAvailableException unavailable(String reason) {
+    return new NoEndpointAvailableException(service, reason, failures.discoveryError());
   }
 
   /**
@@ -219,7 +191,17 @@ final class RetryEngine {
    */
   long retryDelayNanos(
       int attemptsMade, CallFailure failure, boolean idempotent, long retryAfterNanos) {
-    if (attemptsMade >= policy.maxAttempts()) {
+    return retryDelayNanos(attemptsMade, failure, idempotent, retryAfterNanos, Long.MAX_VALUE);
+  }
+
+  /** As above, for a call with {@code remainingNanos} left: no retry it cannot wait for. */
+  long retryDelayNanos(
+      int attemptsMade,
+      CallFailure failure,
+      boolean idempotent,
+      long retryAfterNanos,
+      long remainingNanos) {
+    if (attemptsMade >= policy.maxAttempts() || remainingNanos <= 0) {
       return NO_RETRY;
     }
     switch (failure.kind()) {
@@ -238,6 +220,15 @@ final class RetryEngine {
     if (retryAfterNanos > retryAfterMaxNanos && retryAfterMaxNanos > 0) {
       return NO_RETRY; // the server asked for a longer pause than the caller accepts
     }
+    long backoff = 0;
+    if (attemptsMade > 1) {
+      double uniform = (PerThread.nextLong(random.get()) >>> 11) * 0x1.0p-53;
+      backoff = (long) (uniform * backoffCeiling.apply(attemptsMade - 1) * 1_000_000L);
+    }
+    long delay = retryAfterMaxNanos > 0 ? Math.max(backoff, retryAfterNanos) : backoff;
+    if (delay >= remainingNanos) {
+      return NO_RETRY; // the call would run out of time waiting: the budget is not spent on it
+    }
     if (!budget.tryRetry()) {
       budgetRefused();
       return NO_RETRY;
@@ -251,12 +242,7 @@ final class RetryEngine {
           logger, service, eventListener, () -> eventListener.retryBudgetRestored(service));
     }
     retries.increment();
-    long backoff = 0;
-    if (attemptsMade > 1) {
-      double uniform = (PerThread.nextLong(random.get()) >>> 11) * 0x1.0p-53;
-      backoff = (long) (uniform * backoffCeiling.apply(attemptsMade - 1) * 1_000_000L);
-    }
-    return retryAfterMaxNanos > 0 ? Math.max(backoff, retryAfterNanos) : backoff;
+    return delay;
   }
 
   private void budgetRefused() {
@@ -285,55 +271,80 @@ final class RetryEngine {
   }
 
   /** One call's attempts. */
-  private final class Call implements RetryState {
+  private final class Call implements BalancedCall {
     private PickContext context;
+    private final boolean idempotent;
     private int attempts;
-    private @Nullable Endpoint current;
+    private @Nullable Endpoint tried; // the last attempt's endpoint, not yet in the context
+    private boolean started;
+    private boolean retryAllowed;
 
-    Call(PickContext context) {
+    Call(PickContext context, boolean idempotent) {
       this.context = context;
+      this.idempotent = idempotent;
     }
 
-    /** A call whose first attempt, on {@code first}, is under way. */
-    Call(PickContext context, Endpoint first) {
-      this.context = context;
-      this.attempts = 1;
-      this.current = first;
+    /** The call's first attempt, picked and sent by execute() already. */
+    Attempt resume(PickResult first, long startNanos) {
+      started = true;
+      return attempt(first, startNanos);
     }
 
     @Override
-    public PickResult firstPick(long maxWaitNanos) throws InterruptedException {
-      if (attempts != 0 || current != null) {
-        throw new IllegalStateException("firstPick() was called already");
+    public Attempt first(long maxWaitNanos) throws InterruptedException {
+      if (started) {
+        throw new IllegalStateException("first() was called already: " + this);
       }
-      PickResult result = RetryEngine.this.firstPick(context, maxWaitNanos);
-      if (result.isAvailable()) {
-        attempts = 1;
-        current = result.endpoint();
-      }
-      return result;
+      started = true;
+      PickResult result = firstPick(context, maxWaitNanos);
+      return attempt(result, ticker.nanoTime());
     }
 
     @Override
-    public RetryDecision onFailure(
-        CallFailure failure, boolean idempotent, long retryAfterNanos, long remainingNanos) {
-      Endpoint failed = current;
-      if (failed == null) {
-        throw new IllegalStateException("no attempt under way: call firstPick() first");
+    public Attempt next() {
+      if (!retryAllowed) {
+        throw new IllegalStateException(
+            "next() without a retry decision to act on (call it once per retry): " + this);
       }
-      current = null;
-      context = context.withTried(failed);
-      long delay = retryDelayNanos(attempts, failure, idempotent, retryAfterNanos);
-      if (delay == NO_RETRY || delay >= remainingNanos) {
-        return RetryDecision.stop();
-      }
-      PickResult next = picking.pick(context);
-      if (!next.isAvailable()) {
-        return RetryDecision.noEndpoint(next.reason());
+      retryAllowed = false;
+      return attempt(picking.pick(context), ticker.nanoTime());
+    }
+
+    private Attempt attempt(PickResult result, long startNanos) {
+      if (!result.isAvailable()) {
+        return new CallAttempt(this, null, result.reason(), attempts, startNanos);
       }
       attempts++;
-      current = next.endpoint();
-      return RetryDecision.retry(next, delay);
+      tried = result.endpoint();
+      return new CallAttempt(this, result, null, attempts, startNanos);
+    }
+
+    /** The attempt numbered {@code number} failed: decides, unless a later attempt was picked. */
+    RetryDecision decide(
+        int number, CallFailure failure, long retryAfterNanos, long remainingNanos) {
+      Endpoint failed = tried;
+      if (number != attempts || failed == null) {
+        return RetryDecision.stop(); // reported late, after the call went on (or ended)
+      }
+      tried = null;
+      context = context.withTried(failed);
+      long delay = retryDelayNanos(attempts, failure, idempotent, retryAfterNanos, remainingNanos);
+      if (delay == NO_RETRY) {
+        return RetryDecision.stop();
+      }
+      // Nothing is picked now (the retry's endpoint is picked after the delay), but if nothing is
+      // left to pick, the driver need not wait to find out.
+      String none = picking.nothingLeft(context);
+      if (none != null) {
+        return RetryDecision.noEndpoint(none);
+      }
+      retryAllowed = true;
+      return RetryDecision.retry(delay);
+    }
+
+    @Override
+    public boolean idempotent() {
+      return idempotent;
     }
 
     @Override
@@ -348,7 +359,101 @@ final class RetryEngine {
 
     @Override
     public String toString() {
-      return "RetryState{" + service + ", attempts=" + attempts + ", " + context + '}';
+      return "BalancedCall{" + service + ", attempts=" + attempts + ", " + context + '}';
+    }
+  }
+
+  /** One attempt of a call; reported once. */
+  private final class CallAttempt implements Attempt {
+    private final Call call;
+    private final @Nullable PickResult pick;
+    private final @Nullable String reason;
+    private final int number;
+    private final long startNanos;
+    private final AtomicBoolean reported = new AtomicBoolean();
+
+    CallAttempt(
+        Call call, @Nullable PickResult pick, @Nullable String reason, int number, long start) {
+      this.call = call;
+      this.pick = pick;
+      this.reason = reason;
+      this.number = number;
+      this.startNanos = start;
+    }
+
+    @Override
+    public boolean isAvailable() {
+      return pick != null;
+    }
+
+    @Override
+    public Endpoint endpoint() {
+      if (pick == null) {
+        throw new IllegalStateException("no endpoint was picked: " + reason);
+      }
+      return pick.endpoint();
+    }
+
+    @Override
+    public String reason() {
+      if (reason == null) {
+        throw new IllegalStateException("an endpoint was picked: " + this);
+      }
+      return reason;
+    }
+
+    @Override
+    public int number() {
+      return number;
+    }
+
+    @Override
+    public long elapsedNanos() {
+      return ticker.nanoTime() - startNanos;
+    }
+
+    /** The pick's handle, once: a second report would corrupt the endpoint's in-flight count. */
+    private CallHandle report() {
+      if (pick == null) {
+        throw new IllegalStateException(
+            "nothing to report: no endpoint was picked (" + reason + ')');
+      }
+      if (!reported.compareAndSet(false, true)) {
+        throw new IllegalStateException("reported already: " + this);
+      }
+      return pick.handle();
+    }
+
+    @Override
+    public void succeeded(long latencyNanos) {
+      report().onSuccess(latencyNanos);
+    }
+
+    @Override
+    public RetryDecision failed(
+        CallFailure failure, long latencyNanos, long retryAfterNanos, long remainingNanos) {
+      report().onFailure(requireNonNull(failure, "failure"), latencyNanos);
+      return call.decide(number, failure, retryAfterNanos, remainingNanos);
+    }
+
+    @Override
+    public RetryDecision refused(
+        CallFailure answer, long latencyNanos, long retryAfterNanos, long remainingNanos) {
+      requireNonNull(answer, "answer");
+      report().onSuccess(latencyNanos);
+      return call.decide(number, answer, retryAfterNanos, remainingNanos);
+    }
+
+    @Override
+    public void cancelled() {
+      report().onCancel();
+    }
+
+    @Override
+    public String toString() {
+      return pick != null
+          ? "attempt " + number + " on " + pick.endpoint().key() + " of " + service
+          : "no attempt: " + reason;
     }
   }
 }

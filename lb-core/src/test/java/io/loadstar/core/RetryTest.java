@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 class RetryTest {
@@ -60,6 +61,11 @@ class RetryTest {
         new RetryEngine.Picking() {
           @Override
           public PickResult pick(PickContext context) {
+            throw new AssertionError("not picking here");
+          }
+
+          @Override
+          public @Nullable String nothingLeft(PickContext context) {
             throw new AssertionError("not picking here");
           }
 

@@ -2,37 +2,30 @@ package io.loadstar.okhttp;
 
 import static java.util.Objects.requireNonNull;
 
-import io.loadstar.api.CallFailure;
-import io.loadstar.api.CallHandle;
+import io.loadstar.api.AttemptLoop;
+import io.loadstar.api.BalancedCall;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
-import io.loadstar.api.PickResult;
-import io.loadstar.api.RetryDecision;
 import io.loadstar.api.RetryPolicy;
-import io.loadstar.api.RetryState;
 import io.loadstar.api.Ticker;
 import io.loadstar.api.internal.Checks;
 import io.loadstar.api.internal.HostNames;
 import io.loadstar.core.internal.Sleeper;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.IntPredicate;
 import javax.net.SocketFactory;
 import okhttp3.Call;
 import okhttp3.EventListener;
 import okhttp3.Interceptor;
-import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
-import okhttp3.RequestBody;
 import okhttp3.Response;
 import org.jspecify.annotations.Nullable;
 
@@ -40,10 +33,11 @@ import org.jspecify.annotations.Nullable;
  * An OkHttp application interceptor that load-balances the hosts it is configured for: each request
  * (not each connection) goes to an endpoint picked by the service's {@link LoadBalancer}, and a
  * failed attempt is retried on an endpoint the request has not tried, as the balancer's {@link
- * RetryPolicy} allows. The interceptor drives the balancer's {@link LoadBalancer#newRetryState
- * retry state}: a service has one policy, one retry budget, one selection timeout (how long a
- * call's first attempt waits for discovery's first answer while no endpoint is known) and one event
- * listener, whether its calls go through OkHttp or {@link LoadBalancer#execute}.
+ * RetryPolicy} allows. The interceptor runs each call on the shared {@link AttemptLoop} over the
+ * balancer's {@link LoadBalancer#newCall call}: a service has one policy, one retry budget, one
+ * selection timeout (how long a call's first attempt waits for discovery's first answer while no
+ * endpoint is known) and one event listener, whether its calls go through OkHttp or {@link
+ * LoadBalancer#execute}.
  *
  * <p>The URL is never rewritten: the {@code Host} header, TLS SNI, certificate and hostname checks,
  * {@code CertificatePinner}, cookies and cache keys all keep the service's name. Each attempt runs
@@ -81,22 +75,18 @@ public final class LoadBalancingInterceptor implements Interceptor {
       Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
 
   private final Map<String, Service> services;
-  private final Ticker ticker;
-  private final Sleeper sleeper;
-  private final long attemptTimeoutNanos;
-  private final long readAheadBytes;
+  private final OkHttpDriver.Settings settings;
   private final @Nullable Function<Request, @Nullable ? extends CharSequence> hashKey;
 
   private LoadBalancingInterceptor(Builder b) {
     Map<String, Service> map = new HashMap<>();
     for (Map.Entry<String, LoadBalancer> e : b.balancers.entrySet()) {
-      map.put(e.getKey(), new Service(e.getValue(), b.failureStatus));
+      map.put(e.getKey(), new Service(e.getValue()));
     }
     this.services = Map.copyOf(map);
-    this.ticker = b.ticker;
-    this.sleeper = b.sleeper;
-    this.attemptTimeoutNanos = b.attemptTimeoutNanos;
-    this.readAheadBytes = b.readAheadBytes;
+    this.settings =
+        new OkHttpDriver.Settings(
+            b.ticker, b.sleeper, b.attemptTimeoutNanos, b.readAheadBytes, b.failureStatus);
     this.hashKey = b.hashKey;
   }
 
@@ -152,9 +142,9 @@ public final class LoadBalancingInterceptor implements Interceptor {
    * a retry inside the same call would go back to the endpoint that just failed. The clone passes
    * through this interceptor again, which finds here the endpoint to send it to.
    */
-  private static final ThreadLocal<RetryAttempt> RETRY_ATTEMPT = new ThreadLocal<>();
+  static final ThreadLocal<RetryAttempt> RETRY_ATTEMPT = new ThreadLocal<>();
 
-  private static final class RetryAttempt {
+  static final class RetryAttempt {
     final Call call;
     final Endpoint endpoint;
 
@@ -165,7 +155,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
   }
 
   /** Returns the chain that sends to {@code endpoint} only, for one attempt. */
-  private static Chain routed(Chain chain, Endpoint endpoint, Request request) throws IOException {
+  static Chain routed(Chain chain, Endpoint endpoint, Request request) throws IOException {
     String host = request.url().host();
     Chain c = chain.withDns(new EndpointDns(endpoint, host, chain.getDns()));
     int urlPort = request.url().port();
@@ -186,26 +176,13 @@ public final class LoadBalancingInterceptor implements Interceptor {
   /** One balanced host. */
   private final class Service {
     final LoadBalancer lb;
-    final IntPredicate failureStatus;
 
-    Service(LoadBalancer lb, IntPredicate failureStatus) {
+    Service(LoadBalancer lb) {
       this.lb = lb;
-      this.failureStatus = failureStatus;
     }
 
-    /**
-     * Drives the balancer's retry state for one call: sends each attempt, reports its outcome, and
-     * applies what only HTTP knows (idempotency, replayable bodies, Retry-After, which statuses
-     * fail) and what OkHttp forces (clones for retries, cancellation, closing discarded bodies).
-     */
+    /** Runs one call on the attempt loop, with a driver that knows HTTP and OkHttp. */
     Response call(Chain chain, Request request) throws IOException {
-      Call call = chain.call();
-      long callStart = ticker.nanoTime();
-      long callTimeoutNanos = call.timeout().timeoutNanos();
-      CallWatch watch = new CallWatch(call);
-      call.addEventListener(watch);
-      RequestBody body = request.body();
-      boolean replayable = body == null || (!body.isOneShot() && !body.isDuplex());
       Idempotency override = request.tag(Idempotency.class);
       boolean idempotent =
           override != null
@@ -217,206 +194,16 @@ public final class LoadBalancingInterceptor implements Interceptor {
         CharSequence key = hashKey.apply(request);
         context = key != null ? PickContext.ofHashKey(key) : null;
       }
-      RetryState retry = lb.newRetryState(context != null ? context : PickContext.empty());
-      RetryPolicy policy = lb.retryPolicy();
-      PickResult pick;
-      try {
-        pick = retry.firstPick(remaining(callStart, callTimeoutNanos));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted while waiting for endpoints");
-      }
-      if (!pick.isAvailable()) {
-        throw new EndpointUnavailableException(lb.name(), pick.reason());
-      }
-      CallAttempts attempts = new CallAttempts();
-      @Nullable IOException lastError = null;
-      for (int attempt = 1; ; attempt++) {
-        Endpoint endpoint = pick.endpoint();
-        CallHandle handle = pick.handle();
-        watch.requestStarted = false;
-        long start = ticker.nanoTime();
-        Response response = null;
-        try {
-          response = send(chain, request, attempt, endpoint, watch);
-          if (replayable && idempotent && attempt < policy.maxAttempts()) {
-            readAhead(response, policy); // a body that breaks now can still be retried elsewhere
-          }
-        } catch (IOException thrown) {
-          long latency = ticker.nanoTime() - start;
-          IOException e =
-              EndpointErrors.attributed(thrown, endpoint, request.url().port(), lb.name());
-          int brokenStatus = 0;
-          if (response != null) {
-            brokenStatus = response.code();
-            response.close(); // the broken body's connection is released or discarded
-          }
-          if (call.isCanceled()) {
-            // The caller gave up, or the call timed out: not the endpoint's fault.
-            handle.onCancel();
-            throw e;
-          }
-          CallFailure failure =
-              watch.requestStarted ? CallFailure.possiblyProcessed(e) : CallFailure.notSent(e);
-          handle.onFailure(failure, latency);
-          attempts.add(new CallAttempts.Attempt(endpoint, brokenStatus, e, latency));
-          if (lastError != null) {
-            e.addSuppressed(lastError);
-          }
-          lastError = e;
-          if (!replayable) {
-            throw e;
-          }
-          RetryDecision next =
-              retry.onFailure(failure, idempotent, -1, remaining(callStart, callTimeoutNanos));
-          if (!next.isRetry()) {
-            String unavailable = next.unavailableReason();
-            if (unavailable != null) {
-              e.addSuppressed(new EndpointUnavailableException(lb.name(), unavailable));
-            }
-            throw e;
-          }
-          awaitRetry(next, watch, call, e);
-          pick = next.next();
-          continue;
-        } catch (RuntimeException | Error e) {
-          if (response != null) {
-            response.close();
-          }
-          handle.onCancel(); // a bug in another interceptor says nothing about the endpoint
-          throw e;
-        }
-        long latency = ticker.nanoTime() - start;
-        int code = response.code();
-        attempts.add(new CallAttempts.Attempt(endpoint, code, null, latency));
-        boolean failed = failureStatus.test(code);
-        RetryDecision next = null;
-        if (replayable && (failed || policy.isRetryableStatus(code))) {
-          // A failure status, or one the policy retries without blaming the endpoint (say 429).
-          next =
-              retry.onFailure(
-                  CallFailure.status(code),
-                  idempotent,
-                  RetryAfter.nanos(response),
-                  remaining(callStart, callTimeoutNanos));
-        }
-        if (failed) {
-          handle.onFailure(CallFailure.status(code), latency);
-        }
-        if (next == null || !next.isRetry()) {
-          return tagged(
-              response,
-              attempts,
-              failed ? null : new ReportingResponseBody(response.body(), handle, latency));
-        }
-        if (!failed) {
-          handle.onSuccess(latency);
-        }
-        response.close(); // the discarded response gives its connection back
-        awaitRetry(next, watch, call, null);
-        lastError = null;
-        pick = next.next();
-      }
+      BalancedCall call = lb.newCall(context != null ? context : PickContext.empty(), idempotent);
+      OkHttpDriver driver =
+          new OkHttpDriver(settings, lb.name(), lb.retryPolicy(), chain, request, idempotent);
+      return AttemptLoop.run(call, driver.remainingNanos(), driver);
     }
-
-    /** The time the call has left: its timeout minus what it has used, or no limit. */
-    private long remaining(long callStart, long timeoutNanos) {
-      return timeoutNanos > 0 ? timeoutNanos - (ticker.nanoTime() - callStart) : Long.MAX_VALUE;
-    }
-
-    /**
-     * Reads up to {@code readAheadBytes} of a response body that will be handed to the caller, so
-     * that a body that breaks early (a reset, a malformed chunk, a connection closed short of its
-     * length) fails this attempt, which can be retried, rather than the caller's read. The bytes
-     * stay in the body's buffer: nothing is copied, and the caller reads them as usual. Failure
-     * statuses, which are handled by status, and event streams, which never end, are left alone.
-     */
-    private void readAhead(Response response, RetryPolicy policy) throws IOException {
-      if (readAheadBytes == 0
-          || failureStatus.test(response.code())
-          || policy.isRetryableStatus(response.code())) {
-        return;
-      }
-      MediaType type = response.body().contentType();
-      if (type != null
-          && (type.subtype().equalsIgnoreCase("event-stream")
-              || type.subtype().equalsIgnoreCase("x-ndjson"))) {
-        return;
-      }
-      response.body().source().request(readAheadBytes + 1);
-    }
-
-    /**
-     * Sends one attempt: the first in the call's own chain, retries (and, with an attempt timeout,
-     * every attempt) as clones of the call.
-     */
-    private Response send(
-        Chain chain, Request request, int attempt, Endpoint endpoint, CallWatch watch)
-        throws IOException {
-      if (attempt == 1 && attemptTimeoutNanos == 0) {
-        return routed(chain, endpoint, request).proceed(request);
-      }
-      Call retry = chain.call().clone();
-      if (attemptTimeoutNanos > 0) {
-        retry.timeout().timeout(attemptTimeoutNanos, TimeUnit.NANOSECONDS);
-      }
-      retry.addEventListener(watch);
-      watch.retry = retry;
-      if (chain.call().isCanceled()) {
-        retry.cancel();
-      }
-      RETRY_ATTEMPT.set(new RetryAttempt(retry, endpoint));
-      try {
-        return retry.execute();
-      } finally {
-        RETRY_ATTEMPT.remove();
-        watch.retry = null;
-      }
-    }
-
-    /**
-     * Waits out a retry's delay, holding the retry's pick. If the call is canceled meanwhile, gives
-     * the pick back and fails the call.
-     */
-    private void awaitRetry(
-        RetryDecision retry, CallWatch watch, Call call, @Nullable IOException cause)
-        throws IOException {
-      PickResult next = retry.next();
-      if (retry.delayNanos() > 0) {
-        watch.waiter = Thread.currentThread();
-        try {
-          sleeper.sleep(retry.delayNanos(), call::isCanceled);
-        } catch (InterruptedException e) {
-          next.handle().onCancel();
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted during retry backoff");
-        } finally {
-          watch.waiter = null;
-        }
-      }
-      if (call.isCanceled()) {
-        next.handle().onCancel();
-        throw new IOException("Canceled during retry backoff", cause);
-      }
-    }
-  }
-
-  private static Response tagged(
-      Response response, CallAttempts attempts, okhttp3.@Nullable ResponseBody body) {
-    Response.Builder b =
-        response
-            .newBuilder()
-            .request(response.request().newBuilder().tag(CallAttempts.class, attempts).build());
-    if (body != null) {
-      b.body(body);
-    }
-    return b.build();
   }
 
   /** Builds a {@link LoadBalancingInterceptor}. Setters validate at once. Not thread-safe. */
   public static final class Builder {
     private final Map<String, LoadBalancer> balancers = new HashMap<>();
-    private @Nullable RetryPolicy expectedPolicy;
     private IntPredicate failureStatus = status -> status >= 500;
     private Ticker ticker = Ticker.system();
     private Sleeper sleeper = Sleeper.SYSTEM;
@@ -483,22 +270,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
     }
 
     /**
-     * Checks that every service's balancer retries by {@code policy}. A service has one retry
-     * policy, one budget and one selection timeout, set on its balancer ({@code
-     * LoadBalancers.builder(name).retryPolicy(policy)}) and shared by every way its calls are made;
-     * the interceptor has none of its own.
-     *
-     * @deprecated set the policy on the balancer; {@link #build()} fails if a balancer's policy
-     *     differs from {@code policy}, so that no call is retried by a policy it was not meant to
-     *     be
-     */
-    @Deprecated
-    public Builder retryPolicy(RetryPolicy policy) {
-      this.expectedPolicy = requireNonNull(policy, "policy");
-      return this;
-    }
-
-    /**
      * Sets which response statuses count as the endpoint's failure (for outlier detection and
      * latency-aware picking). Defaults to 500..599. Whether a failure is retried is the retry
      * policy's call.
@@ -543,28 +314,11 @@ public final class LoadBalancingInterceptor implements Interceptor {
     /**
      * Builds the interceptor.
      *
-     * @throws IllegalStateException if no service was configured, or a service's balancer retries
-     *     by another policy than the one given to the deprecated {@link #retryPolicy}
+     * @throws IllegalStateException if no service was configured
      */
     public LoadBalancingInterceptor build() {
       if (balancers.isEmpty()) {
         throw new IllegalStateException("LoadBalancingInterceptor needs at least one service()");
-      }
-      if (expectedPolicy != null) {
-        for (Map.Entry<String, LoadBalancer> e : balancers.entrySet()) {
-          RetryPolicy actual = e.getValue().retryPolicy();
-          if (!actual.equals(expectedPolicy)) {
-            throw new IllegalStateException(
-                "retryPolicy: "
-                    + expectedPolicy
-                    + ", but the balancer of '"
-                    + e.getKey()
-                    + "' retries by "
-                    + actual
-                    + " (a service has one policy: set it with LoadBalancers.builder(name)"
-                    + ".retryPolicy(policy))");
-          }
-        }
       }
       return new LoadBalancingInterceptor(this);
     }

@@ -1,7 +1,7 @@
 package io.loadstar.okhttp;
 
+import io.loadstar.api.Attempt;
 import io.loadstar.api.CallFailure;
-import io.loadstar.api.CallHandle;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import okhttp3.MediaType;
@@ -20,14 +20,14 @@ import org.jspecify.annotations.Nullable;
 final class ReportingResponseBody extends ResponseBody {
 
   private final ResponseBody delegate;
-  private final CallHandle handle;
+  private final Attempt attempt;
   private final long latencyNanos;
   private final AtomicBoolean reported = new AtomicBoolean();
   private final BufferedSource source;
 
-  ReportingResponseBody(ResponseBody delegate, CallHandle handle, long latencyNanos) {
+  ReportingResponseBody(ResponseBody delegate, Attempt attempt, long latencyNanos) {
     this.delegate = delegate;
-    this.handle = handle;
+    this.attempt = attempt;
     this.latencyNanos = latencyNanos;
     this.source =
         Okio.buffer(
@@ -39,7 +39,7 @@ final class ReportingResponseBody extends ResponseBody {
                   n = super.read(sink, byteCount);
                 } catch (IOException e) {
                   if (reported.compareAndSet(false, true)) {
-                    handle.onFailure(CallFailure.possiblyProcessed(e), latencyNanos);
+                    attempt.failed(CallFailure.possiblyProcessed(e), latencyNanos, -1, 0);
                   }
                   throw e;
                 }
@@ -62,7 +62,7 @@ final class ReportingResponseBody extends ResponseBody {
 
   private void reportSuccess() {
     if (reported.compareAndSet(false, true)) {
-      handle.onSuccess(latencyNanos);
+      attempt.succeeded(latencyNanos);
     }
   }
 

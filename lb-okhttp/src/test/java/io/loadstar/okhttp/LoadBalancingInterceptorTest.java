@@ -547,26 +547,6 @@ class LoadBalancingInterceptorTest {
   }
 
   @Test
-  void deprecatedRetryPolicy_mustMatchTheBalancers_elseBuildSaysWhereToSetIt() {
-    LoadBalancer lb = balancer(List.of(Endpoint.of("127.0.0.1", 1)));
-    assertThat(
-            LoadBalancingInterceptor.builder()
-                .service("svc.test", lb)
-                .retryPolicy(RetryPolicy.defaults())
-                .build())
-        .isNotNull();
-    assertThatThrownBy(
-            () ->
-                LoadBalancingInterceptor.builder()
-                    .service("svc.test", lb)
-                    .retryPolicy(RetryPolicy.disabled())
-                    .build())
-        .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("but the balancer of 'svc.test' retries by RetryPolicy{maxAttempts=3")
-        .hasMessageContaining("LoadBalancers.builder(name).retryPolicy(policy)");
-  }
-
-  @Test
   void failureStatus_otherEndpointDrained_theResponseIsReturnedNotLost() throws Exception {
     Backends backends =
         closeLater(

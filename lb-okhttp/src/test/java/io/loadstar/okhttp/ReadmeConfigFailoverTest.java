@@ -6,7 +6,6 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
-import io.loadstar.api.RetryPolicy;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
@@ -83,7 +82,6 @@ class ReadmeConfigFailoverTest {
     OkHttpClient client =
         LoadBalancingInterceptor.builder()
             .service("api.internal", api)
-            .retryPolicy(RetryPolicy.defaults())
             .build()
             .wrap(base.newBuilder().callTimeout(Duration.ofSeconds(3)).build());
 

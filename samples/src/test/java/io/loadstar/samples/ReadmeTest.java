@@ -52,6 +52,7 @@ class ReadmeTest {
     for (String module : List.of("lb-api", "lb-core", "lb-dns", "lb-okhttp")) {
       assertThat(javaBlocksChecked(ROOT.resolve(module).resolve("README.md"))).isEqualTo(1);
     }
+    assertThat(javaBlocksChecked(ROOT.resolve("docs/DRIVERS.md"))).isEqualTo(1);
   }
 
   /** Checks each java block of {@code readme} against its source file; returns how many. */

@@ -1,0 +1,61 @@
+package io.loadstar.api;
+
+/**
+ * One call through a {@link LoadBalancer}, for integrations that send the attempts themselves (an
+ * HTTP or RPC client, a driver of your own): its attempts, as the balancer's {@link RetryPolicy}
+ * and retry budget allow. A service has one policy, one budget, one selection timeout and one event
+ * listener whichever driver its calls go through. {@link AttemptLoop} is the loop every Loadstar
+ * driver runs on; docs/DRIVERS.md shows a complete driver.
+ *
+ * <pre>{@code
+ * BalancedCall call = balancer.newCall(PickContext.empty(), idempotent);
+ * Attempt attempt = call.first(Long.MAX_VALUE);
+ * while (attempt.isAvailable()) {
+ *   try {
+ *     Answer answer = send(attempt.endpoint());
+ *     attempt.succeeded(attempt.elapsedNanos());
+ *     return answer;
+ *   } catch (IOException e) {
+ *     RetryDecision decision = attempt.failed(CallFailure.classify(e), attempt.elapsedNanos());
+ *     if (!decision.isRetry()) throw e;
+ *     Thread.sleep(decision.delayNanos() / 1_000_000); // no endpoint is held meanwhile
+ *     attempt = call.next();
+ *   }
+ * }
+ * throw new NoEndpointAvailableException(balancer.name(), attempt.reason(), null);
+ * }</pre>
+ *
+ * <p>Not thread-safe: one call, attempted from one thread at a time (its attempts may be reported
+ * from any thread).
+ */
+public interface BalancedCall {
+
+  /**
+   * Picks the first attempt's endpoint. If the balancer has not discovered any endpoint yet (it is
+   * starting up), first waits for discovery's first answer, up to the balancer's selection timeout
+   * and at most {@code maxWaitNanos} (the call's time).
+   *
+   * @return the attempt, or an unavailable one saying why nothing can be picked
+   * @throws InterruptedException if interrupted while waiting
+   * @throws IllegalStateException if called twice
+   */
+  Attempt first(long maxWaitNanos) throws InterruptedException;
+
+  /**
+   * Picks the retry that the last attempt's {@link Attempt#failed} or {@link Attempt#refused}
+   * allowed, on an endpoint the call has not tried; call it once the decision's delay has passed.
+   *
+   * @return the attempt, or an unavailable one if nothing is left to pick now
+   * @throws IllegalStateException if the last decision was not a retry, or was taken already
+   */
+  Attempt next();
+
+  /** Returns whether the call may be repeated after an attempt that may have been processed. */
+  boolean idempotent();
+
+  /** Returns the attempts picked so far. */
+  int attempts();
+
+  /** Returns the pick context of the next attempt: the call's, with every tried endpoint. */
+  PickContext context();
+}

@@ -1,0 +1,242 @@
+package io.loadstar.okhttp;
+
+import io.loadstar.api.Attempt;
+import io.loadstar.api.AttemptLoop;
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.RetryDecision;
+import io.loadstar.api.RetryPolicy;
+import io.loadstar.api.Ticker;
+import io.loadstar.core.internal.Sleeper;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntPredicate;
+import okhttp3.Call;
+import okhttp3.Interceptor.Chain;
+import okhttp3.MediaType;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One OkHttp call on the shared attempt loop: sends each attempt (the first in the call's own
+ * chain, retries as clones of the call), and applies what only HTTP knows (replayable bodies,
+ * Retry-After, which statuses fail, reading a body ahead so that an early break can be retried) and
+ * what OkHttp forces (cancellation, closing discarded bodies). Made per call; used from the calling
+ * thread.
+ */
+final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
+
+  /** What the interceptor configures, shared by its calls. */
+  record Settings(
+      Ticker ticker,
+      Sleeper sleeper,
+      long attemptTimeoutNanos,
+      long readAheadBytes,
+      IntPredicate failureStatus) {}
+
+  private final Settings settings;
+  private final String service;
+  private final RetryPolicy policy;
+  private final Chain chain;
+  private final Request request;
+  private final Call call;
+  private final CallWatch watch;
+  private final boolean replayable;
+  private final boolean idempotent;
+  private final long callStart;
+  private final long callTimeoutNanos;
+  private final CallAttempts attempts = new CallAttempts();
+  private @Nullable IOException lastError;
+
+  OkHttpDriver(
+      Settings settings,
+      String service,
+      RetryPolicy policy,
+      Chain chain,
+      Request request,
+      boolean idempotent) {
+    this.settings = settings;
+    this.service = service;
+    this.policy = policy;
+    this.chain = chain;
+    this.request = request;
+    this.call = chain.call();
+    this.idempotent = idempotent;
+    this.callStart = settings.ticker().nanoTime();
+    this.callTimeoutNanos = call.timeout().timeoutNanos();
+    this.watch = new CallWatch(call);
+    call.addEventListener(watch);
+    RequestBody body = request.body();
+    this.replayable = body == null || (!body.isOneShot() && !body.isDuplex());
+  }
+
+  /** The time the call has left: its timeout minus what it has used, or no limit. */
+  long remainingNanos() {
+    return callTimeoutNanos > 0
+        ? callTimeoutNanos - (settings.ticker().nanoTime() - callStart)
+        : Long.MAX_VALUE;
+  }
+
+  @Override
+  public AttemptLoop.Step<Response, IOException> send(Attempt attempt) throws IOException {
+    Endpoint endpoint = attempt.endpoint();
+    watch.requestStarted = false;
+    Ticker ticker = settings.ticker();
+    long start = ticker.nanoTime();
+    Response response = null;
+    try {
+      response = send(attempt.number(), endpoint);
+      if (replayable && idempotent && attempt.number() < policy.maxAttempts()) {
+        readAhead(response); // a body that breaks now can still be retried elsewhere
+      }
+    } catch (IOException thrown) {
+      long latency = ticker.nanoTime() - start;
+      IOException e = EndpointErrors.attributed(thrown, endpoint, request.url().port(), service);
+      int brokenStatus = 0;
+      if (response != null) {
+        brokenStatus = response.code();
+        response.close(); // the broken body's connection is released or discarded
+      }
+      if (call.isCanceled()) {
+        // The caller gave up, or the call timed out: not the endpoint's fault.
+        attempt.cancelled();
+        throw e;
+      }
+      CallFailure failure =
+          watch.requestStarted ? CallFailure.possiblyProcessed(e) : CallFailure.notSent(e);
+      attempts.add(new CallAttempts.Attempt(endpoint, brokenStatus, e, latency));
+      lastError = e;
+      if (!replayable) {
+        attempt.failed(failure, latency, -1, 0); // reported; a one-shot body is never sent twice
+        throw e;
+      }
+      return AttemptLoop.Step.failed(e, attempt.failed(failure, latency, -1, remainingNanos()));
+    } catch (RuntimeException | Error e) {
+      if (response != null) {
+        response.close();
+      }
+      attempt.cancelled(); // a bug in another interceptor says nothing about the endpoint
+      throw e;
+    }
+    long latency = ticker.nanoTime() - start;
+    int code = response.code();
+    attempts.add(new CallAttempts.Attempt(endpoint, code, null, latency));
+    lastError = null;
+    boolean failed = settings.failureStatus().test(code);
+    if (replayable && (failed || policy.isRetryableStatus(code))) {
+      // A failure status, or one the policy retries without blaming the endpoint (say 429).
+      CallFailure status = CallFailure.status(code);
+      long retryAfter = RetryAfter.nanos(response);
+      RetryDecision decision =
+          failed
+              ? attempt.failed(status, latency, retryAfter, remainingNanos())
+              : attempt.refused(status, latency, retryAfter, remainingNanos());
+      return AttemptLoop.Step.answered(tagged(response, null), decision);
+    }
+    if (failed) {
+      attempt.failed(CallFailure.status(code), latency, -1, 0); // reported: not retryable
+      return AttemptLoop.Step.done(tagged(response, null));
+    }
+    // Success is reported when the body is read or closed, so in-flight covers the whole body.
+    return AttemptLoop.Step.done(
+        tagged(response, new ReportingResponseBody(response.body(), attempt, latency)));
+  }
+
+  @Override
+  public void await(long delayNanos) throws IOException {
+    if (delayNanos > 0) {
+      watch.waiter = Thread.currentThread();
+      try {
+        settings.sleeper().sleep(delayNanos, call::isCanceled);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted during retry backoff");
+      } finally {
+        watch.waiter = null;
+      }
+    }
+    if (call.isCanceled()) {
+      throw new IOException("Canceled during retry backoff", lastError);
+    }
+  }
+
+  @Override
+  public IOException unavailable(String reason) {
+    return new EndpointUnavailableException(service, reason);
+  }
+
+  @Override
+  public IOException interrupted(InterruptedException e) {
+    return new InterruptedIOException("interrupted while waiting for endpoints");
+  }
+
+  @Override
+  public void discard(Response answer) {
+    answer.close(); // the discarded response gives its connection back
+  }
+
+  /**
+   * Reads up to {@code readAheadBytes} of a response body that will be handed to the caller, so
+   * that a body that breaks early (a reset, a malformed chunk, a connection closed short of its
+   * length) fails this attempt, which can be retried, rather than the caller's read. The bytes stay
+   * in the body's buffer: nothing is copied, and the caller reads them as usual. Failure statuses,
+   * which are handled by status, and event streams, which never end, are left alone.
+   */
+  private void readAhead(Response response) throws IOException {
+    if (settings.readAheadBytes() == 0
+        || settings.failureStatus().test(response.code())
+        || policy.isRetryableStatus(response.code())) {
+      return;
+    }
+    MediaType type = response.body().contentType();
+    if (type != null
+        && (type.subtype().equalsIgnoreCase("event-stream")
+            || type.subtype().equalsIgnoreCase("x-ndjson"))) {
+      return;
+    }
+    response.body().source().request(settings.readAheadBytes() + 1);
+  }
+
+  /**
+   * Sends one attempt: the first in the call's own chain, retries (and, with an attempt timeout,
+   * every attempt) as clones of the call.
+   */
+  private Response send(int attempt, Endpoint endpoint) throws IOException {
+    long attemptTimeoutNanos = settings.attemptTimeoutNanos();
+    if (attempt == 1 && attemptTimeoutNanos == 0) {
+      return LoadBalancingInterceptor.routed(chain, endpoint, request).proceed(request);
+    }
+    Call retry = call.clone();
+    if (attemptTimeoutNanos > 0) {
+      retry.timeout().timeout(attemptTimeoutNanos, TimeUnit.NANOSECONDS);
+    }
+    retry.addEventListener(watch);
+    watch.retry = retry;
+    if (call.isCanceled()) {
+      retry.cancel();
+    }
+    LoadBalancingInterceptor.RETRY_ATTEMPT.set(
+        new LoadBalancingInterceptor.RetryAttempt(retry, endpoint));
+    try {
+      return retry.execute();
+    } finally {
+      LoadBalancingInterceptor.RETRY_ATTEMPT.remove();
+      watch.retry = null;
+    }
+  }
+
+  /** The response with the call's attempts on its request, and {@code body} if given. */
+  private Response tagged(Response response, okhttp3.@Nullable ResponseBody body) {
+    Response.Builder b =
+        response
+            .newBuilder()
+            .request(response.request().newBuilder().tag(CallAttempts.class, attempts).build());
+    if (body != null) {
+      b.body(body);
+    }
+    return b.build();
+  }
+}
