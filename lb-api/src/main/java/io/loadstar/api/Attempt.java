@@ -50,7 +50,8 @@ public interface Attempt {
    * @param remainingNanos the time the call has left ({@code Long.MAX_VALUE} for no limit): no
    *     retry whose delay would use it all up; 0 reports the failure only (an answer already handed
    *     to the caller broke, a body that cannot be sent twice), spending nothing of the budget
-   * @return retry after a delay, stop, or nothing left to pick
+   * @return retry after a delay, stop, or nothing left to pick (found before a delay is waited out;
+   *     a retry at once learns it from {@link BalancedCall#next()}, unavailable with the reason)
    * @throws IllegalStateException if the attempt was reported already, or is unavailable
    */
   RetryDecision failed(

@@ -332,11 +332,14 @@ final class RetryEngine {
       if (delay == NO_RETRY) {
         return RetryDecision.stop();
       }
-      // Nothing is picked now (the retry's endpoint is picked after the delay), but if nothing is
-      // left to pick, the driver need not wait to find out.
-      String none = picking.nothingLeft(context);
-      if (none != null) {
-        return RetryDecision.noEndpoint(none);
+      // Nothing is picked now: the retry's endpoint is picked after the delay. If the driver is to
+      // wait, it need not wait to find out that nothing is left (a retry at once finds out when
+      // next() comes back unavailable, with the same reason).
+      if (delay > 0) {
+        String none = picking.nothingLeft(context);
+        if (none != null) {
+          return RetryDecision.noEndpoint(none);
+        }
       }
       retryAllowed = true;
       return RetryDecision.retry(delay);
@@ -370,7 +373,7 @@ final class RetryEngine {
     private final @Nullable String reason;
     private final int number;
     private final long startNanos;
-    private final AtomicBoolean reported = new AtomicBoolean();
+    private boolean reported; // a second report from the same or a later thread is caught
 
     CallAttempt(
         Call call, @Nullable PickResult pick, @Nullable String reason, int number, long start) {
@@ -418,9 +421,10 @@ final class RetryEngine {
         throw new IllegalStateException(
             "nothing to report: no endpoint was picked (" + reason + ')');
       }
-      if (!reported.compareAndSet(false, true)) {
+      if (reported) {
         throw new IllegalStateException("reported already: " + this);
       }
+      reported = true;
       return pick.handle();
     }
 
