@@ -8,30 +8,25 @@ import java.util.concurrent.ScheduledExecutorService;
  *
  * <p>A balancer calls {@link #start(Context)}, {@link #refresh} and {@link #close} from its serial
  * control loop only, one at a time, so implementations need not make those methods thread-safe. The
- * {@link Listener} may be called from any thread, at any time after {@code start} and until {@code
- * close} returns; each call carries a complete list (or an error). A source instance serves one
- * balancer.
+ * source reports each answer, a complete list or an error, with {@link Context#publish} (from any
+ * thread, at any time after {@code start} and until {@code close} returns). A source instance
+ * serves one balancer.
  *
- * <p>A simple source implements {@link #start(Listener)}; one that needs timers, a serial executor
- * or its balancer's seed overrides {@link #start(Context)} and uses what the context offers instead
- * of starting threads of its own.
+ * <p>Extend {@link AbstractEndpointSource}: it refuses a second start, orders answers published
+ * from several threads, and never calls the balancer while a lock is held. A source that needs
+ * timers, a serial executor or its balancer's seed uses what the {@link Context} offers instead of
+ * starting threads of its own.
  */
 public interface EndpointSource extends AutoCloseable {
 
   /**
-   * Starts discovery. The source reports its first answer through {@code listener}, synchronously
-   * or later, and every change after that. A source started without a balancer (a test, say) is
-   * started this way; a balancer calls {@link #start(Context)}.
+   * Starts discovery for a balancer, which offers where to publish, its control loop, timers and
+   * clock in {@code context}. The source publishes its first answer synchronously or later, and
+   * every change after that.
+   *
+   * @throws IllegalStateException if the source was started before or closed
    */
-  void start(Listener listener);
-
-  /**
-   * Starts discovery for a balancer, which offers its control loop, timers and clock in {@code
-   * context}. Defaults to {@link #start(Listener) start(context.listener())}.
-   */
-  default void start(Context context) {
-    start(context.listener());
-  }
+  void start(Context context);
 
   /**
    * Asks for a fresh answer soon, for example after connection failures. A hint: sources that are
@@ -45,7 +40,7 @@ public interface EndpointSource extends AutoCloseable {
 
   /**
    * What a balancer gives the source it starts, like gRPC's {@code NameResolver.Args}: where to
-   * report, the balancer's control loop, its timers and clock. A source that uses them needs no
+   * publish, the balancer's control loop, its timers and clock. A source that uses them needs no
    * thread, timer or serializer of its own, so a JVM with many balancers runs on a few shared
    * threads. Never shut the executors down: the balancer owns them.
    */
@@ -53,13 +48,25 @@ public interface EndpointSource extends AutoCloseable {
     /** Returns the balancer's service name, for logs. */
     String serviceName();
 
-    /** Returns where the source reports its answers. */
-    Listener listener();
+    /**
+     * Hands the balancer an answer: the complete endpoint list ({@link EndpointUpdate#of}), that
+     * there is none ({@link EndpointUpdate#empty}), or that discovery failed ({@link
+     * EndpointUpdate#failed}, and the balancer keeps its last good list as configured). The
+     * balancer applies answers in the order they are published. It may apply this one on the
+     * calling thread before returning, running its listeners: never call it while holding a lock
+     * ({@link AbstractEndpointSource#offer} is for that).
+     */
+    void publish(EndpointUpdate update);
+
+    /** Publishes that discovery failed with {@code error}: {@code publish(failed(error))}. */
+    default void fail(Throwable error) {
+      publish(EndpointUpdate.failed(error));
+    }
 
     /**
-     * Returns the balancer's control loop: runs tasks one at a time, in submission order, on the
-     * submitting threads. {@code start}, {@code refresh} and {@code close} run on it, so a source
-     * may keep its state confined to it without a lock. Tasks must not block.
+     * Returns the balancer's control loop: runs tasks one at a time, in submission order. {@code
+     * start}, {@code refresh} and {@code close} run on it, so a source may keep its state confined
+     * to it without a lock. Tasks must not block.
      */
     Executor controlLoop();
 
@@ -78,11 +85,14 @@ public interface EndpointSource extends AutoCloseable {
     /** Returns the balancer's seed, for jitter: a seeded balancer's source repeats exactly. */
     long seed();
 
-    /** Returns this context with {@code listener} instead: for sources that wrap others. */
-    Context withListener(Listener listener);
+    /**
+     * Returns this context publishing to {@code publisher} instead: for sources that combine others
+     * (each child's answers go to the parent, which publishes the merge).
+     */
+    Context withPublisher(Listener publisher);
   }
 
-  /** Receives a source's answers. Implementations are thread-safe. */
+  /** Receives answers: what a {@link Context} publishes to. Implementations are thread-safe. */
   @FunctionalInterface
   interface Listener {
     /** Called with each new answer: the complete endpoint list, or an error. */

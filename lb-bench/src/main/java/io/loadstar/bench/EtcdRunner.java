@@ -2,6 +2,7 @@ package io.loadstar.bench;
 
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointUpdate;
+import io.loadstar.core.StandaloneSource;
 import io.loadstar.etcd.EtcdClient;
 import io.loadstar.etcd.EtcdEndpointSource;
 import io.loadstar.etcd.EtcdRecord;
@@ -77,7 +78,9 @@ public final class EtcdRunner {
       AtomicReference<List<Endpoint>> last = new AtomicReference<>(List.of());
       EtcdEndpointSource source = EtcdEndpointSource.builder(client, "bench").build();
       long t0 = System.nanoTime();
-      source.start(
+      StandaloneSource.start(
+          "bench",
+          source,
           (EndpointUpdate u) -> {
             if (!u.isError()) {
               last.set(u.endpoints());
@@ -123,7 +126,7 @@ public final class EtcdRunner {
     AtomicReference<List<Endpoint>> last = follow(source);
     await(Duration.ofSeconds(10), () -> last.get().size() == 1);
     EtcdEndpointSource second = EtcdEndpointSource.builder(client, "two").build();
-    second.start(u -> {});
+    StandaloneSource.start("two", second, u -> {});
     int after = Thread.activeCount();
     List<String> names = new ArrayList<>();
     for (Thread t : Thread.getAllStackTraces().keySet()) {
@@ -209,7 +212,9 @@ public final class EtcdRunner {
   /** Starts {@code source}; the reference holds the last list it reported. */
   private static AtomicReference<List<Endpoint>> follow(EtcdEndpointSource source) {
     AtomicReference<List<Endpoint>> last = new AtomicReference<>(List.of());
-    source.start(
+    StandaloneSource.start(
+        "follow",
+        source,
         (EndpointUpdate u) -> {
           if (!u.isError()) {
             last.set(u.endpoints());

@@ -2,10 +2,10 @@ package io.loadstar.core;
 
 import static java.util.Objects.requireNonNull;
 
+import io.loadstar.api.AbstractEndpointSource;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
-import io.loadstar.core.internal.SerialExecutor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -15,10 +15,11 @@ import org.jspecify.annotations.Nullable;
  * Design notes: each child keeps its own last good list; the composite reports the concatenation
  * of those lists whenever a child reports a list, and forwards a child's error as an error (the
  * balancer then keeps the merged set it has, so one failing child never removes the endpoints
- * another child or the failing child's last good answer provided). Children may report from any
- * thread; each merge is queued for delivery under the lock, so merged lists reach the listener in
- * the order they were merged, and delivered outside it, so the listener (alien code) never runs
- * under this lock. Duplicate keys across children are resolved by the balancer (the first wins).
+ * another child or the failing child's last good answer provided). Children may publish from any
+ * thread; each merge is offered under the lock, so merged lists reach the balancer in the order
+ * they were merged (only the latest if several wait), and flushed outside it, so the balancer's
+ * listeners never run under this lock. Duplicate keys across children are resolved by the balancer
+ * (the first wins).
  */
 /**
  * An endpoint source that merges several sources: the union of each one's last good list.
@@ -26,11 +27,10 @@ import org.jspecify.annotations.Nullable;
  * <p>Serves one balancer; {@link #start}, {@link #refresh} and {@link #close} are called from the
  * balancer's control loop, while children may report from any thread.
  */
-public final class CompositeEndpointSource implements EndpointSource {
+public final class CompositeEndpointSource extends AbstractEndpointSource {
 
   private final List<EndpointSource> sources;
   private final Object lock = new Object();
-  private final SerialExecutor delivery = new SerialExecutor("CompositeEndpointSource");
   private final @Nullable List<Endpoint>[] lists; // guarded by lock
 
   private CompositeEndpointSource(List<EndpointSource> sources) {
@@ -62,32 +62,18 @@ public final class CompositeEndpointSource implements EndpointSource {
     return of(Arrays.asList(sources));
   }
 
+  /** Starts every child with the balancer's context, each publishing into this merge. */
   @Override
-  public void start(Listener listener) {
-    requireNonNull(listener, "listener");
+  protected void onStart(Context context) {
     for (int i = 0; i < sources.size(); i++) {
       int index = i;
-      sources.get(i).start(update -> onChildUpdate(index, update, listener));
+      sources.get(i).start(context.withPublisher(update -> onChildUpdate(index, update)));
     }
   }
 
-  /** Starts every child with the balancer's context, each reporting into this merge. */
-  @Override
-  public void start(Context context) {
-    requireNonNull(context, "context");
-    Listener listener = context.listener();
-    for (int i = 0; i < sources.size(); i++) {
-      int index = i;
-      sources.get(i).start(context.withListener(update -> onChildUpdate(index, update, listener)));
-    }
-  }
-
-  private void onChildUpdate(int index, EndpointUpdate update, Listener listener) {
+  private void onChildUpdate(int index, EndpointUpdate update) {
     if (update.isError()) {
-      synchronized (lock) {
-        delivery.enqueue(() -> listener.onUpdate(update));
-      }
-      delivery.drain();
+      publish(update);
       return;
     }
     synchronized (lock) {
@@ -98,10 +84,9 @@ public final class CompositeEndpointSource implements EndpointSource {
           all.addAll(l);
         }
       }
-      EndpointUpdate merged = EndpointUpdate.of(all);
-      delivery.enqueue(() -> listener.onUpdate(merged));
+      offer(EndpointUpdate.of(all));
     }
-    delivery.drain();
+    flush();
   }
 
   @Override
@@ -112,7 +97,7 @@ public final class CompositeEndpointSource implements EndpointSource {
   }
 
   @Override
-  public void close() {
+  protected void onClose() {
     for (EndpointSource s : sources) {
       s.close();
     }

@@ -2,18 +2,16 @@ package io.loadstar.core;
 
 import static java.util.Objects.requireNonNull;
 
+import io.loadstar.api.AbstractEndpointSource;
 import io.loadstar.api.Endpoint;
-import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import java.util.List;
 
 /**
- * An endpoint source with a fixed list, reported once when started.
- *
- * <p>Immutable; a new instance is needed per balancer only because {@link EndpointSource} instances
- * serve one balancer each (this one holds no state, so sharing is harmless).
+ * An endpoint source with a fixed list, published once when started. Serves one balancer, as every
+ * source does: give each balancer its own ({@code LoadBalancers.Builder.endpoints} does).
  */
-public final class StaticEndpointSource implements EndpointSource {
+public final class StaticEndpointSource extends AbstractEndpointSource {
 
   private final List<Endpoint> endpoints;
 
@@ -42,12 +40,9 @@ public final class StaticEndpointSource implements EndpointSource {
   }
 
   @Override
-  public void start(Listener listener) {
-    listener.onUpdate(EndpointUpdate.of(endpoints));
+  protected void onStart(Context context) {
+    publish(EndpointUpdate.of(endpoints));
   }
-
-  @Override
-  public void close() {}
 
   @Override
   public String toString() {

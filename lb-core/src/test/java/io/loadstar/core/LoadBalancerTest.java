@@ -411,8 +411,8 @@ class LoadBalancerTest {
     EndpointSource source =
         new EndpointSource() {
           @Override
-          public void start(Listener listener) {
-            listener.onUpdate(EndpointUpdate.of(endpoints(2)));
+          public void start(Context context) {
+            context.publish(EndpointUpdate.of(endpoints(2)));
           }
 
           @Override

@@ -3,15 +3,11 @@ package io.loadstar.dns;
 import static java.util.Objects.requireNonNull;
 
 import io.github.resilience4j.core.IntervalFunction;
+import io.loadstar.api.AbstractEndpointSource;
 import io.loadstar.api.Endpoint;
-import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
-import io.loadstar.api.Ticker;
 import io.loadstar.api.internal.Checks;
 import io.loadstar.api.internal.HostNames;
-import io.loadstar.core.internal.SerialExecutor;
-import io.loadstar.core.internal.SharedThreads;
-import io.loadstar.core.internal.SourceContext;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -24,7 +20,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -51,13 +46,11 @@ import org.xbill.DNS.TextParseException;
  * After failures, the next good answer is reported even if unchanged: it tells the balancer the
  * outage ended; otherwise a list is reported only when it changed.
  *
- * Threading: the source starts no thread. Started by a balancer, it uses the balancer's timers,
- * Loadstar's shared workers (dnsjava completes its answers there) and the balancer's control loop
- * for delivery; started on its own, it leases the same shared threads and makes a serial executor
- * of its own. State is guarded by one lock; each update is numbered under it and delivered on the
- * control loop outside it, where an older number than the last delivered is dropped, so a newer
- * lookup's list can never be overwritten by an older one and the listener never runs under the
- * lock.
+ * Threading: the source starts no thread. It uses the balancer's timers and Loadstar's shared
+ * workers (dnsjava completes its answers there). State is guarded by one lock; each answer is
+ * offered under it (AbstractEndpointSource keeps the latest) and flushed to the balancer outside
+ * it, so a newer lookup's list can never be overwritten by an older one and the balancer's
+ * listeners never run under the lock.
  */
 /**
  * An endpoint source that follows a DNS name's A and/or AAAA records, or its SRV records, at their
@@ -66,7 +59,7 @@ import org.xbill.DNS.TextParseException;
  * <p>Thread-safe. Starts no thread of its own: it runs on its balancer's timer and Loadstar's
  * shared worker threads. {@link #close()} cancels its timer.
  */
-public final class DnsEndpointSource implements EndpointSource {
+public final class DnsEndpointSource extends AbstractEndpointSource {
 
   private static final Logger logger = LoggerFactory.getLogger(DnsEndpointSource.class);
 
@@ -108,9 +101,7 @@ public final class DnsEndpointSource implements EndpointSource {
   private final Object lock = new Object();
 
   // Set by start, guarded by lock:
-  private @Nullable Listener listener;
   private @Nullable Context context;
-  private SharedThreads.@Nullable Lease ownThreads; // when started without a balancer
   private boolean holdsSelector; // guarded by lock: counted in DnsSelector
   private @Nullable SplittableRandom random;
   private List<Endpoint> lastGood = List.of();
@@ -118,10 +109,6 @@ public final class DnsEndpointSource implements EndpointSource {
   private @Nullable ScheduledFuture<?> timer;
   private boolean closed;
   private long generation;
-  private long updates;
-
-  // Control loop only:
-  private long delivered;
 
   private DnsEndpointSource(Builder b) {
     this.name = b.name;
@@ -190,50 +177,11 @@ public final class DnsEndpointSource implements EndpointSource {
     }
   }
 
-  /** Starts without a balancer: on Loadstar's shared threads, with a serial executor of its own. */
-  @Override
-  public void start(Listener listener) {
-    requireNonNull(listener, "listener");
-    SharedThreads.Lease threads =
-        new SharedThreads.Lease("DnsEndpointSource " + name, userScheduler);
-    Context own =
-        new SourceContext(
-            name.toString(),
-            listener,
-            new SerialExecutor("DnsEndpointSource " + name),
-            threads,
-            Ticker.system(),
-            ThreadLocalRandom.current().nextLong());
-    try {
-      start(own, threads);
-    } catch (RuntimeException e) {
-      threads.close();
-      throw e;
-    }
-  }
-
   /** Starts for a balancer: on its timers, control loop and seed, unless the builder set others. */
   @Override
-  public void start(Context context) {
-    start(requireNonNull(context, "context"), null);
-  }
-
-  private void start(Context context, SharedThreads.@Nullable Lease threads) {
+  protected void onStart(Context context) {
     synchronized (lock) {
-      if (closed) {
-        throw new IllegalStateException(
-            this + " is closed (expected: a new source for a new balancer)");
-      }
-      if (this.listener != null) {
-        throw new IllegalStateException(
-            this
-                + " already serves a balancer (expected: one source per balancer; build one for"
-                + " each, they share DnsCache.shared(), so the name is still looked up once per"
-                + " TTL)");
-      }
-      this.listener = context.listener();
       this.context = context;
-      this.ownThreads = threads;
       DnsSelector.acquire();
       this.holdsSelector = true;
       this.random = new SplittableRandom(userSeed != null ? userSeed : context.seed());
@@ -242,22 +190,24 @@ public final class DnsEndpointSource implements EndpointSource {
   }
 
   @Override
+  protected String oneSourcePerBalancerHint() {
+    return "; build one for each, they share DnsCache.shared(), so the name is still looked up once"
+        + " per TTL";
+  }
+
+  @Override
   public void refresh() {
     lookup();
   }
 
   @Override
-  public void close() {
+  protected void onClose() {
     ScheduledFuture<?> t;
-    SharedThreads.Lease threads;
     boolean selector;
     synchronized (lock) {
       closed = true;
-      listener = null;
       t = timer;
       timer = null;
-      threads = ownThreads;
-      ownThreads = null;
       selector = holdsSelector;
       holdsSelector = false;
     }
@@ -266,9 +216,6 @@ public final class DnsEndpointSource implements EndpointSource {
     }
     if (t != null) {
       t.cancel(false);
-    }
-    if (threads != null) {
-      threads.close();
     }
   }
 
@@ -321,16 +268,12 @@ public final class DnsEndpointSource implements EndpointSource {
           (result.nxdomain() ? "NXDOMAIN" : "no " + types() + " records") + " for " + name;
       failure = new UnknownHostException(emptyAnswer);
     }
-    EndpointUpdate update = null;
-    long number;
-    Context c;
-    Listener l;
     synchronized (lock) {
       if (closed || gen != generation || context == null) {
         return;
       }
-      c = context;
-      l = listener;
+      Context c = context;
+      EndpointUpdate update = null;
       long delayNanos;
       if (failure == null) {
         boolean recovered = failuresInARow > 0;
@@ -363,20 +306,11 @@ public final class DnsEndpointSource implements EndpointSource {
       }
       ScheduledExecutorService scheduler = userScheduler != null ? userScheduler : c.scheduler();
       timer = scheduler.schedule(this::lookup, delayNanos, TimeUnit.NANOSECONDS);
-      number = ++updates;
+      if (update != null) {
+        offer(update); // in lookup order: a newer list is never overwritten by an older one
+      }
     }
-    if (update != null && l != null) {
-      EndpointUpdate u = update;
-      c.controlLoop().execute(() -> deliver(number, l, u));
-    }
-  }
-
-  /** On the control loop: an update older than one already delivered is dropped. */
-  private void deliver(long number, Listener l, EndpointUpdate update) {
-    if (number > delivered) {
-      delivered = number;
-      l.onUpdate(update);
-    }
+    flush();
   }
 
   /** A query's error as the balancer reports it: what was looked up, where, what went wrong. */

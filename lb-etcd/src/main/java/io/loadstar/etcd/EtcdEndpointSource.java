@@ -3,8 +3,8 @@ package io.loadstar.etcd;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.loadstar.api.AbstractEndpointSource;
 import io.loadstar.api.Endpoint;
-import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /*
  * Design notes: the source's state (the good record of each key, the revision it is in sync at,
  * events buffered during a read) is guarded by its monitor; it never calls the hub while holding
- * it, and reports to its listener while holding it, so reports are in revision order. A bad record
+ * it, and offers its answers while holding it, so they are in revision order, then flushes them to
+ * the balancer after releasing it, so the balancer's listeners never run under it. A bad record
  * is warned about once per key and revision and skipped; a key that held a good record keeps it
  * until deleted, so bad data never removes an endpoint that was there. While the stream is down
  * the source reports the failure once, and the balancer keeps the endpoints it has; after it is
@@ -45,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * to endpoints by {@link Endpoint#key()} ({@code host:port}): two keys registering the same address
  * count once.
  */
-public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscriber {
+public final class EtcdEndpointSource extends AbstractEndpointSource
+    implements WatchHub.Subscriber {
 
   /** Where services are registered unless told otherwise: {@code /loadstar/services/}. */
   public static final String DEFAULT_ROOT = "/loadstar/services/";
@@ -59,7 +61,7 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
   private final Map<String, Endpoint> records = new TreeMap<>(); // etcd key -> good record
   private final Map<String, Long> warned = new HashMap<>(); // etcd key -> revision warned about
   private final List<WatchHub.Event> buffered = new ArrayList<>();
-  private @Nullable Listener listener;
+  private boolean started;
   private @Nullable WatchHub hub;
   private boolean closed;
   private boolean synced;
@@ -87,19 +89,10 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
   }
 
   @Override
-  public void start(Listener listener) {
-    requireNonNull(listener, "listener");
+  protected void onStart(Context context) {
     WatchHub h;
     synchronized (this) {
-      if (closed) {
-        throw new IllegalStateException(
-            this + " is closed (expected: a new source for a new balancer)");
-      }
-      if (this.listener != null) {
-        throw new IllegalStateException(
-            this + " already serves a balancer (expected: one source per balancer)");
-      }
-      this.listener = listener;
+      started = true;
       h = client.hub(prefix);
       this.hub = h;
     }
@@ -119,14 +112,13 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
   }
 
   @Override
-  public void close() {
+  protected void onClose() {
     WatchHub h;
     synchronized (this) {
       if (closed) {
         return;
       }
       closed = true;
-      listener = null;
       h = hub;
       hub = null;
       readGeneration++;
@@ -145,6 +137,7 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
 
   @Override
   public void streamUp() {
+    boolean read;
     synchronized (this) {
       if (closed) {
         return;
@@ -152,14 +145,19 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
       if (synced) {
         down = false;
         report(true); // tells the balancer the outage is over
+        read = false;
+      } else if (reading) {
         return;
+      } else {
+        reading = true;
+        read = true;
       }
-      if (reading) {
-        return;
-      }
-      reading = true;
     }
-    read();
+    if (read) {
+      read();
+    } else {
+      flush();
+    }
   }
 
   private void read() {
@@ -210,6 +208,7 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
       }
       report(true);
     }
+    flush();
   }
 
   private void readFailed(long gen, Throwable error) {
@@ -220,6 +219,7 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
       reading = false;
       reportDown(error);
     }
+    flush();
     LOG.debug("[{}] reading {} failed; retrying: {}", service, prefix, error.toString());
     client
         .scheduler()
@@ -255,6 +255,7 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
         report(false);
       }
     }
+    flush();
   }
 
   @Override
@@ -264,6 +265,7 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
         reportDown(error);
       }
     }
+    flush();
   }
 
   @Override
@@ -313,8 +315,7 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
   }
 
   private void report(boolean always) {
-    Listener l = listener;
-    if (l == null) {
+    if (!started || closed) {
       return;
     }
     Map<String, Endpoint> byEndpoint = new TreeMap<>();
@@ -326,16 +327,15 @@ public final class EtcdEndpointSource implements EndpointSource, WatchHub.Subscr
       return;
     }
     reported = list;
-    l.onUpdate(EndpointUpdate.of(list));
+    offer(EndpointUpdate.of(list)); // flushed by the caller once the monitor is released
   }
 
   private void reportDown(Throwable error) {
-    Listener l = listener;
-    if (down || l == null) {
+    if (down || !started || closed) {
       return;
     }
     down = true;
-    l.onUpdate(
+    offer(
         EndpointUpdate.failed(
             new EtcdException(
                 "etcd watch of " + prefix + " on " + client.endpoints() + " failed: " + error,

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.PeerPosition;
+import io.loadstar.core.StandaloneSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,7 +51,7 @@ public final class EtcdPeers implements PeerPosition {
   private final String prefix;
   private final EtcdRegistrar.Builder registration;
   private @Nullable EtcdRegistrar registrar; // guarded by this
-  private @Nullable EtcdEndpointSource source; // guarded by this
+  private @Nullable StandaloneSource source; // guarded by this: the peers' source, running
   private @Nullable Listener listener; // guarded by this
   private int index = -1; // guarded by this
   private int count; // guarded by this
@@ -81,9 +82,19 @@ public final class EtcdPeers implements PeerPosition {
       this.listener = listener;
       registrar = registration.start();
       s = EtcdEndpointSource.builder(client, service).prefix(prefix).build();
-      source = s;
     }
-    s.start(this::peersChanged);
+    // Not a balancer's source: it runs on the shared threads until this position closes.
+    StandaloneSource running = StandaloneSource.start(service + " peers", s, this::peersChanged);
+    boolean closedMeanwhile;
+    synchronized (this) {
+      closedMeanwhile = closed;
+      if (!closedMeanwhile) {
+        source = running;
+      }
+    }
+    if (closedMeanwhile) {
+      running.close();
+    }
   }
 
   private void peersChanged(EndpointUpdate update) {
@@ -123,7 +134,7 @@ public final class EtcdPeers implements PeerPosition {
 
   @Override
   public void close() {
-    EtcdEndpointSource s;
+    StandaloneSource s;
     EtcdRegistrar r;
     synchronized (this) {
       if (closed) {

@@ -8,6 +8,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.StandaloneSource;
 import io.loadstar.core.Subsetting;
 import io.loadstar.testing.Await;
 import io.loadstar.testing.EtcdServer;
@@ -74,7 +75,7 @@ class EtcdDiscoveryTest {
     Recorder r = new Recorder();
     EtcdEndpointSource source = EtcdEndpointSource.builder(client, service).build();
     closeables.add(source);
-    source.start(r::add);
+    closeables.add(StandaloneSource.start(service, source, r::add));
     return r;
   }
 
@@ -285,8 +286,8 @@ class EtcdDiscoveryTest {
         EtcdEndpointSource.builder(client, "rel-b").prefix("/elsewhere/b/").build();
     Recorder ra = new Recorder();
     Recorder rb = new Recorder();
-    a.start(ra::add);
-    b.start(rb::add);
+    StandaloneSource.start("rel-a", a, ra::add);
+    StandaloneSource.start("rel-b", b, rb::add);
     assertThat(Await.until(WAIT, () -> ra.last() != null && rb.last() != null)).isTrue();
     assertThat(client.hubCount()).isEqualTo(2); // the shared prefix, and /elsewhere/b/
     a.close();
@@ -307,12 +308,12 @@ class EtcdDiscoveryTest {
   void aSourceServesOneBalancer() {
     EtcdEndpointSource s = EtcdEndpointSource.builder(client, "once").build();
     closeables.add(s);
-    s.start(u -> {});
-    assertThatThrownBy(() -> s.start(u -> {}))
+    closeables.add(StandaloneSource.start("once", s, u -> {}));
+    assertThatThrownBy(() -> StandaloneSource.start("once", s, u -> {}))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("already serves a balancer");
     s.close();
-    assertThatThrownBy(() -> s.start(u -> {}))
+    assertThatThrownBy(() -> StandaloneSource.start("once", s, u -> {}))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("is closed");
   }

@@ -7,6 +7,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickResult;
 import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.StandaloneSource;
 import io.loadstar.testing.Await;
 import io.loadstar.testing.EtcdServer;
 import java.time.Duration;
@@ -106,7 +107,7 @@ class EtcdFailureTest {
     EtcdRegistrar ra = closeLater(EtcdRegistrar.builder(client, "leader", a).start());
     EtcdDiscoveryTest.Recorder seen = new EtcdDiscoveryTest.Recorder();
     EtcdEndpointSource source = closeLater(EtcdEndpointSource.builder(client, "leader").build());
-    source.start(seen::add);
+    closeLater(StandaloneSource.start("leader", source, seen::add));
     assertThat(Await.until(WAIT, () -> seen.endpoints().equals(List.of(a)))).isTrue();
     String key = ra.key();
     long lease = leaseOf(client, key);
@@ -136,7 +137,9 @@ class EtcdFailureTest {
     String p = EtcdEndpointSource.DEFAULT_ROOT + "compacted/";
     writer.put(p + "a", EtcdRecord.toJson(Endpoint.of("127.0.0.1", 7301)), 0).join();
     EtcdDiscoveryTest.Recorder seen = new EtcdDiscoveryTest.Recorder();
-    closeLater(EtcdEndpointSource.builder(watcher, "compacted").build()).start(seen::add);
+    closeLater(
+        StandaloneSource.start(
+            "compacted", EtcdEndpointSource.builder(watcher, "compacted").build(), seen::add));
     assertThat(Await.until(WAIT, () -> seen.endpoints().size() == 1)).isTrue();
 
     pinned.kill();

@@ -53,9 +53,9 @@ class LoadstarMetricsTest {
         .source(
             new EndpointSource() {
               @Override
-              public void start(Listener listener) {
-                source.set(listener);
-                listener.onUpdate(EndpointUpdate.of(E1, E2, E3));
+              public void start(Context context) {
+                source.set(context::publish);
+                context.publish(EndpointUpdate.of(E1, E2, E3));
               }
 
               @Override

@@ -3,6 +3,7 @@ package io.loadstar.core.internal;
 import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.EndpointSource;
+import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.Ticker;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
@@ -12,7 +13,7 @@ import java.util.concurrent.ScheduledExecutorService;
  * timers and workers come from {@code threads}, taken when the source first asks. Not API.
  *
  * @param serviceName the service, for logs
- * @param listener where the source reports
+ * @param listener where the source's answers go (the balancer queues each on its control loop)
  * @param controlLoop the serial executor the source's state may be confined to
  * @param threads the timers and workers, owned (and closed) by whoever made this context
  * @param ticker the clock
@@ -47,7 +48,12 @@ public record SourceContext(
   }
 
   @Override
-  public EndpointSource.Context withListener(EndpointSource.Listener other) {
-    return new SourceContext(serviceName, other, controlLoop, threads, ticker, seed);
+  public void publish(EndpointUpdate update) {
+    listener.onUpdate(requireNonNull(update, "update"));
+  }
+
+  @Override
+  public EndpointSource.Context withPublisher(EndpointSource.Listener publisher) {
+    return new SourceContext(serviceName, publisher, controlLoop, threads, ticker, seed);
   }
 }

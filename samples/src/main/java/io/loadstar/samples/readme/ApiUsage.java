@@ -1,9 +1,9 @@
 package io.loadstar.samples.readme;
 
 // tag::readme[]
+import io.loadstar.api.AbstractEndpointSource;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.Endpoint;
-import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.FailureClassifier;
 import java.util.List;
@@ -16,8 +16,8 @@ final class ApiUsage {
   private ApiUsage() {}
 
   // tag::readme[]
-  /** Endpoints from the application's own configuration: a source reports complete lists. */
-  static final class ConfigSource implements EndpointSource {
+  /** Endpoints from the application's own configuration: a source publishes complete lists. */
+  static final class ConfigSource extends AbstractEndpointSource {
     private final List<Endpoint> endpoints;
 
     ConfigSource(List<Endpoint> endpoints) {
@@ -25,12 +25,9 @@ final class ApiUsage {
     }
 
     @Override
-    public void start(Listener listener) {
-      listener.onUpdate(EndpointUpdate.of(endpoints)); // or EndpointUpdate.failed(error)
+    protected void onStart(Context context) {
+      publish(EndpointUpdate.of(endpoints)); // or EndpointUpdate.failed(error), from any thread
     }
-
-    @Override
-    public void close() {}
   }
 
   /** An error the service answered with is not the endpoint's failure. */
