@@ -30,37 +30,6 @@ public interface LoadBalancer extends AutoCloseable {
   }
 
   /**
-   * Explains where a pick with {@code context} would go and why: each endpoint's state, whether it
-   * is a candidate, the scores the strategy compares, and the routing that applies. Takes no slot
-   * and changes nothing; for operators and tests, not for the call path. It agrees with {@link
-   * #peek}: where the pick is determined by the context and the state (a hash key's owner, the less
-   * busy of two least-request candidates) it names that endpoint as {@link
-   * PickExplanation#chosen()}; where the pick is drawn (a tie, a draw by share, power of two
-   * choices over more candidates) the decision names what it is drawn among.
-   *
-   * @throws UnsupportedOperationException if the implementation cannot explain its picks
-   * @throws IllegalStateException if the balancer is closed
-   */
-  default PickExplanation explain(PickContext context) {
-    throw new UnsupportedOperationException(getClass().getName() + " does not explain its picks");
-  }
-
-  /**
-   * Returns the endpoint a call with {@code context} would go to now, without keeping an in-flight
-   * slot on it: for consistent hashing, the key's endpoint; for other strategies, the one the
-   * strategy would choose (a look advances round robin like a pick). Empty when nothing can be
-   * picked. The default implementation picks and cancels at once.
-   */
-  default Optional<Endpoint> peek(PickContext context) {
-    PickResult result = pick(context);
-    if (!result.isAvailable()) {
-      return Optional.empty();
-    }
-    result.handle().onCancel();
-    return Optional.of(result.endpoint());
-  }
-
-  /**
    * Picks an endpoint, makes {@code call} to it and reports the outcome: the programmatic API for
    * any client (JDBC, Redis, raw sockets). A failed call is retried on an endpoint it has not tried
    * as the balancer's retry policy allows: always if the exception says the request was never sent
@@ -92,12 +61,6 @@ public interface LoadBalancer extends AutoCloseable {
    */
   BalancedCall newCall(PickContext context, boolean idempotent);
 
-  /** Returns the retry policy every call of this service is retried by. */
-  RetryPolicy retryPolicy();
-
-  /** Returns the service's retry counters, whichever way its calls were made. */
-  RetryStats retryStats();
-
   /**
    * Waits until discovery has delivered a first non-empty list, for start-up. Returns at once if it
    * has.
@@ -109,46 +72,21 @@ public interface LoadBalancer extends AutoCloseable {
   boolean awaitReady(Duration timeout) throws InterruptedException;
 
   /**
-   * Returns the endpoints currently known from discovery, sorted by {@link Endpoint#key()}.
-   *
-   * @throws IllegalStateException if the balancer is closed
+   * Returns what the balancer can tell about itself and its endpoints: for operators, metrics and
+   * tests, not for the call path.
    */
-  List<Endpoint> endpoints();
+  Inspection inspect();
+
+  /** Returns the operations on the balancer's endpoints: drain, resume, weight overrides. */
+  Control control();
 
   /**
-   * Returns the state of every endpoint known from discovery, sorted by {@link Endpoint#key()}:
-   * whether it is ready, ramping, at its limit, draining, unhealthy or ejected, why, and its
-   * weights, calls in flight and counters. A copy, made on each call.
-   *
-   * @throws IllegalStateException if the balancer is closed
+   * Adds {@code listener} to the ones hearing this balancer's events (beside the builder's {@code
+   * eventListener}), from now until the returned subscription is closed: how a metrics binder or an
+   * operator's tool follows a balancer it did not build. A listener that throws is logged and
+   * cannot break the balancer.
    */
-  List<EndpointSnapshot> snapshot();
-
-  /**
-   * Drains an endpoint: it gets no new calls, calls in flight finish. The drain survives discovery
-   * refreshes until {@link #resume}. Applied before this method returns unless another thread is
-   * applying a change to this balancer, then right after.
-   *
-   * @param endpointKey the endpoint's {@link Endpoint#key()}
-   * @throws IllegalArgumentException if no current endpoint has that key
-   */
-  void drain(String endpointKey);
-
-  /**
-   * Ends a drain; the endpoint ramps up again if slow start is configured.
-   *
-   * @throws IllegalArgumentException if no current endpoint has that key
-   */
-  void resume(String endpointKey);
-
-  /**
-   * Overrides the weight discovery gives an endpoint, until {@code weight} is -1 (back to
-   * discovery's weight). 0 takes it out of rotation like {@link #drain}.
-   *
-   * @throws IllegalArgumentException if no current endpoint has that key, or {@code weight} is not
-   *     in {@code -1..1000000}
-   */
-  void setWeight(String endpointKey, int weight);
+  Subscription addListener(LbEventListener listener);
 
   /**
    * Closes discovery sources, stops every timer and thread the balancer started, and makes later
@@ -157,12 +95,107 @@ public interface LoadBalancer extends AutoCloseable {
    * Idempotent.
    *
    * <p>After {@code close()}, picks are unavailable with a reason naming the balancer as closed
-   * ({@code execute} throws {@link NoEndpointAvailableException}, {@code peek} is empty, {@code
-   * awaitReady} returns false), so calls racing a shutdown fail the way a pick fails. The methods
-   * that answer or act for the balancer ({@code endpoints}, {@code snapshot}, {@code explain},
-   * {@code drain}, {@code resume}, {@code setWeight}) throw {@link IllegalStateException} naming
-   * it. {@code name}, {@code retryPolicy} and {@code retryStats} still answer, for a last report.
+   * ({@code execute} throws {@link NoEndpointAvailableException}, {@code inspect().peek} is empty,
+   * {@code awaitReady} returns false), so calls racing a shutdown fail the way a pick fails. The
+   * methods that answer or act for the balancer ({@code inspect().endpoints}, {@code snapshot},
+   * {@code explain}, and every {@code control()} operation) throw {@link IllegalStateException}
+   * naming it. {@code name}, {@code inspect().retryPolicy} and {@code retryStats} still answer, for
+   * a last report.
    */
   @Override
   void close();
+
+  /**
+   * What a balancer tells about itself, from {@link LoadBalancer#inspect()}. Thread-safe. After
+   * {@code close()}, {@code endpoints}, {@code snapshot} and {@code explain} throw {@link
+   * IllegalStateException}; {@code peek} is empty; the retry policy and counters still answer.
+   */
+  interface Inspection {
+
+    /**
+     * Returns the endpoints currently known from discovery, sorted by {@link Endpoint#key()}.
+     *
+     * @throws IllegalStateException if the balancer is closed
+     */
+    List<Endpoint> endpoints();
+
+    /**
+     * Returns the state of every endpoint known from discovery, sorted by {@link Endpoint#key()}:
+     * whether it is ready, ramping, at its limit, draining, unhealthy or ejected, why, and its
+     * weights, calls in flight and counters. A copy, made on each call.
+     *
+     * @throws IllegalStateException if the balancer is closed
+     */
+    List<EndpointSnapshot> snapshot();
+
+    /**
+     * Explains where a pick with {@code context} would go and why: each endpoint's state, whether
+     * it is a candidate, the scores the strategy compares, and the routing that applies. Takes no
+     * slot and changes nothing; for operators and tests, not for the call path. It agrees with
+     * {@link #peek}: where the pick is determined by the context and the state (a hash key's owner,
+     * the less busy of two least-request candidates) it names that endpoint as {@link
+     * PickExplanation#chosen()}; where the pick is drawn (a tie, a draw by share, power of two
+     * choices over more candidates) the decision names what it is drawn among.
+     *
+     * @throws UnsupportedOperationException if the implementation cannot explain its picks
+     * @throws IllegalStateException if the balancer is closed
+     */
+    default PickExplanation explain(PickContext context) {
+      throw new UnsupportedOperationException(getClass().getName() + " does not explain its picks");
+    }
+
+    /**
+     * Returns the endpoint a call with {@code context} would go to now, without keeping an
+     * in-flight slot on it: for consistent hashing, the key's endpoint; for other strategies, the
+     * one the strategy would choose (a look advances round robin like a pick). Empty when nothing
+     * can be picked, or the balancer is closed.
+     */
+    Optional<Endpoint> peek(PickContext context);
+
+    /** Returns the retry policy every call of this service is retried by. */
+    RetryPolicy retryPolicy();
+
+    /** Returns the service's retry counters, whichever way its calls were made. */
+    RetryStats retryStats();
+  }
+
+  /**
+   * Operations on a balancer's endpoints, from {@link LoadBalancer#control()}. Thread-safe. After
+   * {@code close()} each throws {@link IllegalStateException}.
+   */
+  interface Control {
+
+    /**
+     * Drains an endpoint: it gets no new calls, calls in flight finish. The drain survives
+     * discovery refreshes until {@link #resume}. Applied before this method returns unless another
+     * thread is applying a change to this balancer, then right after.
+     *
+     * @param endpointKey the endpoint's {@link Endpoint#key()}
+     * @throws IllegalArgumentException if no current endpoint has that key
+     */
+    void drain(String endpointKey);
+
+    /**
+     * Ends a drain; the endpoint ramps up again if slow start is configured.
+     *
+     * @throws IllegalArgumentException if no current endpoint has that key
+     */
+    void resume(String endpointKey);
+
+    /**
+     * Overrides the weight discovery gives an endpoint, until {@code weight} is -1 (back to
+     * discovery's weight). 0 takes it out of rotation like {@link #drain}.
+     *
+     * @throws IllegalArgumentException if no current endpoint has that key, or {@code weight} is
+     *     not in {@code -1..1000000}
+     */
+    void setWeight(String endpointKey, int weight);
+  }
+
+  /** A listener added with {@link #addListener}; closing it removes the listener. */
+  interface Subscription extends AutoCloseable {
+    /** Removes the listener; events already being delivered may still reach it. Idempotent. */
+    @Override
+    void close();
+  }
 }

@@ -130,7 +130,7 @@ public final class FleetSimulation {
     Set<String> pairs() {
       Set<String> out = new HashSet<>();
       for (int c = 0; c < clients.size(); c++) {
-        for (Endpoint e : clients.get(c).endpoints()) {
+        for (Endpoint e : clients.get(c).inspect().endpoints()) {
           out.add(ids.get(c) + " " + e.key());
         }
       }
@@ -141,7 +141,7 @@ public final class FleetSimulation {
     Map<String, Integer> clientsPerBackend() {
       Map<String, Integer> out = new HashMap<>();
       for (LoadBalancer lb : clients) {
-        for (Endpoint e : lb.endpoints()) {
+        for (Endpoint e : lb.inspect().endpoints()) {
           out.merge(e.key(), 1, Integer::sum);
         }
       }

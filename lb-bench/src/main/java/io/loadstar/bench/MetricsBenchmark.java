@@ -30,12 +30,9 @@ public class MetricsBenchmark extends ShortRun {
   @Setup
   public void setUp() {
     LoadBalancers.Builder b = LoadBalancers.builder("bench").endpoints(Setups.endpoints(12, 0));
-    if (bound) {
-      metrics = LoadstarMetrics.of(new SimpleMeterRegistry());
-      b.eventListener(metrics.listener());
-    }
     lb = b.seed(1).build();
     if (bound) {
+      metrics = LoadstarMetrics.of(new SimpleMeterRegistry());
       metrics.bind(lb);
     }
   }

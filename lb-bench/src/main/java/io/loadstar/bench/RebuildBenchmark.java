@@ -52,6 +52,6 @@ public class RebuildBenchmark extends ShortRun {
   public int update() {
     flip = !flip;
     source.set(flip ? second : first); // applied synchronously on this thread's serial drain
-    return lb.endpoints().size();
+    return lb.inspect().endpoints().size();
   }
 }

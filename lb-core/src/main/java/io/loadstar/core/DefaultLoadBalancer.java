@@ -6,6 +6,7 @@ import io.loadstar.api.EndpointCall;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.EndpointUpdate;
+import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PeerPosition;
 import io.loadstar.api.PickContext;
@@ -27,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -78,6 +80,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final SnapshotBuilder snapshots;
   private final ServiceEvents events;
   private final RetryEngine retries;
+  private final ListenerSet listeners;
+  private final Inspection inspection = new BalancerInspection();
+  private final Control control = new BalancerControl();
   private final CountDownLatch ready = new CountDownLatch(1);
 
   private volatile Picker picker;
@@ -126,7 +131,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
             ? new ActiveHealth(
                 b.name, b.healthChecks, b.ownsHealthChecks, serialExecutor, host, outliers)
             : null;
-    this.events = new ServiceEvents(b.name, b.eventListener);
+    this.listeners = new ListenerSet(b.name, b.eventListener);
+    this.events = new ServiceEvents(b.name, listeners);
     LongAdder total = new LongAdder();
     this.snapshots = SnapshotBuilder.of(b, total, events);
     this.strategy = b.strategy;
@@ -225,14 +231,37 @@ final class DefaultLoadBalancer implements LoadBalancer {
     return retries.newCall(Objects.requireNonNull(context, "context"), idempotent);
   }
 
-  @Override
-  public RetryPolicy retryPolicy() {
+  RetryPolicy retryPolicy() {
     return retries.policy();
   }
 
-  @Override
-  public RetryStats retryStats() {
+  RetryStats retryStats() {
     return retries.stats();
+  }
+
+  @Override
+  public Inspection inspect() {
+    return inspection;
+  }
+
+  @Override
+  public Control control() {
+    return control;
+  }
+
+  @Override
+  public Subscription addListener(LbEventListener listener) {
+    return listeners.add(Objects.requireNonNull(listener, "listener"));
+  }
+
+  /** Where a pick would go, without keeping its slot: a pick, cancelled at once. */
+  Optional<Endpoint> peek(PickContext context) {
+    PickResult result = picker.pick(Objects.requireNonNull(context, "context"));
+    if (!result.isAvailable()) {
+      return Optional.empty();
+    }
+    result.handle().onCancel();
+    return Optional.of(result.endpoint());
   }
 
   @Override
@@ -240,8 +269,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     return retries.execute(context, call);
   }
 
-  @Override
-  public List<Endpoint> endpoints() {
+  List<Endpoint> endpoints() {
     checkOpen();
     return endpoints;
   }
@@ -517,8 +545,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
         });
   }
 
-  @Override
-  public PickExplanation explain(PickContext context) {
+  PickExplanation explain(PickContext context) {
     Objects.requireNonNull(context, "context");
     checkOpen();
     CanaryDriver c = canary;
@@ -534,8 +561,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
         ticker.nanoTime());
   }
 
-  @Override
-  public List<EndpointSnapshot> snapshot() {
+  List<EndpointSnapshot> snapshot() {
     checkOpen();
     List<EndpointStatus> statuses = current.statuses();
     List<EndpointSnapshot> out = new ArrayList<>(statuses.size());
@@ -607,22 +633,19 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   // ---- runtime drain and weight (any thread; applied on the control loop) ----
 
-  @Override
-  public void drain(String endpointKey) {
+  void drain(String endpointKey) {
     checkOpen();
     requireCurrent(endpointKey);
     serialExecutor.execute(() -> setDraining(endpointKey, true));
   }
 
-  @Override
-  public void resume(String endpointKey) {
+  void resume(String endpointKey) {
     checkOpen();
     requireCurrent(endpointKey);
     serialExecutor.execute(() -> setDraining(endpointKey, false));
   }
 
-  @Override
-  public void setWeight(String endpointKey, int weight) {
+  void setWeight(String endpointKey, int weight) {
     if (weight < -1 || weight > Endpoint.MAX_WEIGHT) {
       throw new IllegalArgumentException(
           "weight: " + weight + " (expected: -1..1000000, -1 = discovery's weight)");
@@ -680,6 +703,67 @@ final class DefaultLoadBalancer implements LoadBalancer {
   @Override
   public String toString() {
     return "LoadBalancer{" + name + ", " + endpoints.size() + " endpoints}";
+  }
+
+  /** {@link #inspect()}: reads of the balancer's state. */
+  private final class BalancerInspection implements Inspection {
+    @Override
+    public List<Endpoint> endpoints() {
+      return DefaultLoadBalancer.this.endpoints();
+    }
+
+    @Override
+    public List<EndpointSnapshot> snapshot() {
+      return DefaultLoadBalancer.this.snapshot();
+    }
+
+    @Override
+    public PickExplanation explain(PickContext context) {
+      return DefaultLoadBalancer.this.explain(context);
+    }
+
+    @Override
+    public Optional<Endpoint> peek(PickContext context) {
+      return DefaultLoadBalancer.this.peek(context);
+    }
+
+    @Override
+    public RetryPolicy retryPolicy() {
+      return DefaultLoadBalancer.this.retryPolicy();
+    }
+
+    @Override
+    public RetryStats retryStats() {
+      return DefaultLoadBalancer.this.retryStats();
+    }
+
+    @Override
+    public String toString() {
+      return "Inspection{" + name + '}';
+    }
+  }
+
+  /** {@link #control()}: operations on the balancer's endpoints. */
+  private final class BalancerControl implements Control {
+    @Override
+    public void drain(String endpointKey) {
+      DefaultLoadBalancer.this.drain(endpointKey);
+    }
+
+    @Override
+    public void resume(String endpointKey) {
+      DefaultLoadBalancer.this.resume(endpointKey);
+    }
+
+    @Override
+    public void setWeight(String endpointKey, int weight) {
+      DefaultLoadBalancer.this.setWeight(endpointKey, weight);
+    }
+
+    @Override
+    public String toString() {
+      return "Control{" + name + '}';
+    }
   }
 
   /** What the balancer's parts see of it; control loop. */

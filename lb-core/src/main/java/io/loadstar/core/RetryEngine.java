@@ -80,7 +80,7 @@ final class RetryEngine {
   RetryEngine(LoadBalancers.Builder b, ServiceEvents failures, Picking picking) {
     this.service = b.name;
     this.policy = b.retryPolicy;
-    this.eventListener = b.eventListener;
+    this.eventListener = failures.listener();
     this.ticker = b.ticker;
     this.selectionTimeoutNanos = b.selectionTimeoutNanos;
     this.failureClassifier = b.failureClassifier;

@@ -37,6 +37,11 @@ final class ServiceEvents {
     return service;
   }
 
+  /** Every listener of the balancer, as one. */
+  LbEventListener listener() {
+    return listener;
+  }
+
   /** The last discovery error, or null once discovery answered again; any thread. */
   @Nullable Throwable discoveryError() {
     return discoveryError;

@@ -122,7 +122,7 @@ class AffinityTest extends FakeTimeTest {
       before[k] = only(picks(lb, PickContext.ofHashKey("k" + k), 1));
     }
     Endpoint gone = before[0];
-    lb.drain(gone.key());
+    lb.control().drain(gone.key());
     int moved = 0;
     for (int k = 0; k < keys; k++) {
       Endpoint now = only(picks(lb, PickContext.ofHashKey("k" + k), 1));

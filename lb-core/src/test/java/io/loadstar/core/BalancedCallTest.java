@@ -49,7 +49,7 @@ class BalancedCallTest {
   }
 
   private static int inFlight(LoadBalancer lb) {
-    return lb.snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum();
+    return lb.inspect().snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum();
   }
 
   @Test
@@ -70,7 +70,7 @@ class BalancedCallTest {
     assertThat(inFlight(lb)).isEqualTo(1);
     second.succeeded(second.elapsedNanos());
     assertThat(inFlight(lb)).isZero();
-    assertThat(lb.retryStats().retries()).isEqualTo(1);
+    assertThat(lb.inspect().retryStats().retries()).isEqualTo(1);
   }
 
   @Test
@@ -109,8 +109,8 @@ class BalancedCallTest {
     Attempt first = call.first(0);
     RetryDecision d = first.failed(CallFailure.status(503), 1, SECOND, SECOND / 10);
     assertThat(d.isRetry()).isFalse();
-    assertThat(lb.retryStats().retries()).isZero();
-    assertThat(lb.retryStats().windowRetries()).isZero();
+    assertThat(lb.inspect().retryStats().retries()).isZero();
+    assertThat(lb.inspect().retryStats().windowRetries()).isZero();
   }
 
   @Test

@@ -39,11 +39,11 @@ class CallLedgerTest extends FakeTimeTest {
   }
 
   private static long successes(LoadBalancer lb) {
-    return lb.snapshot().stream().mapToLong(EndpointSnapshot::successes).sum();
+    return lb.inspect().snapshot().stream().mapToLong(EndpointSnapshot::successes).sum();
   }
 
   private static int inFlight(LoadBalancer lb) {
-    return lb.snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum();
+    return lb.inspect().snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum();
   }
 
   @Test
@@ -161,7 +161,10 @@ class CallLedgerTest extends FakeTimeTest {
   }
 
   private static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint e) {
-    return lb.snapshot().stream().filter(s -> s.endpoint().equals(e)).findFirst().orElseThrow();
+    return lb.inspect().snapshot().stream()
+        .filter(s -> s.endpoint().equals(e))
+        .findFirst()
+        .orElseThrow();
   }
 
   @Test

@@ -63,7 +63,7 @@ class ExecuteTest {
   }
 
   private static int totalInFlight(LoadBalancer lb) {
-    return lb.snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum();
+    return lb.inspect().snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum();
   }
 
   @Test
@@ -78,7 +78,7 @@ class ExecuteTest {
     for (int i = 0; i < 300; i++) {
       assertThat(lb.execute(ExecuteTest::connectWrapped)).isIn("127.0.0.1", "127.0.0.2");
     }
-    EndpointSnapshot refusing = lb.snapshot().get(2);
+    EndpointSnapshot refusing = lb.inspect().snapshot().get(2);
     assertThat(refusing.state()).isEqualTo(EndpointSnapshot.State.EJECTED);
     assertThat(refusing.failures()).isEqualTo(5);
     assertThat(totalInFlight(lb)).isZero();
@@ -110,8 +110,10 @@ class ExecuteTest {
                     }))
         .isSameAs(constraint);
     assertThat(called).hasSize(1);
-    assertThat(lb.snapshot().stream().mapToLong(EndpointSnapshot::successes).sum()).isEqualTo(1);
-    assertThat(lb.snapshot().stream().mapToLong(EndpointSnapshot::failures).sum()).isZero();
+    assertThat(lb.inspect().snapshot().stream().mapToLong(EndpointSnapshot::successes).sum())
+        .isEqualTo(1);
+    assertThat(lb.inspect().snapshot().stream().mapToLong(EndpointSnapshot::failures).sum())
+        .isZero();
   }
 
   @Test
@@ -181,16 +183,16 @@ class ExecuteTest {
                 .maxInFlightPerEndpoint(1)
                 .build());
     PickContext user = PickContext.ofHashKey("user-42");
-    Endpoint looked = lb.peek(user).orElseThrow();
+    Endpoint looked = lb.inspect().peek(user).orElseThrow();
     for (int i = 0; i < 10; i++) {
-      assertThat(lb.peek(user)).contains(looked);
+      assertThat(lb.inspect().peek(user)).contains(looked);
     }
     assertThat(totalInFlight(lb)).isZero();
     PickResult pick = lb.pick(user);
     assertThat(pick.endpoint()).isEqualTo(looked);
     pick.handle().onSuccess(1);
     lb.close();
-    assertThat(lb.peek(user)).isEmpty();
+    assertThat(lb.inspect().peek(user)).isEmpty();
   }
 
   @Test

@@ -112,10 +112,10 @@ class ExplainAgreesWithPeekTest extends FakeTimeTest {
       contexts.add(PickContext.ofHashKey("user-" + k));
     }
     for (PickContext context : contexts) {
-      PickExplanation e = lb.explain(context);
+      PickExplanation e = lb.inspect().explain(context);
       Set<Endpoint> peeked = new HashSet<>();
       for (int i = 0; i < 60; i++) {
-        lb.peek(context).ifPresent(peeked::add);
+        lb.inspect().peek(context).ifPresent(peeked::add);
       }
       if (e.chosen().isPresent()) {
         assertThat(peeked).as("%s\n%s", context, e).containsOnly(e.chosen().get());
@@ -156,16 +156,16 @@ class ExplainAgreesWithPeekTest extends FakeTimeTest {
                 .scheduler(scheduler)
                 .seed(3)
                 .build());
-    PickExplanation e = lb.explain(PickContext.empty());
+    PickExplanation e = lb.inspect().explain(PickContext.empty());
     assertThat(e.chosen()).isEmpty();
     assertThat(e.decision()).contains(A1.key()).contains(A2.key()).contains("(tied)");
     Set<Endpoint> peeked = new HashSet<>();
     for (int i = 0; i < 100; i++) {
-      peeked.add(lb.peek(PickContext.empty()).orElseThrow());
+      peeked.add(lb.inspect().peek(PickContext.empty()).orElseThrow());
     }
     assertThat(peeked).containsExactlyInAnyOrder(A1, A2);
     PickResult busy = lb.pick(PickContext.builder().tried(A2).build());
-    assertThat(lb.explain(PickContext.empty()).chosen()).contains(A2);
+    assertThat(lb.inspect().explain(PickContext.empty()).chosen()).contains(A2);
     busy.handle().onSuccess(1_000);
   }
 }

@@ -46,7 +46,7 @@ class ExplainTest extends FakeTimeTest {
     PickResult busy = lb.pick(PickContext.builder().tried(A2).tried(B2).build());
     assertThat(busy.endpoint()).isEqualTo(A1); // one call in flight on A1
 
-    PickExplanation e = lb.explain(PickContext.builder().tried(B2).build());
+    PickExplanation e = lb.inspect().explain(PickContext.builder().tried(B2).build());
     assertThat(of(e, A1).eligible()).isTrue();
     assertThat(of(e, A1).score()).isEqualTo("in flight 1 / weight 1 = 1.000");
     assertThat(of(e, A2).eligible()).isTrue();
@@ -70,7 +70,7 @@ class ExplainTest extends FakeTimeTest {
         lb(LoadBalancers.builder("api").endpoints(A1, A2, B1, B2).strategy(Strategies.maglev()));
     for (int k = 0; k < 50; k++) {
       PickContext key = PickContext.ofHashKey("user-" + k);
-      assertThat(plain.explain(key).chosen()).isEqualTo(plain.peek(key));
+      assertThat(plain.inspect().explain(key).chosen()).isEqualTo(plain.inspect().peek(key));
     }
     LoadBalancer lb =
         lb(
@@ -80,15 +80,15 @@ class ExplainTest extends FakeTimeTest {
                 .trafficSplit(TrafficSplit.toTag("v", "2").percent(5)));
     for (int k = 0; k < 50; k++) {
       PickContext key = PickContext.ofHashKey("user-" + k);
-      PickExplanation e = lb.explain(key);
+      PickExplanation e = lb.inspect().explain(key);
       // A keyed pick first draws canary or stable by share, then takes the key's owner there.
       assertThat(e.chosen()).isEmpty();
       assertThat(e.decision()).startsWith("drawn at random among 2: ").contains(B2.key());
       for (int i = 0; i < 20; i++) {
-        assertThat(e.decision()).contains(lb.peek(key).orElseThrow().key());
+        assertThat(e.decision()).contains(lb.inspect().peek(key).orElseThrow().key());
       }
     }
-    PickExplanation e = lb.explain(PickContext.empty());
+    PickExplanation e = lb.inspect().explain(PickContext.empty());
     assertThat(of(e, B2).why()).isEqualTo("canary");
     assertThat(e.routing()).contains("canary {v=2} takes 5.0% of picks without a key");
   }
@@ -102,7 +102,7 @@ class ExplainTest extends FakeTimeTest {
                 .affinity(Affinity.returnImmediately()));
     for (int k = 0; k < 50; k++) {
       PickContext key = PickContext.ofHashKey("user-" + k);
-      PickExplanation e = lb.explain(key);
+      PickExplanation e = lb.inspect().explain(key);
       PickResult r = lb.pick(key);
       r.handle().onCancel();
       assertThat(e.chosen()).contains(r.endpoint());

@@ -102,7 +102,7 @@ class HealthCheckTest {
     scheduler.runDueTasks(); // second check: fall 2 reached
     assertThat(picked(lb, 30))
         .containsExactlyInAnyOrder(endpoints.get(0).key(), endpoints.get(1).key());
-    EndpointSnapshot closed = lb.snapshot().get(2);
+    EndpointSnapshot closed = lb.inspect().snapshot().get(2);
     assertThat(closed.state()).isEqualTo(EndpointSnapshot.State.UNHEALTHY);
     assertThat(closed.reason())
         .isEqualTo("check failed: connection refused on port " + endpoints.get(2).port());
@@ -165,7 +165,7 @@ class HealthCheckTest {
     assertThat(checker.probes.get(1).get()).isEqualTo(1_000);
     // Out after the third failure in a row (probe 102, the 103rd); back after probes 105 and 106.
     assertThat(transitions).containsExactly("2:UNHEALTHY@103", "2:READY@107");
-    assertThat(lb.snapshot())
+    assertThat(lb.inspect().snapshot())
         .extracting(EndpointSnapshot::state)
         .containsOnly(EndpointSnapshot.State.READY);
   }
@@ -184,9 +184,9 @@ class HealthCheckTest {
                 .healthChecks(service(TcpHealthChecker.create(), config))
                 .build());
     assertThat(lb.pick().isAvailable()).isFalse(); // excluded until the first check passes
-    assertThat(lb.snapshot().get(0).reason()).isEqualTo("not checked yet");
+    assertThat(lb.inspect().snapshot().get(0).reason()).isEqualTo("not checked yet");
     scheduler.runDueTasks();
-    assertThat(lb.snapshot().get(0).state()).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(lb.inspect().snapshot().get(0).state()).isEqualTo(EndpointSnapshot.State.READY);
     Await.until(() -> check.accepted() >= 1);
     assertThat(check.accepted()).isEqualTo(1);
   }

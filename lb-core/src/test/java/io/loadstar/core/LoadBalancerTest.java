@@ -108,7 +108,8 @@ class LoadBalancerTest {
         for (Thread thread : threads) {
           thread.join(TimeUnit.SECONDS.toMillis(30));
         }
-        assertThat(lb.endpoints()).isEqualTo(EndpointLists.canonical(source.current().endpoints()));
+        assertThat(lb.inspect().endpoints())
+            .isEqualTo(EndpointLists.canonical(source.current().endpoints()));
       }
     }
   }
@@ -121,7 +122,7 @@ class LoadBalancerTest {
         LoadBalancers.builder("svc").source(source).maxInFlightPerEndpoint(1).build()) {
       PickResult held = lb.pick();
       source.set(a.withWeight(5));
-      assertThat(lb.endpoints()).containsExactly(a.withWeight(5));
+      assertThat(lb.inspect().endpoints()).containsExactly(a.withWeight(5));
       // The in-flight slot taken before the update still counts against the limit.
       assertThat(lb.pick().isAvailable()).isFalse();
       held.handle().onSuccess(0);
@@ -140,7 +141,7 @@ class LoadBalancerTest {
         LoadBalancers.builder("svc").source(source).eventListener(events).build()) {
       IOException error = new IOException("SERVFAIL");
       source.fail(error);
-      assertThat(lb.endpoints()).isEqualTo(list);
+      assertThat(lb.inspect().endpoints()).isEqualTo(list);
       assertThat(pickCounts(lb, 30)).hasSize(3);
       assertThat(events.discoveryErrors).containsExactly(error);
     }
@@ -154,7 +155,7 @@ class LoadBalancerTest {
     try (LoadBalancer lb =
         LoadBalancers.builder("svc").source(source).eventListener(events).build()) {
       source.set(List.of());
-      assertThat(lb.endpoints()).isEqualTo(list);
+      assertThat(lb.inspect().endpoints()).isEqualTo(list);
       assertThat(events.discoveryErrors)
           .singleElement()
           .extracting(Throwable::getMessage)
@@ -167,7 +168,7 @@ class LoadBalancerTest {
             .keepLastEndpoints(java.time.Duration.ZERO)
             .build()) {
       accepting.set(List.of());
-      assertThat(lb.endpoints()).isEmpty();
+      assertThat(lb.inspect().endpoints()).isEmpty();
       assertThat(lb.pick().reason()).isEqualTo("0 candidates, no endpoints discovered yet");
     }
   }
@@ -186,16 +187,16 @@ class LoadBalancerTest {
       ticker.advance(java.time.Duration.ofSeconds(59));
       source.fail(new IOException("SERVFAIL"));
       source.set(List.of());
-      assertThat(lb.endpoints()).isEqualTo(list);
+      assertThat(lb.inspect().endpoints()).isEqualTo(list);
       ticker.advance(java.time.Duration.ofSeconds(1));
       source.fail(new IOException("SERVFAIL"));
-      assertThat(lb.endpoints()).isEmpty();
+      assertThat(lb.inspect().endpoints()).isEmpty();
       assertThat(lb.pick().reason())
           .isEqualTo(
               "0 candidates, no endpoints discovered yet; last discovery error:"
                   + " java.io.IOException: SERVFAIL");
       source.set(list); // discovery answers again: served at once
-      assertThat(lb.endpoints()).isEqualTo(list);
+      assertThat(lb.inspect().endpoints()).isEqualTo(list);
       assertThat(lb.pick().isAvailable()).isTrue();
     }
   }
@@ -206,18 +207,18 @@ class LoadBalancerTest {
     String key = endpoints(2).get(0).key();
     lb.close();
     String closed = "LoadBalancer 'orders' is closed";
-    assertThatThrownBy(() -> lb.explain(PickContext.empty())).hasMessage(closed);
-    assertThatThrownBy(lb::snapshot).hasMessage(closed);
-    assertThatThrownBy(lb::endpoints).hasMessage(closed);
-    assertThatThrownBy(() -> lb.drain(key)).hasMessage(closed);
-    assertThatThrownBy(() -> lb.resume(key)).hasMessage(closed);
-    assertThatThrownBy(() -> lb.setWeight(key, 3)).hasMessage(closed);
-    assertThatThrownBy(() -> lb.explain(PickContext.empty()))
+    assertThatThrownBy(() -> lb.inspect().explain(PickContext.empty())).hasMessage(closed);
+    assertThatThrownBy(lb.inspect()::snapshot).hasMessage(closed);
+    assertThatThrownBy(lb.inspect()::endpoints).hasMessage(closed);
+    assertThatThrownBy(() -> lb.control().drain(key)).hasMessage(closed);
+    assertThatThrownBy(() -> lb.control().resume(key)).hasMessage(closed);
+    assertThatThrownBy(() -> lb.control().setWeight(key, 3)).hasMessage(closed);
+    assertThatThrownBy(() -> lb.inspect().explain(PickContext.empty()))
         .isInstanceOf(IllegalStateException.class);
     // Picks and calls in flight at shutdown get a clean failure, not an exception of a new kind.
     assertThat(lb.pick().isAvailable()).isFalse();
     assertThat(lb.pick().reason()).contains(closed);
-    assertThat(lb.peek(PickContext.empty())).isEmpty();
+    assertThat(lb.inspect().peek(PickContext.empty())).isEmpty();
     assertThatThrownBy(() -> lb.execute(e -> "never"))
         .isInstanceOf(NoEndpointAvailableException.class)
         .hasMessageContaining(closed);
@@ -235,7 +236,7 @@ class LoadBalancerTest {
                 + " key once, or copies that are equal)");
     // Equal copies are one endpoint.
     try (LoadBalancer lb = LoadBalancers.builder("svc").endpoints(a, a).build()) {
-      assertThat(lb.endpoints()).containsExactly(a);
+      assertThat(lb.inspect().endpoints()).containsExactly(a);
     }
     // From discovery: the update is refused like an error, and the last good list kept.
     List<Endpoint> list = endpoints(2);
@@ -244,7 +245,7 @@ class LoadBalancerTest {
     try (LoadBalancer lb =
         LoadBalancers.builder("svc").source(source).eventListener(events).build()) {
       source.set(List.of(a, a.withZone("b")));
-      assertThat(lb.endpoints()).isEqualTo(list);
+      assertThat(lb.inspect().endpoints()).isEqualTo(list);
       assertThat(events.discoveryErrors)
           .singleElement()
           .extracting(Throwable::getMessage)
@@ -336,7 +337,7 @@ class LoadBalancerTest {
                   + " (expected: one source per balancer; give each balancer its own"
                   + " DynamicEndpointSource and set() both)");
       source.set(endpoints(3)); // the failed build did not close the first one's source
-      assertThat(first.endpoints()).hasSize(3);
+      assertThat(first.inspect().endpoints()).hasSize(3);
     }
   }
 
@@ -345,11 +346,11 @@ class LoadBalancerTest {
     DynamicEndpointSource first = DynamicEndpointSource.of(endpoints(2));
     DynamicEndpointSource second = DynamicEndpointSource.of(List.of(Endpoint.of("10.9.9.9", 80)));
     try (LoadBalancer lb = LoadBalancers.builder("svc").source(first).source(second).build()) {
-      assertThat(lb.endpoints()).hasSize(3);
+      assertThat(lb.inspect().endpoints()).hasSize(3);
       second.fail(new IOException("down"));
-      assertThat(lb.endpoints()).hasSize(3);
+      assertThat(lb.inspect().endpoints()).hasSize(3);
       first.set(endpoints(1));
-      assertThat(lb.endpoints())
+      assertThat(lb.inspect().endpoints())
           .containsExactly(Endpoint.of("10.0.0.1", 8080), Endpoint.of("10.9.9.9", 80));
     }
   }
@@ -372,7 +373,7 @@ class LoadBalancerTest {
     try (LoadBalancer lb =
         LoadBalancers.builder("svc").source(source).eventListener(throwing).build()) {
       source.set(endpoints(3));
-      assertThat(lb.endpoints()).hasSize(3);
+      assertThat(lb.inspect().endpoints()).hasSize(3);
       assertThat(lb.pick(allTried(endpoints(3))).isAvailable()).isFalse();
     }
   }

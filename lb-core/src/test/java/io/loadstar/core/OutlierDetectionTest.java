@@ -76,7 +76,10 @@ class OutlierDetectionTest {
   }
 
   private static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint e) {
-    return lb.snapshot().stream().filter(s -> s.endpoint().key().equals(e.key())).findFirst().get();
+    return lb.inspect().snapshot().stream()
+        .filter(s -> s.endpoint().key().equals(e.key()))
+        .findFirst()
+        .get();
   }
 
   @Test
@@ -193,7 +196,9 @@ class OutlierDetectionTest {
         PickResult r = lb.pick();
         r.handle().onFailure(CallFailure.notSent(new ConnectException()), 1_000);
         long ejected =
-            lb.snapshot().stream().filter(s -> s.state() == EndpointSnapshot.State.EJECTED).count();
+            lb.inspect().snapshot().stream()
+                .filter(s -> s.state() == EndpointSnapshot.State.EJECTED)
+                .count();
         assertThat(ejected).isLessThanOrEqualTo(1);
       }
       ticker.advance(Duration.ofSeconds(10));
@@ -433,14 +438,14 @@ class OutlierDetectionTest {
       PickResult r = lb.pick();
       r.handle().onFailure(CallFailure.status(404), 1);
     }
-    assertThat(lb.snapshot())
+    assertThat(lb.inspect().snapshot())
         .extracting(EndpointSnapshot::state)
         .containsOnly(EndpointSnapshot.State.READY);
     for (int i = 0; i < 10; i++) {
       PickResult r = lb.pick();
       r.handle().onFailure(CallFailure.status(502), 1);
     }
-    assertThat(lb.snapshot())
+    assertThat(lb.inspect().snapshot())
         .extracting(EndpointSnapshot::state)
         .contains(EndpointSnapshot.State.EJECTED);
   }
@@ -526,7 +531,7 @@ class OutlierDetectionTest {
             .build();
     closeables.add(failFast);
     scheduler.runDueTasks();
-    assertThat(lb.snapshot())
+    assertThat(lb.inspect().snapshot())
         .extracting(EndpointSnapshot::state)
         .containsExactly(
             EndpointSnapshot.State.READY,
@@ -564,7 +569,7 @@ class OutlierDetectionTest {
       r.handle().onFailure(CallFailure.notSent(new ConnectException()), 1); // ejected: a timer
       source.set(stable);
     }
-    assertThat(lb.snapshot()).hasSize(1);
+    assertThat(lb.inspect().snapshot()).hasSize(1);
     // Only the failure-rate sweep is left; every ejection timer went with its endpoint.
     assertThat(scheduler.pendingTasks()).isEqualTo(1);
   }
@@ -593,7 +598,9 @@ class OutlierDetectionTest {
     assertThat(s.state()).isEqualTo(EndpointSnapshot.State.EJECTED);
     assertThat(s.reason())
         .startsWith("ejected: 60% of 100 calls took 500 ms or longer in 10 s, for ");
-    assertThat(lb.snapshot().stream().filter(x -> x.state() == EndpointSnapshot.State.EJECTED))
+    assertThat(
+            lb.inspect().snapshot().stream()
+                .filter(x -> x.state() == EndpointSnapshot.State.EJECTED))
         .hasSize(1);
   }
 }

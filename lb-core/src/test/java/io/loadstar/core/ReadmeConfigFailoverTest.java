@@ -119,7 +119,10 @@ class ReadmeConfigFailoverTest {
     int failed = callFromFourThreads(orders, 400);
     assertThat(failed).isZero();
     EndpointSnapshot deadState =
-        orders.snapshot().stream().filter(s -> s.endpoint().equals(dead)).findFirst().get();
+        orders.inspect().snapshot().stream()
+            .filter(s -> s.endpoint().equals(dead))
+            .findFirst()
+            .get();
     // Ejected after 5 failures in a row, plus the calls already on their way to it then (at
     // most one per caller, give or take a snapshot being replaced); peak EWMA may stop picking it
     // before that (its cost after a failure is the failure penalty) and leave it READY.
@@ -128,7 +131,8 @@ class ReadmeConfigFailoverTest {
       assertThat(deadState.state())
           .isIn(EndpointSnapshot.State.EJECTED, EndpointSnapshot.State.UNHEALTHY);
     }
-    assertThat(orders.snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum()).isZero();
+    assertThat(orders.inspect().snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum())
+        .isZero();
   }
 
   @ParameterizedTest(name = "{0}")
@@ -151,7 +155,7 @@ class ReadmeConfigFailoverTest {
     assertThat(
             Await.until(
                 () ->
-                    orders.snapshot().stream()
+                    orders.inspect().snapshot().stream()
                         .filter(x -> !x.endpoint().equals(dead))
                         .allMatch(x -> x.state() == EndpointSnapshot.State.UNHEALTHY)))
         .isTrue();

@@ -49,10 +49,14 @@ class RealClientsTest {
 
   private static void assertRefusingOneEjectedAfterFive(LoadBalancer lb, Endpoint refusing) {
     EndpointSnapshot s =
-        lb.snapshot().stream().filter(x -> x.endpoint().equals(refusing)).findFirst().get();
+        lb.inspect().snapshot().stream()
+            .filter(x -> x.endpoint().equals(refusing))
+            .findFirst()
+            .get();
     assertThat(s.state()).isEqualTo(EndpointSnapshot.State.EJECTED);
     assertThat(s.failures()).isEqualTo(5);
-    assertThat(lb.snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum()).isZero();
+    assertThat(lb.inspect().snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum())
+        .isZero();
   }
 
   @Test

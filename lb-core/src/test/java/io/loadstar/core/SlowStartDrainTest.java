@@ -70,13 +70,13 @@ class SlowStartDrainTest {
     }
     advanceTo(15, now);
     assertThat(share(lb, joiner, 10_000)).isBetween(0.11, 0.17);
-    EndpointSnapshot ramping = lb.snapshot().get(3);
+    EndpointSnapshot ramping = lb.inspect().snapshot().get(3);
     assertThat(ramping.state()).isEqualTo(EndpointSnapshot.State.RAMPING);
     assertThat(ramping.reason()).isEqualTo("slow start: 50% of weight, 30 s window");
     assertThat(ramping.effectiveWeight()).isEqualTo(0.5);
     advanceTo(31, now);
     assertThat(share(lb, joiner, 10_000)).isBetween(0.22, 0.28);
-    assertThat(lb.snapshot().get(3).state()).isEqualTo(EndpointSnapshot.State.READY);
+    assertThat(lb.inspect().snapshot().get(3).state()).isEqualTo(EndpointSnapshot.State.READY);
     assertThat(scheduler.pendingTasks()).isZero(); // the ramp timer stops with the ramp
   }
 
@@ -150,20 +150,20 @@ class SlowStartDrainTest {
     for (int i = 0; i < 3; i++) {
       held.add(lb.pick());
     }
-    lb.drain(drained.key());
+    lb.control().drain(drained.key());
     assertThat(pickCounts(lb, 300)).doesNotContainKey(drained.key());
-    EndpointSnapshot s = lb.snapshot().get(1);
+    EndpointSnapshot s = lb.inspect().snapshot().get(1);
     assertThat(s.state()).isEqualTo(EndpointSnapshot.State.DRAINING);
     assertThat(s.reason()).isEqualTo("drained by the application");
     assertThat(s.inFlight()).isEqualTo(1); // its call in flight goes on
     held.forEach(r -> r.handle().onSuccess(1));
-    assertThat(lb.snapshot().get(1).inFlight()).isZero();
+    assertThat(lb.inspect().snapshot().get(1).inFlight()).isZero();
 
     source.set(three.get(0), three.get(1).withTag("v", "2"), three.get(2)); // a refresh
     assertThat(pickCounts(lb, 300)).doesNotContainKey(drained.key());
 
-    lb.resume(drained.key());
-    assertThat(lb.snapshot().get(1).state()).isEqualTo(EndpointSnapshot.State.RAMPING);
+    lb.control().resume(drained.key());
+    assertThat(lb.inspect().snapshot().get(1).state()).isEqualTo(EndpointSnapshot.State.RAMPING);
     scheduler.advance(Duration.ofSeconds(31), Duration.ofSeconds(1));
     assertThat(pickCounts(lb, 300).get(drained.key())).isEqualTo(100);
   }
@@ -178,11 +178,11 @@ class SlowStartDrainTest {
             .seed(1)
             .build(); // no slow start
     balancers.add(lb);
-    lb.setWeight(two.get(0).key(), 3);
+    lb.control().setWeight(two.get(0).key(), 3);
     assertThat(pickCounts(lb, 4_000).get(two.get(0).key())).isEqualTo(3_000);
-    lb.setWeight(two.get(0).key(), 0);
+    lb.control().setWeight(two.get(0).key(), 0);
     assertThat(pickCounts(lb, 100)).doesNotContainKey(two.get(0).key());
-    lb.setWeight(two.get(0).key(), -1);
+    lb.control().setWeight(two.get(0).key(), -1);
     assertThat(pickCounts(lb, 4_000).get(two.get(0).key())).isEqualTo(2_000);
     assertThat(lb.pick(PickContext.empty()).isAvailable()).isTrue();
   }
@@ -195,10 +195,10 @@ class SlowStartDrainTest {
             .endpoints(endpoints(1))
             .build();
     balancers.add(lb);
-    assertThatThrownBy(() -> lb.drain("10.9.9.9:80"))
+    assertThatThrownBy(() -> lb.control().drain("10.9.9.9:80"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("endpointKey: 10.9.9.9:80 (expected: the key of a current endpoint)");
-    assertThatThrownBy(() -> lb.setWeight("10.0.0.1:8080", -2))
+    assertThatThrownBy(() -> lb.control().setWeight("10.0.0.1:8080", -2))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("weight: -2 (expected: -1..1000000, -1 = discovery's weight)");
   }

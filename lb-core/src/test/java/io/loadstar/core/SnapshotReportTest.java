@@ -32,9 +32,9 @@ class SnapshotReportTest extends FakeTimeTest {
                 .scheduler(scheduler)
                 .build());
     TestEndpoints.eject(lb, A);
-    lb.drain(B.key());
+    lb.control().drain(B.key());
 
-    String table = SnapshotReport.table(lb.name(), lb.snapshot());
+    String table = SnapshotReport.table(lb.name(), lb.inspect().snapshot());
     assertThat(table.split("\n"))
         .hasSize(4)
         .satisfies(
@@ -49,7 +49,7 @@ class SnapshotReportTest extends FakeTimeTest {
                   .endsWith("drained by the application");
             });
 
-    String json = SnapshotReport.json(lb.name(), lb.snapshot());
+    String json = SnapshotReport.json(lb.name(), lb.inspect().snapshot());
     assertThat(json)
         .startsWith("{\"service\":\"api\",\"endpoints\":[{\"endpoint\":\"10.0.0.1:80\"")
         .contains("\"zone\":\"eu-1a\"", "\"state\":\"EJECTED\"", "\"failures\":5")

@@ -120,9 +120,9 @@ class SubsettingTest extends FakeTimeTest {
                 .build());
     List<String> expected =
         SubsetPlan.of(all, 200, 10).subset(3).stream().map(Endpoint::key).sorted().toList();
-    assertThat(lb.endpoints().stream().map(Endpoint::key).toList()).isEqualTo(expected);
-    assertThat(lb.snapshot()).hasSize(expected.size());
-    assertThat(lb.snapshot())
+    assertThat(lb.inspect().endpoints().stream().map(Endpoint::key).toList()).isEqualTo(expected);
+    assertThat(lb.inspect().snapshot()).hasSize(expected.size());
+    assertThat(lb.inspect().snapshot())
         .allSatisfy(s -> assertThat(s.endpoint().weight()).isBetween(50, 200)); // 100 = even
   }
 
@@ -139,7 +139,7 @@ class SubsettingTest extends FakeTimeTest {
                 .scheduler(scheduler)
                 .seed(3)
                 .build());
-    List<String> base = lb.endpoints().stream().map(Endpoint::key).toList();
+    List<String> base = lb.inspect().endpoints().stream().map(Endpoint::key).toList();
     String failing = base.get(0);
     for (int i = 0; i < 20 * base.size(); i++) {
       PickResult r = lb.pick();
@@ -150,7 +150,7 @@ class SubsettingTest extends FakeTimeTest {
       }
     }
     scheduler.runDueTasks();
-    List<EndpointSnapshot> widened = lb.snapshot();
+    List<EndpointSnapshot> widened = lb.inspect().snapshot();
     assertThat(widened).hasSize(base.size() + 1);
     assertThat(widened.stream().filter(s -> s.state() == EndpointSnapshot.State.EJECTED))
         .extracting(s -> s.endpoint().key())
@@ -164,7 +164,7 @@ class SubsettingTest extends FakeTimeTest {
       lb.pick().handle().onSuccess(1_000);
     }
     scheduler.runDueTasks();
-    assertThat(lb.endpoints().stream().map(Endpoint::key).toList()).isEqualTo(base);
+    assertThat(lb.inspect().endpoints().stream().map(Endpoint::key).toList()).isEqualTo(base);
   }
 
   @Test
@@ -192,8 +192,9 @@ class SubsettingTest extends FakeTimeTest {
                 .scheduler(scheduler)
                 .build());
     scheduler.advance(Duration.ofSeconds(10), Duration.ofMillis(500));
-    assertThat(probed).containsExactlyInAnyOrderElementsOf(keys(lb.endpoints()));
-    assertThat(scheduler.pendingTasks()).isEqualTo(lb.endpoints().size()); // one timer each
+    assertThat(probed).containsExactlyInAnyOrderElementsOf(keys(lb.inspect().endpoints()));
+    assertThat(scheduler.pendingTasks())
+        .isEqualTo(lb.inspect().endpoints().size()); // one timer each
   }
 
   /** A position the test sets, as a registry would report it. */
@@ -223,15 +224,15 @@ class SubsettingTest extends FakeTimeTest {
             .ticker(ticker)
             .scheduler(scheduler)
             .build();
-    assertThat(lb.endpoints()).hasSize(100);
+    assertThat(lb.inspect().endpoints()).hasSize(100);
 
     position.listener.positionChanged(4, 50);
-    List<String> fourOf50 = keys(lb.endpoints());
+    List<String> fourOf50 = keys(lb.inspect().endpoints());
     assertThat(fourOf50.size()).isBetween(5, 25);
     position.listener.positionChanged(4, 51); // a peer joined at the end: the same endpoints
-    assertThat(keys(lb.endpoints())).isEqualTo(fourOf50);
+    assertThat(keys(lb.inspect().endpoints())).isEqualTo(fourOf50);
     position.listener.positionChanged(5, 51);
-    assertThat(keys(lb.endpoints())).isNotEqualTo(fourOf50);
+    assertThat(keys(lb.inspect().endpoints())).isNotEqualTo(fourOf50);
     assertThatThrownBy(() -> position.listener.positionChanged(51, 51))
         .hasMessage("index: 51 (expected: 0..50 for 51 clients)");
 

@@ -62,7 +62,10 @@ final class TestEndpoints {
 
   /** Returns {@code e}'s snapshot. */
   static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint e) {
-    return lb.snapshot().stream().filter(s -> s.endpoint().equals(e)).findFirst().orElseThrow();
+    return lb.inspect().snapshot().stream()
+        .filter(s -> s.endpoint().equals(e))
+        .findFirst()
+        .orElseThrow();
   }
 
   static EndpointSnapshot.State state(LoadBalancer lb, Endpoint e) {

@@ -185,7 +185,7 @@ class TrafficSplitTest extends FakeTimeTest {
     assertThat(control.rollbackReason()).isEqualTo(rollbacks.get(0));
     assertThat(TestEndpoints.snapshotOf(lb, C1).reason()).contains("canary rolled back: ");
     assertThat(TestEndpoints.snapshotOf(lb, S1).reason()).isEmpty();
-    assertThat(lb.explain(PickContext.empty()).routing())
+    assertThat(lb.inspect().explain(PickContext.empty()).routing())
         .contains("takes 0.0% of picks without a key (rolled back: canary failed 5 of 5");
     // A new split tries again.
     control.set(V2.percent(10));

@@ -50,7 +50,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
 
   private static List<String> hosts(LoadBalancer lb) {
     List<String> hosts = new ArrayList<>();
-    for (Endpoint e : lb.endpoints()) {
+    for (Endpoint e : lb.inspect().endpoints()) {
       hosts.add(e.host());
     }
     return hosts;
@@ -60,7 +60,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
   void recordChangeWithTtl2s_followedWithinTtlPlusJitter_underSteadyPicking() throws Exception {
     dns.set(NAME, aRecords(NAME, 2, "127.0.0.1", "127.0.0.2"));
     LoadBalancer lb = balancer(source().build());
-    await(() -> lb.endpoints().size() == 2);
+    await(() -> lb.inspect().endpoints().size() == 2);
 
     dns.set(NAME, aRecords(NAME, 2, "127.0.0.3"));
     int failedPicks = 0;
@@ -78,16 +78,17 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     }
     await(() -> hosts(lb).equals(List.of("127.0.0.3")));
     assertThat(failedPicks).isZero();
-    assertThat(lb.endpoints().get(0).address()).isEqualTo(InetAddress.getByName("127.0.0.3"));
-    assertThat(lb.endpoints().get(0).port()).isEqualTo(8080);
+    assertThat(lb.inspect().endpoints().get(0).address())
+        .isEqualTo(InetAddress.getByName("127.0.0.3"));
+    assertThat(lb.inspect().endpoints().get(0).port()).isEqualTo(8080);
   }
 
   @Test
   void zoneAndTags_givenToEveryEndpointOfTheName() throws Exception {
     dns.set(NAME, aRecords(NAME, 30, "127.0.0.1", "127.0.0.2"));
     LoadBalancer lb = balancer(source().zone("eu-1a").tag("version", "v2").build());
-    await(() -> lb.endpoints().size() == 2);
-    assertThat(lb.endpoints())
+    await(() -> lb.inspect().endpoints().size() == 2);
+    assertThat(lb.inspect().endpoints())
         .allSatisfy(
             e -> {
               assertThat(e.zone()).isEqualTo("eu-1a");
@@ -103,7 +104,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     }
     dns.set(NAME, aRecords(NAME, 30, ips));
     LoadBalancer lb = balancer(source().build());
-    await(() -> lb.endpoints().size() == 60);
+    await(() -> lb.inspect().endpoints().size() == 60);
     assertThat(dns.tcpQueries()).isPositive();
   }
 
@@ -112,9 +113,9 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
       throws Exception {
     dns.set(NAME, aRecords(NAME, 5, "127.0.0.1", "127.0.0.2"));
     LoadBalancer lb = balancer(source().queryTimeout(Duration.ofMillis(100)).attempts(1).build());
-    await(() -> lb.endpoints().size() == 2);
+    await(() -> lb.inspect().endpoints().size() == 2);
     await(() -> scheduler.pendingTasks() == 1);
-    List<Endpoint> before = lb.endpoints();
+    List<Endpoint> before = lb.inspect().endpoints();
 
     dns.mode(LoopbackDnsServer.Mode.STALL);
     int failedPicks = 0;
@@ -133,7 +134,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
       }
     }
     assertThat(failedPicks).isZero();
-    assertThat(lb.endpoints()).isEqualTo(before);
+    assertThat(lb.inspect().endpoints()).isEqualTo(before);
     // Backoff reached 32 s: about 25 lookups in 10 minutes, not 120 (one per TTL).
     assertThat(dns.udpQueries() - queriesBefore).isBetween(15, 60);
 
@@ -154,7 +155,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     records.addAll(aRecords("evil.test.", 30, "127.0.0.66")); // not in the chain: ignored
     dns.set(NAME, records);
     LoadBalancer lb = balancer(source().build());
-    await(() -> !lb.endpoints().isEmpty());
+    await(() -> !lb.inspect().endpoints().isEmpty());
     assertThat(hosts(lb)).containsExactly("127.0.0.5");
   }
 
@@ -181,7 +182,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     dns.set(NAME, aRecords(NAME, 30, "127.0.0.1"));
     LoadBalancer lb = balancer(source().build());
     assertThat(lb.awaitReady(Duration.ofSeconds(10))).isTrue();
-    assertThat(lb.endpoints()).hasSize(1);
+    assertThat(lb.inspect().endpoints()).hasSize(1);
   }
 
   @Test
@@ -189,7 +190,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     dns.set(NAME, aRecords(NAME, 2, "127.0.0.1"));
     DnsEndpointSource source = source().build();
     LoadBalancer lb = balancer(source);
-    await(() -> lb.endpoints().size() == 1);
+    await(() -> lb.inspect().endpoints().size() == 1);
     await(() -> scheduler.pendingTasks() == 1);
     lb.close(); // closes its source
     assertThat(scheduler.pendingTasks()).isZero();
@@ -205,7 +206,8 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     int before = dns.udpQueries();
     LoadBalancer first = balancer(source().build());
     LoadBalancer second = balancer(source().build());
-    await(() -> first.endpoints().size() == 1 && second.endpoints().size() == 1);
+    await(
+        () -> first.inspect().endpoints().size() == 1 && second.inspect().endpoints().size() == 1);
     assertThat(dns.udpQueries() - before).isEqualTo(1);
     // Each refreshes when the shared entry expires: one query again, not two.
     ticker.advance(Duration.ofSeconds(34)); // 30 s TTL + up to 10% jitter
@@ -219,7 +221,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     dns.set(NAME, aRecords(NAME, 0, "127.0.0.1"));
     LoadBalancer lb =
         balancer(source().ttlRange(Duration.ofSeconds(1), Duration.ofSeconds(60)).build());
-    await(() -> lb.endpoints().size() == 1);
+    await(() -> lb.inspect().endpoints().size() == 1);
     await(() -> scheduler.pendingTasks() == 1);
     int queries = dns.udpQueries();
     ticker.advance(Duration.ofMillis(900));
@@ -253,7 +255,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
             .eventListener(events)
             .build();
     closeables.add(lb);
-    await(() -> lb.endpoints().size() == 1);
+    await(() -> lb.inspect().endpoints().size() == 1);
     await(() -> scheduler.pendingTasks() == 1);
     dns.mode(LoopbackDnsServer.Mode.GARBAGE);
     ticker.advance(Duration.ofMillis(2_300));
@@ -273,13 +275,16 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
             .keepLastEndpoints(Duration.ZERO) // the one setting: an empty answer applies at once
             .build();
     closeables.add(emptying);
-    await(() -> keeping.endpoints().size() == 1 && emptying.endpoints().size() == 1);
+    await(
+        () ->
+            keeping.inspect().endpoints().size() == 1
+                && emptying.inspect().endpoints().size() == 1);
     await(() -> scheduler.pendingTasks() == 2);
     dns.set(NAME, List.of()); // NXDOMAIN from now on
     ticker.advance(Duration.ofMillis(2_300));
     scheduler.runDueTasks();
-    await(() -> emptying.endpoints().isEmpty());
-    assertThat(keeping.endpoints()).hasSize(1);
+    await(() -> emptying.inspect().endpoints().isEmpty());
+    assertThat(keeping.inspect().endpoints()).hasSize(1);
   }
 
   @Test
@@ -293,7 +298,7 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
             .keepLastEndpoints(Duration.ofDays(365), Duration.ZERO)
             .build();
     closeables.add(lb);
-    await(() -> lb.endpoints().size() == 1);
+    await(() -> lb.inspect().endpoints().size() == 1);
     await(() -> scheduler.pendingTasks() == 1);
     // The DNS server is down (stops answering): the last list stays, for minutes of retries.
     dns.mode(LoopbackDnsServer.Mode.STALL);
@@ -303,20 +308,20 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
         await(() -> scheduler.pendingTasks() == 1); // the lookup timed out and was rescheduled
       }
     }
-    assertThat(lb.endpoints()).hasSize(1);
+    assertThat(lb.inspect().endpoints()).hasSize(1);
     // It answers again, now that the name is gone: NXDOMAIN drops the list at once.
     dns.mode(LoopbackDnsServer.Mode.ANSWER);
     dns.set(NAME, List.of());
-    for (int second = 0; second < 60 && !lb.endpoints().isEmpty(); second++) {
+    for (int second = 0; second < 60 && !lb.inspect().endpoints().isEmpty(); second++) {
       ticker.advance(Duration.ofSeconds(1));
       if (scheduler.runDueTasks() > 0) {
-        await(() -> scheduler.pendingTasks() == 1 || lb.endpoints().isEmpty());
+        await(() -> scheduler.pendingTasks() == 1 || lb.inspect().endpoints().isEmpty());
       }
     }
     // The last answer's update reaches the balancer on its control loop, maybe just after the
     // source rescheduled its lookup.
-    await(() -> lb.endpoints().isEmpty());
-    assertThat(lb.endpoints()).isEmpty();
+    await(() -> lb.inspect().endpoints().isEmpty());
+    assertThat(lb.inspect().endpoints()).isEmpty();
     assertThat(lb.pick().reason())
         .contains("discovery answered with no endpoints: NXDOMAIN for svc.test.");
   }
@@ -334,16 +339,19 @@ class DnsEndpointSourceTest extends LoopbackDnsTest {
     LoadBalancer keeping = LoadBalancers.builder("k").source(stale.build()).build();
     closeables.add(accepting);
     closeables.add(keeping);
-    await(() -> accepting.endpoints().size() == 1 && keeping.endpoints().size() == 1);
+    await(
+        () ->
+            accepting.inspect().endpoints().size() == 1
+                && keeping.inspect().endpoints().size() == 1);
     await(() -> scheduler.pendingTasks() == 2);
     dns.mode(LoopbackDnsServer.Mode.STALL);
-    for (int second = 0; second < 120 && !accepting.endpoints().isEmpty(); second++) {
+    for (int second = 0; second < 120 && !accepting.inspect().endpoints().isEmpty(); second++) {
       ticker.advance(Duration.ofSeconds(1));
       if (scheduler.runDueTasks() > 0) {
         await(() -> scheduler.pendingTasks() == 2); // both lookups timed out and rescheduled
       }
     }
-    assertThat(accepting.endpoints()).isEmpty();
-    assertThat(keeping.endpoints()).hasSize(1); // its balancer refuses empty lists
+    assertThat(accepting.inspect().endpoints()).isEmpty();
+    assertThat(keeping.inspect().endpoints()).hasSize(1); // its balancer refuses empty lists
   }
 }

@@ -78,7 +78,7 @@ class DnsSourceContractTest extends LoopbackDnsTest {
             "DnsEndpointSource{svc.test.:8080, IPV4_ONLY} already serves a balancer (expected: one"
                 + " source per balancer; build one for each, they share DnsCache.shared(), so the"
                 + " name is still looked up once per TTL)");
-    await(() -> first.endpoints().size() == 2);
+    await(() -> first.inspect().endpoints().size() == 2);
     first.close();
     assertThatThrownBy(() -> LoadBalancers.builder("third").source(source).build())
         .hasMessage(
@@ -96,7 +96,7 @@ class DnsSourceContractTest extends LoopbackDnsTest {
       LoadBalancer lb =
           LoadBalancers.builder("svc-logs").source(source().build()).ticker(ticker).build();
       closeables.add(lb);
-      await(() -> lb.endpoints().size() == 2);
+      await(() -> lb.inspect().endpoints().size() == 2);
       dns.mode(LoopbackDnsServer.Mode.STALL);
       for (int i = 0; i < 5; i++) { // five failed lookups in a row
         await(() -> scheduler.pendingTasks() == 1);

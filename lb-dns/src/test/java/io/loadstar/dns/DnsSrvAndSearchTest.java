@@ -75,8 +75,8 @@ class DnsSrvAndSearchTest extends LoopbackDnsTest {
             .seed(2)
             .build();
     closeables.add(lb);
-    await(() -> lb.endpoints().size() == 4);
-    assertThat(lb.endpoints())
+    await(() -> lb.inspect().endpoints().size() == 4);
+    assertThat(lb.inspect().endpoints())
         .extracting(Endpoint::priority)
         .containsExactly(0, 0, 0, 1); // sorted by key: 127.0.0.1-4
 
@@ -134,9 +134,15 @@ class DnsSrvAndSearchTest extends LoopbackDnsTest {
         LoadBalancers.builder("b").strategy(Strategies.roundRobin()).source(absolute).build();
     closeables.add(viaSearch);
     closeables.add(direct);
-    await(() -> !viaSearch.endpoints().isEmpty() && !direct.endpoints().isEmpty());
-    assertThat(viaSearch.endpoints()).extracting(Endpoint::host).containsExactly("127.0.0.7");
-    assertThat(direct.endpoints()).extracting(Endpoint::host).containsExactly("127.0.0.8");
+    await(
+        () ->
+            !viaSearch.inspect().endpoints().isEmpty() && !direct.inspect().endpoints().isEmpty());
+    assertThat(viaSearch.inspect().endpoints())
+        .extracting(Endpoint::host)
+        .containsExactly("127.0.0.7");
+    assertThat(direct.inspect().endpoints())
+        .extracting(Endpoint::host)
+        .containsExactly("127.0.0.8");
   }
 
   @Test
@@ -168,7 +174,7 @@ class DnsSrvAndSearchTest extends LoopbackDnsTest {
       closeables.add(lb);
       balancers.add(lb);
     }
-    await(() -> balancers.stream().allMatch(lb -> lb.endpoints().size() == 1));
+    await(() -> balancers.stream().allMatch(lb -> lb.inspect().endpoints().size() == 1));
     assertThat(errors.get()).isZero();
     assertThat(dns.udpQueries()).isGreaterThanOrEqualTo(500);
   }
@@ -190,11 +196,11 @@ class DnsSrvAndSearchTest extends LoopbackDnsTest {
       LoadBalancer lb =
           LoadBalancers.builder("svc").strategy(Strategies.roundRobin()).source(source).build();
       closeables.add(lb);
-      await(() -> lb.endpoints().size() == 1);
+      await(() -> lb.inspect().endpoints().size() == 1);
       a("cached.test.", 2, "127.0.0.2");
       ticker.advance(Duration.ofMillis(2_200));
       scheduler.runDueTasks();
-      await(() -> lb.endpoints().get(0).host().equals("127.0.0.2"));
+      await(() -> lb.inspect().endpoints().get(0).host().equals("127.0.0.2"));
     } finally {
       java.security.Security.setProperty(
           "networkaddress.cache.ttl", previous != null ? previous : "30");

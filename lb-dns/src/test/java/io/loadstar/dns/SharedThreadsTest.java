@@ -70,10 +70,10 @@ class SharedThreadsTest extends LoopbackDnsTest {
       // Every service discovered its endpoints, probed them (127.0.0.2 has no listener: it fails
       // its checks) and took real calls.
       for (LoadBalancer lb : balancers) {
-        await(() -> lb.endpoints().size() == 2);
+        await(() -> lb.inspect().endpoints().size() == 2);
         await(
             () ->
-                lb.snapshot().stream()
+                lb.inspect().snapshot().stream()
                     .anyMatch(s -> s.state() == EndpointSnapshot.State.UNHEALTHY));
         String served = lb.execute(e -> e.host()); // an outcome for outlier detection
         assertThat(served).startsWith("127.0.0.");
@@ -122,7 +122,7 @@ class SharedThreadsTest extends LoopbackDnsTest {
                 .build());
       }
       for (LoadBalancer lb : balancers) {
-        await(() -> lb.endpoints().size() == 1);
+        await(() -> lb.inspect().endpoints().size() == 1);
       }
       assertThat(threadsNamed("dnsjava NIO selector")).hasSize(1);
       balancers.forEach(LoadBalancer::close);

@@ -322,7 +322,7 @@ class EtcdDiscoveryTest {
   private static Map<String, Integer> clientsPerBackend(List<LoadBalancer> balancers) {
     Map<String, Integer> out = new HashMap<>();
     for (LoadBalancer lb : balancers) {
-      for (Endpoint e : lb.endpoints()) {
+      for (Endpoint e : lb.inspect().endpoints()) {
         out.merge(e.key(), 1, Integer::sum);
       }
     }

@@ -45,7 +45,7 @@ class EtcdFailureTest {
   }
 
   private static Set<Endpoint> endpoints(LoadBalancer lb) {
-    return Set.copyOf(lb.endpoints());
+    return Set.copyOf(lb.inspect().endpoints());
   }
 
   @Test

@@ -25,20 +25,16 @@ import org.jspecify.annotations.Nullable;
  * Design notes: nothing on the call path. Per-endpoint call counts, in-flight and weights are read
  * from the balancer's snapshot() when the registry polls (one snapshot per service per 100 ms,
  * shared by all its meters), retries from retryStats(); ejections, panic, canary rollbacks and
- * discovery health come from the balancer's event listener, which this class provides. An
+ * discovery health come from a listener this class adds to the balancer when it is bound. An
  * endpoint's meters are registered when it is listed and removed from the registry when it
  * leaves, so tags stay bounded by the live endpoint set.
  */
 /**
- * Micrometer meters for Loadstar balancers. Give the balancer {@link #listener()} as its event
- * listener, then {@link #bind} it:
+ * Micrometer meters for Loadstar balancers: {@link #bind} each one, in one call.
  *
  * <pre>{@code
  * LoadstarMetrics metrics = LoadstarMetrics.of(registry);
- * LoadBalancer api = LoadBalancers.builder("api")
- *     .endpoints(...)
- *     .eventListener(metrics.listener())
- *     .build();
+ * LoadBalancer api = LoadBalancers.builder("api").endpoints(...).build();
  * metrics.bind(api);
  * }</pre>
  *
@@ -72,7 +68,7 @@ public final class LoadstarMetrics implements AutoCloseable {
   private final MeterRegistry registry;
   private final long snapshotMaxAgeNanos;
   private final Map<String, Service> services = new ConcurrentHashMap<>();
-  private final Listener listener = new Listener(LbEventListener.NONE);
+  private final Listener listener = new Listener();
 
   private LoadstarMetrics(MeterRegistry registry, long snapshotMaxAgeNanos) {
     this.registry = registry;
@@ -89,36 +85,28 @@ public final class LoadstarMetrics implements AutoCloseable {
     return new LoadstarMetrics(requireNonNull(registry, "registry"), maxAgeNanos);
   }
 
-  /** The listener to give each balancer this instance meters ({@code eventListener(..)}). */
-  public LbEventListener listener() {
-    return listener;
-  }
-
   /**
-   * The listener to give a balancer that already has one: {@code delegate} hears every event after
-   * the metrics do.
-   */
-  public LbEventListener listener(LbEventListener delegate) {
-    return new Listener(requireNonNull(delegate, "delegate"));
-  }
-
-  /**
-   * Registers {@code lb}'s meters, and follows its endpoint list: meters of endpoints that leave
-   * are removed. Its events reach the meters only if it was built with {@link #listener()}.
+   * Registers {@code lb}'s meters and adds a listener to it for its events (ejections, panic,
+   * canary rollbacks, discovery health), and follows its endpoint list: meters of endpoints that
+   * leave are removed. Binding the same balancer again does nothing.
    *
-   * @throws IllegalStateException if a balancer of the same name is bound already
+   * @throws IllegalStateException if another balancer of the same name is bound already
    */
   public void bind(LoadBalancer lb) {
     requireNonNull(lb, "lb");
     Service s = service(lb.name());
     synchronized (s) {
-      if (s.lb != null && s.lb != lb) {
+      if (s.lb == lb) {
+        return;
+      }
+      if (s.lb != null) {
         throw new IllegalStateException(
             "a balancer named '" + lb.name() + "' is bound already (expected: one per service)");
       }
       s.lb = lb;
+      s.subscription = lb.addListener(listener);
       s.bindServiceMeters();
-      s.endpoints(lb.endpoints());
+      s.endpoints(lb.inspect().endpoints());
     }
   }
 
@@ -155,6 +143,7 @@ public final class LoadstarMetrics implements AutoCloseable {
     final String name;
     final Tags tags;
     @Nullable LoadBalancer lb;
+    LoadBalancer.@Nullable Subscription subscription;
     final Map<String, List<Meter>> endpointMeters = new HashMap<>();
     final List<Meter> serviceMeters = new ArrayList<>();
     final Map<String, Counter> ejections = new ConcurrentHashMap<>();
@@ -213,7 +202,9 @@ public final class LoadstarMetrics implements AutoCloseable {
       if (l == null) {
         return 0;
       }
-      return refused ? l.retryStats().refusedByBudget() : l.retryStats().retries();
+      return refused
+          ? l.inspect().retryStats().refusedByBudget()
+          : l.inspect().retryStats().retries();
     }
 
     double budgetUsed() {
@@ -221,8 +212,8 @@ public final class LoadstarMetrics implements AutoCloseable {
       if (l == null) {
         return 0;
       }
-      long calls = l.retryStats().windowCalls();
-      return calls == 0 ? 0 : (double) l.retryStats().windowRetries() / calls;
+      long calls = l.inspect().retryStats().windowCalls();
+      return calls == 0 ? 0 : (double) l.inspect().retryStats().windowRetries() / calls;
     }
 
     double staleness() {
@@ -293,7 +284,7 @@ public final class LoadstarMetrics implements AutoCloseable {
       if (snapshot == null || now - snapshotNanos >= snapshotMaxAgeNanos) {
         List<EndpointSnapshot> all;
         try {
-          all = l.snapshot();
+          all = l.inspect().snapshot();
         } catch (IllegalStateException closed) {
           return Double.NaN; // closed: its meters stay until removed, with no value
         }
@@ -325,6 +316,10 @@ public final class LoadstarMetrics implements AutoCloseable {
     }
 
     synchronized void removeAll() {
+      if (subscription != null) {
+        subscription.close();
+        subscription = null;
+      }
       for (List<Meter> ms : endpointMeters.values()) {
         for (Meter m : ms) {
           registry.remove(m);
@@ -340,13 +335,8 @@ public final class LoadstarMetrics implements AutoCloseable {
     }
   }
 
-  /** Turns the balancer's events into meter updates, then hands them on. */
+  /** Turns the balancers' events into meter updates. */
   private final class Listener extends LbEventListener {
-    private final LbEventListener delegate;
-
-    Listener(LbEventListener delegate) {
-      this.delegate = delegate;
-    }
 
     @Override
     public void endpointsUpdated(String service, List<Endpoint> endpoints) {
@@ -354,13 +344,11 @@ public final class LoadstarMetrics implements AutoCloseable {
       s.lastGoodNanos = System.nanoTime();
       s.discoveryFailing = false;
       s.endpoints(endpoints);
-      delegate.endpointsUpdated(service, endpoints);
     }
 
     @Override
     public void discoveryFailed(String service, Throwable error) {
       service(service).discoveryFailing = true;
-      delegate.discoveryFailed(service, error);
     }
 
     @Override
@@ -368,7 +356,6 @@ public final class LoadstarMetrics implements AutoCloseable {
       Service s = service(service);
       s.lastGoodNanos = System.nanoTime();
       s.discoveryFailing = false;
-      delegate.discoveryRecovered(service, endpoints);
     }
 
     @Override
@@ -377,34 +364,16 @@ public final class LoadstarMetrics implements AutoCloseable {
       if (state == EndpointSnapshot.State.EJECTED) {
         service(service).ejected(reason);
       }
-      delegate.endpointStateChanged(service, endpoint, state, reason);
     }
 
     @Override
     public void panicChanged(String service, boolean panic, String reason) {
       service(service).panic = panic;
-      delegate.panicChanged(service, panic, reason);
     }
 
     @Override
     public void canaryRolledBack(String service, String reason) {
       service(service).rolledBack();
-      delegate.canaryRolledBack(service, reason);
-    }
-
-    @Override
-    public void pickFailed(String service, String reason) {
-      delegate.pickFailed(service, reason);
-    }
-
-    @Override
-    public void retryBudgetExhausted(String service, long calls, long retries) {
-      delegate.retryBudgetExhausted(service, calls, retries);
-    }
-
-    @Override
-    public void retryBudgetRestored(String service) {
-      delegate.retryBudgetRestored(service);
     }
   }
 }

@@ -61,7 +61,6 @@ class LoadstarMetricsTest {
               @Override
               public void close() {}
             })
-        .eventListener(metrics.listener())
         .ticker(ticker)
         .scheduler(scheduler)
         .seed(1);

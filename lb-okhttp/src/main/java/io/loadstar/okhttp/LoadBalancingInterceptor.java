@@ -196,7 +196,8 @@ public final class LoadBalancingInterceptor implements Interceptor {
       }
       BalancedCall call = lb.newCall(context != null ? context : PickContext.empty(), idempotent);
       OkHttpDriver driver =
-          new OkHttpDriver(settings, lb.name(), lb.retryPolicy(), chain, request, idempotent);
+          new OkHttpDriver(
+              settings, lb.name(), lb.inspect().retryPolicy(), chain, request, idempotent);
       return AttemptLoop.run(call, driver.remainingNanos(), driver);
     }
   }

@@ -180,7 +180,7 @@ class BadNetworkInputTest {
         assertThat(r.body().string()).startsWith("ok-");
       }
     }
-    EndpointSnapshot bad = lb.snapshot().get(2);
+    EndpointSnapshot bad = lb.inspect().snapshot().get(2);
     assertThat(bad.state()).as("%s", bad).isEqualTo(EndpointSnapshot.State.EJECTED);
     assertThat(bad.failures()).isEqualTo(5);
     assertThat(bad.successes()).isZero();
@@ -211,15 +211,15 @@ class BadNetworkInputTest {
     assertThat(Await.until(() -> badReceived.get() == 1)).isTrue();
     assertThat(healthy.get(0).getAllServeEvents()).isEmpty();
     assertThat(healthy.get(1).getAllServeEvents()).isEmpty();
-    assertThat(lb.snapshot().get(2).failures()).isEqualTo(1);
-    assertThat(lb.snapshot().get(2).inFlight()).isZero();
+    assertThat(lb.inspect().snapshot().get(2).failures()).isEqualTo(1);
+    assertThat(lb.inspect().snapshot().get(2).inFlight()).isZero();
     LoadBalancingInterceptorTest.assertPoolIdle(client);
   }
 
   private static PickContext keyOn(LoadBalancer lb, Endpoint target) {
     for (int k = 0; ; k++) {
       PickContext c = PickContext.ofHashKey("user-" + k);
-      if (lb.peek(c).orElseThrow().equals(target)) {
+      if (lb.inspect().peek(c).orElseThrow().equals(target)) {
         return c;
       }
     }

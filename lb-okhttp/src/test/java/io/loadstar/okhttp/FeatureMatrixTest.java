@@ -232,8 +232,8 @@ class FeatureMatrixTest {
     int target = f.canary() && isListed(lb, backends.endpoint(CANARY)) ? CANARY : warm.busiest();
     Endpoint faulty = backends.endpoint(target);
     Map<String, String> keysBefore = f.sticky() ? keyOwners(lb) : Map.of();
-    int subsetBefore = lb.endpoints().size();
-    List<String> listedBefore = lb.endpoints().stream().map(Endpoint::key).toList();
+    int subsetBefore = lb.inspect().endpoints().size();
+    List<String> listedBefore = lb.inspect().endpoints().stream().map(Endpoint::key).toList();
     Map<String, Integer> weightsBefore = weights(lb);
 
     if (fault == Fault.DEAD) {
@@ -242,7 +242,7 @@ class FeatureMatrixTest {
       behaviour[target] = fault;
     }
     events.stateChanges.clear();
-    long budgetRefusedBefore = lb.retryStats().refusedByBudget();
+    long budgetRefusedBefore = lb.inspect().retryStats().refusedByBudget();
     Traffic first = load.phase(ticker, scheduler, 25, backends); // 2.5 s of fake time
     long failuresOnFaultyMid = failuresOf(lb, faulty);
     Traffic last = load.phase(ticker, scheduler, 15, backends); // 1.5 s more
@@ -256,7 +256,7 @@ class FeatureMatrixTest {
             || (fault == Fault.DEAD && (f.tcpChecks() || f.httpChecks()))
             || (fault == Fault.ANSWERS_503 && f.httpChecks())
             || (targetIsCanary && fault != Fault.SLOW);
-    String context = f + ", " + fault + " on " + faulty + ": " + lb.snapshot();
+    String context = f + ", " + fault + " on " + faulty + ": " + lb.inspect().snapshot();
 
     // With outlier detection (the default) no GET fails, nor for a slow backend. Without it, the
     // only failed GETs are those whose retry the budget refused, and none once checks or a
@@ -264,7 +264,7 @@ class FeatureMatrixTest {
     if (fault == Fault.SLOW || f.outliers()) {
       assertThat(failed).as("failed GETs; %s", context).isZero();
     } else if (failed > 0) {
-      assertThat(lb.retryStats().refusedByBudget() - budgetRefusedBefore)
+      assertThat(lb.inspect().retryStats().refusedByBudget() - budgetRefusedBefore)
           .as("failed GETs without a refused retry; %s", context)
           .isPositive();
     }
@@ -328,7 +328,9 @@ class FeatureMatrixTest {
     }
     // A subset widens past a member that is out (unless it holds every endpoint already).
     if (f.subsetting() && fault != Fault.SLOW && isOut(lb, faulty)) {
-      assertThat(lb.endpoints()).as(context).hasSize(Math.min(BACKENDS, subsetBefore + 1));
+      assertThat(lb.inspect().endpoints())
+          .as(context)
+          .hasSize(Math.min(BACKENDS, subsetBefore + 1));
     }
   }
 
@@ -440,26 +442,28 @@ class FeatureMatrixTest {
     Map<String, String> out = new HashMap<>();
     for (int u = 0; u < 40; u++) {
       String key = "user-" + u;
-      lb.peek(io.loadstar.api.PickContext.ofHashKey(key)).ifPresent(e -> out.put(key, e.key()));
+      lb.inspect()
+          .peek(io.loadstar.api.PickContext.ofHashKey(key))
+          .ifPresent(e -> out.put(key, e.key()));
     }
     return out;
   }
 
   private static Map<String, Integer> weights(LoadBalancer lb) {
     Map<String, Integer> out = new HashMap<>();
-    lb.endpoints().forEach(e -> out.put(e.key(), e.weight()));
+    lb.inspect().endpoints().forEach(e -> out.put(e.key(), e.weight()));
     return out;
   }
 
   private static boolean isListed(LoadBalancer lb, Endpoint e) {
-    return lb.endpoints().stream().anyMatch(x -> x.key().equals(e.key()));
+    return lb.inspect().endpoints().stream().anyMatch(x -> x.key().equals(e.key()));
   }
 
   private static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint e) {
-    return lb.snapshot().stream()
+    return lb.inspect().snapshot().stream()
         .filter(s -> s.endpoint().key().equals(e.key()))
         .findFirst()
-        .orElseThrow(() -> new AssertionError(e + " not listed: " + lb.snapshot()));
+        .orElseThrow(() -> new AssertionError(e + " not listed: " + lb.inspect().snapshot()));
   }
 
   private static EndpointSnapshot.State state(LoadBalancer lb, Endpoint e) {
@@ -480,7 +484,7 @@ class FeatureMatrixTest {
    * capacity), any other otherwise.
    */
   private static boolean hasPeer(LoadBalancer lb, Endpoint faulty, boolean zones) {
-    return lb.endpoints().stream()
+    return lb.inspect().endpoints().stream()
         .filter(e -> !e.key().equals(faulty.key()))
         .filter(e -> !"v2".equals(e.tags().get("version")))
         .anyMatch(e -> !zones || e.zone().equals(faulty.zone()));

@@ -261,7 +261,7 @@ class LoadBalancingInterceptorTest {
   }
 
   private static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint endpoint) {
-    return lb.snapshot().stream()
+    return lb.inspect().snapshot().stream()
         .filter(s -> s.endpoint().key().equals(endpoint.key()))
         .findFirst()
         .orElseThrow();
@@ -491,7 +491,7 @@ class LoadBalancingInterceptorTest {
     int attempts = backends.total();
     assertThat(attempts).isLessThanOrEqualTo((int) (1.2 * requests)).isGreaterThan(requests);
     assertThat(events.budgetEvents).hasSize(1);
-    assertThat(lb.retryStats().refusedByBudget()).isPositive();
+    assertThat(lb.inspect().retryStats().refusedByBudget()).isPositive();
     assertPoolIdle(client);
   }
 
@@ -528,7 +528,7 @@ class LoadBalancingInterceptorTest {
     try (Response r = client.newCall(get).execute()) {
       assertThat(r.body().string()).isEqualTo("ok");
     }
-    assertThat(lb.retryStats().retries()).isEqualTo(1);
+    assertThat(lb.inspect().retryStats().retries()).isEqualTo(1);
     // A call through execute() is retried by the same engine: its counters go on.
     List<Endpoint> tried = new ArrayList<>();
     String value =
@@ -542,8 +542,8 @@ class LoadBalancingInterceptorTest {
               return "done";
             });
     assertThat(value).isEqualTo("done");
-    assertThat(lb.retryStats().retries()).isEqualTo(2);
-    assertThat(lb.retryStats().windowCalls()).isEqualTo(2);
+    assertThat(lb.inspect().retryStats().retries()).isEqualTo(2);
+    assertThat(lb.inspect().retryStats().windowCalls()).isEqualTo(2);
   }
 
   @Test
@@ -552,7 +552,7 @@ class LoadBalancingInterceptorTest {
         closeLater(
             Backends.start(2, s -> {}, (i, r) -> new MockResponse.Builder().code(503).build()));
     LoadBalancer balancer = balancer(backends.endpoints());
-    balancer.drain(backends.endpoint(1).key()); // listed and untried, but not usable
+    balancer.control().drain(backends.endpoint(1).key()); // listed and untried, but not usable
     OkHttpClient client =
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
     try (Response r =
@@ -670,7 +670,7 @@ class LoadBalancingInterceptorTest {
         .hasMessage("timeout");
     assertThat(snapshotOf(balancer, first).failures()).isEqualTo(2);
     assertThat(snapshotOf(balancer, second).failures()).isEqualTo(1); // cut short: not its fault
-    for (EndpointSnapshot s : balancer.snapshot()) {
+    for (EndpointSnapshot s : balancer.inspect().snapshot()) {
       assertThat(s.inFlight()).as("in flight at %s", s.endpoint()).isZero();
     }
   }
@@ -734,8 +734,8 @@ class LoadBalancingInterceptorTest {
     assertThat(backends.servers.get(0).takeRequest(10, TimeUnit.SECONDS)).isNotNull();
     call.cancel();
     assertThat(outcome.get(10, TimeUnit.SECONDS)).isInstanceOf(IOException.class);
-    assertThat(Await.until(() -> balancer.snapshot().get(0).inFlight() == 0)).isTrue();
-    assertThat(balancer.snapshot().get(0).failures()).isZero();
+    assertThat(Await.until(() -> balancer.inspect().snapshot().get(0).inFlight() == 0)).isTrue();
+    assertThat(balancer.inspect().snapshot().get(0).failures()).isZero();
   }
 
   /** Backend 0 never answers in time; backend 1 answers at once. */
@@ -894,14 +894,14 @@ class LoadBalancingInterceptorTest {
         client
             .newCall(new Request.Builder().url("http://svc.test:" + backends.port + "/").build())
             .execute();
-    assertThat(balancer.snapshot().get(0).inFlight()).isEqualTo(1);
+    assertThat(balancer.inspect().snapshot().get(0).inFlight()).isEqualTo(1);
     assertThat(CallAttempts.of(open).servedBy()).isEqualTo(backends.endpoint(0));
     open.close();
-    assertThat(balancer.snapshot().get(0).inFlight()).isZero();
-    assertThat(balancer.snapshot().get(0).successes()).isEqualTo(1);
+    assertThat(balancer.inspect().snapshot().get(0).inFlight()).isZero();
+    assertThat(balancer.inspect().snapshot().get(0).successes()).isEqualTo(1);
     assertThat(get(client, "http://svc.test:" + backends.port + "/fail")).startsWith("500");
-    assertThat(balancer.snapshot().get(0).failures()).isEqualTo(1);
-    assertThat(balancer.snapshot().get(0).inFlight()).isZero();
+    assertThat(balancer.inspect().snapshot().get(0).failures()).isEqualTo(1);
+    assertThat(balancer.inspect().snapshot().get(0).inFlight()).isZero();
   }
 
   @Test
@@ -982,7 +982,7 @@ class LoadBalancingInterceptorTest {
       assertThat(r.code()).isEqualTo(200);
       assertThat(CallAttempts.of(r)).isNull();
     }
-    assertThat(balancer.snapshot().get(0).successes()).isZero();
+    assertThat(balancer.inspect().snapshot().get(0).successes()).isZero();
   }
 
   @Test

@@ -102,7 +102,7 @@ class ReadmeConfigFailoverTest {
                 }
               }
             });
-    assertThat(outcome.failed()).as("%s; %s", outcome, api.snapshot()).isZero();
+    assertThat(outcome.failed()).as("%s; %s", outcome, api.inspect().snapshot()).isZero();
     int[] counts = backends.counts();
     int served = 0;
     for (int i = 0; i < endpoints - 1; i++) {
@@ -110,8 +110,9 @@ class ReadmeConfigFailoverTest {
     }
     assertThat(served).isEqualTo(400);
     EndpointSnapshot deadState =
-        api.snapshot().stream().filter(s -> s.endpoint().equals(dead)).findFirst().get();
+        api.inspect().snapshot().stream().filter(s -> s.endpoint().equals(dead)).findFirst().get();
     assertThat(deadState.failures()).isBetween(1L, 20L);
-    assertThat(api.snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum()).isZero();
+    assertThat(api.inspect().snapshot().stream().mapToInt(EndpointSnapshot::inFlight).sum())
+        .isZero();
   }
 }

@@ -105,7 +105,7 @@ class ZonesCanaryAffinityHttpTest {
     int[] end = backends.counts();
     int toA = end[0] + end[1] - learned[0] - learned[1];
     int toB = end[2] + end[3] - learned[2] - learned[3];
-    assertThat(failed).as("failed GETs; %s", lb.snapshot()).isZero();
+    assertThat(failed).as("failed GETs; %s", lb.inspect().snapshot()).isZero();
     assertThat(100.0 * toB / (toA + toB)).as("%% of attempts to zone b").isGreaterThanOrEqualTo(98);
   }
 

@@ -291,7 +291,7 @@ public final class Demo {
               backendsOfUser.size());
         }
         if (down != null) {
-          for (EndpointSnapshot s : lb.snapshot()) {
+          for (EndpointSnapshot s : lb.inspect().snapshot()) {
             if (s.endpoint().equals(down)) {
               out.printf(
                   Locale.ROOT,
@@ -301,7 +301,7 @@ public final class Demo {
                   s.failures(),
                   s.state(),
                   s.reason().isEmpty() ? "" : " (" + s.reason() + ")",
-                  lb.retryStats().retries());
+                  lb.inspect().retryStats().retries());
             }
           }
         }
@@ -406,10 +406,13 @@ public final class Demo {
     /** Waits until the balancer has discovered every registered endpoint (at most 10 s). */
     void awaitDiscovered(LoadBalancer lb, int count) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (lb.endpoints().size() < count) {
+      while (lb.inspect().endpoints().size() < count) {
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException(
-              "discovered " + lb.endpoints() + " from etcd within 10 s, expected " + count);
+              "discovered "
+                  + lb.inspect().endpoints()
+                  + " from etcd within 10 s, expected "
+                  + count);
         }
         Thread.onSpinWait();
       }

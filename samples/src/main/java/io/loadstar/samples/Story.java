@@ -288,7 +288,7 @@ public final class Story {
           result.p50All[c] = percentile(traffic.all(c), 0.50);
           result.p99All[c] = percentile(traffic.all(c), 0.99);
         }
-        result.retries = lb.retryStats().retries();
+        result.retries = lb.inspect().retryStats().retries();
         out.println();
         out.println(
             "summary (rows above: each client's answers per second, and each backend's share of"
@@ -354,7 +354,7 @@ public final class Story {
         lastErrors[b][c] = errors;
       }
       EndpointSnapshot seen = null;
-      for (EndpointSnapshot s : lb.snapshot()) {
+      for (EndpointSnapshot s : lb.inspect().snapshot()) {
         if (s.endpoint().host().equals(backend.address.getAddress().getHostAddress())) {
           seen = s;
         }

@@ -55,7 +55,7 @@ public final class RedisUsage {
           failed++;
         }
       }
-      for (EndpointSnapshot s : redis.snapshot()) {
+      for (EndpointSnapshot s : redis.inspect().snapshot()) {
         System.out.println(s); // 127.0.0.3 EJECTED (ejected: 5 consecutive connect failures ...)
       }
     } finally {

@@ -63,8 +63,8 @@ final class UseIt {
     }
 
     // Only looking: where would a call go now, and why not elsewhere? Neither takes a slot.
-    orders.peek(PickContext.empty()).ifPresent(e -> System.out.println(e));
-    System.out.println(orders.explain(PickContext.empty()));
+    orders.inspect().peek(PickContext.empty()).ifPresent(e -> System.out.println(e));
+    System.out.println(orders.inspect().explain(PickContext.empty()));
 
     orders.close(); // stops sources and timers
     // end::readme[]

@@ -105,7 +105,7 @@ class LineClientTest {
       assertThat(client.call("ping " + i, true)).isEqualTo("OK ping " + i);
     }
     // The default cap (10%) ejects one of the two; the other goes last while it fails.
-    assertThat(lb.snapshot())
+    assertThat(lb.inspect().snapshot())
         .filteredOn(s -> !s.endpoint().equals(ok.endpoint()))
         .extracting(EndpointSnapshot::state)
         .contains(EndpointSnapshot.State.EJECTED);
