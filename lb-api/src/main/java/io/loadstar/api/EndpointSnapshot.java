@@ -4,7 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * What a balancer knows about one endpoint at one moment: its state, the reason in words, its
- * weights, calls in flight and outcome counters. Returned by {@link LoadBalancer#snapshot()}.
+ * weights, calls in flight and outcome counters. Returned by {@link
+ * LoadBalancer.Inspection#snapshot()}.
  *
  * <p>Immutable and thread-safe; a copy, not a live view.
  */

@@ -12,7 +12,7 @@ import org.jspecify.annotations.Nullable;
  * sticky key), and the endpoint chosen when the pick is determined by this context and the state (a
  * hash key's owner, the least loaded when every candidate is compared); when it is drawn, the
  * decision names the endpoints it is drawn among (a tie included). Made by {@link
- * LoadBalancer#explain}, which takes no slot and changes nothing. Immutable.
+ * LoadBalancer.Inspection#explain}, which takes no slot and changes nothing. Immutable.
  */
 public final class PickExplanation {
 

@@ -1,7 +1,7 @@
 package io.loadstar.api;
 
 /**
- * A service's retry counters, as {@link LoadBalancer#retryStats()} read them. Immutable.
+ * A service's retry counters, as {@link LoadBalancer.Inspection#retryStats()} read them. Immutable.
  *
  * @param retries retries allowed since the balancer was built
  * @param refusedByBudget retries refused because the budget was spent, since it was built

@@ -266,9 +266,10 @@ public final class LoadBalancers {
     /**
      * Talks to a subset of the discovered endpoints, chosen from this client's position among its
      * peers so that every endpoint gets an even share of clients and requests (see {@link
-     * Subsetting}). {@link LoadBalancer#endpoints()} and {@link LoadBalancer#snapshot()} then list
-     * the subset (with its balancing weights, scaled by 100), and health checks probe it only.
-     * Defaults to none: every client talks to every endpoint.
+     * Subsetting}). {@link LoadBalancer.Inspection#endpoints()} and {@link
+     * LoadBalancer.Inspection#snapshot()} then list the subset (with its balancing weights, scaled
+     * by 100), and health checks probe it only. Defaults to none: every client talks to every
+     * endpoint.
      */
     public Builder subsetting(Subsetting subsetting) {
       this.subsetting = requireNonNull(subsetting, "subsetting");
@@ -389,7 +390,8 @@ public final class LoadBalancers {
      * answering: calls through {@link LoadBalancer#execute} and through a {@link
      * LoadBalancer#newCall balanced call}, which the OkHttp interceptor and other drivers use (at
      * most the call's remaining time). Once endpoints are known nothing waits; {@link
-     * LoadBalancer#pick} and {@link LoadBalancer#peek} never wait. Defaults to 0 (no wait).
+     * LoadBalancer#pick} and {@link LoadBalancer.Inspection#peek} never wait. Defaults to 0 (no
+     * wait).
      *
      * @throws IllegalArgumentException if not in {@code 0..5m}
      */

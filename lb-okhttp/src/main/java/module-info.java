@@ -1,0 +1,9 @@
+/** The OkHttp integration: a per-request balancing interceptor and an HTTP health checker. */
+module io.loadstar.okhttp {
+  requires transitive io.loadstar.api;
+  requires transitive okhttp3;
+  requires io.loadstar.core;
+  requires okio;
+
+  exports io.loadstar.okhttp;
+}
