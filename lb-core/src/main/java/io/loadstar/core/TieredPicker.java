@@ -169,7 +169,7 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
       if (r.isAvailable()) {
         return r;
       }
-      if (policy == null && r.reason().startsWith(SnapshotBuilder.NO_CANARY)) {
+      if (policy == null && r.reason().startsWith(CanaryStage.NO_CANARY)) {
         policy = r.reason();
       }
     }
