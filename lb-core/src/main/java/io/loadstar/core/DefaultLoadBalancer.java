@@ -5,7 +5,6 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointCall;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.EndpointSource;
-import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PeerPosition;
@@ -23,7 +22,6 @@ import io.loadstar.core.internal.SourceContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,9 +38,10 @@ import org.slf4j.LoggerFactory;
 
 /*
  * Design notes. The balancer wires its parts and keeps the endpoint list; each concern has its own
- * file: SnapshotBuilder (tiers, panic, spill-over, slow start), TieredPicker (the published
- * snapshot and its failure messages), OutlierDetector (passive health and ejection), RetryEngine
- * (the service's retry policy and budget), HealthCheckService (active checks).
+ * file: DiscoveryPipeline (checks, keep-last, subsetting: what discovery says, on its way here),
+ * SnapshotBuilder and its routing stages, TieredPicker (the published snapshot and its failure
+ * messages), OutlierDetector (passive health and ejection), RetryEngine (the service's retry
+ * policy and budget), HealthCheckService (active checks).
  *
  * Threading: every state change (a source's update, a probe result, an ejection, close) runs as a
  * task on one SerialExecutor, which owns no thread; fields marked "serial only" are touched only
@@ -55,9 +54,6 @@ import org.slf4j.LoggerFactory;
  * list equal to the current one (same endpoints, same attributes, after sorting and de-duplication)
  * publishes nothing. Removed states are dropped after the new snapshot is published, so calls in
  * flight on them still report into a live object.
- *
- * Stale-while-error: a discovery error, or an empty list when acceptEmptyUpdates is off, never
- * replaces a non-empty set. The error is kept for messages and reported to the listener.
  */
 /** The lb-core {@link LoadBalancer}. Thread-safe. */
 final class DefaultLoadBalancer implements LoadBalancer {
@@ -70,8 +66,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final SerialExecutor serialExecutor;
   private final EndpointSource source;
   private final Ticker ticker;
-  private final long keepLastFailingNanos;
-  private final long keepLastEmptyNanos;
   private final SharedThreads.Lease threads;
   private final long seed;
   private final EndpointState.Factory stateFactory;
@@ -94,7 +88,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
   // Serial only.
   private boolean sourceStarted = true;
   private Map<String, EndpointState> states = Map.of();
-  private long lastAnswerNanos; // when discovery last answered with endpoints
   private int publications;
   private @Nullable ScheduledFuture<?> rampTimer;
   private @Nullable ScheduledFuture<?> returnTimer;
@@ -103,20 +96,13 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final SelectionStrategy strategy;
   private final @Nullable Affinity affinity;
   private final @Nullable Subsetting subsetting;
-  // Serial only, with subsetting: the whole list discovery gave, and this client's position.
-  private List<Endpoint> discovered = List.of();
-  private volatile int discoveredSize; // read by explain()
-  private int positionIndex = -1;
-  private int positionCount;
-  private boolean subsetPending;
+  private final DiscoveryPipeline discovery;
 
   DefaultLoadBalancer(LoadBalancers.Builder b) {
     this.name = b.name;
     this.serialExecutor = new SerialExecutor(b.name);
     this.source = b.sources.size() == 1 ? b.sources.get(0) : CompositeEndpointSource.of(b.sources);
     this.ticker = b.ticker;
-    this.keepLastFailingNanos = b.keepLastFailingNanos;
-    this.keepLastEmptyNanos = b.keepLastEmptyNanos;
     this.threads = new SharedThreads.Lease("LoadBalancer '" + b.name + "'", b.scheduler);
     this.seed = b.seed;
     // Disabled settings cost nothing per call: no outlier state at all, as before it had a default.
@@ -138,10 +124,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.strategy = b.strategy;
     this.affinity = b.affinity;
     this.subsetting = b.subsetting;
-    if (b.subsetting != null && b.subsetting.count() > 0) {
-      this.positionIndex = b.subsetting.index();
-      this.positionCount = b.subsetting.count();
-    }
+    this.discovery = new DiscoveryPipeline(b, events, serialExecutor, new Listed());
     this.canary =
         b.split != null
             ? new CanaryDriver(
@@ -180,7 +163,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
             source.start(
                 new SourceContext(
                     name,
-                    update -> serialExecutor.execute(() -> onUpdate(update)),
+                    update -> serialExecutor.execute(() -> discovery.onUpdate(update)),
                     serialExecutor,
                     threads,
                     ticker,
@@ -198,7 +181,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
               peers.start(
                   (index, count) -> {
                     Subsetting.checkPosition(index, count);
-                    serialExecutor.execute(() -> positionChanged(index, count));
+                    serialExecutor.execute(() -> discovery.positionChanged(index, count));
                   });
             } catch (RuntimeException e) {
               failed[1] = e;
@@ -372,49 +355,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   // ---- control loop ----
 
-  private void onUpdate(EndpointUpdate update) {
-    if (closed) {
-      return;
-    }
-    String conflict =
-        update.isError() ? null : EndpointLists.conflictingDuplicate(update.endpoints());
-    if (conflict != null) {
-      // Which of the two is right cannot be known: keep the last good list, as for an error.
-      update = EndpointUpdate.failed(new IllegalArgumentException("discovery: " + conflict));
-    }
-    List<Endpoint> next =
-        update.isError() ? List.of() : EndpointLists.canonical(update.endpoints());
-    long now = ticker.nanoTime();
-    // What is wrong with the update: discovery's error, or its answer that there is none, with the
-    // reason it gave (an empty list without one says nothing to keep in failed picks' messages).
-    Throwable error =
-        update.isError()
-            ? update.error().orElseThrow()
-            : next.isEmpty() && !update.reason().isEmpty()
-                ? ServiceEvents.noEndpoints(update.reason(), 0)
-                : null;
-    if (next.isEmpty() && (error != null || !states.isEmpty())) {
-      long keepNanos = update.isError() ? keepLastFailingNanos : keepLastEmptyNanos;
-      if (states.isEmpty() || now - lastAnswerNanos < keepNanos) { // stale-while-error
-        events.discoveryFailed(
-            update.isError() || states.isEmpty()
-                ? error
-                : ServiceEvents.noEndpoints(update.reason(), states.size()),
-            states.size());
-        return;
-      }
-      events.lastEndpointsDropped(states.size(), keepNanos, error);
-    } else {
-      events.discoveryAnswered(next.size());
-    }
-    if (!next.isEmpty()) {
-      lastAnswerNanos = now;
-    }
-    discovered = next;
-    discoveredSize = next.size();
-    reconcile(subsetOf(next));
-  }
-
   /** Makes {@code next} the listed endpoints: states kept by key, added, removed; publishes. */
   private void reconcile(List<Endpoint> next) {
     if (next.equals(endpoints)) {
@@ -472,79 +412,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
     events.endpointsUpdated(added, removed, next);
   }
 
-  /** This client's position among its peers changed; control loop. */
-  private void positionChanged(int index, int count) {
-    if (closed || (index == positionIndex && count == positionCount)) {
-      return;
-    }
-    logger.info("[{}] this client is {} of {}: subsetting follows", name, index, count);
-    positionIndex = index;
-    positionCount = count;
-    reconcile(subsetOf(discovered));
-  }
-
-  /**
-   * This client's subset of {@code all}, widened by one usable endpoint for each member that is not
-   * usable (unhealthy, ejected); {@code all} itself without subsetting or a known position.
-   */
-  private List<Endpoint> subsetOf(List<Endpoint> all) {
-    Subsetting s = subsetting;
-    if (s == null || positionCount == 0 || all.isEmpty()) {
-      return all;
-    }
-    int size = s.sizeFor(all.size(), positionCount);
-    if (size >= all.size()) {
-      return all;
-    }
-    SubsetPlan plan = SubsetPlan.of(all, positionCount, size);
-    List<Endpoint> subset = new ArrayList<>(plan.subset(positionIndex));
-    Map<String, EndpointStatus> byKey = new HashMap<>();
-    for (EndpointStatus st : current.statuses()) {
-      byKey.put(st.state.key(), st);
-    }
-    int missing = 0;
-    for (Endpoint e : subset) {
-      missing += usable(e, byKey) ? 0 : 1;
-    }
-    if (missing > 0) {
-      for (Endpoint e : plan.widening(positionIndex)) {
-        if (missing == 0) {
-          break;
-        }
-        subset.add(e);
-        missing -= usable(e, byKey) ? 1 : 0;
-      }
-    }
-    return EndpointLists.canonical(subset);
-  }
-
-  /**
-   * Whether the endpoint of {@code e}'s key is usable by the last build's status (healthy, not
-   * ejected, not drained), or not listed yet (assumed usable).
-   */
-  private boolean usable(Endpoint e, Map<String, EndpointStatus> byKey) {
-    EndpointStatus status = byKey.get(e.key());
-    return status == null || status.usable();
-  }
-
-  /**
-   * Re-evaluates the subset after a state changed, once the current control-loop task is done (the
-   * detector or health check that changed it may still be running); changes coalesce.
-   */
-  private void resubsetSoon() {
-    if (subsetPending || positionCount == 0) {
-      return;
-    }
-    subsetPending = true;
-    serialExecutor.execute(
-        () -> {
-          subsetPending = false;
-          if (!closed && !discovered.isEmpty()) {
-            reconcile(subsetOf(discovered));
-          }
-        });
-  }
-
   PickExplanation explain(PickContext context) {
     Objects.requireNonNull(context, "context");
     checkOpen();
@@ -556,7 +423,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
         snapshots,
         affinity,
         c == null ? "" : c.rolledBack(),
-        subsetting != null ? discoveredSize : 0,
+        subsetting != null ? discovery.discoveredSize() : 0,
         context,
         ticker.nanoTime());
   }
@@ -766,6 +633,29 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
   }
 
+  /** What the discovery pipeline hands its lists to. */
+  private final class Listed implements DiscoveryPipeline.Sink {
+    @Override
+    public void reconcile(List<Endpoint> listed) {
+      DefaultLoadBalancer.this.reconcile(listed);
+    }
+
+    @Override
+    public int listedCount() {
+      return states.size();
+    }
+
+    @Override
+    public List<EndpointStatus> statuses() {
+      return current.statuses();
+    }
+
+    @Override
+    public boolean isClosed() {
+      return closed;
+    }
+  }
+
   /** What the balancer's parts see of it; control loop. */
   private final class Host implements BalancerHost, RetryEngine.Picking {
     @Override
@@ -821,7 +711,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     public void republish() {
       publish(states);
       if (subsetting != null) {
-        resubsetSoon(); // a member's usability may have changed: widen or narrow
+        discovery.resubsetSoon(); // a member's usability may have changed: widen or narrow
       }
     }
 
