@@ -8,7 +8,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
@@ -59,7 +58,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
   private final SnapshotBuilder snapshots;
   private final Ticker ticker;
   private final SerialExecutor loop;
-  private final Supplier<ScheduledExecutorService> scheduler;
+  private final ControlTimer timer; // the next tick: sample, ramp, judge
   private final Supplier<Collection<EndpointState>> states;
   private final Runnable republish;
   private final ServiceEvents events;
@@ -70,7 +69,6 @@ final class CanaryDriver implements SplitControl.Subscriber {
   // Control loop only.
   private @Nullable TrafficSplit split;
   private long startNanos;
-  private @Nullable ScheduledFuture<?> timer;
   private boolean closed;
   private EndpointState[] canary = new EndpointState[0];
   // Samples of {canary ok, canary failed, stable ok, stable failed}, cumulative, one per second.
@@ -92,7 +90,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
     this.snapshots = snapshots;
     this.ticker = ticker;
     this.loop = loop;
-    this.scheduler = scheduler;
+    this.timer = new ControlTimer(scheduler, loop, ticker, this::tick);
     this.states = states;
     this.republish = republish;
     this.events = events;
@@ -107,10 +105,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
   void close() { // control loop
     closed = true;
     control.unsubscribe(this);
-    if (timer != null) {
-      timer.cancel(false);
-      timer = null;
-    }
+    timer.cancel();
     setTaps(List.of());
   }
 
@@ -167,10 +162,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
     split = s;
     rolledBack = inForce.rollbackReason();
     snapshots.split(s, rolledBack);
-    if (timer != null) {
-      timer.cancel(false);
-      timer = null;
-    }
+    timer.cancel();
     if (s == null) {
       snapshots.canaryShare().parts = 0;
       setTaps(List.of());
@@ -243,10 +235,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
   private void schedule() {
     TrafficSplit s = split;
     if (s != null && (s.ramps() || judges(s)) && !closed) {
-      timer =
-          scheduler
-              .get()
-              .schedule(() -> loop.execute(this::tick), TICK_NANOS, TimeUnit.NANOSECONDS);
+      timer.runAfter(TICK_NANOS);
     }
   }
 
@@ -256,7 +245,6 @@ final class CanaryDriver implements SplitControl.Subscriber {
   }
 
   private void tick() { // control loop
-    timer = null;
     TrafficSplit s = split;
     if (s == null || closed) {
       return;

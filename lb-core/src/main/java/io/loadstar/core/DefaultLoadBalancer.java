@@ -29,7 +29,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -89,9 +88,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private boolean sourceStarted = true;
   private Map<String, EndpointState> states = Map.of();
   private int publications;
-  private @Nullable ScheduledFuture<?> rampTimer;
-  private @Nullable ScheduledFuture<?> returnTimer;
-  private long returnAtNanos;
+  private final ControlTimer rampStep; // slow start: rebuilds while an endpoint ramps
+  private final ControlTimer keyReturn; // sticky keys: rebuilds when an endpoint may take them back
   private final @Nullable CanaryDriver canary;
   private final SelectionStrategy strategy;
   private final @Nullable Affinity affinity;
@@ -143,6 +141,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
             : null;
     this.stateFactory = EndpointState.factory(b, total, outliers);
     this.retries = new RetryEngine(b, events, host);
+    this.rampStep = new ControlTimer(this::scheduler, serialExecutor, ticker, this::republish);
+    this.keyReturn = new ControlTimer(this::scheduler, serialExecutor, ticker, this::republish);
     this.current = snapshots.build(List.of(), ticker.nanoTime());
     this.picker = current.picker();
   }
@@ -308,17 +308,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
               if (outliers != null) {
                 outliers.close(states.values());
               }
-              if (rampTimer != null) {
-                rampTimer.cancel(false);
-                rampTimer = null;
-              }
+              rampStep.cancel();
               if (canary != null) {
                 canary.close();
               }
-              if (returnTimer != null) {
-                returnTimer.cancel(false);
-                returnTimer = null;
-              }
+              keyReturn.cancel();
               threads.close(); // this balancer's timers are cancelled above
               states = Map.of();
               logger.info("[{}] closed", name);
@@ -443,24 +437,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
   /** Builds the snapshot of {@code reconciled} and publishes it with one volatile write. */
   private void publish(Map<String, EndpointState> reconciled) {
     SnapshotBuilder.Snapshot built = snapshots.build(reconciled.values(), ticker.nanoTime());
-    if (built.ramping() && rampTimer == null) {
-      long step = Math.max(snapshots.settings().slowStartNanos() / 20, 1);
-      rampTimer =
-          scheduler()
-              .schedule(
-                  () ->
-                      serialExecutor.execute(
-                          () -> {
-                            rampTimer = null;
-                            if (!closed) {
-                              publish(states);
-                            }
-                          }),
-                  step,
-                  TimeUnit.NANOSECONDS);
+    if (built.ramping()) {
+      rampStep.runAfter(Math.max(snapshots.settings().slowStartNanos() / 20, 1));
     }
     if (built.rebuildAtNanos() != Long.MAX_VALUE) {
-      scheduleReturn(built.rebuildAtNanos());
+      keyReturn.runAt(built.rebuildAtNanos());
     }
     current = built;
     picker = built.picker();
@@ -468,28 +449,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     events.panic(built.panicReason(), snapshots.settings().failFastInPanic());
   }
 
-  /** Rebuilds at {@code atNanos}, when an endpoint's sticky keys may return to it. */
-  private void scheduleReturn(long atNanos) {
-    if (returnTimer != null && returnAtNanos <= atNanos) {
-      return; // an earlier rebuild is already due; it schedules the next
+  /** A timer's rebuild: publishes the listed states again, as time has changed them. */
+  private void republish() {
+    if (!closed) {
+      publish(states);
     }
-    if (returnTimer != null) {
-      returnTimer.cancel(false);
-    }
-    returnAtNanos = atNanos;
-    returnTimer =
-        scheduler()
-            .schedule(
-                () ->
-                    serialExecutor.execute(
-                        () -> {
-                          returnTimer = null;
-                          if (!closed) {
-                            publish(states);
-                          }
-                        }),
-                Math.max(0, atNanos - ticker.nanoTime()),
-                TimeUnit.NANOSECONDS);
   }
 
   private void startRamp(EndpointState s) {

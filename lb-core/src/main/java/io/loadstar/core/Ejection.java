@@ -1,6 +1,5 @@
 package io.loadstar.core;
 
-import java.util.concurrent.ScheduledFuture;
 import org.jspecify.annotations.Nullable;
 
 /*
@@ -41,7 +40,7 @@ final class Ejection {
 
   boolean restored;
   int trialSuccesses;
-  @Nullable ScheduledFuture<?> timer;
+  @Nullable ControlTimer timer; // the end of the ejection in force
   long sweepSuccesses;
   long sweepFailures;
   long sweepRequestFailures;

@@ -8,7 +8,6 @@ import io.loadstar.api.Ticker;
 import java.util.Collection;
 import java.util.SplittableRandom;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -54,7 +53,8 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
   private final Ticker ticker;
   private final Executor controlLoop;
   private final BalancerHost host;
-  private @Nullable ScheduledFuture<?> sweepTimer;
+  private final ControlTimer sweepTimer; // every interval: rates, and clean intervals
+  private boolean closed; // control loop only
 
   OutlierDetector(
       String name,
@@ -72,6 +72,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     this.ticker = ticker;
     this.controlLoop = controlLoop;
     this.host = host;
+    this.sweepTimer = new ControlTimer(host::scheduler, controlLoop, ticker, this::sweep);
   }
 
   OutlierDetectionConfig config() {
@@ -107,10 +108,8 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
 
   /** Cancels the sweep and every ejection timer. */
   void close(Collection<EndpointState> states) {
-    if (sweepTimer != null) {
-      sweepTimer.cancel(false);
-      sweepTimer = null;
-    }
+    closed = true;
+    sweepTimer.cancel();
     for (EndpointState state : states) {
       cancelTimer(state.ejection);
     }
@@ -208,16 +207,13 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
   }
 
   private void scheduleSweep() {
-    long nanos = config.interval().toNanos();
-    sweepTimer =
-        host.scheduler()
-            .schedule(() -> controlLoop.execute(this::sweep), nanos, TimeUnit.NANOSECONDS);
+    sweepTimer.runAfter(config.interval().toNanos());
   }
 
   /** Every interval: eject endpoints whose failure or slow-call rate over it is too high. */
   private void sweep() {
-    if (sweepTimer == null) {
-      return; // closed
+    if (closed) {
+      return;
     }
     boolean changed = false;
     for (EndpointState state : host.states()) {
@@ -347,11 +343,9 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     state.resetConsecutiveFailures();
     cancelTimer(e);
     e.timer =
-        host.scheduler()
-            .schedule(
-                () -> controlLoop.execute(() -> endEjection(state, "ejection time over")),
-                millis,
-                TimeUnit.MILLISECONDS);
+        new ControlTimer(
+            host::scheduler, controlLoop, ticker, () -> endEjection(state, "ejection time over"));
+    e.timer.runAfter(forNanos);
     logger.warn("[{}] {} {}", name, state.endpoint(), reason);
     host.republish();
     // Only now, with a snapshot without it published: picks held back since the run of failures
@@ -411,10 +405,10 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
   }
 
   private static void cancelTimer(Ejection e) {
-    ScheduledFuture<?> t = e.timer;
+    ControlTimer t = e.timer;
     if (t != null) {
       e.timer = null;
-      t.cancel(false);
+      t.cancel();
     }
   }
 }
