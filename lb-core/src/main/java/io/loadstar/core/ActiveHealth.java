@@ -30,16 +30,14 @@ final class ActiveHealth {
   private final @Nullable OutlierDetector outliers;
 
   ActiveHealth(
-      String name,
       HealthCheckService service,
       boolean owned,
-      Executor controlLoop,
       BalancerHost host,
       @Nullable OutlierDetector outliers) {
-    this.name = name;
+    this.name = host.name();
     this.service = service;
     this.owned = owned;
-    this.controlLoop = controlLoop;
+    this.controlLoop = host.controlLoop();
     this.host = host;
     this.outliers = outliers;
   }

@@ -7,7 +7,6 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
@@ -77,23 +76,15 @@ final class CanaryDriver implements SplitControl.Subscriber {
   private int sampleCount;
   private volatile String rolledBack = "";
 
-  CanaryDriver(
-      SplitControl control,
-      SnapshotBuilder snapshots,
-      Ticker ticker,
-      SerialExecutor loop,
-      Supplier<ScheduledExecutorService> scheduler,
-      Supplier<Collection<EndpointState>> states,
-      Runnable republish,
-      ServiceEvents events) {
+  CanaryDriver(SplitControl control, SnapshotBuilder snapshots, BalancerHost host) {
     this.control = control;
     this.snapshots = snapshots;
-    this.ticker = ticker;
-    this.loop = loop;
-    this.timer = new ControlTimer(scheduler, loop, ticker, this::tick);
-    this.states = states;
-    this.republish = republish;
-    this.events = events;
+    this.ticker = host.ticker();
+    this.loop = host.controlLoop();
+    this.timer = new ControlTimer(host::scheduler, loop, ticker, this::tick);
+    this.states = host::states;
+    this.republish = host::republish;
+    this.events = host.events();
   }
 
   /** Applies the control's split to the first build; control loop, before the first publish. */

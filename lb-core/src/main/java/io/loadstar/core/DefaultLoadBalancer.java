@@ -107,13 +107,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     Host host = new Host();
     this.outliers =
         b.outlierDetection != null && b.outlierDetection.isEnabled()
-            ? new OutlierDetector(
-                b.name, b.outlierDetection, b.seed, b.ticker, serialExecutor, host)
+            ? new OutlierDetector(b.outlierDetection, b.seed, host)
             : null;
     this.health =
         b.healthChecks != null
-            ? new ActiveHealth(
-                b.name, b.healthChecks, b.ownsHealthChecks, serialExecutor, host, outliers)
+            ? new ActiveHealth(b.healthChecks, b.ownsHealthChecks, host, outliers)
             : null;
     this.listeners = new ListenerSet(b.name, b.eventListener);
     this.events = new ServiceEvents(b.name, listeners);
@@ -123,22 +121,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.affinity = b.affinity;
     this.subsetting = b.subsetting;
     this.discovery = new DiscoveryPipeline(b, events, serialExecutor, new Listed());
-    this.canary =
-        b.split != null
-            ? new CanaryDriver(
-                b.split,
-                snapshots,
-                ticker,
-                serialExecutor,
-                this::scheduler,
-                () -> states.values(),
-                () -> {
-                  if (!closed) {
-                    publish(states);
-                  }
-                },
-                events)
-            : null;
+    this.canary = b.split != null ? new CanaryDriver(b.split, snapshots, host) : null;
     this.stateFactory = EndpointState.factory(b, total, outliers);
     this.retries = new RetryEngine(b, events, host);
     this.rampStep = new ControlTimer(this::scheduler, serialExecutor, ticker, this::republish);
@@ -623,6 +606,26 @@ final class DefaultLoadBalancer implements LoadBalancer {
   /** What the balancer's parts see of it; control loop. */
   private final class Host implements BalancerHost, RetryEngine.Picking {
     @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public Ticker ticker() {
+      return ticker;
+    }
+
+    @Override
+    public SerialExecutor controlLoop() {
+      return serialExecutor;
+    }
+
+    @Override
+    public ServiceEvents events() {
+      return events;
+    }
+
+    @Override
     public PickResult pick(PickContext context) {
       return picker.pick(context);
     }
@@ -673,6 +676,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
     @Override
     public void republish() {
+      if (closed) {
+        return; // a part's late task: nothing to publish to
+      }
       publish(states);
       if (subsetting != null) {
         discovery.resubsetSoon(); // a member's usability may have changed: widen or narrow

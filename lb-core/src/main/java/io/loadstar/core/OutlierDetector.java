@@ -56,21 +56,15 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
   private final ControlTimer sweepTimer; // every interval: rates, and clean intervals
   private boolean closed; // control loop only
 
-  OutlierDetector(
-      String name,
-      OutlierDetectionConfig config,
-      long seed,
-      Ticker ticker,
-      Executor controlLoop,
-      BalancerHost host) {
-    this.name = name;
+  OutlierDetector(OutlierDetectionConfig config, long seed, BalancerHost host) {
+    this.name = host.name();
     this.config = config;
     this.backoff =
         IntervalFunction.ofExponentialBackoff(
             config.baseEjectionTime(), 2.0, config.maxEjectionTime());
     this.random = new SplittableRandom(seed ^ 0x454a454354L);
-    this.ticker = ticker;
-    this.controlLoop = controlLoop;
+    this.ticker = host.ticker();
+    this.controlLoop = host.controlLoop();
     this.host = host;
     this.sweepTimer = new ControlTimer(host::scheduler, controlLoop, ticker, this::sweep);
   }
