@@ -1,21 +1,15 @@
 package io.loadstar.core;
 
-import static java.util.Objects.requireNonNull;
-
 import io.github.resilience4j.core.IntervalFunction;
-import io.loadstar.api.Attempt;
 import io.loadstar.api.AttemptLoop;
 import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
-import io.loadstar.api.CallHandle;
-import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointCall;
 import io.loadstar.api.FailureClassifier;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.NoEndpointAvailableException;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
-import io.loadstar.api.RetryDecision;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.RetryStats;
 import io.loadstar.api.Ticker;
@@ -105,10 +99,26 @@ final class RetryEngine {
     return policy;
   }
 
+  String service() {
+    return service;
+  }
+
+  Ticker ticker() {
+    return ticker;
+  }
+
+  PickResult pick(PickContext context) {
+    return picking.pick(context);
+  }
+
+  @Nullable String nothingLeft(PickContext context) {
+    return picking.nothingLeft(context);
+  }
+
   /** Starts a call: counts it towards the budget. */
   BalancedCall newCall(PickContext context, boolean idempotent) {
     recordCall();
-    return new Call(context, idempotent);
+    return new EngineCall(this, context, idempotent);
   }
 
   /** Counts one call (not attempt) towards the budget. */
@@ -133,7 +143,7 @@ final class RetryEngine {
     try {
       value = call.call(first.endpoint());
     } catch (Throwable t) {
-      Call balanced = new Call(context, policy.retryPossiblyProcessed());
+      EngineCall balanced = new EngineCall(this, context, policy.retryPossiblyProcessed());
       ExecuteDriver<T> driver = new ExecuteDriver<>(this, call);
       try {
         return AttemptLoop.continueFrom(
@@ -171,7 +181,7 @@ final class RetryEngine {
    * first answer, up to the selection timeout and at most {@code maxWaitNanos}, and picks again:
    * the second pick's reason also names what went wrong meanwhile (a discovery error, say).
    */
-  private PickResult firstPick(PickContext context, long maxWaitNanos) throws InterruptedException {
+  PickResult firstPick(PickContext context, long maxWaitNanos) throws InterruptedException {
     PickResult result = picking.pick(context);
     long wait = Math.min(selectionTimeoutNanos, maxWaitNanos);
     if (!result.isAvailable() && wait > 0) {
@@ -268,196 +278,5 @@ final class RetryEngine {
   @Override
   public String toString() {
     return "RetryEngine{" + service + ", " + policy + '}';
-  }
-
-  /** One call's attempts. */
-  private final class Call implements BalancedCall {
-    private PickContext context;
-    private final boolean idempotent;
-    private int attempts;
-    private @Nullable Endpoint tried; // the last attempt's endpoint, not yet in the context
-    private boolean started;
-    private boolean retryAllowed;
-
-    Call(PickContext context, boolean idempotent) {
-      this.context = context;
-      this.idempotent = idempotent;
-    }
-
-    /** The call's first attempt, picked and sent by execute() already. */
-    Attempt resume(PickResult first, long startNanos) {
-      started = true;
-      return attempt(first, startNanos);
-    }
-
-    @Override
-    public Attempt first(long maxWaitNanos) throws InterruptedException {
-      if (started) {
-        throw new IllegalStateException("first() was called already: " + this);
-      }
-      started = true;
-      PickResult result = firstPick(context, maxWaitNanos);
-      return attempt(result, ticker.nanoTime());
-    }
-
-    @Override
-    public Attempt next() {
-      if (!retryAllowed) {
-        throw new IllegalStateException(
-            "next() without a retry decision to act on (call it once per retry): " + this);
-      }
-      retryAllowed = false;
-      return attempt(picking.pick(context), ticker.nanoTime());
-    }
-
-    private Attempt attempt(PickResult result, long startNanos) {
-      if (!result.isAvailable()) {
-        return new CallAttempt(this, null, result.reason(), attempts, startNanos);
-      }
-      attempts++;
-      tried = result.endpoint();
-      return new CallAttempt(this, result, null, attempts, startNanos);
-    }
-
-    /** The attempt numbered {@code number} failed: decides, unless a later attempt was picked. */
-    RetryDecision decide(
-        int number, CallFailure failure, long retryAfterNanos, long remainingNanos) {
-      Endpoint failed = tried;
-      if (number != attempts || failed == null) {
-        return RetryDecision.stop(); // reported late, after the call went on (or ended)
-      }
-      tried = null;
-      context = context.withTried(failed);
-      long delay = retryDelayNanos(attempts, failure, idempotent, retryAfterNanos, remainingNanos);
-      if (delay == NO_RETRY) {
-        return RetryDecision.stop();
-      }
-      // Nothing is picked now: the retry's endpoint is picked after the delay. If the driver is to
-      // wait, it need not wait to find out that nothing is left (a retry at once finds out when
-      // next() comes back unavailable, with the same reason).
-      if (delay > 0) {
-        String none = picking.nothingLeft(context);
-        if (none != null) {
-          return RetryDecision.noEndpoint(none);
-        }
-      }
-      retryAllowed = true;
-      return RetryDecision.retry(delay);
-    }
-
-    @Override
-    public boolean idempotent() {
-      return idempotent;
-    }
-
-    @Override
-    public int attempts() {
-      return attempts;
-    }
-
-    @Override
-    public PickContext context() {
-      return context;
-    }
-
-    @Override
-    public String toString() {
-      return "BalancedCall{" + service + ", attempts=" + attempts + ", " + context + '}';
-    }
-  }
-
-  /** One attempt of a call; reported once. */
-  private final class CallAttempt implements Attempt {
-    private final Call call;
-    private final @Nullable PickResult pick;
-    private final @Nullable String reason;
-    private final int number;
-    private final long startNanos;
-    private boolean reported; // a second report from the same or a later thread is caught
-
-    CallAttempt(
-        Call call, @Nullable PickResult pick, @Nullable String reason, int number, long start) {
-      this.call = call;
-      this.pick = pick;
-      this.reason = reason;
-      this.number = number;
-      this.startNanos = start;
-    }
-
-    @Override
-    public boolean isAvailable() {
-      return pick != null;
-    }
-
-    @Override
-    public Endpoint endpoint() {
-      if (pick == null) {
-        throw new IllegalStateException("no endpoint was picked: " + reason);
-      }
-      return pick.endpoint();
-    }
-
-    @Override
-    public String reason() {
-      if (reason == null) {
-        throw new IllegalStateException("an endpoint was picked: " + this);
-      }
-      return reason;
-    }
-
-    @Override
-    public int number() {
-      return number;
-    }
-
-    @Override
-    public long elapsedNanos() {
-      return ticker.nanoTime() - startNanos;
-    }
-
-    /** The pick's handle, once: a second report would corrupt the endpoint's in-flight count. */
-    private CallHandle report() {
-      if (pick == null) {
-        throw new IllegalStateException(
-            "nothing to report: no endpoint was picked (" + reason + ')');
-      }
-      if (reported) {
-        throw new IllegalStateException("reported already: " + this);
-      }
-      reported = true;
-      return pick.handle();
-    }
-
-    @Override
-    public void succeeded(long latencyNanos) {
-      report().onSuccess(latencyNanos);
-    }
-
-    @Override
-    public RetryDecision failed(
-        CallFailure failure, long latencyNanos, long retryAfterNanos, long remainingNanos) {
-      report().onFailure(requireNonNull(failure, "failure"), latencyNanos);
-      return call.decide(number, failure, retryAfterNanos, remainingNanos);
-    }
-
-    @Override
-    public RetryDecision refused(
-        CallFailure answer, long latencyNanos, long retryAfterNanos, long remainingNanos) {
-      requireNonNull(answer, "answer");
-      report().onSuccess(latencyNanos);
-      return call.decide(number, answer, retryAfterNanos, remainingNanos);
-    }
-
-    @Override
-    public void cancelled() {
-      report().onCancel();
-    }
-
-    @Override
-    public String toString() {
-      return pick != null
-          ? "attempt " + number + " on " + pick.endpoint().key() + " of " + service
-          : "no attempt: " + reason;
-    }
   }
 }

@@ -1,0 +1,218 @@
+package io.loadstar.core;
+
+import static java.util.Objects.requireNonNull;
+
+import io.loadstar.api.Attempt;
+import io.loadstar.api.BalancedCall;
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.CallHandle;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.api.RetryDecision;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One call's attempts, as its balancer's retry engine decides them: the {@link BalancedCall} of
+ * lb-api. Not thread-safe (one call, attempted from one thread at a time); its attempts may be
+ * reported from any thread.
+ */
+final class EngineCall implements BalancedCall {
+  private final RetryEngine engine;
+  private PickContext context;
+  private final boolean idempotent;
+  private int attempts;
+  private @Nullable Endpoint tried; // the last attempt's endpoint, not yet in the context
+  private boolean started;
+  private boolean retryAllowed;
+
+  EngineCall(RetryEngine engine, PickContext context, boolean idempotent) {
+    this.engine = engine;
+    this.context = context;
+    this.idempotent = idempotent;
+  }
+
+  /** The call's first attempt, picked and sent by execute() already. */
+  Attempt resume(PickResult first, long startNanos) {
+    started = true;
+    return attempt(first, startNanos);
+  }
+
+  @Override
+  public Attempt first(long maxWaitNanos) throws InterruptedException {
+    if (started) {
+      throw new IllegalStateException("first() was called already: " + this);
+    }
+    started = true;
+    PickResult result = engine.firstPick(context, maxWaitNanos);
+    return attempt(result, engine.ticker().nanoTime());
+  }
+
+  @Override
+  public Attempt next() {
+    if (!retryAllowed) {
+      throw new IllegalStateException(
+          "next() without a retry decision to act on (call it once per retry): " + this);
+    }
+    retryAllowed = false;
+    return attempt(engine.pick(context), engine.ticker().nanoTime());
+  }
+
+  private Attempt attempt(PickResult result, long startNanos) {
+    if (!result.isAvailable()) {
+      return new EngineAttempt(this, null, result.reason(), attempts, startNanos);
+    }
+    attempts++;
+    tried = result.endpoint();
+    return new EngineAttempt(this, result, null, attempts, startNanos);
+  }
+
+  /** The attempt numbered {@code number} failed: decides, unless a later attempt was picked. */
+  RetryDecision decide(int number, CallFailure failure, long retryAfterNanos, long remainingNanos) {
+    Endpoint failed = tried;
+    if (number != attempts || failed == null) {
+      return RetryDecision.stop(); // reported late, after the call went on (or ended)
+    }
+    tried = null;
+    context = context.withTried(failed);
+    long delay =
+        engine.retryDelayNanos(attempts, failure, idempotent, retryAfterNanos, remainingNanos);
+    if (delay == RetryEngine.NO_RETRY) {
+      return RetryDecision.stop();
+    }
+    // Nothing is picked now: the retry's endpoint is picked after the delay. If the driver is to
+    // wait, it need not wait to find out that nothing is left (a retry at once finds out when
+    // next() comes back unavailable, with the same reason).
+    if (delay > 0) {
+      String none = engine.nothingLeft(context);
+      if (none != null) {
+        return RetryDecision.noEndpoint(none);
+      }
+    }
+    retryAllowed = true;
+    return RetryDecision.retry(delay);
+  }
+
+  @Override
+  public boolean idempotent() {
+    return idempotent;
+  }
+
+  @Override
+  public int attempts() {
+    return attempts;
+  }
+
+  @Override
+  public PickContext context() {
+    return context;
+  }
+
+  @Override
+  public String toString() {
+    return "BalancedCall{" + engine.service() + ", attempts=" + attempts + ", " + context + '}';
+  }
+
+  RetryEngine engine() {
+    return engine;
+  }
+
+  /** One attempt of a call; reported once. */
+  private static final class EngineAttempt implements Attempt {
+    private final EngineCall call;
+    private final @Nullable PickResult pick;
+    private final @Nullable String reason;
+    private final int number;
+    private final long startNanos;
+    private boolean reported; // a second report from the same or a later thread is caught
+
+    EngineAttempt(
+        EngineCall call,
+        @Nullable PickResult pick,
+        @Nullable String reason,
+        int number,
+        long start) {
+      this.call = call;
+      this.pick = pick;
+      this.reason = reason;
+      this.number = number;
+      this.startNanos = start;
+    }
+
+    @Override
+    public boolean isAvailable() {
+      return pick != null;
+    }
+
+    @Override
+    public Endpoint endpoint() {
+      if (pick == null) {
+        throw new IllegalStateException("no endpoint was picked: " + reason);
+      }
+      return pick.endpoint();
+    }
+
+    @Override
+    public String reason() {
+      if (reason == null) {
+        throw new IllegalStateException("an endpoint was picked: " + this);
+      }
+      return reason;
+    }
+
+    @Override
+    public int number() {
+      return number;
+    }
+
+    @Override
+    public long elapsedNanos() {
+      return call.engine().ticker().nanoTime() - startNanos;
+    }
+
+    /** The pick's handle, once: a second report would corrupt the endpoint's in-flight count. */
+    private CallHandle report() {
+      if (pick == null) {
+        throw new IllegalStateException(
+            "nothing to report: no endpoint was picked (" + reason + ')');
+      }
+      if (reported) {
+        throw new IllegalStateException("reported already: " + this);
+      }
+      reported = true;
+      return pick.handle();
+    }
+
+    @Override
+    public void succeeded(long latencyNanos) {
+      report().onSuccess(latencyNanos);
+    }
+
+    @Override
+    public RetryDecision failed(
+        CallFailure failure, long latencyNanos, long retryAfterNanos, long remainingNanos) {
+      report().onFailure(requireNonNull(failure, "failure"), latencyNanos);
+      return call.decide(number, failure, retryAfterNanos, remainingNanos);
+    }
+
+    @Override
+    public RetryDecision refused(
+        CallFailure answer, long latencyNanos, long retryAfterNanos, long remainingNanos) {
+      requireNonNull(answer, "answer");
+      report().onSuccess(latencyNanos);
+      return call.decide(number, answer, retryAfterNanos, remainingNanos);
+    }
+
+    @Override
+    public void cancelled() {
+      report().onCancel();
+    }
+
+    @Override
+    public String toString() {
+      return pick != null
+          ? "attempt " + number + " on " + pick.endpoint().key() + " of " + call.engine().service()
+          : "no attempt: " + reason;
+    }
+  }
+}
