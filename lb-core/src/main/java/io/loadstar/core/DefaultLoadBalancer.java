@@ -75,7 +75,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final RetryEngine retries;
   private final ListenerSet listeners;
   private final Inspection inspection = new BalancerInspection();
-  private final Control control = new BalancerControl();
+  private final Control control;
   private final CountDownLatch ready = new CountDownLatch(1);
 
   private volatile Picker picker;
@@ -121,6 +121,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.affinity = b.affinity;
     this.subsetting = b.subsetting;
     this.discovery = new DiscoveryPipeline(b, events, serialExecutor, new Listed());
+    this.control =
+        new BalancerControl(
+            host, this::checkOpen, () -> endpoints, key -> states.get(key), () -> publish(states));
     this.canary = b.split != null ? new CanaryDriver(b.split, snapshots, host) : null;
     this.stateFactory = EndpointState.factory(b, total, outliers);
     this.retries = new RetryEngine(b, events, host);
@@ -445,71 +448,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
   }
 
-  // ---- runtime drain and weight (any thread; applied on the control loop) ----
-
-  void drain(String endpointKey) {
-    checkOpen();
-    requireCurrent(endpointKey);
-    serialExecutor.execute(() -> setDraining(endpointKey, true));
-  }
-
-  void resume(String endpointKey) {
-    checkOpen();
-    requireCurrent(endpointKey);
-    serialExecutor.execute(() -> setDraining(endpointKey, false));
-  }
-
-  void setWeight(String endpointKey, int weight) {
-    if (weight < -1 || weight > Endpoint.MAX_WEIGHT) {
-      throw new IllegalArgumentException(
-          "weight: " + weight + " (expected: -1..1000000, -1 = discovery's weight)");
-    }
-    checkOpen();
-    requireCurrent(endpointKey);
-    serialExecutor.execute(
-        () -> {
-          EndpointState state = states.get(endpointKey);
-          if (closed || state == null || state.control.weightOverride == weight) {
-            return;
-          }
-          boolean wasOut = state.baseWeight() == 0;
-          state.control.weightOverride = weight;
-          if (wasOut && state.baseWeight() > 0) {
-            startRamp(state);
-          }
-          logger.info("[{}] {} weight set to {}", name, state.endpoint(), weight);
-          publish(states);
-        });
-  }
-
-  private void requireCurrent(String endpointKey) {
-    Objects.requireNonNull(endpointKey, "endpointKey");
-    for (Endpoint e : endpoints) {
-      if (e.key().equals(endpointKey)) {
-        return;
-      }
-    }
-    throw new IllegalArgumentException(
-        "endpointKey: " + endpointKey + " (expected: the key of a current endpoint)");
-  }
-
-  private void setDraining(String endpointKey, boolean draining) {
-    EndpointState state = states.get(endpointKey);
-    if (closed || state == null || state.control.draining == draining) {
-      return;
-    }
-    state.control.draining = draining;
-    if (!draining) {
-      startRamp(state);
-    }
-    logger.info("[{}] {} {}", name, state.endpoint(), draining ? "draining" : "resumed");
-    publish(states);
-    events.stateChanged(
-        state.endpoint(),
-        draining ? EndpointSnapshot.State.DRAINING : EndpointSnapshot.State.READY,
-        draining ? "drained by the application" : "");
-  }
-
   private boolean isCurrent(EndpointState state) {
     return !closed && states.get(state.key()) == state;
   }
@@ -554,29 +492,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
     @Override
     public String toString() {
       return "Inspection{" + name + '}';
-    }
-  }
-
-  /** {@link #control()}: operations on the balancer's endpoints. */
-  private final class BalancerControl implements Control {
-    @Override
-    public void drain(String endpointKey) {
-      DefaultLoadBalancer.this.drain(endpointKey);
-    }
-
-    @Override
-    public void resume(String endpointKey) {
-      DefaultLoadBalancer.this.resume(endpointKey);
-    }
-
-    @Override
-    public void setWeight(String endpointKey, int weight) {
-      DefaultLoadBalancer.this.setWeight(endpointKey, weight);
-    }
-
-    @Override
-    public String toString() {
-      return "Control{" + name + '}';
     }
   }
 
