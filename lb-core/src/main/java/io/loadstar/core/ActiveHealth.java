@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 /** Active health of one balancer's endpoints; control loop only. */
 final class ActiveHealth {
 
-  private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
+  private static final Logger logger = LoggerFactory.getLogger(ActiveHealth.class);
 
   private final String name;
   private final HealthCheckService service;

@@ -49,7 +49,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
   /** The canary failures in the window a rollback needs at least. */
   static final int MIN_FAILURES = 5;
 
-  private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
+  private static final Logger logger = LoggerFactory.getLogger(CanaryDriver.class);
   private static final long TICK_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final double Z = 1.96; // 95%, two-sided
 

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
 /** Outlier detection and ejection for one balancer; control loop only, unless said otherwise. */
 final class OutlierDetector implements EndpointState.OutlierSignals {
 
-  private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
+  private static final Logger logger = LoggerFactory.getLogger(OutlierDetector.class);
 
   private final String name;
   private final OutlierDetectionConfig config;

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 /** The logs and events of one balancer; the discovery error is read by any thread. */
 final class ServiceEvents {
 
-  private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
+  private static final Logger logger = LoggerFactory.getLogger(ServiceEvents.class);
 
   private final String service;
   private final LbEventListener listener;

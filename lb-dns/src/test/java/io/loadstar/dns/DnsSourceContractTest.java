@@ -122,12 +122,12 @@ class DnsSourceContractTest extends LoopbackDnsTest {
     assertThat(lines).hasSize(2);
     assertThat(lines.get(0))
         .contains(
-            "WARN io.loadstar.core.DefaultLoadBalancer - [svc-logs] discovery failed; keeping the"
+            "WARN io.loadstar.core.ServiceEvents - [svc-logs] discovery failed; keeping the"
                 + " last 2 endpoints: java.net.UnknownHostException: DNS lookup of svc.test. (A)"
                 + " failed at [/127.0.0.1:");
     assertThat(lines.get(0)).doesNotContain("{}");
     assertThat(lines.get(1))
         .endsWith(
-            "INFO io.loadstar.core.DefaultLoadBalancer - [svc-logs] discovery recovered: 2 endpoints");
+            "INFO io.loadstar.core.ServiceEvents - [svc-logs] discovery recovered: 2 endpoints");
   }
 }
