@@ -35,14 +35,22 @@ public final class AttemptLoop {
     /**
      * Waits out a retry's backoff (called before every retry, with 0 for one at once), returning
      * early if the balancer closes; throws if the caller gave up meanwhile (cancelled,
-     * interrupted). No endpoint is held while it waits.
+     * interrupted). No endpoint is held while it waits. Defaults to {@link
+     * BalancedCall#awaitBackoff} on the balancer's clock, an interruption thrown as {@link
+     * #interrupted}; a client whose calls can be cancelled overrides it to wake and give up.
      */
-    void await(long delayNanos) throws X;
+    default void await(BalancedCall call, long delayNanos) throws X {
+      try {
+        call.awaitBackoff(delayNanos, () -> false);
+      } catch (InterruptedException e) {
+        throw interruptedError(this, e);
+      }
+    }
 
     /** Returns the exception for a call that found no endpoint to pick, for {@code reason}. */
     X unavailable(String reason);
 
-    /** Returns the exception for a call interrupted while waiting for discovery's first answer. */
+    /** Returns the exception for a call interrupted while it waited (for discovery, a backoff). */
     X interrupted(InterruptedException e);
 
     /** Releases an answer the caller will not get (closes a response that is retried). */
@@ -101,6 +109,18 @@ public final class AttemptLoop {
   }
 
   /**
+   * The driver's error for an interruption; the thread stays marked interrupted unless the error is
+   * itself an {@link InterruptedException}, which says so already.
+   */
+  static <X extends Throwable> X interruptedError(Driver<?, X> driver, InterruptedException e) {
+    X error = driver.interrupted(e);
+    if (!(error instanceof InterruptedException)) {
+      Thread.currentThread().interrupt();
+    }
+    return error;
+  }
+
+  /**
    * Runs a call: its first attempt (waiting up to {@code maxWaitNanos} for discovery's first
    * answer), then as many as the decisions allow.
    *
@@ -114,8 +134,7 @@ public final class AttemptLoop {
     try {
       first = call.first(maxWaitNanos);
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw driver.interrupted(e);
+      throw interruptedError(driver, e);
     }
     if (!first.isAvailable()) {
       throw driver.unavailable(first.reason());
@@ -158,7 +177,7 @@ public final class AttemptLoop {
       }
       boolean waited = false;
       try {
-        driver.await(decision.delayNanos());
+        driver.await(call, decision.delayNanos());
         waited = true;
       } finally {
         if (!waited && answer != null) {

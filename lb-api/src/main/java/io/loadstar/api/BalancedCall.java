@@ -1,5 +1,7 @@
 package io.loadstar.api;
 
+import java.util.function.BooleanSupplier;
+
 /**
  * One call through a {@link LoadBalancer}, for integrations that send the attempts themselves (an
  * HTTP or RPC client, a driver of your own): its attempts, as the balancer's {@link RetryPolicy}
@@ -18,7 +20,7 @@ package io.loadstar.api;
  *   } catch (IOException e) {
  *     RetryDecision decision = attempt.failed(CallFailure.classify(e), attempt.elapsedNanos());
  *     if (!decision.isRetry()) throw e;
- *     Thread.sleep(decision.delayNanos() / 1_000_000); // no endpoint is held meanwhile
+ *     call.awaitBackoff(decision.delayNanos(), () -> false); // no endpoint is held meanwhile
  *     attempt = call.next();
  *   }
  * }
@@ -49,6 +51,16 @@ public interface BalancedCall {
    * @throws IllegalStateException if the last decision was not a retry, or was taken already
    */
   Attempt next();
+
+  /**
+   * Waits out a retry's backoff on the balancer's clock: parks the calling thread until {@code
+   * delayNanos} have passed, the balancer closes, or {@code giveUp} turns true (checked whenever
+   * the thread is woken: whoever makes it true unparks the waiting thread). Holds no endpoint. A
+   * delay of 0 or less returns at once.
+   *
+   * @throws InterruptedException if the thread is interrupted while waiting
+   */
+  void awaitBackoff(long delayNanos, BooleanSupplier giveUp) throws InterruptedException;
 
   /** Returns whether the call may be repeated after an attempt that may have been processed. */
   boolean idempotent();

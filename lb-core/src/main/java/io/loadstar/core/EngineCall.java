@@ -10,6 +10,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.RetryDecision;
+import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -91,6 +92,13 @@ final class EngineCall implements BalancedCall {
     }
     retryAllowed = true;
     return RetryDecision.retry(delay);
+  }
+
+  @Override
+  public void awaitBackoff(long delayNanos, BooleanSupplier giveUp) throws InterruptedException {
+    if (delayNanos > 0) {
+      engine.sleep(delayNanos, giveUp);
+    }
   }
 
   @Override

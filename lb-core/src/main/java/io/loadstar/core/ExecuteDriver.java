@@ -51,13 +51,6 @@ final class ExecuteDriver<T> implements AttemptLoop.Driver<T, Throwable> {
   }
 
   @Override
-  public void await(long delayNanos) throws InterruptedException {
-    if (delayNanos > 0) {
-      engine.sleep(delayNanos);
-    }
-  }
-
-  @Override
   public Throwable unavailable(String reason) {
     return engine.unavailable(reason);
   }

@@ -17,6 +17,7 @@ import io.loadstar.core.internal.Listeners;
 import io.loadstar.core.internal.Sleeper;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -166,9 +167,9 @@ final class RetryEngine {
     }
   }
 
-  /** Waits out a backoff for execute(); returns early if the balancer closes. */
-  void sleep(long nanos) throws InterruptedException {
-    sleeper.sleep(nanos, picking::isClosed);
+  /** Waits out a backoff; returns early if the balancer closes or {@code giveUp} turns true. */
+  void sleep(long nanos, BooleanSupplier giveUp) throws InterruptedException {
+    sleeper.sleep(nanos, () -> picking.isClosed() || giveUp.getAsBoolean());
   }
 
   /** The error of a call for which nothing could be picked. */

@@ -154,7 +154,7 @@ class BalancedCallTest {
     }
 
     @Override
-    public void await(long delayNanos) {
+    public void await(BalancedCall call, long delayNanos) {
       waits.add(delayNanos);
     }
 

@@ -2,6 +2,7 @@ package io.loadstar.okhttp;
 
 import io.loadstar.api.Attempt;
 import io.loadstar.api.AttemptLoop;
+import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.RetryDecision;
@@ -146,7 +147,7 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
   }
 
   @Override
-  public void await(long delayNanos) throws IOException {
+  public void await(BalancedCall balanced, long delayNanos) throws IOException {
     if (delayNanos > 0) {
       watch.waiter = Thread.currentThread();
       try {

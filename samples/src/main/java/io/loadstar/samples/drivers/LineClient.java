@@ -18,7 +18,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
 
 // tag::readme[]
 /**
@@ -84,24 +83,18 @@ public final class LineClient {
     }
 
     @Override
-    public void await(long delayNanos) throws IOException {
-      try {
-        TimeUnit.NANOSECONDS.sleep(delayNanos); // the backoff: no endpoint is held meanwhile
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted during retry backoff");
-      }
-    }
-
-    @Override
     public IOException unavailable(String reason) {
       return new IOException("no endpoint of " + balancer.name() + " to call: " + reason);
     }
 
     @Override
     public IOException interrupted(InterruptedException e) {
-      return new InterruptedIOException("interrupted while waiting for endpoints");
+      return new InterruptedIOException("interrupted while waiting");
     }
+
+    // The backoff between attempts: AttemptLoop's default waits on the balancer's clock, holding
+    // no endpoint, and ends early if the balancer closes. A client whose calls can be cancelled
+    // overrides await(call, delay) to wake and give up (lb-okhttp's driver does).
   }
 }
 // end::readme[]
