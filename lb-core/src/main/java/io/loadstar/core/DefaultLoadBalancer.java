@@ -67,7 +67,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final Ticker ticker;
   private final SharedThreads.Lease threads;
   private final long seed;
-  private final EndpointState.Factory stateFactory;
+  private final EndpointStateFactory stateFactory;
   private final @Nullable ActiveHealth health;
   private final @Nullable OutlierDetector outliers;
   private final SnapshotBuilder snapshots;

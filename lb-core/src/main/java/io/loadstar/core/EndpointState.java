@@ -68,66 +68,20 @@ final class EndpointState implements EndpointView, CallHandle {
     void trialOutcome(EndpointState state, boolean success);
   }
 
-  /** Creates the states of one balancer's endpoints, with its counting settings. */
-  static final class Factory {
-    private final int maxInFlight;
-    private final boolean exactInFlight;
-    private final @Nullable LongAdder totalInFlight;
-    private final BuiltinStrategy.@Nullable PeakEwmaSettings latencyTracking;
-    private final Ticker ticker;
-    private final long origin;
-    private final @Nullable OutlierDetector outliers;
-    private final CallLedger ledger = new CallLedger();
-
-    private Factory(LoadBalancers.Builder b, LongAdder total, @Nullable OutlierDetector outliers) {
-      BuiltinStrategy builtin =
-          b.strategy instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy : null;
-      this.maxInFlight = b.maxInFlightPerEndpoint;
-      // Custom strategies may read in-flight counts: give them exact ones.
-      this.exactInFlight = builtin == null || builtin.readsInFlight();
-      this.totalInFlight = builtin != null && builtin.tracksTotalInFlight() ? total : null;
-      this.latencyTracking = builtin != null ? builtin.latencyTracking() : null;
-      this.ticker = b.ticker;
-      this.origin = b.ticker.nanoTime();
-      this.outliers = outliers;
-    }
-
-    /** A state for a newly listed endpoint; control loop only. */
-    EndpointState create(Endpoint endpoint) {
-      boolean counted = maxInFlight == Integer.MAX_VALUE && !exactInFlight;
-      return new EndpointState(
-          endpoint,
-          maxInFlight,
-          counted ? ledger : null,
-          counted ? ledger.allocate(ticker.nanoTime()) : -1,
-          totalInFlight,
-          latencyTracking,
-          ticker,
-          origin,
-          outliers != null ? outliers.config() : null,
-          outliers);
-    }
-
-    /** {@code state} is no longer listed: its ledger slot is reused once idle; control loop. */
-    void removed(EndpointState state) {
-      if (state.ledger != null) {
-        ledger.retire(state, state.slot, ticker.nanoTime());
-      }
-    }
-
-    /** The ledger of the balancer's write-only counts; for tests. */
-    CallLedger ledger() {
-      return ledger;
-    }
-  }
-
   /**
    * The factory of a balancer built by {@code b}: its endpoints add their in-flight calls to {@code
    * total} when the strategy reads it, and signal {@code outliers} if outlier detection is on.
    */
-  static Factory factory(
+  static EndpointStateFactory factory(
       LoadBalancers.Builder b, LongAdder total, @Nullable OutlierDetector outliers) {
-    return new Factory(b, total, outliers);
+    return new EndpointStateFactory(b, total, outliers);
+  }
+
+  /** This state is no longer listed: its slot in {@code shared} is reused once idle. */
+  void retire(CallLedger shared, long nowNanos) {
+    if (ledger != null) {
+      shared.retire(this, slot, nowNanos);
+    }
   }
 
   private final String key;
@@ -167,7 +121,7 @@ final class EndpointState implements EndpointView, CallHandle {
   volatile boolean probation;
 
   /** State only the control loop and snapshot() touch, kept off the hot object's cache lines. */
-  final Control control = new Control();
+  final EndpointControl control = new EndpointControl();
 
   /** Outlier ejection: written by the balancer's OutlierDetector only. */
   final Ejection ejection = new Ejection();
@@ -478,38 +432,5 @@ final class EndpointState implements EndpointView, CallHandle {
   @Override
   public String toString() {
     return endpoint + " (inFlight=" + inFlight() + ")";
-  }
-
-  /**
-   * The control loop's bookkeeping for one endpoint. Fields are written only by the control loop;
-   * the volatile ones are also read by snapshot() on other threads.
-   */
-  static final class Control {
-    volatile boolean healthy = true;
-    volatile String healthReason = "";
-
-    /** Excluded until its first probe passes (initiallyHealthy off); not a panic candidate. */
-    volatile boolean awaitingFirstCheck;
-
-    /** The slow-start factor in effect (1 when not ramping). */
-    volatile double rampFactor = 1;
-
-    volatile boolean draining;
-    volatile int weightOverride = -1;
-
-    HealthCheckService.@Nullable Watch watch;
-
-    /** When the current slow-start ramp began, or Long.MIN_VALUE when not ramping. */
-    long rampStartNanos = Long.MIN_VALUE;
-
-    /**
-     * For sticky affinity: when the endpoint last became usable after not being usable, or
-     * Long.MIN_VALUE if it has been usable since it was listed (or never was). Snapshot builds
-     * only.
-     */
-    long usableSinceNanos = Long.MIN_VALUE;
-
-    /** Whether it was usable at the last snapshot build. */
-    boolean wasUsable = true;
   }
 }

@@ -4,6 +4,7 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.core.internal.Listeners;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
@@ -65,11 +66,7 @@ final class ListenerSet extends LbEventListener {
   }
 
   private void tellOne(LbEventListener l, Consumer<LbEventListener> event) {
-    try {
-      event.accept(l);
-    } catch (RuntimeException e) {
-      logger.warn("[{}] event listener {} threw", service, l, e);
-    }
+    Listeners.notify(logger, service, l, () -> event.accept(l));
   }
 
   @Override

@@ -24,6 +24,21 @@ class ControlTimerTest {
   /** A control loop whose tasks wait until the test runs them, as a busy one's would. */
   private final Queue<Runnable> loop = new ArrayDeque<>();
 
+  /** A fake clock and scheduler from {@code origin}, and a timer recording when it ran. */
+  private final class Clock {
+    final FakeTicker ticker;
+    final ManualScheduler scheduler;
+    final List<Long> runs = new ArrayList<>();
+    final ControlTimer timer;
+
+    Clock(long origin) {
+      ticker = new FakeTicker(origin);
+      scheduler = new ManualScheduler(ticker);
+      timer =
+          new ControlTimer(() -> scheduler, loop::add, ticker, () -> runs.add(ticker.nanoTime()));
+    }
+  }
+
   private void runLoop() {
     for (Runnable r; (r = loop.poll()) != null; ) {
       r.run();
@@ -33,11 +48,11 @@ class ControlTimerTest {
   @ParameterizedTest
   @MethodSource("origins")
   void runsOnTheControlLoop_once_andTheSoonerOfTwoAsksWins(long origin) {
-    FakeTicker ticker = new FakeTicker(origin);
-    ManualScheduler scheduler = new ManualScheduler(ticker);
-    List<Long> runs = new ArrayList<>();
-    ControlTimer timer =
-        new ControlTimer(() -> scheduler, loop::add, ticker, () -> runs.add(ticker.nanoTime()));
+    Clock clock = new Clock(origin);
+    FakeTicker ticker = clock.ticker;
+    ManualScheduler scheduler = clock.scheduler;
+    List<Long> runs = clock.runs;
+    ControlTimer timer = clock.timer;
     timer.runAfter(100 * MS);
     timer.runAt(origin + 40 * MS); // sooner: replaces the first
     timer.runAfter(70 * MS); // later than what is pending: ignored
@@ -57,11 +72,11 @@ class ControlTimerTest {
   @ParameterizedTest
   @MethodSource("origins")
   void cancelled_evenAfterTheSchedulerFired_theTaskDoesNotRun(long origin) {
-    FakeTicker ticker = new FakeTicker(origin);
-    ManualScheduler scheduler = new ManualScheduler(ticker);
-    List<Long> runs = new ArrayList<>();
-    ControlTimer timer =
-        new ControlTimer(() -> scheduler, loop::add, ticker, () -> runs.add(ticker.nanoTime()));
+    Clock clock = new Clock(origin);
+    FakeTicker ticker = clock.ticker;
+    ManualScheduler scheduler = clock.scheduler;
+    List<Long> runs = clock.runs;
+    ControlTimer timer = clock.timer;
     timer.runAfter(10 * MS);
     ticker.advance(Duration.ofMillis(10));
     scheduler.runDueTasks(); // its control-loop task is queued behind a busy loop...

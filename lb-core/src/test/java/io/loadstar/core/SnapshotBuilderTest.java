@@ -25,7 +25,7 @@ class SnapshotBuilderTest {
   }
 
   private static List<EndpointState> states(LoadBalancers.Builder b, List<Endpoint> endpoints) {
-    EndpointState.Factory factory = EndpointState.factory(b, new LongAdder(), null);
+    EndpointStateFactory factory = EndpointState.factory(b, new LongAdder(), null);
     List<EndpointState> out = new ArrayList<>();
     for (Endpoint e : endpoints) {
       out.add(factory.create(e));

@@ -1,0 +1,58 @@
+package io.loadstar.core;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.Ticker;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
+
+/** Creates the states of one balancer's endpoints, with its counting settings. */
+final class EndpointStateFactory {
+  private final int maxInFlight;
+  private final boolean exactInFlight;
+  private final @Nullable LongAdder totalInFlight;
+  private final BuiltinStrategy.@Nullable PeakEwmaSettings latencyTracking;
+  private final Ticker ticker;
+  private final long origin;
+  private final @Nullable OutlierDetector outliers;
+  private final CallLedger ledger = new CallLedger();
+
+  EndpointStateFactory(
+      LoadBalancers.Builder b, LongAdder total, @Nullable OutlierDetector outliers) {
+    BuiltinStrategy builtin =
+        b.strategy instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy : null;
+    this.maxInFlight = b.maxInFlightPerEndpoint;
+    // Custom strategies may read in-flight counts: give them exact ones.
+    this.exactInFlight = builtin == null || builtin.readsInFlight();
+    this.totalInFlight = builtin != null && builtin.tracksTotalInFlight() ? total : null;
+    this.latencyTracking = builtin != null ? builtin.latencyTracking() : null;
+    this.ticker = b.ticker;
+    this.origin = b.ticker.nanoTime();
+    this.outliers = outliers;
+  }
+
+  /** A state for a newly listed endpoint; control loop only. */
+  EndpointState create(Endpoint endpoint) {
+    boolean counted = maxInFlight == Integer.MAX_VALUE && !exactInFlight;
+    return new EndpointState(
+        endpoint,
+        maxInFlight,
+        counted ? ledger : null,
+        counted ? ledger.allocate(ticker.nanoTime()) : -1,
+        totalInFlight,
+        latencyTracking,
+        ticker,
+        origin,
+        outliers != null ? outliers.config() : null,
+        outliers);
+  }
+
+  /** {@code state} is no longer listed: its ledger slot is reused once idle; control loop. */
+  void removed(EndpointState state) {
+    state.retire(ledger, ticker.nanoTime());
+  }
+
+  /** The ledger of the balancer's write-only counts; for tests. */
+  CallLedger ledger() {
+    return ledger;
+  }
+}
