@@ -7,8 +7,12 @@ import java.util.List;
  * panic, canary rollbacks, failed picks, and its service's retry budget running out and refilling.
  *
  * <p>Subclass and override the hooks you need; each does nothing by default. Hooks are called from
- * the balancer's control loop (or, for {@link #pickFailed}, from the picking thread). They must be
- * fast and must not block; exceptions they throw are logged and ignored.
+ * the balancer's control loop, one at a time and never under a lock of Loadstar's: on Loadstar's
+ * timer thread (or the scheduler given to the builder), a worker, or a source's thread, never on
+ * the thread of a call whose outcome caused the event (an ejection after a call's fifth failure is
+ * announced from the timer thread). {@link #pickFailed} and the retry budget's hooks are called
+ * from the calling thread. Hooks must be fast and must not block; exceptions they throw are logged
+ * and ignored.
  */
 public abstract class LbEventListener {
 

@@ -37,8 +37,14 @@ interface BalancerHost {
   /** Starts slow start for an endpoint let back in. */
   void startRamp(EndpointState state);
 
-  /** Rebuilds and publishes the snapshot after a state changed. */
+  /**
+   * Asks for the snapshot to be rebuilt and published after a state changed: once, after the
+   * current task, however many changes ask.
+   */
   void republish();
+
+  /** As {@link #republish()}, then runs {@code then} once the new snapshot is published. */
+  void republishThen(Runnable then);
 
   /** Tells the event listener that {@code endpoint}'s state changed. */
   void stateChanged(Endpoint endpoint, EndpointSnapshot.State state, String reason);

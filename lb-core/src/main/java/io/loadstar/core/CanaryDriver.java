@@ -127,25 +127,35 @@ final class CanaryDriver implements SplitControl.Subscriber {
   }
 
   @Override
-  public void changed(boolean await) { // any thread: SplitControl.set, clear or another's rollback
-    Runnable task =
+  public void changed(
+      Runnable applied) { // any thread: SplitControl.set, clear or another's rollback
+    // From this balancer's own control loop (a listener calling set) the change can only run after
+    // the current task: nobody may wait for it.
+    boolean fromOwnLoop = loop.isRunningOnCurrentThread();
+    Runnable done = fromOwnLoop ? () -> {} : applied;
+    loop.execute(
         () -> {
-          if (!closed) {
-            boolean wasRolledBack = !rolledBack.isEmpty();
-            apply(control.inForce());
-            if (!wasRolledBack && !rolledBack.isEmpty()) {
-              events.canaryRolledBack(rolledBack); // another balancer of the control rolled back
+          try {
+            if (!closed) {
+              boolean wasRolledBack = !rolledBack.isEmpty();
+              apply(control.inForce());
+              if (!wasRolledBack && !rolledBack.isEmpty()) {
+                events.canaryRolledBack(rolledBack); // another balancer of the control rolled back
+              }
+              republish.run();
             }
-            republish.run();
+          } finally {
+            done.run();
           }
-        };
-    if (!await) {
-      loop.execute(task);
-      return;
+        });
+    if (fromOwnLoop) {
+      applied.run();
     }
-    if (!loop.executeAndWait(task, TimeUnit.SECONDS.toNanos(10))) {
-      logger.warn("[{}] a new traffic split waited 10 s for the control loop", events.service());
-    }
+  }
+
+  @Override
+  public String service() {
+    return events.service();
   }
 
   private void apply(SplitControl.InForce inForce) {
@@ -253,7 +263,7 @@ final class CanaryDriver implements SplitControl.Subscriber {
   /** A canary endpoint's call failed; any thread, on the failure path only. */
   private void canaryFailed() {
     if (checkQueued.compareAndSet(false, true)) {
-      loop.execute(queuedCheck); // one check queued at a time, a task made once
+      loop.handOff(queuedCheck); // one check queued at a time, a task made once
     }
   }
 

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -44,9 +45,18 @@ import org.slf4j.LoggerFactory;
  *
  * Threading: every state change (a source's update, a probe result, an ejection, close) runs as a
  * task on one SerialExecutor, which owns no thread; fields marked "serial only" are touched only
- * by those tasks. Picks run on any thread and read one volatile field, `picker`, an immutable
- * snapshot. A change builds a new snapshot completely and then publishes it with one volatile
- * write, so a pick sees either the old or the new state, never a mix, and never waits for a change.
+ * by those tasks. A source's thread, a worker or the timer runs the tasks it submits; a request
+ * thread never does: a call that crosses a threshold (the fifth failure, a canary failure, a
+ * trial's outcome) records it and hands the task off to the timer thread (SerialExecutor.handOff),
+ * so no caller pays for an ejection, a rebuild or a user's listener. Answers about the state
+ * (snapshot, explain, peek, endpoints) first let the loop run what is queued, so they reflect
+ * every outcome reported before them.
+ *
+ * Picks run on any thread and read one volatile field, `picker`, an immutable snapshot. A change
+ * builds a new snapshot completely and then publishes it with one volatile write, so a pick sees
+ * either the old or the new state, never a mix, and never waits for a change. The parts ask for a
+ * rebuild through the RebuildPacer, which publishes once after the task that asked, however many
+ * changes it made.
  *
  * Reconciliation: endpoints are matched by Endpoint.key(). A surviving endpoint keeps its
  * EndpointState (in-flight counts, latency estimate) even when its weight or attributes change; a
@@ -58,6 +68,8 @@ import org.slf4j.LoggerFactory;
 final class DefaultLoadBalancer implements LoadBalancer {
 
   static final String NO_ENDPOINTS = "0 candidates, no endpoints discovered yet";
+
+  private static final long SETTLE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);
 
@@ -88,6 +100,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private boolean sourceStarted = true;
   private Map<String, EndpointState> states = Map.of();
   private int publications;
+  private final RebuildPacer rebuilds; // one publish per task, however many parts ask
   private final ControlTimer rampStep; // slow start: rebuilds while an endpoint ramps
   private final ControlTimer keyReturn; // sticky keys: rebuilds when an endpoint may take them back
   private final @Nullable CanaryDriver canary;
@@ -98,7 +111,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   DefaultLoadBalancer(LoadBalancers.Builder b) {
     this.name = b.name;
-    this.serialExecutor = new SerialExecutor(b.name);
+    this.serialExecutor = new SerialExecutor(b.name, this::drainElsewhere);
     this.source = b.sources.size() == 1 ? b.sources.get(0) : CompositeEndpointSource.of(b.sources);
     this.ticker = b.ticker;
     this.threads = new SharedThreads.Lease("LoadBalancer '" + b.name + "'", b.scheduler);
@@ -121,9 +134,10 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.affinity = b.affinity;
     this.subsetting = b.subsetting;
     this.discovery = new DiscoveryPipeline(b, events, serialExecutor, new Listed());
+    this.rebuilds = new RebuildPacer(serialExecutor, this::publish);
     this.control =
         new BalancerControl(
-            host, this::checkOpen, () -> endpoints, key -> states.get(key), () -> publish(states));
+            host, this::checkOpen, () -> endpoints, key -> states.get(key), rebuilds::publishNow);
     this.canary = b.split != null ? new CanaryDriver(b.split, snapshots, host) : null;
     this.stateFactory = EndpointState.factory(b, total, outliers);
     this.retries = new RetryEngine(b, events, host);
@@ -225,6 +239,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   /** Where a pick would go, without keeping its slot: a pick, cancelled at once. */
   Optional<Endpoint> peek(PickContext context) {
+    Objects.requireNonNull(context, "context");
+    settle();
     PickResult result = picker.pick(Objects.requireNonNull(context, "context"));
     if (!result.isAvailable()) {
       return Optional.empty();
@@ -240,7 +256,19 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   List<Endpoint> endpoints() {
     checkOpen();
+    settle();
     return endpoints;
+  }
+
+  /**
+   * Lets the control loop apply what is queued (an ejection a request thread handed off, say)
+   * before an answer about the balancer's state, so it reflects every outcome reported before the
+   * question; waits at most a second (the answer is then the published state).
+   */
+  void settle() {
+    if (!serialExecutor.settle(SETTLE_NANOS)) {
+      logger.debug("[{}] answering with the published state: the control loop is busy", name);
+    }
   }
 
   /** After close(), the methods that act or answer for the balancer refuse. */
@@ -309,6 +337,22 @@ final class DefaultLoadBalancer implements LoadBalancer {
     }
   }
 
+  /**
+   * Runs a drain of the control loop that a request thread handed off: on the balancer's timer
+   * thread (the shared one, or the user's scheduler), whose tasks are all short control-loop turns.
+   * After close() nothing is left to run.
+   */
+  private void drainElsewhere(Runnable drain) {
+    if (closed) {
+      return;
+    }
+    try {
+      threads.scheduler().execute(drain);
+    } catch (IllegalStateException | RejectedExecutionException e) {
+      logger.debug("[{}] control loop hand-off after close dropped", name, e);
+    }
+  }
+
   /** The scheduler for timers; serial only. */
   ScheduledExecutorService scheduler() {
     return threads.scheduler();
@@ -364,12 +408,15 @@ final class DefaultLoadBalancer implements LoadBalancer {
         }
       }
     }
-    publish(reconciled);
     states = reconciled;
     endpoints = next;
     if (canary != null) {
       canary.listed();
     }
+    if (outliers != null) {
+      outliers.listChanged(); // the cap may have room now: its ejections join this publish
+    }
+    rebuilds.publishNow();
     if (!next.isEmpty()) {
       ready.countDown();
     }
@@ -386,15 +433,13 @@ final class DefaultLoadBalancer implements LoadBalancer {
         stateFactory.removed(e.getValue());
       }
     }
-    if (outliers != null) {
-      outliers.listChanged();
-    }
     events.endpointsUpdated(added, removed, next);
   }
 
   PickExplanation explain(PickContext context) {
     Objects.requireNonNull(context, "context");
     checkOpen();
+    settle();
     CanaryDriver c = canary;
     return Explainer.explain(
         name,
@@ -410,6 +455,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   List<EndpointSnapshot> snapshot() {
     checkOpen();
+    settle();
     List<EndpointStatus> statuses = current.statuses();
     List<EndpointSnapshot> out = new ArrayList<>(statuses.size());
     long now = ticker.nanoTime();
@@ -420,9 +466,15 @@ final class DefaultLoadBalancer implements LoadBalancer {
     return out;
   }
 
-  /** Builds the snapshot of {@code reconciled} and publishes it with one volatile write. */
-  private void publish(Map<String, EndpointState> reconciled) {
-    SnapshotBuilder.Snapshot built = snapshots.build(reconciled.values(), ticker.nanoTime());
+  /**
+   * Builds the snapshot of the listed states and publishes it with one volatile write; through
+   * {@link #rebuilds} only, so that one task publishes once.
+   */
+  private void publish() {
+    if (closed) {
+      return; // close() published the closed picker; a late rebuild must not replace it
+    }
+    SnapshotBuilder.Snapshot built = snapshots.build(states.values(), ticker.nanoTime());
     if (built.ramping()) {
       rampStep.runAfter(Math.max(snapshots.settings().slowStartNanos() / 20, 1));
     }
@@ -438,7 +490,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
   /** A timer's rebuild: publishes the listed states again, as time has changed them. */
   private void republish() {
     if (!closed) {
-      publish(states);
+      rebuilds.request();
     }
   }
 
@@ -594,9 +646,21 @@ final class DefaultLoadBalancer implements LoadBalancer {
       if (closed) {
         return; // a part's late task: nothing to publish to
       }
-      publish(states);
+      rebuilds.request(); // published after the part's task, with whatever else it changed
       if (subsetting != null) {
         discovery.resubsetSoon(); // a member's usability may have changed: widen or narrow
+      }
+    }
+
+    @Override
+    public void republishThen(Runnable then) {
+      if (closed) {
+        then.run();
+        return;
+      }
+      rebuilds.request(then);
+      if (subsetting != null) {
+        discovery.resubsetSoon();
       }
     }
 

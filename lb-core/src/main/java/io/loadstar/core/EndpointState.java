@@ -37,8 +37,11 @@ import org.jspecify.annotations.Nullable;
  * only the failure that reaches the threshold (or a trial outcome after an ejection) posts a task
  * to the control loop, which decides. After an ejection, trial calls are let through by a permit
  * count: one volatile read per pick when no trial is under way (trialPermits == -1). The same
- * count, set to 0 by the failure that reaches the threshold, holds new picks back until the
- * control loop has decided on the ejection.
+ * count, set to HELD by the failure that reaches the threshold, holds new picks back until the
+ * control loop (on another thread: the request thread hands the decision off) has decided on the
+ * ejection. A held endpoint is the last resort of a pick that finds nothing else (see
+ * TieredPicker): when every endpoint of a small set crosses the threshold before the loop runs,
+ * the picks go on to them as they did before the hold, rather than fail.
  *
  * The endpoint (and its PickResult) is replaced by the control loop when discovery changes a
  * weight or attribute of the same key; both fields are volatile and the PickResult is always
@@ -47,6 +50,9 @@ import org.jspecify.annotations.Nullable;
 final class EndpointState implements EndpointView, CallHandle {
 
   private static final VarHandle TRIAL_PERMITS;
+
+  /** trialPermits while held back for the control loop's decision on an ejection. */
+  private static final int HELD = Integer.MIN_VALUE;
 
   static {
     try {
@@ -220,14 +226,35 @@ final class EndpointState implements EndpointView, CallHandle {
    * back for trial calls. For explain(); a racing pick may change the answer.
    */
   boolean wouldAcquire() {
-    return trialPermits != 0 && !atLimit();
+    int permits = trialPermits;
+    return (permits == -1 || permits > 0) && !atLimit();
   }
 
   @Override
   public @Nullable PickResult tryAcquire() {
-    if (trialPermits >= 0 && !takeTrialPermit()) {
+    if (trialPermits != -1 && !takeTrialPermit()) {
       return null;
     }
+    return acquireSlot();
+  }
+
+  /**
+   * Whether new picks are held back from this endpoint until the control loop decides on an
+   * ejection its failures asked for.
+   */
+  boolean isHeld() {
+    return trialPermits == HELD;
+  }
+
+  /**
+   * A pick's last resort: acquires this endpoint although it is held back for the control loop's
+   * decision (never past its in-flight limit, never past a trial's permits); null if it cannot.
+   */
+  @Nullable PickResult tryAcquireHeld() {
+    return trialPermits == HELD ? acquireSlot() : null;
+  }
+
+  private @Nullable PickResult acquireSlot() {
     PaddedCounter exact = inFlightExact;
     if (exact == null) {
       ledger.started(slot);
@@ -246,11 +273,11 @@ final class EndpointState implements EndpointView, CallHandle {
   private boolean takeTrialPermit() {
     while (true) {
       int permits = trialPermits;
-      if (permits < 0) {
-        return true; // the trial ended meanwhile
+      if (permits == -1) {
+        return true; // the trial or the hold ended meanwhile
       }
-      if (permits == 0) {
-        return false;
+      if (permits <= 0) {
+        return false; // no permit left, or held back (HELD)
       }
       if (TRIAL_PERMITS.compareAndSet(this, permits, permits - 1)) {
         return true;
@@ -392,7 +419,7 @@ final class EndpointState implements EndpointView, CallHandle {
         // now on, before the control loop has decided: a cold JVM can take milliseconds to get
         // there, and every pick meanwhile would be a failure and a retry. The loop ejects it, or
         // lets picks through again if it does not.
-        TRIAL_PERMITS.compareAndSet(this, -1, 0);
+        TRIAL_PERMITS.compareAndSet(this, -1, HELD);
         signals.consecutiveFailures(this);
       }
     }

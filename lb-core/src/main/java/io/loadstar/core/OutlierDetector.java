@@ -5,9 +5,9 @@ import io.loadstar.api.CallFailure;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.HealthChecker;
 import io.loadstar.api.Ticker;
+import io.loadstar.core.internal.SerialExecutor;
 import java.util.Collection;
 import java.util.SplittableRandom;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -51,7 +51,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
   private final IntervalFunction backoff;
   private final SplittableRandom random;
   private final Ticker ticker;
-  private final Executor controlLoop;
+  private final SerialExecutor controlLoop;
   private final BalancerHost host;
   private final ControlTimer sweepTimer; // every interval: rates, and clean intervals
   private boolean closed; // control loop only
@@ -73,21 +73,21 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
     return config;
   }
 
-  // ---- signals from the hot path (any thread): queued on the control loop ----
+  // ---- signals from the hot path (request threads): handed off to the control loop ----
 
   @Override
   public void consecutiveFailures(EndpointState state) {
-    controlLoop.execute(() -> onConsecutiveFailures(state));
+    controlLoop.handOff(() -> onConsecutiveFailures(state));
   }
 
   @Override
   public void failureRunEnded(EndpointState state) {
-    controlLoop.execute(() -> clearRefusedEjection(state));
+    controlLoop.handOff(() -> clearRefusedEjection(state));
   }
 
   @Override
   public void trialOutcome(EndpointState state, boolean success) {
-    controlLoop.execute(() -> onTrialOutcome(state, success));
+    controlLoop.handOff(() -> onTrialOutcome(state, success));
   }
 
   // ---- control loop ----
@@ -303,14 +303,14 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
               + " allows";
       boolean first = e.refused == null;
       e.refused = new Ejection.Refused(cause, refused);
-      if (!state.probation) {
-        state.setTrialPermits(-1); // held back by the failure that asked: let picks through again
-      }
+      // Held back by the failure that asked: picks may go to it again once it goes last.
+      Runnable release = () -> releaseHold(state);
       if (first) {
         logger.warn("[{}] {} {}", name, state.endpoint(), refused);
-        host.republish(); // zone routing no longer counts it as capacity
+        host.republishThen(release); // goes last; zone routing no longer counts it as capacity
       } else {
         logger.debug("[{}] {} {}", name, state.endpoint(), refused);
+        release.run(); // going last in the published snapshot already
       }
       return;
     }
@@ -341,12 +341,21 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
             host::scheduler, controlLoop, ticker, () -> endEjection(state, "ejection time over"));
     e.timer.runAfter(forNanos);
     logger.warn("[{}] {} {}", name, state.endpoint(), reason);
-    host.republish();
-    // Only now, with a snapshot without it published: picks held back since the run of failures
+    // Only once a snapshot without it is published: picks held back since the run of failures
     // reached the threshold could otherwise slip through the old snapshot meanwhile. (Panic may
     // still pick an ejected endpoint: it must not stay held back.)
-    state.setTrialPermits(-1);
+    host.republishThen(() -> releaseHold(state));
     host.stateChanged(state.endpoint(), EndpointSnapshot.State.EJECTED, reason);
+  }
+
+  /**
+   * Ends the hold the failure at the threshold put on new picks (and a trial's permits, once it
+   * failed), unless a new trial began since.
+   */
+  private static void releaseHold(EndpointState state) {
+    if (!state.probation) {
+      state.setTrialPermits(-1);
+    }
   }
 
   /** The ejection time is over, or health checks passed: let trial calls through. */

@@ -2,9 +2,16 @@ package io.loadstar.core;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The handle of a running canary split: give it to {@link LoadBalancers.Builder#trafficSplit}, then
@@ -15,10 +22,21 @@ import org.jspecify.annotations.Nullable;
  */
 public final class SplitControl {
 
+  /** How long {@link #set} and {@link #clear} wait, in all, for the balancers to apply them. */
+  static final long APPLY_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  private static final Logger logger = LoggerFactory.getLogger(SplitControl.class);
+
   /** A balancer applying this control's splits. */
   interface Subscriber {
-    /** The split changed; {@code await}: apply it before returning. */
-    void changed(boolean await);
+    /**
+     * The split changed: queue applying it on the balancer's control loop (run at once if the loop
+     * is idle) and run {@code applied} once it has been applied, or the balancer is closed.
+     */
+    void changed(Runnable applied);
+
+    /** The balancer's name, for the log. */
+    String service();
   }
 
   /** The split in force (null: none) and why it was rolled back (empty: it was not), together. */
@@ -61,7 +79,10 @@ public final class SplitControl {
 
   /**
    * Replaces the split (a ramp starts again from its first percentage, a rollback is forgotten);
-   * applied by every balancer using this control before it returns.
+   * applied by every balancer using this control before it returns. The balancers apply it at the
+   * same time, each on its control loop; a balancer busy with a change applies it right after, and
+   * {@code set} waits at most 10 s in all (then logs which balancers had not applied it yet; they
+   * still do, later). From one of the balancers' own listeners, it returns without waiting.
    */
   public void set(TrafficSplit split) {
     requireNonNull(split, "split");
@@ -71,7 +92,9 @@ public final class SplitControl {
     notifyBalancers(null, true);
   }
 
-  /** Ends the split: every pick goes to every endpoint again, canary or not. */
+  /**
+   * Ends the split: every pick goes to every endpoint again, canary or not; waits as {@link #set}.
+   */
   public void clear() {
     synchronized (this) {
       inForce = new InForce(null, "");
@@ -105,9 +128,50 @@ public final class SplitControl {
   }
 
   private void notifyBalancers(@Nullable Subscriber except, boolean await) {
-    for (Subscriber b : balancers) {
-      if (b != except) {
-        b.changed(await);
+    List<Subscriber> notified = new ArrayList<>(balancers);
+    notified.remove(except);
+    if (!await) {
+      for (Subscriber b : notified) {
+        b.changed(() -> {});
+      }
+      return;
+    }
+    Set<Subscriber> pending = ConcurrentHashMap.newKeySet();
+    pending.addAll(notified);
+    CountDownLatch applied = new CountDownLatch(notified.size());
+    for (Subscriber b : notified) {
+      b.changed(
+          () -> {
+            pending.remove(b);
+            applied.countDown();
+          });
+    }
+    if (!awaitUninterruptibly(applied, APPLY_WAIT_NANOS)) {
+      List<String> late = new ArrayList<>();
+      for (Subscriber b : pending) {
+        late.add(b.service());
+      }
+      logger.warn(
+          "a new traffic split waited 10 s for the control loops of {}; they apply it when free",
+          late);
+    }
+  }
+
+  /** Waits for {@code latch}; an interrupt is kept for later and does not end the wait. */
+  private static boolean awaitUninterruptibly(CountDownLatch latch, long nanos) {
+    boolean interrupted = false;
+    long deadline = System.nanoTime() + nanos;
+    try {
+      while (true) {
+        try {
+          return latch.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
     }
   }

@@ -5,6 +5,7 @@ import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 
 /*
@@ -57,6 +58,29 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
       }
       return new Counts(
           statuses.length, zeroWeight, ejected, unhealthy, Arrays.copyOf(usable, n), maxInFlight);
+    }
+
+    /**
+     * The last resort of a pick that found nothing: an endpoint held back only while the control
+     * loop decides on an ejection its failures asked for, not yet tried by the call, from a random
+     * start so that a burst spreads; null if there is none.
+     */
+    @Nullable PickResult pickHeld(PickContext context) {
+      int n = usable.length;
+      if (n == 0) {
+        return null;
+      }
+      int start = ThreadLocalRandom.current().nextInt(n);
+      for (int i = 0; i < n; i++) {
+        EndpointState s = usable[(start + i) % n];
+        if (s.isHeld() && !context.isTried(s.endpoint())) {
+          PickResult r = s.tryAcquireHeld();
+          if (r != null) {
+            return r;
+          }
+        }
+      }
+      return null;
     }
 
     String describe(PickContext context) {
@@ -171,6 +195,12 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
       }
       if (policy == null && r.reason().startsWith(CanaryStage.NO_CANARY)) {
         policy = r.reason();
+      }
+    }
+    if (policy == null) {
+      PickResult held = counts.pickHeld(context);
+      if (held != null) {
+        return held;
       }
     }
     String byState = fixedReason != null ? fixedReason : counts.describe(context);

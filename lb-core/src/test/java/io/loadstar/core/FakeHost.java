@@ -95,6 +95,12 @@ final class FakeHost implements BalancerHost {
   }
 
   @Override
+  public void republishThen(Runnable then) {
+    republish();
+    then.run();
+  }
+
+  @Override
   public void stateChanged(Endpoint endpoint, EndpointSnapshot.State state, String reason) {
     events.stateChanged(endpoint, state, reason);
   }

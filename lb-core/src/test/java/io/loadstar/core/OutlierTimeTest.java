@@ -81,6 +81,7 @@ class OutlierTimeTest {
         r.handle().onSuccess(1_000_000);
       }
     }
+    TestEndpoints.settle(lb);
   }
 
   /** Runs {@code total} of traffic, 30 calls every step, running timers as time passes. */

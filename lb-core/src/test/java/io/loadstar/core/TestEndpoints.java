@@ -60,6 +60,14 @@ final class TestEndpoints {
     }
   }
 
+  /**
+   * Lets the balancer's control loop apply what request threads handed it (ejections, trial
+   * outcomes, canary checks), as it would a moment later on its own thread.
+   */
+  static void settle(LoadBalancer lb) {
+    ((DefaultLoadBalancer) lb).settle();
+  }
+
   /** Returns {@code e}'s snapshot. */
   static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint e) {
     return lb.inspect().snapshot().stream()

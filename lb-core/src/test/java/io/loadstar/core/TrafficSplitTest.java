@@ -156,6 +156,7 @@ class TrafficSplitTest extends FakeTimeTest {
         } else {
           r.handle().onSuccess(1_000);
         }
+        TestEndpoints.settle(lb); // the control loop takes what the call handed it, at once
         if (!rollbacks.isEmpty() && rolledBackAtNanos == 0) {
           rolledBackAtNanos = ticker.nanoTime();
         }
@@ -284,6 +285,7 @@ class TrafficSplitTest extends FakeTimeTest {
       } else {
         r.handle().onSuccess(1_000);
       }
+      TestEndpoints.settle(lb);
     }
     assertThat(control.rollbackReason()).isNotEmpty();
     for (long key = 0; key < 1_000; key++) {

@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +19,10 @@ import org.slf4j.LoggerFactory;
  * it recursively: it is queued and run after the current one (non-reentrant), so state mutated by
  * a task is never observed half-applied by a nested task. The drain loop re-checks the queue after
  * releasing ownership, which closes the race with a concurrent execute() that saw it owned.
+ *
+ * Hand-off: a thread that must not run the loop (a request thread whose call crossed a threshold)
+ * queues its task with handOff(), which asks the drainer (a Loadstar thread) to drain, at most one
+ * such request outstanding at a time, so a burst of failures costs the drainer one task.
  */
 /**
  * Runs tasks one at a time, in submission order, on the threads that submit them; owns no thread.
@@ -31,10 +36,48 @@ public final class SerialExecutor implements Executor {
   private final String name;
   private final Queue<Runnable> queue = new ConcurrentLinkedQueue<>();
   private final AtomicReference<Thread> drainingThread = new AtomicReference<>();
+  private final Executor drainer;
+  private final AtomicBoolean drainAsked = new AtomicBoolean();
+  private final Runnable askedDrain = this::askedDrain;
 
-  /** Creates an executor; {@code name} prefixes its log lines. */
+  /**
+   * Creates an executor; {@code name} prefixes its log lines. {@link #handOff} runs the queue on
+   * the submitting thread.
+   */
   public SerialExecutor(String name) {
+    this(name, Runnable::run);
+  }
+
+  /**
+   * Creates an executor whose {@link #handOff} tasks are run by {@code drainer}; {@code name}
+   * prefixes its log lines. The drainer may drop the drain it is given only if it is shutting down
+   * for good.
+   */
+  public SerialExecutor(String name, Executor drainer) {
     this.name = requireNonNull(name, "name");
+    this.drainer = requireNonNull(drainer, "drainer");
+  }
+
+  /**
+   * Queues {@code task} to run on the drainer, never on this thread (unless this executor has no
+   * drainer of its own): for threads that must not run the loop, such as request threads. Allocates
+   * nothing but the queue's node.
+   */
+  public void handOff(Runnable task) {
+    queue.add(requireNonNull(task, "task"));
+    if (drainAsked.compareAndSet(false, true)) {
+      try {
+        drainer.execute(askedDrain);
+      } catch (RuntimeException e) {
+        drainAsked.set(false);
+        throw e;
+      }
+    }
+  }
+
+  private void askedDrain() {
+    drainAsked.set(false);
+    drain();
   }
 
   /** Queues {@code task} and runs queued tasks unless another thread is already running them. */
@@ -117,6 +160,20 @@ public final class SerialExecutor implements Executor {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  /**
+   * Waits, at most {@code timeoutNanos}, until the tasks queued before this call have run (on this
+   * thread if the executor is idle). Returns at once, allocating nothing, when nothing is queued or
+   * running, or when called from one of this executor's tasks.
+   *
+   * @return false if the queued tasks did not run within the timeout
+   */
+  public boolean settle(long timeoutNanos) {
+    if (drainingThread.get() == null && queue.isEmpty()) {
+      return true;
+    }
+    return isRunningOnCurrentThread() || executeAndWait(() -> {}, timeoutNanos);
   }
 
   /** Returns true if the calling thread is running this executor's tasks right now. */
