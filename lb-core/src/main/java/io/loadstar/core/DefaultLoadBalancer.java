@@ -109,36 +109,37 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final @Nullable Subsetting subsetting;
   private final DiscoveryPipeline discovery;
 
-  DefaultLoadBalancer(LoadBalancers.Builder b) {
-    this.name = b.name;
-    this.serialExecutor = new SerialExecutor(b.name, this::drainElsewhere);
-    this.source = b.sources.size() == 1 ? b.sources.get(0) : CompositeEndpointSource.of(b.sources);
-    this.ticker = b.ticker;
-    this.threads = new SharedThreads.Lease("LoadBalancer '" + b.name + "'", b.scheduler);
-    this.seed = b.seed;
+  DefaultLoadBalancer(BalancerSettings b) {
+    this.name = b.name();
+    this.serialExecutor = new SerialExecutor(b.name(), this::drainElsewhere);
+    this.source =
+        b.sources().size() == 1 ? b.sources().get(0) : CompositeEndpointSource.of(b.sources());
+    this.ticker = b.ticker();
+    this.threads = new SharedThreads.Lease("LoadBalancer '" + b.name() + "'", b.scheduler());
+    this.seed = b.seed();
     // Disabled settings cost nothing per call: no outlier state at all, as before it had a default.
     Host host = new Host();
     this.outliers =
-        b.outlierDetection != null && b.outlierDetection.isEnabled()
-            ? new OutlierDetector(b.outlierDetection, b.seed, host)
+        b.outlierDetection() != null && b.outlierDetection().isEnabled()
+            ? new OutlierDetector(b.outlierDetection(), b.seed(), host)
             : null;
     this.health =
-        b.healthChecks != null
-            ? new ActiveHealth(b.healthChecks, b.ownsHealthChecks, host, outliers)
+        b.healthChecks() != null
+            ? new ActiveHealth(b.healthChecks(), b.ownsHealthChecks(), host, outliers)
             : null;
-    this.listeners = new ListenerSet(b.name, b.eventListener);
-    this.events = new ServiceEvents(b.name, listeners);
+    this.listeners = new ListenerSet(b.name(), b.eventListener());
+    this.events = new ServiceEvents(b.name(), listeners);
     LongAdder total = new LongAdder();
     this.snapshots = SnapshotBuilder.of(b, total, events);
-    this.strategy = b.strategy;
-    this.affinity = b.affinity;
-    this.subsetting = b.subsetting;
+    this.strategy = b.strategy();
+    this.affinity = b.affinity();
+    this.subsetting = b.subsetting();
     this.discovery = new DiscoveryPipeline(b, events, serialExecutor, new Listed());
     this.rebuilds = new RebuildPacer(serialExecutor, this::publish);
     this.control =
         new BalancerControl(
             host, this::checkOpen, () -> endpoints, key -> states.get(key), rebuilds::publishNow);
-    this.canary = b.split != null ? new CanaryDriver(b.split, snapshots, host) : null;
+    this.canary = b.split() != null ? new CanaryDriver(b.split(), snapshots, host) : null;
     this.stateFactory = EndpointState.factory(b, total, outliers);
     this.retries = new RetryEngine(b, events, host);
     this.rampStep = new ControlTimer(this::scheduler, serialExecutor, ticker, this::republish);

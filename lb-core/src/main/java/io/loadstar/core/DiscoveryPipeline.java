@@ -58,19 +58,18 @@ final class DiscoveryPipeline {
   private boolean subsetPending;
   private volatile int discoveredSize; // read by explain()
 
-  DiscoveryPipeline(
-      LoadBalancers.Builder b, ServiceEvents events, Executor controlLoop, Sink sink) {
-    this.name = b.name;
-    this.ticker = b.ticker;
+  DiscoveryPipeline(BalancerSettings b, ServiceEvents events, Executor controlLoop, Sink sink) {
+    this.name = b.name();
+    this.ticker = b.ticker();
     this.events = events;
-    this.keepLastFailingNanos = b.keepLastFailingNanos;
-    this.keepLastEmptyNanos = b.keepLastEmptyNanos;
-    this.subsetting = b.subsetting;
+    this.keepLastFailingNanos = b.keepLastFailingNanos();
+    this.keepLastEmptyNanos = b.keepLastEmptyNanos();
+    this.subsetting = b.subsetting();
     this.controlLoop = controlLoop;
     this.sink = sink;
-    if (b.subsetting != null && b.subsetting.count() > 0) {
-      this.positionIndex = b.subsetting.index();
-      this.positionCount = b.subsetting.count();
+    if (b.subsetting() != null && b.subsetting().count() > 0) {
+      this.positionIndex = b.subsetting().index();
+      this.positionCount = b.subsetting().count();
     }
   }
 

@@ -79,7 +79,7 @@ final class EndpointState implements EndpointView, CallHandle {
    * total} when the strategy reads it, and signal {@code outliers} if outlier detection is on.
    */
   static EndpointStateFactory factory(
-      LoadBalancers.Builder b, LongAdder total, @Nullable OutlierDetector outliers) {
+      BalancerSettings b, LongAdder total, @Nullable OutlierDetector outliers) {
     return new EndpointStateFactory(b, total, outliers);
   }
 

@@ -16,17 +16,16 @@ final class EndpointStateFactory {
   private final @Nullable OutlierDetector outliers;
   private final CallLedger ledger = new CallLedger();
 
-  EndpointStateFactory(
-      LoadBalancers.Builder b, LongAdder total, @Nullable OutlierDetector outliers) {
+  EndpointStateFactory(BalancerSettings b, LongAdder total, @Nullable OutlierDetector outliers) {
     BuiltinStrategy builtin =
-        b.strategy instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy : null;
-    this.maxInFlight = b.maxInFlightPerEndpoint;
+        b.strategy() instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy() : null;
+    this.maxInFlight = b.maxInFlightPerEndpoint();
     // Custom strategies may read in-flight counts: give them exact ones.
     this.exactInFlight = builtin == null || builtin.readsInFlight();
     this.totalInFlight = builtin != null && builtin.tracksTotalInFlight() ? total : null;
     this.latencyTracking = builtin != null ? builtin.latencyTracking() : null;
-    this.ticker = b.ticker;
-    this.origin = b.ticker.nanoTime();
+    this.ticker = b.ticker();
+    this.origin = b.ticker().nanoTime();
     this.outliers = outliers;
   }
 

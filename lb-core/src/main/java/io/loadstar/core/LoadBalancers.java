@@ -88,16 +88,12 @@ public final class LoadBalancers {
     long keepLastFailingNanos = Long.MAX_VALUE;
     long keepLastEmptyNanos = Long.MAX_VALUE;
     @Nullable HealthCheckService healthChecks;
-    boolean ownsHealthChecks;
     @Nullable HealthChecker ownedChecker;
     @Nullable HealthCheckConfig ownedCheckConfig;
     @Nullable OutlierDetectionConfig outlierDetection = OutlierDetectionConfig.defaults();
-    int panicThreshold = 50;
-    boolean tierSpillover;
+    TierConfig tiers = TierConfig.defaults();
     long selectionTimeoutNanos;
-    long slowStartNanos;
-    int slowStartFloorPercent = 10;
-    boolean failFastInPanic;
+    @Nullable SlowStartConfig slowStart;
     RetryPolicy retryPolicy = RetryPolicy.defaults();
     Sleeper sleeper = Sleeper.SYSTEM;
     FailureClassifier failureClassifier = FailureClassifier.standard();
@@ -344,43 +340,31 @@ public final class LoadBalancers {
     }
 
     /**
-     * Turns on slow start: an endpoint that joins a running balancer, or comes back from being
-     * unhealthy, ejected or drained, starts at 10% of its weight and ramps linearly to full weight
-     * over {@code window}, like HAProxy's {@code slowstart}. The first list a balancer receives
-     * does not ramp. Applies to round robin, random, least request and peak EWMA; consistent
-     * hashing never ramps (it would move keys). Defaults to off.
-     *
-     * @throws IllegalArgumentException if not in {@code 1s..1h}
+     * Turns on slow start ({@link SlowStartConfig}): an endpoint that joins a running balancer, or
+     * comes back from being unhealthy, ejected or drained, starts at 10% of its weight (by default)
+     * and ramps linearly to full weight over the window, like HAProxy's {@code slowstart}. Defaults
+     * to off.
      */
-    public Builder slowStart(Duration window) {
-      return slowStartWindow(window);
-    }
-
-    /** Turns on slow start with a 30-second window; see {@link #slowStart(java.time.Duration)}. */
-    public Builder slowStart() {
-      return slowStartWindow(Duration.ofSeconds(30));
-    }
-
-    private Builder slowStartWindow(Duration window) {
-      requireNonNull(window, "window");
-      Checks.duration("slowStart", window, Duration.ofSeconds(1), Duration.ofHours(1));
-      this.slowStartNanos = window.toNanos();
+    public Builder slowStart(SlowStartConfig config) {
+      this.slowStart = requireNonNull(config, "config");
       return this;
     }
 
     /**
-     * Sets the panic threshold: when less than this percentage of a tier's endpoints is usable
-     * (healthy and not ejected), picks spread over all of the tier's endpoints rather than overload
-     * the few left, as Envoy does. Defaults to 50; 0 turns panic off.
+     * Turns on slow start over {@code window}: {@code slowStart(SlowStartConfig.of(window))}.
      *
-     * @throws IllegalArgumentException if not in {@code 0..100}
+     * @throws IllegalArgumentException if not in {@code 1s..1h}
      */
-    public Builder panicThreshold(int percent) {
-      if (percent < 0 || percent > 100) {
-        throw new IllegalArgumentException(
-            "panicThreshold: " + percent + " (expected: 0..100, 0 = off)");
-      }
-      this.panicThreshold = percent;
+    public Builder slowStart(Duration window) {
+      return slowStart(SlowStartConfig.of(window));
+    }
+
+    /**
+     * Sets how the balancer uses its priority tiers and when it panics ({@link TierConfig}: panic
+     * threshold, fail fast in panic, spill-over). Defaults to {@link TierConfig#defaults()}.
+     */
+    public Builder tiers(TierConfig config) {
+      this.tiers = requireNonNull(config, "config");
       return this;
     }
 
@@ -399,27 +383,6 @@ public final class LoadBalancers {
       requireNonNull(timeout, "timeout");
       Checks.duration("selectionTimeout", timeout, Duration.ZERO, Duration.ofMinutes(5));
       this.selectionTimeoutNanos = timeout.toNanos();
-      return this;
-    }
-
-    /**
-     * Spreads load over priority tiers by their health, as Envoy does, instead of all-or-nothing: a
-     * tier keeps {@code min(100%, 1.4 x its usable share)} of the traffic and the next tiers take
-     * the rest, so a primary tier with half its endpoints usable keeps 70%. Panic then starts when
-     * the tiers' combined health falls below the panic threshold. Defaults to off: the first tier
-     * with a usable endpoint takes all traffic.
-     */
-    public Builder tierSpillover(boolean tierSpillover) {
-      this.tierSpillover = tierSpillover;
-      return this;
-    }
-
-    /**
-     * Whether picks fail, instead of spreading over all endpoints, while a tier is in panic.
-     * Defaults to false.
-     */
-    public Builder failFastInPanic(boolean failFastInPanic) {
-      this.failFastInPanic = failFastInPanic;
       return this;
     }
 
@@ -464,6 +427,7 @@ public final class LoadBalancers {
      *     per balancer) or was closed
      */
     public LoadBalancer build() {
+      // Checked before anything is built: a builder that cannot build stays as it was.
       if (sources.isEmpty()) {
         throw new IllegalStateException(
             "LoadBalancer '" + name + "' needs a source() or endpoints()");
@@ -476,19 +440,52 @@ public final class LoadBalancers {
                 + subsetting
                 + " needs this client's position: .instance(index, count) or .peers(position)");
       }
-      ownsHealthChecks = ownedChecker != null;
+      DefaultLoadBalancer lb = new DefaultLoadBalancer(settings());
+      lb.start();
+      return lb;
+    }
+
+    /**
+     * The settings as they are now, copied; builds the health check service {@link
+     * #healthChecks(HealthChecker, HealthCheckConfig)} asked for (a scheduler or seed set after it
+     * still applies). The builder is left as it was.
+     */
+    BalancerSettings settings() {
+      HealthCheckService checks = healthChecks;
+      boolean owns = ownedChecker != null;
       if (ownedChecker != null && ownedCheckConfig != null) {
-        // Built here, not in healthChecks(..): a scheduler or seed set after it still applies.
         HealthCheckService.Builder b =
             HealthCheckService.builder(ownedChecker).config(ownedCheckConfig).seed(seed);
         if (scheduler != null) {
           b.scheduler(scheduler);
         }
-        healthChecks = b.build();
+        checks = b.build();
       }
-      DefaultLoadBalancer lb = new DefaultLoadBalancer(this);
-      lb.start();
-      return lb;
+      return new BalancerSettings(
+          name,
+          sources,
+          strategy,
+          maxInFlightPerEndpoint,
+          ticker,
+          scheduler,
+          eventListener,
+          seed,
+          keepLastFailingNanos,
+          keepLastEmptyNanos,
+          checks,
+          owns,
+          outlierDetection,
+          tiers,
+          slowStart,
+          selectionTimeoutNanos,
+          retryPolicy,
+          sleeper,
+          failureClassifier,
+          zone,
+          zoneRouting,
+          split,
+          affinity,
+          subsetting);
     }
   }
 }

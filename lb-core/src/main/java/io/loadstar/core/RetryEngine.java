@@ -72,14 +72,14 @@ final class RetryEngine {
   private final LongAdder retries = new LongAdder();
   private final LongAdder refusedByBudget = new LongAdder();
 
-  RetryEngine(LoadBalancers.Builder b, ServiceEvents failures, Picking picking) {
-    this.service = b.name;
-    this.policy = b.retryPolicy;
+  RetryEngine(BalancerSettings b, ServiceEvents failures, Picking picking) {
+    this.service = b.name();
+    this.policy = b.retryPolicy();
     this.eventListener = failures.listener();
-    this.ticker = b.ticker;
-    this.selectionTimeoutNanos = b.selectionTimeoutNanos;
-    this.failureClassifier = b.failureClassifier;
-    this.sleeper = b.sleeper;
+    this.ticker = b.ticker();
+    this.selectionTimeoutNanos = b.selectionTimeoutNanos();
+    this.failureClassifier = b.failureClassifier();
+    this.sleeper = b.sleeper();
     this.failures = failures;
     this.windowNanos = policy.budgetWindow().toNanos();
     this.budget =
@@ -92,7 +92,7 @@ final class RetryEngine {
     this.backoffCeiling =
         IntervalFunction.ofExponentialBackoff(policy.backoffBase(), 2.0, policy.backoffMax());
     this.retryAfterMaxNanos = policy.retryAfterMax().toNanos();
-    this.random = new PerThread(b.seed ^ 0x5245545259L);
+    this.random = new PerThread(b.seed() ^ 0x5245545259L);
     this.picking = picking;
   }
 

@@ -84,28 +84,29 @@ final class SnapshotBuilder {
   }
 
   /**
-   * The snapshot builder of a balancer built by {@code b}, whose endpoints add to {@code total}.
+   * The snapshot builder of a balancer with settings {@code b}, whose endpoints add to {@code
+   * total}.
    */
-  static SnapshotBuilder of(LoadBalancers.Builder b, LongAdder total, ServiceEvents events) {
+  static SnapshotBuilder of(BalancerSettings b, LongAdder total, ServiceEvents events) {
     boolean ramps =
-        !(b.strategy instanceof BuiltinStrategy) || ((BuiltinStrategy) b.strategy).ramps();
+        !(b.strategy() instanceof BuiltinStrategy) || ((BuiltinStrategy) b.strategy()).ramps();
     // Ramping strategies see weights x100 while slow start is on, so a ramp moves in 1% steps.
-    int weightScale = b.slowStartNanos > 0 && ramps ? 100 : 1;
+    int weightScale = b.slowStartNanos() > 0 && ramps ? 100 : 1;
     return new SnapshotBuilder(
         new Settings(
-            b.panicThreshold,
-            b.failFastInPanic,
-            b.tierSpillover,
-            b.slowStartNanos,
-            b.slowStartFloorPercent,
+            b.tiers().panicThreshold(),
+            b.tiers().failFastInPanic(),
+            b.tiers().spillover(),
+            b.slowStartNanos(),
+            b.slowStartFloorPercent(),
             weightScale,
-            b.maxInFlightPerEndpoint,
-            b.zone,
-            b.zoneRouting,
-            b.affinity),
-        b.strategy.newPickerFactory(new BalancerContext(b.name, b.seed, b.ticker, total)),
+            b.maxInFlightPerEndpoint(),
+            b.zone(),
+            b.zoneRouting(),
+            b.affinity()),
+        b.strategy().newPickerFactory(new BalancerContext(b.name(), b.seed(), b.ticker(), total)),
         events,
-        new PerThread(b.seed ^ 0x5350494c4cL));
+        new PerThread(b.seed() ^ 0x5350494c4cL));
   }
 
   Settings settings() {

@@ -57,7 +57,7 @@ class ExplainAgreesWithPeekTest extends FakeTimeTest {
                     b.zone("a")
                         .affinity(Affinity.returnImmediately())
                         .trafficSplit(TrafficSplit.toTag("v", "2").percent(10)),
-            "spill-over", b -> b.tierSpillover(true));
+            "spill-over", b -> b.tiers(TierConfig.builder().spillover(true).build()));
     List<Arguments> out = new ArrayList<>();
     for (var s : strategies.entrySet()) {
       for (var f : features.entrySet()) {

@@ -529,7 +529,7 @@ class OutlierDetectionTest {
             .strategy(Strategies.roundRobin())
             .endpoints(endpoints)
             .healthChecks(checks)
-            .failFastInPanic(true)
+            .tiers(TierConfig.builder().failFastInPanic(true).build())
             .scheduler(scheduler)
             .build();
     closeables.add(failFast);
@@ -562,7 +562,7 @@ class OutlierDetectionTest {
                     .build())
             .scheduler(scheduler)
             .ticker(ticker)
-            .panicThreshold(0)
+            .tiers(TierConfig.builder().panicThreshold(0).build())
             .build();
     closeables.add(lb);
     for (int i = 0; i < 10_000; i++) {

@@ -114,7 +114,7 @@ class PartsTest {
         LoadBalancers.builder("svc")
             .ticker(host.ticker)
             .outlierDetection(OutlierDetectionConfig.disabled());
-    SnapshotBuilder snapshots = SnapshotBuilder.of(b, new LongAdder(), host.events);
+    SnapshotBuilder snapshots = SnapshotBuilder.of(b.settings(), new LongAdder(), host.events);
     List<EndpointState> states =
         host.list(
             b,

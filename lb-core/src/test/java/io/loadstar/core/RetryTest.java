@@ -56,7 +56,7 @@ class RetryTest {
     LoadBalancers.Builder b =
         LoadBalancers.builder("svc").retryPolicy(policy).ticker(ticker).eventListener(listener);
     return new RetryEngine(
-        b,
+        b.settings(),
         new ServiceEvents("svc", listener),
         new RetryEngine.Picking() {
           @Override

@@ -25,7 +25,7 @@ class SnapshotBuilderTest {
   }
 
   private static List<EndpointState> states(LoadBalancers.Builder b, List<Endpoint> endpoints) {
-    EndpointStateFactory factory = EndpointState.factory(b, new LongAdder(), null);
+    EndpointStateFactory factory = EndpointState.factory(b.settings(), new LongAdder(), null);
     List<EndpointState> out = new ArrayList<>();
     for (Endpoint e : endpoints) {
       out.add(factory.create(e));
@@ -34,7 +34,8 @@ class SnapshotBuilderTest {
   }
 
   private static SnapshotBuilder builder(LoadBalancers.Builder b) {
-    return SnapshotBuilder.of(b, new LongAdder(), new ServiceEvents("svc", LbEventListener.NONE));
+    return SnapshotBuilder.of(
+        b.settings(), new LongAdder(), new ServiceEvents("svc", LbEventListener.NONE));
   }
 
   private static Set<String> picked(TieredPicker picker, int picks) {
@@ -88,7 +89,7 @@ class SnapshotBuilderTest {
 
   @Test
   void failFastInPanic_picksNothing_andTheMessageCountsByState() {
-    LoadBalancers.Builder b = settings().failFastInPanic(true);
+    LoadBalancers.Builder b = settings().tiers(TierConfig.builder().failFastInPanic(true).build());
     List<EndpointState> states = states(b, TestEndpoints.endpoints(4));
     states.get(0).control.healthy = false;
     states.get(1).control.healthy = false;
@@ -119,7 +120,7 @@ class SnapshotBuilderTest {
 
   @Test
   void spillover_aDegradedTierSendsItsShareToTheNext() {
-    LoadBalancers.Builder b = settings().tierSpillover(true);
+    LoadBalancers.Builder b = settings().tiers(TierConfig.builder().spillover(true).build());
     List<Endpoint> endpoints = new ArrayList<>(TestEndpoints.endpoints(4));
     endpoints.add(Endpoint.of("10.0.9.1", 80).withPriority(1));
     List<EndpointState> states = states(b, endpoints);

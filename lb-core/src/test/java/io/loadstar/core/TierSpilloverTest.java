@@ -36,7 +36,7 @@ class TierSpilloverTest extends FakeTimeTest {
         LoadBalancers.builder("svc")
             .endpoints(endpoints)
             .healthChecks(checks)
-            .tierSpillover(spillover)
+            .tiers(TierConfig.builder().spillover(spillover).build())
             .scheduler(scheduler)
             .seed(8)
             .build();

@@ -300,7 +300,7 @@ class ValidationTest {
 
   @Test
   void builder_panicThresholdAbove100() {
-    assertThatThrownBy(() -> LoadBalancers.builder("svc").panicThreshold(150))
+    assertThatThrownBy(() -> TierConfig.builder().panicThreshold(150))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("panicThreshold: 150 (expected: 0..100, 0 = off)");
   }
@@ -309,7 +309,10 @@ class ValidationTest {
   void builder_slowStartTooShort() {
     assertThatThrownBy(() -> LoadBalancers.builder("svc").slowStart(Duration.ofMillis(500)))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("slowStart: PT0.5S (expected: PT1S..PT1H)");
+        .hasMessage("slowStart window: PT0.5S (expected: PT1S..PT1H)");
+    assertThatThrownBy(() -> SlowStartConfig.defaults().withFloorPercent(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("slowStart floorPercent: 0 (expected: 1..100)");
   }
 
   @Test

@@ -10,6 +10,7 @@ import io.loadstar.api.PickResult;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
+import io.loadstar.core.TierConfig;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,7 +72,7 @@ class DnsSrvAndSearchTest extends LoopbackDnsTest {
                     .consecutiveFailures(1)
                     .maxEjectionPercent(100)
                     .build())
-            .panicThreshold(0)
+            .tiers(TierConfig.builder().panicThreshold(0).build())
             .seed(2)
             .build();
     closeables.add(lb);
