@@ -10,6 +10,7 @@ import io.loadstar.core.MaglevConfig;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.RingHashConfig;
 import io.loadstar.core.Subsetting;
+import io.loadstar.core.TierConfig;
 import io.loadstar.core.TrafficSplit;
 import io.loadstar.core.ZoneRouting;
 import io.loadstar.dns.DnsEndpointSource;
@@ -50,6 +51,7 @@ class ConfigurationReferenceTest {
     CLASSES.put("RingHashConfig.Builder", RingHashConfig.Builder.class);
     CLASSES.put("MaglevConfig.Builder", MaglevConfig.Builder.class);
     CLASSES.put("ZoneRouting.Builder", ZoneRouting.Builder.class);
+    CLASSES.put("TierConfig.Builder", TierConfig.Builder.class);
     CLASSES.put("TrafficSplit", TrafficSplit.class);
     CLASSES.put("Subsetting", Subsetting.class);
     CLASSES.put("DnsEndpointSource.Builder", DnsEndpointSource.Builder.class);
