@@ -48,20 +48,20 @@ final class ActiveHealth {
         service.watch(
             state.endpoint(),
             (up, changed, result) -> controlLoop.execute(() -> onResult(state, up, result)));
-    state.control.watch = watch;
-    state.control.healthy = watch.isUp();
-    if (!state.control.healthy) {
+    state.health.watch = watch;
+    state.health.healthy = watch.isUp();
+    if (!state.health.healthy) {
       String last = watch.lastFailure();
-      state.control.awaitingFirstCheck = last.isEmpty();
-      state.control.healthReason = last.isEmpty() ? "not checked yet" : "check failed: " + last;
+      state.health.awaitingFirstCheck = last.isEmpty();
+      state.health.healthReason = last.isEmpty() ? "not checked yet" : "check failed: " + last;
     }
   }
 
   /** Stops watching an endpoint that is no longer listed. */
   void unwatch(EndpointState state) {
-    HealthCheckService.Watch w = state.control.watch;
+    HealthCheckService.Watch w = state.health.watch;
     if (w != null) {
-      state.control.watch = null;
+      state.health.watch = null;
       w.close();
     }
   }
@@ -80,8 +80,8 @@ final class ActiveHealth {
     if (!host.isCurrent(state)) {
       return; // removed meanwhile
     }
-    boolean firstResult = state.control.awaitingFirstCheck;
-    state.control.awaitingFirstCheck = false;
+    boolean firstResult = state.health.awaitingFirstCheck;
+    state.health.awaitingFirstCheck = false;
     if (outliers != null) {
       outliers.onProbe(
           state,
@@ -90,25 +90,25 @@ final class ActiveHealth {
           service.layer(),
           service.config().port());
     }
-    if (up == state.control.healthy) {
+    if (up == state.health.healthy) {
       if (firstResult) {
-        state.control.healthReason = "check failed: " + result.reason();
+        state.health.healthReason = "check failed: " + result.reason();
         host.republish(); // now a panic candidate
       }
       return;
     }
-    state.control.healthy = up;
-    state.control.healthReason = up ? "" : "check failed: " + result.reason();
+    state.health.healthy = up;
+    state.health.healthReason = up ? "" : "check failed: " + result.reason();
     if (up) {
       host.startRamp(state);
       logger.info("[{}] {} is healthy again", name, state.endpoint());
     } else {
-      logger.warn("[{}] {} is unhealthy: {}", name, state.endpoint(), state.control.healthReason);
+      logger.warn("[{}] {} is unhealthy: {}", name, state.endpoint(), state.health.healthReason);
     }
     host.republish();
     host.stateChanged(
         state.endpoint(),
         up ? EndpointSnapshot.State.READY : EndpointSnapshot.State.UNHEALTHY,
-        state.control.healthReason);
+        state.health.healthReason);
   }
 }

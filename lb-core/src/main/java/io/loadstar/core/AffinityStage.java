@@ -49,8 +49,8 @@ final class AffinityStage implements RoutingStage {
     boolean canaryOff = sp != null && sp.isOff(); // at 0% (set or rolled back): keys leave it too
     for (int i = 0; i < all.size(); i++) {
       EndpointState s = all.get(i);
-      usable[i] = s.control.wasUsable;
-      long since = s.control.usableSinceNanos;
+      usable[i] = s.routing.wasUsable;
+      long since = s.routing.usableSinceNanos;
       boolean waited = since == Long.MIN_VALUE || build.now - since >= wait;
       eligible[i] = usable[i] && waited && !(canaryOff && sp.matches(s.endpoint()));
       any |= eligible[i];

@@ -72,11 +72,11 @@ final class BalancerControl implements LoadBalancer.Control {
               EndpointState state = stateOf.apply(endpointKey);
               if (state == null
                   || !host.isCurrent(state)
-                  || state.control.weightOverride == weight) {
+                  || state.operator.weightOverride == weight) {
                 return;
               }
               boolean wasOut = state.baseWeight() == 0;
-              state.control.weightOverride = weight;
+              state.operator.weightOverride = weight;
               if (wasOut && state.baseWeight() > 0) {
                 host.startRamp(state);
               }
@@ -98,10 +98,10 @@ final class BalancerControl implements LoadBalancer.Control {
 
   private void setDraining(String endpointKey, boolean draining) {
     EndpointState state = stateOf.apply(endpointKey);
-    if (state == null || !host.isCurrent(state) || state.control.draining == draining) {
+    if (state == null || !host.isCurrent(state) || state.operator.draining == draining) {
       return;
     }
-    state.control.draining = draining;
+    state.operator.draining = draining;
     if (!draining) {
       host.startRamp(state);
     }

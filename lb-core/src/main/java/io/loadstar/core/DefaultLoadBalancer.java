@@ -405,7 +405,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     if (snapshots.settings().slowStartNanos() > 0 && added < next.size()) {
       for (EndpointState state : reconciled.values()) {
         if (!previous.containsKey(state.key())) {
-          state.control.rampStartNanos = now; // joins a running set: ramp up
+          state.routing.rampStartNanos = now; // joins a running set: ramp up
         }
       }
     }
@@ -497,7 +497,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   private void startRamp(EndpointState s) {
     if (snapshots.settings().slowStartNanos() > 0) {
-      s.control.rampStartNanos = ticker.nanoTime();
+      s.routing.rampStartNanos = ticker.nanoTime();
     }
   }
 

@@ -126,8 +126,18 @@ final class EndpointState implements EndpointView, CallHandle {
   /** True while trial calls after an ejection are under way; read on every outcome. */
   volatile boolean probation;
 
-  /** State only the control loop and snapshot() touch, kept off the hot object's cache lines. */
-  final EndpointControl control = new EndpointControl();
+  /*
+   * State only the control loop and snapshot() touch, kept off the hot object's cache lines; one
+   * part per writer.
+   */
+  /** Active health's marks. */
+  final EndpointControl.Health health = new EndpointControl.Health();
+
+  /** An operator's drain and weight override. */
+  final EndpointControl.Operator operator = new EndpointControl.Operator();
+
+  /** Slow start's ramp and sticky keys' return, kept by the snapshot build. */
+  final EndpointControl.Routing routing = new EndpointControl.Routing();
 
   /** Outlier ejection: written by the balancer's OutlierDetector only. */
   final Ejection ejection = new Ejection();
@@ -195,7 +205,7 @@ final class EndpointState implements EndpointView, CallHandle {
 
   /** Discovery's weight, or the runtime override; control loop. */
   int baseWeight() {
-    int override = control.weightOverride;
+    int override = operator.weightOverride;
     return override >= 0 ? override : endpoint.weight();
   }
 

@@ -64,24 +64,24 @@ final class EndpointStatus {
       EndpointState s, long slowStartNanos, @Nullable TrafficSplit split, String rolledBack) {
     EndpointSnapshot.State kind;
     String reason = "";
-    double effectiveWeight = s.baseWeight() * s.control.rampFactor;
-    if (s.control.draining || s.baseWeight() == 0) {
+    double effectiveWeight = s.baseWeight() * s.routing.rampFactor;
+    if (s.operator.draining || s.baseWeight() == 0) {
       kind = EndpointSnapshot.State.DRAINING;
-      reason = s.control.draining ? "drained by the application" : "weight 0";
+      reason = s.operator.draining ? "drained by the application" : "weight 0";
       effectiveWeight = 0;
     } else if (s.ejection.isEjected()) {
       kind = EndpointSnapshot.State.EJECTED;
       reason = s.ejection.reason();
       effectiveWeight = 0;
-    } else if (!s.control.healthy) {
+    } else if (!s.health.healthy) {
       kind = EndpointSnapshot.State.UNHEALTHY;
-      reason = s.control.healthReason;
+      reason = s.health.healthReason;
       effectiveWeight = 0;
-    } else if (s.control.rampFactor < 1) {
+    } else if (s.routing.rampFactor < 1) {
       kind = EndpointSnapshot.State.RAMPING;
       reason =
           "slow start: "
-              + Math.round(s.control.rampFactor * 100)
+              + Math.round(s.routing.rampFactor * 100)
               + "% of weight, "
               + Math.round(slowStartNanos / 1e9)
               + " s window";

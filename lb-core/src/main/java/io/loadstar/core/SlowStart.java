@@ -21,12 +21,12 @@ final class SlowStart {
 
   /** Returns the slow-start factor of {@code s} now, ending its ramp when the window is over. */
   double rampFactor(EndpointState s, long now) {
-    if (s.control.rampStartNanos == Long.MIN_VALUE || weightScale == 1) {
+    if (s.routing.rampStartNanos == Long.MIN_VALUE || weightScale == 1) {
       return 1;
     }
-    long elapsed = now - s.control.rampStartNanos;
+    long elapsed = now - s.routing.rampStartNanos;
     if (elapsed >= windowNanos) {
-      s.control.rampStartNanos = Long.MIN_VALUE;
+      s.routing.rampStartNanos = Long.MIN_VALUE;
       return 1;
     }
     return Math.max(floorPercent / 100.0, (double) elapsed / windowNanos);

@@ -151,7 +151,7 @@ final class SnapshotBuilder {
     for (EndpointState s : list) {
       double factor = slowStart.rampFactor(s, now);
       ramping |= factor < 1;
-      s.control.rampFactor = factor;
+      s.routing.rampFactor = factor;
     }
     TrafficSplit sp = split;
     String rolledBack = canaryRolledBack;
@@ -162,16 +162,16 @@ final class SnapshotBuilder {
     Map<Integer, List<EndpointState>> all = new TreeMap<>();
     for (EndpointState s : list) {
       boolean usable = statuses.usable(s);
-      if (usable && !s.control.wasUsable) {
-        s.control.usableSinceNanos = now; // back: sticky keys may wait before they return
+      if (usable && !s.routing.wasUsable) {
+        s.routing.usableSinceNanos = now; // back: sticky keys may wait before they return
       }
-      s.control.wasUsable = usable;
+      s.routing.wasUsable = usable;
       int base = s.baseWeight();
       if (base > 0) {
         all.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
-      s.effectiveWeight = slowStart.effectiveWeight(base, s.control.rampFactor);
-      if (base > 0 && !s.control.draining) {
+      s.effectiveWeight = slowStart.effectiveWeight(base, s.routing.rampFactor);
+      if (base > 0 && !s.operator.draining) {
         serving.computeIfAbsent(s.endpoint().priority(), p -> new ArrayList<>()).add(s);
       }
     }

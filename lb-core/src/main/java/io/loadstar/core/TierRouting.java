@@ -240,7 +240,7 @@ final class TierRouting {
     List<EndpointView> out = new ArrayList<>(listed.size());
     List<EndpointView> ejected = new ArrayList<>();
     for (EndpointState s : listed) {
-      if (!s.control.awaitingFirstCheck) {
+      if (!s.health.awaitingFirstCheck) {
         (s.ejection.isEjected() ? ejected : out).add(s);
       }
     }

@@ -91,15 +91,15 @@ class PartsTest {
     EndpointState s = host.list(b, TestEndpoints.endpoints(1), null).get(0);
     host.loop.execute(() -> health.watch(s));
     host.advanceMillis(3_000);
-    assertThat(s.control.healthy).isTrue();
+    assertThat(s.health.healthy).isTrue();
     up.set(false);
     host.advanceMillis(3_000);
-    assertThat(s.control.healthy).isFalse();
-    assertThat(s.control.healthReason).isEqualTo("check failed: 503");
+    assertThat(s.health.healthy).isFalse();
+    assertThat(s.health.healthReason).isEqualTo("check failed: 503");
     assertThat(host.listener.changesTo(EndpointSnapshot.State.UNHEALTHY)).hasSize(1);
     up.set(true);
     host.advanceMillis(3_000);
-    assertThat(s.control.healthy).isTrue();
+    assertThat(s.health.healthy).isTrue();
     assertThat(host.ramped).containsExactly(s);
     host.loop.execute(() -> health.close(host.states));
   }

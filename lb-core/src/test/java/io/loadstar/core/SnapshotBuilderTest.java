@@ -79,8 +79,8 @@ class SnapshotBuilderTest {
   void panic_belowTheThreshold_picksOverAllListedEndpointsOfTheTier() {
     LoadBalancers.Builder b = settings();
     List<EndpointState> states = states(b, TestEndpoints.endpoints(3));
-    states.get(0).control.healthy = false;
-    states.get(1).control.healthy = false;
+    states.get(0).health.healthy = false;
+    states.get(1).health.healthy = false;
     SnapshotBuilder.Snapshot s = builder(b).build(states, ticker.nanoTime());
     assertThat(s.panicReason())
         .isEqualTo("1 of 3 endpoints usable in tier 0, below the panic threshold of 50%");
@@ -91,9 +91,9 @@ class SnapshotBuilderTest {
   void failFastInPanic_picksNothing_andTheMessageCountsByState() {
     LoadBalancers.Builder b = settings().tiers(TierConfig.builder().failFastInPanic(true).build());
     List<EndpointState> states = states(b, TestEndpoints.endpoints(4));
-    states.get(0).control.healthy = false;
-    states.get(1).control.healthy = false;
-    states.get(2).control.draining = true;
+    states.get(0).health.healthy = false;
+    states.get(1).health.healthy = false;
+    states.get(2).operator.draining = true;
     SnapshotBuilder.Snapshot s = builder(b).build(states, ticker.nanoTime());
     assertThat(s.panicReason()).startsWith("1 of 3 endpoints usable in tier 0");
     assertThat(s.picker().pick(PickContext.empty()).reason())
@@ -104,7 +104,7 @@ class SnapshotBuilderTest {
   void slowStart_rampsTheWeightStrategiesSee_andEndsTheRampWhenTheWindowIsOver() {
     LoadBalancers.Builder b = settings().slowStart(Duration.ofSeconds(10));
     List<EndpointState> states = states(b, TestEndpoints.endpoints(2));
-    states.get(0).control.rampStartNanos = ticker.nanoTime();
+    states.get(0).routing.rampStartNanos = ticker.nanoTime();
     SnapshotBuilder builder = builder(b);
     ticker.advance(Duration.ofSeconds(5));
     SnapshotBuilder.Snapshot s = builder.build(states, ticker.nanoTime());
@@ -115,7 +115,7 @@ class SnapshotBuilderTest {
     s = builder.build(states, ticker.nanoTime());
     assertThat(s.ramping()).isFalse();
     assertThat(states.get(0).weight()).isEqualTo(100);
-    assertThat(states.get(0).control.rampStartNanos).isEqualTo(Long.MIN_VALUE);
+    assertThat(states.get(0).routing.rampStartNanos).isEqualTo(Long.MIN_VALUE);
   }
 
   @Test
@@ -124,9 +124,9 @@ class SnapshotBuilderTest {
     List<Endpoint> endpoints = new ArrayList<>(TestEndpoints.endpoints(4));
     endpoints.add(Endpoint.of("10.0.9.1", 80).withPriority(1));
     List<EndpointState> states = states(b, endpoints);
-    states.get(0).control.healthy = false;
-    states.get(1).control.healthy = false;
-    states.get(2).control.healthy = false;
+    states.get(0).health.healthy = false;
+    states.get(1).health.healthy = false;
+    states.get(2).health.healthy = false;
     // Tier 0: 1 of 4 usable, health 35%; tier 1 takes the remaining 65%.
     SnapshotBuilder.Snapshot s = builder(b).build(states, ticker.nanoTime());
     int second = 0;
