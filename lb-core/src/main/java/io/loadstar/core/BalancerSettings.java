@@ -49,6 +49,49 @@ record BalancerSettings(
     sources = List.copyOf(sources);
   }
 
+  /**
+   * The settings as they are now, copied; builds the health check service {@link
+   * LoadBalancers.Builder#healthChecks(io.loadstar.api.HealthChecker, HealthCheckConfig)} asked for
+   * (a scheduler or seed set after it still applies). The builder is left as it was.
+   */
+  static BalancerSettings of(LoadBalancers.Builder b) {
+    HealthCheckService checks = b.healthChecks;
+    boolean owns = b.ownedChecker != null;
+    if (b.ownedChecker != null && b.ownedCheckConfig != null) {
+      HealthCheckService.Builder checker =
+          HealthCheckService.builder(b.ownedChecker).config(b.ownedCheckConfig).seed(b.seed);
+      if (b.scheduler != null) {
+        checker.scheduler(b.scheduler);
+      }
+      checks = checker.build();
+    }
+    return new BalancerSettings(
+        b.name,
+        b.sources,
+        b.strategy,
+        b.maxInFlightPerEndpoint,
+        b.ticker,
+        b.scheduler,
+        b.eventListener,
+        b.seed,
+        b.keepLastFailingNanos,
+        b.keepLastEmptyNanos,
+        checks,
+        owns,
+        b.outlierDetection,
+        b.tiers,
+        b.slowStart,
+        b.selectionTimeoutNanos,
+        b.retryPolicy,
+        b.sleeper,
+        b.failureClassifier,
+        b.zone,
+        b.zoneRouting,
+        b.split,
+        b.affinity,
+        b.subsetting);
+  }
+
   /** The slow-start window in nanoseconds, 0 when slow start is off. */
   long slowStartNanos() {
     return slowStart == null ? 0 : slowStart.window().toNanos();

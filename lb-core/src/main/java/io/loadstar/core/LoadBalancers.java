@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.LoggerFactory;
 
 /** Builds {@link LoadBalancer}s: {@code LoadBalancers.builder("orders")...build()}. */
 public final class LoadBalancers {
@@ -33,31 +32,6 @@ public final class LoadBalancers {
    * The environment variable a balancer reads its zone from, unless told: {@code LOADSTAR_ZONE}.
    */
   public static final String ZONE_VARIABLE = "LOADSTAR_ZONE";
-
-  static String zoneFromEnvironment(@Nullable String value) {
-    if (value == null || value.isBlank()) {
-      return "";
-    }
-    try {
-      return checkZone(ZONE_VARIABLE, value);
-    } catch (IllegalArgumentException e) {
-      LoggerFactory.getLogger(LoadBalancers.class)
-          .warn("ignoring the environment's zone, {}; no zone preference", e.getMessage());
-      return "";
-    }
-  }
-
-  static String checkZone(String what, String zone) {
-    if (zone.length() > 128 || !zone.equals(zone.strip())) {
-      throw new IllegalArgumentException(
-          what
-              + ": '"
-              + zone
-              + "' (expected: a zone name such as eu-west-1a, at most 128 characters, no blanks"
-              + " around it; empty for none)");
-    }
-    return zone;
-  }
 
   /**
    * Returns a builder for the balancer of service {@code name}.
@@ -97,7 +71,7 @@ public final class LoadBalancers {
     RetryPolicy retryPolicy = RetryPolicy.defaults();
     Sleeper sleeper = Sleeper.SYSTEM;
     FailureClassifier failureClassifier = FailureClassifier.standard();
-    String zone = zoneFromEnvironment(System.getenv(ZONE_VARIABLE));
+    String zone = ZoneRouting.zoneFromEnvironment(System.getenv(ZONE_VARIABLE));
     ZoneRouting zoneRouting = ZoneRouting.defaults();
     @Nullable SplitControl split;
     @Nullable Affinity affinity;
@@ -245,7 +219,7 @@ public final class LoadBalancers {
      */
     public Builder zone(String localZone) {
       requireNonNull(localZone, "localZone");
-      this.zone = checkZone("zone", localZone);
+      this.zone = ZoneRouting.checkZone("zone", localZone);
       return this;
     }
 
@@ -445,47 +419,9 @@ public final class LoadBalancers {
       return lb;
     }
 
-    /**
-     * The settings as they are now, copied; builds the health check service {@link
-     * #healthChecks(HealthChecker, HealthCheckConfig)} asked for (a scheduler or seed set after it
-     * still applies). The builder is left as it was.
-     */
+    /** The settings as they are now, copied; the builder is left as it was. */
     BalancerSettings settings() {
-      HealthCheckService checks = healthChecks;
-      boolean owns = ownedChecker != null;
-      if (ownedChecker != null && ownedCheckConfig != null) {
-        HealthCheckService.Builder b =
-            HealthCheckService.builder(ownedChecker).config(ownedCheckConfig).seed(seed);
-        if (scheduler != null) {
-          b.scheduler(scheduler);
-        }
-        checks = b.build();
-      }
-      return new BalancerSettings(
-          name,
-          sources,
-          strategy,
-          maxInFlightPerEndpoint,
-          ticker,
-          scheduler,
-          eventListener,
-          seed,
-          keepLastFailingNanos,
-          keepLastEmptyNanos,
-          checks,
-          owns,
-          outlierDetection,
-          tiers,
-          slowStart,
-          selectionTimeoutNanos,
-          retryPolicy,
-          sleeper,
-          failureClassifier,
-          zone,
-          zoneRouting,
-          split,
-          affinity,
-          subsetting);
+      return BalancerSettings.of(this);
     }
   }
 }

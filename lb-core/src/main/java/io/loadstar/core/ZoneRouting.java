@@ -2,6 +2,9 @@ package io.loadstar.core;
 
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
+import org.slf4j.LoggerFactory;
+
 /**
  * How a balancer prefers endpoints in its own zone ({@link LoadBalancers.Builder#zone}). Immutable.
  *
@@ -103,5 +106,32 @@ public final class ZoneRouting {
     public ZoneRouting build() {
       return new ZoneRouting(policy, minClusterSize);
     }
+  }
+
+  /** The zone in {@code value} (the environment's), or none if unset or invalid (logged). */
+  static String zoneFromEnvironment(@Nullable String value) {
+    if (value == null || value.isBlank()) {
+      return "";
+    }
+    try {
+      return checkZone(LoadBalancers.ZONE_VARIABLE, value);
+    } catch (IllegalArgumentException e) {
+      LoggerFactory.getLogger(ZoneRouting.class)
+          .warn("ignoring the environment's zone, {}; no zone preference", e.getMessage());
+      return "";
+    }
+  }
+
+  /** Returns {@code zone} if it is a valid zone name; {@code what} names it in the error. */
+  static String checkZone(String what, String zone) {
+    if (zone.length() > 128 || !zone.equals(zone.strip())) {
+      throw new IllegalArgumentException(
+          what
+              + ": '"
+              + zone
+              + "' (expected: a zone name such as eu-west-1a, at most 128 characters, no blanks"
+              + " around it; empty for none)");
+    }
+    return zone;
   }
 }

@@ -188,10 +188,10 @@ class ZoneRoutingTest extends FakeTimeTest {
 
   @Test
   void zone_fromTheEnvironment_andChecked() {
-    assertThat(LoadBalancers.zoneFromEnvironment(null)).isEmpty();
-    assertThat(LoadBalancers.zoneFromEnvironment(" ")).isEmpty();
-    assertThat(LoadBalancers.zoneFromEnvironment("eu-west-1a")).isEqualTo("eu-west-1a");
-    assertThat(LoadBalancers.zoneFromEnvironment(" eu ")).isEmpty(); // logged, ignored
+    assertThat(ZoneRouting.zoneFromEnvironment(null)).isEmpty();
+    assertThat(ZoneRouting.zoneFromEnvironment(" ")).isEmpty();
+    assertThat(ZoneRouting.zoneFromEnvironment("eu-west-1a")).isEqualTo("eu-west-1a");
+    assertThat(ZoneRouting.zoneFromEnvironment(" eu ")).isEmpty(); // logged, ignored
     assertThatThrownBy(() -> LoadBalancers.builder("svc").zone(" a"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("zone: ' a' (expected: a zone name such as eu-west-1a");
