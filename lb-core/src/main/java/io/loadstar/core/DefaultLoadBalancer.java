@@ -485,6 +485,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     current = built;
     picker = built.picker();
     publications++;
+    if (outliers != null) {
+      outliers.published(states.values(), built.panicReason() != null);
+    }
     events.panic(built.panicReason(), snapshots.settings().failFastInPanic());
   }
 

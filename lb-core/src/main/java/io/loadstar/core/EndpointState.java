@@ -39,7 +39,8 @@ import org.jspecify.annotations.Nullable;
  * count: one volatile read per pick when no trial is under way (trialPermits == -1). The same
  * count, set to HELD by the failure that reaches the threshold, holds new picks back until the
  * control loop (on another thread: the request thread hands the decision off) has decided on the
- * ejection. A held endpoint is the last resort of a pick that finds nothing else (see
+ * ejection, and then while the endpoint is ejected (outside panic), so that a pick through a
+ * snapshot read before the ejection was published cannot reach it however late it runs. A held endpoint is the last resort of a pick that finds nothing else (see
  * TieredPicker): when every endpoint of a small set crosses the threshold before the loop runs,
  * the picks go on to them as they did before the hold, rather than fail.
  *
@@ -249,11 +250,16 @@ final class EndpointState implements EndpointView, CallHandle {
   }
 
   /**
-   * Whether new picks are held back from this endpoint until the control loop decides on an
-   * ejection its failures asked for.
+   * Whether new picks are held back from this endpoint: until the control loop decides on an
+   * ejection its failures asked for, and while it is ejected (outside panic).
    */
   boolean isHeld() {
     return trialPermits == HELD;
+  }
+
+  /** Holds new picks back (an ejection); control loop only. */
+  void holdBack() {
+    trialPermits = HELD;
   }
 
   /**

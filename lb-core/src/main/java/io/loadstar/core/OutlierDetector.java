@@ -55,6 +55,7 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
   private final BalancerHost host;
   private final ControlTimer sweepTimer; // every interval: rates, and clean intervals
   private boolean closed; // control loop only
+  private boolean inPanic; // the last published snapshot's; control loop only
 
   OutlierDetector(OutlierDetectionConfig config, long seed, BalancerHost host) {
     this.name = host.name();
@@ -146,7 +147,12 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
       return;
     }
     if (state.ejection.isEjected()) {
-      state.setTrialPermits(-1); // calls that were in flight failed: nothing more to hold back
+      // Calls in flight at the ejection failed: held as any ejected endpoint, unless in panic.
+      if (inPanic) {
+        state.setTrialPermits(-1);
+      } else {
+        state.holdBack();
+      }
       return;
     }
     int n = state.consecutiveFailures();
@@ -341,10 +347,11 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
             host::scheduler, controlLoop, ticker, () -> endEjection(state, "ejection time over"));
     e.timer.runAfter(forNanos);
     logger.warn("[{}] {} {}", name, state.endpoint(), reason);
-    // Only once a snapshot without it is published: picks held back since the run of failures
-    // reached the threshold could otherwise slip through the old snapshot meanwhile. (Panic may
-    // still pick an ejected endpoint: it must not stay held back.)
-    host.republishThen(() -> releaseHold(state));
+    // Held while ejected: a pick that read the snapshot before this one was published cannot take
+    // it, however late it runs. Panic, which may pick ejected endpoints, lets the hold go
+    // (publish).
+    state.holdBack();
+    host.republish();
     host.stateChanged(state.endpoint(), EndpointSnapshot.State.EJECTED, reason);
   }
 
@@ -355,6 +362,24 @@ final class OutlierDetector implements EndpointState.OutlierSignals {
   private static void releaseHold(EndpointState state) {
     if (!state.probation) {
       state.setTrialPermits(-1);
+    }
+  }
+
+  /**
+   * A snapshot was published: in panic, which spreads picks over ejected endpoints too, their hold
+   * goes; out of panic it comes back (a pick through the panic snapshot that still reaches one is
+   * what panic does).
+   */
+  void published(Collection<EndpointState> states, boolean panic) {
+    inPanic = panic;
+    for (EndpointState s : states) {
+      if (s.ejection.isEjected()) {
+        if (panic && s.isHeld()) {
+          s.setTrialPermits(-1);
+        } else if (!panic && !s.isHeld()) {
+          s.holdBack();
+        }
+      }
     }
   }
 

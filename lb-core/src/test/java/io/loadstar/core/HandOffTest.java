@@ -204,6 +204,40 @@ class HandOffTest {
   }
 
   @Test
+  void aPickThroughTheSnapshotBeforeTheEjection_neverReachesTheEjectedEndpoint() {
+    List<Endpoint> endpoints = TestEndpoints.endpoints(3);
+    Endpoint bad = endpoints.get(0);
+    FakeTicker ticker = new FakeTicker();
+    try (LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(endpoints)
+            .strategy(Strategies.roundRobin())
+            .ticker(ticker)
+            .scheduler(new ManualScheduler(ticker))
+            .build()) {
+      DefaultLoadBalancer balancer = (DefaultLoadBalancer) lb;
+      io.loadstar.api.Picker before = balancer.currentPicker(); // a slow request read it here
+      for (int failures = 0; failures < 5; ) {
+        PickResult r = lb.pick(PickContext.empty());
+        if (r.endpoint().equals(bad)) {
+          r.handle().onFailure(CallFailure.notSent(new ConnectException("refused")), 1_000);
+          failures++;
+        } else {
+          r.handle().onSuccess(1_000);
+        }
+      }
+      TestEndpoints.settle(lb); // the timer ejects it and publishes
+      assertThat(TestEndpoints.snapshotOf(lb, bad).state())
+          .isEqualTo(EndpointSnapshot.State.EJECTED);
+      for (int i = 0; i < 300; i++) {
+        PickResult r = before.pick(PickContext.empty()); // ... and picks only now
+        assertThat(r.endpoint()).isNotEqualTo(bad);
+        r.handle().onSuccess(1_000);
+      }
+    }
+  }
+
+  @Test
   void canaryFailures_rollbackRunsOnALoadstarThread_notTheRequestThread() {
     TrafficSplit v2 = TrafficSplit.toTag("version", "v2");
     List<Endpoint> endpoints =
