@@ -2,6 +2,7 @@ package io.loadstar.core;
 
 import static java.util.Objects.requireNonNull;
 
+import io.loadstar.core.internal.SerialExecutor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -146,7 +147,7 @@ public final class SplitControl {
             applied.countDown();
           });
     }
-    if (!awaitUninterruptibly(applied, APPLY_WAIT_NANOS)) {
+    if (!SerialExecutor.awaitUninterruptibly(applied, APPLY_WAIT_NANOS)) {
       List<String> late = new ArrayList<>();
       for (Subscriber b : pending) {
         late.add(b.service());
@@ -155,31 +156,5 @@ public final class SplitControl {
           "a new traffic split waited 10 s for the control loops of {}; they apply it when free",
           late);
     }
-  }
-
-  /** Waits for {@code latch}; an interrupt is kept for later and does not end the wait. */
-  private static boolean awaitUninterruptibly(CountDownLatch latch, long nanos) {
-    boolean interrupted = false;
-    long deadline = System.nanoTime() + nanos;
-    try {
-      while (true) {
-        try {
-          return latch.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
-  }
-
-  @Override
-  public String toString() {
-    InForce now = inForce;
-    String r = now.rollbackReason();
-    return "SplitControl{" + now.split() + (r.isEmpty() ? "" : ", rolled back: " + r) + "}";
   }
 }

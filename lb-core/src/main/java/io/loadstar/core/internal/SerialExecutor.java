@@ -140,16 +140,26 @@ public final class SerialExecutor implements Executor {
             done.countDown();
           }
         });
+    return awaitUninterruptibly(done, timeoutNanos);
+  }
+
+  /**
+   * Waits for {@code latch}, at most {@code timeoutNanos}; an interrupt is kept for later and does
+   * not end the wait.
+   *
+   * @return false if the latch did not open within the timeout
+   */
+  public static boolean awaitUninterruptibly(CountDownLatch latch, long timeoutNanos) {
     boolean interrupted = false;
     long deadline = System.nanoTime() + timeoutNanos;
     try {
-      while (done.getCount() > 0) {
+      while (latch.getCount() > 0) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           return false;
         }
         try {
-          done.await(left, TimeUnit.NANOSECONDS);
+          latch.await(left, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
           interrupted = true;
         }
