@@ -140,7 +140,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
         new BalancerControl(
             host, this::checkOpen, () -> endpoints, key -> states.get(key), rebuilds::publishNow);
     this.canary = b.split() != null ? new CanaryDriver(b.split(), snapshots, host) : null;
-    this.stateFactory = EndpointState.factory(b, total, outliers);
+    this.stateFactory = new EndpointStateFactory(b, total, outliers);
     this.retries = new RetryEngine(b, events, host);
     this.rampStep = new ControlTimer(this::scheduler, serialExecutor, ticker, this::republish);
     this.keyReturn = new ControlTimer(this::scheduler, serialExecutor, ticker, this::republish);

@@ -6,8 +6,6 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointView;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Ticker;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -36,7 +34,7 @@ import org.jspecify.annotations.Nullable;
  * consecutive-failure count and writes it only if non-zero; a counted failure increments it, and
  * only the failure that reaches the threshold (or a trial outcome after an ejection) posts a task
  * to the control loop, which decides. After an ejection, trial calls are let through by a permit
- * count: one volatile read per pick when no trial is under way (trialPermits == -1). The same
+ * count (PickGate): one volatile read per pick when no trial is under way. The same
  * count, set to HELD by the failure that reaches the threshold, holds new picks back until the
  * control loop (on another thread: the request thread hands the decision off) has decided on the
  * ejection, and then while the endpoint is ejected (outside panic), so that a pick through a
@@ -48,41 +46,7 @@ import org.jspecify.annotations.Nullable;
  * weight or attribute of the same key; both fields are volatile and the PickResult is always
  * rebuilt before publication of the picker that may return it.
  */
-final class EndpointState implements EndpointView, CallHandle {
-
-  private static final VarHandle TRIAL_PERMITS;
-
-  /** trialPermits while held back for the control loop's decision on an ejection. */
-  private static final int HELD = Integer.MIN_VALUE;
-
-  static {
-    try {
-      TRIAL_PERMITS =
-          MethodHandles.lookup().findVarHandle(EndpointState.class, "trialPermits", int.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
-  }
-
-  /** Receives outlier signals from the hot path; the balancer queues them on its control loop. */
-  interface OutlierSignals {
-    /** The consecutive failures reached the threshold, or another multiple of it. */
-    void consecutiveFailures(EndpointState state);
-
-    /** A success ended a run of failures at least as long as the threshold. */
-    void failureRunEnded(EndpointState state);
-
-    void trialOutcome(EndpointState state, boolean success);
-  }
-
-  /**
-   * The factory of a balancer built by {@code b}: its endpoints add their in-flight calls to {@code
-   * total} when the strategy reads it, and signal {@code outliers} if outlier detection is on.
-   */
-  static EndpointStateFactory factory(
-      BalancerSettings b, LongAdder total, @Nullable OutlierDetector outliers) {
-    return new EndpointStateFactory(b, total, outliers);
-  }
+final class EndpointState extends PickGate implements EndpointView, CallHandle {
 
   /** This state is no longer listed: its slot in {@code shared} is reused once idle. */
   void retire(CallLedger shared, long nowNanos) {
@@ -110,7 +74,6 @@ final class EndpointState implements EndpointView, CallHandle {
 
   private final LongAdder slowCalls = new LongAdder();
   private volatile @Nullable CallFailure lastCountedFailure;
-  private volatile int trialPermits = -1;
   private final LongAdder failures = new LongAdder();
   private volatile Endpoint endpoint;
   private volatile PickResult result;
@@ -127,11 +90,9 @@ final class EndpointState implements EndpointView, CallHandle {
   /** True while trial calls after an ejection are under way; read on every outcome. */
   volatile boolean probation;
 
-  /*
-   * State only the control loop and snapshot() touch, kept off the hot object's cache lines; one
-   * part per writer.
+  /**
+   * Active health's marks (control loop and snapshot() only, like the next two: one per writer).
    */
-  /** Active health's marks. */
   final EndpointControl.Health health = new EndpointControl.Health();
 
   /** An operator's drain and weight override. */
@@ -237,29 +198,12 @@ final class EndpointState implements EndpointView, CallHandle {
    * back for trial calls. For explain(); a racing pick may change the answer.
    */
   boolean wouldAcquire() {
-    int permits = trialPermits;
-    return (permits == -1 || permits > 0) && !atLimit();
+    return gateOpen() && !atLimit();
   }
 
   @Override
   public @Nullable PickResult tryAcquire() {
-    if (trialPermits != -1 && !takeTrialPermit()) {
-      return null;
-    }
-    return acquireSlot();
-  }
-
-  /**
-   * Whether new picks are held back from this endpoint: until the control loop decides on an
-   * ejection its failures asked for, and while it is ejected (outside panic).
-   */
-  boolean isHeld() {
-    return trialPermits == HELD;
-  }
-
-  /** Holds new picks back (an ejection); control loop only. */
-  void holdBack() {
-    trialPermits = HELD;
+    return passGate() ? acquireSlot() : null;
   }
 
   /**
@@ -267,7 +211,7 @@ final class EndpointState implements EndpointView, CallHandle {
    * decision (never past its in-flight limit, never past a trial's permits); null if it cannot.
    */
   @Nullable PickResult tryAcquireHeld() {
-    return trialPermits == HELD ? acquireSlot() : null;
+    return isHeld() ? acquireSlot() : null;
   }
 
   private @Nullable PickResult acquireSlot() {
@@ -284,26 +228,6 @@ final class EndpointState implements EndpointView, CallHandle {
       total.increment();
     }
     return result;
-  }
-
-  private boolean takeTrialPermit() {
-    while (true) {
-      int permits = trialPermits;
-      if (permits == -1) {
-        return true; // the trial or the hold ended meanwhile
-      }
-      if (permits <= 0) {
-        return false; // no permit left, or held back (HELD)
-      }
-      if (TRIAL_PERMITS.compareAndSet(this, permits, permits - 1)) {
-        return true;
-      }
-    }
-  }
-
-  /** Starts (n >= 0) or ends (-1) trial gating; control loop only. */
-  void setTrialPermits(int n) {
-    trialPermits = n;
   }
 
   int consecutiveFailures() {
@@ -435,7 +359,7 @@ final class EndpointState implements EndpointView, CallHandle {
         // now on, before the control loop has decided: a cold JVM can take milliseconds to get
         // there, and every pick meanwhile would be a failure and a retry. The loop ejects it, or
         // lets picks through again if it does not.
-        TRIAL_PERMITS.compareAndSet(this, -1, HELD);
+        holdIfOpen();
         signals.consecutiveFailures(this);
       }
     }
@@ -445,18 +369,7 @@ final class EndpointState implements EndpointView, CallHandle {
   public void onCancel() {
     cancels.increment();
     release();
-    if (trialPermits >= 0) {
-      returnTrialPermit(); // a cancelled trial call says nothing: let another one through
-    }
-  }
-
-  private void returnTrialPermit() {
-    while (true) {
-      int permits = trialPermits;
-      if (permits < 0 || TRIAL_PERMITS.compareAndSet(this, permits, permits + 1)) {
-        return;
-      }
-    }
+    returnTrialPermit(); // a cancelled trial call says nothing: let another one through
   }
 
   private void release() {

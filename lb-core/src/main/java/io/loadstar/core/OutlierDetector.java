@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * a node and a snapshot) on every recorded outcome, which the hot path must not do.
  */
 /** Outlier detection and ejection for one balancer; control loop only, unless said otherwise. */
-final class OutlierDetector implements EndpointState.OutlierSignals {
+final class OutlierDetector implements OutlierSignals {
 
   private static final Logger logger = LoggerFactory.getLogger(OutlierDetector.class);
 

@@ -37,7 +37,8 @@ final class FakeHost implements BalancerHost {
   /** Lists {@code endpoints} as states whose call outcomes reach {@code outliers}. */
   List<EndpointState> list(
       LoadBalancers.Builder b, List<Endpoint> endpoints, OutlierDetector outliers) {
-    EndpointStateFactory factory = EndpointState.factory(b.settings(), new LongAdder(), outliers);
+    EndpointStateFactory factory =
+        new EndpointStateFactory(b.settings(), new LongAdder(), outliers);
     for (Endpoint e : endpoints) {
       states.add(factory.create(e));
     }

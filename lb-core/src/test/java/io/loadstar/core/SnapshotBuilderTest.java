@@ -25,7 +25,7 @@ class SnapshotBuilderTest {
   }
 
   private static List<EndpointState> states(LoadBalancers.Builder b, List<Endpoint> endpoints) {
-    EndpointStateFactory factory = EndpointState.factory(b.settings(), new LongAdder(), null);
+    EndpointStateFactory factory = new EndpointStateFactory(b.settings(), new LongAdder(), null);
     List<EndpointState> out = new ArrayList<>();
     for (Endpoint e : endpoints) {
       out.add(factory.create(e));
