@@ -662,10 +662,8 @@ final class DefaultLoadBalancer implements LoadBalancer {
         then.run();
         return;
       }
-      rebuilds.request(then);
-      if (subsetting != null) {
-        discovery.resubsetSoon();
-      }
+      rebuilds.afterNextPublish(then);
+      republish();
     }
 
     @Override

@@ -208,10 +208,11 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
 
   /**
    * A pick's last resort: acquires this endpoint although it is held back for the control loop's
-   * decision (never past its in-flight limit, never past a trial's permits); null if it cannot.
+   * decision, or as a plain pick if the hold ended since the strategy looked (never past its
+   * in-flight limit, never past a trial's permits); null if it cannot.
    */
-  @Nullable PickResult tryAcquireHeld() {
-    return isHeld() ? acquireSlot() : null;
+  @Nullable PickResult tryAcquireLastResort() {
+    return isHeld() ? acquireSlot() : tryAcquire();
   }
 
   private @Nullable PickResult acquireSlot() {

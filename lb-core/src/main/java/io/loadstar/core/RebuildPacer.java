@@ -45,13 +45,12 @@ final class RebuildPacer {
   }
 
   /**
-   * Asks for a rebuild and runs {@code then} right after it is published: for what must not happen
-   * while picks still read the snapshot before the change (letting picks through to an endpoint
-   * held back until its ejection is published, say).
+   * Runs {@code then} right after the next publish: for what must not happen while picks still read
+   * the snapshot before the change (letting picks through to an endpoint that goes last from the
+   * next snapshot on, say).
    */
-  void request(Runnable then) {
+  void afterNextPublish(Runnable then) {
     afterPublish.add(then);
-    request();
   }
 
   /** Publishes now; the rebuilds asked for so far are answered by it. */

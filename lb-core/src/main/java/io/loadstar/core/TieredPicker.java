@@ -61,9 +61,10 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
     }
 
     /**
-     * The last resort of a pick that found nothing: an endpoint held back only while the control
-     * loop decides on an ejection its failures asked for, not yet tried by the call, from a random
-     * start so that a burst spreads; null if there is none.
+     * The last resort of a pick that found nothing: a usable endpoint not yet tried by the call,
+     * held back only while the control loop decides on an ejection its failures asked for (or
+     * released since the strategy looked), from a random start so that a burst spreads; null if
+     * there is none.
      */
     @Nullable PickResult pickHeld(PickContext context) {
       int n = usable.length;
@@ -73,8 +74,8 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
       int start = ThreadLocalRandom.current().nextInt(n);
       for (int i = 0; i < n; i++) {
         EndpointState s = usable[(start + i) % n];
-        if (s.isHeld() && !context.isTried(s.endpoint())) {
-          PickResult r = s.tryAcquireHeld();
+        if (!context.isTried(s.endpoint())) {
+          PickResult r = s.tryAcquireLastResort();
           if (r != null) {
             return r;
           }
@@ -197,7 +198,7 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
         policy = r.reason();
       }
     }
-    if (policy == null) {
+    if (policy == null && fixedReason == null && t.length > 0) { // not a refusal by design
       PickResult held = counts.pickHeld(context);
       if (held != null) {
         return held;

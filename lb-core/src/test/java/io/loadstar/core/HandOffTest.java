@@ -72,7 +72,8 @@ class HandOffTest {
     loop.execute(
         () -> {
           pacer.request();
-          pacer.request(() -> log.add("released"));
+          pacer.afterNextPublish(() -> log.add("released"));
+          pacer.request();
           pacer.request();
           log.add("task done");
         });
