@@ -208,11 +208,10 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
 
   /**
    * A pick's last resort: acquires this endpoint although it is held back for the control loop's
-   * decision, or as a plain pick if the hold ended since the strategy looked (never past its
-   * in-flight limit, never past a trial's permits); null if it cannot.
+   * decision (never past its in-flight limit); null if it cannot or is no longer held.
    */
-  @Nullable PickResult tryAcquireLastResort() {
-    return isHeld() ? acquireSlot() : tryAcquire();
+  @Nullable PickResult tryAcquireHeld() {
+    return isHeld() ? acquireSlot() : null;
   }
 
   private @Nullable PickResult acquireSlot() {

@@ -61,10 +61,9 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
     }
 
     /**
-     * The last resort of a pick that found nothing: a usable endpoint not yet tried by the call,
-     * held back only while the control loop decides on an ejection its failures asked for (or
-     * released since the strategy looked), from a random start so that a burst spreads; null if
-     * there is none.
+     * The last resort of a pick that found nothing: an endpoint held back only while the control
+     * loop decides on an ejection its failures asked for, not yet tried by the call, from a random
+     * start so that a burst spreads; null if there is none.
      */
     @Nullable PickResult pickHeld(PickContext context) {
       int n = usable.length;
@@ -74,8 +73,8 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
       int start = ThreadLocalRandom.current().nextInt(n);
       for (int i = 0; i < n; i++) {
         EndpointState s = usable[(start + i) % n];
-        if (!context.isTried(s.endpoint())) {
-          PickResult r = s.tryAcquireLastResort();
+        if (s.isHeld() && !context.isTried(s.endpoint())) {
+          PickResult r = s.tryAcquireHeld();
           if (r != null) {
             return r;
           }
@@ -202,6 +201,14 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
       PickResult held = counts.pickHeld(context);
       if (held != null) {
         return held;
+      }
+      // A hold may have ended since the pickers looked (the loop let the endpoint go last): once
+      // more through the pickers, so the routing still decides.
+      for (Picker p : t) {
+        PickResult r = p.pick(context);
+        if (r.isAvailable()) {
+          return r;
+        }
       }
     }
     String byState = fixedReason != null ? fixedReason : counts.describe(context);
