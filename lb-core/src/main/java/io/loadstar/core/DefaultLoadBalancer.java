@@ -9,24 +9,15 @@ import io.loadstar.api.LbEventListener;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PeerPosition;
 import io.loadstar.api.PickContext;
-import io.loadstar.api.PickExplanation;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
-import io.loadstar.api.RetryPolicy;
-import io.loadstar.api.RetryStats;
-import io.loadstar.api.SelectionStrategy;
 import io.loadstar.api.Ticker;
 import io.loadstar.core.internal.SerialExecutor;
 import io.loadstar.core.internal.SharedThreads;
 import io.loadstar.core.internal.SourceContext;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -52,17 +43,8 @@ import org.slf4j.LoggerFactory;
  * (snapshot, explain, peek, endpoints) first let the loop run what is queued, so they reflect
  * every outcome reported before them.
  *
- * Picks run on any thread and read one volatile field, `picker`, an immutable snapshot. A change
- * builds a new snapshot completely and then publishes it with one volatile write, so a pick sees
- * either the old or the new state, never a mix, and never waits for a change. The parts ask for a
- * rebuild through the RebuildPacer, which publishes once after the task that asked, however many
- * changes it made.
- *
- * Reconciliation: endpoints are matched by Endpoint.key(). A surviving endpoint keeps its
- * EndpointState (in-flight counts, latency estimate) even when its weight or attributes change; a
- * list equal to the current one (same endpoints, same attributes, after sorting and de-duplication)
- * publishes nothing. Removed states are dropped after the new snapshot is published, so calls in
- * flight on them still report into a live object.
+ * Picks read the EndpointTable's published snapshot: one volatile read, no lock. The table keeps
+ * the listed endpoints and their states, reconciles each new list and publishes once per task.
  */
 /** The lb-core {@link LoadBalancer}. Thread-safe. */
 final class DefaultLoadBalancer implements LoadBalancer {
@@ -86,26 +68,16 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final ServiceEvents events;
   private final RetryEngine retries;
   private final ListenerSet listeners;
-  private final Inspection inspection = new BalancerInspection();
+  private final Inspection inspection;
   private final Control control;
   private final CountDownLatch ready = new CountDownLatch(1);
 
-  private volatile Picker picker;
-  private volatile List<Endpoint> endpoints = List.of();
-  // The last published build: each endpoint's status, for snapshot(), explain() and subsetting.
-  private volatile SnapshotBuilder.Snapshot current;
+  private final EndpointTable table;
   private volatile boolean closed;
 
   // Serial only.
   private boolean sourceStarted = true;
-  private Map<String, EndpointState> states = Map.of();
-  private int publications;
-  private final RebuildPacer rebuilds; // one publish per task, however many parts ask
-  private final ControlTimer rampStep; // slow start: rebuilds while an endpoint ramps
-  private final ControlTimer keyReturn; // sticky keys: rebuilds when an endpoint may take them back
   private final @Nullable CanaryDriver canary;
-  private final SelectionStrategy strategy;
-  private final @Nullable Affinity affinity;
   private final @Nullable Subsetting subsetting;
   private final DiscoveryPipeline discovery;
 
@@ -131,21 +103,39 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.events = new ServiceEvents(b.name(), listeners);
     LongAdder total = new LongAdder();
     this.snapshots = SnapshotBuilder.of(b, total, events);
-    this.strategy = b.strategy();
-    this.affinity = b.affinity();
     this.subsetting = b.subsetting();
-    this.discovery = new DiscoveryPipeline(b, events, serialExecutor, new Listed());
-    this.rebuilds = new RebuildPacer(serialExecutor, this::publish);
-    this.control =
-        new BalancerControl(
-            host, this::checkOpen, () -> endpoints, key -> states.get(key), rebuilds::publishNow);
     this.canary = b.split() != null ? new CanaryDriver(b.split(), snapshots, host) : null;
     this.stateFactory = new EndpointStateFactory(b, total, outliers);
+    this.table =
+        new EndpointTable(
+            serialExecutor,
+            this::scheduler,
+            ticker,
+            snapshots,
+            stateFactory,
+            health,
+            outliers,
+            canary,
+            events,
+            ready);
+    this.discovery = new DiscoveryPipeline(b, events, serialExecutor, table);
+    this.control =
+        new BalancerControl(
+            host, this::checkOpen, table::endpoints, table::state, table.rebuilds()::publishNow);
     this.retries = new RetryEngine(b, events, host);
-    this.rampStep = new ControlTimer(this::scheduler, serialExecutor, ticker, this::republish);
-    this.keyReturn = new ControlTimer(this::scheduler, serialExecutor, ticker, this::republish);
-    this.current = snapshots.build(List.of(), ticker.nanoTime());
-    this.picker = current.picker();
+    this.inspection =
+        new BalancerInspection(
+            name,
+            this::checkOpen,
+            this::settle,
+            table,
+            b.strategy(),
+            snapshots,
+            b.affinity(),
+            () -> canary == null ? "" : canary.rolledBack(),
+            () -> subsetting != null ? discovery.discoveredSize() : 0,
+            retries,
+            ticker);
   }
 
   /**
@@ -207,20 +197,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   @Override
   public PickResult pick(PickContext context) {
-    return picker.pick(context);
+    return table.picker().pick(context);
   }
 
   @Override
   public BalancedCall newCall(PickContext context, boolean idempotent) {
     return retries.newCall(Objects.requireNonNull(context, "context"), idempotent);
-  }
-
-  RetryPolicy retryPolicy() {
-    return retries.policy();
-  }
-
-  RetryStats retryStats() {
-    return retries.stats();
   }
 
   @Override
@@ -238,27 +220,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     return listeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
-  /** Where a pick would go, without keeping its slot: a pick, cancelled at once. */
-  Optional<Endpoint> peek(PickContext context) {
-    Objects.requireNonNull(context, "context");
-    settle();
-    PickResult result = picker.pick(Objects.requireNonNull(context, "context"));
-    if (!result.isAvailable()) {
-      return Optional.empty();
-    }
-    result.handle().onCancel();
-    return Optional.of(result.endpoint());
-  }
-
   @Override
   public <T> T execute(PickContext context, EndpointCall<T> call) throws Exception {
     return retries.execute(context, call);
-  }
-
-  List<Endpoint> endpoints() {
-    checkOpen();
-    settle();
-    return endpoints;
   }
 
   /**
@@ -293,7 +257,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     closed = true;
     ready.countDown(); // wake waiters: awaitReady reports false once closed
     Picker closedPicker = TieredPicker.empty("LoadBalancer '" + name + "' is closed", events);
-    picker = closedPicker;
+    table.closeWith(closedPicker);
     // Waits for the close task: it is queued behind a change another thread may be applying right
     // now, and close() promises sources, timers and threads released when it returns.
     boolean done =
@@ -301,7 +265,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
             () -> {
               // An update that was running when close() began may have published after the write
               // above; this task runs after it, and later updates see `closed` and do nothing.
-              picker = closedPicker;
+              table.closeWith(closedPicker);
               if (sourceStarted) {
                 try {
                   source.close();
@@ -318,18 +282,16 @@ final class DefaultLoadBalancer implements LoadBalancer {
                 }
               }
               if (health != null) {
-                health.close(states.values());
+                health.close(table.states());
               }
               if (outliers != null) {
-                outliers.close(states.values());
+                outliers.close(table.states());
               }
-              rampStep.cancel();
               if (canary != null) {
                 canary.close();
               }
-              keyReturn.cancel();
+              table.clear();
               threads.close(); // this balancer's timers are cancelled above
-              states = Map.of();
               logger.info("[{}] closed", name);
             },
             TimeUnit.SECONDS.toNanos(10));
@@ -366,11 +328,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   /** How many snapshots were published; serial only (tests read it through executeSerially). */
   int publications() {
-    return publications;
+    return table.publications();
   }
 
   Picker currentPicker() {
-    return picker;
+    return table.picker();
   }
 
   /** The per-thread counts of strategies that read no in-flight count; for tests. */
@@ -378,200 +340,9 @@ final class DefaultLoadBalancer implements LoadBalancer {
     return stateFactory.ledger();
   }
 
-  // ---- control loop ----
-
-  /** Makes {@code next} the listed endpoints: states kept by key, added, removed; publishes. */
-  private void reconcile(List<Endpoint> next) {
-    if (next.equals(endpoints)) {
-      return;
-    }
-    long now = ticker.nanoTime();
-    Map<String, EndpointState> previous = states;
-    Map<String, EndpointState> reconciled = new LinkedHashMap<>();
-    int added = 0;
-    for (Endpoint e : next) {
-      EndpointState state = previous.get(e.key());
-      if (state == null) {
-        state = stateFactory.create(e);
-        if (health != null) {
-          health.watch(state);
-        }
-        added++;
-      } else {
-        state.setEndpoint(e);
-      }
-      reconciled.put(e.key(), state);
-    }
-    if (snapshots.settings().slowStartNanos() > 0 && added < next.size()) {
-      for (EndpointState state : reconciled.values()) {
-        if (!previous.containsKey(state.key())) {
-          state.routing.rampStartNanos = now; // joins a running set: ramp up
-        }
-      }
-    }
-    states = reconciled;
-    endpoints = next;
-    if (canary != null) {
-      canary.listed();
-    }
-    if (outliers != null) {
-      outliers.listChanged(); // the cap may have room now: its ejections join this publish
-    }
-    rebuilds.publishNow();
-    if (!next.isEmpty()) {
-      ready.countDown();
-    }
-    int removed = 0;
-    for (Map.Entry<String, EndpointState> e : previous.entrySet()) {
-      if (!reconciled.containsKey(e.getKey())) {
-        removed++;
-        if (health != null) {
-          health.unwatch(e.getValue()); // after publishing: probes stop the moment it is gone
-        }
-        if (outliers != null) {
-          outliers.removed(e.getValue());
-        }
-        stateFactory.removed(e.getValue());
-      }
-    }
-    events.endpointsUpdated(added, removed, next);
-  }
-
-  PickExplanation explain(PickContext context) {
-    Objects.requireNonNull(context, "context");
-    checkOpen();
-    settle();
-    CanaryDriver c = canary;
-    return Explainer.explain(
-        name,
-        strategy,
-        current,
-        snapshots,
-        affinity,
-        c == null ? "" : c.rolledBack(),
-        subsetting != null ? discovery.discoveredSize() : 0,
-        context,
-        ticker.nanoTime());
-  }
-
-  List<EndpointSnapshot> snapshot() {
-    checkOpen();
-    settle();
-    List<EndpointStatus> statuses = current.statuses();
-    List<EndpointSnapshot> out = new ArrayList<>(statuses.size());
-    long now = ticker.nanoTime();
-    int maxInFlight = snapshots.settings().maxInFlight();
-    for (EndpointStatus st : statuses) {
-      out.add(st.snapshot(now, maxInFlight));
-    }
-    return out;
-  }
-
-  /**
-   * Builds the snapshot of the listed states and publishes it with one volatile write; through
-   * {@link #rebuilds} only, so that one task publishes once.
-   */
-  private void publish() {
-    if (closed) {
-      return; // close() published the closed picker; a late rebuild must not replace it
-    }
-    SnapshotBuilder.Snapshot built = snapshots.build(states.values(), ticker.nanoTime());
-    if (built.ramping()) {
-      rampStep.runAfter(Math.max(snapshots.settings().slowStartNanos() / 20, 1));
-    }
-    if (built.rebuildAtNanos() != Long.MAX_VALUE) {
-      keyReturn.runAt(built.rebuildAtNanos());
-    }
-    current = built;
-    picker = built.picker();
-    publications++;
-    if (outliers != null) {
-      outliers.published(states.values(), built.panicReason() != null);
-    }
-    events.panic(built.panicReason(), snapshots.settings().failFastInPanic());
-  }
-
-  /** A timer's rebuild: publishes the listed states again, as time has changed them. */
-  private void republish() {
-    if (!closed) {
-      rebuilds.request();
-    }
-  }
-
-  private void startRamp(EndpointState s) {
-    if (snapshots.settings().slowStartNanos() > 0) {
-      s.routing.rampStartNanos = ticker.nanoTime();
-    }
-  }
-
-  private boolean isCurrent(EndpointState state) {
-    return !closed && states.get(state.key()) == state;
-  }
-
   @Override
   public String toString() {
-    return "LoadBalancer{" + name + ", " + endpoints.size() + " endpoints}";
-  }
-
-  /** {@link #inspect()}: reads of the balancer's state. */
-  private final class BalancerInspection implements Inspection {
-    @Override
-    public List<Endpoint> endpoints() {
-      return DefaultLoadBalancer.this.endpoints();
-    }
-
-    @Override
-    public List<EndpointSnapshot> snapshot() {
-      return DefaultLoadBalancer.this.snapshot();
-    }
-
-    @Override
-    public PickExplanation explain(PickContext context) {
-      return DefaultLoadBalancer.this.explain(context);
-    }
-
-    @Override
-    public Optional<Endpoint> peek(PickContext context) {
-      return DefaultLoadBalancer.this.peek(context);
-    }
-
-    @Override
-    public RetryPolicy retryPolicy() {
-      return DefaultLoadBalancer.this.retryPolicy();
-    }
-
-    @Override
-    public RetryStats retryStats() {
-      return DefaultLoadBalancer.this.retryStats();
-    }
-
-    @Override
-    public String toString() {
-      return "Inspection{" + name + '}';
-    }
-  }
-
-  /** What the discovery pipeline hands its lists to. */
-  private final class Listed implements DiscoveryPipeline.Sink {
-    @Override
-    public void reconcile(List<Endpoint> listed) {
-      DefaultLoadBalancer.this.reconcile(listed);
-    }
-
-    @Override
-    public int listedCount() {
-      return states.size();
-    }
-
-    @Override
-    public List<EndpointStatus> statuses() {
-      return current.statuses();
-    }
-
-    @Override
-    public boolean isClosed() {
-      return closed;
-    }
+    return "LoadBalancer{" + name + ", " + table.endpoints().size() + " endpoints}";
   }
 
   /** What the balancer's parts see of it; control loop. */
@@ -598,21 +369,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
     @Override
     public PickResult pick(PickContext context) {
-      return picker.pick(context);
+      return table.picker().pick(context);
     }
 
     @Override
     public @Nullable String nothingLeft(PickContext context) {
-      Picker current = picker;
-      if (!PickPeek.of(current, context).none()) {
-        return null;
-      }
-      PickResult result = current.pick(context); // unavailable, with the reason why
-      if (result.isAvailable()) {
-        result.handle().onCancel();
-        return null;
-      }
-      return result.reason();
+      return PickPeek.nothingLeft(table.picker(), context);
     }
 
     @Override
@@ -627,12 +389,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
     @Override
     public Collection<EndpointState> states() {
-      return states.values();
+      return table.states();
     }
 
     @Override
     public boolean isCurrent(EndpointState state) {
-      return DefaultLoadBalancer.this.isCurrent(state);
+      return table.isCurrent(state);
     }
 
     @Override
@@ -642,7 +404,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
     @Override
     public void startRamp(EndpointState state) {
-      DefaultLoadBalancer.this.startRamp(state);
+      table.startRamp(state);
     }
 
     @Override
@@ -650,7 +412,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
       if (closed) {
         return; // a part's late task: nothing to publish to
       }
-      rebuilds.request(); // published after the part's task, with whatever else it changed
+      table.rebuilds().request(); // published after the part's task, with whatever else it changed
       if (subsetting != null) {
         discovery.resubsetSoon(); // a member's usability may have changed: widen or narrow
       }
@@ -662,7 +424,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
         then.run();
         return;
       }
-      rebuilds.afterNextPublish(then);
+      table.rebuilds().afterNextPublish(then);
       republish();
     }
 

@@ -3,6 +3,7 @@ package io.loadstar.core;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointView;
 import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
 import io.loadstar.api.Picker;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -40,6 +41,22 @@ final class PickPeek {
     this.endpoint = endpoint;
     this.among = among;
     this.unknown = unknown;
+  }
+
+  /**
+   * Why a pick with {@code context} from {@code picker} would find nothing, or null if it would
+   * find an endpoint; takes nothing (a pick made to learn the reason is cancelled).
+   */
+  static @Nullable String nothingLeft(Picker picker, PickContext context) {
+    if (!of(picker, context).none()) {
+      return null;
+    }
+    PickResult result = picker.pick(context); // unavailable, with the reason why
+    if (result.isAvailable()) {
+      result.handle().onCancel();
+      return null;
+    }
+    return result.reason();
   }
 
   static PickPeek of(Endpoint endpoint) {

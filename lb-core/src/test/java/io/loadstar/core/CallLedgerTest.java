@@ -64,7 +64,8 @@ class CallLedgerTest extends FakeTimeTest {
 
     assertThat(outcome.failed()).isZero();
     assertThat(successes(lb)).isEqualTo(72_000);
-    assertThat(lb.snapshot().stream().mapToLong(EndpointSnapshot::failures).sum()).isEqualTo(8_000);
+    assertThat(lb.inspect().snapshot().stream().mapToLong(EndpointSnapshot::failures).sum())
+        .isEqualTo(8_000);
     assertThat(inFlight(lb)).isZero();
   }
 
