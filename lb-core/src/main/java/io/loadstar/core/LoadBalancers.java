@@ -219,7 +219,7 @@ public final class LoadBalancers {
      */
     public Builder zone(String localZone) {
       requireNonNull(localZone, "localZone");
-      this.zone = ZoneRouting.checkZone("zone", localZone);
+      this.zone = Checks.zone("zone", localZone);
       return this;
     }
 

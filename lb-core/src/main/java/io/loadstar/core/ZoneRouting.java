@@ -2,6 +2,7 @@ package io.loadstar.core;
 
 import static java.util.Objects.requireNonNull;
 
+import io.loadstar.api.internal.Checks;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
 
@@ -114,24 +115,11 @@ public final class ZoneRouting {
       return "";
     }
     try {
-      return checkZone(LoadBalancers.ZONE_VARIABLE, value);
+      return Checks.zone(LoadBalancers.ZONE_VARIABLE, value);
     } catch (IllegalArgumentException e) {
       LoggerFactory.getLogger(ZoneRouting.class)
           .warn("ignoring the environment's zone, {}; no zone preference", e.getMessage());
       return "";
     }
-  }
-
-  /** Returns {@code zone} if it is a valid zone name; {@code what} names it in the error. */
-  static String checkZone(String what, String zone) {
-    if (zone.length() > 128 || !zone.equals(zone.strip())) {
-      throw new IllegalArgumentException(
-          what
-              + ": '"
-              + zone
-              + "' (expected: a zone name such as eu-west-1a, at most 128 characters, no blanks"
-              + " around it; empty for none)");
-    }
-    return zone;
   }
 }

@@ -2,10 +2,8 @@ package io.loadstar.dns;
 
 import static java.util.Objects.requireNonNull;
 
-import io.github.resilience4j.core.IntervalFunction;
 import io.loadstar.api.AbstractEndpointSource;
 import io.loadstar.api.Endpoint;
-import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.internal.Checks;
 import io.loadstar.api.internal.HostNames;
 import java.net.InetSocketAddress;
@@ -14,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -22,11 +19,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.ResolverConfig;
-import org.xbill.DNS.TextParseException;
 
 /*
  * Design notes. The source is the refresh loop; its parts have files of their own: DnsQuerier
@@ -34,17 +28,8 @@ import org.xbill.DNS.TextParseException;
  * SrvLookup (SRV onto tiers and weights), SearchPath (resolv.conf's search domains and ndots), and
  * DnsCache (answers shared by every source of the JVM).
  *
- * Refresh: after an answer, the next lookup is due when the smallest TTL of the records used
- * (following CNAMEs) runs out, clamped to [minTtl, maxTtl], times a random factor in [1.0, 1.1]
- * (upward only, so the shared DnsCache entry has expired when the lookup runs), without waiting
- * for traffic. After a failure (timeout, SERVFAIL, REFUSED, network error) it is reported as
- * an error; NXDOMAIN or an answer without records as an empty list with that reason
- * (EndpointUpdate.empty: the servers answered, there is none); either way the lookup is retried
- * with exponential backoff, 1 s doubling to 32 s (Resilience4j's IntervalFunction), +-20% from the
- * balancer's seed. What either does to the endpoints is the balancer's setting, keepLastEndpoints
- * (one age, or one while failing and one while empty): by default it keeps the last good ones.
- * After failures, the next good answer is reported even if unchanged: it tells the balancer the
- * outage ended; otherwise a list is reported only when it changed.
+ * Refresh: at the answer's TTL, with backoff after a failure (RefreshSchedule, whose notes say
+ * how); what a failure or an empty answer does to the endpoints is the balancer's keepLastEndpoints.
  *
  * Threading: the source starts no thread. It uses the balancer's timers and Loadstar's shared
  * workers (dnsjava completes its answers there). State is guarded by one lock; each answer is
@@ -61,11 +46,6 @@ import org.xbill.DNS.TextParseException;
  */
 public final class DnsEndpointSource extends AbstractEndpointSource {
 
-  private static final Logger logger = LoggerFactory.getLogger(DnsEndpointSource.class);
-
-  private static final String EXPECTED_NAME =
-      "a DNS name such as api.internal, without scheme, port or path";
-
   /** Which address families to use. */
   public enum AddressPolicy {
     /** A records only. */
@@ -79,11 +59,6 @@ public final class DnsEndpointSource extends AbstractEndpointSource {
     /** AAAA records if there are any, else A. */
     PREFER_IPV6
   }
-
-  // Resilience4j's exponential interval, jittered +-20% from the seed (its own random variant
-  // draws from Math.random, which a seeded test cannot repeat).
-  private static final IntervalFunction BACKOFF =
-      IntervalFunction.ofExponentialBackoff(Duration.ofSeconds(1), 2.0, Duration.ofSeconds(32));
 
   private final Name name;
   private final int port;
@@ -103,9 +78,7 @@ public final class DnsEndpointSource extends AbstractEndpointSource {
   // Set by start, guarded by lock:
   private @Nullable Context context;
   private boolean holdsSelector; // guarded by lock: counted in DnsSelector
-  private @Nullable SplittableRandom random;
-  private List<Endpoint> lastGood = List.of();
-  private int failuresInARow;
+  private @Nullable RefreshSchedule schedule;
   private @Nullable ScheduledFuture<?> timer;
   private boolean closed;
   private long generation;
@@ -138,11 +111,11 @@ public final class DnsEndpointSource extends AbstractEndpointSource {
    *     blanks in it) or the port is not in {@code 1..65535}
    */
   public static Builder builder(String hostname, int port) {
-    checkName("hostname", hostname);
+    DnsNames.check("hostname", hostname);
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
     }
-    return new Builder(hostname, parse("hostname", hostname), port, false);
+    return new Builder(hostname, DnsNames.parse("hostname", hostname), port, false);
   }
 
   /**
@@ -154,27 +127,8 @@ public final class DnsEndpointSource extends AbstractEndpointSource {
    * @throws IllegalArgumentException if the name is not a valid DNS name
    */
   public static Builder srv(String name) {
-    checkName("name", name);
-    return new Builder(name, parse("name", name), 0, true);
-  }
-
-  /** Rejects what can never be a name to look up: an address, a URL, a host:port, blanks. */
-  private static void checkName(String what, String name) {
-    requireNonNull(name, what);
-    if (HostNames.parseLiteral(name) != null) {
-      throw new IllegalArgumentException(
-          what + ": '" + name + "' (expected: a DNS name; for an IP address use Endpoint.of)");
-    }
-    HostNames.checkDnsName(what, name, EXPECTED_NAME);
-  }
-
-  private static Name parse(String what, String text) {
-    try {
-      return Name.fromString(text, text.endsWith(".") ? null : Name.root);
-    } catch (TextParseException e) {
-      throw new IllegalArgumentException(
-          what + ": '" + text + "' (expected: a DNS name): " + e.getMessage());
-    }
+    DnsNames.check("name", name);
+    return new Builder(name, DnsNames.parse("name", name), 0, true);
   }
 
   /** Starts for a balancer: on its timers, control loop and seed, unless the builder set others. */
@@ -184,7 +138,12 @@ public final class DnsEndpointSource extends AbstractEndpointSource {
       this.context = context;
       DnsSelector.acquire();
       this.holdsSelector = true;
-      this.random = new SplittableRandom(userSeed != null ? userSeed : context.seed());
+      this.schedule =
+          new RefreshSchedule(
+              name.toString(),
+              minTtlNanos,
+              maxTtlNanos,
+              userSeed != null ? userSeed : context.seed());
     }
     lookup();
   }
@@ -273,41 +232,14 @@ public final class DnsEndpointSource extends AbstractEndpointSource {
         return;
       }
       Context c = context;
-      EndpointUpdate update = null;
-      long delayNanos;
-      if (failure == null) {
-        boolean recovered = failuresInARow > 0;
-        if (recovered) {
-          // The balancer logs the recovery (INFO) for every source alike.
-          logger.debug("[{}] DNS lookups recovered after {} failures", name, failuresInARow);
-        }
-        failuresInARow = 0;
-        // After errors the list goes out even if unchanged: it tells the balancer the outage ended.
-        if (recovered || !endpoints.equals(lastGood)) {
-          lastGood = List.copyOf(endpoints);
-          update = EndpointUpdate.of(lastGood);
-        }
-        long clamped = Math.max(minTtlNanos, Math.min(maxTtlNanos, Math.max(0, result.ttlNanos())));
-        // Jitter only upward: an earlier refresh would find the cached answer still valid.
-        delayNanos = (long) (clamped * (1.0 + 0.1 * random.nextDouble()));
-      } else {
-        failuresInARow++;
-        // Reported to the balancer, which logs the outage once (WARN) for every source alike.
-        logger.debug(
-            "[{}] DNS lookup failed ({} in a row): {}", name, failuresInARow, failure.toString());
-        update =
-            emptyAnswer != null
-                ? EndpointUpdate.empty(emptyAnswer)
-                : EndpointUpdate.failed(failure);
-        delayNanos =
-            (long)
-                (TimeUnit.MILLISECONDS.toNanos(BACKOFF.apply(failuresInARow))
-                    * (0.8 + 0.4 * random.nextDouble()));
-      }
+      RefreshSchedule.Step step =
+          failure == null
+              ? schedule.answered(endpoints, result.ttlNanos())
+              : schedule.failed(failure, emptyAnswer);
       ScheduledExecutorService scheduler = userScheduler != null ? userScheduler : c.scheduler();
-      timer = scheduler.schedule(this::lookup, delayNanos, TimeUnit.NANOSECONDS);
-      if (update != null) {
-        offer(update); // in lookup order: a newer list is never overwritten by an older one
+      timer = scheduler.schedule(this::lookup, step.delayNanos(), TimeUnit.NANOSECONDS);
+      if (step.update() != null) {
+        offer(step.update()); // in lookup order: a newer list is never overwritten by an older one
       }
     }
     flush();
@@ -370,8 +302,8 @@ public final class DnsEndpointSource extends AbstractEndpointSource {
       requireNonNull(domains, "domains");
       List<Name> names = new ArrayList<>();
       for (String d : domains) {
-        HostNames.checkDnsName("searchPath", d, EXPECTED_NAME);
-        names.add(parse("searchPath", d.endsWith(".") ? d : d + "."));
+        HostNames.checkDnsName("searchPath", d, DnsNames.EXPECTED);
+        names.add(DnsNames.parse("searchPath", d.endsWith(".") ? d : d + "."));
       }
       this.searchPath = List.copyOf(names);
       return this;
@@ -493,14 +425,7 @@ public final class DnsEndpointSource extends AbstractEndpointSource {
      * @throws IllegalArgumentException if blank around, or longer than 128 characters
      */
     public Builder zone(String zone) {
-      requireNonNull(zone, "zone");
-      if (zone.length() > 128 || !zone.equals(zone.strip())) {
-        throw new IllegalArgumentException(
-            "zone: '"
-                + zone
-                + "' (expected: a zone name such as eu-west-1a, at most 128"
-                + " characters, no blanks around it)");
-      }
+      Checks.zone("zone", zone);
       this.zone = zone;
       return this;
     }

@@ -23,4 +23,24 @@ public final class Checks {
     }
     return value;
   }
+
+  /**
+   * Returns {@code zone} if it is a zone name: at most 128 characters, no blanks around it; empty
+   * for none.
+   *
+   * @throws NullPointerException naming {@code name} if {@code zone} is null
+   * @throws IllegalArgumentException naming {@code name} and the value otherwise
+   */
+  public static String zone(String name, String zone) {
+    requireNonNull(zone, name);
+    if (zone.length() > 128 || !zone.equals(zone.strip())) {
+      throw new IllegalArgumentException(
+          name
+              + ": '"
+              + zone
+              + "' (expected: a zone name such as eu-west-1a, at most 128 characters, no blanks"
+              + " around it; empty for none)");
+    }
+    return zone;
+  }
 }
