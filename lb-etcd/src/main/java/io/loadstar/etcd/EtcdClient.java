@@ -3,14 +3,11 @@ package io.loadstar.etcd;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loadstar.core.internal.SharedThreads;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -57,9 +54,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class EtcdClient implements AutoCloseable {
 
-  static final ObjectMapper JSON = new ObjectMapper();
   private static final MediaType JSON_TYPE = MediaType.get("application/json");
-  private static final Base64.Encoder B64 = Base64.getEncoder();
 
   private final List<HttpUrl> members;
   private final AtomicInteger current = new AtomicInteger();
@@ -194,43 +189,20 @@ public final class EtcdClient implements AutoCloseable {
     hubs.remove(hub.root(), hub);
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // The v3 API, as the gateway speaks it: JSON bodies, bytes in base64, 64-bit numbers as strings.
-
-  static String b64(String s) {
-    return B64.encodeToString(s.getBytes(StandardCharsets.UTF_8));
-  }
-
-  static String text(JsonNode b64) {
-    return b64.isMissingNode() || b64.isNull()
-        ? ""
-        : new String(Base64.getDecoder().decode(b64.asText()), StandardCharsets.UTF_8);
-  }
-
-  /** Returns the end of the key range of {@code prefix}: the prefix with its last byte + 1. */
-  static String prefixEnd(String prefix) {
-    byte[] b = prefix.getBytes(StandardCharsets.UTF_8);
-    for (int i = b.length - 1; i >= 0; i--) {
-      if (b[i] != (byte) 0xff) {
-        b[i]++;
-        return B64.encodeToString(java.util.Arrays.copyOf(b, i + 1));
-      }
-    }
-    return B64.encodeToString(new byte[] {0}); // every key
-  }
-
-  ObjectNode object() {
-    return JSON.createObjectNode();
-  }
+  // ---- the v3 API (EtcdWire: its JSON encoding) ----
 
   /** Reads every key under {@code prefix}: the answer has {@code kvs} and {@code header}. */
   CompletableFuture<JsonNode> range(String prefix) {
-    ObjectNode body = object().put("key", b64(prefix)).put("range_end", prefixEnd(prefix));
+    ObjectNode body =
+        EtcdWire.object()
+            .put("key", EtcdWire.b64(prefix))
+            .put("range_end", EtcdWire.prefixEnd(prefix));
     return post("/v3/kv/range", body);
   }
 
   CompletableFuture<JsonNode> put(String key, String value, long lease) {
-    ObjectNode body = object().put("key", b64(key)).put("value", b64(value));
+    ObjectNode body =
+        EtcdWire.object().put("key", EtcdWire.b64(key)).put("value", EtcdWire.b64(value));
     if (lease != 0) {
       body.put("lease", Long.toString(lease));
     }
@@ -238,20 +210,20 @@ public final class EtcdClient implements AutoCloseable {
   }
 
   CompletableFuture<JsonNode> delete(String key) {
-    return post("/v3/kv/deleterange", object().put("key", b64(key)));
+    return post("/v3/kv/deleterange", EtcdWire.object().put("key", EtcdWire.b64(key)));
   }
 
   CompletableFuture<JsonNode> grant(long ttlSeconds) {
-    return post("/v3/lease/grant", object().put("TTL", Long.toString(ttlSeconds)));
+    return post("/v3/lease/grant", EtcdWire.object().put("TTL", Long.toString(ttlSeconds)));
   }
 
   /** Renews a lease; the answer's {@code result.TTL} is absent or 0 if the lease is gone. */
   CompletableFuture<JsonNode> keepAlive(long lease) {
-    return post("/v3/lease/keepalive", object().put("ID", Long.toString(lease)));
+    return post("/v3/lease/keepalive", EtcdWire.object().put("ID", Long.toString(lease)));
   }
 
   CompletableFuture<JsonNode> revoke(long lease) {
-    return post("/v3/lease/revoke", object().put("ID", Long.toString(lease)));
+    return post("/v3/lease/revoke", EtcdWire.object().put("ID", Long.toString(lease)));
   }
 
   /** Posts {@code body} to the current member, moving on to the next ones while unavailable. */
@@ -297,7 +269,7 @@ public final class EtcdClient implements AutoCloseable {
                 JsonNode node;
                 try (ResponseBody b = response.body()) {
                   String text = b.string();
-                  node = text.isEmpty() ? JSON.createObjectNode() : JSON.readTree(text);
+                  node = text.isEmpty() ? EtcdWire.object() : EtcdWire.JSON.readTree(text);
                 } catch (IOException | RuntimeException e) {
                   next(new IOException(url + ": unreadable answer: " + e, e));
                   return;
@@ -338,7 +310,7 @@ public final class EtcdClient implements AutoCloseable {
    */
   Call watch(ObjectNode createRequest) {
     HttpUrl url = members.get(current.get()).resolve("v3/watch");
-    String body = object().set("create_request", createRequest).toString();
+    String body = EtcdWire.object().set("create_request", createRequest).toString();
     Request request =
         new Request.Builder()
             .url(url)

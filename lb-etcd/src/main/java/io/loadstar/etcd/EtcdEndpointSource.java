@@ -186,9 +186,8 @@ public final class EtcdEndpointSource extends AbstractEndpointSource
       long revision = answer.path("header").path("revision").asLong(0);
       Map<String, Endpoint> fresh = new TreeMap<>();
       for (JsonNode kv : answer.path("kvs")) {
-        String key = EtcdClient.text(kv.path("key"));
-        Endpoint e =
-            parse(key, kv.path("mod_revision").asLong(0), EtcdClient.text(kv.path("value")));
+        String key = EtcdWire.text(kv.path("key"));
+        Endpoint e = parse(key, kv.path("mod_revision").asLong(0), EtcdWire.text(kv.path("value")));
         if (e == null) {
           e = records.get(key); // bad data never removes what was there
         }

@@ -156,10 +156,9 @@ final class WatchHub {
     }
     long gen = ++generation;
     ObjectNode create =
-        client
-            .object()
-            .put("key", EtcdClient.b64(root))
-            .put("range_end", EtcdClient.prefixEnd(root))
+        EtcdWire.object()
+            .put("key", EtcdWire.b64(root))
+            .put("range_end", EtcdWire.prefixEnd(root))
             .put("progress_notify", true);
     if (revision > 0) {
       create.put("start_revision", Long.toString(revision + 1));
@@ -191,9 +190,9 @@ final class WatchHub {
         return;
       }
       InputStream in = response.body().byteStream();
-      try (JsonParser parser = EtcdClient.JSON.createParser(in);
+      try (JsonParser parser = EtcdWire.JSON.createParser(in);
           MappingIterator<JsonNode> messages =
-              EtcdClient.JSON.readerFor(JsonNode.class).readValues(parser)) {
+              EtcdWire.JSON.readerFor(JsonNode.class).readValues(parser)) {
         while (messages.hasNextValue()) {
           if (!onMessage(gen, messages.nextValue())) {
             return;
@@ -288,10 +287,10 @@ final class WatchHub {
         JsonNode kv = e.path("kv");
         all.add(
             new Event(
-                EtcdClient.text(kv.path("key")),
+                EtcdWire.text(kv.path("key")),
                 "DELETE".equals(e.path("type").asText("PUT")),
                 kv.path("mod_revision").asLong(0),
-                EtcdClient.text(kv.path("value"))));
+                EtcdWire.text(kv.path("value"))));
       }
       for (Subscriber s : targets) {
         List<Event> mine = new ArrayList<>();

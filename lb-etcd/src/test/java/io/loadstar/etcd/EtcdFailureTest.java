@@ -154,7 +154,7 @@ class EtcdFailureTest {
             .path("revision")
             .asLong();
     writer
-        .post("/v3/kv/compaction", writer.object().put("revision", Long.toString(revision)))
+        .post("/v3/kv/compaction", EtcdWire.object().put("revision", Long.toString(revision)))
         .join();
     assertThat(seen.endpoints()).containsExactly(Endpoint.of("127.0.0.1", 7301)); // kept
 
