@@ -1,7 +1,5 @@
 package io.loadstar.samples;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
@@ -12,16 +10,12 @@ import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
 import io.loadstar.core.TrafficSplit;
-import io.loadstar.etcd.EtcdClient;
-import io.loadstar.etcd.EtcdEndpointSource;
 import io.loadstar.etcd.EtcdRegistrar;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
 import io.loadstar.testing.EtcdServer;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.BindException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +26,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -183,7 +176,7 @@ public final class Demo {
 
   /** Runs the demo and prints the table to {@code out}; returns each backend's request count. */
   static int[] run(Options options, PrintStream out) throws Exception {
-    List<Backend> backends = Backend.startThree(options.slowMillis);
+    List<DemoBackend> backends = DemoBackend.startThree(options.slowMillis);
     OkHttpClient base =
         new OkHttpClient.Builder()
             .connectTimeout(Duration.ofSeconds(2))
@@ -221,7 +214,7 @@ public final class Demo {
         builder.affinity(Affinity.returnImmediately());
       }
       Map<String, Set<String>> backendsOfUser = new ConcurrentHashMap<>();
-      Registry registry = options.etcd ? Registry.start(endpoints, out) : null;
+      DemoRegistry registry = options.etcd ? DemoRegistry.start(endpoints, out) : null;
       if (registry != null) {
         builder.source(registry.source());
       } else {
@@ -310,7 +303,7 @@ public final class Demo {
     } finally {
       base.dispatcher().executorService().shutdown();
       base.connectionPool().evictAll();
-      for (Backend b : backends) {
+      for (DemoBackend b : backends) {
         b.stop();
       }
     }
@@ -326,7 +319,7 @@ public final class Demo {
 
   private static void print(
       Options options,
-      List<Backend> backends,
+      List<DemoBackend> backends,
       int[] counts,
       int failures,
       long latencyNanos,
@@ -369,152 +362,5 @@ public final class Demo {
         "%nfailed requests: %d; mean latency: %.2f ms%n",
         failures,
         options.requests == 0 ? 0.0 : latencyNanos / 1e6 / options.requests);
-  }
-
-  /**
-   * A real etcd on loopback where every endpoint registers itself, as backends would, and the
-   * source the demo's balancer discovers them through.
-   */
-  static final class Registry implements AutoCloseable {
-    private final EtcdServer etcd;
-    private final EtcdClient client;
-    private final List<EtcdRegistrar> registrars = new ArrayList<>();
-
-    private Registry(EtcdServer etcd) {
-      this.etcd = etcd;
-      this.client = EtcdClient.builder(etcd.url()).build();
-    }
-
-    static Registry start(List<Endpoint> endpoints, PrintStream out) throws IOException {
-      Registry r = new Registry(EtcdServer.start());
-      for (Endpoint e : endpoints) {
-        r.registrars.add(EtcdRegistrar.builder(r.client, "demo", e).start());
-      }
-      out.printf(
-          Locale.ROOT,
-          "etcd at %s: %d endpoints register themselves under %sdemo/%n",
-          r.etcd.url(),
-          endpoints.size(),
-          EtcdEndpointSource.DEFAULT_ROOT);
-      return r;
-    }
-
-    EtcdEndpointSource source() {
-      return EtcdEndpointSource.builder(client, "demo").build();
-    }
-
-    /** Waits until the balancer has discovered every registered endpoint (at most 10 s). */
-    void awaitDiscovered(LoadBalancer lb, int count) {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (lb.inspect().endpoints().size() < count) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(
-              "discovered "
-                  + lb.inspect().endpoints()
-                  + " from etcd within 10 s, expected "
-                  + count);
-        }
-        Thread.onSpinWait();
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      for (EtcdRegistrar r : registrars) {
-        r.close();
-      }
-      client.close();
-      etcd.close();
-    }
-  }
-
-  /** One loopback HTTP backend that counts the requests it served. */
-  static final class Backend {
-    final HttpServer server;
-    final InetSocketAddress address;
-    final AtomicInteger served = new AtomicInteger();
-    private final ExecutorService handlers;
-    private final ScheduledExecutorService delays;
-
-    private Backend(HttpServer server, int slowMillis) {
-      this.server = server;
-      this.address = server.getAddress();
-      this.delays = Executors.newSingleThreadScheduledExecutor(daemon("backend-delay-" + address));
-      server.createContext(
-          "/",
-          exchange -> {
-            if (slowMillis > 0) {
-              // The simulated slow backend answers later, from a timer: no thread waits.
-              delays.schedule(() -> respond(exchange), slowMillis, TimeUnit.MILLISECONDS);
-            } else {
-              respond(exchange);
-            }
-          });
-      this.handlers = Executors.newFixedThreadPool(16, daemon("backend-" + address));
-      server.setExecutor(handlers);
-      server.start();
-    }
-
-    private void respond(HttpExchange exchange) {
-      try (exchange) {
-        served.incrementAndGet();
-        byte[] body =
-            ("served by " + address + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        exchange.sendResponseHeaders(200, body.length);
-        exchange.getResponseBody().write(body);
-      } catch (IOException e) {
-        // the client went away: nothing to answer
-      }
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-      return r -> {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-      };
-    }
-
-    void stop() {
-      server.stop(0);
-      delays.shutdownNow();
-      handlers.shutdownNow();
-    }
-
-    /**
-     * Starts three backends: on 127.0.0.1, 127.0.0.2 and 127.0.0.3 with one port where the OS
-     * routes all of 127.0.0.0/8 to loopback (Linux), else on three ports of 127.0.0.1 (macOS).
-     */
-    static List<Backend> startThree(int slowMillis) throws IOException {
-      // The JDK server writes headers and body separately; without TCP_NODELAY, Nagle's algorithm
-      // and the client's delayed ACK add ~40 ms to every keep-alive response.
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-      List<Backend> backends = new ArrayList<>();
-      HttpServer first =
-          HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 128);
-      backends.add(new Backend(first, 0));
-      int port = first.getAddress().getPort();
-      try {
-        for (int i = 2; i <= 3; i++) {
-          HttpServer s =
-              HttpServer.create(
-                  new InetSocketAddress(InetAddress.getByName("127.0.0." + i), port), 128);
-          backends.add(new Backend(s, i == 3 ? slowMillis : 0));
-        }
-      } catch (BindException e) {
-        for (int i = 1; i < backends.size(); i++) {
-          backends.get(i).stop();
-        }
-        while (backends.size() > 1) {
-          backends.remove(backends.size() - 1);
-        }
-        for (int i = 2; i <= 3; i++) {
-          HttpServer s =
-              HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 128);
-          backends.add(new Backend(s, i == 3 ? slowMillis : 0));
-        }
-      }
-      return backends;
-    }
   }
 }

@@ -1,8 +1,5 @@
 package io.loadstar.samples;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.HealthCheckConfig;
 import io.loadstar.core.LoadBalancers;
@@ -13,33 +10,18 @@ import io.loadstar.okhttp.LoadBalancingInterceptor;
 import io.loadstar.testing.LoopbackDnsServer;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import okhttp3.Dns;
 import okhttp3.OkHttpClient;
-import okhttp3.Request;
-import okhttp3.Response;
 import org.xbill.DNS.ARecord;
-import org.xbill.DNS.Lookup;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.Record;
-import org.xbill.DNS.SimpleResolver;
-import org.xbill.DNS.Type;
 
 /**
  * Loadstar's demo: the same traffic through plain OkHttp and through OkHttp with Loadstar, side by
@@ -162,11 +144,11 @@ public final class Story {
   private record Step(int second, String what, Runnable action) {}
 
   static Result run(Options o, PrintStream out) throws Exception {
-    List<Backend> backends = Backend.startFour();
+    List<StoryBackend> backends = StoryBackend.startFour();
     int port = backends.get(0).address.getPort();
     Result result = new Result();
     try (LoopbackDnsServer dns = new LoopbackDnsServer()) {
-      List<Backend> listed = new ArrayList<>(backends.subList(0, 3));
+      List<StoryBackend> listed = new ArrayList<>(backends.subList(0, 3));
       publish(dns, listed);
       OkHttpClient base =
           new OkHttpClient.Builder()
@@ -194,7 +176,7 @@ public final class Story {
         OkHttpClient loadstar =
             LoadBalancingInterceptor.builder().service(HOST, lb).build().wrap(base);
         List<Step> script = script(o, backends, listed, dns);
-        Traffic traffic = new Traffic(o.threads, port, plain, loadstar);
+        StoryTraffic traffic = new StoryTraffic(o.threads, port, plain, loadstar);
         out.printf(
             Locale.ROOT,
             "Loadstar demo: %d s, %d callers per client, backends on 127.0.0.1-4:%d, DNS %s%n"
@@ -252,7 +234,7 @@ public final class Story {
               share[c][b] = total == 0 ? 0 : 100.0 * (ok[c][b] + answered503[c][b]) / total;
             }
             List<Long> lat = traffic.drainLatencies(c);
-            p99[c] = percentile(lat, 0.99);
+            p99[c] = StoryConsole.percentile(lat, 0.99);
             requestsNow[c] = requests - lastRequests[c];
             failedNow[c] = failed - lastFailed[c];
             row.append(
@@ -262,7 +244,7 @@ public final class Story {
                     CLIENTS[c],
                     requestsNow[c] - failedNow[c],
                     failedNow[c],
-                    time(p99[c]),
+                    StoryConsole.time(p99[c]),
                     share[c][0],
                     share[c][1],
                     share[c][2],
@@ -278,15 +260,15 @@ public final class Story {
           result.errorsPerSecond.add(answered503);
           out.println(row);
           if ((second + 1) % 4 == 0) {
-            backendTable(out, backends, lb, lastErrors);
+            StoryConsole.backendTable(out, backends, lb, lastErrors);
           }
         }
         traffic.stop();
         for (int c = 0; c < 2; c++) {
           result.requests[c] = traffic.requests[c].get();
           result.failed[c] = traffic.failed[c].get();
-          result.p50All[c] = percentile(traffic.all(c), 0.50);
-          result.p99All[c] = percentile(traffic.all(c), 0.99);
+          result.p50All[c] = StoryConsole.percentile(traffic.all(c), 0.50);
+          result.p99All[c] = StoryConsole.percentile(traffic.all(c), 0.99);
         }
         result.retries = lb.inspect().retryStats().retries();
         out.println();
@@ -301,8 +283,8 @@ public final class Story {
               result.requests[c],
               result.failed[c],
               result.requests[c] == 0 ? 0.0 : 100.0 * result.failed[c] / result.requests[c],
-              time(result.p50All[c]),
-              time(result.p99All[c]),
+              StoryConsole.time(result.p50All[c]),
+              StoryConsole.time(result.p99All[c]),
               c == 1 ? ", " + result.retries + " retries on another endpoint" : "");
         }
         Files.createDirectories(
@@ -318,7 +300,7 @@ public final class Story {
         traffic.close();
       }
     } finally {
-      for (Backend b : backends) {
+      for (StoryBackend b : backends) {
         b.stop();
       }
     }
@@ -330,49 +312,9 @@ public final class Story {
    * error answers it gave (503s; a refused connection is counted by the client), its service time
    * (p50/p99, measured in the backend), and what Loadstar sees: state, reason, calls in flight.
    */
-  private static void backendTable(
-      PrintStream out, List<Backend> backends, LoadBalancer lb, int[][] lastErrors) {
-    out.println(
-        "      backend   | plain: 503s  service p50 / p99   | loadstar: 503s  service p50 / p99"
-            + "   in-flight | loadstar sees");
-    for (int b = 0; b < backends.size(); b++) {
-      Backend backend = backends.get(b);
-      StringBuilder row =
-          new StringBuilder(
-              String.format(
-                  Locale.ROOT, "      %-9s", backend.address.getAddress().getHostAddress()));
-      for (int c = 0; c < 2; c++) {
-        int errors = backend.errors[c].get();
-        List<Long> times = backend.drainServiceTimes(c);
-        row.append(
-            String.format(
-                Locale.ROOT,
-                " | %11d %9s / %-9s",
-                errors - lastErrors[b][c],
-                times.isEmpty() ? "-" : time(percentile(times, 0.50)),
-                times.isEmpty() ? "-" : time(percentile(times, 0.99))));
-        lastErrors[b][c] = errors;
-      }
-      EndpointSnapshot seen = null;
-      for (EndpointSnapshot s : lb.inspect().snapshot()) {
-        if (s.endpoint().host().equals(backend.address.getAddress().getHostAddress())) {
-          seen = s;
-        }
-      }
-      if (seen == null) {
-        row.append(String.format(Locale.ROOT, "  %9s | not listed", "-"));
-      } else {
-        String reason = seen.reason().isEmpty() ? "" : " (" + seen.reason() + ")";
-        row.append(
-            String.format(Locale.ROOT, "  %9d | %s%s", seen.inFlight(), seen.state(), reason));
-      }
-      out.println(row);
-    }
-  }
-
   /** The script: a step every seventh of the run, or one fault between two healthy steps. */
   private static List<Step> script(
-      Options o, List<Backend> b, List<Backend> listed, LoopbackDnsServer dns) {
+      Options o, List<StoryBackend> b, List<StoryBackend> listed, LoopbackDnsServer dns) {
     List<Step> all = new ArrayList<>();
     int step = o.seconds / 7;
     Runnable nothing = () -> {};
@@ -429,7 +371,7 @@ public final class Story {
    * time to drain (a second: the record's TTL), restarts, and is listed again.
    */
   private static Step rolling(
-      int at, int length, List<Backend> b, List<Backend> listed, LoopbackDnsServer dns) {
+      int at, int length, List<StoryBackend> b, List<StoryBackend> listed, LoopbackDnsServer dns) {
     return new Step(
         at,
         "rolling restart of 127.0.0.1-3",
@@ -439,7 +381,7 @@ public final class Story {
                   () -> {
                     long third = Math.max(1_500, TimeUnit.SECONDS.toMillis(length) / 3);
                     for (int i = 0; i < 3 && !b.get(i).stopped; i++) {
-                      Backend restarted = b.get(i);
+                      StoryBackend restarted = b.get(i);
                       synchronized (listed) {
                         listed.remove(restarted);
                         publish(dns, listed);
@@ -469,263 +411,26 @@ public final class Story {
     }
   }
 
-  private static void add(LoopbackDnsServer dns, List<Backend> listed, Backend b) {
+  private static void add(LoopbackDnsServer dns, List<StoryBackend> listed, StoryBackend b) {
     synchronized (listed) {
       listed.add(b);
       publish(dns, listed);
     }
   }
 
-  private static void publish(LoopbackDnsServer dns, List<Backend> listed) {
+  private static void publish(LoopbackDnsServer dns, List<StoryBackend> listed) {
     if (!listed.isEmpty() && listed.get(0).stopped) {
       return; // the story is over
     }
     try {
       Name name = Name.fromString(HOST + ".");
       List<Record> records = new ArrayList<>();
-      for (Backend b : listed) {
+      for (StoryBackend b : listed) {
         records.add(new ARecord(name, org.xbill.DNS.DClass.IN, 1, b.address.getAddress()));
       }
       dns.set(name.toString(), records);
     } catch (IOException e) {
       throw new IllegalStateException(e);
-    }
-  }
-
-  /** A duration given in milliseconds, in the unit that shows it: 42 µs, 3.1 ms, 300 ms. */
-  static String time(double millis) {
-    if (millis < 1) {
-      return String.format(Locale.ROOT, "%.0f µs", millis * 1_000);
-    }
-    return millis < 10
-        ? String.format(Locale.ROOT, "%.1f ms", millis)
-        : String.format(Locale.ROOT, "%.0f ms", millis);
-  }
-
-  static double percentile(List<Long> nanos, double q) {
-    if (nanos.isEmpty()) {
-      return 0;
-    }
-    List<Long> sorted = new ArrayList<>(nanos);
-    Collections.sort(sorted);
-    int i = (int) Math.min(sorted.size() - 1, Math.ceil(q * sorted.size()) - 1);
-    return sorted.get(Math.max(0, i)) / 1e6;
-  }
-
-  /** A DNS lookup through the demo's responder, the answer rotated per lookup. */
-  private static final class RotatingDns implements Dns {
-    private final SimpleResolver resolver;
-    private final AtomicInteger turn = new AtomicInteger();
-
-    RotatingDns(InetSocketAddress server) {
-      this.resolver = new SimpleResolver(server);
-      resolver.setTimeout(Duration.ofSeconds(1));
-    }
-
-    @Override
-    public List<InetAddress> lookup(String hostname) throws UnknownHostException {
-      try {
-        Lookup lookup = new Lookup(hostname + ".", Type.A);
-        lookup.setResolver(resolver);
-        lookup.setCache(null);
-        org.xbill.DNS.Record[] records = lookup.run();
-        if (records == null || records.length == 0) {
-          throw new UnknownHostException(hostname + ": " + lookup.getErrorString());
-        }
-        List<InetAddress> out = new ArrayList<>();
-        for (org.xbill.DNS.Record r : records) {
-          out.add(((ARecord) r).getAddress());
-        }
-        Collections.rotate(out, turn.getAndIncrement() % out.size());
-        return out;
-      } catch (org.xbill.DNS.TextParseException e) {
-        throw new UnknownHostException(hostname + ": " + e.getMessage());
-      }
-    }
-  }
-
-  /** Closed-loop callers of both clients. */
-  private static final class Traffic implements AutoCloseable {
-    final AtomicLong[] requests = {new AtomicLong(), new AtomicLong()};
-    final AtomicLong[] failed = {new AtomicLong(), new AtomicLong()};
-    private final List<List<Long>> window = List.of(new ArrayList<>(), new ArrayList<>());
-    private final List<List<Long>> total = List.of(new ArrayList<>(), new ArrayList<>());
-    private final ExecutorService callers;
-    private final OkHttpClient[] clients;
-    private final int threads;
-    private final String url;
-    private volatile boolean running = true;
-
-    Traffic(int threads, int port, OkHttpClient plain, OkHttpClient loadstar) {
-      this.threads = threads;
-      this.clients = new OkHttpClient[] {plain, loadstar};
-      this.url = "http://" + HOST + ":" + port + "/";
-      this.callers = Executors.newFixedThreadPool(2 * threads);
-    }
-
-    void start() {
-      for (int c = 0; c < 2; c++) {
-        for (int t = 0; t < threads; t++) {
-          int client = c;
-          callers.execute(() -> loop(client));
-        }
-      }
-    }
-
-    private void loop(int c) {
-      Request request = new Request.Builder().url(url).header("X-Client", CLIENTS[c]).build();
-      while (running) {
-        long start = System.nanoTime();
-        boolean ok;
-        try (Response r = clients[c].newCall(request).execute()) {
-          r.body().string();
-          ok = r.code() == 200;
-        } catch (IOException e) {
-          ok = false;
-        }
-        long took = System.nanoTime() - start;
-        requests[c].incrementAndGet();
-        if (!ok) {
-          failed[c].incrementAndGet();
-        }
-        synchronized (this) {
-          window.get(c).add(took);
-          total.get(c).add(took);
-        }
-      }
-    }
-
-    synchronized List<Long> drainLatencies(int c) {
-      List<Long> out = new ArrayList<>(window.get(c));
-      window.get(c).clear();
-      return out;
-    }
-
-    synchronized List<Long> all(int c) {
-      return new ArrayList<>(total.get(c));
-    }
-
-    void stop() throws InterruptedException {
-      running = false;
-      callers.shutdown();
-      callers.awaitTermination(5, TimeUnit.SECONDS);
-    }
-
-    @Override
-    public void close() {
-      callers.shutdownNow();
-    }
-  }
-
-  /** A loopback HTTP backend whose behaviour the script changes. */
-  static final class Backend {
-    final InetSocketAddress address;
-    final AtomicInteger[] served = {new AtomicInteger(), new AtomicInteger()};
-    final AtomicInteger[] errors = {new AtomicInteger(), new AtomicInteger()};
-    private final List<List<Long>> serviceTimes = List.of(new ArrayList<>(), new ArrayList<>());
-    volatile int slowMillis;
-    volatile int status = 200;
-    volatile boolean stopped;
-    private volatile HttpServer server;
-    private final ScheduledExecutorService delays;
-    private final ExecutorService handlers;
-
-    private Backend(InetSocketAddress bindTo) throws IOException {
-      this.delays = Executors.newSingleThreadScheduledExecutor(daemon("demo-delay"));
-      this.handlers = Executors.newFixedThreadPool(16, daemon("demo-backend"));
-      this.server = open(bindTo);
-      this.address = server.getAddress(); // the port chosen, for a restart on the same one
-    }
-
-    private HttpServer open(InetSocketAddress at) throws IOException {
-      HttpServer s = HttpServer.create(at, 128);
-      s.createContext(
-          "/",
-          exchange -> {
-            long arrived = System.nanoTime();
-            int delay = slowMillis;
-            if (delay > 0) {
-              delays.schedule(() -> respond(exchange, arrived), delay, TimeUnit.MILLISECONDS);
-            } else {
-              respond(exchange, arrived);
-            }
-          });
-      s.setExecutor(handlers);
-      s.start();
-      return s;
-    }
-
-    /**
-     * Answers, then records the service time: from the request's arrival to the last byte of the
-     * answer written, so it includes writing the response, not only deciding it.
-     */
-    private void respond(HttpExchange exchange, long arrived) {
-      int c = "loadstar".equals(exchange.getRequestHeaders().getFirst("X-Client")) ? 1 : 0;
-      try (exchange) {
-        int code = status;
-        (code == 200 ? served : errors)[c].incrementAndGet();
-        byte[] body = (code == 200 ? "ok\n" : "unavailable\n").getBytes(StandardCharsets.UTF_8);
-        exchange.sendResponseHeaders(code, body.length);
-        exchange.getResponseBody().write(body);
-      } catch (IOException e) {
-        return; // the client went away
-      }
-      long took = System.nanoTime() - arrived;
-      synchronized (serviceTimes) {
-        serviceTimes.get(c).add(took);
-      }
-    }
-
-    /** The service times of client {@code c}'s requests since the last call, in nanoseconds. */
-    List<Long> drainServiceTimes(int c) {
-      synchronized (serviceTimes) {
-        List<Long> out = new ArrayList<>(serviceTimes.get(c));
-        serviceTimes.get(c).clear();
-        return out;
-      }
-    }
-
-    /** Stops answering: connections are refused until {@link #revive()}. */
-    synchronized void kill() {
-      server.stop(0);
-    }
-
-    synchronized void revive() {
-      if (stopped) {
-        return; // the story is over
-      }
-      try {
-        server = open(address);
-      } catch (IOException e) {
-        throw new IllegalStateException("could not restart " + address, e);
-      }
-    }
-
-    synchronized void stop() {
-      stopped = true;
-      server.stop(0);
-      delays.shutdownNow();
-      handlers.shutdownNow();
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-      return r -> {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-      };
-    }
-
-    /** Four backends on 127.0.0.1-4, one port (Linux routes all of 127.0.0.0/8 to loopback). */
-    static List<Backend> startFour() throws IOException {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-      Backend first = new Backend(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
-      int port = first.address.getPort();
-      List<Backend> all = new ArrayList<>(List.of(first));
-      for (int i = 2; i <= 4; i++) {
-        all.add(new Backend(new InetSocketAddress(InetAddress.getByName("127.0.0." + i), port)));
-      }
-      return all;
     }
   }
 }

@@ -1,7 +1,7 @@
 package io.loadstar.samples;
 
 import static io.loadstar.samples.Story.CLIENTS;
-import static io.loadstar.samples.Story.time;
+import static io.loadstar.samples.StoryConsole.time;
 
 import io.loadstar.samples.Story.Options;
 import io.loadstar.samples.Story.Result;
