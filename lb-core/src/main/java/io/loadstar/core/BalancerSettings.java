@@ -2,6 +2,7 @@ package io.loadstar.core;
 
 import io.loadstar.api.EndpointSource;
 import io.loadstar.api.FailureClassifier;
+import io.loadstar.api.HealthChecker;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.SelectionStrategy;
@@ -50,46 +51,26 @@ record BalancerSettings(
   }
 
   /**
-   * The settings as they are now, copied; builds the health check service {@link
-   * LoadBalancers.Builder#healthChecks(io.loadstar.api.HealthChecker, HealthCheckConfig)} asked for
-   * (a scheduler or seed set after it still applies). The builder is left as it was.
+   * The health check service of a balancer: {@code given}, unless the builder was given a checker
+   * and config to build one of its own ({@code LoadBalancers.Builder.healthChecks(checker,
+   * config)}), built here, per balancer, with the balancer's seed and scheduler (set before or
+   * after).
    */
-  static BalancerSettings of(LoadBalancers.Builder b) {
-    HealthCheckService checks = b.healthChecks;
-    boolean owns = b.ownedChecker != null;
-    if (b.ownedChecker != null && b.ownedCheckConfig != null) {
-      HealthCheckService.Builder checker =
-          HealthCheckService.builder(b.ownedChecker).config(b.ownedCheckConfig).seed(b.seed);
-      if (b.scheduler != null) {
-        checker.scheduler(b.scheduler);
-      }
-      checks = checker.build();
+  static @Nullable HealthCheckService checks(
+      @Nullable HealthCheckService given,
+      @Nullable HealthChecker ownedChecker,
+      @Nullable HealthCheckConfig ownedConfig,
+      long seed,
+      @Nullable ScheduledExecutorService scheduler) {
+    if (ownedChecker == null || ownedConfig == null) {
+      return given;
     }
-    return new BalancerSettings(
-        b.name,
-        b.sources,
-        b.strategy,
-        b.maxInFlightPerEndpoint,
-        b.ticker,
-        b.scheduler,
-        b.eventListener,
-        b.seed,
-        b.keepLastFailingNanos,
-        b.keepLastEmptyNanos,
-        checks,
-        owns,
-        b.outlierDetection,
-        b.tiers,
-        b.slowStart,
-        b.selectionTimeoutNanos,
-        b.retryPolicy,
-        b.sleeper,
-        b.failureClassifier,
-        b.zone,
-        b.zoneRouting,
-        b.split,
-        b.affinity,
-        b.subsetting);
+    HealthCheckService.Builder checker =
+        HealthCheckService.builder(ownedChecker).config(ownedConfig).seed(seed);
+    if (scheduler != null) {
+      checker.scheduler(scheduler);
+    }
+    return checker.build();
   }
 
   /** The slow-start window in nanoseconds, 0 when slow start is off. */

@@ -143,4 +143,15 @@ abstract class ConsistentHashPicker extends BasePicker {
     }
     return null;
   }
+
+  /**
+   * Returns {@code factor} if it is a bounded-load factor: 1.0 to 100.0 (1.25: 25% over the mean).
+   */
+  static double checkBoundedLoadFactor(double factor) {
+    if (!(factor >= 1.0 && factor <= 100.0)) {
+      throw new IllegalArgumentException(
+          "boundedLoadFactor: " + factor + " (expected: 1.0..100.0)");
+    }
+    return factor;
+  }
 }

@@ -49,8 +49,6 @@ import org.slf4j.LoggerFactory;
 /** The lb-core {@link LoadBalancer}. Thread-safe. */
 final class DefaultLoadBalancer implements LoadBalancer {
 
-  static final String NO_ENDPOINTS = "0 candidates, no endpoints discovered yet";
-
   private static final long SETTLE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private static final Logger logger = LoggerFactory.getLogger(DefaultLoadBalancer.class);

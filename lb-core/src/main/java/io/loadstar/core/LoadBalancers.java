@@ -28,10 +28,8 @@ public final class LoadBalancers {
 
   private LoadBalancers() {}
 
-  /**
-   * The environment variable a balancer reads its zone from, unless told: {@code LOADSTAR_ZONE}.
-   */
-  public static final String ZONE_VARIABLE = "LOADSTAR_ZONE";
+  /** The environment variable a balancer reads its zone from, unless told: LOADSTAR_ZONE. */
+  public static final String ZONE_VARIABLE = ZoneRouting.ZONE_VARIABLE;
 
   /**
    * Returns a builder for the balancer of service {@code name}.
@@ -51,31 +49,31 @@ public final class LoadBalancers {
    * Setters validate at once; the last call to a setter wins.
    */
   public static final class Builder {
-    final String name;
-    final List<EndpointSource> sources = new ArrayList<>();
-    SelectionStrategy strategy = Strategies.leastRequest();
-    int maxInFlightPerEndpoint = Integer.MAX_VALUE;
-    Ticker ticker = Ticker.system();
-    @Nullable ScheduledExecutorService scheduler;
-    LbEventListener eventListener = LbEventListener.NONE;
-    long seed = ThreadLocalRandom.current().nextLong();
-    long keepLastFailingNanos = Long.MAX_VALUE;
-    long keepLastEmptyNanos = Long.MAX_VALUE;
-    @Nullable HealthCheckService healthChecks;
-    @Nullable HealthChecker ownedChecker;
-    @Nullable HealthCheckConfig ownedCheckConfig;
-    @Nullable OutlierDetectionConfig outlierDetection = OutlierDetectionConfig.defaults();
-    TierConfig tiers = TierConfig.defaults();
-    long selectionTimeoutNanos;
-    @Nullable SlowStartConfig slowStart;
-    RetryPolicy retryPolicy = RetryPolicy.defaults();
-    Sleeper sleeper = Sleeper.SYSTEM;
-    FailureClassifier failureClassifier = FailureClassifier.standard();
-    String zone = ZoneRouting.zoneFromEnvironment(System.getenv(ZONE_VARIABLE));
-    ZoneRouting zoneRouting = ZoneRouting.defaults();
-    @Nullable SplitControl split;
-    @Nullable Affinity affinity;
-    @Nullable Subsetting subsetting;
+    private final String name;
+    private final List<EndpointSource> sources = new ArrayList<>();
+    private SelectionStrategy strategy = Strategies.leastRequest();
+    private int maxInFlightPerEndpoint = Integer.MAX_VALUE;
+    private Ticker ticker = Ticker.system();
+    private @Nullable ScheduledExecutorService scheduler;
+    private LbEventListener eventListener = LbEventListener.NONE;
+    private long seed = ThreadLocalRandom.current().nextLong();
+    private long keepLastFailingNanos = Long.MAX_VALUE;
+    private long keepLastEmptyNanos = Long.MAX_VALUE;
+    private @Nullable HealthCheckService healthChecks;
+    private @Nullable HealthChecker ownedChecker;
+    private @Nullable HealthCheckConfig ownedCheckConfig;
+    private @Nullable OutlierDetectionConfig outlierDetection = OutlierDetectionConfig.defaults();
+    private TierConfig tiers = TierConfig.defaults();
+    private long selectionTimeoutNanos;
+    private @Nullable SlowStartConfig slowStart;
+    private RetryPolicy retryPolicy = RetryPolicy.defaults();
+    private Sleeper sleeper = Sleeper.SYSTEM;
+    private FailureClassifier failureClassifier = FailureClassifier.standard();
+    private String zone = ZoneRouting.zoneFromEnvironment(System.getenv(ZONE_VARIABLE));
+    private ZoneRouting zoneRouting = ZoneRouting.defaults();
+    private @Nullable SplitControl split;
+    private @Nullable Affinity affinity;
+    private @Nullable Subsetting subsetting;
 
     private Builder(String name) {
       this.name = name;
@@ -421,7 +419,31 @@ public final class LoadBalancers {
 
     /** The settings as they are now, copied; the builder is left as it was. */
     BalancerSettings settings() {
-      return BalancerSettings.of(this);
+      return new BalancerSettings(
+          name,
+          sources,
+          strategy,
+          maxInFlightPerEndpoint,
+          ticker,
+          scheduler,
+          eventListener,
+          seed,
+          keepLastFailingNanos,
+          keepLastEmptyNanos,
+          BalancerSettings.checks(healthChecks, ownedChecker, ownedCheckConfig, seed, scheduler),
+          ownedChecker != null,
+          outlierDetection,
+          tiers,
+          slowStart,
+          selectionTimeoutNanos,
+          retryPolicy,
+          sleeper,
+          failureClassifier,
+          zone,
+          zoneRouting,
+          split,
+          affinity,
+          subsetting);
     }
   }
 }

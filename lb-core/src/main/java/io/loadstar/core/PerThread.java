@@ -15,6 +15,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /** Per-thread selection state of one balancer. Thread-safe (each thread sees its own). */
 final class PerThread extends ThreadLocal<PerThread.State> {
 
+  /** The most endpoints a least-request pick samples ({@link Strategies#MAX_CHOICES}). */
+  static final int MAX_CHOICES = 10;
+
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
   private final long seed;
@@ -49,6 +52,6 @@ final class PerThread extends ThreadLocal<PerThread.State> {
   static final class State {
     int cursor;
     long rng;
-    final int[] sample = new int[Strategies.MAX_CHOICES];
+    final int[] sample = new int[MAX_CHOICES];
   }
 }

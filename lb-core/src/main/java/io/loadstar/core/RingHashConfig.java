@@ -106,7 +106,7 @@ public final class RingHashConfig {
      * @throws IllegalArgumentException if not in {@code 1.0..100.0}
      */
     public Builder boundedLoadFactor(double factor) {
-      this.boundedLoadFactor = Strategies.checkBoundedLoadFactor(factor);
+      this.boundedLoadFactor = ConsistentHashPicker.checkBoundedLoadFactor(factor);
       return this;
     }
 

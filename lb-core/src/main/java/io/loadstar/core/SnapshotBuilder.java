@@ -30,18 +30,8 @@ import org.jspecify.annotations.Nullable;
 /** Builds the published snapshot from endpoint states. Control loop only, unless said. */
 final class SnapshotBuilder {
 
-  /** What every snapshot of a balancer is built with. */
-  record Settings(
-      int panicThreshold,
-      boolean failFastInPanic,
-      boolean tierSpillover,
-      long slowStartNanos,
-      int slowStartFloorPercent,
-      int weightScale,
-      int maxInFlight,
-      String localZone,
-      ZoneRouting zoneRouting,
-      @Nullable Affinity affinity) {}
+  /** Why a pick fails before the first list arrives. */
+  static final String NO_ENDPOINTS = "0 candidates, no endpoints discovered yet";
 
   /**
    * A built snapshot: the picker to publish, whether an endpoint is still ramping up (the snapshot
@@ -57,7 +47,7 @@ final class SnapshotBuilder {
       List<EndpointStatus> statuses,
       List<String> routing) {}
 
-  private final Settings settings;
+  private final RoutingSettings settings;
   private final PickerFactory pickerFactory;
   private final ServiceEvents failures;
   private final SplitPicker.SplitState canaryShare = new SplitPicker.SplitState(0);
@@ -68,7 +58,10 @@ final class SnapshotBuilder {
   private String canaryRolledBack = ""; // control loop only
 
   SnapshotBuilder(
-      Settings settings, PickerFactory pickerFactory, ServiceEvents failures, PerThread random) {
+      RoutingSettings settings,
+      PickerFactory pickerFactory,
+      ServiceEvents failures,
+      PerThread random) {
     this.settings = settings;
     this.pickerFactory = pickerFactory;
     this.failures = failures;
@@ -93,7 +86,7 @@ final class SnapshotBuilder {
     // Ramping strategies see weights x100 while slow start is on, so a ramp moves in 1% steps.
     int weightScale = b.slowStartNanos() > 0 && ramps ? 100 : 1;
     return new SnapshotBuilder(
-        new Settings(
+        new RoutingSettings(
             b.tiers().panicThreshold(),
             b.tiers().failFastInPanic(),
             b.tiers().spillover(),
@@ -109,7 +102,7 @@ final class SnapshotBuilder {
         new PerThread(b.seed() ^ 0x5350494c4cL));
   }
 
-  Settings settings() {
+  RoutingSettings settings() {
     return settings;
   }
 
@@ -139,7 +132,7 @@ final class SnapshotBuilder {
   Snapshot build(Collection<EndpointState> states, long now) {
     if (states.isEmpty()) {
       return new Snapshot(
-          TieredPicker.empty(DefaultLoadBalancer.NO_ENDPOINTS, failures),
+          TieredPicker.empty(NO_ENDPOINTS, failures),
           false,
           null,
           Long.MAX_VALUE,

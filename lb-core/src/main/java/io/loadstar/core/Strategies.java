@@ -16,7 +16,7 @@ import java.time.Duration;
 public final class Strategies {
 
   /** The most choices {@link #leastRequest(int, double)} accepts. */
-  public static final int MAX_CHOICES = 10;
+  public static final int MAX_CHOICES = PerThread.MAX_CHOICES;
 
   private static final SelectionStrategy ROUND_ROBIN = new RoundRobinStrategy();
   private static final SelectionStrategy RANDOM = new RandomStrategy();
@@ -154,13 +154,5 @@ public final class Strategies {
                 + name
                 + " (expected: roundRobin, random, leastRequest, peakEwma, ringHash or maglev)");
     }
-  }
-
-  static double checkBoundedLoadFactor(double factor) {
-    if (!(factor >= 1.0 && factor <= 100.0)) {
-      throw new IllegalArgumentException(
-          "boundedLoadFactor: " + factor + " (expected: 1.0..100.0)");
-    }
-    return factor;
   }
 }

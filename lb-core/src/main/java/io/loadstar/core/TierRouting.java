@@ -41,7 +41,7 @@ final class TierRouting {
   private final PerThread random;
 
   TierRouting(
-      SnapshotBuilder.Settings settings,
+      RoutingSettings settings,
       PickerFactory pickerFactory,
       ServiceEvents failures,
       PerThread random) {

@@ -21,6 +21,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class ZoneRouting {
 
+  /** The environment variable a balancer reads its zone from, unless told. */
+  static final String ZONE_VARIABLE = "LOADSTAR_ZONE";
+
   /** How the local zone's share is chosen. */
   public enum Policy {
     /** Even load per endpoint across the fleet (Envoy's algorithm); the default. */
@@ -115,7 +118,7 @@ public final class ZoneRouting {
       return "";
     }
     try {
-      return Checks.zone(LoadBalancers.ZONE_VARIABLE, value);
+      return Checks.zone(ZONE_VARIABLE, value);
     } catch (IllegalArgumentException e) {
       LoggerFactory.getLogger(ZoneRouting.class)
           .warn("ignoring the environment's zone, {}; no zone preference", e.getMessage());

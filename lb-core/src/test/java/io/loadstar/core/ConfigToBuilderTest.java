@@ -96,7 +96,10 @@ class ConfigToBuilderTest {
     try (LoadBalancer lb = b.build()) {
       assertThat(lb.name()).isEqualTo("svc");
     }
-    assertThat(b.healthChecks).isNull(); // before, build() stored the service it built here
+    BalancerSettings third = b.settings(); // before, build() stored the service it built
+    assertThat(third.ownsHealthChecks()).isTrue();
+    assertThat(third.healthChecks()).isNotSameAs(first.healthChecks());
+    third.healthChecks().close();
     b.slowStart(Duration.ofSeconds(20)); // changing the builder changes no copy taken before
     assertThat(first.slowStartNanos()).isEqualTo(Duration.ofSeconds(10).toNanos());
   }

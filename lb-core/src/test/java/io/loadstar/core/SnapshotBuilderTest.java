@@ -56,7 +56,7 @@ class SnapshotBuilderTest {
     assertThat(s.panicReason()).isNull();
     assertThat(s.ramping()).isFalse();
     assertThat(s.picker().pick(PickContext.empty()).reason())
-        .isEqualTo(DefaultLoadBalancer.NO_ENDPOINTS);
+        .isEqualTo(SnapshotBuilder.NO_ENDPOINTS);
   }
 
   @Test
