@@ -38,7 +38,7 @@ import org.xbill.DNS.SimpleResolver;
 /** Asks the DNS servers one question at a time, through the cache. Thread-safe. */
 final class DnsQuerier {
 
-  private static final Logger logger = LoggerFactory.getLogger(DnsEndpointSource.class);
+  private static final Logger logger = LoggerFactory.getLogger(DnsQuerier.class);
 
   private final String logName;
   private final List<SimpleResolver> resolvers;

@@ -20,7 +20,7 @@ import org.xbill.DNS.ResolverConfig;
 /** The names to try for one configured name, in order. Immutable. */
 final class SearchPath {
 
-  private static final Logger logger = LoggerFactory.getLogger(DnsEndpointSource.class);
+  private static final Logger logger = LoggerFactory.getLogger(SearchPath.class);
 
   private final List<Name> candidates;
 

@@ -28,7 +28,7 @@ import org.xbill.DNS.Type;
 /** Resolves SRV records, then their targets' addresses, into weighted, tiered endpoints. */
 final class SrvLookup {
 
-  private static final Logger logger = LoggerFactory.getLogger(DnsEndpointSource.class);
+  private static final Logger logger = LoggerFactory.getLogger(SrvLookup.class);
 
   private final String logName;
   private final DnsQuerier querier;
