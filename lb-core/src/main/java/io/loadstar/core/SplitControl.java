@@ -157,4 +157,11 @@ public final class SplitControl {
           late);
     }
   }
+
+  @Override
+  public String toString() {
+    InForce now = inForce;
+    String r = now.rollbackReason();
+    return "SplitControl{" + now.split() + (r.isEmpty() ? "" : ", rolled back: " + r) + "}";
+  }
 }

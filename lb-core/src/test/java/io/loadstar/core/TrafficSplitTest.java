@@ -188,9 +188,13 @@ class TrafficSplitTest extends FakeTimeTest {
     assertThat(TestEndpoints.snapshotOf(lb, S1).reason()).isEmpty();
     assertThat(lb.inspect().explain(PickContext.empty()).routing())
         .contains("takes 0.0% of picks without a key (rolled back: canary failed 5 of 5");
+    assertThat(control.toString()).contains("rolled back: canary failed 5 of 5");
     // A new split tries again.
     control.set(V2.percent(10));
     assertThat(control.rollbackReason()).isEmpty();
+    assertThat(control.toString())
+        .startsWith("SplitControl{TrafficSplit{")
+        .doesNotContain("rolled");
     assertThat(canaryPercent(lb, 20_000)).isBetween(8.5, 11.5);
   }
 
