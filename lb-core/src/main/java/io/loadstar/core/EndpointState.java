@@ -34,26 +34,20 @@ import org.jspecify.annotations.Nullable;
  * consecutive-failure count and writes it only if non-zero; a counted failure increments it, and
  * only the failure that reaches the threshold (or a trial outcome after an ejection) posts a task
  * to the control loop, which decides. After an ejection, trial calls are let through by a permit
- * count (PickGate): one volatile read per pick when no trial is under way. The same
- * count, set to HELD by the failure that reaches the threshold, holds new picks back until the
- * control loop (on another thread: the request thread hands the decision off) has decided on the
- * ejection, and then while the endpoint is ejected (outside panic), so that a pick through a
- * snapshot read before the ejection was published cannot reach it however late it runs. A held endpoint is the last resort of a pick that finds nothing else (see
- * TieredPicker): when every endpoint of a small set crosses the threshold before the loop runs,
- * the picks go on to them as they did before the hold, rather than fail.
+ * count (PickGate): one volatile read per pick when no trial is under way. The same count, set
+ * to HELD by the failure that reaches the threshold, holds new picks back until the control loop
+ * (on another thread: the request thread hands the decision off) has decided on the ejection, and
+ * then while the endpoint is ejected (outside panic), so that a pick through a snapshot read
+ * before the ejection was published cannot reach it however late it runs. A held endpoint is the
+ * last resort of a pick that finds nothing else (see TieredPicker): when every endpoint of a small
+ * set crosses the threshold before the loop runs, the picks go on to them as they did before the
+ * hold, rather than fail.
  *
  * The endpoint (and its PickResult) is replaced by the control loop when discovery changes a
  * weight or attribute of the same key; both fields are volatile and the PickResult is always
  * rebuilt before publication of the picker that may return it.
  */
 final class EndpointState extends PickGate implements EndpointView, CallHandle {
-
-  /** This state is no longer listed: its slot in {@code shared} is reused once idle. */
-  void retire(CallLedger shared, long nowNanos) {
-    if (ledger != null) {
-      shared.retire(this, slot, nowNanos);
-    }
-  }
 
   private final String key;
   private final int maxInFlight;
@@ -382,6 +376,13 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
     LongAdder total = totalInFlight;
     if (total != null) {
       total.decrement();
+    }
+  }
+
+  /** This state is no longer listed: its ledger slot, if it counts in one, is reused once idle. */
+  void retire(long nowNanos) {
+    if (ledger != null) {
+      ledger.retire(this, slot, nowNanos);
     }
   }
 

@@ -47,7 +47,7 @@ final class EndpointStateFactory {
 
   /** {@code state} is no longer listed: its ledger slot is reused once idle; control loop. */
   void removed(EndpointState state) {
-    state.retire(ledger, ticker.nanoTime());
+    state.retire(ticker.nanoTime());
   }
 
   /** The ledger of the balancer's write-only counts; for tests. */
