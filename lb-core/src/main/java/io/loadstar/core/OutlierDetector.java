@@ -147,12 +147,7 @@ final class OutlierDetector implements OutlierSignals {
       return;
     }
     if (state.ejection.isEjected()) {
-      // Calls in flight at the ejection failed: held as any ejected endpoint, unless in panic.
-      if (inPanic) {
-        state.setTrialPermits(-1);
-      } else {
-        state.holdBack();
-      }
+      holdWhileEjected(state); // calls in flight at the ejection failed: the hold they set stays
       return;
     }
     int n = state.consecutiveFailures();
@@ -374,12 +369,19 @@ final class OutlierDetector implements OutlierSignals {
     inPanic = panic;
     for (EndpointState s : states) {
       if (s.ejection.isEjected()) {
-        if (panic && s.isHeld()) {
-          s.setTrialPermits(-1);
-        } else if (!panic && !s.isHeld()) {
-          s.holdBack();
-        }
+        holdWhileEjected(s);
       }
+    }
+  }
+
+  /** An ejected endpoint is held back from picks, but in panic, which spreads picks over it. */
+  private void holdWhileEjected(EndpointState state) {
+    if (inPanic) {
+      if (state.isHeld()) {
+        state.setTrialPermits(-1);
+      }
+    } else if (!state.isHeld()) {
+      state.holdBack();
     }
   }
 
