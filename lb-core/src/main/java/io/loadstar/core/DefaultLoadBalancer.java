@@ -62,7 +62,6 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final EndpointStateFactory stateFactory;
   private final @Nullable ActiveHealth health;
   private final @Nullable OutlierDetector outliers;
-  private final SnapshotBuilder snapshots;
   private final ServiceEvents events;
   private final RetryEngine retries;
   private final ListenerSet listeners;
@@ -70,14 +69,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
   private final Control control;
   private final CountDownLatch ready = new CountDownLatch(1);
 
-  private final EndpointTable table;
-  private volatile boolean closed;
-
-  // Serial only.
-  private boolean sourceStarted = true;
+  private final EndpointTable table; // the balancer is closed when the table is
   private final @Nullable CanaryDriver canary;
   private final @Nullable Subsetting subsetting;
   private final DiscoveryPipeline discovery;
+  private boolean sourceStarted = true; // serial only
 
   DefaultLoadBalancer(BalancerSettings b) {
     this.name = b.name();
@@ -100,7 +96,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.listeners = new ListenerSet(b.name(), b.eventListener());
     this.events = new ServiceEvents(b.name(), listeners);
     LongAdder total = new LongAdder();
-    this.snapshots = SnapshotBuilder.of(b, total, events);
+    SnapshotBuilder snapshots = SnapshotBuilder.of(b, total, events);
     this.subsetting = b.subsetting();
     this.canary = b.split() != null ? new CanaryDriver(b.split(), snapshots, host) : null;
     this.stateFactory = new EndpointStateFactory(b, total, outliers);
@@ -236,7 +232,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
   /** After close(), the methods that act or answer for the balancer refuse. */
   private void checkOpen() {
-    if (closed) {
+    if (table.isClosed()) {
       throw new IllegalStateException("LoadBalancer '" + name + "' is closed");
     }
   }
@@ -244,25 +240,24 @@ final class DefaultLoadBalancer implements LoadBalancer {
   @Override
   public boolean awaitReady(Duration timeout) throws InterruptedException {
     Objects.requireNonNull(timeout, "timeout");
-    return ready.await(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS) && !closed;
+    return ready.await(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS) && !table.isClosed();
   }
 
   @Override
   public void close() {
-    if (closed) {
+    if (table.isClosed()) {
       return;
     }
-    closed = true;
-    ready.countDown(); // wake waiters: awaitReady reports false once closed
     Picker closedPicker = TieredPicker.empty("LoadBalancer '" + name + "' is closed", events);
-    table.closeWith(closedPicker);
+    table.closeWith(closedPicker); // closed from here on
+    ready.countDown(); // wake waiters: awaitReady reports false once closed
     // Waits for the close task: it is queued behind a change another thread may be applying right
     // now, and close() promises sources, timers and threads released when it returns.
     boolean done =
         serialExecutor.executeAndWait(
             () -> {
               // An update that was running when close() began may have published after the write
-              // above; this task runs after it, and later updates see `closed` and do nothing.
+              // above; this task runs after it, and later updates see it closed and do nothing.
               table.closeWith(closedPicker);
               if (sourceStarted) {
                 try {
@@ -304,7 +299,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
    * After close() nothing is left to run.
    */
   private void drainElsewhere(Runnable drain) {
-    if (closed) {
+    if (table.isClosed()) {
       return;
     }
     try {
@@ -377,12 +372,12 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
     @Override
     public boolean awaitFirstAnswer(long nanos) throws InterruptedException {
-      return !closed && ready.await(nanos, TimeUnit.NANOSECONDS) && !closed;
+      return !table.isClosed() && ready.await(nanos, TimeUnit.NANOSECONDS) && !table.isClosed();
     }
 
     @Override
     public boolean isClosed() {
-      return closed;
+      return table.isClosed();
     }
 
     @Override
@@ -407,7 +402,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
     @Override
     public void republish() {
-      if (closed) {
+      if (table.isClosed()) {
         return; // a part's late task: nothing to publish to
       }
       table.rebuilds().request(); // published after the part's task, with whatever else it changed
@@ -418,7 +413,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
 
     @Override
     public void republishThen(Runnable then) {
-      if (closed) {
+      if (table.isClosed()) {
         then.run();
         return;
       }
