@@ -127,12 +127,10 @@ final class CanaryDriver implements SplitControl.Subscriber {
   }
 
   @Override
-  public void changed(
-      Runnable applied) { // any thread: SplitControl.set, clear or another's rollback
+  public void changed(Runnable applied) { // any thread: SplitControl.set, clear, another's rollback
     // From this balancer's own control loop (a listener calling set) the change can only run after
-    // the current task: nobody may wait for it.
+    // the current task: nobody may wait for it, so it counts as applied at once.
     boolean fromOwnLoop = loop.isRunningOnCurrentThread();
-    Runnable done = fromOwnLoop ? () -> {} : applied;
     loop.execute(
         () -> {
           try {
@@ -145,7 +143,9 @@ final class CanaryDriver implements SplitControl.Subscriber {
               republish.run();
             }
           } finally {
-            done.run();
+            if (!fromOwnLoop) {
+              applied.run();
+            }
           }
         });
     if (fromOwnLoop) {
