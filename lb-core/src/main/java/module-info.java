@@ -10,6 +10,5 @@ module io.loadstar.core {
 
   exports io.loadstar.core;
   exports io.loadstar.core.internal to
-      io.loadstar.okhttp,
       io.loadstar.etcd;
 }

@@ -2,7 +2,6 @@
 module io.loadstar.okhttp {
   requires transitive io.loadstar.api;
   requires transitive okhttp3;
-  requires io.loadstar.core;
   requires okio;
 
   exports io.loadstar.okhttp;

@@ -20,8 +20,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * An active HTTP health check on OkHttp, like HAProxy's {@code option httpchk}: sends {@code method
- * path} to the endpoint (on the check port, if {@link io.loadstar.core.HealthCheckConfig} sets one)
- * and passes when the status is accepted (200..399 by default) within the timeout.
+ * path} to the endpoint (on the check port, if lb-core's {@code HealthCheckConfig} sets one) and
+ * passes when the status is accepted (200..399 by default) within the timeout.
  *
  * <p>With a {@link Builder#host host} set, the request carries that name in its {@code Host} header
  * and, over HTTPS, in SNI and certificate verification, while the connection goes to the endpoint's

@@ -11,7 +11,6 @@ import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.Ticker;
 import io.loadstar.api.internal.Checks;
 import io.loadstar.api.internal.HostNames;
-import io.loadstar.core.internal.Sleeper;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
@@ -86,7 +85,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
     this.services = Map.copyOf(map);
     this.settings =
         new OkHttpDriver.Settings(
-            b.ticker, b.sleeper, b.attemptTimeoutNanos, b.readAheadBytes, b.failureStatus);
+            b.ticker, b.attemptTimeoutNanos, b.readAheadBytes, b.failureStatus);
     this.hashKey = b.hashKey;
   }
 
@@ -207,7 +206,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
     private final Map<String, LoadBalancer> balancers = new HashMap<>();
     private IntPredicate failureStatus = status -> status >= 500;
     private Ticker ticker = Ticker.system();
-    private Sleeper sleeper = Sleeper.SYSTEM;
     private long attemptTimeoutNanos;
     private long readAheadBytes = 64 * 1024;
     private @Nullable Function<Request, @Nullable ? extends CharSequence> hashKey;
@@ -303,12 +301,6 @@ public final class LoadBalancingInterceptor implements Interceptor {
     /** Sets the clock for attempt latencies and call deadlines. Defaults to the system's. */
     public Builder ticker(Ticker ticker) {
       this.ticker = requireNonNull(ticker, "ticker");
-      return this;
-    }
-
-    /** Sets how retry backoffs are waited out. Defaults to parking the calling thread. Tests. */
-    Builder sleeper(Sleeper sleeper) {
-      this.sleeper = requireNonNull(sleeper, "sleeper");
       return this;
     }
 

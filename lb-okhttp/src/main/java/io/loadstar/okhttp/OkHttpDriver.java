@@ -8,7 +8,6 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.RetryDecision;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.Ticker;
-import io.loadstar.core.internal.Sleeper;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.concurrent.TimeUnit;
@@ -32,11 +31,7 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
 
   /** What the interceptor configures, shared by its calls. */
   record Settings(
-      Ticker ticker,
-      Sleeper sleeper,
-      long attemptTimeoutNanos,
-      long readAheadBytes,
-      IntPredicate failureStatus) {}
+      Ticker ticker, long attemptTimeoutNanos, long readAheadBytes, IntPredicate failureStatus) {}
 
   private final Settings settings;
   private final String service;
@@ -151,7 +146,8 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
     if (delayNanos > 0) {
       watch.waiter = Thread.currentThread();
       try {
-        settings.sleeper().sleep(delayNanos, call::isCanceled);
+        // The balancer's clock; also wakes if it closes. A cancel unparks this thread (watch).
+        balanced.awaitBackoff(delayNanos, call::isCanceled);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted during retry backoff");

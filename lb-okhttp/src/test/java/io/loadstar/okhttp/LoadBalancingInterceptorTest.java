@@ -478,9 +478,9 @@ class LoadBalancingInterceptorTest {
                 .build());
     LoadBalancingInterceptor interceptor =
         LoadBalancingInterceptor.builder()
-            .service("svc.test", lb)
+            // The requests' clock: backoffs cost none of it.
+            .service("svc.test", BackoffClock.of(lb, (nanos, giveUp) -> {}))
             .ticker(ticker)
-            .sleeper((nanos, abandon) -> {}) // the requests' clock: backoffs cost none of it
             .build();
     OkHttpClient client = interceptor.wrap(base);
     int requests = 1_000;
@@ -585,13 +585,15 @@ class LoadBalancingInterceptorTest {
     LoadBalancer balancer = hashed(backends.endpoints());
     OkHttpClient client =
         LoadBalancingInterceptor.builder()
-            .service("svc.test", balancer)
+            .service(
+                "svc.test",
+                BackoffClock.of(
+                    balancer,
+                    (nanos, giveUp) -> {
+                      waits.add(nanos);
+                      ticker.advance(Duration.ofNanos(nanos));
+                    }))
             .ticker(ticker)
-            .sleeper(
-                (nanos, abandon) -> {
-                  waits.add(nanos);
-                  ticker.advance(Duration.ofNanos(nanos));
-                })
             .build()
             .wrap(base);
     io.loadstar.api.PickContext key = keyFirstOn(balancer, backends.endpoint(0));
@@ -816,14 +818,16 @@ class LoadBalancingInterceptorTest {
     CountDownLatch waiting = new CountDownLatch(1);
     OkHttpClient client =
         LoadBalancingInterceptor.builder()
-            .service("svc.test", balancer)
-            .sleeper(
-                (nanos, abandon) -> {
-                  waiting.countDown();
-                  while (!abandon.getAsBoolean()) {
-                    java.util.concurrent.locks.LockSupport.park(); // woken by the cancel
-                  }
-                })
+            .service(
+                "svc.test",
+                BackoffClock.of(
+                    balancer,
+                    (nanos, giveUp) -> {
+                      waiting.countDown();
+                      while (!giveUp.getAsBoolean()) {
+                        java.util.concurrent.locks.LockSupport.park(); // woken by the cancel
+                      }
+                    }))
             .build()
             .wrap(base);
     // A key that tries both refused endpoints first: the third attempt waits a backoff.
