@@ -11,5 +11,6 @@ module io.loadstar.api {
       io.loadstar.core,
       io.loadstar.dns,
       io.loadstar.okhttp,
+      io.loadstar.httpclient5,
       io.loadstar.etcd;
 }

@@ -49,7 +49,7 @@ class ReadmeTest {
   @Test
   void everyJavaBlock_isTheTaggedCodeOfACompiledSourceFile() throws IOException {
     assertThat(javaBlocksChecked(ROOT.resolve("README.md"))).isEqualTo(8);
-    for (String module : List.of("lb-api", "lb-core", "lb-dns", "lb-okhttp")) {
+    for (String module : List.of("lb-api", "lb-core", "lb-dns", "lb-okhttp", "lb-httpclient5")) {
       assertThat(javaBlocksChecked(ROOT.resolve(module).resolve("README.md"))).isEqualTo(1);
     }
     assertThat(javaBlocksChecked(ROOT.resolve("docs/DRIVERS.md"))).isEqualTo(1);

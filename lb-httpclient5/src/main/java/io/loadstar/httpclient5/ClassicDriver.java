@@ -1,0 +1,200 @@
+package io.loadstar.httpclient5;
+
+import io.loadstar.api.Attempt;
+import io.loadstar.api.AttemptLoop;
+import io.loadstar.api.BalancedCall;
+import io.loadstar.api.CallFailure;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.RetryDecision;
+import io.loadstar.api.RetryPolicy;
+import io.loadstar.api.Ticker;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import org.apache.hc.client5.http.HttpRoute;
+import org.apache.hc.client5.http.classic.ExecChain;
+import org.apache.hc.client5.http.impl.classic.RequestFailedException;
+import org.apache.hc.core5.http.ClassicHttpRequest;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.HttpEntity;
+import org.apache.hc.core5.http.HttpException;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.http.io.support.ClassicRequestBuilder;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One classic request on the shared attempt loop: sends each attempt down the rest of the chain on
+ * a route to its endpoint, and applies what only HTTP knows (repeatable entities, Retry-After,
+ * which statuses fail, reading a body ahead so that an early break can be retried). Made per
+ * request; used from the calling thread.
+ */
+final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOException> {
+
+  /** Failure answers up to this size are read to the end when discarded, keeping the connection. */
+  private static final long DRAIN_LIMIT = 64 * 1024;
+
+  private final HttpClientLoadBalancing.Settings settings;
+  private final String service;
+  private final RetryPolicy policy;
+  private final ClassicHttpRequest request;
+  private final ExecChain.Scope scope;
+  private final ExecChain chain;
+  private final boolean replayable;
+  private final boolean idempotent;
+  private final CallAttempts attempts = new CallAttempts();
+  private @Nullable IOException lastError;
+
+  ClassicDriver(
+      HttpClientLoadBalancing.Settings settings,
+      String service,
+      RetryPolicy policy,
+      ClassicHttpRequest request,
+      ExecChain.Scope scope,
+      ExecChain chain,
+      boolean idempotent) {
+    this.settings = settings;
+    this.service = service;
+    this.policy = policy;
+    this.request = request;
+    this.scope = scope;
+    this.chain = chain;
+    this.idempotent = idempotent;
+    HttpEntity entity = request.getEntity();
+    this.replayable = entity == null || entity.isRepeatable();
+    scope.clientContext.setAttribute(CallAttempts.ATTRIBUTE, attempts);
+  }
+
+  @Override
+  public AttemptLoop.Step<ClassicHttpResponse, IOException> send(Attempt attempt)
+      throws IOException {
+    Endpoint endpoint = attempt.endpoint();
+    Ticker ticker = settings.ticker();
+    long start = ticker.nanoTime();
+    ClassicHttpResponse response = null;
+    try {
+      HttpRoute route = HttpRules.endpointRoute(scope.route, endpoint);
+      ExecChain.Scope attemptScope =
+          new ExecChain.Scope(
+              scope.exchangeId,
+              route,
+              scope.originalRequest,
+              scope.execRuntime,
+              scope.clientContext);
+      response = chain.proceed(ClassicRequestBuilder.copy(request).build(), attemptScope);
+      if (replayable && idempotent && attempt.number() < policy.maxAttempts()) {
+        ReadAhead.apply(response, settings.readAheadBytes(), this::handledByStatus);
+      }
+    } catch (IOException | HttpException thrown) {
+      long latency = ticker.nanoTime() - start;
+      IOException e = HttpRules.io(thrown);
+      int brokenStatus = 0;
+      if (response != null) {
+        brokenStatus = response.getCode();
+        closeQuietly(response); // the broken body's connection is discarded
+      }
+      if (scope.execRuntime.isEndpointAcquired()) {
+        scope.execRuntime.discardEndpoint(); // never reused by the next attempt's route
+      }
+      if (scope.execRuntime.isExecutionAborted()) {
+        attempt.cancelled(); // the caller cancelled the request: not the endpoint's fault
+        throw e;
+      }
+      CallFailure failure = HttpRules.failure(e);
+      attempts.add(new CallAttempts.Attempt(endpoint, brokenStatus, e, latency));
+      lastError = e;
+      if (!replayable) {
+        attempt.failed(failure, latency, -1, 0); // reported; an entity that cannot be repeated
+        throw e;
+      }
+      return AttemptLoop.Step.failed(e, attempt.failed(failure, latency, -1, Long.MAX_VALUE));
+    } catch (RuntimeException | Error e) {
+      if (response != null) {
+        closeQuietly(response);
+      }
+      attempt.cancelled(); // a bug elsewhere in the chain says nothing about the endpoint
+      throw e;
+    }
+    long latency = ticker.nanoTime() - start;
+    int code = response.getCode();
+    attempts.add(new CallAttempts.Attempt(endpoint, code, null, latency));
+    lastError = null;
+    boolean failed = settings.failureStatus().test(code);
+    if (replayable && (failed || policy.isRetryableStatus(code))) {
+      CallFailure status = CallFailure.status(code);
+      long retryAfter = HttpRules.retryAfterNanos(response);
+      RetryDecision decision =
+          failed
+              ? attempt.failed(status, latency, retryAfter, Long.MAX_VALUE)
+              : attempt.refused(status, latency, retryAfter, Long.MAX_VALUE);
+      return AttemptLoop.Step.answered(response, decision);
+    }
+    if (failed) {
+      attempt.failed(CallFailure.status(code), latency, -1, 0); // reported: not retryable
+      return AttemptLoop.Step.done(response);
+    }
+    HttpEntity entity = response.getEntity();
+    if (entity == null) {
+      attempt.succeeded(latency);
+    } else {
+      // Success is reported when the body is read or closed, so in-flight covers the whole body.
+      response.setEntity(new ReportingEntity(entity, attempt, latency));
+    }
+    return AttemptLoop.Step.done(response);
+  }
+
+  private boolean handledByStatus(int code) {
+    return settings.failureStatus().test(code) || policy.isRetryableStatus(code);
+  }
+
+  @Override
+  public void await(BalancedCall balanced, long delayNanos) throws IOException {
+    if (delayNanos > 0) {
+      try {
+        // The balancer's clock; also wakes if it closes.
+        balanced.awaitBackoff(delayNanos, scope.execRuntime::isExecutionAborted);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted during retry backoff");
+      }
+    }
+    if (scope.execRuntime.isExecutionAborted()) {
+      RequestFailedException aborted = new RequestFailedException("Request aborted");
+      if (lastError != null) {
+        aborted.addSuppressed(lastError);
+      }
+      throw aborted;
+    }
+  }
+
+  @Override
+  public IOException unavailable(String reason) {
+    return new EndpointUnavailableException(service, reason);
+  }
+
+  @Override
+  public IOException interrupted(InterruptedException e) {
+    return new InterruptedIOException("interrupted while waiting for endpoints");
+  }
+
+  @Override
+  public void discard(ClassicHttpResponse answer) {
+    HttpEntity entity = answer.getEntity();
+    try {
+      if (entity != null
+          && entity.getContentLength() >= 0
+          && entity.getContentLength() <= DRAIN_LIMIT) {
+        EntityUtils.consume(entity); // a short failure body: read it, keep the connection
+      }
+    } catch (IOException e) {
+      // the connection is discarded by the close below
+    }
+    closeQuietly(answer);
+  }
+
+  private static void closeQuietly(ClassicHttpResponse response) {
+    try {
+      response.close();
+    } catch (IOException ignored) {
+      // closing gives the connection back or discards it; nothing else to do
+    }
+  }
+}

@@ -1,0 +1,189 @@
+package io.loadstar.testing;
+
+import io.loadstar.api.Endpoint;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.Consumer;
+import javax.net.ServerSocketFactory;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+
+/**
+ * Real HTTP backends (MockWebServer) on 127.0.0.1, .2, .3 ... sharing one port, so that URLs carry
+ * the service's name and port and only the address differs, as with DNS-discovered fleets. For the
+ * HTTP client drivers' tests.
+ */
+public final class HttpBackends implements AutoCloseable {
+
+  private final List<MockWebServer> servers = new ArrayList<>();
+  private final List<List<RecordedRequest>> received = new ArrayList<>();
+  private final int port;
+
+  /** What a backend answers; gets the backend's index (from 0) and the request. */
+  @FunctionalInterface
+  public interface Handler {
+    /** Returns the answer of backend {@code backend} to {@code request}. */
+    MockResponse answer(int backend, RecordedRequest request);
+  }
+
+  private HttpBackends(int port) {
+    this.port = port;
+  }
+
+  /** Starts {@code n} backends answering 200 with {@code backend-<index>} as body. */
+  public static HttpBackends start(int n) throws IOException {
+    return start(n, s -> {}, (i, r) -> new MockResponse.Builder().body("backend-" + i).build());
+  }
+
+  /** Starts {@code n} backends answering as {@code handler} says. */
+  public static HttpBackends start(int n, Handler handler) throws IOException {
+    return start(n, s -> {}, handler);
+  }
+
+  /**
+   * Starts {@code n} backends, each configured by {@code setup} before it starts (for example
+   * {@code useHttps}), on one free port; retries on another port if one address's is taken.
+   */
+  public static HttpBackends start(int n, Consumer<MockWebServer> setup, Handler handler)
+      throws IOException {
+    for (int tries = 0; ; tries++) {
+      HttpBackends b = new HttpBackends(freePort());
+      try {
+        for (int i = 0; i < n; i++) {
+          MockWebServer server = new MockWebServer();
+          server.setServerSocketFactory(NO_DELAY);
+          setup.accept(server);
+          int index = i;
+          List<RecordedRequest> log = Collections.synchronizedList(new ArrayList<>());
+          server.setDispatcher(
+              new Dispatcher() {
+                @Override
+                public MockResponse dispatch(RecordedRequest request) {
+                  log.add(request);
+                  return handler.answer(index, request);
+                }
+              });
+          b.servers.add(server);
+          b.received.add(log);
+          server.start(InetAddress.getByName("127.0.0." + (i + 1)), b.port);
+        }
+        return b;
+      } catch (BindException e) {
+        b.close();
+        if (tries == 20) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /**
+   * Server sockets whose connections send at once (TCP_NODELAY). MockWebServer writes a response's
+   * head and body separately; with Nagle's algorithm the body then waits for the client's delayed
+   * ACK, about 40 ms a response on Linux.
+   */
+  private static final ServerSocketFactory NO_DELAY =
+      new ServerSocketFactory() {
+        @Override
+        public ServerSocket createServerSocket() throws IOException {
+          return new ServerSocket() {
+            @Override
+            public Socket accept() throws IOException {
+              Socket s = super.accept();
+              s.setTcpNoDelay(true);
+              return s;
+            }
+          };
+        }
+
+        @Override
+        public ServerSocket createServerSocket(int port) {
+          throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
+        }
+
+        @Override
+        public ServerSocket createServerSocket(int port, int backlog) {
+          throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
+        }
+
+        @Override
+        public ServerSocket createServerSocket(int port, int backlog, InetAddress address) {
+          throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
+        }
+      };
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Returns the port every backend listens on. */
+  public int port() {
+    return port;
+  }
+
+  /** Returns the endpoints of all backends, in order. */
+  public List<Endpoint> endpoints() {
+    List<Endpoint> list = new ArrayList<>();
+    for (int i = 0; i < servers.size(); i++) {
+      list.add(endpoint(i));
+    }
+    return list;
+  }
+
+  /** Returns backend {@code i}'s endpoint. */
+  public Endpoint endpoint(int i) {
+    return Endpoint.of("127.0.0." + (i + 1), port);
+  }
+
+  /** Returns backend {@code i}'s server. */
+  public MockWebServer server(int i) {
+    return servers.get(i);
+  }
+
+  /** Returns the requests backend {@code i} received, in order (a snapshot). */
+  public List<RecordedRequest> received(int i) {
+    synchronized (received.get(i)) {
+      return List.copyOf(received.get(i));
+    }
+  }
+
+  /** Stops backend {@code i}: its address then refuses connections. */
+  public void kill(int i) {
+    servers.get(i).close();
+  }
+
+  /** Returns how many requests each backend received. */
+  public int[] counts() {
+    int[] c = new int[servers.size()];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = received.get(i).size();
+    }
+    return c;
+  }
+
+  /** Returns how many requests all backends received. */
+  public int total() {
+    int t = 0;
+    for (int c : counts()) {
+      t += c;
+    }
+    return t;
+  }
+
+  @Override
+  public void close() {
+    for (MockWebServer s : servers) {
+      s.close();
+    }
+  }
+}
