@@ -17,15 +17,11 @@ import io.loadstar.api.SelectionStrategy;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
+import io.loadstar.testing.ResettingHttpBackend;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -117,9 +113,9 @@ class BadNetworkInputTest {
   /** Starts the bad backend on 127.0.0.3 and returns how many requests it received. */
   private IntSupplier startBad(BadAnswer answer) throws IOException {
     if (answer == BadAnswer.RESET_MID_BODY) {
-      ResettingBackend raw = new ResettingBackend(port);
+      ResettingHttpBackend raw = new ResettingHttpBackend("127.0.0.3", port);
       closeables.add(raw);
-      return raw.requests::get;
+      return raw::requests;
     }
     Fault fault =
         switch (answer) {
@@ -270,66 +266,5 @@ class BadNetworkInputTest {
 
   private static PickContext keyOn(LoadBalancer lb, Endpoint target) {
     return ClassicClientTest.keyOn(lb, target);
-  }
-
-  /**
-   * A backend that reads a request, sends a 200 with half of its announced body, then resets the
-   * connection (SO_LINGER 0): the reset arrives while the client reads the body.
-   */
-  private static final class ResettingBackend implements AutoCloseable {
-    final AtomicInteger requests = new AtomicInteger();
-    private final ServerSocket server;
-    private final Thread acceptor;
-
-    ResettingBackend(int port) throws IOException {
-      server = new ServerSocket();
-      server.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.3"), port), 50);
-      acceptor = new Thread(this::serve, "resetting-backend");
-      acceptor.setDaemon(true);
-      acceptor.start();
-    }
-
-    private void serve() {
-      while (!server.isClosed()) {
-        try (Socket s = server.accept()) {
-          InputStream in = s.getInputStream();
-          readHeaders(in);
-          requests.incrementAndGet();
-          OutputStream out = s.getOutputStream();
-          out.write(
-              ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n"
-                      + "x".repeat(500))
-                  .getBytes(StandardCharsets.US_ASCII));
-          out.flush();
-          s.setSoLinger(true, 0); // close() now sends RST
-        } catch (IOException e) {
-          if (server.isClosed()) {
-            return;
-          }
-        }
-      }
-    }
-
-    private static void readHeaders(InputStream in) throws IOException {
-      int matched = 0;
-      byte[] end = {'\r', '\n', '\r', '\n'};
-      while (matched < 4) {
-        int b = in.read();
-        if (b < 0) {
-          throw new IOException("client closed");
-        }
-        matched = b == end[matched] ? matched + 1 : (b == '\r' ? 1 : 0);
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-      try {
-        acceptor.join(10_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
   }
 }

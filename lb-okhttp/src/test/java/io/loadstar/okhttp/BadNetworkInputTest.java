@@ -17,18 +17,15 @@ import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
+import io.loadstar.testing.ResettingHttpBackend;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -40,9 +37,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Backends that answer badly, from WireMock's faults and a raw socket that resets mid-body: each
- * bad answer counts as the endpoint's failure, is retried by the idempotency rules, and leaves no
- * connection behind. Two healthy WireMock backends on 127.0.0.1 and .2, the bad one on .3, one
+ * HttpBackends that answer badly, from WireMock's faults and a raw socket that resets mid-body:
+ * each bad answer counts as the endpoint's failure, is retried by the idempotency rules, and leaves
+ * no connection behind. Two healthy WireMock backends on 127.0.0.1 and .2, the bad one on .3, one
  * port.
  */
 class BadNetworkInputTest {
@@ -61,7 +58,6 @@ class BadNetworkInputTest {
   private final List<WireMockServer> healthy = new ArrayList<>();
   private int port;
   private WireMockServer badWireMock;
-  private ResettingBackend badRaw;
 
   @BeforeEach
   void startHealthyBackends() throws Exception {
@@ -110,11 +106,11 @@ class BadNetworkInputTest {
   }
 
   /** Starts the bad backend on 127.0.0.3 and returns how to count what it received. */
-  private AtomicInteger startBad(BadAnswer answer) throws IOException {
+  private IntSupplier startBad(BadAnswer answer) throws IOException {
     if (answer == BadAnswer.RESET_MID_BODY) {
-      badRaw = new ResettingBackend(port);
-      closeables.add(badRaw);
-      return badRaw.requests;
+      ResettingHttpBackend raw = new ResettingHttpBackend("127.0.0.3", port);
+      closeables.add(raw);
+      return raw::requests;
     }
     Fault fault;
     switch (answer) {
@@ -134,7 +130,7 @@ class BadNetworkInputTest {
     badWireMock.stubFor(any(anyUrl()).willReturn(aResponse().withFault(fault)));
     AtomicInteger counter = new AtomicInteger();
     badWireMock.addMockServiceRequestListener((request, response) -> counter.incrementAndGet());
-    return counter;
+    return counter::get;
   }
 
   private List<Endpoint> endpoints() {
@@ -168,7 +164,7 @@ class BadNetworkInputTest {
   @EnumSource(BadAnswer.class)
   void get_badAnswerFromOneOfThree_everyRequestSucceeds_endpointEjected_noConnectionLeft(
       BadAnswer answer) throws Exception {
-    AtomicInteger badReceived = startBad(answer);
+    IntSupplier badReceived = startBad(answer);
     LoadBalancer lb = balancer(Strategies.roundRobin());
     OkHttpClient client = client(lb);
     for (int i = 0; i < 60; i++) {
@@ -184,14 +180,14 @@ class BadNetworkInputTest {
     assertThat(bad.state()).as("%s", bad).isEqualTo(EndpointSnapshot.State.EJECTED);
     assertThat(bad.failures()).isEqualTo(5);
     assertThat(bad.successes()).isZero();
-    assertThat(badReceived.get()).isEqualTo(5);
+    assertThat(badReceived.getAsInt()).isEqualTo(5);
     LoadBalancingInterceptorTest.assertPoolIdle(client);
   }
 
   @ParameterizedTest
   @EnumSource(BadAnswer.class)
   void post_badAnswer_notSentAgain_failsOnce_noConnectionLeft(BadAnswer answer) throws Exception {
-    AtomicInteger badReceived = startBad(answer);
+    IntSupplier badReceived = startBad(answer);
     LoadBalancer lb = balancer(Strategies.ringHash());
     OkHttpClient client = client(lb);
     PickContext key = keyOn(lb, Endpoint.of("127.0.0.3", port));
@@ -208,7 +204,7 @@ class BadNetworkInputTest {
               }
             })
         .isInstanceOf(IOException.class);
-    assertThat(Await.until(() -> badReceived.get() == 1)).isTrue();
+    assertThat(Await.until(() -> badReceived.getAsInt() == 1)).isTrue();
     assertThat(healthy.get(0).getAllServeEvents()).isEmpty();
     assertThat(healthy.get(1).getAllServeEvents()).isEmpty();
     assertThat(lb.inspect().snapshot().get(2).failures()).isEqualTo(1);
@@ -221,65 +217,6 @@ class BadNetworkInputTest {
       PickContext c = PickContext.ofHashKey("user-" + k);
       if (lb.inspect().peek(c).orElseThrow().equals(target)) {
         return c;
-      }
-    }
-  }
-
-  /**
-   * A backend that reads a request, sends a 200 with half of its announced body, then resets the
-   * connection (SO_LINGER 0): the reset arrives while the client reads the body.
-   */
-  private static final class ResettingBackend implements AutoCloseable {
-    final AtomicInteger requests = new AtomicInteger();
-    private final ServerSocket server;
-    private final Thread acceptor;
-
-    ResettingBackend(int port) throws IOException {
-      server = new ServerSocket();
-      server.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.3"), port), 50);
-      acceptor = new Thread(this::serve, "resetting-backend");
-      acceptor.setDaemon(true);
-      acceptor.start();
-    }
-
-    private void serve() {
-      while (!server.isClosed()) {
-        try (Socket s = server.accept()) {
-          InputStream in = s.getInputStream();
-          readHeaders(in);
-          requests.incrementAndGet();
-          OutputStream out = s.getOutputStream();
-          out.write(
-              ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n"
-                      + "x".repeat(500))
-                  .getBytes(StandardCharsets.US_ASCII));
-          out.flush();
-          s.setSoLinger(true, 0); // close() now sends RST
-        } catch (IOException e) {
-          return; // closed
-        }
-      }
-    }
-
-    private static void readHeaders(InputStream in) throws IOException {
-      int matched = 0;
-      byte[] end = {'\r', '\n', '\r', '\n'};
-      while (matched < 4) {
-        int b = in.read();
-        if (b < 0) {
-          throw new IOException("client closed");
-        }
-        matched = b == end[matched] ? matched + 1 : (b == '\r' ? 1 : 0);
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-      try {
-        acceptor.join(10_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
       }
     }
   }

@@ -15,6 +15,7 @@ import io.loadstar.core.Subsetting;
 import io.loadstar.core.TcpHealthChecker;
 import io.loadstar.core.TrafficSplit;
 import io.loadstar.testing.FakeTicker;
+import io.loadstar.testing.HttpBackends;
 import io.loadstar.testing.ManualScheduler;
 import io.loadstar.testing.RecordingLbEventListener;
 import java.io.IOException;
@@ -145,8 +146,8 @@ class FeatureMatrixTest {
   @ParameterizedTest(name = "{0}, one backend {1}")
   @MethodSource("matrix")
   void theDocumentedOutcome(Features f, Fault fault) throws Exception {
-    Backends backends =
-        Backends.start(
+    HttpBackends backends =
+        HttpBackends.start(
             BACKENDS,
             s -> {},
             (i, r) -> {
@@ -221,7 +222,7 @@ class FeatureMatrixTest {
       ib.hashKey(AffinityKeys.header("X-User"));
     }
     OkHttpClient client = ib.build().wrap(base);
-    String url = "http://svc.test:" + backends.port + "/";
+    String url = "http://svc.test:" + backends.port() + "/";
     scheduler.runDueTasks(); // first probes
 
     // Warm-up: which backend serves most? The fault goes there (the canary, when there is one).
@@ -237,7 +238,7 @@ class FeatureMatrixTest {
     Map<String, Integer> weightsBefore = weights(lb);
 
     if (fault == Fault.DEAD) {
-      backends.servers.get(target).close();
+      backends.server(target).close();
     } else {
       behaviour[target] = fault;
     }
@@ -409,7 +410,7 @@ class FeatureMatrixTest {
       }
     }
 
-    Traffic phase(FakeTicker ticker, ManualScheduler scheduler, int steps, Backends backends)
+    Traffic phase(FakeTicker ticker, ManualScheduler scheduler, int steps, HttpBackends backends)
         throws InterruptedException {
       Traffic t = new Traffic();
       int[] before = backends.counts();

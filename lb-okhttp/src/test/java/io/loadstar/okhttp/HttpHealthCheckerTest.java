@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.HealthCheckResult;
+import io.loadstar.testing.HttpBackends;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,7 +20,7 @@ class HttpHealthCheckerTest {
 
   private final OkHttpClient client = new OkHttpClient();
   private final AtomicInteger status = new AtomicInteger(200);
-  private Backends backends;
+  private HttpBackends backends;
 
   @AfterEach
   void close() {
@@ -39,7 +40,7 @@ class HttpHealthCheckerTest {
 
   @Test
   void statusDecides_pathMethodAndHostAreSent() throws Exception {
-    backends = Backends.start(1, s -> {}, this::answer);
+    backends = HttpBackends.start(1, s -> {}, this::answer);
     Endpoint target = backends.endpoint(0);
     HttpHealthChecker checker =
         HttpHealthChecker.builder(client)
@@ -48,10 +49,10 @@ class HttpHealthCheckerTest {
             .host("svc.test")
             .build();
     assertThat(checker.check(target, Duration.ofSeconds(2)).isHealthy()).isTrue();
-    RecordedRequest r = backends.received.get(0).get(0);
+    RecordedRequest r = backends.received(0).get(0);
     assertThat(r.getMethod()).isEqualTo("HEAD");
     assertThat(r.getTarget()).isEqualTo("/healthz?deep=1");
-    assertThat(r.getHeaders().get("Host")).isEqualTo("svc.test:" + backends.port);
+    assertThat(r.getHeaders().get("Host")).isEqualTo("svc.test:" + backends.port());
 
     status.set(503);
     HealthCheckResult down = checker.check(target, Duration.ofSeconds(2));
@@ -65,7 +66,7 @@ class HttpHealthCheckerTest {
 
   @Test
   void noAnswerWithinTheTimeout_isUnhealthy_refusedToo() throws Exception {
-    backends = Backends.start(1, s -> {}, this::answer);
+    backends = HttpBackends.start(1, s -> {}, this::answer);
     HttpHealthChecker checker = HttpHealthChecker.builder(client).path("/slow").build();
     HealthCheckResult r = checker.check(backends.endpoint(0), Duration.ofMillis(200));
     assertThat(r.isHealthy()).isFalse();
@@ -74,7 +75,7 @@ class HttpHealthCheckerTest {
     HealthCheckResult refused =
         HttpHealthChecker.builder(client)
             .build()
-            .check(Endpoint.of("127.0.0.2", backends.port), Duration.ofSeconds(2));
+            .check(Endpoint.of("127.0.0.2", backends.port()), Duration.ofSeconds(2));
     assertThat(refused.isHealthy()).isFalse();
     assertThat(refused.reason()).startsWith("GET / failed: java.net.ConnectException");
   }
@@ -83,7 +84,7 @@ class HttpHealthCheckerTest {
   void https_verifiesTheCertificateAgainstTheHostName() throws Exception {
     HandshakeCertificates server = SvcTestCertificates.SERVER;
     HandshakeCertificates trust = SvcTestCertificates.CLIENT;
-    backends = Backends.start(1, s -> s.useHttps(server.sslSocketFactory()), this::answer);
+    backends = HttpBackends.start(1, s -> s.useHttps(server.sslSocketFactory()), this::answer);
     OkHttpClient tls =
         client
             .newBuilder()
@@ -91,8 +92,7 @@ class HttpHealthCheckerTest {
             .build();
     HttpHealthChecker byName = HttpHealthChecker.builder(tls).https(true).host("svc.test").build();
     assertThat(byName.check(backends.endpoint(0), Duration.ofSeconds(2)).isHealthy()).isTrue();
-    assertThat(backends.received.get(0).get(0).getHandshakeServerNames())
-        .containsExactly("svc.test");
+    assertThat(backends.received(0).get(0).getHandshakeServerNames()).containsExactly("svc.test");
     HttpHealthChecker byAddress = HttpHealthChecker.builder(tls).https(true).build();
     HealthCheckResult r = byAddress.check(backends.endpoint(0), Duration.ofSeconds(2));
     assertThat(r.isHealthy()).isFalse();

@@ -12,6 +12,7 @@ import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
 import io.loadstar.testing.FakeTicker;
+import io.loadstar.testing.HttpBackends;
 import io.loadstar.testing.RecordingLbEventListener;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -94,7 +95,7 @@ class LoadBalancingInterceptorTest {
         .isTrue();
   }
 
-  private void evenSplit(Backends backends, OkHttpClient client, String url) throws Exception {
+  private void evenSplit(HttpBackends backends, OkHttpClient client, String url) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(16);
     try {
       List<Future<?>> futures = new ArrayList<>();
@@ -126,25 +127,25 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void keepAlive_sixteenThreads_eachOfThreeBackendsGetsAThird() throws Exception {
-    Backends backends = closeLater(Backends.start(3));
+    HttpBackends backends = closeLater(HttpBackends.start(3));
     LoadBalancingInterceptor lb =
         LoadBalancingInterceptor.builder()
             .service("svc.test", balancer(backends.endpoints()))
             .build();
     OkHttpClient client = lb.wrap(base);
-    evenSplit(backends, client, "http://svc.test:" + backends.port + "/");
+    evenSplit(backends, client, "http://svc.test:" + backends.port() + "/");
     // Pooled per endpoint: at most one keep-alive connection per caller thread and endpoint.
     assertThat(client.connectionPool().connectionCount()).isBetween(3, 48);
-    RecordedRequest first = backends.received.get(0).get(0);
-    assertThat(first.getHeaders().get("Host")).isEqualTo("svc.test:" + backends.port);
+    RecordedRequest first = backends.received(0).get(0);
+    assertThat(first.getHeaders().get("Host")).isEqualTo("svc.test:" + backends.port());
     assertPoolIdle(client);
   }
 
   @Test
   void http2PriorKnowledge_eachOfThreeBackendsGetsAThird_overOneConnectionEach() throws Exception {
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(
+            HttpBackends.start(
                 3,
                 s -> s.setProtocols(List.of(Protocol.H2_PRIOR_KNOWLEDGE)),
                 (i, r) -> new MockResponse.Builder().body("backend-" + i).build()));
@@ -154,14 +155,14 @@ class LoadBalancingInterceptorTest {
             .build();
     OkHttpClient client =
         lb.wrap(base.newBuilder().protocols(List.of(Protocol.H2_PRIOR_KNOWLEDGE)).build());
-    evenSplit(backends, client, "http://svc.test:" + backends.port + "/");
+    evenSplit(backends, client, "http://svc.test:" + backends.port() + "/");
     // HTTP/2 multiplexes: without per-endpoint pooling one connection would carry everything, and
     // the even split above could not happen. Each endpoint has its own connections. How many is
     // not fixed: 16 callers starting at once may race to connect to one endpoint, and OkHttp keeps
     // a connection that lost such a race. What holds is at least one per endpoint and at most one
     // per endpoint and caller, while the 3,000 requests were multiplexed over them.
     assertThat(client.connectionPool().connectionCount()).isBetween(3, 3 * 16);
-    for (List<RecordedRequest> received : backends.received) {
+    for (List<RecordedRequest> received : backends.received()) {
       assertThat(received.stream().map(RecordedRequest::getConnectionIndex).distinct().count())
           .isBetween(1L, 16L);
     }
@@ -172,9 +173,9 @@ class LoadBalancingInterceptorTest {
   void tls_certificateOnlyForTheServiceName_verifiesAndSendsSniAndHost() throws Exception {
     HandshakeCertificates server = SvcTestCertificates.SERVER;
     HandshakeCertificates client = SvcTestCertificates.CLIENT;
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(
+            HttpBackends.start(
                 3,
                 s -> s.useHttps(server.sslSocketFactory()),
                 (i, r) -> new MockResponse.Builder().body("backend-" + i).build()));
@@ -188,10 +189,11 @@ class LoadBalancingInterceptorTest {
                 .sslSocketFactory(client.sslSocketFactory(), client.trustManager())
                 .build());
     for (int i = 0; i < 30; i++) {
-      assertThat(get(https, "https://svc.test:" + backends.port + "/")).startsWith("200 backend-");
+      assertThat(get(https, "https://svc.test:" + backends.port() + "/"))
+          .startsWith("200 backend-");
     }
     assertThat(backends.counts()).containsExactly(10, 10, 10);
-    for (List<RecordedRequest> received : backends.received) {
+    for (List<RecordedRequest> received : backends.received()) {
       RecordedRequest r = received.get(0);
       assertThat(r.getHandshakeServerNames()).containsExactly("svc.test");
       // HTTP/2 through ALPN: the Host header travels as the :authority pseudo-header.
@@ -203,15 +205,15 @@ class LoadBalancingInterceptorTest {
         base.newBuilder()
             .sslSocketFactory(client.sslSocketFactory(), client.trustManager())
             .build();
-    assertThatThrownBy(() -> get(direct, "https://127.0.0.1:" + backends.port + "/"))
+    assertThatThrownBy(() -> get(direct, "https://127.0.0.1:" + backends.port() + "/"))
         .isInstanceOf(javax.net.ssl.SSLPeerUnverifiedException.class);
     assertPoolIdle(https);
   }
 
   @Test
   void oneBackendRefuses_noGetFails_andItIsEjectedAfterFiveFailures() throws Exception {
-    Backends backends = closeLater(Backends.start(2));
-    Endpoint refused = Endpoint.of("127.0.0.3", backends.port); // nothing listens there
+    HttpBackends backends = closeLater(HttpBackends.start(2));
+    Endpoint refused = Endpoint.of("127.0.0.3", backends.port()); // nothing listens there
     List<Endpoint> endpoints = new ArrayList<>(backends.endpoints());
     endpoints.add(refused);
     LoadBalancer balancer =
@@ -233,7 +235,7 @@ class LoadBalancingInterceptorTest {
                 () -> {
                   for (int i = 0; i < 100; i++) {
                     try {
-                      if (!get(client, "http://svc.test:" + backends.port + "/")
+                      if (!get(client, "http://svc.test:" + backends.port() + "/")
                           .startsWith("200")) {
                         failed.incrementAndGet();
                       }
@@ -285,8 +287,8 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void post_connectRefused_sentOnceToAnotherEndpoint() throws Exception {
-    Backends backends = closeLater(Backends.start(1));
-    Endpoint refused = Endpoint.of("127.0.0.2", backends.port);
+    HttpBackends backends = closeLater(HttpBackends.start(1));
+    Endpoint refused = Endpoint.of("127.0.0.2", backends.port());
     LoadBalancer balancer = balancer(List.of(backends.endpoint(0), refused));
     OkHttpClient client =
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
@@ -294,7 +296,7 @@ class LoadBalancingInterceptorTest {
     for (int i = 0; i < 10; i++) {
       Request post =
           new Request.Builder()
-              .url("http://svc.test:" + backends.port + "/orders")
+              .url("http://svc.test:" + backends.port() + "/orders")
               .post(RequestBody.create("order-" + i, TEXT))
               .build();
       try (Response r = client.newCall(post).execute()) {
@@ -312,14 +314,14 @@ class LoadBalancingInterceptorTest {
     assertThat(retried).isPositive();
     assertThat(backends.total()).isEqualTo(10); // each POST received exactly once
     for (int i = 0; i < 10; i++) {
-      assertThat(backends.received.get(0).get(i).getBody().utf8()).isEqualTo("order-" + i);
+      assertThat(backends.received(0).get(i).getBody().utf8()).isEqualTo("order-" + i);
     }
   }
 
   /** Backend 0 reads the request, body included, then drops the connection; backend 1 answers. */
-  private Backends dropOnFirst() throws IOException {
+  private HttpBackends dropOnFirst() throws IOException {
     return closeLater(
-        Backends.start(
+        HttpBackends.start(
             2,
             s -> {},
             (i, r) ->
@@ -390,11 +392,11 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void possiblyProcessed_postNotRetried_postWithOptInRetriedOnce_getRetried() throws Exception {
-    Backends backends = dropOnFirst();
+    HttpBackends backends = dropOnFirst();
     LoadBalancer balancer = hashed(backends.endpoints());
     OkHttpClient client = noOkHttpRetry(balancer);
     io.loadstar.api.PickContext key = keyFirstOn(balancer, backends.endpoint(0));
-    String url = "http://svc.test:" + backends.port + "/pay";
+    String url = "http://svc.test:" + backends.port() + "/pay";
 
     Request post =
         new Request.Builder()
@@ -429,7 +431,7 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void oneShotBody_neverSentTwice_evenWhenIdempotent() throws Exception {
-    Backends backends = dropOnFirst();
+    HttpBackends backends = dropOnFirst();
     LoadBalancer balancer = hashed(backends.endpoints());
     OkHttpClient client = noOkHttpRetry(balancer);
     io.loadstar.api.PickContext key = keyFirstOn(balancer, backends.endpoint(0));
@@ -452,7 +454,7 @@ class LoadBalancingInterceptorTest {
         };
     Request put =
         new Request.Builder()
-            .url("http://svc.test:" + backends.port + "/")
+            .url("http://svc.test:" + backends.port() + "/")
             .put(oneShot)
             .tag(io.loadstar.api.PickContext.class, key)
             .build();
@@ -462,9 +464,9 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void all503_budgetKeepsAttemptsWithin120PercentOfRequests_responsesClosed() throws Exception {
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(3, s -> {}, (i, r) -> new MockResponse.Builder().code(503).build()));
+            HttpBackends.start(3, s -> {}, (i, r) -> new MockResponse.Builder().code(503).build()));
     FakeTicker ticker = new FakeTicker();
     RecordingLbEventListener events = new RecordingLbEventListener();
     // One budget per service: the balancer's, on the requests' clock, telling its listener.
@@ -485,7 +487,7 @@ class LoadBalancingInterceptorTest {
     OkHttpClient client = interceptor.wrap(base);
     int requests = 1_000;
     for (int i = 0; i < requests; i++) {
-      assertThat(get(client, "http://svc.test:" + backends.port + "/")).startsWith("503");
+      assertThat(get(client, "http://svc.test:" + backends.port() + "/")).startsWith("503");
       ticker.advance(Duration.ofMillis(10)); // 1,000 requests over 10 s
     }
     int attempts = backends.total();
@@ -496,9 +498,9 @@ class LoadBalancingInterceptorTest {
   }
 
   /** Two backends: the first answers {@code status}, the second 200 with {@code body}. */
-  private Backends firstAnswersWithSecondBody(int status, String body) throws IOException {
+  private HttpBackends firstAnswersWithSecondBody(int status, String body) throws IOException {
     return closeLater(
-        Backends.start(
+        HttpBackends.start(
             2,
             s -> {},
             (i, r) ->
@@ -510,7 +512,7 @@ class LoadBalancingInterceptorTest {
   @Test
   void oneRetryEngine_httpCallsAndExecuteShareTheBalancersPolicyBudgetAndCounters()
       throws Exception {
-    Backends backends = firstAnswersWithSecondBody(503, "ok");
+    HttpBackends backends = firstAnswersWithSecondBody(503, "ok");
     LoadBalancer lb =
         closeLater(
             LoadBalancers.builder("svc")
@@ -522,7 +524,7 @@ class LoadBalancingInterceptorTest {
         LoadBalancingInterceptor.builder().service("svc.test", lb).build().wrap(base);
     Request get =
         new Request.Builder()
-            .url("http://svc.test:" + backends.port + "/")
+            .url("http://svc.test:" + backends.port() + "/")
             .tag(io.loadstar.api.PickContext.class, keyFirstOn(lb, backends.endpoint(0)))
             .build();
     try (Response r = client.newCall(get).execute()) {
@@ -548,16 +550,16 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void failureStatus_otherEndpointDrained_theResponseIsReturnedNotLost() throws Exception {
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(2, s -> {}, (i, r) -> new MockResponse.Builder().code(503).build()));
+            HttpBackends.start(2, s -> {}, (i, r) -> new MockResponse.Builder().code(503).build()));
     LoadBalancer balancer = balancer(backends.endpoints());
     balancer.control().drain(backends.endpoint(1).key()); // listed and untried, but not usable
     OkHttpClient client =
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
     try (Response r =
         client
-            .newCall(new Request.Builder().url("http://svc.test:" + backends.port + "/").build())
+            .newCall(new Request.Builder().url("http://svc.test:" + backends.port() + "/").build())
             .execute()) {
       assertThat(r.code()).isEqualTo(503);
       assertThat(CallAttempts.of(r).attempts()).hasSize(1);
@@ -568,9 +570,9 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void retryAfter_withinCap_waitedThenRetried_beyondCap_returned() throws Exception {
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(
+            HttpBackends.start(
                 2,
                 s -> {},
                 (i, r) ->
@@ -599,7 +601,7 @@ class LoadBalancingInterceptorTest {
     io.loadstar.api.PickContext key = keyFirstOn(balancer, backends.endpoint(0));
     Request soon =
         new Request.Builder()
-            .url("http://svc.test:" + backends.port + "/?after=1")
+            .url("http://svc.test:" + backends.port() + "/?after=1")
             .tag(io.loadstar.api.PickContext.class, key)
             .build();
     try (Response r = client.newCall(soon).execute()) {
@@ -607,7 +609,7 @@ class LoadBalancingInterceptorTest {
     }
     assertThat(waits).containsExactly(Duration.ofSeconds(1).toNanos());
     Request late =
-        soon.newBuilder().url("http://svc.test:" + backends.port + "/?after=120").build();
+        soon.newBuilder().url("http://svc.test:" + backends.port() + "/?after=120").build();
     try (Response r = client.newCall(late).execute()) {
       assertThat(r.code()).isEqualTo(503);
       assertThat(CallAttempts.of(r).attempts()).hasSize(1);
@@ -628,11 +630,11 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void blackHoles_connectTimeoutsRetriedOnTheNext_callTimeoutCoversAllAttempts() throws Exception {
-    Backends backends = closeLater(Backends.start(1));
-    blackHole("127.0.0.2", backends.port);
-    blackHole("127.0.0.3", backends.port);
-    Endpoint hole1 = Endpoint.of("127.0.0.2", backends.port);
-    Endpoint hole2 = Endpoint.of("127.0.0.3", backends.port);
+    HttpBackends backends = closeLater(HttpBackends.start(1));
+    blackHole("127.0.0.2", backends.port());
+    blackHole("127.0.0.3", backends.port());
+    Endpoint hole1 = Endpoint.of("127.0.0.2", backends.port());
+    Endpoint hole2 = Endpoint.of("127.0.0.3", backends.port());
     LoadBalancer balancer = hashed(List.of(backends.endpoint(0), hole1, hole2));
     OkHttpClient client =
         LoadBalancingInterceptor.builder()
@@ -647,7 +649,7 @@ class LoadBalancingInterceptorTest {
     io.loadstar.api.PickContext key = keyTryingLast(balancer, backends.endpoint(0));
     Request request =
         new Request.Builder()
-            .url("http://svc.test:" + backends.port + "/")
+            .url("http://svc.test:" + backends.port() + "/")
             .tag(io.loadstar.api.PickContext.class, key)
             .build();
     Endpoint first;
@@ -704,9 +706,9 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void cancel_duringAStalledAttempt_releasesTheEndpointAndFailsTheCall() throws Exception {
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(
+            HttpBackends.start(
                 1,
                 s -> {},
                 (i, r) ->
@@ -718,7 +720,8 @@ class LoadBalancingInterceptorTest {
     OkHttpClient client =
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
     Call call =
-        client.newCall(new Request.Builder().url("http://svc.test:" + backends.port + "/").build());
+        client.newCall(
+            new Request.Builder().url("http://svc.test:" + backends.port() + "/").build());
     CompletableFuture<Throwable> outcome = new CompletableFuture<>();
     call.enqueue(
         new Callback() {
@@ -733,7 +736,7 @@ class LoadBalancingInterceptorTest {
             outcome.complete(null);
           }
         });
-    assertThat(backends.servers.get(0).takeRequest(10, TimeUnit.SECONDS)).isNotNull();
+    assertThat(backends.server(0).takeRequest(10, TimeUnit.SECONDS)).isNotNull();
     call.cancel();
     assertThat(outcome.get(10, TimeUnit.SECONDS)).isInstanceOf(IOException.class);
     assertThat(Await.until(() -> balancer.inspect().snapshot().get(0).inFlight() == 0)).isTrue();
@@ -741,9 +744,9 @@ class LoadBalancingInterceptorTest {
   }
 
   /** Backend 0 never answers in time; backend 1 answers at once. */
-  private Backends stallOnFirst() throws IOException {
+  private HttpBackends stallOnFirst() throws IOException {
     return closeLater(
-        Backends.start(
+        HttpBackends.start(
             2,
             s -> {},
             (i, r) ->
@@ -754,7 +757,7 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void attemptTimeout_stalledAttemptAbandoned_idempotentRetriedElsewhere() throws Exception {
-    Backends backends = stallOnFirst();
+    HttpBackends backends = stallOnFirst();
     LoadBalancer balancer = hashed(backends.endpoints());
     OkHttpClient client =
         LoadBalancingInterceptor.builder()
@@ -764,7 +767,7 @@ class LoadBalancingInterceptorTest {
             .wrap(base);
     Request get =
         new Request.Builder()
-            .url("http://svc.test:" + backends.port + "/")
+            .url("http://svc.test:" + backends.port() + "/")
             .tag(io.loadstar.api.PickContext.class, keyFirstOn(balancer, backends.endpoint(0)))
             .build();
     try (Response r = client.newCall(get).execute()) {
@@ -780,9 +783,9 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void cancel_duringARetry_cancelsTheRetryAndReleasesItsEndpoint() throws Exception {
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(
+            HttpBackends.start(
                 1,
                 s -> {},
                 (i, r) ->
@@ -790,19 +793,19 @@ class LoadBalancingInterceptorTest {
                         .headersDelay(30, TimeUnit.SECONDS)
                         .body("x")
                         .build()));
-    Endpoint refused = Endpoint.of("127.0.0.2", backends.port);
+    Endpoint refused = Endpoint.of("127.0.0.2", backends.port());
     LoadBalancer balancer = hashed(List.of(refused, backends.endpoint(0)));
     OkHttpClient client =
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
     Call call =
         client.newCall(
             new Request.Builder()
-                .url("http://svc.test:" + backends.port + "/")
+                .url("http://svc.test:" + backends.port() + "/")
                 .tag(io.loadstar.api.PickContext.class, keyFirstOn(balancer, refused))
                 .build());
     CompletableFuture<IOException> failed = executeInBackground(call);
     // The refused first attempt was retried on the stalling backend: cancel while it waits.
-    assertThat(backends.servers.get(0).takeRequest(10, TimeUnit.SECONDS)).isNotNull();
+    assertThat(backends.server(0).takeRequest(10, TimeUnit.SECONDS)).isNotNull();
     call.cancel();
     assertThat(failed.get(10, TimeUnit.SECONDS)).isNotNull();
     assertThat(snapshotOf(balancer, backends.endpoint(0)).inFlight()).isZero();
@@ -811,9 +814,9 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void cancel_duringABackoff_wakesTheWaitAndSendsNothingMore() throws Exception {
-    Backends backends = closeLater(Backends.start(1));
-    Endpoint refused1 = Endpoint.of("127.0.0.2", backends.port);
-    Endpoint refused2 = Endpoint.of("127.0.0.3", backends.port);
+    HttpBackends backends = closeLater(HttpBackends.start(1));
+    Endpoint refused1 = Endpoint.of("127.0.0.2", backends.port());
+    Endpoint refused2 = Endpoint.of("127.0.0.3", backends.port());
     LoadBalancer balancer = hashed(List.of(refused1, refused2, backends.endpoint(0)));
     CountDownLatch waiting = new CountDownLatch(1);
     OkHttpClient client =
@@ -835,7 +838,7 @@ class LoadBalancingInterceptorTest {
     Call call =
         client.newCall(
             new Request.Builder()
-                .url("http://svc.test:" + backends.port + "/")
+                .url("http://svc.test:" + backends.port() + "/")
                 .tag(io.loadstar.api.PickContext.class, key)
                 .build());
     CompletableFuture<IOException> failed = executeInBackground(call);
@@ -847,9 +850,9 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void enqueue_retriesARefusedEndpoint() throws Exception {
-    Backends backends = closeLater(Backends.start(1));
+    HttpBackends backends = closeLater(HttpBackends.start(1));
     LoadBalancer balancer =
-        balancer(List.of(backends.endpoint(0), Endpoint.of("127.0.0.2", backends.port)));
+        balancer(List.of(backends.endpoint(0), Endpoint.of("127.0.0.2", backends.port())));
     OkHttpClient client =
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
     List<CompletableFuture<String>> results = new ArrayList<>();
@@ -857,7 +860,7 @@ class LoadBalancingInterceptorTest {
       CompletableFuture<String> f = new CompletableFuture<>();
       results.add(f);
       client
-          .newCall(new Request.Builder().url("http://svc.test:" + backends.port + "/").build())
+          .newCall(new Request.Builder().url("http://svc.test:" + backends.port() + "/").build())
           .enqueue(
               new Callback() {
                 @Override
@@ -881,9 +884,9 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void outcomes_inFlightUntilBodyClosed_5xxCountedAsFailure() throws Exception {
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(
+            HttpBackends.start(
                 1,
                 s -> {},
                 (i, r) ->
@@ -896,14 +899,14 @@ class LoadBalancingInterceptorTest {
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
     Response open =
         client
-            .newCall(new Request.Builder().url("http://svc.test:" + backends.port + "/").build())
+            .newCall(new Request.Builder().url("http://svc.test:" + backends.port() + "/").build())
             .execute();
     assertThat(balancer.inspect().snapshot().get(0).inFlight()).isEqualTo(1);
     assertThat(CallAttempts.of(open).servedBy()).isEqualTo(backends.endpoint(0));
     open.close();
     assertThat(balancer.inspect().snapshot().get(0).inFlight()).isZero();
     assertThat(balancer.inspect().snapshot().get(0).successes()).isEqualTo(1);
-    assertThat(get(client, "http://svc.test:" + backends.port + "/fail")).startsWith("500");
+    assertThat(get(client, "http://svc.test:" + backends.port() + "/fail")).startsWith("500");
     assertThat(balancer.inspect().snapshot().get(0).failures()).isEqualTo(1);
     assertThat(balancer.inspect().snapshot().get(0).inFlight()).isZero();
   }
@@ -914,9 +917,9 @@ class LoadBalancingInterceptorTest {
     other.enqueue(new MockResponse.Builder().body("moved").build());
     other.start(InetAddress.getByName("127.0.0.5"), 0);
     int otherPort = other.getPort();
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(
+            HttpBackends.start(
                 1,
                 s -> {},
                 (i, r) ->
@@ -934,13 +937,13 @@ class LoadBalancingInterceptorTest {
             .build();
     // The endpoint listens on another port than the URL's: the redirect must keep its own address
     // (from the client's Dns) and port.
-    LoadBalancer balancer = balancer(List.of(Endpoint.of("127.0.0.1", backends.port)));
+    LoadBalancer balancer = balancer(List.of(Endpoint.of("127.0.0.1", backends.port())));
     OkHttpClient client =
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(withDns);
     try (Response r =
         client
             .newCall(
-                new Request.Builder().url("http://svc.test:" + (backends.port + 1) + "/").build())
+                new Request.Builder().url("http://svc.test:" + (backends.port() + 1) + "/").build())
             .execute()) {
       assertThat(r.body().string()).isEqualTo("moved");
       assertThat(r.request().url().host()).isEqualTo("other.test");
@@ -950,7 +953,7 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void retryableStatusThatIsNoFailure_retriedWithoutBlamingTheEndpoint() throws Exception {
-    Backends backends = firstAnswersWithSecondBody(429, "backend-1");
+    HttpBackends backends = firstAnswersWithSecondBody(429, "backend-1");
     LoadBalancer balancer =
         closeLater(
             LoadBalancers.builder("svc")
@@ -962,7 +965,7 @@ class LoadBalancingInterceptorTest {
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
     Request get =
         new Request.Builder()
-            .url("http://svc.test:" + backends.port + "/")
+            .url("http://svc.test:" + backends.port() + "/")
             .tag(io.loadstar.api.PickContext.class, keyFirstOn(balancer, backends.endpoint(0)))
             .build();
     assertThat(get(client, get.url().toString())).isNotNull(); // warm, any endpoint
@@ -975,13 +978,13 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void otherHosts_passThroughUntouched() throws Exception {
-    Backends backends = closeLater(Backends.start(1));
+    HttpBackends backends = closeLater(HttpBackends.start(1));
     LoadBalancer balancer = balancer(List.of(Endpoint.of("127.0.0.9", 1)));
     OkHttpClient client =
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
     try (Response r =
         client
-            .newCall(new Request.Builder().url("http://127.0.0.1:" + backends.port + "/").build())
+            .newCall(new Request.Builder().url("http://127.0.0.1:" + backends.port() + "/").build())
             .execute()) {
       assertThat(r.code()).isEqualTo(200);
       assertThat(CallAttempts.of(r)).isNull();
@@ -992,9 +995,9 @@ class LoadBalancingInterceptorTest {
   @Test
   void eventStream_handedOverAtOnce_notReadAhead() throws Exception {
     // Nine bytes, then a pause far longer than the read timeout: reading ahead would time out.
-    Backends backends =
+    HttpBackends backends =
         closeLater(
-            Backends.start(
+            HttpBackends.start(
                 1,
                 s -> {},
                 (i, r) ->
@@ -1010,7 +1013,7 @@ class LoadBalancingInterceptorTest {
             .wrap(base.newBuilder().readTimeout(Duration.ofMillis(500)).build());
     try (Response r =
         client
-            .newCall(new Request.Builder().url("http://svc.test:" + backends.port + "/").build())
+            .newCall(new Request.Builder().url("http://svc.test:" + backends.port() + "/").build())
             .execute()) {
       assertThat(r.body().source().readUtf8(9)).isEqualTo("data: 1\n\n");
     }
@@ -1019,7 +1022,7 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void serviceName_caseAndTrailingDot_matchTheSameUrls() throws Exception {
-    Backends backends = closeLater(Backends.start(2));
+    HttpBackends backends = closeLater(HttpBackends.start(2));
     LoadBalancer balancer = balancer(backends.endpoints());
     OkHttpClient client =
         LoadBalancingInterceptor.builder().service("SVC.test.", balancer).build().wrap(base);
@@ -1027,7 +1030,7 @@ class LoadBalancingInterceptorTest {
       try (Response r =
           client
               .newCall(
-                  new Request.Builder().url("http://" + host + ":" + backends.port + "/").build())
+                  new Request.Builder().url("http://" + host + ":" + backends.port() + "/").build())
               .execute()) {
         assertThat(r.code()).isEqualTo(200);
         assertThat(CallAttempts.of(r)).as(host).isNotNull();
@@ -1053,7 +1056,7 @@ class LoadBalancingInterceptorTest {
 
   @Test
   void endpointOnAnotherPortThanTheUrl_isReachedOnItsOwnPort() throws Exception {
-    Backends backends = closeLater(Backends.start(1));
+    HttpBackends backends = closeLater(HttpBackends.start(1));
     OkHttpClient client =
         LoadBalancingInterceptor.builder()
             .service("svc.test", balancer(backends.endpoints()))
@@ -1063,14 +1066,14 @@ class LoadBalancingInterceptorTest {
         client.newCall(new Request.Builder().url("http://svc.test/x").build()).execute()) {
       assertThat(r.body().string()).isEqualTo("backend-0");
     }
-    assertThat(backends.received.get(0).get(0).getHeaders().get("Host")).isEqualTo("svc.test");
+    assertThat(backends.received(0).get(0).getHeaders().get("Host")).isEqualTo("svc.test");
   }
 
   @Test
   void twoEndpointsOnOneAddress_differentPorts_neverShareAPooledConnection() throws Exception {
     // Two instances on one host, as a registry or SRV lists them: the URL's port is the first's.
-    Backends first = closeLater(Backends.start(1));
-    Backends second = closeLater(Backends.start(1));
+    HttpBackends first = closeLater(HttpBackends.start(1));
+    HttpBackends second = closeLater(HttpBackends.start(1));
     List<Endpoint> endpoints = List.of(first.endpoint(0), second.endpoint(0));
     OkHttpClient client =
         LoadBalancingInterceptor.builder()
@@ -1078,7 +1081,7 @@ class LoadBalancingInterceptorTest {
             .build()
             .wrap(base);
     for (int i = 0; i < 100; i++) {
-      assertThat(get(client, "http://svc.test:" + first.port + "/")).startsWith("200 backend-0");
+      assertThat(get(client, "http://svc.test:" + first.port() + "/")).startsWith("200 backend-0");
     }
     // Round robin: 50 each, on keep-alive connections that must not be handed across.
     assertThat(first.total()).isEqualTo(50);

@@ -10,6 +10,7 @@ import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Concurrently;
+import io.loadstar.testing.HttpBackends;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,8 +59,8 @@ class ReadmeConfigFailoverTest {
   void okHttpConfiguration_oneDeadEndpoint_noGetFails(
       String strategy, int endpoints, boolean answers503) throws Exception {
     // Refusing: nothing listens on the last address. Answering 503: a backend there does.
-    Backends backends =
-        Backends.start(
+    HttpBackends backends =
+        HttpBackends.start(
             answers503 ? endpoints : endpoints - 1,
             s -> {},
             (i, r) ->
@@ -68,7 +69,7 @@ class ReadmeConfigFailoverTest {
                     : new MockResponse.Builder().body("backend-" + i).build());
     closeables.add(backends);
     List<Endpoint> list = new ArrayList<>(backends.endpoints());
-    Endpoint dead = Endpoint.of("127.0.0." + endpoints, backends.port);
+    Endpoint dead = Endpoint.of("127.0.0." + endpoints, backends.port());
     if (!answers503) {
       list.add(dead);
     }
@@ -92,7 +93,7 @@ class ReadmeConfigFailoverTest {
             i -> {
               Request request =
                   new Request.Builder()
-                      .url("http://api.internal:" + backends.port + "/v1/x")
+                      .url("http://api.internal:" + backends.port() + "/v1/x")
                       .tag(PickContext.class, PickContext.ofHashKey("user-" + i))
                       .build();
               try (Response r = client.newCall(request).execute()) {

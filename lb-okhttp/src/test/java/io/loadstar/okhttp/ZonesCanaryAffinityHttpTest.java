@@ -7,6 +7,7 @@ import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.Affinity;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.TrafficSplit;
+import io.loadstar.testing.HttpBackends;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -63,8 +64,8 @@ class ZonesCanaryAffinityHttpTest {
   @Test
   void zoneA_answers503_noGetFails_andAttemptsMoveToZoneB() throws Exception {
     AtomicBoolean fault = new AtomicBoolean();
-    Backends backends =
-        Backends.start(
+    HttpBackends backends =
+        HttpBackends.start(
             4,
             s -> {},
             (i, r) ->
@@ -80,7 +81,7 @@ class ZonesCanaryAffinityHttpTest {
     OkHttpClient client = client(lb, LoadBalancingInterceptor.builder());
 
     for (int i = 0; i < 200; i++) {
-      get(client, backends.port, "u" + i);
+      get(client, backends.port(), "u" + i);
     }
     int[] healthy = backends.counts();
     assertThat(healthy[0] + healthy[1]).as("local while healthy").isGreaterThanOrEqualTo(190);
@@ -89,7 +90,7 @@ class ZonesCanaryAffinityHttpTest {
     int failed = 0;
     for (int i = 0; i < 100; i++) { // the first moments of the fault: outlier detection learns
       try {
-        get(client, backends.port, "u" + i);
+        get(client, backends.port(), "u" + i);
       } catch (IOException e) {
         failed++;
       }
@@ -97,7 +98,7 @@ class ZonesCanaryAffinityHttpTest {
     int[] learned = backends.counts();
     for (int i = 0; i < 1_000; i++) {
       try {
-        get(client, backends.port, "u" + i);
+        get(client, backends.port(), "u" + i);
       } catch (IOException e) {
         failed++;
       }
@@ -111,8 +112,8 @@ class ZonesCanaryAffinityHttpTest {
 
   @Test
   void canaryFivePercent_andAStickyHeader_throughTheInterceptor() throws Exception {
-    Backends backends =
-        Backends.start(4, s -> {}, (i, r) -> new MockResponse.Builder().body("b" + i).build());
+    HttpBackends backends =
+        HttpBackends.start(4, s -> {}, (i, r) -> new MockResponse.Builder().body("b" + i).build());
     closeables.add(backends);
     List<Endpoint> endpoints = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
@@ -127,7 +128,7 @@ class ZonesCanaryAffinityHttpTest {
     OkHttpClient client =
         client(lb, LoadBalancingInterceptor.builder().hashKey(AffinityKeys.header("X-No-Such")));
     for (int i = 0; i < 2_000; i++) {
-      get(client, backends.port, "u" + i); // no key: the split decides
+      get(client, backends.port(), "u" + i); // no key: the split decides
     }
     int[] counts = backends.counts();
     assertThat(100.0 * counts[3] / 2_000).isBetween(3.0, 7.5);
@@ -141,7 +142,7 @@ class ZonesCanaryAffinityHttpTest {
         client(sticky, LoadBalancingInterceptor.builder().hashKey(AffinityKeys.header("X-User")));
     Set<String> served = new HashSet<>();
     for (int i = 0; i < 50; i++) {
-      served.add(get(keyed, backends.port, "alice"));
+      served.add(get(keyed, backends.port(), "alice"));
     }
     assertThat(served).hasSize(1); // one user, one backend
   }

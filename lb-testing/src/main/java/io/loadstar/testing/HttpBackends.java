@@ -157,6 +157,15 @@ public final class HttpBackends implements AutoCloseable {
     }
   }
 
+  /** Returns the requests each backend received, in backend order (snapshots). */
+  public List<List<RecordedRequest>> received() {
+    List<List<RecordedRequest>> all = new ArrayList<>();
+    for (int i = 0; i < servers.size(); i++) {
+      all.add(received(i));
+    }
+    return all;
+  }
+
   /** Stops backend {@code i}: its address then refuses connections. */
   public void kill(int i) {
     servers.get(i).close();
