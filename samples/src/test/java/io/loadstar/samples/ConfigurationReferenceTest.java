@@ -18,6 +18,7 @@ import io.loadstar.etcd.EtcdClient;
 import io.loadstar.etcd.EtcdEndpointSource;
 import io.loadstar.etcd.EtcdPeers;
 import io.loadstar.etcd.EtcdRegistrar;
+import io.loadstar.httpclient5.HttpClientLoadBalancing;
 import io.loadstar.okhttp.HttpHealthChecker;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
 import java.io.IOException;
@@ -57,6 +58,7 @@ class ConfigurationReferenceTest {
     CLASSES.put("DnsEndpointSource.Builder", DnsEndpointSource.Builder.class);
     CLASSES.put("LoadBalancingInterceptor.Builder", LoadBalancingInterceptor.Builder.class);
     CLASSES.put("HttpHealthChecker.Builder", HttpHealthChecker.Builder.class);
+    CLASSES.put("HttpClientLoadBalancing.Builder", HttpClientLoadBalancing.Builder.class);
     CLASSES.put("EtcdClient.Builder", EtcdClient.Builder.class);
     CLASSES.put("EtcdEndpointSource.Builder", EtcdEndpointSource.Builder.class);
     CLASSES.put("EtcdRegistrar.Builder", EtcdRegistrar.Builder.class);
