@@ -14,6 +14,7 @@ import io.loadstar.core.SplitControl;
 import io.loadstar.core.Subsetting;
 import io.loadstar.core.TcpHealthChecker;
 import io.loadstar.core.TrafficSplit;
+import io.loadstar.testing.Await;
 import io.loadstar.testing.FakeTicker;
 import io.loadstar.testing.HttpBackends;
 import io.loadstar.testing.ManualScheduler;
@@ -245,18 +246,23 @@ class FeatureMatrixTest {
     events.stateChanges.clear();
     long budgetRefusedBefore = lb.inspect().retryStats().refusedByBudget();
     Traffic first = load.phase(ticker, scheduler, 25, backends); // 2.5 s of fake time
-    long failuresOnFaultyMid = failuresOf(lb, faulty);
-    Traffic last = load.phase(ticker, scheduler, 15, backends); // 1.5 s more
-    load.close();
-    long failuresOnFaultyLate = failuresOf(lb, faulty) - failuresOnFaultyMid;
-    long failed = first.failed + last.failed;
-
     boolean targetIsCanary = target == CANARY && f.canary();
     boolean detected =
         f.outliers()
             || (fault == Fault.DEAD && (f.tcpChecks() || f.httpChecks()))
             || (fault == Fault.ANSWERS_503 && f.httpChecks())
             || (targetIsCanary && fault != Fault.SLOW);
+    if (detected && fault != Fault.SLOW) {
+      // Calls picked before the fault was detected may still be on their way back (the callers
+      // go on meanwhile): count them with the first phase. Once detected, none are picked for it.
+      Await.until(Duration.ofSeconds(5), () -> snapshotOf(lb, faulty).inFlight() == 0);
+    }
+    long failuresOnFaultyMid = failuresOf(lb, faulty);
+    Traffic last = load.phase(ticker, scheduler, 15, backends); // 1.5 s more
+    load.close();
+    long failuresOnFaultyLate = failuresOf(lb, faulty) - failuresOnFaultyMid;
+    long failed = first.failed + last.failed;
+
     String context = f + ", " + fault + " on " + faulty + ": " + lb.inspect().snapshot();
 
     // With outlier detection (the default) no GET fails, nor for a slow backend. Without it, the

@@ -17,15 +17,16 @@ import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 
 /**
- * Real HTTP backends (MockWebServer) on 127.0.0.1, .2, .3 ... sharing one port, so that URLs carry
- * the service's name and port and only the address differs, as with DNS-discovered fleets. For the
- * HTTP client drivers' tests.
+ * Real HTTP backends (MockWebServer) on 127.0.0.1, .2, .3 ... (or from another first address)
+ * sharing one port, so that URLs carry the service's name and port and only the address differs, as
+ * with DNS-discovered fleets. For the HTTP client drivers' tests.
  */
 public final class HttpBackends implements AutoCloseable {
 
   private final List<MockWebServer> servers = new ArrayList<>();
   private final List<List<RecordedRequest>> received = new ArrayList<>();
   private final int port;
+  private final int firstHost;
 
   /** What a backend answers; gets the backend's index (from 0) and the request. */
   @FunctionalInterface
@@ -34,8 +35,9 @@ public final class HttpBackends implements AutoCloseable {
     MockResponse answer(int backend, RecordedRequest request);
   }
 
-  private HttpBackends(int port) {
+  private HttpBackends(int port, int firstHost) {
     this.port = port;
+    this.firstHost = firstHost;
   }
 
   /** Starts {@code n} backends answering 200 with {@code backend-<index>} as body. */
@@ -54,8 +56,23 @@ public final class HttpBackends implements AutoCloseable {
    */
   public static HttpBackends start(int n, Consumer<MockWebServer> setup, Handler handler)
       throws IOException {
+    return startAt(1, n, setup, handler);
+  }
+
+  /**
+   * Starts {@code n} backends on 127.0.0.{@code firstHost}, the next address, and so on, so that
+   * several groups of backends can run side by side.
+   *
+   * @throws IllegalArgumentException if the addresses would leave 127.0.0.1..127.0.0.254
+   */
+  public static HttpBackends startAt(
+      int firstHost, int n, Consumer<MockWebServer> setup, Handler handler) throws IOException {
+    if (firstHost < 1 || n < 1 || firstHost + n - 1 > 254) {
+      throw new IllegalArgumentException(
+          "127.0.0." + firstHost + " and " + n + " more (expected: within 127.0.0.1..254)");
+    }
     for (int tries = 0; ; tries++) {
-      HttpBackends b = new HttpBackends(freePort());
+      HttpBackends b = new HttpBackends(freePort(), firstHost);
       try {
         for (int i = 0; i < n; i++) {
           MockWebServer server = new MockWebServer();
@@ -73,7 +90,7 @@ public final class HttpBackends implements AutoCloseable {
               });
           b.servers.add(server);
           b.received.add(log);
-          server.start(InetAddress.getByName("127.0.0." + (i + 1)), b.port);
+          server.start(InetAddress.getByName("127.0.0." + (firstHost + i)), b.port);
         }
         return b;
       } catch (BindException e) {
@@ -142,7 +159,7 @@ public final class HttpBackends implements AutoCloseable {
 
   /** Returns backend {@code i}'s endpoint. */
   public Endpoint endpoint(int i) {
-    return Endpoint.of("127.0.0." + (i + 1), port);
+    return Endpoint.of("127.0.0." + (firstHost + i), port);
   }
 
   /** Returns backend {@code i}'s server. */

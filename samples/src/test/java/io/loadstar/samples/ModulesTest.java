@@ -6,6 +6,7 @@ import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.dns.DnsEndpointSource;
 import io.loadstar.etcd.EtcdRecord;
+import io.loadstar.httpclient5.HttpClientLoadBalancing;
 import io.loadstar.micrometer.LoadstarMetrics;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -54,6 +55,7 @@ class ModulesTest {
             LoadBalancers.class,
             DnsEndpointSource.class,
             LoadBalancingInterceptor.class,
+            HttpClientLoadBalancing.class,
             EtcdRecord.class,
             LoadstarMetrics.class,
             MeterRegistry.class)) {
@@ -68,6 +70,8 @@ class ModulesTest {
             "org.xbill.DNS.Name",
             "okhttp3.OkHttpClient",
             "okio.Buffer",
+            "org.apache.hc.client5.http.impl.classic.HttpClients",
+            "org.apache.hc.core5.http.HttpHost",
             "kotlin.Unit",
             "com.fasterxml.jackson.core.JsonParser",
             "com.fasterxml.jackson.databind.ObjectMapper",
@@ -118,12 +122,16 @@ class ModulesTest {
         app(
             "ok",
             "requires io.loadstar.core; requires io.loadstar.dns; requires io.loadstar.okhttp;"
+                + " requires io.loadstar.httpclient5;"
                 + " requires io.loadstar.etcd; requires io.loadstar.micrometer;",
             "import io.loadstar.api.*; import io.loadstar.core.LoadBalancers;\n",
             "try (LoadBalancer lb = LoadBalancers.builder(\"svc\")"
                 + ".endpoints(Endpoint.of(\"10.0.0.1\", 80)).build()) {"
                 + " PickResult p = lb.pick(); p.handle().onSuccess(1);"
                 + " io.loadstar.okhttp.LoadBalancingInterceptor.builder().service(\"svc\", lb).build();"
+                + " io.loadstar.httpclient5.HttpClientLoadBalancing.builder().service(\"svc\", lb)"
+                + ".build().configure(org.apache.hc.client5.http.impl.classic.HttpClients.custom())"
+                + ".build().close();"
                 + " io.loadstar.dns.DnsEndpointSource.builder(\"svc.internal\", 80).build();"
                 + " System.out.println(\"picked \" + p.endpoint().key() + \" \""
                 + " + io.loadstar.etcd.EtcdRecord.toJson(p.endpoint())); }");

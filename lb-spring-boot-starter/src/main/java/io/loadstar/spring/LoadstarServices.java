@@ -1,0 +1,148 @@
+package io.loadstar.spring;
+
+import static java.util.Objects.requireNonNull;
+
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.etcd.EtcdClient;
+import io.loadstar.httpclient5.HttpClientLoadBalancing;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The balancers of the services configured under {@code loadstar.services}, by name, and the
+ * HttpClient 5 balancing that routes their hosts' requests. A bean of the application context:
+ * inject it to reach a service's balancer ({@code inspect()}, {@code control()}, {@code
+ * execute()}). Closing it closes the balancers and the etcd clients it made.
+ */
+public final class LoadstarServices implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(LoadstarServices.class);
+
+  private final Map<String, LoadBalancer> balancers;
+  private final Map<String, String> hosts;
+  private final List<EtcdClient> etcdClients;
+  private final @Nullable HttpClientLoadBalancing http;
+
+  private LoadstarServices(
+      Map<String, LoadBalancer> balancers,
+      Map<String, String> hosts,
+      List<EtcdClient> etcdClients) {
+    this.balancers = Collections.unmodifiableMap(balancers);
+    this.hosts = Collections.unmodifiableMap(hosts);
+    this.etcdClients = etcdClients;
+    if (balancers.isEmpty()) {
+      this.http = null;
+    } else {
+      HttpClientLoadBalancing.Builder b = HttpClientLoadBalancing.builder();
+      hosts.forEach((name, host) -> b.service(host, balancers.get(name)));
+      this.http = b.build();
+    }
+  }
+
+  /**
+   * Builds every configured service's balancer, then waits up to {@code startupWait} for each one's
+   * first endpoints.
+   */
+  static LoadstarServices create(LoadstarProperties properties) {
+    Map<String, LoadBalancer> balancers = new LinkedHashMap<>();
+    Map<String, String> hosts = new LinkedHashMap<>();
+    Map<List<String>, EtcdClient> etcd = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, LoadstarProperties.Service> e : properties.getServices().entrySet()) {
+        String name = e.getKey();
+        LoadstarProperties.Service service = e.getValue();
+        String host = service.getHost() != null ? service.getHost() : name;
+        balancers.put(
+            name,
+            ServiceBalancers.build(
+                name,
+                service,
+                urls ->
+                    etcd.computeIfAbsent(List.copyOf(urls), u -> EtcdClient.builder(u).build())));
+        hosts.put(name, host);
+      }
+      LoadstarServices services =
+          new LoadstarServices(balancers, hosts, new ArrayList<>(etcd.values()));
+      services.awaitReady(properties.getStartupWait());
+      return services;
+    } catch (RuntimeException e) {
+      balancers.values().forEach(LoadBalancer::close);
+      etcd.values().forEach(EtcdClient::close);
+      throw e;
+    }
+  }
+
+  private void awaitReady(Duration wait) {
+    for (LoadBalancer lb : balancers.values()) {
+      try {
+        if (!lb.awaitReady(wait)) {
+          log.warn(
+              "Loadstar service '{}' has no endpoints after {}; its requests fail until discovery"
+                  + " finds some",
+              lb.name(),
+              wait);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /** Returns the names of the configured services, in configuration order. */
+  public List<String> names() {
+    return List.copyOf(balancers.keySet());
+  }
+
+  /**
+   * Returns the balancer of service {@code name}.
+   *
+   * @throws IllegalArgumentException if no service of that name is configured, naming those that
+   *     are
+   */
+  public LoadBalancer balancer(String name) {
+    LoadBalancer lb = balancers.get(requireNonNull(name, "name"));
+    if (lb == null) {
+      throw new IllegalArgumentException(
+          "no Loadstar service '" + name + "' (configured: " + balancers.keySet() + ")");
+    }
+    return lb;
+  }
+
+  /** Returns the URL host each service balances, by service name. */
+  public Map<String, String> hosts() {
+    return hosts;
+  }
+
+  /** Returns the HttpClient 5 balancing of the services' hosts, empty if none is configured. */
+  public Optional<HttpClientLoadBalancing> httpClientBalancing() {
+    return Optional.ofNullable(http);
+  }
+
+  @Override
+  public void close() {
+    for (LoadBalancer lb : balancers.values()) {
+      try {
+        lb.close();
+      } catch (RuntimeException e) {
+        log.warn("Loadstar service '{}' failed to close", lb.name(), e);
+      }
+    }
+    for (EtcdClient client : etcdClients) {
+      client.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "LoadstarServices" + hosts;
+  }
+}

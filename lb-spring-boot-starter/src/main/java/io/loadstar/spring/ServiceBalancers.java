@@ -1,0 +1,310 @@
+package io.loadstar.spring;
+
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.RetryPolicy;
+import io.loadstar.api.SelectionStrategy;
+import io.loadstar.core.HealthCheckConfig;
+import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.OutlierDetectionConfig;
+import io.loadstar.core.Strategies;
+import io.loadstar.core.Subsetting;
+import io.loadstar.core.TcpHealthChecker;
+import io.loadstar.core.TrafficSplit;
+import io.loadstar.dns.DnsEndpointSource;
+import io.loadstar.etcd.EtcdClient;
+import io.loadstar.etcd.EtcdEndpointSource;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+
+/**
+ * Builds a service's {@link LoadBalancer} from its {@code loadstar.services.<name>.*} properties. A
+ * value the library refuses fails with the property's full name, the value and the library's reason
+ * (which gives the range).
+ */
+final class ServiceBalancers {
+
+  private final String prefix;
+  private final String name;
+  private final LoadstarProperties.Service service;
+
+  private ServiceBalancers(String name, LoadstarProperties.Service service) {
+    this.prefix = "loadstar.services." + name + ".";
+    this.name = name;
+    this.service = service;
+  }
+
+  /**
+   * Builds the balancer of service {@code name}; etcd sources get their client from {@code etcd}.
+   */
+  static LoadBalancer build(
+      String name, LoadstarProperties.Service service, Function<List<String>, EtcdClient> etcd) {
+    return new ServiceBalancers(name, service).build(etcd);
+  }
+
+  private LoadBalancer build(Function<List<String>, EtcdClient> etcd) {
+    LoadBalancers.Builder b = LoadBalancers.builder(name);
+    boolean sourced = endpoints(b) | dns(b) | etcd(b, etcd);
+    if (!sourced) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + "endpoints",
+          "(none)",
+          "service '" + name + "' needs endpoints: set endpoints, dns.name or etcd.urls");
+    }
+    set("strategy", service.getStrategy(), s -> b.strategy(strategy(s)));
+    set(
+        "max-in-flight-per-endpoint",
+        service.getMaxInFlightPerEndpoint(),
+        b::maxInFlightPerEndpoint);
+    set("selection-timeout", service.getSelectionTimeout(), b::selectionTimeout);
+    set("slow-start", service.getSlowStart(), b::slowStart);
+    set("zone", service.getZone(), b::zone);
+    b.outlierDetection(outlierDetection());
+    healthChecks(b);
+    b.retryPolicy(retryPolicy());
+    canary(b);
+    subsetting(b);
+    return b.build();
+  }
+
+  /** Applies {@code value} (if set) with {@code setter}; a refused value names the property. */
+  private <T> void set(String property, @Nullable T value, Consumer<T> setter) {
+    if (value == null) {
+      return;
+    }
+    try {
+      setter.accept(value);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + property, value, e.getMessage());
+    }
+  }
+
+  private static SelectionStrategy strategy(LoadstarProperties.Strategy s) {
+    switch (s) {
+      case ROUND_ROBIN:
+        return Strategies.roundRobin();
+      case RANDOM:
+        return Strategies.random();
+      case PEAK_EWMA:
+        return Strategies.peakEwma();
+      case RING_HASH:
+        return Strategies.ringHash();
+      case MAGLEV:
+        return Strategies.maglev();
+      default:
+        return Strategies.leastRequest();
+    }
+  }
+
+  private boolean endpoints(LoadBalancers.Builder b) {
+    List<String> given = service.getEndpoints();
+    if (given.isEmpty()) {
+      return false;
+    }
+    List<Endpoint> endpoints = new ArrayList<>();
+    for (int i = 0; i < given.size(); i++) {
+      String property = "endpoints[" + i + "]";
+      String value = given.get(i);
+      set(property, value, v -> endpoints.add(hostPort(property, v, -1, Endpoint::of)));
+    }
+    b.endpoints(endpoints);
+    return true;
+  }
+
+  /** Parses {@code host:port} ({@code [v6]:port}); without a port, {@code defaultPort} if > 0. */
+  private <T> T hostPort(String property, String value, int defaultPort, HostPortFunction<T> make) {
+    String v = value.strip();
+    int colon = v.lastIndexOf(':');
+    boolean bracketed = v.startsWith("[");
+    boolean hasPort = colon > 0 && (!bracketed || colon > v.indexOf(']'));
+    if (!bracketed && v.indexOf(':') != colon) {
+      hasPort = false; // an unbracketed IPv6 address: no port
+    }
+    String host = hasPort ? v.substring(0, colon) : v;
+    int port = defaultPort;
+    if (hasPort) {
+      try {
+        port = Integer.parseInt(v.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new InvalidConfigurationPropertyValueException(
+            prefix + property, value, "expected host:port, with a port in 1..65535");
+      }
+    }
+    if (port <= 0) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + property, value, "expected host:port, with a port in 1..65535");
+    }
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    return make.apply(host, port);
+  }
+
+  @FunctionalInterface
+  private interface HostPortFunction<T> {
+    T apply(String host, int port);
+  }
+
+  private boolean dns(LoadBalancers.Builder b) {
+    LoadstarProperties.Dns dns = service.getDns();
+    String dnsName = dns.getName();
+    if (dnsName == null) {
+      if (dns.getPort() != null || dns.isSrv() || !dns.getServers().isEmpty()) {
+        throw new InvalidConfigurationPropertyValueException(
+            prefix + "dns.name", "(none)", "a DNS source needs the name to look up");
+      }
+      return false;
+    }
+    DnsEndpointSource.Builder source;
+    if (dns.isSrv()) {
+      source = call("dns.name", dnsName, () -> DnsEndpointSource.srv(dnsName));
+    } else {
+      Integer port = dns.getPort();
+      if (port == null) {
+        throw new InvalidConfigurationPropertyValueException(
+            prefix + "dns.port", "(none)", "A/AAAA records need the port to connect to (1..65535)");
+      }
+      source =
+          call("dns.name", dnsName + ":" + port, () -> DnsEndpointSource.builder(dnsName, port));
+    }
+    List<String> servers = dns.getServers();
+    if (!servers.isEmpty()) {
+      List<InetSocketAddress> addresses = new ArrayList<>();
+      for (int i = 0; i < servers.size(); i++) {
+        addresses.add(
+            hostPort("dns.servers[" + i + "]", servers.get(i), 53, InetSocketAddress::new));
+      }
+      source.servers(addresses);
+    }
+    b.source(source.build());
+    return true;
+  }
+
+  private <T> T call(String property, Object value, java.util.function.Supplier<T> make) {
+    try {
+      return make.get();
+    } catch (IllegalArgumentException e) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + property, value, e.getMessage());
+    }
+  }
+
+  private boolean etcd(LoadBalancers.Builder b, Function<List<String>, EtcdClient> clients) {
+    LoadstarProperties.Etcd etcd = service.getEtcd();
+    if (etcd.getUrls().isEmpty()) {
+      if (etcd.getService() != null || etcd.getPrefix() != null) {
+        throw new InvalidConfigurationPropertyValueException(
+            prefix + "etcd.urls", "(none)", "an etcd source needs the members' client URLs");
+      }
+      return false;
+    }
+    EtcdClient client = call("etcd.urls", etcd.getUrls(), () -> clients.apply(etcd.getUrls()));
+    String registered = etcd.getService() != null ? etcd.getService() : name;
+    EtcdEndpointSource.Builder source =
+        call("etcd.service", registered, () -> EtcdEndpointSource.builder(client, registered));
+    set("etcd.prefix", etcd.getPrefix(), source::prefix);
+    b.source(source.build());
+    return true;
+  }
+
+  private OutlierDetectionConfig outlierDetection() {
+    LoadstarProperties.OutlierDetection o = service.getOutlierDetection();
+    if (!o.isEnabled()) {
+      return OutlierDetectionConfig.disabled();
+    }
+    OutlierDetectionConfig.Builder c = OutlierDetectionConfig.defaults().toBuilder();
+    String p = "outlier-detection.";
+    set(p + "consecutive-failures", o.getConsecutiveFailures(), c::consecutiveFailures);
+    set(p + "failure-rate-threshold", o.getFailureRateThreshold(), c::failureRateThreshold);
+    set(p + "minimum-calls", o.getMinimumCalls(), c::minimumCalls);
+    set(p + "interval", o.getInterval(), c::interval);
+    set(p + "base-ejection-time", o.getBaseEjectionTime(), c::baseEjectionTime);
+    set(p + "max-ejection-time", o.getMaxEjectionTime(), c::maxEjectionTime);
+    set(p + "max-ejection-percent", o.getMaxEjectionPercent(), c::maxEjectionPercent);
+    return c.build();
+  }
+
+  private void healthChecks(LoadBalancers.Builder b) {
+    LoadstarProperties.HealthCheck h = service.getHealthCheck();
+    if (!h.isEnabled()) {
+      return;
+    }
+    HealthCheckConfig.Builder c = HealthCheckConfig.builder();
+    String p = "health-check.";
+    set(p + "interval", h.getInterval(), c::interval);
+    set(p + "timeout", h.getTimeout(), c::timeout);
+    set(p + "rise", h.getRise(), c::rise);
+    set(p + "fall", h.getFall(), c::fall);
+    set(p + "port", h.getPort(), c::port);
+    b.healthChecks(TcpHealthChecker.create(), c.build());
+  }
+
+  private RetryPolicy retryPolicy() {
+    LoadstarProperties.Retry r = service.getRetry();
+    RetryPolicy.Builder c = RetryPolicy.defaults().toBuilder();
+    String p = "retry.";
+    set(p + "max-attempts", r.getMaxAttempts(), c::maxAttempts);
+    if (!r.getRetryableStatuses().isEmpty()) {
+      int[] statuses = r.getRetryableStatuses().stream().mapToInt(Integer::intValue).toArray();
+      set(p + "retryable-statuses", r.getRetryableStatuses(), v -> c.retryableStatuses(statuses));
+    }
+    set(p + "budget-percent", r.getBudgetPercent(), v -> c.budget(v, Duration.ofSeconds(10), 3));
+    set(p + "retry-after-max", r.getRetryAfterMax(), c::retryAfterMax);
+    return c.build();
+  }
+
+  private void canary(LoadBalancers.Builder b) {
+    LoadstarProperties.Canary canary = service.getCanary();
+    String tag = canary.getTag();
+    if (tag == null) {
+      return;
+    }
+    int eq = tag.indexOf('=');
+    if (eq <= 0 || eq == tag.length() - 1) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + "canary.tag", tag, "expected name=value, such as version=2");
+    }
+    TrafficSplit split =
+        call(
+            "canary.tag",
+            tag,
+            () -> TrafficSplit.toTag(tag.substring(0, eq), tag.substring(eq + 1)));
+    TrafficSplit percent =
+        call("canary.percent", canary.getPercent(), () -> split.percent(canary.getPercent()));
+    Double rollback = canary.getRollbackOnErrors();
+    TrafficSplit full =
+        rollback == null
+            ? percent
+            : call("canary.rollback-on-errors", rollback, () -> percent.rollbackOnErrors(rollback));
+    b.trafficSplit(full);
+  }
+
+  private void subsetting(LoadBalancers.Builder b) {
+    LoadstarProperties.SubsettingProperties s = service.getSubsetting();
+    Integer size = s.getSize();
+    if (size == null) {
+      if (s.getInstanceIndex() != null || s.getInstanceCount() != null) {
+        throw new InvalidConfigurationPropertyValueException(
+            prefix + "subsetting.size", "(none)", "subsetting needs the subset's size");
+      }
+      return;
+    }
+    Integer index = s.getInstanceIndex();
+    Integer count = s.getInstanceCount();
+    if (index == null || count == null) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + "subsetting." + (index == null ? "instance-index" : "instance-count"),
+          "(none)",
+          "subsetting needs this instance's position: instance-index and instance-count");
+    }
+    Subsetting sized = call("subsetting.size", size, () -> Subsetting.size(size));
+    b.subsetting(call("subsetting.instance-index", index, () -> sized.instance(index, count)));
+  }
+}

@@ -1,0 +1,169 @@
+package io.loadstar.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.testing.Concurrently;
+import io.loadstar.testing.HttpBackends;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import mockwebserver3.MockResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.boot.restclient.RestTemplateBuilder;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.reactive.function.client.WebClient;
+
+/**
+ * A Spring Boot application calling three real loopback backends per service through each of
+ * RestClient, RestTemplate and WebClient, configured by properties only: one backend killed, one
+ * answering 503, one 100 ms slow. Each (scenario, client) pair has a service and backends of its
+ * own, so no pair starts from what another taught its balancer.
+ */
+@SpringBootTest(
+    classes = ClientsFailoverTest.App.class,
+    webEnvironment = SpringBootTest.WebEnvironment.NONE,
+    properties = "spring.http.clients.reactive.connector=http-components")
+class ClientsFailoverTest {
+
+  /** The application: Boot's auto-configuration and nothing else. */
+  @Configuration(proxyBeanMethods = false)
+  @EnableAutoConfiguration
+  static class App {}
+
+  /** The clients Boot builds. */
+  enum Client {
+    REST_CLIENT,
+    REST_TEMPLATE,
+    WEB_CLIENT
+  }
+
+  /** What one backend of the three does. */
+  enum Scenario {
+    KILLED,
+    FAILING,
+    SLOW
+  }
+
+  private static final Map<String, HttpBackends> BACKENDS = new LinkedHashMap<>();
+
+  @Autowired private RestClient.Builder restClientBuilder;
+  @Autowired private RestTemplateBuilder restTemplateBuilder;
+  @Autowired private WebClient.Builder webClientBuilder;
+  @Autowired private LoadstarServices services;
+
+  private static String service(Scenario scenario, Client client) {
+    return (scenario + "-" + client).toLowerCase(Locale.ROOT).replace('_', '-');
+  }
+
+  @DynamicPropertySource
+  static void services(DynamicPropertyRegistry registry) throws Exception {
+    int first = 1;
+    for (Scenario scenario : Scenario.values()) {
+      for (Client client : Client.values()) {
+        HttpBackends b =
+            HttpBackends.startAt(
+                first,
+                3,
+                s -> {},
+                (i, r) -> {
+                  if (scenario == Scenario.FAILING && i == 1) {
+                    return new MockResponse.Builder().code(503).body("overloaded").build();
+                  }
+                  return new MockResponse.Builder()
+                      .body("backend-" + i)
+                      .headersDelay(
+                          scenario == Scenario.SLOW && i == 0 ? 100 : 0, TimeUnit.MILLISECONDS)
+                      .build();
+                });
+        first += 3;
+        String name = service(scenario, client);
+        BACKENDS.put(name, b);
+        String prefix = "loadstar.services." + name + ".";
+        registry.add(prefix + "host", () -> name + ".test");
+        for (int i = 0; i < 3; i++) {
+          String endpoint = b.endpoint(i).authority();
+          registry.add(prefix + "endpoints[" + i + "]", () -> endpoint);
+        }
+      }
+    }
+  }
+
+  @AfterAll
+  static void stopBackends() {
+    BACKENDS.values().forEach(HttpBackends::close);
+    BACKENDS.clear();
+  }
+
+  /** Makes one GET through {@code client}; a non-2xx answer throws, as the client does. */
+  private Concurrently.Call getter(Client client, String url) {
+    switch (client) {
+      case REST_CLIENT:
+        RestClient rest = restClientBuilder.build();
+        return i -> rest.get().uri(url).retrieve().toEntity(String.class);
+      case REST_TEMPLATE:
+        org.springframework.web.client.RestTemplate template = restTemplateBuilder.build();
+        return i -> template.getForEntity(url, String.class);
+      default:
+        WebClient web = webClientBuilder.build();
+        return i ->
+            web.get().uri(url).retrieve().toEntity(String.class).block(Duration.ofSeconds(30));
+    }
+  }
+
+  private String url(Scenario scenario, Client client) {
+    String name = service(scenario, client);
+    return "http://" + name + ".test:" + BACKENDS.get(name).port() + "/";
+  }
+
+  @ParameterizedTest
+  @EnumSource(Client.class)
+  void oneBackendKilled_noGetFails_andItIsEjected(Client client) throws Exception {
+    String name = service(Scenario.KILLED, client);
+    HttpBackends backends = BACKENDS.get(name);
+    backends.kill(2);
+    Concurrently.Outcome outcome =
+        Concurrently.run(4, 300, getter(client, url(Scenario.KILLED, client)));
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    LoadBalancer lb = services.balancer(name);
+    EndpointSnapshot dead = lb.inspect().snapshot().get(2);
+    assertThat(dead.state()).as("%s", dead).isEqualTo(EndpointSnapshot.State.EJECTED);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Client.class)
+  void oneBackendAnswers503_noGetFails_andItIsEjectedAfterTheFifth(Client client) throws Exception {
+    String name = service(Scenario.FAILING, client);
+    Concurrently.Outcome outcome =
+        Concurrently.run(1, 300, getter(client, url(Scenario.FAILING, client)));
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    assertThat(BACKENDS.get(name).counts()[1]).isEqualTo(5); // one caller: nothing in flight
+    LoadBalancer lb = services.balancer(name);
+    assertThat(lb.inspect().snapshot().get(1).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Client.class)
+  void oneBackend100msSlow_getsAtMostATenthOfTheRequests(Client client) throws Exception {
+    String name = service(Scenario.SLOW, client);
+    Concurrently.Outcome outcome =
+        Concurrently.run(8, 480, getter(client, url(Scenario.SLOW, client)));
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    HttpBackends backends = BACKENDS.get(name);
+    assertThat(backends.counts()[0])
+        .as("requests per backend: %s", Arrays.toString(backends.counts()))
+        .isLessThanOrEqualTo(backends.total() / 10);
+  }
+}

@@ -1,0 +1,167 @@
+package io.loadstar.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.RetryPolicy;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.reactive.ReactiveHttpClientAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+/**
+ * Start-up with the starter: properties bound by Boot's binder, unknown or invalid ones refused
+ * with the property named, and a transport that cannot be balanced per request refused with the
+ * setting that fixes it.
+ */
+class StartupValidationTest {
+
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner()
+          .withConfiguration(
+              AutoConfigurations.of(
+                  LoadstarAutoConfiguration.class,
+                  HttpClientAutoConfiguration.class,
+                  ImperativeHttpClientAutoConfiguration.class,
+                  ReactiveHttpClientAutoConfiguration.class))
+          .withPropertyValues("spring.http.clients.reactive.connector=http-components");
+
+  @Test
+  void properties_buildTheServicesBalancer() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.host=orders.internal",
+            "loadstar.services.orders.endpoints=127.0.0.1:8080,127.0.0.2:8080",
+            "loadstar.services.orders.strategy=round-robin",
+            "loadstar.services.orders.retry.max-attempts=2",
+            "loadstar.services.orders.retry.retryable-statuses=503,429",
+            "loadstar.services.orders.outlier-detection.consecutive-failures=3")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              LoadstarServices services = context.getBean(LoadstarServices.class);
+              assertThat(services.names()).containsExactly("orders");
+              assertThat(services.hosts()).containsEntry("orders", "orders.internal");
+              LoadBalancer lb = services.balancer("orders");
+              assertThat(lb.inspect().endpoints()).hasSize(2);
+              RetryPolicy policy = lb.inspect().retryPolicy();
+              assertThat(policy.maxAttempts()).isEqualTo(2);
+              assertThat(policy.isRetryableStatus(429)).isTrue();
+              assertThat(policy.isRetryableStatus(502)).isFalse();
+            });
+  }
+
+  @Test
+  void unknownProperty_failsStartUp_namingIt() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080",
+            "loadstar.services.orders.stratgy=round-robin")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.services.orders.stratgy"));
+  }
+
+  @Test
+  void valueOutOfRange_failsStartUp_namingThePropertyTheValueAndTheRange() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080",
+            "loadstar.services.orders.retry.max-attempts=50")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.services.orders.retry.max-attempts")
+                    .hasMessageContaining("50")
+                    .hasMessageContaining("1..10"));
+  }
+
+  @Test
+  void badEndpoint_failsStartUp_namingTheEntry() {
+    runner
+        .withPropertyValues("loadstar.services.orders.endpoints=127.0.0.1:8080,10.0.0.9")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.services.orders.endpoints[1]")
+                    .hasMessageContaining("10.0.0.9")
+                    .hasMessageContaining("host:port"));
+  }
+
+  @Test
+  void noSource_failsStartUp_sayingWhatToSet() {
+    runner
+        .withPropertyValues("loadstar.services.orders.strategy=random")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.services.orders.endpoints")
+                    .hasMessageContaining("endpoints, dns.name or etcd.urls"));
+  }
+
+  @Test
+  void unknownStrategy_failsStartUp_namingTheProperty() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080",
+            "loadstar.services.orders.strategy=fastest")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining("loadstar.services.orders.strategy")
+                    .hasStackTraceContaining("fastest"));
+  }
+
+  @Test
+  void webClientOnReactorNetty_failsStartUp_namingTheSettingThatFixesIt() {
+    new ApplicationContextRunner()
+        .withConfiguration(
+            AutoConfigurations.of(
+                LoadstarAutoConfiguration.class,
+                HttpClientAutoConfiguration.class,
+                ReactiveHttpClientAutoConfiguration.class))
+        .withPropertyValues(
+            "loadstar.services.orders.host=orders.internal",
+            "loadstar.services.orders.endpoints=127.0.0.1:8080")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasMessageContaining("orders.internal")
+                    .hasMessageContaining("WebClient is built on ReactorClientHttpConnectorBuilder")
+                    .hasMessageContaining(
+                        "spring.http.clients.reactive.connector=http-components"));
+  }
+
+  @Test
+  void disabled_noServicesNoChecks() {
+    runner
+        .withPropertyValues("loadstar.enabled=false", "loadstar.services.orders.strategy=random")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              assertThat(context).doesNotHaveBean(LoadstarServices.class);
+            });
+  }
+
+  @Test
+  void noServices_startsWithNothingBalanced() {
+    runner.run(
+        context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(LoadstarServices.class).names()).isEmpty();
+        });
+  }
+}
