@@ -34,8 +34,20 @@ public class LoadstarAutoConfiguration {
   /** The configured services' balancers; closed with the context. */
   @Bean(destroyMethod = "close")
   @ConditionalOnMissingBean
-  public LoadstarServices loadstarServices(LoadstarProperties properties) {
-    return LoadstarServices.create(properties);
+  public LoadstarServices loadstarServices(
+      LoadstarProperties properties, ObjectProvider<DiscoverySources> discovery) {
+    return LoadstarServices.create(properties, discovery.getIfAvailable());
+  }
+
+  /** Sources from Spring Cloud's DiscoveryClient, where Spring Cloud Commons is present. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.cloud.client.discovery.DiscoveryClient")
+  static class Discovery {
+    @Bean
+    static DiscoverySources loadstarDiscoverySources(
+        ObjectProvider<org.springframework.cloud.client.discovery.DiscoveryClient> clients) {
+      return new SpringCloudDiscoverySources(clients);
+    }
   }
 
   /** RestClient and RestTemplate: balanced through the HttpClient 5 Boot builds for them. */

@@ -81,7 +81,7 @@ public class LoadstarProperties {
 
     /**
      * A fixed list of endpoints, each {@code host:port} (an IPv6 address in brackets). One of
-     * endpoints, dns or etcd is required.
+     * endpoints, dns, etcd or discovery is required.
      */
     private List<String> endpoints = new ArrayList<>();
 
@@ -90,6 +90,9 @@ public class LoadstarProperties {
 
     /** Endpoints from an etcd registry (backends registered under a lease). */
     private final Etcd etcd = new Etcd();
+
+    /** Endpoints from a Spring Cloud DiscoveryClient (Consul, Eureka, Kubernetes, ZooKeeper...). */
+    private final Discovery discovery = new Discovery();
 
     /** How endpoints are chosen. Defaults to least request. */
     private @Nullable Strategy strategy;
@@ -146,6 +149,10 @@ public class LoadstarProperties {
 
     public Etcd getEtcd() {
       return etcd;
+    }
+
+    public Discovery getDiscovery() {
+      return discovery;
     }
 
     public @Nullable Strategy getStrategy() {
@@ -291,6 +298,35 @@ public class LoadstarProperties {
 
     public void setPrefix(@Nullable String prefix) {
       this.prefix = prefix;
+    }
+  }
+
+  /** A Spring Cloud DiscoveryClient source. */
+  public static class Discovery {
+
+    /** The service's id in the registry. Setting it turns the source on. */
+    private @Nullable String serviceId;
+
+    /**
+     * How often the instances are read again (100ms to 1h); a registry that announces changes is
+     * read at once too.
+     */
+    private Duration refreshInterval = Duration.ofSeconds(5);
+
+    public @Nullable String getServiceId() {
+      return serviceId;
+    }
+
+    public void setServiceId(@Nullable String serviceId) {
+      this.serviceId = serviceId;
+    }
+
+    public Duration getRefreshInterval() {
+      return refreshInterval;
+    }
+
+    public void setRefreshInterval(Duration refreshInterval) {
+      this.refreshInterval = refreshInterval;
     }
   }
 

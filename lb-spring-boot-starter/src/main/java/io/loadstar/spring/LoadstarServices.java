@@ -51,7 +51,8 @@ public final class LoadstarServices implements AutoCloseable {
    * Builds every configured service's balancer, then waits up to {@code startupWait} for each one's
    * first endpoints.
    */
-  static LoadstarServices create(LoadstarProperties properties) {
+  static LoadstarServices create(
+      LoadstarProperties properties, @Nullable DiscoverySources discovery) {
     Map<String, LoadBalancer> balancers = new LinkedHashMap<>();
     Map<String, String> hosts = new LinkedHashMap<>();
     Map<List<String>, EtcdClient> etcd = new LinkedHashMap<>();
@@ -65,8 +66,8 @@ public final class LoadstarServices implements AutoCloseable {
             ServiceBalancers.build(
                 name,
                 service,
-                urls ->
-                    etcd.computeIfAbsent(List.copyOf(urls), u -> EtcdClient.builder(u).build())));
+                urls -> etcd.computeIfAbsent(List.copyOf(urls), u -> EtcdClient.builder(u).build()),
+                discovery));
         hosts.put(name, host);
       }
       LoadstarServices services =

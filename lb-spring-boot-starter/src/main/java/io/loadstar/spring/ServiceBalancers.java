@@ -44,18 +44,24 @@ final class ServiceBalancers {
    * Builds the balancer of service {@code name}; etcd sources get their client from {@code etcd}.
    */
   static LoadBalancer build(
-      String name, LoadstarProperties.Service service, Function<List<String>, EtcdClient> etcd) {
-    return new ServiceBalancers(name, service).build(etcd);
+      String name,
+      LoadstarProperties.Service service,
+      Function<List<String>, EtcdClient> etcd,
+      @Nullable DiscoverySources discovery) {
+    return new ServiceBalancers(name, service).build(etcd, discovery);
   }
 
-  private LoadBalancer build(Function<List<String>, EtcdClient> etcd) {
+  private LoadBalancer build(
+      Function<List<String>, EtcdClient> etcd, @Nullable DiscoverySources discovery) {
     LoadBalancers.Builder b = LoadBalancers.builder(name);
-    boolean sourced = endpoints(b) | dns(b) | etcd(b, etcd);
+    boolean sourced = endpoints(b) | dns(b) | etcd(b, etcd) | discovery(b, discovery);
     if (!sourced) {
       throw new InvalidConfigurationPropertyValueException(
           prefix + "endpoints",
           "(none)",
-          "service '" + name + "' needs endpoints: set endpoints, dns.name or etcd.urls");
+          "service '"
+              + name
+              + "' needs endpoints: set endpoints, dns.name, etcd.urls or discovery.service-id");
     }
     set("strategy", service.getStrategy(), s -> b.strategy(strategy(s)));
     set(
@@ -211,6 +217,31 @@ final class ServiceBalancers {
         call("etcd.service", registered, () -> EtcdEndpointSource.builder(client, registered));
     set("etcd.prefix", etcd.getPrefix(), source::prefix);
     b.source(source.build());
+    return true;
+  }
+
+  private boolean discovery(LoadBalancers.Builder b, @Nullable DiscoverySources sources) {
+    LoadstarProperties.Discovery d = service.getDiscovery();
+    String serviceId = d.getServiceId();
+    if (serviceId == null) {
+      return false;
+    }
+    if (sources == null) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + "discovery.service-id",
+          serviceId,
+          "a DiscoveryClient source needs Spring Cloud Commons and a registry's starter (such as"
+              + " spring-cloud-starter-zookeeper-discovery) on the class path");
+    }
+    try {
+      b.source(sources.create(serviceId, d.getRefreshInterval()));
+    } catch (IllegalArgumentException e) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + "discovery", serviceId + ", " + d.getRefreshInterval(), e.getMessage());
+    } catch (IllegalStateException e) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + "discovery.service-id", serviceId, e.getMessage());
+    }
     return true;
   }
 

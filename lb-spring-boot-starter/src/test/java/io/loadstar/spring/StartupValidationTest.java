@@ -107,7 +107,22 @@ class StartupValidationTest {
                     .getFailure()
                     .rootCause()
                     .hasMessageContaining("loadstar.services.orders.endpoints")
-                    .hasMessageContaining("endpoints, dns.name or etcd.urls"));
+                    .hasMessageContaining(
+                        "endpoints, dns.name, etcd.urls or discovery.service-id"));
+  }
+
+  @Test
+  void discoveryWithoutADiscoveryClient_failsStartUp_sayingWhatToAdd() {
+    runner
+        .withPropertyValues("loadstar.services.orders.discovery.service-id=orders")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.services.orders.discovery.service-id")
+                    .hasMessageContaining("no Spring Cloud DiscoveryClient")
+                    .hasMessageContaining("spring-cloud-starter-zookeeper-discovery"));
   }
 
   @Test
