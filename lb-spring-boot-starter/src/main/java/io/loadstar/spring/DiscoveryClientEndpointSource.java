@@ -187,7 +187,7 @@ public final class DiscoveryClientEndpointSource extends AbstractEndpointSource 
         first = reported.add(id + ": " + e.getMessage());
       }
       if (first) {
-        log.warn("[{}] instance {} of '{}' skipped: {}", serviceId, id, serviceId, e.getMessage());
+        log.warn("[{}] instance {} skipped: {}", serviceId, id, e.getMessage());
       }
       return null;
     }
