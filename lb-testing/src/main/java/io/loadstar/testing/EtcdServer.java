@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -298,9 +297,7 @@ public final class EtcdServer implements AutoCloseable {
   @Override
   public void close() throws IOException {
     kill();
-    try (var files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+    ServerProcesses.deleteTree(dir);
   }
 
   @Override

@@ -133,18 +133,7 @@ public final class ZooKeeperServer implements AutoCloseable {
   /** Stops the process (SIGTERM, then SIGKILL after 10 s) and deletes its directory. */
   @Override
   public void close() throws IOException {
-    process.destroy();
-    try {
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
-    try (var files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
+    ServerProcesses.stop(process, dir);
   }
 
   @Override
