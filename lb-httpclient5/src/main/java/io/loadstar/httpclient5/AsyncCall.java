@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.hc.client5.http.HttpRoute;
 import org.apache.hc.client5.http.async.AsyncExecCallback;
 import org.apache.hc.client5.http.async.AsyncExecChain;
@@ -101,19 +102,28 @@ final class AsyncCall {
     }
   }
 
-  /** What an attempt's answer came to, seen from the callbacks of that attempt. */
+  /**
+   * What an attempt's answer came to, seen from the callbacks of that attempt. HttpClient calls
+   * them one after another, but a cancel may fail the exchange from the cancelling thread: so the
+   * fields are volatile and the attempt is reported by whoever claims it first.
+   */
   private final class AttemptCallback implements AsyncExecCallback {
     private final Attempt attempt;
     private final long start;
-    private long latency;
-    private boolean handedOver;
-    private boolean reported;
-    private @Nullable RetryDecision retry;
-    private @Nullable HeldAnswer held;
+    private final AtomicBoolean reported = new AtomicBoolean();
+    private volatile long latency;
+    private volatile boolean handedOver;
+    private volatile @Nullable RetryDecision retry;
+    private volatile @Nullable HeldAnswer held;
 
     AttemptCallback(Attempt attempt, long start) {
       this.attempt = attempt;
       this.start = start;
+    }
+
+    /** Whether this thread is the one to report the attempt (exactly one report per attempt). */
+    private boolean claim() {
+      return reported.compareAndSet(false, true);
     }
 
     @Override
@@ -124,14 +134,13 @@ final class AsyncCall {
       attempts.add(new CallAttempts.Attempt(attempt.endpoint(), code, null, latency));
       lastError = null;
       boolean failed = settings.failureStatus().test(code);
-      if (replayable && (failed || policy.isRetryableStatus(code))) {
+      if (replayable && (failed || policy.isRetryableStatus(code)) && claim()) {
         CallFailure status = CallFailure.status(code);
         long retryAfter = HttpRules.retryAfterNanos(response);
         RetryDecision decision =
             failed
                 ? attempt.failed(status, latency, retryAfter, Long.MAX_VALUE)
                 : attempt.refused(status, latency, retryAfter, Long.MAX_VALUE);
-        reported = true;
         if (decision.isRetry()) {
           retry = decision;
           HeldAnswer kept =
@@ -140,8 +149,9 @@ final class AsyncCall {
           return entity != null ? kept : null;
         }
       } else if (failed) {
-        attempt.failed(CallFailure.status(code), latency, -1, 0); // reported: not retryable
-        reported = true;
+        if (claim()) {
+          attempt.failed(CallFailure.status(code), latency, -1, 0); // reported: not retryable
+        }
       } else if (entity != null
           && replayable
           && idempotent
@@ -180,8 +190,7 @@ final class AsyncCall {
           return;
         }
       }
-      if (!reported) {
-        reported = true;
+      if (claim()) {
         attempt.succeeded(latency); // the whole body has arrived
       }
       callback.completed();
@@ -198,8 +207,7 @@ final class AsyncCall {
       }
       HeldAnswer ahead = held;
       if (handedOver || (ahead != null && ahead.handedOver())) {
-        if (!reported) {
-          reported = true;
+        if (claim()) {
           attempt.failed(
               CallFailure.possiblyProcessed(cause), latency, -1, 0); // the caller's already
         }
@@ -207,6 +215,10 @@ final class AsyncCall {
         return;
       }
       long took = settings.ticker().nanoTime() - start;
+      if (!claim()) {
+        callback.failed(cause); // reported already (a cancel raced the exchange's own failure)
+        return;
+      }
       if (scope.cancellableDependency.isCancelled()) {
         attempt.cancelled(); // the caller gave up: not the endpoint's fault
         callback.failed(cause);

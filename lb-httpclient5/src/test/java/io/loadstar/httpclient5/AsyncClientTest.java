@@ -344,6 +344,32 @@ class AsyncClientTest {
   }
 
   @Test
+  void cancel_duringAStalledAttempt_releasesTheEndpoint_andCountsNoFailure() throws Exception {
+    HttpBackends backends =
+        closeLater(
+            HttpBackends.start(
+                1,
+                (i, r) ->
+                    new MockResponse.Builder()
+                        .body("late")
+                        .headersDelay(20, TimeUnit.SECONDS)
+                        .build()));
+    LoadBalancer lb = balancer(backends.endpoints());
+    CloseableHttpAsyncClient client = client(lb);
+    Future<SimpleHttpResponse> f =
+        client.execute(
+            SimpleRequestBuilder.get("http://svc.test:" + backends.port() + "/").build(), null);
+    assertThat(io.loadstar.testing.Await.until(() -> backends.total() == 1)).isTrue();
+    assertThat(lb.inspect().snapshot().get(0).inFlight()).isEqualTo(1);
+    f.cancel(true);
+    assertThat(
+            io.loadstar.testing.Await.until(() -> lb.inspect().snapshot().get(0).inFlight() == 0))
+        .isTrue();
+    assertThat(lb.inspect().snapshot().get(0).failures()).isZero();
+    assertThat(backends.total()).isEqualTo(1); // not retried
+  }
+
+  @Test
   void noEndpoint_failsWithEndpointUnavailableException() {
     LoadBalancer lb =
         closeLater(

@@ -404,6 +404,38 @@ class ClassicClientTest {
   }
 
   @Test
+  void cancel_duringAStalledAttempt_releasesTheEndpoint_andCountsNoFailure() throws Exception {
+    HttpBackends backends =
+        closeLater(
+            HttpBackends.start(
+                2,
+                (i, r) ->
+                    new MockResponse.Builder()
+                        .body("late")
+                        .headersDelay(20, TimeUnit.SECONDS)
+                        .build()));
+    LoadBalancer lb = balancer(backends.endpoints());
+    CloseableHttpClient client = client(lb);
+    HttpGet get = new HttpGet("http://svc.test:" + backends.port() + "/");
+    java.util.concurrent.CompletableFuture<Object> call =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return client.execute(get, r -> r.getCode());
+              } catch (IOException e) {
+                return e;
+              }
+            });
+    assertThat(io.loadstar.testing.Await.until(() -> backends.total() == 1)).isTrue();
+    get.cancel();
+    assertThat(call.get(10, TimeUnit.SECONDS)).isInstanceOf(IOException.class);
+    assertThat(lb.inspect().snapshot()).allSatisfy(e -> assertThat(e.inFlight()).isZero());
+    assertThat(lb.inspect().snapshot()).allSatisfy(e -> assertThat(e.failures()).isZero());
+    assertThat(backends.total()).isEqualTo(1); // not retried elsewhere
+    assertNothingLeased();
+  }
+
+  @Test
   void noEndpoint_failsWithAnIOExceptionNamingTheServiceAndReason() throws Exception {
     LoadBalancer lb =
         closeLater(
