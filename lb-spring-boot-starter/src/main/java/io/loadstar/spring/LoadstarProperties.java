@@ -422,11 +422,20 @@ public class LoadstarProperties {
     }
   }
 
-  /** Active TCP health checks (HAProxy's check inter/rise/fall/port). */
+  /** Active health checks (HAProxy's check inter/rise/fall/port): TCP, or HTTP with a path. */
   public static class HealthCheck {
 
-    /** Whether endpoints are probed: a TCP connect to each. */
+    /** Whether endpoints are probed: a TCP connect to each, or an HTTP GET when path is set. */
     private boolean enabled;
+
+    /** The HTTP path to GET (2xx and 3xx pass); unset: a TCP connect. */
+    private @Nullable String path;
+
+    /** Whether the HTTP check uses TLS. */
+    private boolean https;
+
+    /** The HTTP check's Host header and TLS name. Defaults to the service's host. */
+    private @Nullable String host;
 
     /** Between probes. Defaults to 2s. */
     private @Nullable Duration interval;
@@ -449,6 +458,30 @@ public class LoadstarProperties {
 
     public void setEnabled(boolean enabled) {
       this.enabled = enabled;
+    }
+
+    public @Nullable String getPath() {
+      return path;
+    }
+
+    public void setPath(@Nullable String path) {
+      this.path = path;
+    }
+
+    public boolean isHttps() {
+      return https;
+    }
+
+    public void setHttps(boolean https) {
+      this.https = https;
+    }
+
+    public @Nullable String getHost() {
+      return host;
+    }
+
+    public void setHost(@Nullable String host) {
+      this.host = host;
     }
 
     public @Nullable Duration getInterval() {

@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
+import okhttp3.OkHttpClient;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,15 +31,18 @@ public final class LoadstarServices implements AutoCloseable {
   private final Map<String, LoadBalancer> balancers;
   private final Map<String, String> hosts;
   private final List<EtcdClient> etcdClients;
+  private final @Nullable OkHttpClient checkClient;
   private final @Nullable HttpClientLoadBalancing http;
 
   private LoadstarServices(
       Map<String, LoadBalancer> balancers,
       Map<String, String> hosts,
-      List<EtcdClient> etcdClients) {
+      List<EtcdClient> etcdClients,
+      @Nullable OkHttpClient checkClient) {
     this.balancers = Collections.unmodifiableMap(balancers);
     this.hosts = Collections.unmodifiableMap(hosts);
     this.etcdClients = etcdClients;
+    this.checkClient = checkClient;
     if (balancers.isEmpty()) {
       this.http = null;
     } else {
@@ -56,6 +61,15 @@ public final class LoadstarServices implements AutoCloseable {
     Map<String, LoadBalancer> balancers = new LinkedHashMap<>();
     Map<String, String> hosts = new LinkedHashMap<>();
     Map<List<String>, EtcdClient> etcd = new LinkedHashMap<>();
+    // One client for every service's HTTP health checks, made if one has them.
+    OkHttpClient[] checks = new OkHttpClient[1];
+    Supplier<OkHttpClient> checkClient =
+        () -> {
+          if (checks[0] == null) {
+            checks[0] = new OkHttpClient.Builder().retryOnConnectionFailure(false).build();
+          }
+          return checks[0];
+        };
     try {
       for (Map.Entry<String, LoadstarProperties.Service> e : properties.getServices().entrySet()) {
         String name = e.getKey();
@@ -67,16 +81,20 @@ public final class LoadstarServices implements AutoCloseable {
                 name,
                 service,
                 urls -> etcd.computeIfAbsent(List.copyOf(urls), u -> EtcdClient.builder(u).build()),
-                discovery));
+                discovery,
+                checkClient));
         hosts.put(name, host);
       }
       LoadstarServices services =
-          new LoadstarServices(balancers, hosts, new ArrayList<>(etcd.values()));
+          new LoadstarServices(balancers, hosts, new ArrayList<>(etcd.values()), checks[0]);
       services.awaitReady(properties.getStartupWait());
       return services;
     } catch (RuntimeException e) {
       balancers.values().forEach(LoadBalancer::close);
       etcd.values().forEach(EtcdClient::close);
+      if (checks[0] != null) {
+        close(checks[0]);
+      }
       throw e;
     }
   }
@@ -140,6 +158,14 @@ public final class LoadstarServices implements AutoCloseable {
     for (EtcdClient client : etcdClients) {
       client.close();
     }
+    if (checkClient != null) {
+      close(checkClient);
+    }
+  }
+
+  private static void close(OkHttpClient client) {
+    client.dispatcher().executorService().shutdown();
+    client.connectionPool().evictAll();
   }
 
   @Override

@@ -14,12 +14,15 @@ import io.loadstar.core.TrafficSplit;
 import io.loadstar.dns.DnsEndpointSource;
 import io.loadstar.etcd.EtcdClient;
 import io.loadstar.etcd.EtcdEndpointSource;
+import io.loadstar.okhttp.HttpHealthChecker;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import okhttp3.OkHttpClient;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
@@ -33,11 +36,14 @@ final class ServiceBalancers {
   private final String prefix;
   private final String name;
   private final LoadstarProperties.Service service;
+  private final Supplier<OkHttpClient> checkClient;
 
-  private ServiceBalancers(String name, LoadstarProperties.Service service) {
+  private ServiceBalancers(
+      String name, LoadstarProperties.Service service, Supplier<OkHttpClient> checkClient) {
     this.prefix = "loadstar.services." + name + ".";
     this.name = name;
     this.service = service;
+    this.checkClient = checkClient;
   }
 
   /**
@@ -47,8 +53,9 @@ final class ServiceBalancers {
       String name,
       LoadstarProperties.Service service,
       Function<List<String>, EtcdClient> etcd,
-      @Nullable DiscoverySources discovery) {
-    return new ServiceBalancers(name, service).build(etcd, discovery);
+      @Nullable DiscoverySources discovery,
+      Supplier<OkHttpClient> checkClient) {
+    return new ServiceBalancers(name, service, checkClient).build(etcd, discovery);
   }
 
   private LoadBalancer build(
@@ -274,7 +281,22 @@ final class ServiceBalancers {
     set(p + "rise", h.getRise(), c::rise);
     set(p + "fall", h.getFall(), c::fall);
     set(p + "port", h.getPort(), c::port);
-    b.healthChecks(TcpHealthChecker.create(), c.build());
+    String path = h.getPath();
+    if (path == null) {
+      if (h.isHttps() || h.getHost() != null) {
+        throw new InvalidConfigurationPropertyValueException(
+            prefix + "health-check.path", "(none)", "an HTTP check (https, host) needs its path");
+      }
+      b.healthChecks(TcpHealthChecker.create(), c.build());
+      return;
+    }
+    HttpHealthChecker.Builder http =
+        HttpHealthChecker.builder(checkClient.get()).https(h.isHttps());
+    set(p + "path", path, http::path);
+    String host =
+        h.getHost() != null ? h.getHost() : service.getHost() != null ? service.getHost() : name;
+    set(p + "host", host, http::host);
+    b.healthChecks(http.build(), c.build());
   }
 
   private RetryPolicy retryPolicy() {

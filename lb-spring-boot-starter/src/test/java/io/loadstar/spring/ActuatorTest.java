@@ -17,6 +17,7 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.http.ResponseEntity;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.client.RestClient;
@@ -26,6 +27,8 @@ import org.springframework.web.client.RestClient;
  * explanation of a pick, {@code /actuator/health/loadstar} names the services that have no usable
  * endpoint, and the services' meters are in the application's registry.
  */
+// Closed when the class ends: its balancers stop probing backends the class has stopped.
+@DirtiesContext
 @SpringBootTest(
     classes = ActuatorTest.App.class,
     webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,

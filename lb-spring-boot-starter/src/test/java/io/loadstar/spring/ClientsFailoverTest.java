@@ -28,6 +28,7 @@ import org.springframework.cloud.client.loadbalancer.LoadBalanced;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.client.RestClient;
@@ -42,6 +43,8 @@ import org.springframework.web.reactive.function.client.WebClient;
  * through Spring Cloud LoadBalancer (its own application, its defaults) beside it, on backends of
  * its own; the figures of both are printed at the end (the starter's README has them).
  */
+// Closed when the class ends: its balancers stop probing backends the class has stopped.
+@DirtiesContext
 @SpringBootTest(
     classes = ClientsFailoverTest.App.class,
     webEnvironment = SpringBootTest.WebEnvironment.NONE,

@@ -14,6 +14,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.client.RestClient;
@@ -23,6 +24,8 @@ import org.springframework.web.client.RestClient;
  * property-backed one): the instances and their zone metadata reach the balancer, and a backend
  * killed while still registered costs no GET.
  */
+// Closed when the class ends: its balancers stop probing backends the class has stopped.
+@DirtiesContext
 @SpringBootTest(
     classes = DiscoveryClientSourceTest.App.class,
     webEnvironment = SpringBootTest.WebEnvironment.NONE,

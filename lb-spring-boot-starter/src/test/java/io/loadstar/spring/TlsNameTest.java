@@ -16,6 +16,7 @@ import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.restclient.RestTemplateBuilder;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.client.ResourceAccessException;
@@ -28,6 +29,8 @@ import org.springframework.web.reactive.function.client.WebClient;
  * CA: every request reaches the endpoint Loadstar picked by address, and SNI, the certificate check
  * and {@code Host} use the service's name.
  */
+// Closed when the class ends: its balancers stop probing backends the class has stopped.
+@DirtiesContext
 @SpringBootTest(
     classes = TlsNameTest.App.class,
     webEnvironment = SpringBootTest.WebEnvironment.NONE,

@@ -25,6 +25,7 @@ import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.cloud.zookeeper.discovery.ZookeeperInstance;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.web.client.RestClient;
@@ -36,6 +37,8 @@ import org.springframework.web.client.RestClient;
  * deregistered, the balancer drops it.
  */
 @EnabledIf(value = "installed", disabledReason = ZooKeeperServer.INSTALL_HINT)
+// Closed when the class ends: its balancers stop probing backends the class has stopped.
+@DirtiesContext
 @SpringBootTest(
     classes = ZooKeeperDiscoveryTest.App.class,
     webEnvironment = SpringBootTest.WebEnvironment.NONE,
