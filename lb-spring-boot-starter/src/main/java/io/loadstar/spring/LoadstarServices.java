@@ -17,6 +17,7 @@ import okhttp3.OkHttpClient;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
 /**
  * The balancers of the services configured under {@code loadstar.services}, by name, and the
@@ -47,7 +48,16 @@ public final class LoadstarServices implements AutoCloseable {
       this.http = null;
     } else {
       HttpClientLoadBalancing.Builder b = HttpClientLoadBalancing.builder();
-      hosts.forEach((name, host) -> b.service(host, balancers.get(name)));
+      hosts.forEach(
+          (name, host) -> {
+            try {
+              b.service(host, balancers.get(name));
+            } catch (IllegalArgumentException e) {
+              // Not a URL host, or one another service balances already.
+              throw new InvalidConfigurationPropertyValueException(
+                  "loadstar.services." + name + ".host", host, e.getMessage());
+            }
+          });
       this.http = b.build();
     }
   }

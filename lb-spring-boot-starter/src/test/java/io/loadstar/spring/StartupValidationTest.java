@@ -98,6 +98,33 @@ class StartupValidationTest {
   }
 
   @Test
+  void badOrSharedHost_failsStartUp_namingTheProperty() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080",
+            "loadstar.services.orders.host=http://orders.internal")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.services.orders.host")
+                    .hasMessageContaining("http://orders.internal"));
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080",
+            "loadstar.services.orders.host=api",
+            "loadstar.services.api.endpoints=127.0.0.2:8080")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.services.api.host")
+                    .hasMessageContaining("already balanced"));
+  }
+
+  @Test
   void noSource_failsStartUp_sayingWhatToSet() {
     runner
         .withPropertyValues("loadstar.services.orders.strategy=random")
