@@ -81,9 +81,9 @@ public final class LoadstarServices implements AutoCloseable {
           return checks[0];
         };
     try {
-      for (Map.Entry<String, LoadstarProperties.Service> e : properties.getServices().entrySet()) {
+      for (Map.Entry<String, ServiceProperties> e : properties.getServices().entrySet()) {
         String name = e.getKey();
-        LoadstarProperties.Service service = e.getValue();
+        ServiceProperties service = e.getValue();
         String host = service.getHost() != null ? service.getHost() : name;
         balancers.put(
             name,

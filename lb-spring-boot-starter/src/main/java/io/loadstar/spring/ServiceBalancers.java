@@ -35,11 +35,11 @@ final class ServiceBalancers {
 
   private final String prefix;
   private final String name;
-  private final LoadstarProperties.Service service;
+  private final ServiceProperties service;
   private final Supplier<OkHttpClient> checkClient;
 
   private ServiceBalancers(
-      String name, LoadstarProperties.Service service, Supplier<OkHttpClient> checkClient) {
+      String name, ServiceProperties service, Supplier<OkHttpClient> checkClient) {
     this.prefix = "loadstar.services." + name + ".";
     this.name = name;
     this.service = service;
@@ -51,7 +51,7 @@ final class ServiceBalancers {
    */
   static LoadBalancer build(
       String name,
-      LoadstarProperties.Service service,
+      ServiceProperties service,
       Function<List<String>, EtcdClient> etcd,
       @Nullable DiscoverySources discovery,
       Supplier<OkHttpClient> checkClient) {
@@ -166,7 +166,7 @@ final class ServiceBalancers {
   }
 
   private boolean dns(LoadBalancers.Builder b) {
-    LoadstarProperties.Dns dns = service.getDns();
+    SourceProperties.Dns dns = service.getDns();
     String dnsName = dns.getName();
     if (dnsName == null) {
       if (dns.getPort() != null || dns.isSrv() || !dns.getServers().isEmpty()) {
@@ -210,7 +210,7 @@ final class ServiceBalancers {
   }
 
   private boolean etcd(LoadBalancers.Builder b, Function<List<String>, EtcdClient> clients) {
-    LoadstarProperties.Etcd etcd = service.getEtcd();
+    SourceProperties.Etcd etcd = service.getEtcd();
     if (etcd.getUrls().isEmpty()) {
       if (etcd.getService() != null || etcd.getPrefix() != null) {
         throw new InvalidConfigurationPropertyValueException(
@@ -228,7 +228,7 @@ final class ServiceBalancers {
   }
 
   private boolean discovery(LoadBalancers.Builder b, @Nullable DiscoverySources sources) {
-    LoadstarProperties.Discovery d = service.getDiscovery();
+    SourceProperties.Discovery d = service.getDiscovery();
     String serviceId = d.getServiceId();
     if (serviceId == null) {
       return false;
@@ -253,7 +253,7 @@ final class ServiceBalancers {
   }
 
   private OutlierDetectionConfig outlierDetection() {
-    LoadstarProperties.OutlierDetection o = service.getOutlierDetection();
+    HealthProperties.OutlierDetection o = service.getOutlierDetection();
     if (!o.isEnabled()) {
       return OutlierDetectionConfig.disabled();
     }
@@ -270,7 +270,7 @@ final class ServiceBalancers {
   }
 
   private void healthChecks(LoadBalancers.Builder b) {
-    LoadstarProperties.HealthCheck h = service.getHealthCheck();
+    HealthProperties.HealthCheck h = service.getHealthCheck();
     if (!h.isEnabled()) {
       return;
     }
@@ -300,7 +300,7 @@ final class ServiceBalancers {
   }
 
   private RetryPolicy retryPolicy() {
-    LoadstarProperties.Retry r = service.getRetry();
+    CallProperties.Retry r = service.getRetry();
     RetryPolicy.Builder c = RetryPolicy.defaults().toBuilder();
     String p = "retry.";
     set(p + "max-attempts", r.getMaxAttempts(), c::maxAttempts);
@@ -314,7 +314,7 @@ final class ServiceBalancers {
   }
 
   private void canary(LoadBalancers.Builder b) {
-    LoadstarProperties.Canary canary = service.getCanary();
+    CallProperties.Canary canary = service.getCanary();
     String tag = canary.getTag();
     if (tag == null) {
       return;
@@ -340,7 +340,7 @@ final class ServiceBalancers {
   }
 
   private void subsetting(LoadBalancers.Builder b) {
-    LoadstarProperties.SubsettingProperties s = service.getSubsetting();
+    CallProperties.Subsetting s = service.getSubsetting();
     Integer size = s.getSize();
     if (size == null) {
       if (s.getInstanceIndex() != null || s.getInstanceCount() != null) {

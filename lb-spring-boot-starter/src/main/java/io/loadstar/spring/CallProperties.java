@@ -1,0 +1,134 @@
+package io.loadstar.spring;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/** What a service's calls do beyond the pick: retries, a canary share, subsetting. */
+public final class CallProperties {
+
+  private CallProperties() {}
+
+  /** Retries on another endpoint. */
+  public static class Retry {
+
+    /** Attempts per call, the first included (1: no retries). Defaults to 3. */
+    private @Nullable Integer maxAttempts;
+
+    /** Statuses retried for idempotent requests. Defaults to 502, 503, 504. */
+    private List<Integer> retryableStatuses = new ArrayList<>();
+
+    /** Retries allowed per calls in the budget's window, in percent. Defaults to 20. */
+    private @Nullable Integer budgetPercent;
+
+    /** The longest Retry-After honoured. Defaults to 1s. */
+    private @Nullable Duration retryAfterMax;
+
+    public @Nullable Integer getMaxAttempts() {
+      return maxAttempts;
+    }
+
+    public void setMaxAttempts(@Nullable Integer maxAttempts) {
+      this.maxAttempts = maxAttempts;
+    }
+
+    public List<Integer> getRetryableStatuses() {
+      return retryableStatuses;
+    }
+
+    public void setRetryableStatuses(List<Integer> retryableStatuses) {
+      this.retryableStatuses = retryableStatuses;
+    }
+
+    public @Nullable Integer getBudgetPercent() {
+      return budgetPercent;
+    }
+
+    public void setBudgetPercent(@Nullable Integer budgetPercent) {
+      this.budgetPercent = budgetPercent;
+    }
+
+    public @Nullable Duration getRetryAfterMax() {
+      return retryAfterMax;
+    }
+
+    public void setRetryAfterMax(@Nullable Duration retryAfterMax) {
+      this.retryAfterMax = retryAfterMax;
+    }
+  }
+
+  /** A canary split. */
+  public static class Canary {
+
+    /** The canary endpoints' tag, name=value (for example version=2). Off when unset. */
+    private @Nullable String tag;
+
+    /** The canary's share of calls, in percent. */
+    private double percent;
+
+    /** Roll back to 0% when the canary fails more than the stable endpoints by these points. */
+    private @Nullable Double rollbackOnErrors;
+
+    public @Nullable String getTag() {
+      return tag;
+    }
+
+    public void setTag(@Nullable String tag) {
+      this.tag = tag;
+    }
+
+    public double getPercent() {
+      return percent;
+    }
+
+    public void setPercent(double percent) {
+      this.percent = percent;
+    }
+
+    public @Nullable Double getRollbackOnErrors() {
+      return rollbackOnErrors;
+    }
+
+    public void setRollbackOnErrors(@Nullable Double rollbackOnErrors) {
+      this.rollbackOnErrors = rollbackOnErrors;
+    }
+  }
+
+  /** Deterministic subsetting by a fixed position. */
+  public static class Subsetting {
+
+    /** Endpoints per client. Off when unset. */
+    private @Nullable Integer size;
+
+    /** This instance's position among the clients, from 0. */
+    private @Nullable Integer instanceIndex;
+
+    /** How many clients there are. */
+    private @Nullable Integer instanceCount;
+
+    public @Nullable Integer getSize() {
+      return size;
+    }
+
+    public void setSize(@Nullable Integer size) {
+      this.size = size;
+    }
+
+    public @Nullable Integer getInstanceIndex() {
+      return instanceIndex;
+    }
+
+    public void setInstanceIndex(@Nullable Integer instanceIndex) {
+      this.instanceIndex = instanceIndex;
+    }
+
+    public @Nullable Integer getInstanceCount() {
+      return instanceCount;
+    }
+
+    public void setInstanceCount(@Nullable Integer instanceCount) {
+      this.instanceCount = instanceCount;
+    }
+  }
+}
