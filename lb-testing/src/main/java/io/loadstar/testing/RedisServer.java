@@ -3,14 +3,11 @@ package io.loadstar.testing;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -127,26 +124,14 @@ public final class RedisServer implements AutoCloseable {
             .redirectOutput(log.toFile())
             .start();
     RedisServer server = new RedisServer(process, dir, host, port);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!server.accepts()) {
-      if (!process.isAlive() || System.nanoTime() > deadline) {
-        String output = Files.readString(log, StandardCharsets.UTF_8);
-        server.close();
-        throw new IOException(
-            "redis-server on " + host + ":" + port + " did not start; its output:\n" + output);
-      }
-      Thread.onSpinWait();
-    }
+    ServerProcesses.awaitReady(
+        process,
+        log,
+        "redis-server on " + host + ":" + port,
+        Duration.ofSeconds(10),
+        () -> ServerProcesses.accepts(host, port),
+        server);
     return server;
-  }
-
-  private boolean accepts() {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress(host, port), 200);
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
   }
 
   /** Returns the address it listens on. */

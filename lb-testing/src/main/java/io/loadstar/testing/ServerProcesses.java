@@ -1,10 +1,15 @@
 package io.loadstar.testing;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /** Stopping the server processes the fixtures start, and removing their working directories. */
 final class ServerProcesses {
@@ -23,6 +28,44 @@ final class ServerProcesses {
       Thread.currentThread().interrupt();
     }
     deleteTree(dir);
+  }
+
+  /**
+   * Returns once {@code ready} says the server started, polling until {@code within} has passed. If
+   * the process exits first or the time runs out, closes {@code server} and throws an exception
+   * carrying the process's output ({@code log}).
+   */
+  static void awaitReady(
+      Process process,
+      Path log,
+      String what,
+      Duration within,
+      BooleanSupplier ready,
+      AutoCloseable server)
+      throws IOException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!ready.getAsBoolean()) {
+      if (!process.isAlive() || System.nanoTime() - deadline > 0) {
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        try {
+          server.close();
+        } catch (Exception e) {
+          output += "\n(and closing it failed: " + e + ")";
+        }
+        throw new IOException(what + " did not start; its output:\n" + output);
+      }
+      Thread.onSpinWait();
+    }
+  }
+
+  /** Whether something accepts TCP connections on {@code host:port} now. */
+  static boolean accepts(String host, int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress(host, port), 200);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** Deletes {@code dir} and everything under it. */

@@ -6,8 +6,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -96,20 +96,18 @@ public final class ZooKeeperServer implements AutoCloseable {
             .redirectOutput(log.toFile())
             .start();
     ZooKeeperServer server = new ZooKeeperServer(process, dir, host, port);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!server.accepts()) {
-      if (!process.isAlive() || System.nanoTime() > deadline) {
-        String output = Files.readString(log, StandardCharsets.UTF_8);
-        server.close();
-        throw new IOException(
-            "ZooKeeper on " + host + ":" + port + " did not start; its output:\n" + output);
-      }
-      Thread.onSpinWait();
-    }
+    ServerProcesses.awaitReady(
+        process,
+        log,
+        "ZooKeeper on " + host + ":" + port,
+        Duration.ofSeconds(30),
+        server::answersRuok,
+        server);
     return server;
   }
 
-  private boolean accepts() {
+  /** Whether the server answers ZooKeeper's {@code ruok} with {@code imok}: it serves. */
+  private boolean answersRuok() {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress(host, port), 200);
       s.getOutputStream().write("ruok".getBytes(StandardCharsets.US_ASCII));
