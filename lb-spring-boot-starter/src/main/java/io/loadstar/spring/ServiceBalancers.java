@@ -135,25 +135,22 @@ final class ServiceBalancers {
   private <T> T hostPort(String property, String value, int defaultPort, HostPortFunction<T> make) {
     String v = value.strip();
     int colon = v.lastIndexOf(':');
-    boolean bracketed = v.startsWith("[");
-    boolean hasPort = colon > 0 && (!bracketed || colon > v.indexOf(']'));
-    if (!bracketed && v.indexOf(':') != colon) {
-      hasPort = false; // an unbracketed IPv6 address: no port
-    }
-    String host = hasPort ? v.substring(0, colon) : v;
+    // A port follows the last ':' after a bracketed IPv6 address, or the only ':' of anything else.
+    boolean hasPort =
+        v.startsWith("[") ? colon > v.indexOf(']') : colon > 0 && colon == v.indexOf(':');
     int port = defaultPort;
     if (hasPort) {
       try {
         port = Integer.parseInt(v.substring(colon + 1));
       } catch (NumberFormatException e) {
-        throw new InvalidConfigurationPropertyValueException(
-            prefix + property, value, "expected host:port, with a port in 1..65535");
+        port = -1;
       }
     }
-    if (port <= 0) {
+    if (port < 1 || port > 65535) {
       throw new InvalidConfigurationPropertyValueException(
           prefix + property, value, "expected host:port, with a port in 1..65535");
     }
+    String host = hasPort ? v.substring(0, colon) : v;
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
     }
