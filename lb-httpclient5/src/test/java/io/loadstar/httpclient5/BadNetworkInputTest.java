@@ -1,14 +1,8 @@
 package io.loadstar.httpclient5;
 
-import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
-import static com.github.tomakehurst.wiremock.client.WireMock.any;
-import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
-import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
-import com.github.tomakehurst.wiremock.http.Fault;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
@@ -17,16 +11,13 @@ import io.loadstar.api.SelectionStrategy;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
-import io.loadstar.testing.ResettingHttpBackend;
+import io.loadstar.testing.BadBackends;
+import io.loadstar.testing.BadBackends.BadAnswer;
 import java.io.IOException;
-import java.net.BindException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 import org.apache.hc.client5.http.async.methods.SimpleHttpResponse;
 import org.apache.hc.client5.http.async.methods.SimpleRequestBuilder;
@@ -55,44 +46,19 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * Backends that answer badly, from WireMock's faults and a raw socket that resets mid-body, for the
  * classic and the async client: each bad answer counts as the endpoint's failure, a GET is retried
- * on a healthy endpoint, a POST is not sent again, and no connection is left leased. Two healthy
- * WireMock backends on 127.0.0.1 and .2, the bad one on .3, one port.
+ * on a healthy endpoint, a POST is not sent again, and no connection is left leased. On {@link
+ * BadBackends}: two healthy backends on 127.0.0.1 and .2, the bad one on .3.
  */
 class BadNetworkInputTest {
 
-  /** The bad answers under test. */
-  enum BadAnswer {
-    MALFORMED_CHUNKED_BODY,
-    RANDOM_DATA_THEN_CLOSE,
-    EMPTY_RESPONSE,
-    RESET_BEFORE_ANSWERING,
-    RESET_MID_BODY
-  }
-
   private final List<AutoCloseable> closeables = new ArrayList<>();
-  private final List<WireMockServer> healthy = new ArrayList<>();
+  private BadBackends backends;
   private int port;
 
   @BeforeEach
   void startHealthyBackends() throws Exception {
-    for (int tries = 0; ; tries++) {
-      try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-        port = s.getLocalPort();
-      }
-      try {
-        for (int i = 1; i <= 2; i++) {
-          healthy.add(start("127.0.0." + i));
-          healthy.get(i - 1).stubFor(any(anyUrl()).willReturn(aResponse().withBody("ok-" + i)));
-        }
-        return;
-      } catch (RuntimeException e) {
-        healthy.forEach(WireMockServer::stop);
-        healthy.clear();
-        if (!(e.getCause() instanceof BindException) || tries == 10) {
-          throw e;
-        }
-      }
-    }
+    backends = BadBackends.startHealthy();
+    port = backends.port();
   }
 
   @AfterEach
@@ -100,44 +66,17 @@ class BadNetworkInputTest {
     for (int i = closeables.size() - 1; i >= 0; i--) {
       closeables.get(i).close();
     }
-    healthy.forEach(WireMockServer::stop);
-  }
-
-  private WireMockServer start(String address) {
-    WireMockServer server =
-        new WireMockServer(options().bindAddress(address).port(port).containerThreads(8));
-    server.start();
-    return server;
+    backends.close();
   }
 
   /** Starts the bad backend on 127.0.0.3 and returns how many requests it received. */
   private IntSupplier startBad(BadAnswer answer) throws IOException {
-    if (answer == BadAnswer.RESET_MID_BODY) {
-      ResettingHttpBackend raw = new ResettingHttpBackend("127.0.0.3", port);
-      closeables.add(raw);
-      return raw::requests;
-    }
-    Fault fault =
-        switch (answer) {
-          case MALFORMED_CHUNKED_BODY -> Fault.MALFORMED_RESPONSE_CHUNK;
-          case RANDOM_DATA_THEN_CLOSE -> Fault.RANDOM_DATA_THEN_CLOSE;
-          case EMPTY_RESPONSE -> Fault.EMPTY_RESPONSE;
-          default -> Fault.CONNECTION_RESET_BY_PEER;
-        };
-    WireMockServer bad = start("127.0.0.3");
-    closeables.add(bad::stop);
-    bad.stubFor(any(anyUrl()).willReturn(aResponse().withFault(fault)));
-    AtomicInteger counter = new AtomicInteger();
-    bad.addMockServiceRequestListener((request, response) -> counter.incrementAndGet());
-    return counter::get;
+    return backends.startBad(answer);
   }
 
   private LoadBalancer balancer(SelectionStrategy strategy) {
-    List<Endpoint> endpoints = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      endpoints.add(Endpoint.of("127.0.0." + i, port));
-    }
-    LoadBalancer lb = LoadBalancers.builder("svc").endpoints(endpoints).strategy(strategy).build();
+    LoadBalancer lb =
+        LoadBalancers.builder("svc").endpoints(backends.endpoints()).strategy(strategy).build();
     closeables.add(lb);
     return lb;
   }
@@ -258,8 +197,7 @@ class BadNetworkInputTest {
 
   private void assertPostFailedOnce(LoadBalancer lb, IntSupplier badReceived) {
     assertThat(Await.until(() -> badReceived.getAsInt() == 1)).isTrue();
-    assertThat(healthy.get(0).getAllServeEvents()).isEmpty();
-    assertThat(healthy.get(1).getAllServeEvents()).isEmpty();
+    assertThat(backends.healthyReceived()).isZero();
     assertThat(lb.inspect().snapshot().get(2).failures()).isEqualTo(1);
     assertThat(Await.until(() -> lb.inspect().snapshot().get(2).inFlight() == 0)).isTrue();
   }

@@ -1,14 +1,8 @@
 package io.loadstar.okhttp;
 
-import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
-import static com.github.tomakehurst.wiremock.client.WireMock.any;
-import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
-import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
-import com.github.tomakehurst.wiremock.http.Fault;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
@@ -17,14 +11,11 @@ import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.OutlierDetectionConfig;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
-import io.loadstar.testing.ResettingHttpBackend;
+import io.loadstar.testing.BadBackends;
+import io.loadstar.testing.BadBackends.BadAnswer;
 import java.io.IOException;
-import java.net.BindException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
@@ -39,44 +30,20 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * HttpBackends that answer badly, from WireMock's faults and a raw socket that resets mid-body:
  * each bad answer counts as the endpoint's failure, is retried by the idempotency rules, and leaves
- * no connection behind. Two healthy WireMock backends on 127.0.0.1 and .2, the bad one on .3, one
- * port.
+ * no connection behind. On {@link BadBackends}: two healthy backends on 127.0.0.1 and .2, the bad
+ * one on .3.
  */
 class BadNetworkInputTest {
 
-  /** The bad answers under test. */
-  enum BadAnswer {
-    MALFORMED_CHUNKED_BODY,
-    RANDOM_DATA_THEN_CLOSE,
-    EMPTY_RESPONSE,
-    RESET_BEFORE_ANSWERING,
-    RESET_MID_BODY
-  }
-
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private final OkHttpClient base = new OkHttpClient.Builder().build();
-  private final List<WireMockServer> healthy = new ArrayList<>();
+  private BadBackends backends;
   private int port;
-  private WireMockServer badWireMock;
 
   @BeforeEach
   void startHealthyBackends() throws Exception {
-    for (int tries = 0; ; tries++) {
-      port = freePort();
-      try {
-        for (int i = 1; i <= 2; i++) {
-          healthy.add(start("127.0.0." + i));
-          healthy.get(i - 1).stubFor(any(anyUrl()).willReturn(aResponse().withBody("ok-" + i)));
-        }
-        return;
-      } catch (RuntimeException e) {
-        healthy.forEach(WireMockServer::stop);
-        healthy.clear();
-        if (!(e.getCause() instanceof BindException) || tries == 10) {
-          throw e;
-        }
-      }
-    }
+    backends = BadBackends.startHealthy();
+    port = backends.port();
   }
 
   @AfterEach
@@ -84,67 +51,20 @@ class BadNetworkInputTest {
     for (AutoCloseable c : closeables) {
       c.close();
     }
-    healthy.forEach(WireMockServer::stop);
-    if (badWireMock != null) {
-      badWireMock.stop();
-    }
+    backends.close();
     base.dispatcher().executorService().shutdown();
     base.connectionPool().evictAll();
   }
 
-  private WireMockServer start(String address) {
-    WireMockServer server =
-        new WireMockServer(options().bindAddress(address).port(port).containerThreads(8));
-    server.start();
-    return server;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
-    }
-  }
-
   /** Starts the bad backend on 127.0.0.3 and returns how to count what it received. */
   private IntSupplier startBad(BadAnswer answer) throws IOException {
-    if (answer == BadAnswer.RESET_MID_BODY) {
-      ResettingHttpBackend raw = new ResettingHttpBackend("127.0.0.3", port);
-      closeables.add(raw);
-      return raw::requests;
-    }
-    Fault fault;
-    switch (answer) {
-      case MALFORMED_CHUNKED_BODY:
-        fault = Fault.MALFORMED_RESPONSE_CHUNK;
-        break;
-      case RANDOM_DATA_THEN_CLOSE:
-        fault = Fault.RANDOM_DATA_THEN_CLOSE;
-        break;
-      case EMPTY_RESPONSE:
-        fault = Fault.EMPTY_RESPONSE;
-        break;
-      default:
-        fault = Fault.CONNECTION_RESET_BY_PEER;
-    }
-    badWireMock = start("127.0.0.3");
-    badWireMock.stubFor(any(anyUrl()).willReturn(aResponse().withFault(fault)));
-    AtomicInteger counter = new AtomicInteger();
-    badWireMock.addMockServiceRequestListener((request, response) -> counter.incrementAndGet());
-    return counter::get;
-  }
-
-  private List<Endpoint> endpoints() {
-    List<Endpoint> list = new ArrayList<>();
-    for (int i = 1; i <= 3; i++) {
-      list.add(Endpoint.of("127.0.0." + i, port));
-    }
-    return list;
+    return backends.startBad(answer);
   }
 
   private LoadBalancer balancer(io.loadstar.api.SelectionStrategy strategy) {
     LoadBalancer lb =
         LoadBalancers.builder("svc")
-            .endpoints(endpoints())
+            .endpoints(backends.endpoints())
             .strategy(strategy)
             .outlierDetection(OutlierDetectionConfig.defaults())
             .build();
@@ -205,8 +125,7 @@ class BadNetworkInputTest {
             })
         .isInstanceOf(IOException.class);
     assertThat(Await.until(() -> badReceived.getAsInt() == 1)).isTrue();
-    assertThat(healthy.get(0).getAllServeEvents()).isEmpty();
-    assertThat(healthy.get(1).getAllServeEvents()).isEmpty();
+    assertThat(backends.healthyReceived()).isZero();
     assertThat(lb.inspect().snapshot().get(2).failures()).isEqualTo(1);
     assertThat(lb.inspect().snapshot().get(2).inFlight()).isZero();
     LoadBalancingInterceptorTest.assertPoolIdle(client);
