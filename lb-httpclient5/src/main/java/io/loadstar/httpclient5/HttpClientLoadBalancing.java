@@ -146,8 +146,12 @@ public final class HttpClientLoadBalancing {
     return services.keySet();
   }
 
-  /** Returns the balancer of a URL host, or {@code null} if it is not balanced. */
-  @Nullable LoadBalancer balancerOf(String host) {
+  /**
+   * Returns the balancer of a URL host, keyed as requests are (case, a trailing dot and an IPv6
+   * literal's brackets do not matter), or {@code null} if the host is not balanced. For drivers
+   * that share this balancing's services (the Spring Boot starter's, for other transports).
+   */
+  public @Nullable LoadBalancer balancerOf(String host) {
     return services.get(HttpRules.serviceKey(host));
   }
 

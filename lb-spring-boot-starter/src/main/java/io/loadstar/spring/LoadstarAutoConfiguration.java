@@ -1,8 +1,11 @@
 package io.loadstar.spring;
 
+import io.loadstar.api.Ticker;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -22,14 +25,18 @@ import org.springframework.context.annotation.Configuration;
 /**
  * Loadstar's auto-configuration: a balancer per service configured under {@code loadstar.services},
  * and the HTTP clients Spring Boot builds ({@code RestClient.Builder}, {@code RestTemplateBuilder},
- * {@code WebClient.Builder}) balanced per request for those services' hosts through Apache
- * HttpClient 5, which keeps the service's name for {@code Host} and TLS. Other hosts pass through
- * untouched. Off with {@code loadstar.enabled=false}.
+ * {@code WebClient.Builder}) balanced per request for those services' hosts: through Apache
+ * HttpClient 5, which keeps the service's name for {@code Host} and TLS, or on another transport by
+ * sending each attempt to the endpoint's address (plain HTTP, unless a service's certificates name
+ * its endpoints' addresses). Other hosts pass through untouched. Off with {@code
+ * loadstar.enabled=false}.
  */
 @AutoConfiguration
 @ConditionalOnProperty(prefix = "loadstar", name = "enabled", matchIfMissing = true)
 @EnableConfigurationProperties(LoadstarProperties.class)
 public class LoadstarAutoConfiguration {
+
+  private static final Logger log = LoggerFactory.getLogger(LoadstarAutoConfiguration.class);
 
   /** The configured services' balancers; closed with the context. */
   @Bean(destroyMethod = "close")
@@ -87,9 +94,73 @@ public class LoadstarAutoConfiguration {
   }
 
   /**
-   * Refuses to start when Boot's HTTP clients would send a balanced host's requests over a
-   * transport that cannot be balanced per request (the JDK, Jetty or Reactor Netty clients): they
-   * would go wherever the host name resolves, unbalanced. Says which property selects HttpClient 5.
+   * RestClient and RestTemplate on another transport (the JDK client, Jetty, Reactor Netty,
+   * HttpURLConnection), which cannot connect to one address while verifying another name: each
+   * attempt is sent to the endpoint's address instead ({@link RewritingInterceptor}).
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.boot.restclient.RestClientCustomizer")
+  static class ImperativeByAddress {
+
+    @Bean
+    org.springframework.boot.restclient.RestClientCustomizer loadstarRestClientCustomizer(
+        LoadstarServices services, ObjectProvider<ClientHttpRequestFactoryBuilder<?>> factory) {
+      return builder ->
+          byAddressInterceptor(services, factory).ifPresent(builder::requestInterceptor);
+    }
+
+    @Bean
+    org.springframework.boot.restclient.RestTemplateCustomizer loadstarRestTemplateCustomizer(
+        LoadstarServices services, ObjectProvider<ClientHttpRequestFactoryBuilder<?>> factory) {
+      return template ->
+          byAddressInterceptor(services, factory).ifPresent(template.getInterceptors()::add);
+    }
+
+    private static Optional<RewritingInterceptor> byAddressInterceptor(
+        LoadstarServices services, ObjectProvider<ClientHttpRequestFactoryBuilder<?>> factory) {
+      ClientHttpRequestFactoryBuilder<?> builder = factory.getIfAvailable();
+      if (builder == null || builder instanceof HttpComponentsClientHttpRequestFactoryBuilder) {
+        return Optional.empty(); // HttpClient 5's own handler balances, keeping the TLS name
+      }
+      return services
+          .addressRewriting()
+          .map(r -> new RewritingInterceptor(r, transportName(builder), Ticker.system()));
+    }
+  }
+
+  /** WebClient on another connector: each attempt sent to the endpoint's address. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(
+      name = {
+        "org.springframework.boot.webclient.WebClientCustomizer",
+        "org.springframework.web.reactive.function.client.ExchangeFilterFunction"
+      })
+  static class ReactiveByAddress {
+
+    @Bean
+    org.springframework.boot.webclient.WebClientCustomizer loadstarWebClientCustomizer(
+        LoadstarServices services, ObjectProvider<ClientHttpConnectorBuilder<?>> connector) {
+      return builder -> {
+        ClientHttpConnectorBuilder<?> c = connector.getIfAvailable();
+        if (c == null || isHttpComponents(c)) {
+          return; // HttpClient 5's own handler balances, keeping the TLS name
+        }
+        services
+            .addressRewriting()
+            .ifPresent(
+                r ->
+                    builder.filter(
+                        new RewritingExchangeFilter(
+                            r, transportName(c), Ticker.system(), setsHost(c))));
+      };
+    }
+  }
+
+  /**
+   * Refuses to start when a service declared HTTPS would be called over a transport that can only
+   * verify the endpoint's address (the JDK, Jetty or Reactor Netty clients, HttpURLConnection),
+   * unless the service says its certificates name those addresses; says which setting to change.
+   * Logs which transport each kind of client balances over.
    */
   @Bean
   static SmartInitializingSingleton loadstarTransportCheck(
@@ -101,40 +172,76 @@ public class LoadstarAutoConfiguration {
       if (s == null || s.hosts().isEmpty()) {
         return;
       }
-      List<String> problems = new ArrayList<>();
+      List<String> byAddress = new ArrayList<>();
+      List<String> fixes = new ArrayList<>();
       ClientHttpRequestFactoryBuilder<?> factory = imperative.getIfAvailable();
       if (factory != null && !(factory instanceof HttpComponentsClientHttpRequestFactoryBuilder)) {
-        problems.add(
-            "RestClient and RestTemplate are built on "
-                + factory.getClass().getSimpleName()
-                + ": set spring.http.clients.imperative.factory=http-components");
+        byAddress.add("RestClient and RestTemplate on " + transportName(factory));
+        fixes.add("spring.http.clients.imperative.factory=http-components");
       }
       ClientHttpConnectorBuilder<?> connector = reactive.getIfAvailable();
-      if (connector != null
-          && !connector
-              .getClass()
-              .getName()
-              .equals(
-                  "org.springframework.boot.http.client.reactive.HttpComponentsClientHttpConnectorBuilder")) {
-        problems.add(
-            "WebClient is built on "
-                + connector.getClass().getSimpleName()
-                + ": set spring.http.clients.reactive.connector=http-components and add"
-                + " org.apache.httpcomponents.core5:httpcore5-reactive");
+      if (connector != null && !isHttpComponents(connector)) {
+        byAddress.add("WebClient on " + transportName(connector));
+        fixes.add(
+            "spring.http.clients.reactive.connector=http-components (with"
+                + " org.apache.httpcomponents.core5:httpcore5-reactive)");
       }
-      if (!problems.isEmpty()) {
+      if (byAddress.isEmpty()) {
+        return;
+      }
+      log.info(
+          "Loadstar balances {} by sending each attempt to the endpoint's address (these clients"
+              + " cannot connect to one address while verifying another name); plain HTTP only,"
+              + " unless a service sets tls-name=endpoint-address",
+          String.join(" and ", byAddress));
+      List<String> https = s.httpsByServiceName();
+      if (!https.isEmpty()) {
         throw new IllegalStateException(
-            "Loadstar balances requests to "
-                + hostList(s.hosts())
-                + " per request through Apache HttpClient 5, which connects to the endpoint it"
-                + " picks while keeping the service's name for Host and TLS; "
-                + String.join("; ", problems)
-                + " (or set loadstar.enabled=false)");
+            "Loadstar services "
+                + https
+                + " are called over HTTPS (https=true), but "
+                + String.join(" and ", byAddress)
+                + " can only verify the endpoint's address, not the service's name: set "
+                + String.join(" and ", fixes)
+                + " (Apache HttpClient 5 keeps the service's name), or set"
+                + " loadstar.services.<name>.tls-name=endpoint-address if the services'"
+                + " certificates name their endpoints' addresses");
       }
     };
   }
 
-  private static String hostList(Map<String, String> hosts) {
-    return String.join(", ", hosts.values());
+  /**
+   * Whether a connector lets a caller set {@code Host}: the JDK's refuses it ("restricted header
+   * name") unless the system property {@code jdk.httpclient.allowRestrictedHeaders} lists it.
+   */
+  private static boolean setsHost(ClientHttpConnectorBuilder<?> connector) {
+    if (!connector
+        .getClass()
+        .getName()
+        .equals("org.springframework.boot.http.client.reactive.JdkClientHttpConnectorBuilder")) {
+      return true;
+    }
+    String allowed = System.getProperty("jdk.httpclient.allowRestrictedHeaders", "");
+    for (String header : allowed.split(",")) {
+      if (header.trim().equalsIgnoreCase("host")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean isHttpComponents(ClientHttpConnectorBuilder<?> connector) {
+    return connector
+        .getClass()
+        .getName()
+        .equals(
+            "org.springframework.boot.http.client.reactive.HttpComponentsClientHttpConnectorBuilder");
+  }
+
+  /** A transport's name for messages: its builder's, without "ClientHttp...Builder". */
+  private static String transportName(Object builder) {
+    String name = builder.getClass().getSimpleName();
+    int cut = name.indexOf("ClientHttp");
+    return cut > 0 ? name.substring(0, cut) : name;
   }
 }

@@ -34,14 +34,17 @@ public final class LoadstarServices implements AutoCloseable {
   private final List<EtcdClient> etcdClients;
   private final @Nullable OkHttpClient checkClient;
   private final @Nullable HttpClientLoadBalancing http;
+  private final Map<String, ServiceProperties> properties;
 
   private LoadstarServices(
       Map<String, LoadBalancer> balancers,
       Map<String, String> hosts,
+      Map<String, ServiceProperties> properties,
       List<EtcdClient> etcdClients,
       @Nullable OkHttpClient checkClient) {
     this.balancers = Collections.unmodifiableMap(balancers);
     this.hosts = Collections.unmodifiableMap(hosts);
+    this.properties = Map.copyOf(properties);
     this.etcdClients = etcdClients;
     this.checkClient = checkClient;
     if (balancers.isEmpty()) {
@@ -96,7 +99,12 @@ public final class LoadstarServices implements AutoCloseable {
         hosts.put(name, host);
       }
       LoadstarServices services =
-          new LoadstarServices(balancers, hosts, new ArrayList<>(etcd.values()), checks[0]);
+          new LoadstarServices(
+              balancers,
+              hosts,
+              properties.getServices(),
+              new ArrayList<>(etcd.values()),
+              checks[0]);
       services.awaitReady(properties.getStartupWait());
       return services;
     } catch (RuntimeException e) {
@@ -154,6 +162,34 @@ public final class LoadstarServices implements AutoCloseable {
   /** Returns the HttpClient 5 balancing of the services' hosts, empty if none is configured. */
   public Optional<HttpClientLoadBalancing> httpClientBalancing() {
     return Optional.ofNullable(http);
+  }
+
+  /**
+   * The balancing of the services' hosts for clients that connect by the endpoint's address, empty
+   * if no service is configured.
+   */
+  Optional<AddressRewriting> addressRewriting() {
+    if (http == null) {
+      return Optional.empty();
+    }
+    Map<String, ServiceProperties.TlsName> tlsNames = new LinkedHashMap<>();
+    properties.forEach((name, p) -> tlsNames.put(name, p.getTlsName()));
+    return Optional.of(new AddressRewriting(http, tlsNames));
+  }
+
+  /**
+   * The services declared HTTPS ({@code https=true}) whose certificates name the service, not the
+   * endpoints' addresses: those a client connecting by address cannot call.
+   */
+  List<String> httpsByServiceName() {
+    List<String> names = new ArrayList<>();
+    properties.forEach(
+        (name, p) -> {
+          if (p.isHttps() && p.getTlsName() == ServiceProperties.TlsName.SERVICE) {
+            names.add(name);
+          }
+        });
+    return names;
   }
 
   @Override

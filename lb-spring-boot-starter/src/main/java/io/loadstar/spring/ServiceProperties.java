@@ -29,6 +29,20 @@ public class ServiceProperties {
   /** Endpoints from a Spring Cloud DiscoveryClient (Consul, Eureka, Kubernetes, ZooKeeper...). */
   private final SourceProperties.Discovery discovery = new SourceProperties.Discovery();
 
+  /**
+   * Whether the service is called over HTTPS. With a client that cannot keep the service's TLS name
+   * (see tls-name), start-up then fails unless tls-name is endpoint-address. Defaults to false.
+   */
+  private boolean https;
+
+  /**
+   * The name an endpoint's certificate is checked against. Apache HttpClient 5 always checks the
+   * service's host; the JDK client, Jetty, Reactor Netty and HttpURLConnection connect by the
+   * endpoint's address and can only check that, so they send HTTPS to this service only when this
+   * says endpoint-address (its certificates name their addresses). Defaults to service.
+   */
+  private TlsName tlsName = TlsName.SERVICE;
+
   /** How endpoints are chosen. Defaults to least request. */
   private LoadstarProperties.@Nullable Strategy strategy;
 
@@ -91,6 +105,22 @@ public class ServiceProperties {
     return discovery;
   }
 
+  public boolean isHttps() {
+    return https;
+  }
+
+  public void setHttps(boolean https) {
+    this.https = https;
+  }
+
+  public TlsName getTlsName() {
+    return tlsName;
+  }
+
+  public void setTlsName(TlsName tlsName) {
+    this.tlsName = tlsName;
+  }
+
   public LoadstarProperties.@Nullable Strategy getStrategy() {
     return strategy;
   }
@@ -149,5 +179,13 @@ public class ServiceProperties {
 
   public CallProperties.Subsetting getSubsetting() {
     return subsetting;
+  }
+
+  /** The name an endpoint's TLS certificate is checked against. */
+  public enum TlsName {
+    /** The service's host, the URL's: what Apache HttpClient 5 checks. */
+    SERVICE,
+    /** The endpoint's address: for certificates that name their endpoints' addresses. */
+    ENDPOINT_ADDRESS
   }
 }

@@ -13,8 +13,8 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 /**
  * Start-up with the starter: properties bound by Boot's binder, unknown or invalid ones refused
- * with the property named, and a transport that cannot be balanced per request refused with the
- * setting that fixes it.
+ * with the property named, and an HTTPS service on a transport that can only verify the endpoint's
+ * address refused with the settings that fix it.
  */
 class StartupValidationTest {
 
@@ -166,25 +166,70 @@ class StartupValidationTest {
                     .hasStackTraceContaining("fastest"));
   }
 
+  private final ApplicationContextRunner onReactorNettyAndJdk =
+      new ApplicationContextRunner()
+          .withConfiguration(
+              AutoConfigurations.of(
+                  LoadstarAutoConfiguration.class,
+                  HttpClientAutoConfiguration.class,
+                  ImperativeHttpClientAutoConfiguration.class,
+                  ReactiveHttpClientAutoConfiguration.class))
+          .withPropertyValues(
+              "spring.http.clients.imperative.factory=jdk",
+              "loadstar.services.orders.host=orders.internal",
+              "loadstar.services.orders.endpoints=127.0.0.1:8080");
+
   @Test
-  void webClientOnReactorNetty_failsStartUp_namingTheSettingThatFixesIt() {
-    new ApplicationContextRunner()
-        .withConfiguration(
-            AutoConfigurations.of(
-                LoadstarAutoConfiguration.class,
-                HttpClientAutoConfiguration.class,
-                ReactiveHttpClientAutoConfiguration.class))
-        .withPropertyValues(
-            "loadstar.services.orders.host=orders.internal",
-            "loadstar.services.orders.endpoints=127.0.0.1:8080")
+  void plainHttpServiceOnReactorNettyAndTheJdkClient_starts() {
+    onReactorNettyAndJdk.run(context -> assertThat(context).hasNotFailed());
+  }
+
+  @Test
+  void httpsServiceOnReactorNettyAndTheJdkClient_failsStartUp_namingTheSettingsThatFixIt() {
+    onReactorNettyAndJdk
+        .withPropertyValues("loadstar.services.orders.https=true")
         .run(
             context ->
                 assertThat(context)
                     .getFailure()
-                    .hasMessageContaining("orders.internal")
-                    .hasMessageContaining("WebClient is built on ReactorClientHttpConnectorBuilder")
-                    .hasMessageContaining(
-                        "spring.http.clients.reactive.connector=http-components"));
+                    .hasMessageContaining("[orders] are called over HTTPS")
+                    .hasMessageContaining("RestClient and RestTemplate on Jdk")
+                    .hasMessageContaining("WebClient on Reactor")
+                    .hasMessageContaining("spring.http.clients.imperative.factory=http-components")
+                    .hasMessageContaining("spring.http.clients.reactive.connector=http-components")
+                    .hasMessageContaining("tls-name=endpoint-address"));
+  }
+
+  @Test
+  void httpsServiceWhoseCertificatesNameTheAddresses_startsOnReactorNettyAndTheJdkClient() {
+    onReactorNettyAndJdk
+        .withPropertyValues(
+            "loadstar.services.orders.https=true",
+            "loadstar.services.orders.tls-name=endpoint-address")
+        .run(context -> assertThat(context).hasNotFailed());
+  }
+
+  @Test
+  void httpsServiceOnHttpClient5_starts() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080",
+            "loadstar.services.orders.https=true")
+        .run(context -> assertThat(context).hasNotFailed());
+  }
+
+  @Test
+  void unknownTlsName_failsStartUp_namingTheProperty() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080",
+            "loadstar.services.orders.tls-name=ip")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining("loadstar.services.orders.tls-name")
+                    .hasStackTraceContaining("ip"));
   }
 
   @Test
