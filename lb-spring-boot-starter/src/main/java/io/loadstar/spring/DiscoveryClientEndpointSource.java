@@ -22,23 +22,27 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.cloud.client.ServiceInstance;
 import org.springframework.cloud.client.discovery.DiscoveryClient;
+import org.springframework.cloud.client.discovery.ReactiveDiscoveryClient;
 
 /**
- * Endpoints from a Spring Cloud {@link DiscoveryClient}, so every registry Spring Cloud speaks
- * (Consul, Eureka, Kubernetes, ZooKeeper, a simple list) feeds Loadstar: the service's instances
- * are read every refresh interval, and at once when the registry says it changed ({@link
- * #refreshNow}, which the starter calls on Spring Cloud's {@code HeartbeatEvent}). An instance's
- * {@code zone} and {@code weight} metadata become the endpoint's zone and weight, and its other
- * metadata its tags. Reads run on the balancer's worker threads, one at a time; a read that fails
- * keeps the last endpoints (the balancer's {@code keepLastEndpoints}), and an instance with bad
- * data (no host, a port outside 1..65535, a weight that is not a number) is skipped and logged
- * once.
+ * Endpoints from a Spring Cloud {@link DiscoveryClient} (or a {@link ReactiveDiscoveryClient}:
+ * {@link #reactive}), so every registry Spring Cloud speaks (Consul, Eureka, Kubernetes, ZooKeeper,
+ * a simple list) feeds Loadstar: the service's instances are read every refresh interval, and at
+ * once when the registry says it changed ({@link #refreshNow}, which the starter calls on Spring
+ * Cloud's {@code HeartbeatEvent}). An instance's {@code zone} and {@code weight} metadata become
+ * the endpoint's zone and weight, and its other metadata its tags. Reads run on the balancer's
+ * worker threads, one at a time; a read that fails keeps the last endpoints (the balancer's {@code
+ * keepLastEndpoints}), and an instance with bad data (no host, a port outside 1..65535, a weight
+ * that is not a number) is skipped and logged once.
  */
 public final class DiscoveryClientEndpointSource extends AbstractEndpointSource {
 
   private static final Logger log = LoggerFactory.getLogger(DiscoveryClientEndpointSource.class);
 
-  private final DiscoveryClient client;
+  /** How long a read from a {@link ReactiveDiscoveryClient} may take before it counts as failed. */
+  public static final Duration REACTIVE_READ_TIMEOUT = Duration.ofSeconds(10);
+
+  private final Instances client;
   private final String serviceId;
   private final long intervalNanos;
   private final AtomicBoolean reading = new AtomicBoolean();
@@ -57,7 +61,26 @@ public final class DiscoveryClientEndpointSource extends AbstractEndpointSource 
    */
   public DiscoveryClientEndpointSource(
       DiscoveryClient client, String serviceId, Duration refreshInterval) {
-    this.client = requireNonNull(client, "client");
+    this(blocking(requireNonNull(client, "client")), serviceId, refreshInterval);
+  }
+
+  /**
+   * Creates a source for {@code serviceId}'s instances in a {@link ReactiveDiscoveryClient}, for
+   * registries that have only that (Spring Cloud's blocking discovery turned off): each read waits
+   * on the balancer's worker thread, never on a reactive one, up to {@link #REACTIVE_READ_TIMEOUT}.
+   *
+   * @throws IllegalArgumentException as the blocking constructor
+   */
+  public static DiscoveryClientEndpointSource reactive(
+      ReactiveDiscoveryClient client, String serviceId, Duration refreshInterval) {
+    return new DiscoveryClientEndpointSource(
+        new ReactiveInstances(requireNonNull(client, "client"), REACTIVE_READ_TIMEOUT),
+        serviceId,
+        refreshInterval);
+  }
+
+  DiscoveryClientEndpointSource(Instances client, String serviceId, Duration refreshInterval) {
+    this.client = client;
     requireNonNull(serviceId, "serviceId");
     if (serviceId.isBlank()) {
       throw new IllegalArgumentException("serviceId: '" + serviceId + "' (expected: not blank)");
@@ -70,6 +93,29 @@ public final class DiscoveryClientEndpointSource extends AbstractEndpointSource 
     }
     this.serviceId = serviceId;
     this.intervalNanos = refreshInterval.toNanos();
+  }
+
+  /** Where a source reads a service's instances: a blocking or a reactive discovery client. */
+  interface Instances {
+    /** The service's instances now; throws if the registry cannot say. */
+    List<ServiceInstance> get(String serviceId);
+
+    /** The client, for messages. */
+    String description();
+  }
+
+  private static Instances blocking(DiscoveryClient client) {
+    return new Instances() {
+      @Override
+      public List<ServiceInstance> get(String serviceId) {
+        return client.getInstances(serviceId);
+      }
+
+      @Override
+      public String description() {
+        return client.description();
+      }
+    };
   }
 
   @Override
@@ -127,7 +173,7 @@ public final class DiscoveryClientEndpointSource extends AbstractEndpointSource 
   private void read() {
     List<ServiceInstance> instances;
     try {
-      instances = client.getInstances(serviceId);
+      instances = client.get(serviceId);
     } catch (RuntimeException e) {
       publish(EndpointUpdate.failed(e));
       return;

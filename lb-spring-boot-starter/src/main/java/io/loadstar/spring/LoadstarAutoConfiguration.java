@@ -52,8 +52,10 @@ public class LoadstarAutoConfiguration {
   static class Discovery {
     @Bean
     static DiscoverySources loadstarDiscoverySources(
-        ObjectProvider<org.springframework.cloud.client.discovery.DiscoveryClient> clients) {
-      return new SpringCloudDiscoverySources(clients);
+        ObjectProvider<org.springframework.cloud.client.discovery.DiscoveryClient> clients,
+        ObjectProvider<org.springframework.cloud.client.discovery.ReactiveDiscoveryClient>
+            reactiveClients) {
+      return new SpringCloudDiscoverySources(clients, reactiveClients);
     }
   }
 

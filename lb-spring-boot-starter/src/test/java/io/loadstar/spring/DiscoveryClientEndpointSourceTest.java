@@ -21,6 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.springframework.cloud.client.DefaultServiceInstance;
 import org.springframework.cloud.client.ServiceInstance;
 import org.springframework.cloud.client.discovery.DiscoveryClient;
+import org.springframework.cloud.client.discovery.ReactiveDiscoveryClient;
+import reactor.core.publisher.Flux;
 
 /**
  * The DiscoveryClient source on the balancer's clock (fake, from several origins): read at start,
@@ -121,6 +123,55 @@ class DiscoveryClientEndpointSourceTest {
       source.refreshNow();
       assertThat(Await.until(() -> registry.reads.get() > before)).isTrue();
       assertThat(keys(lb)).hasSize(4); // the last good list stays
+    }
+  }
+
+  @Test
+  void aReactiveDiscoveryClient_feedsTheBalancer_andAFailingOneKeepsTheLastEndpoints() {
+    FakeTicker ticker = new FakeTicker();
+    ManualScheduler scheduler = new ManualScheduler(ticker);
+    Registry registry = new Registry();
+    registry.add("10.0.0.1", 8080, Map.of("zone", "a"));
+    registry.add("10.0.0.2", 8080, Map.of());
+    ReactiveDiscoveryClient reactive =
+        new ReactiveDiscoveryClient() {
+          @Override
+          public String description() {
+            return "a reactive test registry";
+          }
+
+          @Override
+          public Flux<ServiceInstance> getInstances(String serviceId) {
+            return Flux.defer(() -> Flux.fromIterable(registry.getInstances(serviceId)));
+          }
+
+          @Override
+          public Flux<String> getServices() {
+            return Flux.just("orders");
+          }
+        };
+    DiscoveryClientEndpointSource source =
+        DiscoveryClientEndpointSource.reactive(reactive, "orders", Duration.ofSeconds(5));
+    try (LoadBalancer lb =
+        LoadBalancers.builder("orders")
+            .source(source)
+            .ticker(ticker)
+            .scheduler(scheduler)
+            .build()) {
+      scheduler.runDueTasks();
+      assertThat(Await.until(() -> keys(lb).size() == 2)).isTrue();
+      assertThat(lb.inspect().endpoints())
+          .filteredOn(e -> e.host().equals("10.0.0.1"))
+          .extracting(Endpoint::zone)
+          .containsExactly("a");
+      registry.add("10.0.0.3", 8080, Map.of());
+      source.refreshNow();
+      assertThat(Await.until(() -> keys(lb).size() == 3)).isTrue();
+      registry.down = true; // the Flux fails
+      int before = registry.reads.get();
+      source.refreshNow();
+      assertThat(Await.until(() -> registry.reads.get() > before)).isTrue();
+      assertThat(keys(lb)).hasSize(3);
     }
   }
 
