@@ -1,13 +1,9 @@
 package io.loadstar.spring;
 
-import io.loadstar.api.Attempt;
-import io.loadstar.api.CallFailure;
-import io.loadstar.api.Ticker;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
@@ -23,37 +19,29 @@ final class ReportingResponse implements ClientHttpResponse {
 
   private final ClientHttpResponse delegate;
   private final byte @Nullable [] head;
-  private final @Nullable Attempt attempt;
-  private final @Nullable Ticker ticker;
-  private final long start;
-  private final AtomicBoolean reported = new AtomicBoolean();
+  private final @Nullable InputStream rest;
+  private final @Nullable AttemptReport report;
   private @Nullable InputStream body;
-  private @Nullable InputStream rest;
 
   private ReportingResponse(
       ClientHttpResponse delegate,
       byte @Nullable [] head,
       @Nullable InputStream rest,
-      @Nullable Attempt attempt,
-      @Nullable Ticker ticker,
-      long start) {
+      @Nullable AttemptReport report) {
     this.delegate = delegate;
     this.head = head;
     this.rest = rest;
-    this.attempt = attempt;
-    this.ticker = ticker;
-    this.start = start;
+    this.report = report;
   }
 
   /** An answer whose body is not read ahead: its attempt is reported as the body is read. */
-  static ReportingResponse streaming(
-      ClientHttpResponse delegate, Attempt attempt, Ticker ticker, long start) {
-    return new ReportingResponse(delegate, null, null, attempt, ticker, start);
+  static ReportingResponse streaming(ClientHttpResponse delegate, AttemptReport report) {
+    return new ReportingResponse(delegate, null, null, report);
   }
 
   /** An answer whose body was read whole, {@code body}; its attempt is reported already. */
   static ReportingResponse whole(ClientHttpResponse delegate, byte[] body) {
-    return new ReportingResponse(delegate, body, null, null, null, 0);
+    return new ReportingResponse(delegate, body, null, null);
   }
 
   /**
@@ -61,13 +49,8 @@ final class ReportingResponse implements ClientHttpResponse {
    * attempt is reported as the rest is read.
    */
   static ReportingResponse readAhead(
-      ClientHttpResponse delegate,
-      byte[] head,
-      InputStream rest,
-      Attempt attempt,
-      Ticker ticker,
-      long start) {
-    return new ReportingResponse(delegate, head, rest, attempt, ticker, start);
+      ClientHttpResponse delegate, byte[] head, InputStream rest, AttemptReport report) {
+    return new ReportingResponse(delegate, head, rest, report);
   }
 
   @Override
@@ -88,13 +71,13 @@ final class ReportingResponse implements ClientHttpResponse {
   @Override
   public synchronized InputStream getBody() throws IOException {
     if (body == null) {
-      if (head != null && rest == null) {
-        body = new ByteArrayInputStream(head);
+      if (report == null) {
+        body = new ByteArrayInputStream(head != null ? head : new byte[0]);
       } else {
         InputStream tail = rest != null ? rest : delegate.getBody();
         InputStream whole =
             head != null ? new SequenceInputStream(new ByteArrayInputStream(head), tail) : tail;
-        body = new Reporting(whole);
+        body = new Reporting(whole, report);
       }
     }
     return body;
@@ -102,28 +85,20 @@ final class ReportingResponse implements ClientHttpResponse {
 
   @Override
   public void close() {
-    succeeded(); // closed before the end: the caller stopped reading, not the endpoint's failure
+    if (report != null) {
+      report.succeeded(); // closed before the end: the caller stopped reading, not a failure
+    }
     delegate.close();
   }
 
-  private void succeeded() {
-    if (attempt != null && reported.compareAndSet(false, true)) {
-      attempt.succeeded(ticker.nanoTime() - start);
-    }
-  }
-
-  private void failed(IOException e) {
-    if (attempt != null && reported.compareAndSet(false, true)) {
-      attempt.failed(CallFailure.classify(e), ticker.nanoTime() - start, -1, 0);
-    }
-  }
-
   /** Reports the attempt at the body's end or break. */
-  private final class Reporting extends InputStream {
+  private static final class Reporting extends InputStream {
     private final InputStream in;
+    private final AttemptReport report;
 
-    Reporting(InputStream in) {
+    Reporting(InputStream in, AttemptReport report) {
       this.in = in;
+      this.report = report;
     }
 
     @Override
@@ -131,11 +106,11 @@ final class ReportingResponse implements ClientHttpResponse {
       try {
         int b = in.read();
         if (b < 0) {
-          succeeded();
+          report.succeeded();
         }
         return b;
       } catch (IOException e) {
-        failed(e);
+        report.bodyFailed(e);
         throw e;
       }
     }
@@ -145,11 +120,11 @@ final class ReportingResponse implements ClientHttpResponse {
       try {
         int n = in.read(buffer, offset, length);
         if (n < 0) {
-          succeeded();
+          report.succeeded();
         }
         return n;
       } catch (IOException e) {
-        failed(e);
+        report.bodyFailed(e);
         throw e;
       }
     }
@@ -161,7 +136,7 @@ final class ReportingResponse implements ClientHttpResponse {
 
     @Override
     public void close() throws IOException {
-      succeeded();
+      report.succeeded();
       in.close();
     }
   }

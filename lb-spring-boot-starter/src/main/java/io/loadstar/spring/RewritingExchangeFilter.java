@@ -1,7 +1,5 @@
 package io.loadstar.spring;
 
-import static java.util.Objects.requireNonNull;
-
 import io.loadstar.api.Attempt;
 import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
@@ -14,7 +12,6 @@ import io.loadstar.httpclient5.EndpointUnavailableException;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.springframework.core.io.buffer.DataBuffer;
@@ -63,6 +60,11 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
     }
     return Mono.defer(
         () -> {
+          try {
+            rewriting.checkScheme(request.url(), lb, transport);
+          } catch (IOException e) {
+            return Mono.<ClientResponse>error(e);
+          }
           Exchange exchange = new Exchange(lb, request, next);
           return exchange.start().doOnCancel(exchange::discardHeld);
         });
@@ -75,7 +77,7 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
     private final ClientRequest request;
     private final ExchangeFunction next;
     private final String hostHeader;
-    private @Nullable BalancedCall call;
+    private final BalancedCall call;
 
     /** A failure answer kept while a retry is tried: the caller's if no endpoint is left. */
     private final AtomicReference<@Nullable ClientResponse> held = new AtomicReference<>();
@@ -89,23 +91,16 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
       this.request = request;
       this.next = next;
       this.hostHeader = AddressRewriting.hostHeader(request.url());
+      boolean idempotent =
+          AddressRewriting.idempotent(
+              request.method().name(), request.headers().containsHeader("Idempotency-Key"));
+      this.call = lb.newCall(PickContext.empty(), idempotent);
     }
 
     Mono<ClientResponse> start() {
-      try {
-        rewriting.checkScheme(request.url(), lb, transport);
-      } catch (IOException e) {
-        return Mono.error(e);
-      }
-      HttpHeaders headers = request.headers();
-      boolean idempotent =
-          AddressRewriting.idempotent(
-              request.method().name(), headers.containsHeader("Idempotency-Key"));
-      BalancedCall c = lb.newCall(PickContext.empty(), idempotent);
-      call = c;
       Attempt first;
       try {
-        first = c.first(0); // never blocks a reactive thread waiting for discovery
+        first = call.first(0); // never blocks a reactive thread waiting for discovery
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return Mono.error(new IOException("interrupted while picking an endpoint", e));
@@ -136,20 +131,23 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
         b.headers(h -> h.set(HttpHeaders.HOST, hostHeader));
       }
       ClientRequest rewritten = b.build();
-      Report report = new Report(attempt, ticker.nanoTime());
+      AttemptReport report = new AttemptReport(attempt, ticker);
       return next.exchange(rewritten)
-          .switchIfEmpty(Mono.error(() -> new IOException("no response from " + target)))
-          .map(Outcome::answer)
-          .onErrorResume(e -> Mono.just(Outcome.error(e)))
+          .materialize() // the answer, the error, or nothing, as one signal to handle
           .flatMap(
-              outcome ->
-                  outcome.error != null
-                      ? failed(report, outcome.error)
-                      : answered(report, outcome.response))
+              signal -> {
+                ClientResponse response = signal.get();
+                if (response != null) {
+                  return answered(report, response);
+                }
+                Throwable error = signal.getThrowable();
+                return failed(
+                    report, error != null ? error : new IOException("no response from " + target));
+              })
           .doOnCancel(report::cancelled);
     }
 
-    private Mono<ClientResponse> failed(Report report, Throwable error) {
+    private Mono<ClientResponse> failed(AttemptReport report, Throwable error) {
       RetryDecision decision = report.failed(CallFailure.classify(error), -1);
       if (decision == null) {
         return Mono.error(error); // cancelled meanwhile
@@ -169,7 +167,7 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
       return retry(decision);
     }
 
-    private Mono<ClientResponse> answered(Report report, ClientResponse response) {
+    private Mono<ClientResponse> answered(AttemptReport report, ClientResponse response) {
       lastError = null; // an answer: the earlier failures are behind it
       int code = response.statusCode().value();
       boolean failed = AddressRewriting.failureStatus(code);
@@ -200,15 +198,15 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
      * a break could still be retried, and the attempt reported when the body ends, breaks or is
      * cancelled, so the endpoint's in-flight count covers the body.
      */
-    private Mono<ClientResponse> succeeded(Report report, ClientResponse response) {
-      Attempt attempt = report.attempt;
+    private Mono<ClientResponse> succeeded(AttemptReport report, ClientResponse response) {
+      Attempt attempt = report.attempt();
       boolean readAhead =
-          requireNonNull(call).idempotent()
+          call.idempotent()
               && attempt.number() < policy.maxAttempts()
               && !AddressRewriting.isStream(
                   response.headers().asHttpHeaders().getFirst(HttpHeaders.CONTENT_TYPE));
       if (!readAhead) {
-        return Mono.just(response.mutate().body(report::reportingBody).build());
+        return Mono.just(response.mutate().body(body -> reportingBody(body, report)).build());
       }
       return BodyReadAhead.read(
               response.body(BodyExtractors.toDataBuffers()), AddressRewriting.READ_AHEAD_BYTES)
@@ -218,14 +216,13 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
                   report.succeeded();
                   return response.mutate().body(ahead.body()).build();
                 }
-                return response.mutate().body(report.reportingBody(ahead.body())).build();
+                return response.mutate().body(reportingBody(ahead.body(), report)).build();
               })
           .onErrorResume(e -> failed(report, e));
     }
 
     private Mono<ClientResponse> retry(RetryDecision decision) {
-      BalancedCall c = call;
-      Mono<ClientResponse> nextAttempt = Mono.defer(() -> send(c.next()));
+      Mono<ClientResponse> nextAttempt = Mono.defer(() -> send(call.next()));
       long delay = decision.delayNanos();
       return delay <= 0 ? nextAttempt : Mono.delay(Duration.ofNanos(delay)).then(nextAttempt);
     }
@@ -238,85 +235,11 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
     }
   }
 
-  /** One attempt's single report, whichever of its answer, its body or a cancel comes first. */
-  private final class Report {
-    final Attempt attempt;
-    private final long start;
-    private final AtomicBoolean done = new AtomicBoolean();
-
-    Report(Attempt attempt, long start) {
-      this.attempt = attempt;
-      this.start = start;
-    }
-
-    private long latency() {
-      return ticker.nanoTime() - start;
-    }
-
-    /** Reports a failure; null if the attempt was reported already (cancelled). */
-    @Nullable RetryDecision failed(CallFailure failure, long retryAfterNanos) {
-      return done.compareAndSet(false, true)
-          ? attempt.failed(failure, latency(), retryAfterNanos, Long.MAX_VALUE)
-          : null;
-    }
-
-    /** Reports a refusal; null if the attempt was reported already (cancelled). */
-    @Nullable RetryDecision refused(CallFailure failure, long retryAfterNanos) {
-      return done.compareAndSet(false, true)
-          ? attempt.refused(failure, latency(), retryAfterNanos, Long.MAX_VALUE)
-          : null;
-    }
-
-    void succeeded() {
-      if (done.compareAndSet(false, true)) {
-        attempt.succeeded(latency());
-      }
-    }
-
-    /** A body in the caller's hands that breaks: the endpoint's failure, too late to retry. */
-    void bodyFailed(Throwable e) {
-      if (done.compareAndSet(false, true)) {
-        attempt.failed(CallFailure.classify(e), latency(), -1, 0);
-      }
-    }
-
-    void cancelled() {
-      if (done.compareAndSet(false, true)) {
-        attempt.cancelled(); // the caller gave up: not the endpoint's fault
-      }
-    }
-
-    /** {@code body}, reporting the attempt when it ends, breaks or is cancelled. */
-    Flux<DataBuffer> reportingBody(Flux<DataBuffer> body) {
-      // A caller that stops reading early has what it wanted: not the endpoint's failure.
-      return body.doOnComplete(this::succeeded)
-          .doOnError(this::bodyFailed)
-          .doOnCancel(this::succeeded);
-    }
-  }
-
-  /** An attempt's answer or error, so that both go through one step. */
-  private static final class Outcome {
-    final @Nullable ClientResponse response;
-    final @Nullable Throwable error;
-
-    private Outcome(@Nullable ClientResponse response, @Nullable Throwable error) {
-      this.response = response;
-      this.error = error;
-    }
-
-    static Outcome answer(ClientResponse response) {
-      return new Outcome(response, null);
-    }
-
-    static Outcome error(Throwable error) {
-      return new Outcome(null, error);
-    }
-
-    void release() {
-      if (response != null) {
-        response.releaseBody().subscribe();
-      }
-    }
+  /** {@code body}, reporting the attempt when it ends, breaks or is cancelled. */
+  private static Flux<DataBuffer> reportingBody(Flux<DataBuffer> body, AttemptReport report) {
+    // A caller that stops reading early has what it wanted: not the endpoint's failure.
+    return body.doOnComplete(report::succeeded)
+        .doOnError(report::bodyFailed)
+        .doOnCancel(report::succeeded);
   }
 }

@@ -1,5 +1,7 @@
 package io.loadstar.spring;
 
+import static java.util.Objects.requireNonNull;
+
 import io.loadstar.api.Attempt;
 import io.loadstar.api.AttemptLoop;
 import io.loadstar.api.BalancedCall;
@@ -102,38 +104,37 @@ final class RewritingInterceptor implements ClientHttpRequestInterceptor {
               return headers;
             }
           };
-      long start = ticker.nanoTime();
+      AttemptReport report = new AttemptReport(attempt, ticker);
       ClientHttpResponse response = null;
       int code;
       try {
         response = execution.execute(rewritten, body);
         code = response.getStatusCode().value();
       } catch (IOException e) {
-        closeQuietly(response);
-        return AttemptLoop.Step.failed(
-            e,
-            attempt.failed(CallFailure.classify(e), ticker.nanoTime() - start, -1, Long.MAX_VALUE));
+        if (response != null) {
+          response.close();
+        }
+        return failed(report, e);
       } catch (RuntimeException | Error e) {
-        closeQuietly(response);
-        attempt.cancelled(); // a bug elsewhere in the chain says nothing about the endpoint
+        if (response != null) {
+          response.close();
+        }
+        report.cancelled(); // a bug elsewhere in the chain says nothing about the endpoint
         throw e;
       }
-      long latency = ticker.nanoTime() - start;
       boolean failed = AddressRewriting.failureStatus(code);
       if (failed || policy.isRetryableStatus(code)) {
         CallFailure status = CallFailure.status(code);
         long retryAfter =
             AddressRewriting.retryAfterNanos(response.getHeaders().getFirst("Retry-After"));
         RetryDecision decision =
-            failed
-                ? attempt.failed(status, latency, retryAfter, Long.MAX_VALUE)
-                : attempt.refused(status, latency, retryAfter, Long.MAX_VALUE);
-        return AttemptLoop.Step.answered(response, decision);
+            failed ? report.failed(status, retryAfter) : report.refused(status, retryAfter);
+        return AttemptLoop.Step.answered(response, requireNonNull(decision));
       }
       if (!idempotent
           || attempt.number() >= policy.maxAttempts()
           || AddressRewriting.isStream(response.getHeaders().getFirst(HttpHeaders.CONTENT_TYPE))) {
-        return AttemptLoop.Step.done(ReportingResponse.streaming(response, attempt, ticker, start));
+        return AttemptLoop.Step.done(ReportingResponse.streaming(response, report));
       }
       // Read the start of the body here, so that a body that breaks early is retried elsewhere.
       byte[] head;
@@ -142,27 +143,20 @@ final class RewritingInterceptor implements ClientHttpRequestInterceptor {
         in = response.getBody();
         head = in.readNBytes(AddressRewriting.READ_AHEAD_BYTES);
       } catch (IOException e) {
-        closeQuietly(response);
-        return AttemptLoop.Step.failed(
-            e,
-            attempt.failed(CallFailure.classify(e), ticker.nanoTime() - start, -1, Long.MAX_VALUE));
+        response.close();
+        return failed(report, e);
       }
       if (head.length < AddressRewriting.READ_AHEAD_BYTES) {
-        attempt.succeeded(ticker.nanoTime() - start); // the whole body is here
+        report.succeeded(); // the whole body is here
         return AttemptLoop.Step.done(ReportingResponse.whole(response, head));
       }
-      return AttemptLoop.Step.done(
-          ReportingResponse.readAhead(response, head, in, attempt, ticker, start));
+      return AttemptLoop.Step.done(ReportingResponse.readAhead(response, head, in, report));
     }
 
-    @Override
-    public void await(BalancedCall call, long delayNanos) throws IOException {
-      try {
-        call.awaitBackoff(delayNanos, () -> false);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted during retry backoff");
-      }
+    /** The attempt failed with {@code e} before the caller got anything: retried as decided. */
+    private AttemptLoop.Step<ClientHttpResponse, IOException> failed(
+        AttemptReport report, IOException e) {
+      return AttemptLoop.Step.failed(e, requireNonNull(report.failed(CallFailure.classify(e), -1)));
     }
 
     @Override
@@ -172,22 +166,12 @@ final class RewritingInterceptor implements ClientHttpRequestInterceptor {
 
     @Override
     public IOException interrupted(InterruptedException e) {
-      return new InterruptedIOException("interrupted while waiting for endpoints");
+      return new InterruptedIOException("interrupted while waiting for endpoints or a backoff");
     }
 
     @Override
     public void discard(ClientHttpResponse answer) {
-      closeQuietly(answer);
-    }
-  }
-
-  private static void closeQuietly(ClientHttpResponse response) {
-    if (response != null) {
-      try {
-        response.close();
-      } catch (RuntimeException ignored) {
-        // the connection is discarded; nothing else to do
-      }
+      answer.close();
     }
   }
 }
