@@ -34,7 +34,8 @@ public final class LoadstarServices implements AutoCloseable {
   private final List<EtcdClient> etcdClients;
   private final @Nullable OkHttpClient checkClient;
   private final @Nullable HttpClientLoadBalancing http;
-  private final Map<String, ServiceProperties> properties;
+  private final @Nullable AddressRewriting addressRewriting;
+  private final List<String> httpsByServiceName;
 
   private LoadstarServices(
       Map<String, LoadBalancer> balancers,
@@ -44,7 +45,6 @@ public final class LoadstarServices implements AutoCloseable {
       @Nullable OkHttpClient checkClient) {
     this.balancers = Collections.unmodifiableMap(balancers);
     this.hosts = Collections.unmodifiableMap(hosts);
-    this.properties = Map.copyOf(properties);
     this.etcdClients = etcdClients;
     this.checkClient = checkClient;
     if (balancers.isEmpty()) {
@@ -63,6 +63,17 @@ public final class LoadstarServices implements AutoCloseable {
           });
       this.http = b.build();
     }
+    Map<String, ServiceProperties.TlsName> tlsNames = new LinkedHashMap<>();
+    List<String> https = new ArrayList<>();
+    properties.forEach(
+        (name, p) -> {
+          tlsNames.put(name, p.getTlsName());
+          if (p.isHttps() && p.getTlsName() == ServiceProperties.TlsName.SERVICE) {
+            https.add(name);
+          }
+        });
+    this.addressRewriting = http == null ? null : new AddressRewriting(http, tlsNames);
+    this.httpsByServiceName = List.copyOf(https);
   }
 
   /**
@@ -87,7 +98,7 @@ public final class LoadstarServices implements AutoCloseable {
       for (Map.Entry<String, ServiceProperties> e : properties.getServices().entrySet()) {
         String name = e.getKey();
         ServiceProperties service = e.getValue();
-        String host = service.getHost() != null ? service.getHost() : name;
+        String host = service.hostOr(name);
         balancers.put(
             name,
             ServiceBalancers.build(
@@ -169,12 +180,7 @@ public final class LoadstarServices implements AutoCloseable {
    * if no service is configured.
    */
   Optional<AddressRewriting> addressRewriting() {
-    if (http == null) {
-      return Optional.empty();
-    }
-    Map<String, ServiceProperties.TlsName> tlsNames = new LinkedHashMap<>();
-    properties.forEach((name, p) -> tlsNames.put(name, p.getTlsName()));
-    return Optional.of(new AddressRewriting(http, tlsNames));
+    return Optional.ofNullable(addressRewriting);
   }
 
   /**
@@ -182,14 +188,7 @@ public final class LoadstarServices implements AutoCloseable {
    * endpoints' addresses: those a client connecting by address cannot call.
    */
   List<String> httpsByServiceName() {
-    List<String> names = new ArrayList<>();
-    properties.forEach(
-        (name, p) -> {
-          if (p.isHttps() && p.getTlsName() == ServiceProperties.TlsName.SERVICE) {
-            names.add(name);
-          }
-        });
-    return names;
+    return httpsByServiceName;
   }
 
   @Override

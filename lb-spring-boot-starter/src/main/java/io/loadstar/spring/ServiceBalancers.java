@@ -63,9 +63,8 @@ final class ServiceBalancers {
     LoadBalancers.Builder b = LoadBalancers.builder(name);
     boolean sourced = endpoints(b) | dns(b) | etcd(b, etcd) | discovery(b, discovery);
     if (!sourced) {
-      throw new InvalidConfigurationPropertyValueException(
-          prefix + "endpoints",
-          "(none)",
+      throw missing(
+          "endpoints",
           "service '"
               + name
               + "' needs endpoints: set endpoints, dns.name, etcd.urls or discovery.service-id");
@@ -88,15 +87,20 @@ final class ServiceBalancers {
 
   /** Applies {@code value} (if set) with {@code setter}; a refused value names the property. */
   private <T> void set(String property, @Nullable T value, Consumer<T> setter) {
-    if (value == null) {
-      return;
+    if (value != null) {
+      call(
+          property,
+          value,
+          () -> {
+            setter.accept(value);
+            return value;
+          });
     }
-    try {
-      setter.accept(value);
-    } catch (IllegalArgumentException e) {
-      throw new InvalidConfigurationPropertyValueException(
-          prefix + property, value, e.getMessage());
-    }
+  }
+
+  /** Refuses start-up for a property that another one needs, saying why. */
+  private InvalidConfigurationPropertyValueException missing(String property, String why) {
+    return new InvalidConfigurationPropertyValueException(prefix + property, "(none)", why);
   }
 
   private static SelectionStrategy strategy(LoadstarProperties.Strategy s) {
@@ -167,8 +171,7 @@ final class ServiceBalancers {
     String dnsName = dns.getName();
     if (dnsName == null) {
       if (dns.getPort() != null || dns.isSrv() || !dns.getServers().isEmpty()) {
-        throw new InvalidConfigurationPropertyValueException(
-            prefix + "dns.name", "(none)", "a DNS source needs the name to look up");
+        throw missing("dns.name", "a DNS source needs the name to look up");
       }
       return false;
     }
@@ -178,8 +181,7 @@ final class ServiceBalancers {
     } else {
       Integer port = dns.getPort();
       if (port == null) {
-        throw new InvalidConfigurationPropertyValueException(
-            prefix + "dns.port", "(none)", "A/AAAA records need the port to connect to (1..65535)");
+        throw missing("dns.port", "A/AAAA records need the port to connect to (1..65535)");
       }
       source =
           call("dns.name", dnsName + ":" + port, () -> DnsEndpointSource.builder(dnsName, port));
@@ -197,7 +199,8 @@ final class ServiceBalancers {
     return true;
   }
 
-  private <T> T call(String property, Object value, java.util.function.Supplier<T> make) {
+  /** Makes something from {@code value}; a refused value names the property. */
+  private <T> T call(String property, Object value, Supplier<T> make) {
     try {
       return make.get();
     } catch (IllegalArgumentException e) {
@@ -210,8 +213,7 @@ final class ServiceBalancers {
     SourceProperties.Etcd etcd = service.getEtcd();
     if (etcd.getUrls().isEmpty()) {
       if (etcd.getService() != null || etcd.getPrefix() != null) {
-        throw new InvalidConfigurationPropertyValueException(
-            prefix + "etcd.urls", "(none)", "an etcd source needs the members' client URLs");
+        throw missing("etcd.urls", "an etcd source needs the members' client URLs");
       }
       return false;
     }
@@ -281,8 +283,7 @@ final class ServiceBalancers {
     String path = h.getPath();
     if (path == null) {
       if (h.isHttps() || h.getHost() != null) {
-        throw new InvalidConfigurationPropertyValueException(
-            prefix + "health-check.path", "(none)", "an HTTP check (https, host) needs its path");
+        throw missing("health-check.path", "an HTTP check (https, host) needs its path");
       }
       b.healthChecks(TcpHealthChecker.create(), c.build());
       return;
@@ -290,8 +291,7 @@ final class ServiceBalancers {
     HttpHealthChecker.Builder http =
         HttpHealthChecker.builder(checkClient.get()).https(h.isHttps());
     set(p + "path", path, http::path);
-    String host =
-        h.getHost() != null ? h.getHost() : service.getHost() != null ? service.getHost() : name;
+    String host = h.getHost() != null ? h.getHost() : service.hostOr(name);
     set(p + "host", host, http::host);
     b.healthChecks(http.build(), c.build());
   }
@@ -341,17 +341,15 @@ final class ServiceBalancers {
     Integer size = s.getSize();
     if (size == null) {
       if (s.getInstanceIndex() != null || s.getInstanceCount() != null) {
-        throw new InvalidConfigurationPropertyValueException(
-            prefix + "subsetting.size", "(none)", "subsetting needs the subset's size");
+        throw missing("subsetting.size", "subsetting needs the subset's size");
       }
       return;
     }
     Integer index = s.getInstanceIndex();
     Integer count = s.getInstanceCount();
     if (index == null || count == null) {
-      throw new InvalidConfigurationPropertyValueException(
-          prefix + "subsetting." + (index == null ? "instance-index" : "instance-count"),
-          "(none)",
+      throw missing(
+          "subsetting." + (index == null ? "instance-index" : "instance-count"),
           "subsetting needs this instance's position: instance-index and instance-count");
     }
     Subsetting sized = call("subsetting.size", size, () -> Subsetting.size(size));

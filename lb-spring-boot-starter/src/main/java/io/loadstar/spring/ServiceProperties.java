@@ -85,6 +85,11 @@ public class ServiceProperties {
     this.host = host;
   }
 
+  /** The URL host whose requests are balanced: {@link #getHost()}, else the service's name. */
+  String hostOr(String serviceName) {
+    return host != null ? host : serviceName;
+  }
+
   public List<String> getEndpoints() {
     return endpoints;
   }
