@@ -16,7 +16,6 @@ import io.loadstar.etcd.EtcdClient;
 import io.loadstar.etcd.EtcdEndpointSource;
 import io.loadstar.okhttp.HttpHealthChecker;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -305,7 +304,11 @@ final class ServiceBalancers {
       int[] statuses = r.getRetryableStatuses().stream().mapToInt(Integer::intValue).toArray();
       set(p + "retryable-statuses", r.getRetryableStatuses(), v -> c.retryableStatuses(statuses));
     }
-    set(p + "budget-percent", r.getBudgetPercent(), v -> c.budget(v, Duration.ofSeconds(10), 3));
+    RetryPolicy defaults = RetryPolicy.defaults(); // only the percentage is a property
+    set(
+        p + "budget-percent",
+        r.getBudgetPercent(),
+        v -> c.budget(v, defaults.budgetWindow(), defaults.minRetriesPerSecond()));
     set(p + "retry-after-max", r.getRetryAfterMax(), c::retryAfterMax);
     return c.build();
   }
