@@ -11,8 +11,6 @@ import io.loadstar.api.Endpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -47,10 +45,7 @@ public final class BadBackends implements AutoCloseable {
   /** Starts the two healthy backends on a free port (tried again if it is taken meanwhile). */
   public static BadBackends startHealthy() throws IOException {
     for (int tries = 0; ; tries++) {
-      int port;
-      try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-        port = s.getLocalPort();
-      }
+      int port = ServerProcesses.freePort("127.0.0.1");
       List<WireMockServer> healthy = new ArrayList<>();
       try {
         for (int i = 1; i <= 2; i++) {

@@ -94,8 +94,8 @@ public final class EtcdServer implements AutoCloseable {
     StringBuilder initial = new StringBuilder();
     int[][] ports = new int[size][2];
     for (int i = 0; i < size; i++) {
-      ports[i][0] = RedisServer.freePort("127.0.0.1");
-      ports[i][1] = RedisServer.freePort("127.0.0.1");
+      ports[i][0] = ServerProcesses.freePort("127.0.0.1");
+      ports[i][1] = ServerProcesses.freePort("127.0.0.1");
       if (i > 0) {
         initial.append(',');
       }

@@ -72,7 +72,7 @@ public final class HttpBackends implements AutoCloseable {
           "127.0.0." + firstHost + " and " + n + " more (expected: within 127.0.0.1..254)");
     }
     for (int tries = 0; ; tries++) {
-      HttpBackends b = new HttpBackends(freePort(), firstHost);
+      HttpBackends b = new HttpBackends(ServerProcesses.freePort("127.0.0.1"), firstHost);
       try {
         for (int i = 0; i < n; i++) {
           MockWebServer server = new MockWebServer();
@@ -136,12 +136,6 @@ public final class HttpBackends implements AutoCloseable {
           throw new UnsupportedOperationException("MockWebServer binds an unbound socket");
         }
       };
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
-    }
-  }
 
   /** Returns the port every backend listens on. */
   public int port() {

@@ -2,8 +2,6 @@ package io.loadstar.testing;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,13 +52,6 @@ public final class RedisServer implements AutoCloseable {
     return null;
   }
 
-  /** Returns a port free on {@code host} right now, for servers started on it next. */
-  public static int freePort(String host) throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
-      return s.getLocalPort();
-    }
-  }
-
   /**
    * Starts one server on each of {@code hosts}, all on one free port, and returns them once they
    * accept connections. A port is free when it is chosen, but another process (a second test run on
@@ -73,7 +64,7 @@ public final class RedisServer implements AutoCloseable {
   public static List<RedisServer> startAll(List<String> hosts) throws IOException {
     IOException last = null;
     for (int attempt = 0; attempt < 10; attempt++) {
-      int port = freePort(hosts.get(0));
+      int port = ServerProcesses.freePort(hosts.get(0));
       List<RedisServer> started = new java.util.ArrayList<>();
       try {
         for (String host : hosts) {

@@ -1,7 +1,9 @@
 package io.loadstar.testing;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,10 +13,20 @@ import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-/** Stopping the server processes the fixtures start, and removing their working directories. */
+/**
+ * What the server fixtures share: a free port to start on, waiting for a server process to start,
+ * stopping it, and removing its working directory.
+ */
 final class ServerProcesses {
 
   private ServerProcesses() {}
+
+  /** Returns a port free on {@code host} right now, for servers started on it next. */
+  static int freePort(String host) throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+      return s.getLocalPort();
+    }
+  }
 
   /** Ends {@code process} (SIGTERM, then SIGKILL after 10 s), then deletes {@code dir}. */
   static void stop(Process process, Path dir) throws IOException {

@@ -57,7 +57,7 @@ public final class ZooKeeperServer implements AutoCloseable {
     IOException last = null;
     for (int attempt = 0; attempt < 10; attempt++) {
       try {
-        return start(jar, host, RedisServer.freePort(host));
+        return start(jar, host, ServerProcesses.freePort(host));
       } catch (IOException e) {
         last = e;
       }
