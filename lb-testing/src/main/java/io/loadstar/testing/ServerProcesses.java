@@ -55,18 +55,16 @@ final class ServerProcesses {
       BooleanSupplier ready,
       AutoCloseable server)
       throws IOException {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!ready.getAsBoolean()) {
-      if (!process.isAlive() || System.nanoTime() - deadline > 0) {
-        String output = Files.readString(log, StandardCharsets.UTF_8);
-        try {
-          server.close();
-        } catch (Exception e) {
-          output += "\n(and closing it failed: " + e + ")";
-        }
-        throw new IOException(what + " did not start; its output:\n" + output);
+    // Polled about every millisecond, so the starting server keeps the CPU.
+    boolean up = Await.until(within, () -> ready.getAsBoolean() || !process.isAlive());
+    if (!up || !ready.getAsBoolean()) {
+      String output = Files.readString(log, StandardCharsets.UTF_8);
+      try {
+        server.close();
+      } catch (Exception e) {
+        output += "\n(and closing it failed: " + e + ")";
       }
-      Thread.onSpinWait();
+      throw new IOException(what + " did not start; its output:\n" + output);
     }
   }
 
