@@ -28,7 +28,7 @@ import org.springframework.cloud.client.discovery.ReactiveDiscoveryClient;
  * Endpoints from a Spring Cloud {@link DiscoveryClient} (or a {@link ReactiveDiscoveryClient}:
  * {@link #reactive}), so every registry Spring Cloud speaks (Consul, Eureka, Kubernetes, ZooKeeper,
  * a simple list) feeds Loadstar: the service's instances are read every refresh interval, and at
- * once when the registry says it changed ({@link #refreshNow}, which the starter calls on Spring
+ * once when the registry says it changed ({@link #refresh}, which the starter calls on Spring
  * Cloud's {@code HeartbeatEvent}). An instance's {@code zone} and {@code weight} metadata become
  * the endpoint's zone and weight, and its other metadata its tags. Reads run on the balancer's
  * worker threads, one at a time; a read that fails keeps the last endpoints (the balancer's {@code
@@ -122,7 +122,7 @@ public final class DiscoveryClientEndpointSource extends AbstractEndpointSource 
   protected void onStart(Context context) {
     executor = context.executor();
     scheduler = context.scheduler();
-    refreshNow();
+    refresh();
     arm();
   }
 
@@ -133,7 +133,7 @@ public final class DiscoveryClientEndpointSource extends AbstractEndpointSource 
       timer =
           s.schedule(
               () -> {
-                refreshNow();
+                refresh();
                 arm();
               },
               intervalNanos,
@@ -142,11 +142,13 @@ public final class DiscoveryClientEndpointSource extends AbstractEndpointSource 
   }
 
   /**
-   * Reads the instances again now (on a worker thread), for a registry that says it changed. A call
-   * while a read runs makes that read run once more when it ends. Does nothing before the source is
-   * started or after it is closed.
+   * Reads the instances again now (on a worker thread): for a registry that says it changed, and
+   * whenever the balancer asks ({@link io.loadstar.api.EndpointSource#refresh}). A call while a
+   * read runs makes that read run once more when it ends. Does nothing before the source is started
+   * or after it is closed.
    */
-  public void refreshNow() {
+  @Override
+  public void refresh() {
     Executor e = executor;
     if (e == null || isClosed()) {
       return;
@@ -166,7 +168,7 @@ public final class DiscoveryClientEndpointSource extends AbstractEndpointSource 
       } finally {
         reading.set(false);
       }
-      // A refreshNow() between the last read and the release above: this thread reads again.
+      // A refresh() between the last read and the release above: this thread reads again.
     } while (again.get() && !isClosed() && reading.compareAndSet(false, true));
   }
 

@@ -53,7 +53,7 @@ final class SpringCloudDiscoverySources
   @Override
   public void onApplicationEvent(HeartbeatEvent event) {
     for (DiscoveryClientEndpointSource source : sources) {
-      source.refreshNow();
+      source.refresh();
     }
   }
 }

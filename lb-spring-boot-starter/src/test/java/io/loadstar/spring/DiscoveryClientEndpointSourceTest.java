@@ -115,12 +115,12 @@ class DiscoveryClientEndpointSourceTest {
       assertThat(Await.until(() -> keys(lb).size() == 3)).isTrue();
 
       registry.add("10.0.0.4", 8080, Map.of());
-      source.refreshNow(); // a registry said it changed: no waiting for the interval
+      source.refresh(); // a registry said it changed: no waiting for the interval
       assertThat(Await.until(() -> keys(lb).size() == 4)).isTrue();
 
       registry.down = true;
       int before = registry.reads.get();
-      source.refreshNow();
+      source.refresh();
       assertThat(Await.until(() -> registry.reads.get() > before)).isTrue();
       assertThat(keys(lb)).hasSize(4); // the last good list stays
     }
@@ -165,11 +165,11 @@ class DiscoveryClientEndpointSourceTest {
           .extracting(Endpoint::zone)
           .containsExactly("a");
       registry.add("10.0.0.3", 8080, Map.of());
-      source.refreshNow();
+      source.refresh();
       assertThat(Await.until(() -> keys(lb).size() == 3)).isTrue();
       registry.down = true; // the Flux fails
       int before = registry.reads.get();
-      source.refreshNow();
+      source.refresh();
       assertThat(Await.until(() -> registry.reads.get() > before)).isTrue();
       assertThat(keys(lb)).hasSize(3);
     }
