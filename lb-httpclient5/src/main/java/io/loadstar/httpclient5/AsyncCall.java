@@ -135,12 +135,7 @@ final class AsyncCall {
       lastError = null;
       boolean failed = settings.failureStatus().test(code);
       if (replayable && (failed || policy.isRetryableStatus(code)) && claim()) {
-        CallFailure status = CallFailure.status(code);
-        long retryAfter = HttpRules.retryAfterNanos(response);
-        RetryDecision decision =
-            failed
-                ? attempt.failed(status, latency, retryAfter, Long.MAX_VALUE)
-                : attempt.refused(status, latency, retryAfter, Long.MAX_VALUE);
+        RetryDecision decision = HttpRules.reportStatus(attempt, response, failed, latency);
         if (decision.isRetry()) {
           retry = decision;
           HeldAnswer kept =

@@ -119,12 +119,7 @@ final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOE
     lastError = null;
     boolean failed = settings.failureStatus().test(code);
     if (replayable && (failed || policy.isRetryableStatus(code))) {
-      CallFailure status = CallFailure.status(code);
-      long retryAfter = HttpRules.retryAfterNanos(response);
-      RetryDecision decision =
-          failed
-              ? attempt.failed(status, latency, retryAfter, Long.MAX_VALUE)
-              : attempt.refused(status, latency, retryAfter, Long.MAX_VALUE);
+      RetryDecision decision = HttpRules.reportStatus(attempt, response, failed, latency);
       return AttemptLoop.Step.answered(response, decision);
     }
     if (failed) {

@@ -1,8 +1,10 @@
 package io.loadstar.httpclient5;
 
+import io.loadstar.api.Attempt;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.PickContext;
+import io.loadstar.api.RetryDecision;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -119,6 +121,19 @@ final class HttpRules {
       return CallFailure.notSent(e);
     }
     return CallFailure.classify(e);
+  }
+
+  /**
+   * Reports an answer whose status is retried: as the endpoint's failure if {@code failed}, else as
+   * a refusal that does not blame it (a 429); with the answer's {@code Retry-After}.
+   */
+  static RetryDecision reportStatus(
+      Attempt attempt, HttpResponse response, boolean failed, long latencyNanos) {
+    CallFailure status = CallFailure.status(response.getCode());
+    long retryAfter = retryAfterNanos(response);
+    return failed
+        ? attempt.failed(status, latencyNanos, retryAfter, Long.MAX_VALUE)
+        : attempt.refused(status, latencyNanos, retryAfter, Long.MAX_VALUE);
   }
 
   /** Parses {@code Retry-After} (seconds or an HTTP date); negative if absent or unreadable. */
