@@ -4,6 +4,7 @@ import io.loadstar.api.Ticker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -121,7 +122,7 @@ public class LoadstarAutoConfiguration {
     private static Optional<RewritingInterceptor> byAddressInterceptor(
         LoadstarServices services, ObjectProvider<ClientHttpRequestFactoryBuilder<?>> factory) {
       ClientHttpRequestFactoryBuilder<?> builder = factory.getIfAvailable();
-      if (builder == null || builder instanceof HttpComponentsClientHttpRequestFactoryBuilder) {
+      if (!goesByAddress(builder)) {
         return Optional.empty(); // HttpClient 5's own handler balances, keeping the TLS name
       }
       return services
@@ -144,7 +145,7 @@ public class LoadstarAutoConfiguration {
         LoadstarServices services, ObjectProvider<ClientHttpConnectorBuilder<?>> connector) {
       return builder -> {
         ClientHttpConnectorBuilder<?> c = connector.getIfAvailable();
-        if (c == null || isHttpComponents(c)) {
+        if (!goesByAddress(c)) {
           return; // HttpClient 5's own handler balances, keeping the TLS name
         }
         services
@@ -177,12 +178,12 @@ public class LoadstarAutoConfiguration {
       List<String> byAddress = new ArrayList<>();
       List<String> fixes = new ArrayList<>();
       ClientHttpRequestFactoryBuilder<?> factory = imperative.getIfAvailable();
-      if (factory != null && !(factory instanceof HttpComponentsClientHttpRequestFactoryBuilder)) {
+      if (goesByAddress(factory)) {
         byAddress.add("RestClient and RestTemplate on " + transportName(factory));
         fixes.add("spring.http.clients.imperative.factory=http-components");
       }
       ClientHttpConnectorBuilder<?> connector = reactive.getIfAvailable();
-      if (connector != null && !isHttpComponents(connector)) {
+      if (goesByAddress(connector)) {
         byAddress.add("WebClient on " + transportName(connector));
         fixes.add(
             "spring.http.clients.reactive.connector=http-components (with"
@@ -232,12 +233,25 @@ public class LoadstarAutoConfiguration {
     return false;
   }
 
-  private static boolean isHttpComponents(ClientHttpConnectorBuilder<?> connector) {
-    return connector
-        .getClass()
-        .getName()
-        .equals(
-            "org.springframework.boot.http.client.reactive.HttpComponentsClientHttpConnectorBuilder");
+  /**
+   * Whether RestClient and RestTemplate go by address: Boot builds them on a transport other than
+   * HttpClient 5 (whose own handler balances, keeping the TLS name).
+   */
+  private static boolean goesByAddress(@Nullable ClientHttpRequestFactoryBuilder<?> factory) {
+    return factory != null && !(factory instanceof HttpComponentsClientHttpRequestFactoryBuilder);
+  }
+
+  /**
+   * Whether WebClient goes by address: Boot builds it on a connector other than HttpClient 5's
+   * (named, not loaded: that class needs httpcore5-reactive, which may be absent).
+   */
+  private static boolean goesByAddress(@Nullable ClientHttpConnectorBuilder<?> connector) {
+    return connector != null
+        && !connector
+            .getClass()
+            .getName()
+            .equals(
+                "org.springframework.boot.http.client.reactive.HttpComponentsClientHttpConnectorBuilder");
   }
 
   /** A transport's name for messages: its builder's, without "ClientHttp...Builder". */
