@@ -62,6 +62,16 @@ class DiscoveryClientEndpointSourceTest {
     }
   }
 
+  /** A balancer fed by {@code source}, on the test's clock and scheduler. */
+  private static LoadBalancer balancer(
+      DiscoveryClientEndpointSource source, FakeTicker ticker, ManualScheduler scheduler) {
+    return LoadBalancers.builder("orders")
+        .source(source)
+        .ticker(ticker)
+        .scheduler(scheduler)
+        .build();
+  }
+
   static List<Long> origins() {
     return FakeTicker.origins();
   }
@@ -83,12 +93,7 @@ class DiscoveryClientEndpointSourceTest {
     registry.add("10.0.0.2", 8080, Map.of("version", "v2"));
     DiscoveryClientEndpointSource source =
         new DiscoveryClientEndpointSource(registry, "orders", Duration.ofSeconds(5));
-    try (LoadBalancer lb =
-        LoadBalancers.builder("orders")
-            .source(source)
-            .ticker(ticker)
-            .scheduler(scheduler)
-            .build()) {
+    try (LoadBalancer lb = balancer(source, ticker, scheduler)) {
       scheduler.runDueTasks(); // the first read
       assertThat(Await.until(() -> keys(lb).size() == 2)).isTrue();
       Endpoint first =
@@ -152,12 +157,7 @@ class DiscoveryClientEndpointSourceTest {
         };
     DiscoveryClientEndpointSource source =
         DiscoveryClientEndpointSource.reactive(reactive, "orders", Duration.ofSeconds(5));
-    try (LoadBalancer lb =
-        LoadBalancers.builder("orders")
-            .source(source)
-            .ticker(ticker)
-            .scheduler(scheduler)
-            .build()) {
+    try (LoadBalancer lb = balancer(source, ticker, scheduler)) {
       scheduler.runDueTasks();
       assertThat(Await.until(() -> keys(lb).size() == 2)).isTrue();
       assertThat(lb.inspect().endpoints())
@@ -185,12 +185,7 @@ class DiscoveryClientEndpointSourceTest {
     registry.add("10.0.0.3", 8080, Map.of("weight", "heavy"));
     DiscoveryClientEndpointSource source =
         new DiscoveryClientEndpointSource(registry, "orders", Duration.ofSeconds(5));
-    try (LoadBalancer lb =
-        LoadBalancers.builder("orders")
-            .source(source)
-            .ticker(ticker)
-            .scheduler(scheduler)
-            .build()) {
+    try (LoadBalancer lb = balancer(source, ticker, scheduler)) {
       scheduler.runDueTasks();
       assertThat(Await.until(() -> !keys(lb).isEmpty())).isTrue();
       assertThat(keys(lb)).containsExactly("10.0.0.1:8080");
