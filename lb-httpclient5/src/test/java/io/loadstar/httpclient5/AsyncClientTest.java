@@ -168,9 +168,7 @@ class AsyncClientTest {
     HttpBackends backends =
         closeLater(
             HttpBackends.start(
-                3,
-                s -> s.useHttps(server.sslSocketFactory()),
-                (i, r) -> new MockResponse.Builder().body("backend-" + i).build()));
+                3, s -> s.useHttps(server.sslSocketFactory()), HttpBackends.Handler.ok()));
     CloseableHttpAsyncClient client = client(roundRobin(backends.endpoints()), trust);
     for (int i = 0; i < 30; i++) {
       assertThat(get(client, "https://svc.test:" + backends.port() + "/"))
@@ -203,14 +201,7 @@ class AsyncClientTest {
 
   @Test
   void oneBackendAnswers503_noGetFails_itIsEjectedAfterTheFifth() throws Exception {
-    HttpBackends backends =
-        closeLater(
-            HttpBackends.start(
-                3,
-                (i, r) ->
-                    i == 1
-                        ? new MockResponse.Builder().code(503).body("overloaded").build()
-                        : new MockResponse.Builder().body("backend-" + i).build()));
+    HttpBackends backends = closeLater(HttpBackends.start(3, HttpBackends.Handler.failingAt(1)));
     LoadBalancer lb = balancer(backends.endpoints());
     CloseableHttpAsyncClient client = client(lb);
     for (int i = 0; i < 200; i++) {
@@ -228,15 +219,7 @@ class AsyncClientTest {
 
   @Test
   void oneBackendSlow_leastRequestSendsItAtMostATenth() throws Exception {
-    HttpBackends backends =
-        closeLater(
-            HttpBackends.start(
-                3,
-                (i, r) ->
-                    new MockResponse.Builder()
-                        .body("backend-" + i)
-                        .headersDelay(i == 0 ? 100 : 0, TimeUnit.MILLISECONDS)
-                        .build()));
+    HttpBackends backends = closeLater(HttpBackends.start(3, HttpBackends.Handler.slowAt(0, 100)));
     CloseableHttpAsyncClient client = client(balancer(backends.endpoints()));
     String url = "http://svc.test:" + backends.port() + "/";
     Semaphore concurrency = new Semaphore(8);

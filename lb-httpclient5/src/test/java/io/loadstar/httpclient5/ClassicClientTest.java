@@ -144,9 +144,7 @@ class ClassicClientTest {
     HttpBackends backends =
         closeLater(
             HttpBackends.start(
-                3,
-                s -> s.useHttps(server.sslSocketFactory()),
-                (i, r) -> new MockResponse.Builder().body("backend-" + i).build()));
+                3, s -> s.useHttps(server.sslSocketFactory()), HttpBackends.Handler.ok()));
     CloseableHttpClient client = client(roundRobin(backends.endpoints()), trust);
     for (int i = 0; i < 30; i++) {
       assertThat(get(client, "https://svc.test:" + backends.port() + "/"))
@@ -195,14 +193,7 @@ class ClassicClientTest {
   @Test
   void oneBackendAnswers503_noGetFails_itIsEjectedAfterTheFifth_andAllResponsesAreClosed()
       throws Exception {
-    HttpBackends backends =
-        closeLater(
-            HttpBackends.start(
-                3,
-                (i, r) ->
-                    i == 1
-                        ? new MockResponse.Builder().code(503).body("overloaded").build()
-                        : new MockResponse.Builder().body("backend-" + i).build()));
+    HttpBackends backends = closeLater(HttpBackends.start(3, HttpBackends.Handler.failingAt(1)));
     LoadBalancer lb = balancer(backends.endpoints());
     CloseableHttpClient client = client(lb);
     for (int i = 0; i < 200; i++) {
@@ -219,15 +210,7 @@ class ClassicClientTest {
 
   @Test
   void oneBackendSlow_leastRequestSendsItAtMostATenth() throws Exception {
-    HttpBackends backends =
-        closeLater(
-            HttpBackends.start(
-                3,
-                (i, r) ->
-                    new MockResponse.Builder()
-                        .body("backend-" + i)
-                        .headersDelay(i == 0 ? 100 : 0, TimeUnit.MILLISECONDS)
-                        .build()));
+    HttpBackends backends = closeLater(HttpBackends.start(3, HttpBackends.Handler.slowAt(0, 100)));
     LoadBalancer lb = balancer(backends.endpoints()); // least request: the default
     CloseableHttpClient client = client(lb);
     String url = "http://svc.test:" + backends.port() + "/";

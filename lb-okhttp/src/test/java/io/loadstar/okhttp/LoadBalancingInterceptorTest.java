@@ -148,7 +148,7 @@ class LoadBalancingInterceptorTest {
             HttpBackends.start(
                 3,
                 s -> s.setProtocols(List.of(Protocol.H2_PRIOR_KNOWLEDGE)),
-                (i, r) -> new MockResponse.Builder().body("backend-" + i).build()));
+                HttpBackends.Handler.ok()));
     LoadBalancingInterceptor lb =
         LoadBalancingInterceptor.builder()
             .service("svc.test", balancer(backends.endpoints()))
@@ -176,9 +176,7 @@ class LoadBalancingInterceptorTest {
     HttpBackends backends =
         closeLater(
             HttpBackends.start(
-                3,
-                s -> s.useHttps(server.sslSocketFactory()),
-                (i, r) -> new MockResponse.Builder().body("backend-" + i).build()));
+                3, s -> s.useHttps(server.sslSocketFactory()), HttpBackends.Handler.ok()));
     LoadBalancingInterceptor lb =
         LoadBalancingInterceptor.builder()
             .service("svc.test", balancer(backends.endpoints()))

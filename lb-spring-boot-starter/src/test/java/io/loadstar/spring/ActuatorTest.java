@@ -59,9 +59,7 @@ class ActuatorTest {
 
   @DynamicPropertySource
   static void backends(DynamicPropertyRegistry registry) throws Exception {
-    orders =
-        HttpBackends.startAt(
-            150, 3, s -> {}, (i, r) -> new MockResponse.Builder().body("backend-" + i).build());
+    orders = HttpBackends.startAt(150, 3, s -> {}, HttpBackends.Handler.ok());
     gone =
         HttpBackends.startAt(
             160, 2, s -> {}, (i, r) -> new MockResponse.Builder().body("gone-" + i).build());

@@ -7,7 +7,6 @@ import io.loadstar.testing.HttpBackends;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import mockwebserver3.MockResponse;
 import mockwebserver3.RecordedRequest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -37,9 +36,7 @@ class ByAddressClientsTest extends FailoverScenarios {
 
   @DynamicPropertySource
   static void plainService(DynamicPropertyRegistry registry) throws Exception {
-    plain =
-        HttpBackends.startAt(
-            28, 3, s -> {}, (i, r) -> new MockResponse.Builder().body("backend-" + i).build());
+    plain = HttpBackends.startAt(28, 3, s -> {}, HttpBackends.Handler.ok());
     registry.add("loadstar.services.plain.host", () -> "plain.test");
     registry.add("loadstar.services.plain.strategy", () -> "round-robin");
     for (int i = 0; i < 3; i++) {

@@ -7,7 +7,6 @@ import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.testing.Concurrently;
 import io.loadstar.testing.HttpBackends;
-import mockwebserver3.MockResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -47,9 +46,7 @@ class DiscoveryClientSourceTest {
 
   @DynamicPropertySource
   static void registry(DynamicPropertyRegistry registry) throws Exception {
-    backends =
-        HttpBackends.startAt(
-            170, 3, s -> {}, (i, r) -> new MockResponse.Builder().body("backend-" + i).build());
+    backends = HttpBackends.startAt(170, 3, s -> {}, HttpBackends.Handler.ok());
     String simple = "spring.cloud.discovery.client.simple.instances.orders[";
     for (int i = 0; i < 3; i++) {
       Endpoint e = backends.endpoint(i);

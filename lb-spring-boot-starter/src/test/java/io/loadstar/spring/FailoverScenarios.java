@@ -11,8 +11,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import mockwebserver3.MockResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -67,19 +65,13 @@ abstract class FailoverScenarios {
 
   /** Three backends for {@code scenario}: backend 1 answers 503 or backend 0 is slow. */
   static HttpBackends start(int first, Scenario scenario) throws Exception {
-    return HttpBackends.startAt(
-        first,
-        3,
-        s -> {},
-        (i, r) -> {
-          if (scenario == Scenario.FAILING && i == 1) {
-            return new MockResponse.Builder().code(503).body("overloaded").build();
-          }
-          return new MockResponse.Builder()
-              .body("backend-" + i)
-              .headersDelay(scenario == Scenario.SLOW && i == 0 ? 100 : 0, TimeUnit.MILLISECONDS)
-              .build();
-        });
+    HttpBackends.Handler handler =
+        switch (scenario) {
+          case FAILING -> HttpBackends.Handler.failingAt(1);
+          case SLOW -> HttpBackends.Handler.slowAt(0, 100);
+          default -> HttpBackends.Handler.ok();
+        };
+    return HttpBackends.startAt(first, 3, s -> {}, handler);
   }
 
   @DynamicPropertySource

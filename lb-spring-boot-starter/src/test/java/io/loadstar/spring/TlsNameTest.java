@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.loadstar.testing.HttpBackends;
 import java.time.Duration;
-import mockwebserver3.MockResponse;
 import mockwebserver3.RecordedRequest;
 import okhttp3.tls.HandshakeCertificates;
 import okhttp3.tls.HeldCertificate;
@@ -61,10 +60,7 @@ class TlsNameTest {
     HandshakeCertificates server = new HandshakeCertificates.Builder().heldCertificate(svc).build();
     backends =
         HttpBackends.startAt(
-            100,
-            3,
-            s -> s.useHttps(server.sslSocketFactory()),
-            (i, r) -> new MockResponse.Builder().body("backend-" + i).build());
+            100, 3, s -> s.useHttps(server.sslSocketFactory()), HttpBackends.Handler.ok());
     registry.add("spring.ssl.bundle.pem.backends.truststore.certificate", ROOT::certificatePem);
     for (int i = 0; i < 3; i++) {
       String endpoint = backends.endpoint(i).authority();

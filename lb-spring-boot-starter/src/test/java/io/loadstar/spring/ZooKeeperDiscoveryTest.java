@@ -9,7 +9,6 @@ import io.loadstar.testing.Concurrently;
 import io.loadstar.testing.HttpBackends;
 import io.loadstar.testing.ZooKeeperServer;
 import java.util.Map;
-import mockwebserver3.MockResponse;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
@@ -82,9 +81,7 @@ class ZooKeeperDiscoveryTest {
   @DynamicPropertySource
   static void registry(DynamicPropertyRegistry properties) throws Exception {
     zookeeper = ZooKeeperServer.start("127.0.0.1");
-    backends =
-        HttpBackends.startAt(
-            180, 3, s -> {}, (i, r) -> new MockResponse.Builder().body("backend-" + i).build());
+    backends = HttpBackends.startAt(180, 3, s -> {}, HttpBackends.Handler.ok());
     curator = CuratorFrameworkFactory.newClient(zookeeper.connectString(), new RetryOneTime(100));
     curator.start();
     registry =

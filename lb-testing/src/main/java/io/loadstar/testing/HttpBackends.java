@@ -9,6 +9,7 @@ import java.net.Socket;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import javax.net.ServerSocketFactory;
 import mockwebserver3.Dispatcher;
@@ -33,6 +34,28 @@ public final class HttpBackends implements AutoCloseable {
   public interface Handler {
     /** Returns the answer of backend {@code backend} to {@code request}. */
     MockResponse answer(int backend, RecordedRequest request);
+
+    /** Every backend answers 200 with {@code backend-<index>} as body. */
+    static Handler ok() {
+      return (i, r) -> new MockResponse.Builder().body("backend-" + i).build();
+    }
+
+    /** Backend {@code failing} answers 503 ({@code overloaded}); the others as {@link #ok()}. */
+    static Handler failingAt(int failing) {
+      return (i, r) ->
+          i == failing
+              ? new MockResponse.Builder().code(503).body("overloaded").build()
+              : new MockResponse.Builder().body("backend-" + i).build();
+    }
+
+    /** As {@link #ok()}, but backend {@code slow} sends its answer's head {@code millis} late. */
+    static Handler slowAt(int slow, long millis) {
+      return (i, r) ->
+          new MockResponse.Builder()
+              .body("backend-" + i)
+              .headersDelay(i == slow ? millis : 0, TimeUnit.MILLISECONDS)
+              .build();
+    }
   }
 
   private HttpBackends(int port, int firstHost) {
@@ -42,7 +65,7 @@ public final class HttpBackends implements AutoCloseable {
 
   /** Starts {@code n} backends answering 200 with {@code backend-<index>} as body. */
   public static HttpBackends start(int n) throws IOException {
-    return start(n, s -> {}, (i, r) -> new MockResponse.Builder().body("backend-" + i).build());
+    return start(n, s -> {}, Handler.ok());
   }
 
   /** Starts {@code n} backends answering as {@code handler} says. */
