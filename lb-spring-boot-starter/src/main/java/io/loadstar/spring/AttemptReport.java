@@ -44,11 +44,20 @@ final class AttemptReport {
         : null;
   }
 
-  /** Reports a refusal (retried without blame); null if the attempt was reported already. */
-  @Nullable RetryDecision refused(CallFailure failure, long retryAfterNanos) {
-    return done.compareAndSet(false, true)
-        ? attempt.refused(failure, latency(), retryAfterNanos, Long.MAX_VALUE)
-        : null;
+  /**
+   * Reports an answer whose status is retried: as the endpoint's failure if {@code failed}, else as
+   * a refusal that does not blame it (a 429); with its {@code Retry-After} header's delay. Returns
+   * the decision, or null if the attempt was reported already.
+   */
+  @Nullable RetryDecision answered(int status, boolean failed, @Nullable String retryAfter) {
+    if (!done.compareAndSet(false, true)) {
+      return null;
+    }
+    CallFailure failure = CallFailure.status(status);
+    long delay = AddressRewriting.retryAfterNanos(retryAfter);
+    return failed
+        ? attempt.failed(failure, latency(), delay, Long.MAX_VALUE)
+        : attempt.refused(failure, latency(), delay, Long.MAX_VALUE);
   }
 
   void succeeded() {

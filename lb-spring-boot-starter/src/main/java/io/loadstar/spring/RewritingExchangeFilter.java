@@ -175,12 +175,8 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
         discardHeld();
         return succeeded(report, response);
       }
-      CallFailure status = CallFailure.status(code);
-      long retryAfter =
-          AddressRewriting.retryAfterNanos(
-              response.headers().asHttpHeaders().getFirst("Retry-After"));
       RetryDecision decision =
-          failed ? report.failed(status, retryAfter) : report.refused(status, retryAfter);
+          report.answered(code, failed, response.headers().asHttpHeaders().getFirst("Retry-After"));
       if (decision == null) {
         response.releaseBody().subscribe();
         return Mono.empty(); // cancelled meanwhile

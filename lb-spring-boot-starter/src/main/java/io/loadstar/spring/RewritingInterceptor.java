@@ -124,11 +124,8 @@ final class RewritingInterceptor implements ClientHttpRequestInterceptor {
       }
       boolean failed = AddressRewriting.failureStatus(code);
       if (failed || policy.isRetryableStatus(code)) {
-        CallFailure status = CallFailure.status(code);
-        long retryAfter =
-            AddressRewriting.retryAfterNanos(response.getHeaders().getFirst("Retry-After"));
         RetryDecision decision =
-            failed ? report.failed(status, retryAfter) : report.refused(status, retryAfter);
+            report.answered(code, failed, response.getHeaders().getFirst("Retry-After"));
         return AttemptLoop.Step.answered(response, requireNonNull(decision));
       }
       if (!idempotent
