@@ -1,0 +1,343 @@
+package io.loadstar.grpc;
+
+import static java.util.Objects.requireNonNull;
+
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What a status means to Loadstar on a gRPC channel: which codes count against the endpoint (for
+ * outlier detection and canary rollback), which RPCs may be repeated on another endpoint after they
+ * were sent and for which codes, and where a call's hash key comes from.
+ *
+ * <p>An RPC that was never sent (its headers never written to a connection) is always retried on
+ * another endpoint, whatever these rules say. One that was sent is retried only if it is marked
+ * retryable, its status is one of its retryable codes, and the service's {@link
+ * io.loadstar.api.RetryPolicy} and retry budget allow it. An RPC is marked retryable by, in order:
+ * {@link LoadstarGrpc#RETRYABLE} on its {@code CallOptions}; a method or service named by {@link
+ * Builder#retryable} or by a service config's {@code retryPolicy} ({@link Builder#serviceConfig});
+ * its {@code MethodDescriptor} being idempotent or safe.
+ *
+ * <p>Immutable and thread-safe. Start from {@link #defaults()} or {@link #builder()}.
+ */
+public final class GrpcRules {
+
+  private static final Set<Status.Code> DEFAULT_FAILURES =
+      Collections.unmodifiableSet(
+          EnumSet.of(
+              Status.Code.UNAVAILABLE,
+              Status.Code.DEADLINE_EXCEEDED,
+              Status.Code.INTERNAL,
+              Status.Code.UNKNOWN,
+              Status.Code.DATA_LOSS));
+  private static final Set<Status.Code> DEFAULT_RETRYABLE =
+      Collections.unmodifiableSet(EnumSet.of(Status.Code.UNAVAILABLE));
+  private static final GrpcRules DEFAULTS = new Builder().build();
+
+  private final Set<Status.Code> failureCodes;
+  private final Map<String, Retry> retryByName; // "svc/method", "svc/" or "" (every method)
+  private final Metadata.@Nullable Key<String> hashKeyHeader;
+  private final @Nullable Map<String, ?> serviceConfig;
+
+  private GrpcRules(Builder b) {
+    this.failureCodes = Collections.unmodifiableSet(EnumSet.copyOf(b.failureCodes));
+    this.retryByName = Map.copyOf(b.retryByName);
+    this.hashKeyHeader = b.hashKeyHeader;
+    this.serviceConfig = b.serviceConfig;
+  }
+
+  /**
+   * Returns the defaults: {@code UNAVAILABLE}, {@code DEADLINE_EXCEEDED}, {@code INTERNAL}, {@code
+   * UNKNOWN} and {@code DATA_LOSS} count against the endpoint; only idempotent or safe methods are
+   * retryable once sent, on {@code UNAVAILABLE}; no hash key header.
+   */
+  public static GrpcRules defaults() {
+    return DEFAULTS;
+  }
+
+  /** Returns a builder starting from the defaults. Builders are not thread-safe. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Returns the codes that count as a failure of the endpoint that answered them. */
+  public Set<Status.Code> failureCodes() {
+    return failureCodes;
+  }
+
+  /** Returns the header a call's hash key is read from, or null if none is configured. */
+  public @Nullable String hashKeyHeader() {
+    Metadata.Key<String> h = hashKeyHeader;
+    return h != null ? h.name() : null;
+  }
+
+  /** Returns the service config given to {@link Builder#serviceConfig}, or null. */
+  public @Nullable Map<String, ?> serviceConfig() {
+    return serviceConfig;
+  }
+
+  Metadata.@Nullable Key<String> hashKeyHeaderKey() {
+    return hashKeyHeader;
+  }
+
+  /**
+   * Returns how {@code method} is retried once sent: its codes and attempt cap, or null if it is
+   * not marked retryable by name or by its descriptor.
+   */
+  @Nullable Retry retryOf(MethodDescriptor<?, ?> method) {
+    String full = method.getFullMethodName();
+    Retry r = retryByName.get(full);
+    if (r == null) {
+      String service = method.getServiceName();
+      r = retryByName.get(service != null ? service + "/" : "");
+    }
+    if (r == null) {
+      r = retryByName.get("");
+    }
+    if (r == null && (method.isIdempotent() || method.isSafe())) {
+      r = Retry.DEFAULT;
+    }
+    return r;
+  }
+
+  @Override
+  public String toString() {
+    return "GrpcRules{failureCodes="
+        + failureCodes
+        + ", retryable="
+        + retryByName.keySet()
+        + (hashKeyHeader != null ? ", hashKeyHeader=" + hashKeyHeader.name() : "")
+        + '}';
+  }
+
+  /** How an RPC marked retryable is retried once sent. */
+  static final class Retry {
+    static final Retry DEFAULT = new Retry(DEFAULT_RETRYABLE, Integer.MAX_VALUE);
+
+    final Set<Status.Code> codes;
+    final int maxAttempts; // the service config's cap; Loadstar's policy caps as well
+
+    Retry(Set<Status.Code> codes, int maxAttempts) {
+      this.codes = codes;
+      this.maxAttempts = maxAttempts;
+    }
+  }
+
+  /** Builds {@link GrpcRules}. Not thread-safe. */
+  public static final class Builder {
+    private Set<Status.Code> failureCodes = EnumSet.copyOf(DEFAULT_FAILURES);
+    private final Map<String, Retry> retryByName = new HashMap<>();
+    private Metadata.@Nullable Key<String> hashKeyHeader;
+    private @Nullable Map<String, ?> serviceConfig;
+
+    private Builder() {}
+
+    /**
+     * Sets the codes that count as a failure of the endpoint that answered them (feeding outlier
+     * detection and canary rollback); other codes are the application's answers and count as
+     * successes. Replaces the default set.
+     *
+     * @throws IllegalArgumentException if {@code codes} contains {@code OK}
+     */
+    public Builder failureCodes(Status.Code... codes) {
+      EnumSet<Status.Code> set = EnumSet.noneOf(Status.Code.class);
+      for (Status.Code c : codes) {
+        set.add(requireNonNull(c, "code"));
+      }
+      if (set.contains(Status.Code.OK)) {
+        throw new IllegalArgumentException(
+            "failureCodes: " + set + " (expected: codes other than OK)");
+      }
+      this.failureCodes = set;
+      return this;
+    }
+
+    /**
+     * Marks a method ({@code "package.Service/Method"}), every method of a service ({@code
+     * "package.Service"}) or every method ({@code "*"}) retryable once sent, on {@code codes}
+     * ({@code UNAVAILABLE} if none are given). A method's own entry wins over its service's, which
+     * wins over {@code "*"}.
+     *
+     * @throws IllegalArgumentException if the name is blank or contains more than one {@code /}, or
+     *     a code is {@code OK}
+     */
+    public Builder retryable(String name, Status.Code... codes) {
+      requireNonNull(name, "name");
+      Set<Status.Code> set = codes.length == 0 ? DEFAULT_RETRYABLE : codeSet(name, List.of(codes));
+      retryByName.put(nameKey(name), new Retry(set, Integer.MAX_VALUE));
+      return this;
+    }
+
+    /**
+     * Reads the retryable methods from a gRPC service config ({@code methodConfig[].name} and
+     * {@code retryPolicy.retryableStatusCodes} and {@code maxAttempts}, as in gRFC A6), the map
+     * given to {@code ManagedChannelBuilder.defaultServiceConfig}. {@link LoadstarGrpc#configure}
+     * also hands it to the channel, whose own retries it turns off: Loadstar retries instead, on
+     * another endpoint, with the service's backoff and retry budget ({@code initialBackoff}, {@code
+     * maxBackoff} and {@code backoffMultiplier} are not used); {@code maxAttempts} caps the
+     * attempts as well as the Loadstar policy's.
+     *
+     * @throws IllegalArgumentException naming the entry, if the config is not a valid gRPC service
+     *     config in the parts read
+     */
+    public Builder serviceConfig(Map<String, ?> config) {
+      requireNonNull(config, "config");
+      Object methodConfigs = config.get("methodConfig");
+      if (methodConfigs != null) {
+        if (!(methodConfigs instanceof List)) {
+          throw new IllegalArgumentException(
+              "serviceConfig.methodConfig: " + methodConfigs + " (expected: a list)");
+        }
+        int i = 0;
+        for (Object mc : (List<?>) methodConfigs) {
+          readMethodConfig("serviceConfig.methodConfig[" + i++ + "]", mc);
+        }
+      }
+      this.serviceConfig = Collections.unmodifiableMap(new HashMap<>(config));
+      return this;
+    }
+
+    private void readMethodConfig(String where, @Nullable Object mc) {
+      if (!(mc instanceof Map)) {
+        throw new IllegalArgumentException(where + ": " + mc + " (expected: an object)");
+      }
+      Map<?, ?> m = (Map<?, ?>) mc;
+      Object policy = m.get("retryPolicy");
+      if (policy == null) {
+        return;
+      }
+      if (!(policy instanceof Map)) {
+        throw new IllegalArgumentException(
+            where + ".retryPolicy: " + policy + " (expected: an object)");
+      }
+      Map<?, ?> p = (Map<?, ?>) policy;
+      Object max = p.get("maxAttempts");
+      if (!(max instanceof Number) || ((Number) max).doubleValue() < 2) {
+        throw new IllegalArgumentException(
+            where + ".retryPolicy.maxAttempts: " + max + " (expected: a number >= 2)");
+      }
+      Object codes = p.get("retryableStatusCodes");
+      if (!(codes instanceof List) || ((List<?>) codes).isEmpty()) {
+        throw new IllegalArgumentException(
+            where
+                + ".retryPolicy.retryableStatusCodes: "
+                + codes
+                + " (expected: a non-empty list of status codes)");
+      }
+      List<Status.Code> parsed = new ArrayList<>();
+      for (Object c : (List<?>) codes) {
+        parsed.add(code(where + ".retryPolicy.retryableStatusCodes", c));
+      }
+      Retry retry = new Retry(codeSet(where, parsed), ((Number) max).intValue());
+      Object names = m.get("name");
+      if (!(names instanceof List) || ((List<?>) names).isEmpty()) {
+        throw new IllegalArgumentException(
+            where + ".name: " + names + " (expected: a non-empty list of {service, method})");
+      }
+      for (Object n : (List<?>) names) {
+        if (!(n instanceof Map)) {
+          throw new IllegalArgumentException(
+              where + ".name: " + n + " (expected: an object with service and method)");
+        }
+        Object service = ((Map<?, ?>) n).get("service");
+        Object method = ((Map<?, ?>) n).get("method");
+        String key;
+        if (service == null || "".equals(service)) {
+          if (method != null && !"".equals(method)) {
+            throw new IllegalArgumentException(
+                where + ".name: " + n + " (expected: no method without a service)");
+          }
+          key = "";
+        } else {
+          key = service + "/" + (method != null ? method : "");
+        }
+        retryByName.putIfAbsent(key, retry); // the first entry naming a method wins, as in gRPC
+      }
+    }
+
+    private static Status.Code code(String where, @Nullable Object c) {
+      if (c instanceof Number) {
+        int value = ((Number) c).intValue();
+        for (Status.Code code : Status.Code.values()) {
+          if (code.value() == value) {
+            return code;
+          }
+        }
+      } else if (c instanceof String) {
+        try {
+          return Status.Code.valueOf(((String) c).toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+          // named below
+        }
+      }
+      throw new IllegalArgumentException(
+          where + ": " + c + " (expected: a status code name such as UNAVAILABLE, or 0..16)");
+    }
+
+    private static Set<Status.Code> codeSet(String where, List<Status.Code> codes) {
+      EnumSet<Status.Code> set = EnumSet.noneOf(Status.Code.class);
+      for (Status.Code c : codes) {
+        set.add(requireNonNull(c, "code"));
+      }
+      if (set.contains(Status.Code.OK)) {
+        throw new IllegalArgumentException(
+            where + ": retryable codes " + set + " (expected: codes other than OK)");
+      }
+      return Collections.unmodifiableSet(set);
+    }
+
+    private static String nameKey(String name) {
+      String n = name.trim();
+      if (n.equals("*")) {
+        return "";
+      }
+      int slash = n.indexOf('/');
+      if (n.isEmpty()
+          || slash == 0
+          || (slash > 0 && n.indexOf('/', slash + 1) >= 0)
+          || n.chars().anyMatch(Character::isWhitespace)) {
+        throw new IllegalArgumentException(
+            "retryable: '" + name + "' (expected: package.Service/Method, package.Service or *)");
+      }
+      return slash > 0 ? n : n + "/";
+    }
+
+    /**
+     * Reads each call's hash key (for consistent hashing and sticky keys) from the ASCII header
+     * {@code name}, unless the call sets {@link LoadstarGrpc#HASH_KEY}.
+     *
+     * @throws IllegalArgumentException if {@code name} is not a valid ASCII metadata key (binary
+     *     {@code -bin} keys and gRPC's reserved {@code grpc-} keys are refused)
+     */
+    public Builder hashKeyHeader(String name) {
+      requireNonNull(name, "name");
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (lower.endsWith(Metadata.BINARY_HEADER_SUFFIX) || lower.startsWith("grpc-")) {
+        throw new IllegalArgumentException(
+            "hashKeyHeader: '" + name + "' (expected: an ASCII header, not -bin or grpc-)");
+      }
+      try {
+        this.hashKeyHeader = Metadata.Key.of(lower, Metadata.ASCII_STRING_MARSHALLER);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "hashKeyHeader: '" + name + "' (expected: a metadata key of a-z, 0-9, -, _ and .)", e);
+      }
+      return this;
+    }
+
+    /** Builds the rules. */
+    public GrpcRules build() {
+      return new GrpcRules(this);
+    }
+  }
+}

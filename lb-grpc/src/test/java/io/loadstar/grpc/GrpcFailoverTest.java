@@ -1,0 +1,202 @@
+package io.loadstar.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.CallOptions;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.LoadBalancerRegistry;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCalls;
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.core.LoadBalancers;
+import io.loadstar.testing.Concurrently;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The failover scenarios of the HTTP drivers, on real gRPC servers (grpc-netty on 127.0.0.x): one
+ * server killed, one answering {@code UNAVAILABLE}, one 100 ms slow. Each runs on a channel on
+ * Loadstar with its defaults (asserted), then beside it on gRPC's own {@code round_robin} and
+ * {@code least_request_experimental} (grpc-xds) over the same resolver, each with a service config
+ * retry policy of three attempts on {@code UNAVAILABLE} (measured and printed, for the README).
+ */
+class GrpcFailoverTest {
+
+  /** The peers' retry policy: what a gRPC user would configure, with as many attempts. */
+  private static final Map<String, ?> PEER_RETRY =
+      Map.of(
+          "methodConfig",
+          List.of(
+              Map.of(
+                  "name",
+                  List.of(Map.of("service", "loadstar.test.Echo")),
+                  "retryPolicy",
+                  Map.of(
+                      "maxAttempts",
+                      3.0,
+                      "initialBackoff",
+                      "0.01s",
+                      "maxBackoff",
+                      "0.1s",
+                      "backoffMultiplier",
+                      2.0,
+                      "retryableStatusCodes",
+                      List.of("UNAVAILABLE")))));
+
+  private static final List<String> RESULTS = new ArrayList<>();
+  private static int nextHost = 11;
+
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = closeables.size() - 1; i >= 0; i--) {
+      closeables.get(i).close();
+    }
+  }
+
+  @AfterAll
+  static void printResults() {
+    System.out.println("gRPC failover, side by side:");
+    RESULTS.forEach(r -> System.out.println("  " + r));
+  }
+
+  private <T extends AutoCloseable> T closeLater(T c) {
+    closeables.add(c);
+    return c;
+  }
+
+  private GrpcBackends backends() throws Exception {
+    GrpcBackends b = GrpcBackends.startAt(nextHost, 3);
+    nextHost += 3;
+    return closeLater(b);
+  }
+
+  private LoadBalancer balancer(GrpcBackends backends) throws Exception {
+    LoadBalancer lb =
+        closeLater(LoadBalancers.builder("echo").endpoints(backends.endpoints()).build());
+    assertThat(lb.awaitReady(Duration.ofSeconds(10))).isTrue();
+    return lb;
+  }
+
+  private ManagedChannel loadstar(LoadBalancer lb) {
+    ManagedChannel channel =
+        LoadstarGrpc.newChannelBuilder(lb, InsecureChannelCredentials.create()).build();
+    closeLater(() -> shutdown(channel));
+    return channel;
+  }
+
+  private ManagedChannel peer(LoadBalancer lb, String policy) {
+    ManagedChannel channel =
+        Grpc.newChannelBuilder(LoadstarGrpc.target(lb), InsecureChannelCredentials.create())
+            .setNameResolverArg(LoadstarGrpc.BALANCER, lb)
+            .defaultLoadBalancingPolicy(policy)
+            .defaultServiceConfig(PEER_RETRY)
+            .build();
+    closeLater(() -> shutdown(channel));
+    return channel;
+  }
+
+  private static void shutdown(ManagedChannel channel) throws InterruptedException {
+    channel.shutdownNow();
+    channel.awaitTermination(10, TimeUnit.SECONDS);
+  }
+
+  private static Concurrently.Call get(ManagedChannel channel) {
+    return i ->
+        ClientCalls.blockingUnaryCall(
+            channel,
+            GrpcBackends.GET,
+            CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+            "item-" + i);
+  }
+
+  private static List<String> peers() {
+    List<String> peers = new ArrayList<>(List.of("round_robin"));
+    if (LoadBalancerRegistry.getDefaultRegistry().getProvider("least_request_experimental")
+        != null) {
+      peers.add("least_request_experimental");
+    }
+    return peers;
+  }
+
+  private static void record(String scenario, String client, Concurrently.Outcome o, int[] counts) {
+    RESULTS.add(
+        String.format(
+            "%-14s %-28s failed %3d, RPCs per backend %s",
+            scenario, client, o.failed(), Arrays.toString(counts)));
+  }
+
+  @Test
+  void oneServerKilled_noRpcFails_andItIsEjected() throws Exception {
+    GrpcBackends backends = backends();
+    LoadBalancer lb = balancer(backends);
+    ManagedChannel channel = loadstar(lb);
+    Concurrently.run(2, 30, get(channel)); // connected to all three
+    backends.kill(2);
+    backends.resetCounts();
+    Concurrently.Outcome outcome = Concurrently.run(4, 300, get(channel));
+    record("killed", "loadstar", outcome, backends.counts());
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    EndpointSnapshot dead = lb.inspect().snapshot().get(2);
+    assertThat(dead.state()).as("%s", dead).isEqualTo(EndpointSnapshot.State.EJECTED);
+
+    for (String policy : peers()) {
+      GrpcBackends peerBackends = backends();
+      LoadBalancer peerLb = balancer(peerBackends);
+      ManagedChannel peer = peer(peerLb, policy);
+      Concurrently.run(2, 30, get(peer));
+      peerBackends.kill(2);
+      peerBackends.resetCounts();
+      record("killed", policy, Concurrently.run(4, 300, get(peer)), peerBackends.counts());
+    }
+  }
+
+  @Test
+  void oneServerAnswersUnavailable_noRpcFails_andItIsEjectedAfterTheFifth() throws Exception {
+    GrpcBackends backends = backends();
+    backends.behave(1, GrpcBackends.Behavior.UNAVAILABLE);
+    LoadBalancer lb = balancer(backends);
+    Concurrently.Outcome outcome = Concurrently.run(1, 300, get(loadstar(lb)));
+    record("UNAVAILABLE", "loadstar", outcome, backends.counts());
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    assertThat(backends.counts()[1]).isEqualTo(5); // one caller: nothing in flight
+    assertThat(lb.inspect().snapshot().get(1).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+
+    for (String policy : peers()) {
+      GrpcBackends peerBackends = backends();
+      peerBackends.behave(1, GrpcBackends.Behavior.UNAVAILABLE);
+      ManagedChannel peer = peer(balancer(peerBackends), policy);
+      record("UNAVAILABLE", policy, Concurrently.run(1, 300, get(peer)), peerBackends.counts());
+    }
+  }
+
+  @Test
+  void oneServer100msSlow_getsAtMostATenthOfTheRpcs() throws Exception {
+    GrpcBackends backends = backends();
+    backends.behave(0, GrpcBackends.Behavior.SLOW);
+    LoadBalancer lb = balancer(backends);
+    Concurrently.Outcome outcome = Concurrently.run(8, 480, get(loadstar(lb)));
+    record("100 ms slow", "loadstar", outcome, backends.counts());
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    assertThat(backends.counts()[0])
+        .as("RPCs per backend: %s", Arrays.toString(backends.counts()))
+        .isLessThanOrEqualTo(backends.total() / 10);
+
+    for (String policy : peers()) {
+      GrpcBackends peerBackends = backends();
+      peerBackends.behave(0, GrpcBackends.Behavior.SLOW);
+      ManagedChannel peer = peer(balancer(peerBackends), policy);
+      record("100 ms slow", policy, Concurrently.run(8, 480, get(peer)), peerBackends.counts());
+    }
+  }
+}
