@@ -33,8 +33,9 @@ import org.jspecify.annotations.Nullable;
  */
 final class EndpointSubchannels extends LoadBalancer {
 
+  // INTERNAL: gRPC turns a policy's FAILED_PRECONDITION into INTERNAL anyway (gRFC A54).
   private static final Status NO_DRIVER =
-      Status.FAILED_PRECONDITION.withDescription(
+      Status.INTERNAL.withDescription(
           "the loadstar policy routes only RPCs that Loadstar's interceptor picked: build the"
               + " channel with LoadstarGrpc.newChannelBuilder, or configure its builder with"
               + " LoadstarGrpc.configure");

@@ -83,6 +83,7 @@ final class GrpcBackends implements AutoCloseable {
 
   private int port;
   private final List<Server> servers = new ArrayList<>();
+  private final List<String> hosts = new ArrayList<>();
   private final List<HealthStatusManager> health = new ArrayList<>();
   private final AtomicReferenceArray<Behavior> behaviors;
   private final AtomicIntegerArray counts;
@@ -128,13 +129,15 @@ final class GrpcBackends implements AutoCloseable {
 
   private void startServer(int firstHost, int i) throws IOException {
     HealthStatusManager h = new HealthStatusManager();
+    String host = "127.0.0." + (firstHost + i);
     Server server =
-        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0." + (firstHost + i), port))
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
             .addService(service(i))
             .addService(h.getHealthService())
             .build()
             .start();
     servers.add(server);
+    hosts.add(host);
     health.add(h);
     port = server.getPort();
   }
@@ -210,8 +213,7 @@ final class GrpcBackends implements AutoCloseable {
   }
 
   Endpoint endpoint(int i) {
-    InetSocketAddress a = (InetSocketAddress) servers.get(i).getListenSockets().get(0);
-    return Endpoint.of(a.getAddress().getHostAddress(), port);
+    return Endpoint.of(hosts.get(i), port);
   }
 
   /** Kills backend {@code i}: its listener and every connection close at once. */
