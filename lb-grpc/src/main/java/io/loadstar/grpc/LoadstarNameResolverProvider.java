@@ -26,9 +26,13 @@ public final class LoadstarNameResolverProvider extends NameResolverProvider {
     return true;
   }
 
+  /**
+   * Returns 4, below gRPC's DNS resolver (5): the highest priority names the default scheme of
+   * targets without one ({@code host:port}), which must stay {@code dns}.
+   */
   @Override
   protected int priority() {
-    return 5;
+    return 4;
   }
 
   @Override

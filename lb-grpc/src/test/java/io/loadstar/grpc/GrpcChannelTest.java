@@ -340,6 +340,12 @@ class GrpcChannelTest {
   }
 
   @Test
+  void targetsWithoutAScheme_stillResolveByDns() {
+    assertThat(io.grpc.NameResolverRegistry.getDefaultRegistry().asFactory().getDefaultScheme())
+        .isEqualTo("dns");
+  }
+
+  @Test
   void aChannelSetUpWrong_failsWithAnErrorThatSaysHow() throws Exception {
     GrpcBackends backends = backends(1);
     LoadBalancer lb = roundRobin(backends);
