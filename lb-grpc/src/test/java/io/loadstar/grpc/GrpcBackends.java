@@ -1,8 +1,10 @@
 package io.loadstar.grpc;
 
+import io.grpc.Attributes;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServerTransportFilter;
 import io.grpc.Status;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -87,6 +89,7 @@ final class GrpcBackends implements AutoCloseable {
   private final List<HealthStatusManager> health = new ArrayList<>();
   private final AtomicReferenceArray<Behavior> behaviors;
   private final AtomicIntegerArray counts;
+  private final AtomicIntegerArray connections;
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(
           r -> {
@@ -102,6 +105,7 @@ final class GrpcBackends implements AutoCloseable {
       behaviors.set(i, Behavior.OK);
     }
     this.counts = new AtomicIntegerArray(n);
+    this.connections = new AtomicIntegerArray(n);
   }
 
   /** Starts {@code n} backends on 127.0.0.1 and the next addresses, on one free port. */
@@ -134,6 +138,14 @@ final class GrpcBackends implements AutoCloseable {
         NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
             .addService(service(i))
             .addService(h.getHealthService())
+            .addTransportFilter(
+                new ServerTransportFilter() {
+                  @Override
+                  public Attributes transportReady(Attributes attributes) {
+                    connections.incrementAndGet(i);
+                    return attributes;
+                  }
+                })
             .build()
             .start();
     servers.add(server);
@@ -221,6 +233,15 @@ final class GrpcBackends implements AutoCloseable {
     Server s = servers.get(i);
     s.shutdownNow();
     s.awaitTermination(10, TimeUnit.SECONDS);
+  }
+
+  /** Returns how many connections each backend has accepted. */
+  int[] connections() {
+    int[] c = new int[connections.length()];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = connections.get(i);
+    }
+    return c;
   }
 
   int[] counts() {

@@ -1,0 +1,175 @@
+package io.loadstar.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.CallOptions;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCalls;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.LbEventListener;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.Strategies;
+import io.loadstar.core.Subsetting;
+import io.loadstar.core.TrafficSplit;
+import io.loadstar.core.ZoneRouting;
+import io.loadstar.testing.Await;
+import io.loadstar.testing.Concurrently;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Loadstar's routing features on a gRPC channel, each with the features it meets: zones with
+ * outlier detection and retries, a canary rolled back while every RPC succeeds, and subsetting,
+ * which also bounds the channel's connections.
+ */
+class GrpcRoutingTest {
+
+  private static int nextHost = 111;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = closeables.size() - 1; i >= 0; i--) {
+      closeables.get(i).close();
+    }
+  }
+
+  private <T extends AutoCloseable> T closeLater(T c) {
+    closeables.add(c);
+    return c;
+  }
+
+  private GrpcBackends backends(int n) throws Exception {
+    GrpcBackends b = GrpcBackends.startAt(nextHost, n);
+    nextHost += n;
+    return closeLater(b);
+  }
+
+  private ManagedChannel channel(LoadBalancer lb) {
+    ManagedChannel channel =
+        LoadstarGrpc.newChannelBuilder(lb, InsecureChannelCredentials.create()).build();
+    closeLater(
+        () -> {
+          channel.shutdownNow();
+          channel.awaitTermination(10, TimeUnit.SECONDS);
+        });
+    return channel;
+  }
+
+  private static Concurrently.Call get(ManagedChannel channel) {
+    return i ->
+        ClientCalls.blockingUnaryCall(
+            channel,
+            GrpcBackends.GET,
+            CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+            "x");
+  }
+
+  @Test
+  void localZoneFirst_thenTheOtherZone_whenTheLocalOnesFail_withNoRpcFailed() throws Exception {
+    GrpcBackends backends = backends(4);
+    List<Endpoint> endpoints = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      endpoints.add(backends.endpoint(i).withZone(i < 2 ? "a" : "b"));
+    }
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("echo")
+                .endpoints(endpoints)
+                .zone("a")
+                .zoneRouting(
+                    ZoneRouting.builder()
+                        .policy(ZoneRouting.Policy.LOCAL_FIRST)
+                        .minClusterSize(1)
+                        .build())
+                .build());
+    ManagedChannel channel = channel(lb);
+    assertThat(Concurrently.run(1, 40, get(channel)).failed()).isZero();
+    int[] local = backends.counts();
+    assertThat(local[0] + local[1]).as("local zone only: %s", Arrays.toString(local)).isEqualTo(40);
+    assertThat(local[0]).isPositive();
+    assertThat(local[1]).isPositive();
+
+    backends.resetCounts();
+    backends.behave(0, GrpcBackends.Behavior.UNAVAILABLE);
+    backends.behave(1, GrpcBackends.Behavior.UNAVAILABLE);
+    Concurrently.Outcome outcome = Concurrently.run(1, 100, get(channel));
+    int[] counts = backends.counts();
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    assertThat(counts[0]).as(Arrays.toString(counts)).isLessThanOrEqualTo(5);
+    assertThat(counts[1]).as(Arrays.toString(counts)).isLessThanOrEqualTo(5);
+    assertThat(counts[2] + counts[3]).isEqualTo(100);
+    // One of four may be ejected (maxEjectionPercent 10, at least one); the other failing one
+    // goes last, taking only what the others cannot serve.
+    List<EndpointSnapshot> snapshot = lb.inspect().snapshot();
+    EndpointSnapshot.State a0 = snapshot.get(0).state();
+    EndpointSnapshot.State a1 = snapshot.get(1).state();
+    assertThat(List.of(a0, a1)).as("%s", snapshot).contains(EndpointSnapshot.State.EJECTED);
+    EndpointSnapshot other = snapshot.get(a0 == EndpointSnapshot.State.EJECTED ? 1 : 0);
+    assertThat(other.reason()).as("%s", other).contains("goes last");
+  }
+
+  @Test
+  void aFailingCanary_isRolledBack_withNoRpcFailed() throws Exception {
+    GrpcBackends backends = backends(4);
+    List<Endpoint> endpoints = new ArrayList<>(backends.endpoints());
+    endpoints.set(3, endpoints.get(3).withTag("version", "canary"));
+    backends.behave(3, GrpcBackends.Behavior.UNAVAILABLE);
+    AtomicReference<String> rolledBack = new AtomicReference<>();
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("echo")
+                .endpoints(endpoints)
+                .trafficSplit(
+                    TrafficSplit.toTag("version", "canary").percent(25).rollbackOnErrors(5))
+                .eventListener(
+                    new LbEventListener() {
+                      @Override
+                      public void canaryRolledBack(String service, String reason) {
+                        rolledBack.set(reason);
+                      }
+                    })
+                .build());
+    Concurrently.Outcome outcome = Concurrently.run(1, 200, get(channel(lb)));
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    assertThat(Await.until(() -> rolledBack.get() != null)).isTrue();
+    assertThat(backends.counts()[3]).isLessThanOrEqualTo(5);
+  }
+
+  @Test
+  void subsetting_limitsPicksAndConnectionsToTheSubset() throws Exception {
+    GrpcBackends backends = backends(6);
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("echo")
+                .endpoints(backends.endpoints())
+                .strategy(Strategies.roundRobin())
+                .subsetting(Subsetting.size(2).instance(0, 3))
+                .build());
+    assertThat(Concurrently.run(1, 30, get(channel(lb))).failed()).isZero();
+    List<String> subset = new ArrayList<>();
+    for (Endpoint e : lb.inspect().endpoints()) {
+      subset.add(e.key());
+    }
+    // "About 2": 1 to 3 here (the plan spreads sizes; see the subsetting README).
+    assertThat(subset.size()).as("a subset of 6: %s", subset).isBetween(1, 3);
+    int[] counts = backends.counts();
+    int[] connections = backends.connections();
+    for (int i = 0; i < 6; i++) {
+      if (!subset.contains(backends.endpoint(i).key())) {
+        assertThat(counts[i]).as("RPCs %s, subset %s", Arrays.toString(counts), subset).isZero();
+        assertThat(connections[i])
+            .as("connections %s, subset %s", Arrays.toString(connections), subset)
+            .isZero();
+      }
+    }
+  }
+}
