@@ -1,10 +1,9 @@
 package io.grpc.util;
 
-import io.grpc.Attributes;
 import io.grpc.LoadBalancer.FixedResultPicker;
 import io.grpc.LoadBalancer.PickResult;
-import io.grpc.LoadBalancer.Subchannel;
 import io.grpc.LoadBalancer.SubchannelPicker;
+import io.loadstar.bench.ReadySubchannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,33 +21,8 @@ public final class GrpcRoundRobinPeer {
   public static SubchannelPicker picker(int n) {
     List<SubchannelPicker> children = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      children.add(new FixedResultPicker(PickResult.withSubchannel(new Ready(i))));
+      children.add(new FixedResultPicker(PickResult.withSubchannel(new ReadySubchannel(i))));
     }
     return new RoundRobinLoadBalancer.ReadyPicker(children, new AtomicInteger());
-  }
-
-  /** A subchannel that is always READY and never connects: the picker is what is measured. */
-  private static final class Ready extends Subchannel {
-    private final int id;
-
-    Ready(int id) {
-      this.id = id;
-    }
-
-    @Override
-    public void shutdown() {}
-
-    @Override
-    public void requestConnection() {}
-
-    @Override
-    public Attributes getAttributes() {
-      return Attributes.EMPTY;
-    }
-
-    @Override
-    public String toString() {
-      return "Ready{" + id + "}";
-    }
   }
 }

@@ -1,6 +1,5 @@
 package io.loadstar.grpc;
 
-import io.grpc.Attributes;
 import io.grpc.CallOptions;
 import io.grpc.LoadBalancer.PickResult;
 import io.grpc.LoadBalancer.PickSubchannelArgs;
@@ -13,6 +12,7 @@ import io.loadstar.api.BalancedCall;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
+import io.loadstar.bench.ReadySubchannel;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +37,7 @@ public final class LoadstarGrpcPeer {
     Map<String, PickResult> results = new HashMap<>();
     List<Endpoint> endpoints = balancer.inspect().endpoints();
     for (int i = 0; i < endpoints.size(); i++) {
-      results.put(endpoints.get(i).key(), PickResult.withSubchannel(new Ready(i)));
+      results.put(endpoints.get(i).key(), PickResult.withSubchannel(new ReadySubchannel(i)));
     }
     this.picker = new EndpointSubchannels.EndpointPicker(Map.copyOf(results));
   }
@@ -85,29 +85,4 @@ public final class LoadstarGrpcPeer {
   }
 
   private static final Metadata HEADERS = new Metadata();
-
-  /** A subchannel that is always READY and never connects: the picker is what is measured. */
-  private static final class Ready extends Subchannel {
-    private final int id;
-
-    Ready(int id) {
-      this.id = id;
-    }
-
-    @Override
-    public void shutdown() {}
-
-    @Override
-    public void requestConnection() {}
-
-    @Override
-    public Attributes getAttributes() {
-      return Attributes.EMPTY;
-    }
-
-    @Override
-    public String toString() {
-      return "Ready{" + id + "}";
-    }
-  }
 }

@@ -21,7 +21,6 @@ import io.loadstar.core.DynamicEndpointSource;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -29,7 +28,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,28 +35,7 @@ import org.junit.jupiter.api.Test;
  * sent, marked retryable, neither), statuses that are the application's, hash keys, streams,
  * cancels and deadlines, and the errors for a channel set up wrong.
  */
-class GrpcChannelTest {
-
-  private static int nextHost = 41;
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
-
-  private <T extends AutoCloseable> T closeLater(T c) {
-    closeables.add(c);
-    return c;
-  }
-
-  private GrpcBackends backends(int n) throws Exception {
-    GrpcBackends b = GrpcBackends.startAt(nextHost, n);
-    nextHost += n;
-    return closeLater(b);
-  }
+class GrpcChannelTest extends GrpcTestBase {
 
   private LoadBalancer roundRobin(GrpcBackends backends) {
     return closeLater(
@@ -66,34 +43,6 @@ class GrpcChannelTest {
             .endpoints(backends.endpoints())
             .strategy(Strategies.roundRobin())
             .build());
-  }
-
-  private ManagedChannel channel(LoadBalancer lb) {
-    return channel(lb, GrpcRules.defaults());
-  }
-
-  private ManagedChannel channel(LoadBalancer lb, GrpcRules rules) {
-    ManagedChannel channel =
-        LoadstarGrpc.newChannelBuilder(lb, InsecureChannelCredentials.create(), rules).build();
-    closeLater(
-        () -> {
-          channel.shutdownNow();
-          channel.awaitTermination(10, TimeUnit.SECONDS);
-        });
-    return channel;
-  }
-
-  private static String call(
-      ManagedChannel channel, io.grpc.MethodDescriptor<String, String> method) {
-    return call(channel, method, CallOptions.DEFAULT);
-  }
-
-  private static String call(
-      ManagedChannel channel,
-      io.grpc.MethodDescriptor<String, String> method,
-      CallOptions options) {
-    return ClientCalls.blockingUnaryCall(
-        channel, method, options.withDeadlineAfter(10, TimeUnit.SECONDS), "x");
   }
 
   @Test

@@ -2,10 +2,7 @@ package io.loadstar.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.grpc.CallOptions;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.stub.ClientCalls;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
@@ -19,8 +16,6 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.xbill.DNS.ARecord;
@@ -33,23 +28,9 @@ import org.xbill.DNS.Record;
  * responder on loopback, real gRPC servers, and the DNS source's refresh on a fake clock started
  * from 0, from days and from a negative value.
  */
-class GrpcDnsTest {
+class GrpcDnsTest extends GrpcTestBase {
 
   private static final String NAME = "echo.test.";
-  private static int nextHost = 91;
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
-
-  private <T extends AutoCloseable> T closeLater(T c) {
-    closeables.add(c);
-    return c;
-  }
 
   static List<Long> origins() {
     return FakeTicker.origins();
@@ -66,8 +47,7 @@ class GrpcDnsTest {
   @ParameterizedTest
   @MethodSource("origins")
   void aServerAddedInDns_getsRpcsWithinItsTtl(long origin) throws Exception {
-    int first = nextHost;
-    nextHost += 3;
+    int first = hosts(3);
     GrpcBackends backends = closeLater(GrpcBackends.startAt(first, 3));
     String[] ips = {"127.0.0." + first, "127.0.0." + (first + 1), "127.0.0." + (first + 2)};
     LoopbackDnsServer dns = closeLater(new LoopbackDnsServer());
@@ -89,15 +69,9 @@ class GrpcDnsTest {
                 .strategy(Strategies.roundRobin())
                 .build());
     assertThat(lb.awaitReady(Duration.ofSeconds(10))).isTrue();
-    ManagedChannel channel =
-        LoadstarGrpc.newChannelBuilder(lb, InsecureChannelCredentials.create()).build();
-    closeLater(
-        () -> {
-          channel.shutdownNow();
-          channel.awaitTermination(10, TimeUnit.SECONDS);
-        });
+    ManagedChannel channel = channel(lb);
     for (int i = 0; i < 10; i++) {
-      get(channel);
+      call(channel, GrpcBackends.GET);
     }
     assertThat(backends.counts()).containsExactly(5, 5, 0);
 
@@ -108,17 +82,9 @@ class GrpcDnsTest {
     assertThat(
             Await.until(
                 () -> {
-                  get(channel);
+                  call(channel, GrpcBackends.GET);
                   return backends.counts()[2] > 0;
                 }))
         .isTrue();
-  }
-
-  private static void get(ManagedChannel channel) {
-    ClientCalls.blockingUnaryCall(
-        channel,
-        GrpcBackends.GET,
-        CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
-        "x");
   }
 }

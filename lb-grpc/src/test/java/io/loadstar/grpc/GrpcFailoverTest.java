@@ -2,12 +2,10 @@ package io.loadstar.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.grpc.CallOptions;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.LoadBalancerRegistry;
 import io.grpc.ManagedChannel;
-import io.grpc.stub.ClientCalls;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.LoadBalancers;
@@ -17,9 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,7 +25,7 @@ import org.junit.jupiter.api.Test;
  * {@code least_request_experimental} (grpc-xds) over the same resolver, each with a service config
  * retry policy of three attempts on {@code UNAVAILABLE} (measured and printed, for the README).
  */
-class GrpcFailoverTest {
+class GrpcFailoverTest extends GrpcTestBase {
 
   /** The peers' retry policy: what a gRPC user would configure, with as many attempts. */
   private static final Map<String, ?> PEER_RETRY =
@@ -53,16 +49,6 @@ class GrpcFailoverTest {
                       List.of("UNAVAILABLE")))));
 
   private static final List<String> RESULTS = new ArrayList<>();
-  private static int nextHost = 11;
-
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
 
   @AfterAll
   static void printResults() {
@@ -70,15 +56,8 @@ class GrpcFailoverTest {
     RESULTS.forEach(r -> System.out.println("  " + r));
   }
 
-  private <T extends AutoCloseable> T closeLater(T c) {
-    closeables.add(c);
-    return c;
-  }
-
   private GrpcBackends backends() throws Exception {
-    GrpcBackends b = GrpcBackends.startAt(nextHost, 3);
-    nextHost += 3;
-    return closeLater(b);
+    return backends(3);
   }
 
   private LoadBalancer balancer(GrpcBackends backends) throws Exception {
@@ -89,35 +68,16 @@ class GrpcFailoverTest {
   }
 
   private ManagedChannel loadstar(LoadBalancer lb) {
-    ManagedChannel channel =
-        LoadstarGrpc.newChannelBuilder(lb, InsecureChannelCredentials.create()).build();
-    closeLater(() -> shutdown(channel));
-    return channel;
+    return channel(lb);
   }
 
   private ManagedChannel peer(LoadBalancer lb, String policy) {
-    ManagedChannel channel =
+    return closing(
         Grpc.newChannelBuilder(LoadstarGrpc.target(lb), InsecureChannelCredentials.create())
             .setNameResolverArg(LoadstarGrpc.BALANCER, lb)
             .defaultLoadBalancingPolicy(policy)
             .defaultServiceConfig(PEER_RETRY)
-            .build();
-    closeLater(() -> shutdown(channel));
-    return channel;
-  }
-
-  private static void shutdown(ManagedChannel channel) throws InterruptedException {
-    channel.shutdownNow();
-    channel.awaitTermination(10, TimeUnit.SECONDS);
-  }
-
-  private static Concurrently.Call get(ManagedChannel channel) {
-    return i ->
-        ClientCalls.blockingUnaryCall(
-            channel,
-            GrpcBackends.GET,
-            CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
-            "item-" + i);
+            .build());
   }
 
   private static List<String> peers() {

@@ -2,12 +2,10 @@ package io.loadstar.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.grpc.CallOptions;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.ClientCalls;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.HealthCheckResult;
@@ -18,32 +16,15 @@ import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The grpc.health.v1 checker against real servers, alone and as a balancer's active check. */
-class GrpcHealthCheckerTest {
-
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
-
-  private <T extends AutoCloseable> T closeLater(T c) {
-    closeables.add(c);
-    return c;
-  }
+class GrpcHealthCheckerTest extends GrpcTestBase {
 
   @Test
   void servingPasses_notServingAndNoHealthServiceFail_withTheReason() throws Exception {
-    GrpcBackends backends = closeLater(GrpcBackends.startAt(71, 2));
+    GrpcBackends backends = backends(2);
     GrpcHealthChecker checker =
         closeLater(GrpcHealthChecker.builder(InsecureChannelCredentials.create()).build());
     backends.serving(1, false);
@@ -52,34 +33,34 @@ class GrpcHealthCheckerTest {
     assertThat(down.isHealthy()).isFalse();
     assertThat(down.reason()).contains("NOT_SERVING");
 
-    Server bare =
-        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.73", 0)).build().start();
+    String bareHost = "127.0.0." + hosts(1);
+    Server bare = NettyServerBuilder.forAddress(new InetSocketAddress(bareHost, 0)).build().start();
     closeLater(
         () -> {
           bare.shutdownNow();
           bare.awaitTermination(10, TimeUnit.SECONDS);
         });
     HealthCheckResult none =
-        checker.check(Endpoint.of("127.0.0.73", bare.getPort()), Duration.ofSeconds(5));
+        checker.check(Endpoint.of(bareHost, bare.getPort()), Duration.ofSeconds(5));
     assertThat(none.reason()).contains("no grpc.health.v1 service").contains("UNIMPLEMENTED");
 
     HealthCheckResult unknown =
-        GrpcHealthCheckerTest.this
-            .closeLater(
+        closeLater(
                 GrpcHealthChecker.builder(InsecureChannelCredentials.create())
                     .service("no.Such")
                     .build())
             .check(backends.endpoint(0), Duration.ofSeconds(5));
     assertThat(unknown.reason()).contains("'no.Such'").contains("NOT_FOUND");
 
-    HealthCheckResult refused = checker.check(Endpoint.of("127.0.0.74", 1), Duration.ofSeconds(5));
+    HealthCheckResult refused =
+        checker.check(Endpoint.of("127.0.0." + hosts(1), 1), Duration.ofSeconds(5));
     assertThat(refused.isHealthy()).isFalse();
     assertThat(refused.reason()).contains("UNAVAILABLE");
   }
 
   @Test
   void aBalancersCheck_takesANotServingServerOutOfRotation_andBack() throws Exception {
-    GrpcBackends backends = closeLater(GrpcBackends.startAt(75, 3));
+    GrpcBackends backends = backends(3);
     GrpcHealthChecker checker =
         closeLater(GrpcHealthChecker.builder(InsecureChannelCredentials.create()).build());
     LoadBalancer lb =
@@ -95,13 +76,7 @@ class GrpcHealthCheckerTest {
                         .fall(1)
                         .build())
                 .build());
-    ManagedChannel channel =
-        LoadstarGrpc.newChannelBuilder(lb, InsecureChannelCredentials.create()).build();
-    closeLater(
-        () -> {
-          channel.shutdownNow();
-          channel.awaitTermination(10, TimeUnit.SECONDS);
-        });
+    ManagedChannel channel = channel(lb);
     backends.serving(2, false);
     assertThat(
             Await.until(
@@ -109,11 +84,7 @@ class GrpcHealthCheckerTest {
         .isTrue();
     backends.resetCounts();
     for (int i = 0; i < 20; i++) {
-      ClientCalls.blockingUnaryCall(
-          channel,
-          GrpcBackends.GET,
-          CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
-          "x");
+      call(channel, GrpcBackends.GET);
     }
     assertThat(backends.counts()[2]).isZero();
     backends.serving(2, true);

@@ -2,10 +2,7 @@ package io.loadstar.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.grpc.CallOptions;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.stub.ClientCalls;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LbEventListener;
@@ -20,9 +17,7 @@ import io.loadstar.testing.Concurrently;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,48 +25,7 @@ import org.junit.jupiter.api.Test;
  * outlier detection and retries, a canary rolled back while every RPC succeeds, and subsetting,
  * which also bounds the channel's connections.
  */
-class GrpcRoutingTest {
-
-  private static int nextHost = 111;
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
-
-  private <T extends AutoCloseable> T closeLater(T c) {
-    closeables.add(c);
-    return c;
-  }
-
-  private GrpcBackends backends(int n) throws Exception {
-    GrpcBackends b = GrpcBackends.startAt(nextHost, n);
-    nextHost += n;
-    return closeLater(b);
-  }
-
-  private ManagedChannel channel(LoadBalancer lb) {
-    ManagedChannel channel =
-        LoadstarGrpc.newChannelBuilder(lb, InsecureChannelCredentials.create()).build();
-    closeLater(
-        () -> {
-          channel.shutdownNow();
-          channel.awaitTermination(10, TimeUnit.SECONDS);
-        });
-    return channel;
-  }
-
-  private static Concurrently.Call get(ManagedChannel channel) {
-    return i ->
-        ClientCalls.blockingUnaryCall(
-            channel,
-            GrpcBackends.GET,
-            CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
-            "x");
-  }
+class GrpcRoutingTest extends GrpcTestBase {
 
   @Test
   void localZoneFirst_thenTheOtherZone_whenTheLocalOnesFail_withNoRpcFailed() throws Exception {
