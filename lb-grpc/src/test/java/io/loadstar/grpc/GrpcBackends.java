@@ -1,8 +1,11 @@
 package io.loadstar.grpc;
 
 import io.grpc.Attributes;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServerTransportFilter;
 import io.grpc.Status;
@@ -80,7 +83,9 @@ final class GrpcBackends implements AutoCloseable {
     /** Answers 100 ms late. */
     SLOW,
     /** Answers {@code INVALID_ARGUMENT}: the application's answer, not a failure. */
-    INVALID
+    INVALID,
+    /** Answers {@code UNAVAILABLE} with {@code grpc-retry-pushback-ms: -1}: do not retry. */
+    PUSHBACK_NEVER
   }
 
   private int port;
@@ -115,11 +120,17 @@ final class GrpcBackends implements AutoCloseable {
 
   /** Starts {@code n} backends from 127.0.0.{@code firstHost}, on one free port. */
   static GrpcBackends startAt(int firstHost, int n) throws IOException {
+    return startAt(firstHost, n, InsecureServerCredentials.create());
+  }
+
+  /** Starts {@code n} backends from 127.0.0.{@code firstHost} with {@code credentials}. */
+  static GrpcBackends startAt(int firstHost, int n, ServerCredentials credentials)
+      throws IOException {
     for (int tries = 0; ; tries++) {
       GrpcBackends b = new GrpcBackends(0, n); // the first server's port, for all of them
       try {
         for (int i = 0; i < n; i++) {
-          b.startServer(firstHost, i);
+          b.startServer(firstHost, i, credentials);
         }
         return b;
       } catch (IOException e) {
@@ -131,11 +142,11 @@ final class GrpcBackends implements AutoCloseable {
     }
   }
 
-  private void startServer(int firstHost, int i) throws IOException {
+  private void startServer(int firstHost, int i, ServerCredentials credentials) throws IOException {
     HealthStatusManager h = new HealthStatusManager();
     String host = "127.0.0." + (firstHost + i);
     Server server =
-        NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, port), credentials)
             .addService(service(i))
             .addService(h.getHealthService())
             .addTransportFilter(
@@ -177,6 +188,12 @@ final class GrpcBackends implements AutoCloseable {
     switch (behaviors.get(i)) {
       case UNAVAILABLE:
         out.onError(Status.UNAVAILABLE.withDescription("overloaded").asRuntimeException());
+        return;
+      case PUSHBACK_NEVER:
+        Metadata trailers = new Metadata();
+        trailers.put(
+            Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER), "-1");
+        out.onError(Status.UNAVAILABLE.withDescription("draining").asRuntimeException(trailers));
         return;
       case INVALID:
         out.onError(Status.INVALID_ARGUMENT.withDescription("no such item").asRuntimeException());

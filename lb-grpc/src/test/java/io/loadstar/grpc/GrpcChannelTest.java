@@ -4,13 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.CallOptions;
+import io.grpc.ChannelCredentials;
 import io.grpc.ClientCall;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.ServerCredentials;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.TlsServerCredentials;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.loadstar.api.Endpoint;
@@ -21,6 +25,8 @@ import io.loadstar.core.DynamicEndpointSource;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -28,6 +34,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import okhttp3.tls.HeldCertificate;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -55,6 +62,40 @@ class GrpcChannelTest extends GrpcTestBase {
     }
     assertThat(answers).containsExactlyInAnyOrder("backend-0", "backend-1", "backend-2");
     assertThat(backends.counts()).containsExactly(10, 10, 10);
+  }
+
+  @Test
+  void tls_checksTheServicesNameOnEveryEndpoint() throws Exception {
+    HeldCertificate root = new HeldCertificate.Builder().certificateAuthority(0).build();
+    HeldCertificate service =
+        new HeldCertificate.Builder().addSubjectAlternativeName("echo.test").signedBy(root).build();
+    ServerCredentials serverCredentials =
+        TlsServerCredentials.create(
+            new ByteArrayInputStream(service.certificatePem().getBytes(StandardCharsets.US_ASCII)),
+            new ByteArrayInputStream(
+                service.privateKeyPkcs8Pem().getBytes(StandardCharsets.US_ASCII)));
+    ChannelCredentials trust =
+        TlsChannelCredentials.newBuilder()
+            .trustManager(
+                new ByteArrayInputStream(root.certificatePem().getBytes(StandardCharsets.US_ASCII)))
+            .build();
+    int first = hosts(3);
+    GrpcBackends backends = closeLater(GrpcBackends.startAt(first, 3, serverCredentials));
+    LoadBalancer lb = roundRobin(backends);
+    ManagedChannel named =
+        closing(LoadstarGrpc.newChannelBuilder(lb, trust).overrideAuthority("echo.test").build());
+    for (int i = 0; i < 30; i++) {
+      call(named, GrpcBackends.GET);
+    }
+    assertThat(backends.counts()).containsExactly(10, 10, 10); // by address, checked by name
+
+    // The authority defaults to the balancer's name, "echo", which the certificate does not name.
+    ManagedChannel unnamed = closing(LoadstarGrpc.newChannelBuilder(lb, trust).build());
+    assertThatThrownBy(() -> call(unnamed, GrpcBackends.GET))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(backends.total()).isEqualTo(30);
   }
 
   @Test
@@ -108,6 +149,22 @@ class GrpcChannelTest extends GrpcTestBase {
       assertThat(call(channel, GrpcBackends.GET)).isNotEqualTo("backend-0");
     }
     assertThat(backends.counts()[0]).isBetween(1, 5);
+  }
+
+  @Test
+  void aServersPushbackOfMinusOne_stopsTheRetries() throws Exception {
+    GrpcBackends backends = backends(3);
+    for (int i = 0; i < 3; i++) {
+      backends.behave(i, GrpcBackends.Behavior.PUSHBACK_NEVER);
+    }
+    LoadBalancer lb = roundRobin(backends);
+    ManagedChannel channel = channel(lb);
+    assertThatThrownBy(() -> call(channel, GrpcBackends.GET))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getDescription()).isEqualTo("draining"));
+    assertThat(backends.total()).isEqualTo(1); // GET is retryable, but the server said no
+    assertThat(lb.inspect().retryStats().retries()).isZero();
   }
 
   @Test
