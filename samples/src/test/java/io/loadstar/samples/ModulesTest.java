@@ -6,6 +6,7 @@ import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.dns.DnsEndpointSource;
 import io.loadstar.etcd.EtcdRecord;
+import io.loadstar.grpc.LoadstarGrpc;
 import io.loadstar.httpclient5.HttpClientLoadBalancing;
 import io.loadstar.micrometer.LoadstarMetrics;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
@@ -56,6 +57,7 @@ class ModulesTest {
             DnsEndpointSource.class,
             LoadBalancingInterceptor.class,
             HttpClientLoadBalancing.class,
+            LoadstarGrpc.class,
             EtcdRecord.class,
             LoadstarMetrics.class,
             MeterRegistry.class)) {
@@ -72,6 +74,8 @@ class ModulesTest {
             "okio.Buffer",
             "org.apache.hc.client5.http.impl.classic.HttpClients",
             "org.apache.hc.core5.http.HttpHost",
+            "io.grpc.Status",
+            "com.google.common.base.Preconditions",
             "kotlin.Unit",
             "com.fasterxml.jackson.core.JsonParser",
             "com.fasterxml.jackson.databind.ObjectMapper",
@@ -122,7 +126,7 @@ class ModulesTest {
         app(
             "ok",
             "requires io.loadstar.core; requires io.loadstar.dns; requires io.loadstar.okhttp;"
-                + " requires io.loadstar.httpclient5;"
+                + " requires io.loadstar.httpclient5; requires io.loadstar.grpc;"
                 + " requires io.loadstar.etcd; requires io.loadstar.micrometer;",
             "import io.loadstar.api.*; import io.loadstar.core.LoadBalancers;\n",
             "try (LoadBalancer lb = LoadBalancers.builder(\"svc\")"
@@ -133,6 +137,8 @@ class ModulesTest {
                 + ".build().configure(org.apache.hc.client5.http.impl.classic.HttpClients.custom())"
                 + ".build().close();"
                 + " io.loadstar.dns.DnsEndpointSource.builder(\"svc.internal\", 80).build();"
+                + " io.loadstar.grpc.GrpcRules.builder().retryable(\"svc.Svc/Get\").build();"
+                + " System.out.println(io.loadstar.grpc.LoadstarGrpc.target(lb));"
                 + " System.out.println(\"picked \" + p.endpoint().key() + \" \""
                 + " + io.loadstar.etcd.EtcdRecord.toJson(p.endpoint())); }");
     Path out = dir.resolve("ok-out");
@@ -153,7 +159,7 @@ class ModulesTest {
     } finally {
       process.destroyForcibly();
     }
-    assertThat(output).contains("picked 10.0.0.1:80 {");
+    assertThat(output).contains("picked 10.0.0.1:80 {").contains("loadstar:///svc");
     assertThat(process.exitValue()).as(output).isZero();
   }
 
