@@ -20,6 +20,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
@@ -68,7 +70,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
   private final AtomicBoolean closed = new AtomicBoolean();
 
   // Set in start(), before any attempt; read by attempts after it.
-  private @Nullable Listener<RespT> listener;
+  private volatile @Nullable Listener<RespT> listener;
   private @Nullable Metadata headers;
   private @Nullable BalancedCall call;
 
@@ -81,6 +83,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
 
   private volatile boolean committed;
   private volatile boolean cancelled;
+  private @Nullable Status cancelStatus; // the serializer's: the caller's cancel
   private volatile @Nullable ClientCall<ReqT, RespT> current;
 
   BalancedClientCall(
@@ -209,17 +212,19 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
             return;
           }
           cancelled = true;
+          Status status = Status.CANCELLED;
+          if (message != null) {
+            status = status.withDescription(message);
+          }
+          cancelStatus = status.withCause(cause);
           ClientCall<ReqT, RespT> c = current;
           if (c != null) {
             c.cancel(message, cause); // its listener reports the attempt and closes the call
-          } else {
-            // Before start, or waiting out a retry's backoff: no attempt holds an endpoint.
-            Status status = Status.CANCELLED;
-            if (message != null) {
-              status = status.withDescription(message);
-            }
-            finish(status.withCause(cause), new Metadata(), null);
+          } else if (listener != null) {
+            // Waiting out a retry's backoff: no attempt holds an endpoint.
+            finishCancelled();
           }
+          // else: before start(), which closes the call at once
         });
   }
 
@@ -297,7 +302,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
                   }
                   Attempt nextAttempt = callOrThrow().next();
                   if (!nextAttempt.isAvailable()) {
-                    finish(withEarlier(last, nextAttempt.reason()), lastTrailers, null);
+                    finishOutside(withEarlier(last, nextAttempt.reason()), lastTrailers);
                     return;
                   }
                   startAttempt(nextAttempt);
@@ -309,9 +314,33 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     }
   }
 
-  /** Closes a cancelled call, unless the cancelled attempt's listener did. */
+  /**
+   * Closes a cancelled call, unless the cancelled attempt's listener did: from the serializer, not
+   * an attempt's callback, so through the call's executor.
+   */
   private void finishCancelled() {
-    finish(Status.CANCELLED.withDescription("cancelled by the caller"), new Metadata(), null);
+    Status status = cancelStatus;
+    finishOutside(
+        status != null ? status : Status.CANCELLED.withDescription("cancelled by the caller"),
+        new Metadata());
+  }
+
+  /**
+   * Closes the caller's call from outside the attempts' callbacks (a retry's timer, a cancel):
+   * through the call's executor when it has one, as gRPC delivers every callback. A blocking stub
+   * waits on that executor, and would never see a close delivered from another thread.
+   */
+  private void finishOutside(Status status, Metadata trailers) {
+    Executor executor = callOptions.getExecutor();
+    if (executor == null) {
+      finish(status, trailers, null);
+      return;
+    }
+    try {
+      executor.execute(() -> finish(status, trailers, null));
+    } catch (RejectedExecutionException e) {
+      finish(status, trailers, null);
+    }
   }
 
   /** Closes the caller's call once, with the last attempt's held headers first. */

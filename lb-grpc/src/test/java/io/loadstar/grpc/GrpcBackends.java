@@ -85,7 +85,9 @@ final class GrpcBackends implements AutoCloseable {
     /** Answers {@code INVALID_ARGUMENT}: the application's answer, not a failure. */
     INVALID,
     /** Answers {@code UNAVAILABLE} with {@code grpc-retry-pushback-ms: -1}: do not retry. */
-    PUSHBACK_NEVER
+    PUSHBACK_NEVER,
+    /** Answers {@code UNAVAILABLE} with {@code grpc-retry-pushback-ms: 3000}. */
+    PUSHBACK_3S
   }
 
   private int port;
@@ -190,9 +192,11 @@ final class GrpcBackends implements AutoCloseable {
         out.onError(Status.UNAVAILABLE.withDescription("overloaded").asRuntimeException());
         return;
       case PUSHBACK_NEVER:
+      case PUSHBACK_3S:
         Metadata trailers = new Metadata();
         trailers.put(
-            Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER), "-1");
+            Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER),
+            behaviors.get(i) == Behavior.PUSHBACK_NEVER ? "-1" : "3000");
         out.onError(Status.UNAVAILABLE.withDescription("draining").asRuntimeException(trailers));
         return;
       case INVALID:

@@ -21,12 +21,14 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
+import io.loadstar.api.RetryPolicy;
 import io.loadstar.core.DynamicEndpointSource;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -165,6 +167,70 @@ class GrpcChannelTest extends GrpcTestBase {
             e -> assertThat(e.getStatus().getDescription()).isEqualTo("draining"));
     assertThat(backends.total()).isEqualTo(1); // GET is retryable, but the server said no
     assertThat(lb.inspect().retryStats().retries()).isZero();
+  }
+
+  @Test
+  void aRetryThatFindsNothingLeftAfterItsPause_closesABlockingCall() throws Exception {
+    GrpcBackends backends = backends(2);
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("echo")
+                .endpoints(backends.endpoints())
+                .strategy(Strategies.ringHash())
+                .retryPolicy(
+                    RetryPolicy.defaults().toBuilder()
+                        .retryAfterMax(Duration.ofSeconds(10))
+                        .build())
+                .build());
+    Endpoint owner = lb.inspect().explain(PickContext.ofHashKey("k")).chosen().orElseThrow();
+    int first = backends.endpoints().indexOf(owner);
+    backends.behave(first, GrpcBackends.Behavior.PUSHBACK_3S);
+    ManagedChannel channel = channel(lb);
+    CompletableFuture<Throwable> failed =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                call(
+                    channel,
+                    GrpcBackends.GET,
+                    CallOptions.DEFAULT.withOption(LoadstarGrpc.HASH_KEY, "k"));
+                return null;
+              } catch (RuntimeException e) {
+                return e;
+              }
+            });
+    // The retry waits out the server's 3 s pushback; meanwhile the other endpoint is drained.
+    assertThat(Await.until(() -> lb.inspect().retryStats().retries() == 1)).isTrue();
+    lb.control().drain(backends.endpoint(1 - first).key());
+    Throwable e = failed.get(30, TimeUnit.SECONDS); // a blocking stub waits on its executor
+    assertThat(e).isInstanceOf(StatusRuntimeException.class);
+    assertThat(((StatusRuntimeException) e).getStatus().getDescription())
+        .contains("draining")
+        .contains("no endpoint left to retry on");
+    assertThat(backends.counts()[1 - first]).isZero();
+  }
+
+  @Test
+  void aCancelBeforeStart_closesTheCallWhenItStarts() throws Exception {
+    GrpcBackends backends = backends(1);
+    LoadBalancer lb = roundRobin(backends);
+    ManagedChannel channel = channel(lb);
+    ClientCall<String, String> rpc = channel.newCall(GrpcBackends.GET, CallOptions.DEFAULT);
+    rpc.cancel("changed my mind", null);
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    rpc.start(
+        new ClientCall.Listener<>() {
+          @Override
+          public void onClose(Status status, Metadata trailers) {
+            closed.complete(status);
+          }
+        },
+        new Metadata());
+    Status status = closed.get(10, TimeUnit.SECONDS);
+    assertThat(status.getCode()).isEqualTo(Status.Code.CANCELLED);
+    assertThat(status.getDescription()).isEqualTo("changed my mind");
+    assertThat(backends.total()).isZero();
+    assertThat(lb.inspect().snapshot().get(0).inFlight()).isZero();
   }
 
   @Test
