@@ -339,7 +339,7 @@ class GrpcChannelTest extends GrpcTestBase {
       String first = stream.next();
       String backend = first.substring(0, first.lastIndexOf('-'));
       int index = Integer.parseInt(backend.substring("backend-".length()));
-      assertThat(lb.inspect().snapshot().get(index).inFlight()).isEqualTo(1);
+      assertThat(snapshotOf(lb, backends, index).inFlight()).isEqualTo(1);
       int n = 1;
       while (stream.hasNext()) {
         assertThat(stream.next()).startsWith(backend + "-");
@@ -347,7 +347,7 @@ class GrpcChannelTest extends GrpcTestBase {
       }
       assertThat(n).isEqualTo(50);
       int i = index;
-      assertThat(Await.until(() -> lb.inspect().snapshot().get(i).inFlight() == 0)).isTrue();
+      assertThat(Await.until(() -> snapshotOf(lb, backends, i).inFlight() == 0)).isTrue();
     }
     assertThat(backends.counts()).containsExactly(2, 2, 2);
   }

@@ -107,7 +107,7 @@ class GrpcFailoverTest extends GrpcTestBase {
     Concurrently.Outcome outcome = Concurrently.run(4, 300, get(channel));
     record("killed", "loadstar", outcome, backends.counts());
     assertThat(outcome.failed()).as("%s", outcome).isZero();
-    EndpointSnapshot dead = lb.inspect().snapshot().get(2);
+    EndpointSnapshot dead = snapshotOf(lb, backends, 2);
     assertThat(dead.state()).as("%s", dead).isEqualTo(EndpointSnapshot.State.EJECTED);
 
     for (String policy : peers()) {
@@ -130,7 +130,7 @@ class GrpcFailoverTest extends GrpcTestBase {
     record("UNAVAILABLE", "loadstar", outcome, backends.counts());
     assertThat(outcome.failed()).as("%s", outcome).isZero();
     assertThat(backends.counts()[1]).isEqualTo(5); // one caller: nothing in flight
-    assertThat(lb.inspect().snapshot().get(1).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
+    assertThat(snapshotOf(lb, backends, 1).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
 
     for (String policy : peers()) {
       GrpcBackends peerBackends = backends();

@@ -80,7 +80,7 @@ class GrpcHealthCheckerTest extends GrpcTestBase {
     backends.serving(2, false);
     assertThat(
             Await.until(
-                () -> lb.inspect().snapshot().get(2).state() == EndpointSnapshot.State.UNHEALTHY))
+                () -> snapshotOf(lb, backends, 2).state() == EndpointSnapshot.State.UNHEALTHY))
         .isTrue();
     backends.resetCounts();
     for (int i = 0; i < 20; i++) {
@@ -90,7 +90,7 @@ class GrpcHealthCheckerTest extends GrpcTestBase {
     backends.serving(2, true);
     assertThat(
             Await.until(
-                () -> lb.inspect().snapshot().get(2).state() != EndpointSnapshot.State.UNHEALTHY))
+                () -> snapshotOf(lb, backends, 2).state() != EndpointSnapshot.State.UNHEALTHY))
         .isTrue();
   }
 }

@@ -63,11 +63,12 @@ class GrpcRoutingTest extends GrpcTestBase {
     assertThat(counts[2] + counts[3]).isEqualTo(100);
     // One of four may be ejected (maxEjectionPercent 10, at least one); the other failing one
     // goes last, taking only what the others cannot serve.
-    List<EndpointSnapshot> snapshot = lb.inspect().snapshot();
-    EndpointSnapshot.State a0 = snapshot.get(0).state();
-    EndpointSnapshot.State a1 = snapshot.get(1).state();
-    assertThat(List.of(a0, a1)).as("%s", snapshot).contains(EndpointSnapshot.State.EJECTED);
-    EndpointSnapshot other = snapshot.get(a0 == EndpointSnapshot.State.EJECTED ? 1 : 0);
+    EndpointSnapshot s0 = snapshotOf(lb, backends, 0);
+    EndpointSnapshot s1 = snapshotOf(lb, backends, 1);
+    assertThat(List.of(s0.state(), s1.state()))
+        .as("%s, %s", s0, s1)
+        .contains(EndpointSnapshot.State.EJECTED);
+    EndpointSnapshot other = s0.state() == EndpointSnapshot.State.EJECTED ? s1 : s0;
     assertThat(other.reason()).as("%s", other).contains("goes last");
   }
 

@@ -6,6 +6,7 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.stub.ClientCalls;
+import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.testing.Concurrently;
 import java.util.ArrayList;
@@ -81,6 +82,20 @@ abstract class GrpcTestBase {
       Channel channel, MethodDescriptor<String, String> method, CallOptions options) {
     return ClientCalls.blockingUnaryCall(
         channel, method, options.withDeadlineAfter(10, TimeUnit.SECONDS), "x");
+  }
+
+  /**
+   * Returns what {@code lb} knows of backend {@code i} of {@code backends}: found by key, since a
+   * snapshot is sorted by key as text (127.0.0.100 before 127.0.0.99).
+   */
+  static EndpointSnapshot snapshotOf(LoadBalancer lb, GrpcBackends backends, int i) {
+    String key = backends.endpoint(i).key();
+    for (EndpointSnapshot s : lb.inspect().snapshot()) {
+      if (s.endpoint().key().equals(key)) {
+        return s;
+      }
+    }
+    throw new AssertionError(key + " is not in " + lb.inspect().snapshot());
   }
 
   /** One {@code Get} per call, for {@link Concurrently}. */
