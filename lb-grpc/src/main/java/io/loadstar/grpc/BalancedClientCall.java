@@ -74,6 +74,10 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
   private @Nullable Metadata headers;
   private @Nullable BalancedCall call;
 
+  // The caller's (ClientCall's methods but cancel are called one at a time): its misuse is
+  // refused at once, as gRPC's own call refuses it, not from the serializer.
+  private boolean halfCloseCalled;
+
   // The serializer's.
   private int requested;
   private @Nullable List<ReqT> messages = new ArrayList<>(1);
@@ -153,6 +157,10 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
 
   @Override
   public void request(int numMessages) {
+    checkStarted();
+    if (numMessages < 0) {
+      throw new IllegalArgumentException("numMessages: " + numMessages + " (expected: 0 or more)");
+    }
     serializer.execute(
         () -> {
           if (!committed) {
@@ -167,6 +175,10 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
 
   @Override
   public void sendMessage(ReqT message) {
+    checkStarted();
+    if (halfCloseCalled) {
+      throw new IllegalStateException("sendMessage() after halfClose()");
+    }
     serializer.execute(
         () -> {
           List<ReqT> kept = messages;
@@ -182,6 +194,11 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
 
   @Override
   public void halfClose() {
+    checkStarted();
+    if (halfCloseCalled) {
+      throw new IllegalStateException("halfClose() was called already");
+    }
+    halfCloseCalled = true;
     serializer.execute(
         () -> {
           halfClosed = true;
@@ -400,6 +417,12 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     Metadata m = new Metadata();
     m.merge(headers);
     return m;
+  }
+
+  private void checkStarted() {
+    if (listener == null) {
+      throw new IllegalStateException("start() was not called");
+    }
   }
 
   private BalancedCall callOrThrow() {

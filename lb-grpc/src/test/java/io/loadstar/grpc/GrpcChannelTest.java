@@ -216,6 +216,7 @@ class GrpcChannelTest extends GrpcTestBase {
     LoadBalancer lb = roundRobin(backends);
     ManagedChannel channel = channel(lb);
     ClientCall<String, String> rpc = channel.newCall(GrpcBackends.GET, CallOptions.DEFAULT);
+    assertThatThrownBy(() -> rpc.sendMessage("x")).hasMessageContaining("start() was not called");
     rpc.cancel("changed my mind", null);
     CompletableFuture<Status> closed = new CompletableFuture<>();
     rpc.start(
@@ -229,6 +230,8 @@ class GrpcChannelTest extends GrpcTestBase {
     Status status = closed.get(10, TimeUnit.SECONDS);
     assertThat(status.getCode()).isEqualTo(Status.Code.CANCELLED);
     assertThat(status.getDescription()).isEqualTo("changed my mind");
+    rpc.halfClose();
+    assertThatThrownBy(rpc::halfClose).hasMessageContaining("halfClose() was called already");
     assertThat(backends.total()).isZero();
     assertThat(lb.inspect().snapshot().get(0).inFlight()).isZero();
   }
