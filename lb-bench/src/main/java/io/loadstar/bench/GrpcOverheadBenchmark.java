@@ -72,7 +72,8 @@ public class GrpcOverheadBenchmark {
         }
       };
 
-  private static final MethodDescriptor<String, String> GET =
+  /** {@code bench.Echo/Get}: a unary call of Strings (UTF-8); also {@link GrpcPickBenchmark}'s. */
+  static final MethodDescriptor<String, String> GET =
       MethodDescriptor.<String, String>newBuilder()
           .setType(MethodDescriptor.MethodType.UNARY)
           .setFullMethodName("bench.Echo/Get")

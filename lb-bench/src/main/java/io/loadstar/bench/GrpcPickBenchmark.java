@@ -3,7 +3,6 @@ package io.loadstar.bench;
 import io.grpc.LoadBalancer.PickSubchannelArgs;
 import io.grpc.LoadBalancer.Subchannel;
 import io.grpc.LoadBalancer.SubchannelPicker;
-import io.grpc.MethodDescriptor;
 import io.grpc.util.GrpcRoundRobinPeer;
 import io.loadstar.api.Attempt;
 import io.loadstar.api.BalancedCall;
@@ -12,8 +11,6 @@ import io.loadstar.api.PickContext;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
 import io.loadstar.grpc.LoadstarGrpcPeer;
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -32,19 +29,6 @@ import org.openjdk.jmh.annotations.Threads;
 @State(Scope.Benchmark)
 public class GrpcPickBenchmark extends ShortRun {
 
-  private static final MethodDescriptor.Marshaller<String> NONE =
-      new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(String value) {
-          return new ByteArrayInputStream(new byte[0]);
-        }
-
-        @Override
-        public String parse(InputStream stream) {
-          return "";
-        }
-      };
-
   @Param({"3", "1000"})
   public int n;
 
@@ -61,14 +45,7 @@ public class GrpcPickBenchmark extends ShortRun {
             .strategy(Strategies.roundRobin())
             .build();
     grpcRoundRobin = GrpcRoundRobinPeer.picker(n);
-    MethodDescriptor<String, String> method =
-        MethodDescriptor.<String, String>newBuilder()
-            .setType(MethodDescriptor.MethodType.UNARY)
-            .setFullMethodName("bench.Echo/Get")
-            .setRequestMarshaller(NONE)
-            .setResponseMarshaller(NONE)
-            .build();
-    loadstar = new LoadstarGrpcPeer(lb, method);
+    loadstar = new LoadstarGrpcPeer(lb, GrpcOverheadBenchmark.GET);
     BalancedCall call = lb.newCall(PickContext.empty(), false);
     Attempt attempt = call.first(0);
     routed = loadstar.argsFor(call, attempt); // its slot is reported when the run ends
