@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
@@ -326,8 +327,19 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
                 });
     if (delayNanos <= 0) {
       retry.run();
-    } else {
-      CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS).execute(retry);
+      return;
+    }
+    ScheduledExecutorService scheduler = owner.rules.retryScheduler();
+    try {
+      if (scheduler != null) {
+        scheduler.schedule(retry, delayNanos, TimeUnit.NANOSECONDS);
+      } else {
+        CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS).execute(retry);
+      }
+    } catch (RejectedExecutionException e) {
+      finishOutside( // the retry allowed is not taken: no endpoint is held meanwhile
+          withEarlier(last, "the retry scheduler refused the retry (" + e.getMessage() + ")"),
+          lastTrailers);
     }
   }
 

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -48,12 +49,14 @@ public final class GrpcRules {
   private final Map<String, Retry> retryByName; // "svc/method", "svc/" or "" (every method)
   private final Metadata.@Nullable Key<String> hashKeyHeader;
   private final @Nullable Map<String, ?> serviceConfig;
+  private final @Nullable ScheduledExecutorService retryScheduler;
 
   private GrpcRules(Builder b) {
     this.failureCodes = Collections.unmodifiableSet(EnumSet.copyOf(b.failureCodes));
     this.retryByName = Map.copyOf(b.retryByName);
     this.hashKeyHeader = b.hashKeyHeader;
     this.serviceConfig = b.serviceConfig;
+    this.retryScheduler = b.retryScheduler;
   }
 
   /**
@@ -84,6 +87,11 @@ public final class GrpcRules {
   /** Returns the service config given to {@link Builder#serviceConfig}, or null. */
   public @Nullable Map<String, ?> serviceConfig() {
     return serviceConfig;
+  }
+
+  /** Returns where retries wait out their backoff, or null for the JDK's shared timer thread. */
+  public @Nullable ScheduledExecutorService retryScheduler() {
+    return retryScheduler;
   }
 
   Metadata.@Nullable Key<String> hashKeyHeaderKey() {
@@ -139,6 +147,7 @@ public final class GrpcRules {
     private final Map<String, Retry> retryByName = new HashMap<>();
     private Metadata.@Nullable Key<String> hashKeyHeader;
     private @Nullable Map<String, ?> serviceConfig;
+    private @Nullable ScheduledExecutorService retryScheduler;
 
     private Builder() {}
 
@@ -332,6 +341,18 @@ public final class GrpcRules {
         throw new IllegalArgumentException(
             "hashKeyHeader: '" + name + "' (expected: a metadata key of a-z, 0-9, -, _ and .)", e);
       }
+      return this;
+    }
+
+    /**
+     * Sets where a retry waits out its backoff (the first retry goes at once; later ones after the
+     * balancer's jittered backoff or the server's pushback): the application's scheduler, or a
+     * manual one in tests. By default, the JDK's shared timer thread ({@code
+     * CompletableFuture.delayedExecutor}). The retry itself is then started from that thread. A
+     * scheduler that refuses the task (it was shut down) ends the RPC with its last status.
+     */
+    public Builder retryScheduler(ScheduledExecutorService scheduler) {
+      this.retryScheduler = requireNonNull(scheduler, "scheduler");
       return this;
     }
 

@@ -26,6 +26,8 @@ import io.loadstar.core.DynamicEndpointSource;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
+import io.loadstar.testing.FakeTicker;
+import io.loadstar.testing.ManualScheduler;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -35,6 +37,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import okhttp3.tls.HeldCertificate;
 import org.junit.jupiter.api.Test;
@@ -185,7 +189,8 @@ class GrpcChannelTest extends GrpcTestBase {
     Endpoint owner = lb.inspect().explain(PickContext.ofHashKey("k")).chosen().orElseThrow();
     int first = backends.endpoints().indexOf(owner);
     backends.behave(first, GrpcBackends.Behavior.PUSHBACK_3S);
-    ManagedChannel channel = channel(lb);
+    ManualScheduler timer = new ManualScheduler(new FakeTicker(-Duration.ofDays(3).toNanos()));
+    ManagedChannel channel = channel(lb, GrpcRules.builder().retryScheduler(timer).build());
     CompletableFuture<Throwable> failed =
         CompletableFuture.supplyAsync(
             () -> {
@@ -200,14 +205,43 @@ class GrpcChannelTest extends GrpcTestBase {
               }
             });
     // The retry waits out the server's 3 s pushback; meanwhile the other endpoint is drained.
-    assertThat(Await.until(() -> lb.inspect().retryStats().retries() == 1)).isTrue();
+    assertThat(Await.until(() -> timer.pendingTasks() == 1)).isTrue();
     lb.control().drain(backends.endpoint(1 - first).key());
+    timer.advance(Duration.ofSeconds(3), Duration.ofSeconds(1)); // the retry finds nothing left
     Throwable e = failed.get(30, TimeUnit.SECONDS); // a blocking stub waits on its executor
     assertThat(e).isInstanceOf(StatusRuntimeException.class);
     assertThat(((StatusRuntimeException) e).getStatus().getDescription())
         .contains("draining")
         .contains("no endpoint left to retry on");
     assertThat(backends.counts()[1 - first]).isZero();
+  }
+
+  @Test
+  void aRetrySchedulerThatRefuses_endsTheCallWithItsLastStatus() throws Exception {
+    GrpcBackends backends = backends(2);
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("echo")
+                .endpoints(backends.endpoints())
+                .strategy(Strategies.roundRobin())
+                .retryPolicy(
+                    RetryPolicy.defaults().toBuilder()
+                        .retryAfterMax(Duration.ofSeconds(10))
+                        .build())
+                .build());
+    backends.behave(0, GrpcBackends.Behavior.PUSHBACK_3S);
+    backends.behave(1, GrpcBackends.Behavior.PUSHBACK_3S);
+    ScheduledExecutorService stopped = Executors.newSingleThreadScheduledExecutor();
+    stopped.shutdown();
+    ManagedChannel channel = channel(lb, GrpcRules.builder().retryScheduler(stopped).build());
+    assertThatThrownBy(() -> call(channel, GrpcBackends.GET))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e ->
+                assertThat(e.getStatus().getDescription())
+                    .contains("draining")
+                    .contains("the retry scheduler refused the retry"));
+    assertThat(backends.total()).isEqualTo(1);
   }
 
   @Test
