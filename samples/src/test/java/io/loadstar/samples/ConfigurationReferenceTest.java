@@ -18,6 +18,8 @@ import io.loadstar.etcd.EtcdClient;
 import io.loadstar.etcd.EtcdEndpointSource;
 import io.loadstar.etcd.EtcdPeers;
 import io.loadstar.etcd.EtcdRegistrar;
+import io.loadstar.grpc.GrpcHealthChecker;
+import io.loadstar.grpc.GrpcRules;
 import io.loadstar.httpclient5.HttpClientLoadBalancing;
 import io.loadstar.okhttp.HttpHealthChecker;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
@@ -59,6 +61,8 @@ class ConfigurationReferenceTest {
     CLASSES.put("LoadBalancingInterceptor.Builder", LoadBalancingInterceptor.Builder.class);
     CLASSES.put("HttpHealthChecker.Builder", HttpHealthChecker.Builder.class);
     CLASSES.put("HttpClientLoadBalancing.Builder", HttpClientLoadBalancing.Builder.class);
+    CLASSES.put("GrpcRules.Builder", GrpcRules.Builder.class);
+    CLASSES.put("GrpcHealthChecker.Builder", GrpcHealthChecker.Builder.class);
     CLASSES.put("EtcdClient.Builder", EtcdClient.Builder.class);
     CLASSES.put("EtcdEndpointSource.Builder", EtcdEndpointSource.Builder.class);
     CLASSES.put("EtcdRegistrar.Builder", EtcdRegistrar.Builder.class);
