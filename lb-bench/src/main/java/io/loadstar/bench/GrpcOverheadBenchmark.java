@@ -4,6 +4,7 @@ import io.grpc.CallOptions;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
@@ -82,7 +83,11 @@ public class GrpcOverheadBenchmark {
           .setIdempotent(true)
           .build();
 
-  @Param({"round_robin", "loadstar"})
+  /**
+   * {@code round_robin} as gRPC ships it (retries on, its default); {@code round_robin_noretry}
+   * with {@code disableRetry()}, as Loadstar's channel has it; {@code loadstar}.
+   */
+  @Param({"round_robin", "round_robin_noretry", "loadstar"})
   public String policy;
 
   private final List<Server> servers = new ArrayList<>();
@@ -121,11 +126,14 @@ public class GrpcOverheadBenchmark {
     if (policy.equals("loadstar")) {
       channel = LoadstarGrpc.newChannelBuilder(lb, InsecureChannelCredentials.create()).build();
     } else {
-      channel =
+      ManagedChannelBuilder<?> builder =
           Grpc.newChannelBuilder(LoadstarGrpc.target(lb), InsecureChannelCredentials.create())
               .setNameResolverArg(LoadstarGrpc.BALANCER, lb)
-              .defaultLoadBalancingPolicy(policy)
-              .build();
+              .defaultLoadBalancingPolicy("round_robin");
+      if (policy.equals("round_robin_noretry")) {
+        builder.disableRetry();
+      }
+      channel = builder.build();
     }
     for (int i = 0; i < 30; i++) {
       get(); // every subchannel connected
