@@ -9,20 +9,13 @@ import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.SynchronizationContext;
 import io.loadstar.api.Attempt;
 import io.loadstar.api.BalancedCall;
-import io.loadstar.api.CallFailure;
-import io.loadstar.api.PickContext;
 import io.loadstar.api.RetryDecision;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
@@ -40,12 +33,9 @@ import org.slf4j.LoggerFactory;
  * connection, since an RPC that was not sent is the only other kind Loadstar repeats. Until it
  * commits, response headers are held back, so a retried attempt leaves no trace with the caller.
  *
- * <p>An attempt's outcome is reported when its call closes: OK, or a code that is neither a failure
- * code nor retryable, is a success; a call never sent (no headers written) failed with {@link
- * CallFailure.Kind#NOT_SENT}; a failure code, or a retryable one, after it was sent is {@link
- * CallFailure.Kind#POSSIBLY_PROCESSED}. The balancer decides whether to retry, on an endpoint the
- * RPC has not tried, after its backoff or the server's {@code grpc-retry-pushback-ms}, within the
- * RPC's deadline and the service's budget.
+ * <p>An attempt's outcome is reported when its call closes, as {@link StatusOutcome} says; the
+ * balancer decides whether to retry, on an endpoint the RPC has not tried, after its backoff or the
+ * server's pushback, within the RPC's deadline and the service's budget.
  *
  * <p>The caller's calls and the switch from one attempt to the next run one at a time in the call's
  * {@link SynchronizationContext}; an attempt's callbacks come from gRPC, one at a time, and only
@@ -54,9 +44,6 @@ import org.slf4j.LoggerFactory;
 final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
 
   private static final Logger logger = LoggerFactory.getLogger(BalancedClientCall.class);
-  private static final Metadata.Key<String> PUSHBACK =
-      Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
-  private static final long NO_RETRY = -2;
 
   private final BalancingInterceptor owner;
   private final MethodDescriptor<ReqT, RespT> method;
@@ -80,11 +67,8 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
   private boolean halfCloseCalled;
 
   // The serializer's.
-  private int requested;
-  private @Nullable List<ReqT> messages = new ArrayList<>(1);
-  private boolean halfClosed;
-  private @Nullable Boolean compression;
-  private @Nullable List<String> earlier; // the failed attempts, for the final status
+  private final CallRecord<ReqT> record = new CallRecord<>();
+  private final AttemptHistory history;
 
   private volatile boolean committed;
   private volatile boolean cancelled;
@@ -101,13 +85,8 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     this.callOptions = callOptions;
     this.next = next;
     this.context = Context.current();
-    Boolean marked = callOptions.getOption(LoadstarGrpc.RETRYABLE);
-    GrpcRules.Retry byRules = owner.rules.retryOf(method);
-    if (marked == null) {
-      this.retry = byRules;
-    } else {
-      this.retry = marked ? (byRules != null ? byRules : GrpcRules.Retry.DEFAULT) : null;
-    }
+    this.history = new AttemptHistory(owner.balancer.name());
+    this.retry = owner.rules.retryOf(method, callOptions);
     this.commitOnSent = retry == null || !method.getType().clientSendsOneMessage();
   }
 
@@ -118,42 +97,23 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     }
     this.listener = responseListener;
     this.headers = copy(headers);
-    BalancedCall c = owner.balancer.newCall(pickContext(headers), retry != null);
+    BalancedCall c =
+        owner.balancer.newCall(owner.rules.pickContext(callOptions, headers), retry != null);
     this.call = c;
     serializer.execute(
         () -> {
           Attempt first = null;
-          if (ready()) {
-            try {
+          try {
+            if (owner.balancer.awaitReady(Duration.ZERO)) {
               first = c.first(0);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt(); // not reached: first(0) never waits
             }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // not reached: neither waits with 0
           }
           // else: the balancer has no endpoints yet; the picker takes the first attempt once the
           // channel has a picker, and gRPC holds the RPC meanwhile, up to its deadline.
           startAttempt(first);
         });
-  }
-
-  private boolean ready() {
-    try {
-      return owner.balancer.awaitReady(Duration.ZERO);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
-  }
-
-  private PickContext pickContext(Metadata headers) {
-    String key = callOptions.getOption(LoadstarGrpc.HASH_KEY);
-    if (key == null) {
-      Metadata.Key<String> header = owner.rules.hashKeyHeaderKey();
-      if (header != null) {
-        key = headers.get(header);
-      }
-    }
-    return key != null ? PickContext.ofHashKey(key) : PickContext.empty();
   }
 
   @Override
@@ -165,7 +125,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     serializer.execute(
         () -> {
           if (!committed) {
-            requested = (int) Math.min(Integer.MAX_VALUE, (long) requested + numMessages);
+            record.request(numMessages);
           }
           ClientCall<ReqT, RespT> c = current;
           if (c != null) {
@@ -182,9 +142,8 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     }
     serializer.execute(
         () -> {
-          List<ReqT> kept = messages;
-          if (!committed && kept != null) {
-            kept.add(message);
+          if (!committed) {
+            record.message(message);
           }
           ClientCall<ReqT, RespT> c = current;
           if (c != null) {
@@ -202,7 +161,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     halfCloseCalled = true;
     serializer.execute(
         () -> {
-          halfClosed = true;
+          record.halfClose();
           ClientCall<ReqT, RespT> c = current;
           if (c != null) {
             c.halfClose();
@@ -214,7 +173,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
   public void setMessageCompression(boolean enabled) {
     serializer.execute(
         () -> {
-          compression = enabled;
+          record.compression(enabled);
           ClientCall<ReqT, RespT> c = current;
           if (c != null) {
             c.setMessageCompression(enabled);
@@ -268,7 +227,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
       return;
     }
     AttemptListener attemptListener = new AttemptListener();
-    AttemptSlot slot = new AttemptSlot(callOrThrow(), picked, attemptListener::sent);
+    AttemptSlot slot = new AttemptSlot(started(call), picked, attemptListener::sent);
     attemptListener.slot = slot;
     CallOptions options =
         callOptions.withOption(AttemptSlot.KEY, slot).withStreamTracerFactory(slot);
@@ -278,33 +237,18 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
       c = next.newCall(method, options);
       attemptListener.attemptCall = c;
       current = c;
-      c.start(attemptListener, copy(headersOrThrow()));
+      c.start(attemptListener, copy(started(headers)));
     } finally {
       context.detach(previous);
     }
-    Boolean compress = compression;
-    if (compress != null) {
-      c.setMessageCompression(compress);
-    }
-    if (requested > 0) {
-      c.request(requested);
-    }
-    List<ReqT> kept = messages;
-    if (kept != null) {
-      for (ReqT m : kept) {
-        c.sendMessage(m);
-      }
-    }
-    if (halfClosed) {
-      c.halfClose();
-    }
+    record.replayOnto(c);
   }
 
   /** The RPC can no longer be repeated: the caller's messages are let go. */
   private void commit() {
     if (!committed) {
       committed = true;
-      serializer.execute(() -> messages = null);
+      serializer.execute(record::release);
     }
   }
 
@@ -318,9 +262,9 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
                     finishCancelled();
                     return;
                   }
-                  Attempt nextAttempt = callOrThrow().next();
+                  Attempt nextAttempt = started(call).next();
                   if (!nextAttempt.isAvailable()) {
-                    finishOutside(withEarlier(last, nextAttempt.reason()), lastTrailers);
+                    finishOutside(history.describe(last, nextAttempt.reason()), lastTrailers);
                     return;
                   }
                   startAttempt(nextAttempt);
@@ -329,24 +273,16 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
       retry.run();
       return;
     }
-    ScheduledExecutorService scheduler = owner.rules.retryScheduler();
     try {
-      if (scheduler != null) {
-        scheduler.schedule(retry, delayNanos, TimeUnit.NANOSECONDS);
-      } else {
-        CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS).execute(retry);
-      }
+      owner.rules.runAfter(delayNanos, retry);
     } catch (RejectedExecutionException e) {
       finishOutside( // the retry allowed is not taken: no endpoint is held meanwhile
-          withEarlier(last, "the retry scheduler refused the retry (" + e.getMessage() + ")"),
+          history.describe(last, "the retry scheduler refused the retry (" + e.getMessage() + ")"),
           lastTrailers);
     }
   }
 
-  /**
-   * Closes a cancelled call, unless the cancelled attempt's listener did: from the serializer, not
-   * an attempt's callback, so through the call's executor.
-   */
+  /** Closes a cancelled call (unless the cancelled attempt's listener did), from outside. */
   private void finishCancelled() {
     Status status = cancelStatus;
     finishOutside(
@@ -378,28 +314,14 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
       return;
     }
     current = null;
-    Listener<RespT> l = listenerOrThrow();
+    Listener<RespT> l = started(listener);
     if (heldHeaders != null) {
       l.onHeaders(heldHeaders);
     }
     l.onClose(status, trailers);
   }
 
-  private Status withEarlier(Status status, @Nullable String unavailableReason) {
-    List<String> before = earlier;
-    if (before == null && unavailableReason == null) {
-      return status;
-    }
-    StringBuilder sb = new StringBuilder("Loadstar, service ").append(owner.balancer.name());
-    if (before != null) {
-      sb.append(": earlier attempts ").append(String.join("; ", before));
-    }
-    if (unavailableReason != null) {
-      sb.append(": no endpoint left to retry on: ").append(unavailableReason);
-    }
-    return status.augmentDescription(sb.toString());
-  }
-
+  /** The time the RPC has left: its own deadline or its context's, the earlier. */
   private long remainingNanos() {
     Deadline deadline = callOptions.getDeadline();
     Deadline inherited = context.getDeadline();
@@ -411,20 +333,6 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
         : Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
   }
 
-  /** The server's pushback: its delay in nanoseconds, -1 if none, NO_RETRY if it said no. */
-  private static long pushback(Metadata trailers) {
-    String value = trailers.get(PUSHBACK);
-    if (value == null) {
-      return -1;
-    }
-    try {
-      long ms = Long.parseLong(value.trim());
-      return ms < 0 ? NO_RETRY : TimeUnit.MILLISECONDS.toNanos(ms);
-    } catch (NumberFormatException e) {
-      return NO_RETRY; // gRFC A6: an unparsable pushback means do not retry
-    }
-  }
-
   private static Metadata copy(Metadata headers) {
     Metadata m = new Metadata();
     m.merge(headers);
@@ -432,33 +340,15 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
   }
 
   private void checkStarted() {
-    if (listener == null) {
-      throw new IllegalStateException("start() was not called");
-    }
+    started(listener);
   }
 
-  private BalancedCall callOrThrow() {
-    BalancedCall c = call;
-    if (c == null) {
+  /** Returns {@code value}, set by {@code start()}; throws if the call was not started. */
+  private static <T> T started(@Nullable T value) {
+    if (value == null) {
       throw new IllegalStateException("start() was not called");
     }
-    return c;
-  }
-
-  private Metadata headersOrThrow() {
-    Metadata h = headers;
-    if (h == null) {
-      throw new IllegalStateException("start() was not called");
-    }
-    return h;
-  }
-
-  private Listener<RespT> listenerOrThrow() {
-    Listener<RespT> l = listener;
-    if (l == null) {
-      throw new IllegalStateException("start() was not called");
-    }
-    return l;
+    return value;
   }
 
   @Override
@@ -482,7 +372,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     @Override
     public void onHeaders(Metadata responseHeaders) {
       if (committed) {
-        listenerOrThrow().onHeaders(responseHeaders);
+        started(listener).onHeaders(responseHeaders);
       } else {
         heldHeaders = responseHeaders;
       }
@@ -492,7 +382,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     public void onMessage(RespT message) {
       commit();
       Metadata held = heldHeaders;
-      Listener<RespT> l = listenerOrThrow();
+      Listener<RespT> l = started(listener);
       if (held != null) {
         heldHeaders = null;
         l.onHeaders(held);
@@ -503,7 +393,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     @Override
     public void onReady() {
       if (current == attemptCall) {
-        listenerOrThrow().onReady();
+        started(listener).onReady();
       }
     }
 
@@ -516,10 +406,9 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
       if (attempt == null || !attempt.isAvailable()) {
         // No endpoint was picked: closed before a picker routed it (a deadline, a cancel), or
         // nothing could be picked and the picker dropped it with the reason.
-        finish(withEarlier(status, null), trailers, held);
+        finish(history.describe(status, null), trailers, held);
         return;
       }
-      long latency = attempt.elapsedNanos();
       boolean sent = s.wasSent();
       if (sent && !s.wasRouted()) {
         owner.unrouted(method.getFullMethodName());
@@ -527,12 +416,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
         finish(status, trailers, held);
         return;
       }
-      if (status.isOk()) {
-        attempt.succeeded(latency);
-        finish(status, trailers, held);
-        return;
-      }
-      if (cancelled || context.isCancelled()) {
+      if (!status.isOk() && (cancelled || context.isCancelled())) {
         attempt.cancelled(); // the caller gave up: not the endpoint's fault
         finish(status, trailers, held);
         return;
@@ -542,52 +426,15 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
           !committed
               && !(commitOnSent && sent)
               && attempt.number() < (r != null ? r.maxAttempts : Integer.MAX_VALUE);
-      long remaining = canRetry ? remainingNanos() : 0;
-      StatusRuntimeException error = new StatusRuntimeException(status, trailers);
-      RetryDecision decision;
-      if (!sent) {
-        decision = attempt.failed(CallFailure.notSent(error), latency, -1, remaining);
-      } else {
-        Status.Code code = status.getCode();
-        boolean failure =
-            owner.rules.failureCodes().contains(code) || code == Status.Code.CANCELLED;
-        boolean retryable = r != null && r.codes.contains(code);
-        long pushback = pushback(trailers);
-        if (!retryable || pushback == NO_RETRY) {
-          remaining = 0;
-        }
-        long retryAfter = Math.max(-1, pushback);
-        if (failure) {
-          decision =
-              attempt.failed(CallFailure.possiblyProcessed(error), latency, retryAfter, remaining);
-        } else if (remaining > 0) {
-          decision =
-              attempt.refused(CallFailure.possiblyProcessed(error), latency, retryAfter, remaining);
-        } else {
-          attempt.succeeded(latency); // the application's answer
-          finish(withEarlier(status, null), trailers, held);
-          return;
-        }
-      }
+      RetryDecision decision =
+          StatusOutcome.report(
+              attempt, status, trailers, sent, canRetry ? remainingNanos() : 0, owner.rules, r);
       if (!decision.isRetry()) {
-        finish(withEarlier(status, decision.unavailableReason()), trailers, held);
+        finish(history.describe(status, decision.unavailableReason()), trailers, held);
         return;
       }
-      String failed =
-          attempt.endpoint().key()
-              + " "
-              + status.getCode()
-              + (sent ? "" : " (not sent)")
-              + (status.getDescription() != null ? ": " + status.getDescription() : "");
-      serializer.execute(
-          () -> {
-            List<String> before = earlier;
-            if (before == null) {
-              before = new ArrayList<>(2);
-              earlier = before;
-            }
-            before.add(failed);
-          });
+      String failed = StatusOutcome.describe(attempt, status, sent);
+      serializer.execute(() -> history.add(failed));
       current = null;
       retryAfter(decision.delayNanos(), status, trailers);
     }

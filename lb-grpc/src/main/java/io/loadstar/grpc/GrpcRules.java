@@ -2,9 +2,11 @@ package io.loadstar.grpc;
 
 import static java.util.Objects.requireNonNull;
 
+import io.grpc.CallOptions;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import io.loadstar.api.PickContext;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -13,7 +15,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -94,10 +99,6 @@ public final class GrpcRules {
     return retryScheduler;
   }
 
-  Metadata.@Nullable Key<String> hashKeyHeaderKey() {
-    return hashKeyHeader;
-  }
-
   /**
    * Returns how {@code method} is retried once sent: its codes and attempt cap, or null if it is
    * not marked retryable by name or by its descriptor.
@@ -116,6 +117,47 @@ public final class GrpcRules {
       r = Retry.DEFAULT;
     }
     return r;
+  }
+
+  /**
+   * Returns how a call of {@code method} with {@code options} is retried once sent, or null if it
+   * is not: {@link LoadstarGrpc#RETRYABLE} on the call wins over these rules.
+   */
+  @Nullable Retry retryOf(MethodDescriptor<?, ?> method, CallOptions options) {
+    Boolean marked = options.getOption(LoadstarGrpc.RETRYABLE);
+    Retry byRules = retryOf(method);
+    if (marked == null) {
+      return byRules;
+    }
+    return marked ? (byRules != null ? byRules : Retry.DEFAULT) : null;
+  }
+
+  /**
+   * Returns a call's pick context: its hash key from {@link LoadstarGrpc#HASH_KEY}, else from the
+   * {@link Builder#hashKeyHeader} header, else none.
+   */
+  PickContext pickContext(CallOptions options, Metadata headers) {
+    String key = options.getOption(LoadstarGrpc.HASH_KEY);
+    Metadata.Key<String> header = hashKeyHeader;
+    if (key == null && header != null) {
+      key = headers.get(header);
+    }
+    return key != null ? PickContext.ofHashKey(key) : PickContext.empty();
+  }
+
+  /**
+   * Runs a retry after {@code delayNanos} on the {@linkplain #retryScheduler() retry scheduler}, or
+   * the JDK's shared timer thread.
+   *
+   * @throws RejectedExecutionException if the scheduler refuses it
+   */
+  void runAfter(long delayNanos, Runnable retry) {
+    ScheduledExecutorService scheduler = retryScheduler;
+    if (scheduler != null) {
+      scheduler.schedule(retry, delayNanos, TimeUnit.NANOSECONDS);
+    } else {
+      CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS).execute(retry);
+    }
   }
 
   @Override
