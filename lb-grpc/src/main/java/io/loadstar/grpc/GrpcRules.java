@@ -52,6 +52,10 @@ public final class GrpcRules {
 
   private final Set<Status.Code> failureCodes;
   private final Map<String, Retry> retryByName; // "svc/method", "svc/" or "" (every method)
+  // The same entries split, so that looking a call up allocates nothing:
+  private final Map<String, Retry> retryByMethod; // full method name
+  private final Map<String, Retry> retryByService; // service name
+  private final @Nullable Retry retryOfAll;
   private final Metadata.@Nullable Key<String> hashKeyHeader;
   private final @Nullable Map<String, ?> serviceConfig;
   private final @Nullable ScheduledExecutorService retryScheduler;
@@ -59,6 +63,19 @@ public final class GrpcRules {
   private GrpcRules(Builder b) {
     this.failureCodes = Collections.unmodifiableSet(EnumSet.copyOf(b.failureCodes));
     this.retryByName = Map.copyOf(b.retryByName);
+    Map<String, Retry> byMethod = new HashMap<>();
+    Map<String, Retry> byService = new HashMap<>();
+    for (Map.Entry<String, Retry> e : retryByName.entrySet()) {
+      String key = e.getKey();
+      if (key.endsWith("/")) {
+        byService.put(key.substring(0, key.length() - 1), e.getValue());
+      } else if (!key.isEmpty()) {
+        byMethod.put(key, e.getValue());
+      }
+    }
+    this.retryByMethod = Map.copyOf(byMethod);
+    this.retryByService = Map.copyOf(byService);
+    this.retryOfAll = retryByName.get("");
     this.hashKeyHeader = b.hashKeyHeader;
     this.serviceConfig = b.serviceConfig;
     this.retryScheduler = b.retryScheduler;
@@ -104,14 +121,13 @@ public final class GrpcRules {
    * not marked retryable by name or by its descriptor.
    */
   @Nullable Retry retryOf(MethodDescriptor<?, ?> method) {
-    String full = method.getFullMethodName();
-    Retry r = retryByName.get(full);
-    if (r == null) {
-      String service = method.getServiceName();
-      r = retryByName.get(service != null ? service + "/" : "");
+    Retry r = retryByMethod.get(method.getFullMethodName());
+    String service = method.getServiceName();
+    if (r == null && service != null) {
+      r = retryByService.get(service);
     }
     if (r == null) {
-      r = retryByName.get("");
+      r = retryOfAll;
     }
     if (r == null && (method.isIdempotent() || method.isSafe())) {
       r = Retry.DEFAULT;

@@ -306,6 +306,29 @@ class GrpcChannelTest extends GrpcTestBase {
   }
 
   @Test
+  void retryRules_aMethodsEntryWinsOverItsServicesOverEveryMethods() {
+    GrpcRules rules =
+        GrpcRules.builder()
+            .retryable("*", Status.Code.ABORTED)
+            .retryable("loadstar.test.Echo", Status.Code.RESOURCE_EXHAUSTED)
+            .retryable("loadstar.test.Echo/Put", Status.Code.UNAVAILABLE)
+            .build();
+    assertThat(rules.retryOf(GrpcBackends.PUT).codes).containsExactly(Status.Code.UNAVAILABLE);
+    assertThat(rules.retryOf(GrpcBackends.GET).codes)
+        .containsExactly(Status.Code.RESOURCE_EXHAUSTED);
+    io.grpc.MethodDescriptor<String, String> other =
+        GrpcBackends.PUT.toBuilder().setFullMethodName("other.Svc/Put").build();
+    assertThat(rules.retryOf(other).codes).containsExactly(Status.Code.ABORTED);
+    assertThat(GrpcRules.defaults().retryOf(other)).isNull(); // not idempotent, not named
+    assertThat(GrpcRules.defaults().retryOf(GrpcBackends.GET).codes) // idempotent
+        .containsExactly(Status.Code.UNAVAILABLE);
+    assertThat(
+            rules.retryOf(
+                GrpcBackends.PUT, CallOptions.DEFAULT.withOption(LoadstarGrpc.RETRYABLE, false)))
+        .isNull();
+  }
+
+  @Test
   void anApplicationStatus_isNeitherRetriedNorCountedAgainstTheEndpoint() throws Exception {
     GrpcBackends backends = backends(2);
     backends.behave(0, GrpcBackends.Behavior.INVALID);
