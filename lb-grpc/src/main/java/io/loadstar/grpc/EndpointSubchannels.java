@@ -12,6 +12,8 @@ import io.grpc.EquivalentAddressGroup;
 import io.grpc.LoadBalancer;
 import io.grpc.Status;
 import io.loadstar.api.Attempt;
+import io.loadstar.api.Endpoint;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -107,9 +109,9 @@ final class EndpointSubchannels extends LoadBalancer {
       return key;
     }
     SocketAddress a = g.getAddresses().get(0);
-    if (a instanceof java.net.InetSocketAddress) {
-      java.net.InetSocketAddress isa = (java.net.InetSocketAddress) a;
-      return io.loadstar.api.Endpoint.of(isa.getHostString(), isa.getPort()).key();
+    if (a instanceof InetSocketAddress) {
+      InetSocketAddress isa = (InetSocketAddress) a;
+      return Endpoint.of(isa.getHostString(), isa.getPort()).key();
     }
     return a.toString();
   }

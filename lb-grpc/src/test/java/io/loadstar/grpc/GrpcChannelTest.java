@@ -22,6 +22,7 @@ import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.RetryPolicy;
+import io.loadstar.api.SelectionStrategy;
 import io.loadstar.core.DynamicEndpointSource;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
@@ -173,19 +174,21 @@ class GrpcChannelTest extends GrpcTestBase {
     assertThat(lb.inspect().retryStats().retries()).isZero();
   }
 
+  /** A balancer whose retries wait out a server's pushback of up to 10 s (1 s by default). */
+  private LoadBalancer acceptingLongPushbacks(GrpcBackends backends, SelectionStrategy strategy) {
+    return closeLater(
+        LoadBalancers.builder("echo")
+            .endpoints(backends.endpoints())
+            .strategy(strategy)
+            .retryPolicy(
+                RetryPolicy.defaults().toBuilder().retryAfterMax(Duration.ofSeconds(10)).build())
+            .build());
+  }
+
   @Test
   void aRetryThatFindsNothingLeftAfterItsPause_closesABlockingCall() throws Exception {
     GrpcBackends backends = backends(2);
-    LoadBalancer lb =
-        closeLater(
-            LoadBalancers.builder("echo")
-                .endpoints(backends.endpoints())
-                .strategy(Strategies.ringHash())
-                .retryPolicy(
-                    RetryPolicy.defaults().toBuilder()
-                        .retryAfterMax(Duration.ofSeconds(10))
-                        .build())
-                .build());
+    LoadBalancer lb = acceptingLongPushbacks(backends, Strategies.ringHash());
     Endpoint owner = lb.inspect().explain(PickContext.ofHashKey("k")).chosen().orElseThrow();
     int first = backends.endpoints().indexOf(owner);
     backends.behave(first, GrpcBackends.Behavior.PUSHBACK_3S);
@@ -219,16 +222,7 @@ class GrpcChannelTest extends GrpcTestBase {
   @Test
   void aRetrySchedulerThatRefuses_endsTheCallWithItsLastStatus() throws Exception {
     GrpcBackends backends = backends(2);
-    LoadBalancer lb =
-        closeLater(
-            LoadBalancers.builder("echo")
-                .endpoints(backends.endpoints())
-                .strategy(Strategies.roundRobin())
-                .retryPolicy(
-                    RetryPolicy.defaults().toBuilder()
-                        .retryAfterMax(Duration.ofSeconds(10))
-                        .build())
-                .build());
+    LoadBalancer lb = acceptingLongPushbacks(backends, Strategies.roundRobin());
     backends.behave(0, GrpcBackends.Behavior.PUSHBACK_3S);
     backends.behave(1, GrpcBackends.Behavior.PUSHBACK_3S);
     ScheduledExecutorService stopped = Executors.newSingleThreadScheduledExecutor();
