@@ -34,6 +34,20 @@ public interface Attempt {
   /** Returns the nanoseconds since this attempt's endpoint was picked, on the balancer's ticker. */
   long elapsedNanos();
 
+  /**
+   * Returns how long this attempt may wait before the driver gives it up, so that the call is
+   * retried on another endpoint ({@link RetryPolicy#attemptTimeout()}), in nanoseconds; {@code
+   * Long.MAX_VALUE} when giving up could not help (the call's last allowed attempt, no retry budget
+   * left, no other endpoint usable) or no timeout is configured. A driver bounds with it the wait
+   * for the connection, for every call, and the wait for the answer (its headers and the body it
+   * reads ahead) only when the call is {@link BalancedCall#idempotent() idempotent}; it reports a
+   * timeout as {@link #failed} and does not apply it to a body handed to the caller. Decided when
+   * first asked, then the same for the attempt.
+   */
+  default long timeoutNanos() {
+    return Long.MAX_VALUE;
+  }
+
   /** The endpoint answered and the answer is kept: reports a success after {@code latencyNanos}. */
   void succeeded(long latencyNanos);
 

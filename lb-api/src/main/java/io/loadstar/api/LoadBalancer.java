@@ -157,6 +157,14 @@ public interface LoadBalancer extends AutoCloseable {
 
     /** Returns the service's retry counters, whichever way its calls were made. */
     RetryStats retryStats();
+
+    /**
+     * Returns the service's recent latency and the attempt timeout it gives; {@link
+     * RecentLatency#NONE} when nothing reads it (no adaptive attempt timeout, or no retries).
+     */
+    default RecentLatency recentLatency() {
+      return RecentLatency.NONE;
+    }
   }
 
   /**

@@ -37,6 +37,7 @@ public final class RetryPolicy {
   private final int minRetriesPerSecond;
   private final boolean retryPossiblyProcessed;
   private final int[] retryableStatuses;
+  private final AttemptTimeout attemptTimeout;
 
   private RetryPolicy(Builder b) {
     this.maxAttempts = b.maxAttempts;
@@ -48,12 +49,14 @@ public final class RetryPolicy {
     this.minRetriesPerSecond = b.minRetriesPerSecond;
     this.retryPossiblyProcessed = b.retryPossiblyProcessed;
     this.retryableStatuses = b.retryableStatuses.clone();
+    this.attemptTimeout = b.attemptTimeout;
   }
 
   /**
    * Returns the default policy: 3 attempts, backoff 25 ms doubling to 250 ms, Retry-After honoured
    * up to 1 s, budget 20% over 10 s with at least 3 retries per second, statuses 502/503/504, only
-   * idempotent calls retried after they may have been processed.
+   * idempotent calls retried after they may have been processed, and an {@link
+   * AttemptTimeout#adaptive() adaptive attempt timeout}.
    */
   public static RetryPolicy defaults() {
     return DEFAULTS;
@@ -81,6 +84,7 @@ public final class RetryPolicy {
     b.minRetriesPerSecond = minRetriesPerSecond;
     b.retryPossiblyProcessed = retryPossiblyProcessed;
     b.retryableStatuses = retryableStatuses.clone();
+    b.attemptTimeout = attemptTimeout;
     return b;
   }
 
@@ -127,6 +131,14 @@ public final class RetryPolicy {
     return retryPossiblyProcessed;
   }
 
+  /**
+   * Returns how long an attempt that could be retried may wait before it is given up and retried on
+   * another endpoint.
+   */
+  public AttemptTimeout attemptTimeout() {
+    return attemptTimeout;
+  }
+
   /** Returns true if a response with {@code status} may be retried (for idempotent calls). */
   public boolean isRetryableStatus(int status) {
     for (int s : retryableStatuses) {
@@ -155,7 +167,8 @@ public final class RetryPolicy {
         && budgetWindow.equals(p.budgetWindow)
         && minRetriesPerSecond == p.minRetriesPerSecond
         && retryPossiblyProcessed == p.retryPossiblyProcessed
-        && Arrays.equals(retryableStatuses, p.retryableStatuses);
+        && Arrays.equals(retryableStatuses, p.retryableStatuses)
+        && attemptTimeout.equals(p.attemptTimeout);
   }
 
   @Override
@@ -168,7 +181,8 @@ public final class RetryPolicy {
                 budgetPercent,
                 budgetWindow,
                 minRetriesPerSecond,
-                retryPossiblyProcessed)
+                retryPossiblyProcessed,
+                attemptTimeout)
             * 31
         + Arrays.hashCode(retryableStatuses);
   }
@@ -193,6 +207,8 @@ public final class RetryPolicy {
         + retryPossiblyProcessed
         + ", retryableStatuses="
         + Arrays.toString(retryableStatuses)
+        + ", attemptTimeout="
+        + attemptTimeout
         + '}';
   }
 
@@ -207,6 +223,7 @@ public final class RetryPolicy {
     private int minRetriesPerSecond = 3;
     private boolean retryPossiblyProcessed;
     private int[] retryableStatuses = {502, 503, 504};
+    private AttemptTimeout attemptTimeout = AttemptTimeout.adaptive();
 
     private Builder() {}
 
@@ -305,6 +322,17 @@ public final class RetryPolicy {
         }
       }
       this.retryableStatuses = statuses.clone();
+      return this;
+    }
+
+    /**
+     * Sets how long an attempt that could be retried may wait (for its connection; for its answer
+     * when the call is idempotent) before it is given up and the call retried on another endpoint.
+     * Defaults to {@link AttemptTimeout#adaptive()}: 4 times the service's recent p99, at least 100
+     * ms. {@link AttemptTimeout#none()} leaves attempts to the client's own timeouts.
+     */
+    public Builder attemptTimeout(AttemptTimeout timeout) {
+      this.attemptTimeout = requireNonNull(timeout, "timeout");
       return this;
     }
 

@@ -6,6 +6,7 @@ import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickExplanation;
 import io.loadstar.api.PickResult;
+import io.loadstar.api.RecentLatency;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.RetryStats;
 import io.loadstar.api.SelectionStrategy;
@@ -119,6 +120,11 @@ final class BalancerInspection implements LoadBalancer.Inspection {
   @Override
   public RetryStats retryStats() {
     return retries.stats();
+  }
+
+  @Override
+  public RecentLatency recentLatency() {
+    return retries.recentLatency();
   }
 
   @Override

@@ -99,7 +99,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     SnapshotBuilder snapshots = SnapshotBuilder.of(b, total, events);
     this.subsetting = b.subsetting();
     this.canary = b.split() != null ? new CanaryDriver(b.split(), snapshots, host) : null;
-    this.stateFactory = new EndpointStateFactory(b, total, outliers);
+    this.stateFactory = new EndpointStateFactory(b, total, outliers, host);
     this.table =
         new EndpointTable(
             serialExecutor,
@@ -116,7 +116,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.control =
         new BalancerControl(
             host, this::checkOpen, table::endpoints, table::state, table.rebuilds()::publishNow);
-    this.retries = new RetryEngine(b, events, host);
+    this.retries = new RetryEngine(b, events, host, stateFactory.latency());
     this.inspection =
         new BalancerInspection(
             name,
@@ -160,6 +160,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
           if (outliers != null) {
             outliers.start();
           }
+          stateFactory.start();
           PeerPosition peers = subsetting != null ? subsetting.peers() : null;
           if (peers != null) {
             try {
@@ -283,6 +284,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
               if (canary != null) {
                 canary.close();
               }
+              stateFactory.close();
               table.clear();
               threads.close(); // this balancer's timers are cancelled above
               logger.info("[{}] closed", name);
@@ -368,6 +370,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     @Override
     public @Nullable String nothingLeft(PickContext context) {
       return PickPeek.nothingLeft(table.picker(), context);
+    }
+
+    @Override
+    public int usableEndpoints() {
+      return table.current().picker().usableCount();
     }
 
     @Override

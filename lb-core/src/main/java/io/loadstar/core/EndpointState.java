@@ -57,6 +57,7 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
   private final @Nullable PaddedCounter inFlightExact;
   private final @Nullable LongAdder totalInFlight;
   private final @Nullable PeakEwmaTracker latency;
+  private final @Nullable LatencyDigest serviceLatency; // the service's, shared by its endpoints
   private final @Nullable OutlierDetectionConfig outlier;
   private final @Nullable OutlierSignals signals;
   private final AtomicInteger consecutiveFailures = new AtomicInteger();
@@ -108,7 +109,9 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
       Ticker ticker,
       long origin,
       @Nullable OutlierDetectionConfig outlier,
-      @Nullable OutlierSignals signals) {
+      @Nullable OutlierSignals signals,
+      @Nullable LatencyDigest serviceLatency) {
+    this.serviceLatency = serviceLatency;
     this.outlier = outlier;
     this.signals = signals;
     this.key = endpoint.key();
@@ -290,6 +293,10 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
     PeakEwmaTracker l = latency;
     if (l != null) {
       l.observe(latencyNanos);
+    }
+    LatencyDigest service = serviceLatency;
+    if (service != null) {
+      service.record(latencyNanos);
     }
     OutlierDetectionConfig o = outlier;
     if (o != null) {

@@ -1,5 +1,6 @@
 package io.loadstar.core;
 
+import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.Ticker;
 import java.util.concurrent.atomic.LongAdder;
@@ -15,8 +16,10 @@ final class EndpointStateFactory {
   private final long origin;
   private final @Nullable OutlierDetector outliers;
   private final CallLedger ledger = new CallLedger();
+  private final @Nullable LatencyDigest latency;
 
-  EndpointStateFactory(BalancerSettings b, LongAdder total, @Nullable OutlierDetector outliers) {
+  EndpointStateFactory(
+      BalancerSettings b, LongAdder total, @Nullable OutlierDetector outliers, BalancerHost host) {
     BuiltinStrategy builtin =
         b.strategy() instanceof BuiltinStrategy ? (BuiltinStrategy) b.strategy() : null;
     this.maxInFlight = b.maxInFlightPerEndpoint();
@@ -27,6 +30,17 @@ final class EndpointStateFactory {
     this.ticker = b.ticker();
     this.origin = b.ticker().nanoTime();
     this.outliers = outliers;
+    // The service's latency is tracked only for what reads it: an adaptive attempt timeout.
+    AttemptTimeout timeout = b.retryPolicy().attemptTimeout();
+    this.latency =
+        timeout.isAdaptive() && b.retryPolicy().maxAttempts() > 1
+            ? new LatencyDigest(ledger, host::scheduler, host.controlLoop(), ticker, timeout)
+            : null;
+  }
+
+  /** The service's recent latency, when something reads it. */
+  @Nullable LatencyDigest latency() {
+    return latency;
   }
 
   /** A state for a newly listed endpoint; control loop only. */
@@ -42,7 +56,22 @@ final class EndpointStateFactory {
         ticker,
         origin,
         outliers != null ? outliers.config() : null,
-        outliers);
+        outliers,
+        latency);
+  }
+
+  /** Starts what reads the counts on a timer; control loop. */
+  void start() {
+    if (latency != null) {
+      latency.start();
+    }
+  }
+
+  /** Stops it; control loop. */
+  void close() {
+    if (latency != null) {
+      latency.close();
+    }
   }
 
   /** {@code state} is no longer listed: its ledger slot is reused once idle; control loop. */

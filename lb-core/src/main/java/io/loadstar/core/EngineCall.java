@@ -133,6 +133,7 @@ final class EngineCall implements BalancedCall {
     private final int number;
     private final long startNanos;
     private boolean reported; // a second report from the same or a later thread is caught
+    private long timeoutNanos = -1; // decided when first asked
 
     EngineAttempt(
         EngineCall call,
@@ -171,6 +172,16 @@ final class EngineCall implements BalancedCall {
     @Override
     public int number() {
       return number;
+    }
+
+    @Override
+    public long timeoutNanos() {
+      long t = timeoutNanos;
+      if (t < 0) {
+        t = pick == null ? Long.MAX_VALUE : call.engine().attemptTimeoutNanos(number, number);
+        timeoutNanos = t;
+      }
+      return t;
     }
 
     @Override

@@ -50,6 +50,12 @@ final class RetryBudget {
     return false;
   }
 
+  /** Returns whether a retry would be allowed now; counts nothing. */
+  boolean hasRoom() {
+    long epoch = epoch();
+    return sum(retries, epoch) < Math.max(floor, sum(calls, epoch) * percent / 100);
+  }
+
   /** Returns the calls counted in the current window. */
   long calls() {
     return sum(calls, epoch());

@@ -2,6 +2,7 @@ package io.loadstar.core;
 
 import io.github.resilience4j.core.IntervalFunction;
 import io.loadstar.api.AttemptLoop;
+import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.EndpointCall;
@@ -10,6 +11,7 @@ import io.loadstar.api.LbEventListener;
 import io.loadstar.api.NoEndpointAvailableException;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
+import io.loadstar.api.RecentLatency;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.RetryStats;
 import io.loadstar.api.Ticker;
@@ -47,6 +49,9 @@ final class RetryEngine {
      */
     @Nullable String nothingLeft(PickContext context);
 
+    /** How many endpoints the published snapshot can pick from (not in panic). */
+    int usableEndpoints();
+
     /** Waits up to {@code nanos} for discovery's first answer; false if closed or timed out. */
     boolean awaitFirstAnswer(long nanos) throws InterruptedException;
 
@@ -64,6 +69,8 @@ final class RetryEngine {
   private final long windowNanos;
   private final PerThread random;
   private final Picking picking;
+  private final AttemptTimeout attemptTimeout;
+  private final @Nullable LatencyDigest latency;
   private final FailureClassifier failureClassifier;
   private final Sleeper sleeper;
   private final ServiceEvents failures;
@@ -72,7 +79,11 @@ final class RetryEngine {
   private final LongAdder retries = new LongAdder();
   private final LongAdder refusedByBudget = new LongAdder();
 
-  RetryEngine(BalancerSettings b, ServiceEvents failures, Picking picking) {
+  RetryEngine(
+      BalancerSettings b,
+      ServiceEvents failures,
+      Picking picking,
+      @Nullable LatencyDigest latency) {
     this.service = b.name();
     this.policy = b.retryPolicy();
     this.eventListener = failures.listener();
@@ -94,6 +105,8 @@ final class RetryEngine {
     this.retryAfterMaxNanos = policy.retryAfterMax().toNanos();
     this.random = new PerThread(b.seed() ^ 0x5245545259L);
     this.picking = picking;
+    this.attemptTimeout = policy.attemptTimeout();
+    this.latency = latency;
   }
 
   RetryPolicy policy() {
@@ -114,6 +127,27 @@ final class RetryEngine {
 
   @Nullable String nothingLeft(PickContext context) {
     return picking.nothingLeft(context);
+  }
+
+  /**
+   * The timeout of an attempt numbered {@code number} (from 1) of a call that has tried {@code
+   * tried} endpoints: Long.MAX_VALUE unless giving the attempt up could lead to a retry (not the
+   * last attempt, budget left, another endpoint usable).
+   */
+  long attemptTimeoutNanos(int number, int tried) {
+    if (number >= policy.maxAttempts() || !attemptTimeout.isEnabled()) {
+      return Long.MAX_VALUE;
+    }
+    if (picking.usableEndpoints() <= tried || !budget.hasRoom()) {
+      return Long.MAX_VALUE;
+    }
+    LatencyDigest l = latency;
+    return l != null ? l.timeoutNanos() : attemptTimeout.timeoutNanos(-1);
+  }
+
+  RecentLatency recentLatency() {
+    LatencyDigest l = latency;
+    return l != null ? l.recent() : RecentLatency.NONE;
   }
 
   /** Starts a call: counts it towards the budget. */

@@ -172,6 +172,11 @@ final class TieredPicker implements Picker, PickPeek.Peeking {
     return tiers.length;
   }
 
+  /** How many endpoints were usable when the snapshot was built. */
+  int usableCount() {
+    return counts.usable().length;
+  }
+
   @Override
   public PickResult pick(PickContext context) {
     Picker[] t = tiers;

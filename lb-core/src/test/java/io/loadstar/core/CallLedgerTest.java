@@ -125,7 +125,7 @@ class CallLedgerTest extends FakeTimeTest {
     Endpoint fifth = endpoints(5).get(4);
     DynamicEndpointSource source = DynamicEndpointSource.of(three);
     DefaultLoadBalancer lb = roundRobin(source);
-    assertThat(lb.ledger().capacity()).isEqualTo(3);
+    assertThat(lb.ledger().capacity()).isEqualTo(LatencyDigest.SLOTS + 3);
     PickResult held = null;
     for (int i = 0; i < 30; i++) {
       PickResult r = lb.pick(PickContext.empty());
@@ -142,22 +142,30 @@ class CallLedgerTest extends FakeTimeTest {
     source.set(three.get(1), three.get(2)); // the first leaves with a call in flight
     ticker.advance(Duration.ofSeconds(5));
     source.set(three.get(1), three.get(2), fourth);
-    assertThat(lb.ledger().capacity()).as("in flight: its slot is not reused").isEqualTo(4);
+    assertThat(lb.ledger().capacity())
+        .as("in flight: its slot is not reused")
+        .isEqualTo(LatencyDigest.SLOTS + 4);
 
     held.handle().onSuccess(1_000); // its last call ends
     source.set(three.get(1), three.get(2), fourth, fifth);
-    assertThat(lb.ledger().capacity()).as("idle and gone for 5 s: reused").isEqualTo(4);
+    assertThat(lb.ledger().capacity())
+        .as("idle and gone for 5 s: reused")
+        .isEqualTo(LatencyDigest.SLOTS + 4);
     assertThat(snapshotOf(lb, fifth).successes()).isZero();
     assertThat(snapshotOf(lb, fifth).inFlight()).isZero();
     assertThat(successes(lb)).as("the others' counts are untouched").isEqualTo(othersBefore);
 
     source.set(three.get(1), three.get(2), fourth); // the fifth leaves, idle
     source.set(three.get(1), three.get(2), fourth, three.get(0));
-    assertThat(lb.ledger().capacity()).as("idle, but within the grace").isEqualTo(5);
+    assertThat(lb.ledger().capacity())
+        .as("idle, but within the grace")
+        .isEqualTo(LatencyDigest.SLOTS + 5);
     source.set(three.get(1), three.get(2), fourth);
     ticker.advance(Duration.ofNanos(CallLedger.SLOT_GRACE_NANOS));
     source.set(three.get(1), three.get(2), fourth, fifth);
-    assertThat(lb.ledger().capacity()).as("after the grace: reused").isEqualTo(5);
+    assertThat(lb.ledger().capacity())
+        .as("after the grace: reused")
+        .isEqualTo(LatencyDigest.SLOTS + 5);
     assertThat(inFlight(lb)).isZero();
   }
 

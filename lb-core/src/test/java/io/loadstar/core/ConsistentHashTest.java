@@ -94,6 +94,7 @@ class ConsistentHashTest {
               io.loadstar.api.Ticker.system(),
               0,
               null,
+              null,
               null);
     }
     int[] counts = new int[views.length];

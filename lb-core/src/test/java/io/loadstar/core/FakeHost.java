@@ -38,7 +38,7 @@ final class FakeHost implements BalancerHost {
   List<EndpointState> list(
       LoadBalancers.Builder b, List<Endpoint> endpoints, OutlierDetector outliers) {
     EndpointStateFactory factory =
-        new EndpointStateFactory(b.settings(), new LongAdder(), outliers);
+        new EndpointStateFactory(b.settings(), new LongAdder(), outliers, this);
     for (Endpoint e : endpoints) {
       states.add(factory.create(e));
     }

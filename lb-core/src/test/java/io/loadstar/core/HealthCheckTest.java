@@ -296,7 +296,8 @@ class HealthCheckTest {
             .healthChecks(TcpHealthChecker.create(), HealthCheckConfig.defaults())
             .scheduler(scheduler) // after healthChecks(..): used all the same
             .build();
-    assertThat(scheduler.pendingTasks()).isEqualTo(3); // the three probe timers, on it
+    // The three probe timers, on it, and the reading of the service's latency.
+    assertThat(scheduler.pendingTasks()).isEqualTo(3 + 1);
     lb.close();
     assertThat(scheduler.pendingTasks()).isZero();
   }
@@ -311,7 +312,7 @@ class HealthCheckTest {
             .outlierDetection(OutlierDetectionConfig.disabled()) // no sweep timer: 3 probe timers
             .healthChecks(TcpHealthChecker.create(), HealthCheckConfig.defaults())
             .build();
-    assertThat(scheduler.pendingTasks()).isEqualTo(3);
+    assertThat(scheduler.pendingTasks()).isEqualTo(3 + 1); // and the latency reading
     lb.close();
     assertThat(scheduler.pendingTasks()).isZero();
   }

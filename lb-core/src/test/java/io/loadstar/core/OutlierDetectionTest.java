@@ -574,8 +574,9 @@ class OutlierDetectionTest {
     }
     assertThat(lb.inspect().snapshot()).hasSize(1);
     scheduler.runDueTasks(); // the hand-offs the test thread's own changes already ran
-    // Only the failure-rate sweep is left; every ejection timer went with its endpoint.
-    assertThat(scheduler.pendingTasks()).isEqualTo(1);
+    // Only the failure-rate sweep and the latency reading are left; every ejection timer went
+    // with its endpoint.
+    assertThat(scheduler.pendingTasks()).isEqualTo(2);
   }
 
   @Test

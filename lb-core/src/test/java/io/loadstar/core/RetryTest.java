@@ -78,7 +78,13 @@ class RetryTest {
           public boolean isClosed() {
             return false;
           }
-        });
+
+          @Override
+          public int usableEndpoints() {
+            throw new AssertionError("not picking here");
+          }
+        },
+        null);
   }
 
   @Test

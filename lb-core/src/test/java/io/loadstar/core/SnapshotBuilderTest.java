@@ -25,7 +25,8 @@ class SnapshotBuilderTest {
   }
 
   private static List<EndpointState> states(LoadBalancers.Builder b, List<Endpoint> endpoints) {
-    EndpointStateFactory factory = new EndpointStateFactory(b.settings(), new LongAdder(), null);
+    EndpointStateFactory factory =
+        new EndpointStateFactory(b.settings(), new LongAdder(), null, new FakeHost(0));
     List<EndpointState> out = new ArrayList<>();
     for (Endpoint e : endpoints) {
       out.add(factory.create(e));

@@ -121,7 +121,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
     if (retry != null && retry.call == chain.call()) {
       // A retry this interceptor started: one attempt to the endpoint it picked, nothing else.
       RETRY_ATTEMPT.remove();
-      return routed(chain, retry.endpoint, request).proceed(request);
+      return retry.timeouts.apply(routed(chain, retry.endpoint, request)).proceed(request);
     }
     Service service = services.get(serviceKey(request.url().host()));
     if (service == null) {
@@ -146,10 +146,12 @@ public final class LoadBalancingInterceptor implements Interceptor {
   static final class RetryAttempt {
     final Call call;
     final Endpoint endpoint;
+    final OkHttpDriver.Timeouts timeouts;
 
-    RetryAttempt(Call call, Endpoint endpoint) {
+    RetryAttempt(Call call, Endpoint endpoint, OkHttpDriver.Timeouts timeouts) {
       this.call = call;
       this.endpoint = endpoint;
+      this.timeouts = timeouts;
     }
   }
 

@@ -13,8 +13,10 @@ import java.io.InterruptedIOException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
 import okhttp3.Call;
+import okhttp3.Connection;
 import okhttp3.Interceptor.Chain;
 import okhttp3.MediaType;
+import okhttp3.Protocol;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
@@ -80,13 +82,18 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
   public AttemptLoop.Step<Response, IOException> send(Attempt attempt) throws IOException {
     Endpoint endpoint = attempt.endpoint();
     watch.requestStarted = false;
+    watch.connection = null;
     Ticker ticker = settings.ticker();
     long start = ticker.nanoTime();
     Response response = null;
     try {
-      response = send(attempt.number(), endpoint);
+      Timeouts timeouts = timeouts(attempt.timeoutNanos());
+      response = send(attempt.number(), endpoint, timeouts);
       if (replayable && idempotent && attempt.number() < policy.maxAttempts()) {
         readAhead(response); // a body that breaks now can still be retried elsewhere
+      }
+      if (timeouts.readMillis != chain.readTimeoutMillis()) {
+        restoreReadTimeout(response);
       }
     } catch (IOException thrown) {
       long latency = ticker.nanoTime() - start;
@@ -198,13 +205,68 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
   }
 
   /**
-   * Sends one attempt: the first in the call's own chain, retries (and, with an attempt timeout,
-   * every attempt) as clones of the call.
+   * The connect and read timeouts of an attempt whose balancer gives it {@code timeoutNanos}: the
+   * client's, or that if shorter; the read timeout only for idempotent calls, which alone are
+   * retried once sent. OkHttp's 0 means no timeout.
    */
-  private Response send(int attempt, Endpoint endpoint) throws IOException {
+  private Timeouts timeouts(long timeoutNanos) {
+    int connect = chain.connectTimeoutMillis();
+    int read = chain.readTimeoutMillis();
+    if (timeoutNanos == Long.MAX_VALUE) {
+      return new Timeouts(connect, read);
+    }
+    int millis =
+        (int) Math.min(Integer.MAX_VALUE, Math.max(1, (timeoutNanos + 999_999) / 1_000_000));
+    return new Timeouts(
+        shorter(connect, millis), idempotent && replayable ? shorter(read, millis) : read);
+  }
+
+  private static int shorter(int clientMillis, int millis) {
+    return clientMillis == 0 ? millis : Math.min(clientMillis, millis);
+  }
+
+  /**
+   * The attempt's timeout bounded the wait for the answer; the caller's reads of the body get the
+   * client's own read timeout back: on the body's source (an HTTP/2 stream's reads), and on the
+   * socket for HTTP/1, where OkHttp set it for the exchange.
+   */
+  private void restoreReadTimeout(Response response) throws IOException {
+    int millis = chain.readTimeoutMillis();
+    Connection connection = watch.connection;
+    if (connection != null
+        && (connection.protocol() == Protocol.HTTP_1_1
+            || connection.protocol() == Protocol.HTTP_1_0)) {
+      connection.socket().setSoTimeout(millis);
+    }
+    response.body().source().timeout().timeout(millis, TimeUnit.MILLISECONDS);
+  }
+
+  /** An attempt's connect and read timeouts, in milliseconds (0: none). */
+  record Timeouts(int connectMillis, int readMillis) {
+
+    /** {@code chain} with these timeouts, where they differ from its own. */
+    Chain apply(Chain chain) {
+      Chain c = chain;
+      if (connectMillis != chain.connectTimeoutMillis()) {
+        c = c.withConnectTimeout(connectMillis, TimeUnit.MILLISECONDS);
+      }
+      if (readMillis != chain.readTimeoutMillis()) {
+        c = c.withReadTimeout(readMillis, TimeUnit.MILLISECONDS);
+      }
+      return c;
+    }
+  }
+
+  /**
+   * Sends one attempt: the first in the call's own chain, retries (and, with the interceptor's
+   * attempt timeout, every attempt) as clones of the call.
+   */
+  private Response send(int attempt, Endpoint endpoint, Timeouts timeouts) throws IOException {
     long attemptTimeoutNanos = settings.attemptTimeoutNanos();
     if (attempt == 1 && attemptTimeoutNanos == 0) {
-      return LoadBalancingInterceptor.routed(chain, endpoint, request).proceed(request);
+      return timeouts
+          .apply(LoadBalancingInterceptor.routed(chain, endpoint, request))
+          .proceed(request);
     }
     Call retry = call.clone();
     if (attemptTimeoutNanos > 0) {
@@ -216,7 +278,7 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
       retry.cancel();
     }
     LoadBalancingInterceptor.RETRY_ATTEMPT.set(
-        new LoadBalancingInterceptor.RetryAttempt(retry, endpoint));
+        new LoadBalancingInterceptor.RetryAttempt(retry, endpoint, timeouts));
     try {
       return retry.execute();
     } finally {
