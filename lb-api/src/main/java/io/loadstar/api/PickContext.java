@@ -11,8 +11,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What a caller tells the balancer about one pick: an optional hash key (for consistent hashing),
- * the endpoints already tried by earlier attempts of the same call (never picked again), and free
- * attributes for custom strategies.
+ * the endpoints already tried by earlier attempts of the same call (never picked again), the time
+ * the call has left (strategies that predict an endpoint's latency skip one that could not answer
+ * in time, where another could), and free attributes for custom strategies.
  *
  * <p>Immutable and safe to share between threads; a context without a per-request key can be built
  * once and reused for every call. The key is hashed once, with {@link KeyHash}, when the context is
@@ -21,19 +22,26 @@ import org.jspecify.annotations.Nullable;
  */
 public final class PickContext {
 
-  private static final PickContext EMPTY = new PickContext(false, 0, List.of(), Map.of());
+  private static final PickContext EMPTY =
+      new PickContext(false, 0, List.of(), Map.of(), Long.MAX_VALUE);
 
   private final boolean hasKey;
   private final long hash;
   private final List<Endpoint> tried;
   private final Map<String, Object> attributes;
+  private final long timeBudgetNanos;
 
   private PickContext(
-      boolean hasKey, long hash, List<Endpoint> tried, Map<String, Object> attributes) {
+      boolean hasKey,
+      long hash,
+      List<Endpoint> tried,
+      Map<String, Object> attributes,
+      long timeBudgetNanos) {
     this.hasKey = hasKey;
     this.hash = hash;
     this.tried = tried;
     this.attributes = attributes;
+    this.timeBudgetNanos = timeBudgetNanos;
   }
 
   /** Returns the context with no key, nothing tried and no attributes. */
@@ -46,17 +54,19 @@ public final class PickContext {
    * or copying it).
    */
   public static PickContext ofHashKey(CharSequence key) {
-    return new PickContext(true, KeyHash.hash(requireNonNull(key, "key"), 0), List.of(), Map.of());
+    return new PickContext(
+        true, KeyHash.hash(requireNonNull(key, "key"), 0), List.of(), Map.of(), Long.MAX_VALUE);
   }
 
   /** Returns a context whose hash key is {@code key} (hashed now; the array is not kept). */
   public static PickContext ofHashKey(byte[] key) {
-    return new PickContext(true, KeyHash.hash(requireNonNull(key, "key"), 0), List.of(), Map.of());
+    return new PickContext(
+        true, KeyHash.hash(requireNonNull(key, "key"), 0), List.of(), Map.of(), Long.MAX_VALUE);
   }
 
   /** Returns a context whose hash key is {@code key}. */
   public static PickContext ofHashKey(long key) {
-    return new PickContext(true, KeyHash.hash(key, 0), List.of(), Map.of());
+    return new PickContext(true, KeyHash.hash(key, 0), List.of(), Map.of(), Long.MAX_VALUE);
   }
 
   /** Returns a new builder. Builders are not thread-safe. */
@@ -71,6 +81,7 @@ public final class PickContext {
     b.hash = hash;
     b.tried.addAll(tried);
     b.attributes.putAll(attributes);
+    b.timeBudgetNanos = timeBudgetNanos;
     return b;
   }
 
@@ -119,7 +130,27 @@ public final class PickContext {
     List<Endpoint> next = new ArrayList<>(tried.size() + 1);
     next.addAll(tried);
     next.add(endpoint);
-    return new PickContext(hasKey, hash, List.copyOf(next), attributes);
+    return new PickContext(hasKey, hash, List.copyOf(next), attributes, timeBudgetNanos);
+  }
+
+  /**
+   * Returns the time the call has left, in nanoseconds, as its driver said when this attempt was
+   * picked; {@code Long.MAX_VALUE} when it has no deadline.
+   */
+  public long timeBudgetNanos() {
+    return timeBudgetNanos;
+  }
+
+  /**
+   * Returns a copy for a call with {@code nanos} left ({@code Long.MAX_VALUE}: no deadline; less
+   * than 0 counts as 0).
+   */
+  public PickContext withTimeBudget(long nanos) {
+    long budget = Math.max(0, nanos);
+    if (budget == timeBudgetNanos) {
+      return this;
+    }
+    return new PickContext(hasKey, hash, tried, attributes, budget);
   }
 
   /** Returns the attributes; unmodifiable. */
@@ -146,6 +177,10 @@ public final class PickContext {
     }
     if (!attributes.isEmpty()) {
       sb.append(sep).append("attributes=").append(attributes.keySet());
+      sep = ", ";
+    }
+    if (timeBudgetNanos != Long.MAX_VALUE) {
+      sb.append(sep).append("timeBudget=").append(timeBudgetNanos / 1_000_000).append("ms");
     }
     return sb.append('}').toString();
   }
@@ -156,6 +191,7 @@ public final class PickContext {
     private long hash;
     private final List<Endpoint> tried = new ArrayList<>();
     private final Map<String, Object> attributes = new LinkedHashMap<>();
+    private long timeBudgetNanos = Long.MAX_VALUE;
 
     private Builder() {}
 
@@ -192,16 +228,26 @@ public final class PickContext {
       return this;
     }
 
+    /**
+     * Sets the time the call has left ({@code Long.MAX_VALUE}, the default: no deadline; less than
+     * 0 counts as 0).
+     */
+    public Builder timeBudgetNanos(long nanos) {
+      this.timeBudgetNanos = Math.max(0, nanos);
+      return this;
+    }
+
     /** Builds the context. */
     public PickContext build() {
-      if (!hasKey && tried.isEmpty() && attributes.isEmpty()) {
+      if (!hasKey && tried.isEmpty() && attributes.isEmpty() && timeBudgetNanos == Long.MAX_VALUE) {
         return EMPTY;
       }
       return new PickContext(
           hasKey,
           hash,
           List.copyOf(tried),
-          Collections.unmodifiableMap(new LinkedHashMap<>(attributes)));
+          Collections.unmodifiableMap(new LinkedHashMap<>(attributes)),
+          timeBudgetNanos);
     }
   }
 }

@@ -81,6 +81,9 @@ final class EngineCall implements BalancedCall {
     if (delay == RetryEngine.NO_RETRY) {
       return RetryDecision.stop();
     }
+    if (remainingNanos != Long.MAX_VALUE) {
+      context = context.withTimeBudget(remainingNanos - delay); // what the retry will have left
+    }
     // Nothing is picked now: the retry's endpoint is picked after the delay. If the driver is to
     // wait, it need not wait to find out that nothing is left (a retry at once finds out when
     // next() comes back unavailable, with the same reason).

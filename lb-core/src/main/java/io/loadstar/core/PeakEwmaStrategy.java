@@ -83,6 +83,12 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
       return Double.longBitsToDouble(cell.ewmaKeyBits) + log2p - log2Weight[i];
     }
 
+    /** The latency a call sent to endpoint {@code i} now is predicted to take: its cost. */
+    private double predictedNanos(int i) {
+      PeakEwmaTracker latency = ((EndpointState) views[i]).latency();
+      return latency == null ? 0 : latency.estimateNanos() * (1 + cells[i].get());
+    }
+
     @Override
     public PickResult pick(PickContext context) {
       int n = views.length;
@@ -102,6 +108,15 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
       if (aUsable && bUsable && cost(b) < cost(a)) {
         first = b;
         second = a;
+      }
+      if (aUsable && bUsable && context.timeBudgetNanos() != Long.MAX_VALUE) {
+        // A deadline: the one predicted to answer in time, if only one is.
+        long budget = context.timeBudgetNanos();
+        if (predictedNanos(first) > budget && predictedNanos(second) <= budget) {
+          int t = first;
+          first = second;
+          second = t;
+        }
       } else if (!aUsable) {
         first = b;
         second = -1;

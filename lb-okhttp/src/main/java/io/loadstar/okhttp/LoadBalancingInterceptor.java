@@ -70,6 +70,9 @@ import org.jspecify.annotations.Nullable;
  */
 public final class LoadBalancingInterceptor implements Interceptor {
 
+  /** The header that carries an attempt's time budget unless {@link Builder#timeoutHeader} says. */
+  public static final String DEFAULT_TIMEOUT_HEADER = "Loadstar-Timeout-Ms";
+
   private static final Set<String> IDEMPOTENT_METHODS =
       Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
 
@@ -85,7 +88,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
     this.services = Map.copyOf(map);
     this.settings =
         new OkHttpDriver.Settings(
-            b.ticker, b.attemptTimeoutNanos, b.readAheadBytes, b.failureStatus);
+            b.ticker, b.attemptTimeoutNanos, b.readAheadBytes, b.failureStatus, b.timeoutHeader);
     this.hashKey = b.hashKey;
   }
 
@@ -121,7 +124,8 @@ public final class LoadBalancingInterceptor implements Interceptor {
     if (retry != null && retry.call == chain.call()) {
       // A retry this interceptor started: one attempt to the endpoint it picked, nothing else.
       RETRY_ATTEMPT.remove();
-      return retry.timeouts.apply(routed(chain, retry.endpoint, request)).proceed(request);
+      Request stamped = retry.timeouts.stamped(request);
+      return retry.timeouts.apply(routed(chain, retry.endpoint, stamped)).proceed(stamped);
     }
     Service service = services.get(serviceKey(request.url().host()));
     if (service == null) {
@@ -195,11 +199,13 @@ public final class LoadBalancingInterceptor implements Interceptor {
         CharSequence key = hashKey.apply(request);
         context = key != null ? PickContext.ofHashKey(key) : null;
       }
-      BalancedCall call = lb.newCall(context != null ? context : PickContext.empty(), idempotent);
       OkHttpDriver driver =
           new OkHttpDriver(
               settings, lb.name(), lb.inspect().retryPolicy(), chain, request, idempotent);
-      return AttemptLoop.run(call, driver.remainingNanos(), driver);
+      long remaining = driver.remainingNanos();
+      PickContext picking = context != null ? context : PickContext.empty();
+      BalancedCall call = lb.newCall(picking.withTimeBudget(remaining), idempotent);
+      return AttemptLoop.run(call, remaining, driver);
     }
   }
 
@@ -210,6 +216,7 @@ public final class LoadBalancingInterceptor implements Interceptor {
     private Ticker ticker = Ticker.system();
     private long attemptTimeoutNanos;
     private long readAheadBytes = 64 * 1024;
+    private @Nullable String timeoutHeader = DEFAULT_TIMEOUT_HEADER;
     private @Nullable Function<Request, @Nullable ? extends CharSequence> hashKey;
 
     private Builder() {}
@@ -268,6 +275,24 @@ public final class LoadBalancingInterceptor implements Interceptor {
       return HostNames.checkHost(
               "host", host, "a URL's host such as api.internal, without scheme, port or path")
           .toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Sets the request header that tells the server how long each attempt has, in whole
+     * milliseconds (rounded up): the call's time left ({@code callTimeout} minus what it used), or
+     * the attempt's timeout if that is shorter and applies to the answer (see {@code
+     * RetryPolicy.attemptTimeout}). A server can stop work the caller will no longer wait for, or
+     * pass the budget on to its own calls. Sent only when there is a limit. Defaults to {@value
+     * #DEFAULT_TIMEOUT_HEADER}; null sends none.
+     *
+     * @throws IllegalArgumentException if {@code name} is not a valid header name
+     */
+    public Builder timeoutHeader(@Nullable String name) {
+      if (name != null) {
+        new okhttp3.Headers.Builder().add(name, "0"); // validates the name as OkHttp sends it
+      }
+      this.timeoutHeader = name;
+      return this;
     }
 
     /**

@@ -33,7 +33,11 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
 
   /** What the interceptor configures, shared by its calls. */
   record Settings(
-      Ticker ticker, long attemptTimeoutNanos, long readAheadBytes, IntPredicate failureStatus) {}
+      Ticker ticker,
+      long attemptTimeoutNanos,
+      long readAheadBytes,
+      IntPredicate failureStatus,
+      @Nullable String timeoutHeader) {}
 
   private final Settings settings;
   private final String service;
@@ -212,13 +216,25 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
   private Timeouts timeouts(long timeoutNanos) {
     int connect = chain.connectTimeoutMillis();
     int read = chain.readTimeoutMillis();
-    if (timeoutNanos == Long.MAX_VALUE) {
-      return new Timeouts(connect, read);
+    boolean cutsReads = timeoutNanos != Long.MAX_VALUE && idempotent && replayable;
+    // What the server is told: the call's time left, or the attempt's if it gives up sooner.
+    long budget = remainingNanos();
+    if (cutsReads) {
+      budget = Math.min(budget, timeoutNanos);
     }
-    int millis =
-        (int) Math.min(Integer.MAX_VALUE, Math.max(1, (timeoutNanos + 999_999) / 1_000_000));
+    String header = settings.timeoutHeader();
+    int budgetMillis = header == null || budget == Long.MAX_VALUE ? 0 : millis(budget);
+    if (timeoutNanos == Long.MAX_VALUE) {
+      return new Timeouts(connect, read, header, budgetMillis);
+    }
+    int millis = millis(timeoutNanos);
     return new Timeouts(
-        shorter(connect, millis), idempotent && replayable ? shorter(read, millis) : read);
+        shorter(connect, millis), cutsReads ? shorter(read, millis) : read, header, budgetMillis);
+  }
+
+  /** {@code nanos} in whole milliseconds, rounded up, at least 1. */
+  private static int millis(long nanos) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(1, (nanos + 999_999) / 1_000_000));
   }
 
   private static int shorter(int clientMillis, int millis) {
@@ -242,7 +258,14 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
   }
 
   /** An attempt's connect and read timeouts, in milliseconds (0: none). */
-  record Timeouts(int connectMillis, int readMillis) {
+  record Timeouts(int connectMillis, int readMillis, @Nullable String header, int budgetMillis) {
+
+    /** {@code request} telling the server the attempt's time budget, if there is one to tell. */
+    Request stamped(Request request) {
+      return header == null || budgetMillis == 0
+          ? request
+          : request.newBuilder().header(header, Integer.toString(budgetMillis)).build();
+    }
 
     /** {@code chain} with these timeouts, where they differ from its own. */
     Chain apply(Chain chain) {
@@ -264,9 +287,10 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
   private Response send(int attempt, Endpoint endpoint, Timeouts timeouts) throws IOException {
     long attemptTimeoutNanos = settings.attemptTimeoutNanos();
     if (attempt == 1 && attemptTimeoutNanos == 0) {
+      Request stamped = timeouts.stamped(request);
       return timeouts
-          .apply(LoadBalancingInterceptor.routed(chain, endpoint, request))
-          .proceed(request);
+          .apply(LoadBalancingInterceptor.routed(chain, endpoint, stamped))
+          .proceed(stamped);
     }
     Call retry = call.clone();
     if (attemptTimeoutNanos > 0) {

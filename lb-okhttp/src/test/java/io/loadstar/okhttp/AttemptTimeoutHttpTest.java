@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.MockResponse;
+import mockwebserver3.RecordedRequest;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -159,6 +160,52 @@ class AttemptTimeoutHttpTest {
       assertThat(CallAttempts.of(r).attempts()).hasSize(1);
     }
     assertThat(snapshotOf(balancer, backends.endpoint(0)).failures()).isEqualTo(1);
+  }
+
+  @Test
+  void eachAttemptTellsTheServerItsTimeBudget_inTheDocumentedHeader() throws Exception {
+    HttpBackends backends = closeLater(HttpBackends.start(2));
+    LoadBalancer balancer = hashed(backends, AttemptTimeout.fixed(Duration.ofMillis(300)));
+    String url = "http://svc.test:" + backends.port() + "/";
+    OkHttpClient noDeadline =
+        LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
+    OkHttpClient deadline =
+        LoadBalancingInterceptor.builder()
+            .service("svc.test", balancer)
+            .build()
+            .wrap(base.newBuilder().callTimeout(Duration.ofSeconds(5)).build());
+    OkHttpClient silent =
+        LoadBalancingInterceptor.builder()
+            .service("svc.test", balancer)
+            .timeoutHeader(null)
+            .build()
+            .wrap(base.newBuilder().callTimeout(Duration.ofSeconds(5)).build());
+    Request get = new Request.Builder().url(url).build();
+    Request post = new Request.Builder().url(url).post(RequestBody.create("x", TEXT)).build();
+
+    // A GET's attempt gives up after 300 ms: that is its budget, with or without a call deadline.
+    assertThat(budgetSent(noDeadline, get, backends)).isEqualTo("300");
+    assertThat(budgetSent(deadline, get, backends)).isEqualTo("300");
+    // A POST keeps the client's read timeout: its budget is the call's time left, if any.
+    assertThat(budgetSent(noDeadline, post, backends)).isNull();
+    assertThat(Integer.parseInt(budgetSent(deadline, post, backends))).isBetween(4_000, 5_000);
+    assertThat(budgetSent(silent, get, backends)).isNull();
+  }
+
+  /** The time budget header the backend received with {@code request}. */
+  private static String budgetSent(OkHttpClient client, Request request, HttpBackends backends)
+      throws Exception {
+    try (Response r = client.newCall(request).execute()) {
+      r.body().string();
+      int server = backends.endpoints().indexOf(CallAttempts.of(r).servedBy());
+      // The newest request that server recorded (it records a request before answering it).
+      RecordedRequest last = null;
+      for (RecordedRequest next;
+          (next = backends.server(server).takeRequest(0, TimeUnit.SECONDS)) != null; ) {
+        last = next;
+      }
+      return last.getHeaders().get(LoadBalancingInterceptor.DEFAULT_TIMEOUT_HEADER);
+    }
   }
 
   @Test

@@ -31,7 +31,8 @@ import org.xbill.DNS.Record;
  * table every second, a summary at the end, and an HTML report with the charts.
  *
  * <pre>
- * usage: Story [--seconds N] [--threads N] [--strategy NAME] [--scenario all|die|slow|503|restart|dns]
+ * usage: Story [--seconds N] [--threads N] [--strategy NAME]
+ *              [--scenario all|die|slow|hang|503|restart|dns]
  *              [--report FILE]
  *   --seconds  how long the story runs (default 56: 7 steps of 8 s)
  *   --threads  callers per client (default 4)
@@ -44,7 +45,7 @@ public final class Story {
 
   static final String USAGE =
       "usage: Story [--seconds N] [--threads N] [--strategy NAME]"
-          + " [--scenario all|die|slow|503|restart|dns] [--report FILE]";
+          + " [--scenario all|die|slow|hang|503|restart|dns] [--report FILE]";
   static final String HOST = "demo.svc.test";
   static final String[] CLIENTS = {"plain", "loadstar"};
 
@@ -94,9 +95,9 @@ public final class Story {
             o.strategy = v;
             break;
           case "--scenario":
-            if (!List.of("all", "die", "slow", "503", "restart", "dns").contains(v)) {
+            if (!List.of("all", "die", "slow", "hang", "503", "restart", "dns").contains(v)) {
               throw new IllegalArgumentException(
-                  "--scenario: " + v + " (expected: all, die, slow, 503, restart or dns)");
+                  "--scenario: " + v + " (expected: all, die, slow, hang, 503, restart or dns)");
             }
             o.scenario = v;
             break;
@@ -351,6 +352,10 @@ public final class Story {
       case "slow":
         all.add(new Step(half, "127.0.0.2 turns 300 ms slow", () -> b.get(1).slowMillis = 300));
         all.add(new Step(2 * half, "127.0.0.2 is fast again", () -> b.get(1).slowMillis = 0));
+        break;
+      case "hang":
+        all.add(new Step(half, "127.0.0.2 accepts, never answers", () -> b.get(1).hung = true));
+        all.add(new Step(2 * half, "127.0.0.2 answers again", b.get(1)::unhang));
         break;
       case "503":
         all.add(new Step(half, "127.0.0.3 answers 503", () -> b.get(2).status = 503));

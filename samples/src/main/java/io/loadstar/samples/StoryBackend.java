@@ -22,6 +22,8 @@ final class StoryBackend {
   private final List<List<Long>> serviceTimes = List.of(new ArrayList<>(), new ArrayList<>());
   volatile int slowMillis;
   volatile int status = 200;
+  volatile boolean hung; // accepts requests and never answers them
+  private final List<HttpExchange> held = new ArrayList<>();
   volatile boolean stopped;
   private volatile HttpServer server;
   private final ScheduledExecutorService delays;
@@ -40,6 +42,12 @@ final class StoryBackend {
         "/",
         exchange -> {
           long arrived = System.nanoTime();
+          if (hung) {
+            synchronized (held) {
+              held.add(exchange); // no answer: the client waits until it gives up
+            }
+            return;
+          }
           int delay = slowMillis;
           if (delay > 0) {
             delays.schedule(() -> respond(exchange, arrived), delay, TimeUnit.MILLISECONDS);
@@ -70,6 +78,15 @@ final class StoryBackend {
     long took = System.nanoTime() - arrived;
     synchronized (serviceTimes) {
       serviceTimes.get(c).add(took);
+    }
+  }
+
+  /** Answers again; the requests it held are closed unanswered. */
+  void unhang() {
+    hung = false;
+    synchronized (held) {
+      held.forEach(HttpExchange::close);
+      held.clear();
     }
   }
 

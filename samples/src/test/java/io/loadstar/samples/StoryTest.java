@@ -103,6 +103,32 @@ class StoryTest {
   }
 
   @Test
+  void aBackendThatAcceptsAndNeverAnswers_costsLoadstarNoRequest() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    Story.Result r =
+        Story.run(
+            Story.Options.parse(
+                new String[] {
+                  "--seconds",
+                  "9",
+                  "--threads",
+                  "2",
+                  "--scenario",
+                  "hang",
+                  "--report",
+                  dir.resolve("hang.html").toString()
+                }),
+            new PrintStream(out, true, StandardCharsets.UTF_8));
+    String printed = out.toString(StandardCharsets.UTF_8);
+    assertThat(printed).contains("127.0.0.2 accepts, never answers", "127.0.0.2 answers again");
+    assertThat(r.requests[1]).isPositive();
+    // Loadstar gives an attempt there up after its attempt timeout and retries it elsewhere (the
+    // plain client, on pooled connections, may never have sent anything there).
+    assertThat(r.failed[1]).as("Loadstar's failed requests; %s", printed).isZero();
+    assertThat(r.retries).as("attempts given up on the hung backend; %s", printed).isPositive();
+  }
+
+  @Test
   void badOptions_nameTheValue() {
     assertThatThrownBy(() -> Story.Options.parse(new String[] {"--seconds", "2"}))
         .hasMessage("--seconds: 2 (expected: a number in 7..3600)");
