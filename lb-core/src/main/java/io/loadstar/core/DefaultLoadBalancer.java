@@ -96,7 +96,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
     this.listeners = new ListenerSet(b.name(), b.eventListener());
     this.events = new ServiceEvents(b.name(), listeners);
     LongAdder total = new LongAdder();
-    SnapshotBuilder snapshots = SnapshotBuilder.of(b, total, events);
+    SnapshotBuilder snapshots = SnapshotBuilder.of(b, total, events, threads::workers);
     this.subsetting = b.subsetting();
     this.canary = b.split() != null ? new CanaryDriver(b.split(), snapshots, host) : null;
     this.stateFactory = new EndpointStateFactory(b, total, outliers, host);

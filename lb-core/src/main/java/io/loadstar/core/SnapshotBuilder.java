@@ -8,7 +8,9 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /*
@@ -81,6 +83,12 @@ final class SnapshotBuilder {
    * total}.
    */
   static SnapshotBuilder of(BalancerSettings b, LongAdder total, ServiceEvents events) {
+    return of(b, total, events, () -> Runnable::run);
+  }
+
+  /** The builder of a balancer whose strategy's background work runs on {@code workers}. */
+  static SnapshotBuilder of(
+      BalancerSettings b, LongAdder total, ServiceEvents events, Supplier<Executor> workers) {
     boolean ramps =
         !(b.strategy() instanceof BuiltinStrategy) || ((BuiltinStrategy) b.strategy()).ramps();
     // Ramping strategies see weights x100 while slow start is on, so a ramp moves in 1% steps.
@@ -97,7 +105,8 @@ final class SnapshotBuilder {
             b.zone(),
             b.zoneRouting(),
             b.affinity()),
-        b.strategy().newPickerFactory(new BalancerContext(b.name(), b.seed(), b.ticker(), total)),
+        b.strategy()
+            .newPickerFactory(new BalancerContext(b.name(), b.seed(), b.ticker(), total, workers)),
         events,
         new PerThread(b.seed() ^ 0x5350494c4cL));
   }

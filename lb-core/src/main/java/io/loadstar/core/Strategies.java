@@ -127,6 +127,24 @@ public final class Strategies {
   }
 
   /**
+   * Prequal's probing (NSDI 2024) with the default settings ({@link ProbingConfig}): endpoints are
+   * probed asynchronously for their requests in flight and expected latency, a pool of recent
+   * answers is kept, and each pick takes, of the answers not among the busiest 20%, the endpoint
+   * expected to answer fastest. Probes go out on the balancer's worker threads, never a request
+   * thread, at most as many as picks use up. With fewer than 2 fresh answers (at start, or when
+   * endpoints do not answer probes, which is logged) it picks by least request. Endpoints answer
+   * probes with lb-probe's responder; lb-probe's {@code HttpProber} asks them over HTTP.
+   */
+  public static SelectionStrategy probing(io.loadstar.api.Prober prober) {
+    return probing(ProbingConfig.builder(prober).build());
+  }
+
+  /** Prequal's probing with {@code config}'s settings. */
+  public static SelectionStrategy probing(ProbingConfig config) {
+    return new ProbingStrategy(requireNonNull(config, "config"));
+  }
+
+  /**
    * Returns the strategy with default settings named {@code name}, for configuration files and
    * command lines: {@code roundRobin}, {@code random}, {@code leastRequest}, {@code peakEwma},
    * {@code ringHash} or {@code maglev}.

@@ -67,6 +67,8 @@ class ConfigurationReferenceTest {
     CLASSES.put("EtcdEndpointSource.Builder", EtcdEndpointSource.Builder.class);
     CLASSES.put("EtcdRegistrar.Builder", EtcdRegistrar.Builder.class);
     CLASSES.put("EtcdPeers.Builder", EtcdPeers.Builder.class);
+    CLASSES.put("ProbingConfig.Builder", io.loadstar.core.ProbingConfig.Builder.class);
+    CLASSES.put("HttpProber.Builder", io.loadstar.probe.HttpProber.Builder.class);
   }
 
   private static final Pattern HEADING = Pattern.compile("^## (.*)$");

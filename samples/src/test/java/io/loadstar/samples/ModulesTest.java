@@ -60,6 +60,7 @@ class ModulesTest {
             LoadstarGrpc.class,
             EtcdRecord.class,
             LoadstarMetrics.class,
+            io.loadstar.probe.ProbeLoad.class,
             MeterRegistry.class)) {
       path.add(location(c.getName()));
     }
@@ -127,7 +128,8 @@ class ModulesTest {
             "ok",
             "requires io.loadstar.core; requires io.loadstar.dns; requires io.loadstar.okhttp;"
                 + " requires io.loadstar.httpclient5; requires io.loadstar.grpc;"
-                + " requires io.loadstar.etcd; requires io.loadstar.micrometer;",
+                + " requires io.loadstar.etcd; requires io.loadstar.micrometer;"
+                + " requires io.loadstar.probe;",
             "import io.loadstar.api.*; import io.loadstar.core.LoadBalancers;\n",
             "try (LoadBalancer lb = LoadBalancers.builder(\"svc\")"
                 + ".endpoints(Endpoint.of(\"10.0.0.1\", 80)).build()) {"
@@ -139,6 +141,8 @@ class ModulesTest {
                 + " io.loadstar.dns.DnsEndpointSource.builder(\"svc.internal\", 80).build();"
                 + " io.loadstar.grpc.GrpcRules.builder().retryable(\"svc.Svc/Get\").build();"
                 + " System.out.println(io.loadstar.grpc.LoadstarGrpc.target(lb));"
+                + " io.loadstar.core.Strategies.probing(io.loadstar.probe.HttpProber.create());"
+                + " System.out.println(io.loadstar.probe.ProbeLoad.create().answer().strip());"
                 + " System.out.println(\"picked \" + p.endpoint().key() + \" \""
                 + " + io.loadstar.etcd.EtcdRecord.toJson(p.endpoint())); }");
     Path out = dir.resolve("ok-out");

@@ -50,7 +50,8 @@ class ReadmeTest {
   void everyJavaBlock_isTheTaggedCodeOfACompiledSourceFile() throws IOException {
     assertThat(javaBlocksChecked(ROOT.resolve("README.md"))).isEqualTo(9);
     for (String module :
-        List.of("lb-api", "lb-core", "lb-dns", "lb-okhttp", "lb-httpclient5", "lb-grpc")) {
+        List.of(
+            "lb-api", "lb-core", "lb-dns", "lb-okhttp", "lb-httpclient5", "lb-grpc", "lb-probe")) {
       assertThat(javaBlocksChecked(ROOT.resolve(module).resolve("README.md"))).isEqualTo(1);
     }
     assertThat(javaBlocksChecked(ROOT.resolve("docs/DRIVERS.md"))).isEqualTo(1);
