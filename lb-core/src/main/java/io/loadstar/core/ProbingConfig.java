@@ -117,8 +117,8 @@ public final class ProbingConfig {
   public static final class Builder {
     private final Prober prober;
     private int poolSize = 16;
-    private Duration maxAge = Duration.ofSeconds(1);
-    private int reuseBudget = 3;
+    private Duration maxAge = Duration.ofMillis(100);
+    private int reuseBudget = 2;
     private double rifQuantile = 0.8;
     private int minFreshProbes = 2;
     private int maxProbesPerSecond = 1_000;
@@ -145,7 +145,10 @@ public final class ProbingConfig {
     }
 
     /**
-     * Sets how long an answer is used after it arrived. Defaults to 1 s.
+     * Sets how long an answer is used after it arrived. Load changes within seconds (an antagonist,
+     * a GC, another client's burst): in lb-bench's TailLab ramp, answers up to 1 s old gave probing
+     * a p99.9 at 1.2x load 0.59x least request's, up to 100 ms old 0.45x. A client that picks less
+     * often than this picks by least request, probing as it goes. Defaults to 100 ms.
      *
      * @throws IllegalArgumentException if not in {@code 1ms..1m}
      */
@@ -157,8 +160,9 @@ public final class ProbingConfig {
     }
 
     /**
-     * Sets how many picks one answer may serve before it leaves the pool: the picks it served count
-     * as requests in flight on top of what the endpoint reported. Defaults to 3.
+     * Sets how many picks one answer may serve before it leaves the pool, so that a burst of picks
+     * does not all go to the endpoint one answer favoured; the endpoint is probed again when one
+     * use is left. Defaults to 2.
      *
      * @throws IllegalArgumentException if not in {@code 1..100}
      */

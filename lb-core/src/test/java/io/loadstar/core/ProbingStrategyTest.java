@@ -127,15 +127,17 @@ class ProbingStrategyTest {
         10,
         PickContext.empty()); // the first picks find no answer yet, and ask for them
     Map<Endpoint, Integer> counts = picks(lb, ticker, 300, PickContext.empty());
-    assertThat(counts.getOrDefault(e.get(0), 0)).as("hot: %s", counts).isZero();
+    // Never by the probes; least request, while the pool refills, may send it one or two.
+    assertThat(counts.getOrDefault(e.get(0), 0)).as("hot: %s", counts).isLessThanOrEqualTo(3);
     // The cold endpoint expected fastest gets the most; while its answer is used up and the
     // next probe is on its way, the next fastest cold one.
     assertThat(counts.get(e.get(1)))
         .as("%s", counts)
         .isEqualTo(counts.values().stream().mapToInt(Integer::intValue).max().getAsInt())
         .isGreaterThan(100);
-    // Each answer serves at most 3 picks, then leaves: probes keep pace with picks.
-    assertThat(prober.total()).isBetween(100, 160);
+    // Each answer serves at most 2 picks, and its endpoint is probed again at its last use: at
+    // most a probe a pick (and the first pool's), rate-limited besides.
+    assertThat(prober.total()).isBetween(100, 310 + 16);
   }
 
   @Test
@@ -234,6 +236,6 @@ class ProbingStrategyTest {
     assertThatThrownBy(() -> new ProbeResult(-1, 0))
         .hasMessage("requestsInFlight: -1 (expected: at least 0)");
     assertThat(Strategies.probing(p).toString())
-        .startsWith("probing(pool=16, maxAge=PT1S, reuse=3");
+        .startsWith("probing(pool=16, maxAge=PT0.1S, reuse=2");
   }
 }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import io.loadstar.api.ProbeResult;
 import io.loadstar.api.Ticker;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
@@ -35,6 +36,10 @@ public final class ProbeLoad {
   private final Ticker ticker;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicLongArray latency = new AtomicLongArray(BANDS); // nanoseconds; 0: none yet
+  // Until the first request ends: when the first one started (0: none started), so that a server
+  // whose first requests hang reports how long they have waited, not "no latency".
+  private volatile boolean measured;
+  private final AtomicLong firstStart = new AtomicLong();
 
   private ProbeLoad(Ticker ticker) {
     this.ticker = ticker;
@@ -56,7 +61,11 @@ public final class ProbeLoad {
    */
   public long started() {
     int band = band(inFlight.incrementAndGet());
-    return (ticker.nanoTime() & ~BAND_MASK) | band;
+    long now = ticker.nanoTime();
+    if (!measured && firstStart.get() == 0) {
+      firstStart.compareAndSet(0, now | 1); // | 1: never 0, whatever the clock reads
+    }
+    return (now & ~BAND_MASK) | band;
   }
 
   /** The request whose ticket {@link #started()} returned has been answered. */
@@ -64,6 +73,9 @@ public final class ProbeLoad {
     inFlight.decrementAndGet();
     long took = Math.max(0, ticker.nanoTime() - (ticket & ~BAND_MASK));
     int band = (int) (ticket & BAND_MASK); // the load it arrived at
+    if (!measured) {
+      measured = true;
+    }
     while (true) {
       long old = latency.get(band);
       long next = old == 0 ? Math.max(1, took) : old + (took - old) / 8;
@@ -88,9 +100,15 @@ public final class ProbeLoad {
 
   /**
    * Returns the latency expected for a request arriving now, in nanoseconds: the recent latency at
-   * the load it would make; 0 before any request ended.
+   * the load it would make; before any request ended, how long the first has been waiting (0 if
+   * none is in flight).
    */
   public long expectedLatencyNanos() {
+    long since = firstStart.get();
+    if (!measured) {
+      // Nothing has ended yet: a request arriving now waits at least as long as the first has.
+      return since == 0 || requestsInFlight() == 0 ? 0 : Math.max(0, ticker.nanoTime() - since);
+    }
     int band = band(requestsInFlight() + 1);
     long own = latency.get(band);
     if (own != 0) {

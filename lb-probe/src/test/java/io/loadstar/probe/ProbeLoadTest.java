@@ -53,6 +53,19 @@ class ProbeLoadTest {
   }
 
   @Test
+  void beforeAnyRequestEnded_aProbeIsToldHowLongTheFirstHasWaited() {
+    FakeTicker ticker = new FakeTicker(-5);
+    ProbeLoad load = ProbeLoad.create(ticker);
+    long hanging = load.started();
+    ticker.advance(Duration.ofMillis(700));
+    load.started();
+    assertThat(load.read()).isEqualTo(new ProbeResult(2, 700_000_000));
+    ticker.advance(Duration.ofMillis(300));
+    load.ended(hanging);
+    assertThat(load.read().latencyNanos()).isBetween(1_000_000_000L, 1_000_000_016L);
+  }
+
+  @Test
   void aLatencyFollowsTheRecentRequestsOfItsBand() {
     FakeTicker ticker = new FakeTicker(0);
     ProbeLoad load = ProbeLoad.create(ticker);
