@@ -22,7 +22,7 @@ import org.openjdk.jmh.annotations.Threads;
 @State(Scope.Benchmark)
 public class PickBenchmark extends ShortRun {
 
-  @Param({"roundRobin", "random", "leastRequest", "peakEwma", "ringHash", "maglev"})
+  @Param({"roundRobin", "random", "leastRequest", "peakEwma", "ringHash", "maglev", "probing"})
   public String strategy;
 
   @Param({"3", "100", "1000"})

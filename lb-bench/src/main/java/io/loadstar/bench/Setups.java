@@ -1,10 +1,15 @@
 package io.loadstar.bench;
 
 import io.loadstar.api.Endpoint;
+import io.loadstar.api.ProbeResult;
 import io.loadstar.api.SelectionStrategy;
+import io.loadstar.core.ProbingConfig;
 import io.loadstar.core.Strategies;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /** Shared benchmark fixtures. */
 final class Setups {
@@ -37,7 +42,27 @@ final class Setups {
     return keys;
   }
 
+  /**
+   * The strategy named; {@code probing} probes with a prober that answers at once, from a thread of
+   * its own (as a real prober's client would), each endpoint idle at a latency of its own.
+   */
   static SelectionStrategy strategy(String name) {
+    if (name.equals("probing")) {
+      return Strategies.probing(
+          ProbingConfig.builder(
+                  endpoint ->
+                      CompletableFuture.supplyAsync(
+                          () -> new ProbeResult(0, 1_000_000L + endpoint.port()), PROBES))
+              .build());
+    }
     return Strategies.named(name);
   }
+
+  private static final ExecutorService PROBES =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "bench-prober");
+            t.setDaemon(true);
+            return t;
+          });
 }

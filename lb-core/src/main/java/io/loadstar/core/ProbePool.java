@@ -58,6 +58,9 @@ final class ProbePool {
     }
   }
 
+  /** How long picks wait before asking for a refill that found nothing to send. */
+  static final long REFILL_PAUSE_NANOS = 1_000_000L;
+
   /** The probe rate while probes fail. */
   static final int FAILING_PROBES_PER_SECOND = 2;
 
@@ -74,6 +77,7 @@ final class ProbePool {
   private final AtomicBoolean failing = new AtomicBoolean(true); // until the first answer
   private volatile EndpointView[] targets = new EndpointView[0];
   private volatile int hotThreshold = Integer.MAX_VALUE;
+  private volatile long earliestRefill;
   // Token bucket, refill thread only (refills run one at a time).
   private double tokens;
   private long tokensAt;
@@ -87,6 +91,7 @@ final class ProbePool {
     this.slots = new AtomicReferenceArray<>(config.poolSize());
     this.tokens = Math.min(config.poolSize(), config.maxProbesPerSecond());
     this.tokensAt = ticker.nanoTime();
+    this.earliestRefill = tokensAt;
   }
 
   int size() {
@@ -110,13 +115,13 @@ final class ProbePool {
    * Counts a pick's use of the answer in {@code slot}; the answer leaves the pool once its budget
    * is spent, and the pool is refilled.
    */
-  void used(int slot, Answer answer) {
+  void used(int slot, Answer answer, long now) {
     int uses = answer.uses.incrementAndGet();
     if (uses >= config.reuseBudget()) {
       slots.compareAndSet(slot, answer, null);
-      refillSoon();
+      refillSoon(now);
     } else if (uses == config.reuseBudget() - 1) {
-      refillSoon(); // one use left: its successor is probed now, to arrive before it is needed
+      refillSoon(now); // one use left: its successor is probed now, to arrive before it is needed
     }
   }
 
@@ -127,9 +132,15 @@ final class ProbePool {
         && (config.reuseBudget() == 1 || a.uses.get() < config.reuseBudget() - 1);
   }
 
-  /** Asks for a refill on the worker threads, unless one is queued already. */
-  void refillSoon() {
-    if (!refillQueued.get() && refillQueued.compareAndSet(false, true)) {
+  /**
+   * Asks for a refill on the worker threads, unless one is queued already or the rate limit allows
+   * no probe before {@code earliestRefill}: a pick pays a volatile read, and a task submission only
+   * when a refill can send something.
+   */
+  void refillSoon(long now) {
+    if (now - earliestRefill >= 0
+        && !refillQueued.get()
+        && refillQueued.compareAndSet(false, true)) {
       try {
         executor.get().execute(refill);
       } catch (RejectedExecutionException | IllegalStateException e) {
@@ -155,6 +166,14 @@ final class ProbePool {
     tokens = Math.min(config.poolSize(), tokens + (now - tokensAt) / 1e9 * rate);
     tokensAt = now;
     int send = (int) Math.min(lacking, Math.floor(tokens));
+    // No refill is worth asking for before a token is due, or, with nothing lacking (probes on
+    // their way), before one of them answers (each answer lets picks ask again) or 1 ms passed.
+    double after = tokens - Math.max(0, send);
+    if (after < 1) {
+      earliestRefill = now + (long) Math.ceil((1 - after) / rate * 1e9);
+    } else {
+      earliestRefill = send <= 0 ? now + REFILL_PAUSE_NANOS : now;
+    }
     if (send <= 0) {
       return;
     }
@@ -206,6 +225,7 @@ final class ProbePool {
     answer.whenComplete(
         (result, error) -> {
           outstanding.decrementAndGet();
+          earliestRefill = ticker.nanoTime(); // picks may ask for the next refill at once
           if (result != null) {
             put(new Answer(view, result, ticker.nanoTime()));
             if (failing.compareAndSet(true, false)) {

@@ -112,7 +112,7 @@ final class ProbingStrategy extends BuiltinStrategy {
         k++;
       }
       if (fresh < Math.min(size, views.length)) {
-        pool.refillSoon(); // one CAS-free read when a refill is queued already
+        pool.refillSoon(now); // volatile reads only, when a refill is queued or not yet due
       }
       if (k < config.minFreshProbes()) {
         return fallback.pick(context);
@@ -123,7 +123,7 @@ final class ProbingStrategy extends BuiltinStrategy {
       if (answer != null) {
         PickResult r = answer.view.tryAcquire();
         if (r != null) {
-          pool.used(slots[chosen], answer);
+          pool.used(slots[chosen], answer, now);
           return r;
         }
       }

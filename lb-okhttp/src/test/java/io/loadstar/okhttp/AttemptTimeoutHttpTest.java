@@ -3,11 +3,9 @@ package io.loadstar.okhttp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.loadstar.api.AttemptTimeout;
-import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
-import io.loadstar.api.PickResult;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
@@ -17,18 +15,15 @@ import io.loadstar.testing.HttpBackends;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.MockResponse;
 import mockwebserver3.RecordedRequest;
-import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
 import okio.Buffer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,26 +31,7 @@ import org.junit.jupiter.api.Test;
  * answers costs an idempotent call the attempt timeout, not the client's read timeout; calls that
  * cannot be retried once sent keep the client's timeouts, and so does a body the caller reads.
  */
-class AttemptTimeoutHttpTest {
-
-  private static final MediaType TEXT = MediaType.get("text/plain");
-
-  private final List<AutoCloseable> resources = new ArrayList<>();
-  private final OkHttpClient base = new OkHttpClient.Builder().build();
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-    base.dispatcher().executorService().shutdown();
-    base.connectionPool().evictAll();
-  }
-
-  private <T extends AutoCloseable> T closeLater(T resource) {
-    resources.add(resource);
-    return resource;
-  }
+class AttemptTimeoutHttpTest extends OkHttpTestBase {
 
   /** Backend 0 takes {@code delay} before its headers; the others answer at once. */
   private HttpBackends firstDelayed(int n, long delay, TimeUnit unit) throws IOException {
@@ -67,24 +43,6 @@ class AttemptTimeoutHttpTest {
                 i == 0
                     ? new MockResponse.Builder().headersDelay(delay, unit).body("slow-0").build()
                     : new MockResponse.Builder().body("backend-" + i).build()));
-  }
-
-  private static PickContext keyFirstOn(LoadBalancer lb, Endpoint target) {
-    for (int k = 0; ; k++) {
-      PickContext c = PickContext.ofHashKey("k" + k);
-      PickResult r = lb.pick(c);
-      r.handle().onCancel();
-      if (r.endpoint().equals(target)) {
-        return c;
-      }
-    }
-  }
-
-  private static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint endpoint) {
-    return lb.inspect().snapshot().stream()
-        .filter(s -> s.endpoint().equals(endpoint))
-        .findFirst()
-        .orElseThrow();
   }
 
   @Test

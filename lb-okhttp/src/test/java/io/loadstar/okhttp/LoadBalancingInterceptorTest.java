@@ -42,29 +42,9 @@ import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
 import okhttp3.tls.HandshakeCertificates;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-class LoadBalancingInterceptorTest {
-
-  private static final MediaType TEXT = MediaType.get("text/plain");
-
-  private final List<AutoCloseable> resources = new ArrayList<>();
-  private final OkHttpClient base = new OkHttpClient.Builder().build();
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = resources.size() - 1; i >= 0; i--) {
-      resources.get(i).close();
-    }
-    base.dispatcher().executorService().shutdown();
-    base.connectionPool().evictAll();
-  }
-
-  private <T extends AutoCloseable> T closeLater(T resource) {
-    resources.add(resource);
-    return resource;
-  }
+class LoadBalancingInterceptorTest extends OkHttpTestBase {
 
   private LoadBalancer balancer(List<Endpoint> endpoints) {
     return closeLater(
@@ -260,13 +240,6 @@ class LoadBalancingInterceptorTest {
     assertThat(100.0 * (down.failures() - 5) / attempts).isLessThan(1.0);
   }
 
-  private static EndpointSnapshot snapshotOf(LoadBalancer lb, Endpoint endpoint) {
-    return lb.inspect().snapshot().stream()
-        .filter(s -> s.endpoint().key().equals(endpoint.key()))
-        .findFirst()
-        .orElseThrow();
-  }
-
   @Test
   void connectFailure_namesTheEndpointsAddressAndPort_notTheUrls() throws Exception {
     int deadPort;
@@ -375,17 +348,6 @@ class LoadBalancingInterceptorTest {
             });
     caller.start();
     return failed;
-  }
-
-  private static io.loadstar.api.PickContext keyFirstOn(LoadBalancer lb, Endpoint target) {
-    for (int k = 0; ; k++) {
-      io.loadstar.api.PickContext c = io.loadstar.api.PickContext.ofHashKey("k" + k);
-      io.loadstar.api.PickResult r = lb.pick(c);
-      r.handle().onCancel();
-      if (r.endpoint().equals(target)) {
-        return c;
-      }
-    }
   }
 
   @Test
