@@ -21,9 +21,11 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>{@link #adaptive()}, the default, follows the service's live latency: a multiple of the p99 of
  * its successful attempts over the last 10 s (the last 60 s if those had fewer than 20), never less
- * than a floor that rides out a client's own GC pauses; until 20 calls have succeeded, a fixed
- * initial value. A timed-out attempt counts as the endpoint's failure (outlier detection ejects an
- * endpoint that keeps hanging).
+ * than a floor that rides out a client's own GC pauses; until 20 successes are measured, a fixed
+ * initial value. (lb-core measures every success with round robin, random and consistent hashing,
+ * and one in 8, by each endpoint's own count, with least request, peak EWMA and probing, which keep
+ * exact counts: about 160 calls there.) A timed-out attempt counts as the endpoint's failure
+ * (outlier detection ejects an endpoint that keeps hanging).
  *
  * <p>Immutable and thread-safe.
  */
@@ -63,7 +65,7 @@ public final class AttemptTimeout {
 
   /**
    * The default: 4 times the p99 of the service's successful attempts over the last 10 s, at least
-   * 100 ms; 1 s until 20 calls have succeeded.
+   * 100 ms; 1 s until 20 successes are measured.
    */
   public static AttemptTimeout adaptive() {
     return ADAPTIVE;
@@ -71,8 +73,8 @@ public final class AttemptTimeout {
 
   /**
    * {@code multiplier} times the p99 of the service's successful attempts over the last 10 s (60 s
-   * if fewer than 20 succeeded in the last 10 s), at least {@code min}; {@code initial} until 20
-   * calls have succeeded in the last 60 s.
+   * if fewer than 20 successes were measured in the last 10 s), at least {@code min}; {@code
+   * initial} while fewer than 20 were measured in the last 60 s.
    *
    * @throws IllegalArgumentException if {@code multiplier} is not in {@code 1.5..100}, {@code min}
    *     not in {@code 1ms..1m}, or {@code initial} not in {@code min..5m}

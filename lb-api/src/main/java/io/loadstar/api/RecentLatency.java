@@ -10,7 +10,7 @@ import org.jspecify.annotations.Nullable;
  * upper bound), and the attempt timeout they give. Read every 5 s. Immutable.
  *
  * @param samples the successful attempts the percentiles are of
- * @param p50 the median, or null when fewer than 20 attempts succeeded
+ * @param p50 the median, or null when fewer than 20 successes were measured
  * @param p95 the 95th percentile, or null
  * @param p99 the 99th percentile, or null
  * @param attemptTimeout the {@link RetryPolicy#attemptTimeout() attempt timeout} these give (its

@@ -289,13 +289,13 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
 
   @Override
   public void onSuccess(long latencyNanos) {
-    release();
+    long completed = release();
     PeakEwmaTracker l = latency;
     if (l != null) {
       l.observe(latencyNanos);
     }
     LatencyDigest service = serviceLatency;
-    if (service != null) {
+    if (service != null && (completed & LatencyDigest.SAMPLE_MASK) == 0) {
       service.record(latencyNanos);
     }
     OutlierDetectionConfig o = outlier;
@@ -373,17 +373,23 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
     returnTrialPermit(); // a cancelled trial call says nothing: let another one through
   }
 
-  private void release() {
+  /**
+   * Releases the call's slot; returns the calls this endpoint completed before it (exact counting),
+   * or 0 (ledger counting, which has no count at hand).
+   */
+  private long release() {
     PaddedCounter exact = inFlightExact;
+    long completed = 0;
     if (exact == null) {
       ledger.ended(slot);
     } else {
-      exact.release();
+      completed = exact.release();
     }
     LongAdder total = totalInFlight;
     if (total != null) {
       total.decrement();
     }
+    return completed;
   }
 
   /** This state is no longer listed: its ledger slot, if it counts in one, is reused once idle. */

@@ -35,6 +35,13 @@ final class LatencyDigest {
   /** Every bucket: one below 2^MIN_EXP ns, SUB per power of two, one from 2^MAX_EXP ns on. */
   static final int BUCKETS = (MAX_EXP - MIN_EXP) * SUB + 2;
 
+  /**
+   * Endpoints that count their calls exactly (least request, peak EWMA, probing) record one success
+   * in 8 (by each endpoint's own count of completed calls): a uniform sample, at an eighth of the
+   * cost on the call path. Ledger counting (round robin and the others) records each one.
+   */
+  static final long SAMPLE_MASK = 7;
+
   /** The ledger slots the buckets take (two buckets a slot). */
   static final int SLOTS = (BUCKETS + 1) / 2;
 

@@ -70,8 +70,9 @@ final class PaddedCounter extends PaddedCounterValue {
   }
 
   /** Moves one call from in flight to completed. */
-  void release() {
-    VALUE.getAndAdd(this, RELEASE);
+  /** Moves one call from in flight to completed; returns the calls completed before it. */
+  long release() {
+    return (long) VALUE.getAndAdd(this, RELEASE) >>> 24;
   }
 
   /** Increments in-flight unless it is already at least {@code limit}; returns false then. */

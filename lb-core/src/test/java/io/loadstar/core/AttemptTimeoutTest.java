@@ -43,6 +43,15 @@ class AttemptTimeoutTest {
 
   private LoadBalancer balancer(
       FakeTicker ticker, ManualScheduler scheduler, RetryPolicy policy, int endpoints) {
+    return balancer(ticker, scheduler, policy, endpoints, Strategies.leastRequest());
+  }
+
+  private LoadBalancer balancer(
+      FakeTicker ticker,
+      ManualScheduler scheduler,
+      RetryPolicy policy,
+      int endpoints,
+      io.loadstar.api.SelectionStrategy strategy) {
     List<Endpoint> list = new ArrayList<>();
     for (int i = 1; i <= endpoints; i++) {
       list.add(Endpoint.of("10.0.0." + i, 80));
@@ -50,6 +59,7 @@ class AttemptTimeoutTest {
     LoadBalancer lb =
         LoadBalancers.builder("svc")
             .endpoints(list)
+            .strategy(strategy)
             .ticker(ticker)
             .scheduler(scheduler)
             .outlierDetection(OutlierDetectionConfig.disabled())
@@ -89,7 +99,9 @@ class AttemptTimeoutTest {
   void theTimeoutFollowsTheRecentP99_atAnyClockOrigin(long origin) {
     FakeTicker ticker = new FakeTicker(origin);
     ManualScheduler scheduler = new ManualScheduler(ticker);
-    LoadBalancer lb = balancer(ticker, scheduler, RetryPolicy.defaults(), 3);
+    // Round robin counts in the ledger and records every success (least request: one in 8, below).
+    LoadBalancer lb =
+        balancer(ticker, scheduler, RetryPolicy.defaults(), 3, Strategies.roundRobin());
 
     // Before 20 calls succeeded: the initial 1 s, and no percentile.
     RecentLatency cold = lb.inspect().recentLatency();
@@ -133,11 +145,23 @@ class AttemptTimeoutTest {
   }
 
   @Test
+  void exactCounting_recordsOneSuccessInEight() {
+    FakeTicker ticker = new FakeTicker(0);
+    ManualScheduler scheduler = new ManualScheduler(ticker);
+    LoadBalancer lb = balancer(ticker, scheduler, RetryPolicy.defaults(), 4);
+    succeed(lb, 800, 20 * MS);
+    scheduler.advance(Duration.ofSeconds(5), Duration.ofSeconds(1));
+    RecentLatency r = lb.inspect().recentLatency();
+    assertThat(r.samples()).as("about 800 / 8").isBetween(95L, 105L);
+    assertThat(r.p99().toNanos()).isBetween(20 * MS, 24 * MS);
+  }
+
+  @Test
   void anAttemptGetsTheTimeout_onlyWhenGivingItUpCouldLeadToARetry() throws Exception {
     FakeTicker ticker = new FakeTicker(-3 * DAY);
     ManualScheduler scheduler = new ManualScheduler(ticker);
     LoadBalancer lb = balancer(ticker, scheduler, RetryPolicy.defaults(), 3);
-    succeed(lb, 100, 10 * MS);
+    succeed(lb, 400, 10 * MS); // one in 8 recorded: 50, enough to tell
     scheduler.advance(Duration.ofSeconds(5), Duration.ofSeconds(1));
 
     BalancedCall call = lb.newCall(PickContext.empty(), true);
