@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpContext;
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
@@ -32,6 +33,7 @@ import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.catalina.Context;
 import org.apache.catalina.startup.Tomcat;
@@ -56,37 +58,63 @@ class ProbingEndToEndTest {
     }
   }
 
-  /** A JDK server on {@code host} whose requests take {@code millis}, counted in {@code load}. */
+  /**
+   * A JDK server on {@code host} whose requests take {@code millis}, counted in {@code load}. An
+   * instant server answers in its handler, counted by the responder's filter; a slow one answers
+   * from a timer later, without holding a thread, and counts its requests itself, as {@link
+   * JdkHttpServerProbes} says a handler that answers from another thread must.
+   */
   private HttpServer server(String host, ProbeLoad load, int millis) throws IOException {
     HttpServer server =
         HttpServer.create(new InetSocketAddress(InetAddress.getByName(host), 0), 64);
     ExecutorService threads = Executors.newFixedThreadPool(8);
+    ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
+    byte[] body = host.getBytes(StandardCharsets.UTF_8);
     HttpContext api =
         server.createContext(
             "/",
             exchange -> {
-              try (exchange) {
-                if (millis > 0) {
-                  Thread.sleep(millis); // the server's own work, not the test waiting
-                }
-                byte[] body = host.getBytes(StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders(200, body.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                  out.write(body);
-                }
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+              if (millis == 0) {
+                respond(exchange, body);
+                return;
               }
+              long ticket = load.started();
+              later.schedule(
+                  () -> {
+                    try {
+                      respond(exchange, body);
+                    } catch (IOException e) {
+                      // the client went away
+                    } finally {
+                      load.ended(ticket);
+                    }
+                  },
+                  millis,
+                  TimeUnit.MILLISECONDS);
             });
-    JdkHttpServerProbes.install(server, load, api);
+    if (millis == 0) {
+      JdkHttpServerProbes.install(server, load, api);
+    } else {
+      server.createContext(ProbeLoad.PATH, JdkHttpServerProbes.handler(load));
+    }
     server.setExecutor(threads);
     server.start();
     resources.add(
         () -> {
           server.stop(0);
           threads.shutdownNow();
+          later.shutdownNow();
         });
     return server;
+  }
+
+  private static void respond(HttpExchange exchange, byte[] body) throws IOException {
+    try (exchange) {
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    }
   }
 
   private static Endpoint endpoint(HttpServer server) {
