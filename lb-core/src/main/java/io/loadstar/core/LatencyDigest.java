@@ -66,10 +66,9 @@ final class LatencyDigest {
   private int newest; // readings[0]: the start, when every count was 0
   private final long[] pair = new long[2];
 
-  private volatile long p99Nanos = -1;
-  private volatile long p95Nanos = -1;
-  private volatile long p50Nanos = -1;
-  private volatile long samples;
+  // Published together by each tick: what inspect() shows, and the timeout attempts read (a long
+  // of its own, so that an attempt reads one field and no object).
+  private volatile RecentLatency recent;
   private volatile long timeoutNanos;
 
   /**
@@ -94,7 +93,7 @@ final class LatencyDigest {
     }
     this.firstSlot = first;
     readings[0] = new long[BUCKETS];
-    this.timeoutNanos = timeout.timeoutNanos(-1);
+    publish(0, -1, -1, -1);
   }
 
   /** The bucket of a latency; negative latencies (a clock that went back) count as the fastest. */
@@ -156,13 +155,20 @@ final class LatencyDigest {
 
   /** The recent percentiles, as last read. */
   RecentLatency recent() {
-    long t = timeoutNanos;
-    return new RecentLatency(
-        samples,
-        duration(p50Nanos),
-        duration(p95Nanos),
-        duration(p99Nanos),
-        t == Long.MAX_VALUE ? null : Duration.ofNanos(t));
+    return recent;
+  }
+
+  /** Publishes a reading: percentiles in nanoseconds, -1 for too few samples to tell. */
+  private void publish(long samples, long p50, long p95, long p99) {
+    long t = timeout.timeoutNanos(p99);
+    recent =
+        new RecentLatency(
+            samples,
+            duration(p50),
+            duration(p95),
+            duration(p99),
+            t == Long.MAX_VALUE ? null : Duration.ofNanos(t));
+    timeoutNanos = t;
   }
 
   private static @Nullable Duration duration(long nanos) {
@@ -188,19 +194,11 @@ final class LatencyDigest {
       n = total(window);
     }
     if (n < MIN_SAMPLES) {
-      p50Nanos = -1;
-      p95Nanos = -1;
-      p99Nanos = -1;
-      samples = n;
-      timeoutNanos = timeout.timeoutNanos(-1);
+      publish(n, -1, -1, -1);
       return;
     }
-    p50Nanos = percentile(window, n, 0.50);
-    p95Nanos = percentile(window, n, 0.95);
-    long p99 = percentile(window, n, 0.99);
-    p99Nanos = p99;
-    samples = n;
-    timeoutNanos = timeout.timeoutNanos(p99);
+    publish(
+        n, percentile(window, n, 0.50), percentile(window, n, 0.95), percentile(window, n, 0.99));
   }
 
   /** The counts of the last {@code ticks} intervals; while the ring fills, since the start. */
@@ -242,6 +240,6 @@ final class LatencyDigest {
 
   @Override
   public String toString() {
-    return "LatencyDigest{p99=" + p99Nanos + "ns, samples=" + samples + ", " + timeout + '}';
+    return "LatencyDigest{" + recent + ", " + timeout + '}';
   }
 }

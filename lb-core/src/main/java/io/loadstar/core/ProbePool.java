@@ -7,8 +7,11 @@ import io.loadstar.api.Ticker;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -22,20 +25,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /*
- * Design notes: Prequal's probe pool, one per balancer. Slots hold immutable answers; a pick reads
- * them (no lock, no allocation), counts its use of the answer it took with one atomic add, and
- * takes the answer out once its reuse budget is spent. Answers older than maxAge are ignored by
- * picks and replaced by the next probe.
+ * Design notes: Prequal's probe pool, one per balancer. Slots hold immutable answers, one per
+ * endpoint; a pick reads them (no lock, no allocation), counts its use of the answer it took with
+ * one atomic add, and takes the answer out once its reuse budget is spent. Answers older than
+ * maxAge are ignored by picks and replaced by the next probe.
  *
  * Refilling never costs a request thread a probe: a pick that finds the pool short sets a flag
- * (one CAS, only on the false->true edge) and hands the refill to the balancer's worker threads;
- * the refill sends as many probes as the pool lacks (one answer per endpoint, up to poolSize), to
- * endpoints drawn uniformly from the newest picker's among those without a fresh answer, within maxProbesPerSecond (a token bucket on
- * the injected ticker), each bounded by probeTimeout. An answer on its last use counts as lacking,
- * so that its endpoint's next answer is on its way before the last use is taken. Answers arrive on the prober's threads and
- * replace their endpoint's older answer, else take an empty slot, else the oldest answer's. A probe that fails is counted, and the first failure after a success
- * (or the very first) is logged: picks fall back to least request while the pool is short, and the
- * log says why; while probes fail, they go out at 2 per second only, enough to notice answers.
+ * (one CAS, only on the false->true edge, and only once the rate limit would let a probe go) and
+ * hands the refill to the balancer's worker threads. The refill sends as many probes as the pool
+ * lacks (one answer per endpoint, up to poolSize) to endpoints of the newest picker without a
+ * fresh answer, within maxProbesPerSecond (a token bucket on the injected ticker), each bounded by
+ * probeTimeout. An answer on its last use counts as lacking, so that its endpoint's next answer is
+ * on its way before the last use is taken. Answers arrive on the prober's threads and replace
+ * their endpoint's older answer, else take an empty slot, else the oldest answer's.
+ *
+ * Probes that fail FAILING_AFTER times in a row (no responder, say) put the pool in the failing
+ * state, logged once: picks fall back to least request while the pool is short, and probes go out
+ * at 2 per second only, enough to notice answers. The next answer ends it, logged once too. An
+ * endpoint whose probe failed is left out of refills for a second, so that one endpoint without a
+ * responder among answering ones is not probed in their place, nor puts the pool in that state.
  */
 /** The probe answers of one balancer and the refills that keep it fresh. Thread-safe. */
 final class ProbePool {
@@ -61,6 +69,12 @@ final class ProbePool {
   /** How long picks wait before asking for a refill that found nothing to send. */
   static final long REFILL_PAUSE_NANOS = 1_000_000L;
 
+  /** How long an endpoint whose probe failed is left out of refills. */
+  static final long FAILED_REST_NANOS = 1_000_000_000L;
+
+  /** How many probes in a row must fail for the pool to count as failing. */
+  static final int FAILING_AFTER = 3;
+
   /** The probe rate while probes fail. */
   static final int FAILING_PROBES_PER_SECOND = 2;
 
@@ -74,7 +88,8 @@ final class ProbePool {
   private final Runnable refill = this::refill;
   private final LongAdder sent = new LongAdder();
   private final LongAdder failed = new LongAdder();
-  private final AtomicBoolean failing = new AtomicBoolean(true); // until the first answer
+  private final AtomicInteger failedInARow = new AtomicInteger();
+  private final Map<EndpointView, Long> failedAt = new ConcurrentHashMap<>(); // last failed probe
   private volatile EndpointView[] targets = new EndpointView[0];
   private volatile int hotThreshold = Integer.MAX_VALUE;
   private volatile long earliestRefill;
@@ -157,10 +172,22 @@ final class ProbePool {
       return;
     }
     long now = ticker.nanoTime();
-    int lacking = Math.min(config.poolSize(), views.length) - fresh(now) - outstanding.get();
+    // Endpoints whose last probe failed rest a while: not probed again, not counted as lacking.
+    Set<EndpointView> skip = Collections.newSetFromMap(new IdentityHashMap<>());
+    for (Iterator<Map.Entry<EndpointView, Long>> it = failedAt.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<EndpointView, Long> f = it.next();
+      if (now - f.getValue() < FAILED_REST_NANOS) {
+        skip.add(f.getKey());
+      } else {
+        it.remove();
+      }
+    }
+    int lacking =
+        Math.min(config.poolSize(), views.length - skip.size()) - fresh(now) - outstanding.get();
     // While probes fail (no responder yet, say), a trickle: enough to notice when they answer.
     double rate =
-        failing.get() && failed.sum() > 0
+        failedInARow.get() >= FAILING_AFTER
             ? Math.min(FAILING_PROBES_PER_SECOND, config.maxProbesPerSecond())
             : config.maxProbesPerSecond();
     tokens = Math.min(config.poolSize(), tokens + (now - tokensAt) / 1e9 * rate);
@@ -177,17 +204,16 @@ final class ProbePool {
     if (send <= 0) {
       return;
     }
-    Set<EndpointView> answered = Collections.newSetFromMap(new IdentityHashMap<>());
     for (int i = 0; i < slots.length(); i++) {
       Answer a = slots.get(i);
       if (lasting(a, now)) {
-        answered.add(a.view);
+        skip.add(a.view);
       }
     }
     for (int i = 0; i < send; i++) {
       tokens -= 1;
-      EndpointView view = unanswered(views, answered);
-      answered.add(view);
+      EndpointView view = unanswered(views, skip);
+      skip.add(view);
       probe(view);
     }
   }
@@ -227,16 +253,20 @@ final class ProbePool {
           outstanding.decrementAndGet();
           earliestRefill = ticker.nanoTime(); // picks may ask for the next refill at once
           if (result != null) {
+            failedAt.remove(view);
             put(new Answer(view, result, ticker.nanoTime()));
-            if (failing.compareAndSet(true, false)) {
+            if (failedInARow.getAndSet(0) >= FAILING_AFTER) {
               logger.info("[{}] probing: {} answered; picking by probes", service, view.endpoint());
             }
           } else {
             failed.increment();
-            if (failing.compareAndSet(false, true) || sent.sum() == 1) {
+            failedAt.put(view, ticker.nanoTime());
+            if (failedInARow.incrementAndGet() == FAILING_AFTER) {
               logger.warn(
-                  "[{}] probing: {} did not answer a probe ({}); picking by least request while"
-                      + " fewer than {} answers are fresh",
+                  "[{}] probing: {} probes in a row failed, the last to {} ({}); picking by least"
+                      + " request while fewer than {} answers are fresh, probing 2 a second",
+                  service,
+                  FAILING_AFTER,
                   service,
                   view.endpoint(),
                   error,
@@ -319,11 +349,6 @@ final class ProbePool {
       }
     }
     return n;
-  }
-
-  /** Probes sent and failed so far. */
-  long[] counts() {
-    return new long[] {sent.sum(), failed.sum()};
   }
 
   @Override

@@ -41,7 +41,7 @@ final class RetryBudget {
   /** Counts a retry and returns true if the budget allows it; else counts nothing. */
   boolean tryRetry() {
     long epoch = epoch();
-    long allowed = Math.max(floor, sum(calls, epoch) * percent / 100);
+    long allowed = allowed(epoch);
     add(retries, epoch, 1);
     if (sum(retries, epoch) <= allowed) {
       return true;
@@ -53,7 +53,12 @@ final class RetryBudget {
   /** Returns whether a retry would be allowed now; counts nothing. */
   boolean hasRoom() {
     long epoch = epoch();
-    return sum(retries, epoch) < Math.max(floor, sum(calls, epoch) * percent / 100);
+    return sum(retries, epoch) < allowed(epoch);
+  }
+
+  /** The retries the window of {@code epoch} allows: a share of its calls, at least the floor. */
+  private long allowed(long epoch) {
+    return Math.max(floor, sum(calls, epoch) * percent / 100);
   }
 
   /** Returns the calls counted in the current window. */

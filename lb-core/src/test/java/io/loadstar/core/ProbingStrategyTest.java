@@ -161,6 +161,21 @@ class ProbingStrategyTest {
   }
 
   @Test
+  void oneEndpointWithoutResponder_doesNotSlowTheOthersProbes() {
+    FakeTicker ticker = new FakeTicker(0);
+    List<Endpoint> e = endpoints(4);
+    SetLoads prober = new SetLoads();
+    prober.loads.put(e.get(0), new ProbeResult(0, MS)); // the fastest
+    prober.loads.put(e.get(1), new ProbeResult(0, 20 * MS));
+    prober.loads.put(e.get(2), new ProbeResult(0, 30 * MS)); // e3 answers no probe
+    LoadBalancer lb = balancer(e, config(prober).build(), ticker, false);
+    picks(lb, ticker, 20, PickContext.empty());
+    Map<Endpoint, Integer> counts = picks(lb, ticker, 500, PickContext.empty());
+    assertThat(counts.get(e.get(0))).as("%s", counts).isGreaterThan(350);
+    assertThat(prober.total()).as("far above the 2 a second of a failing pool").isGreaterThan(100);
+  }
+
+  @Test
   void staleAnswersAreIgnored_andTriedEndpointsSkipped() {
     FakeTicker ticker = new FakeTicker(-DAY);
     List<Endpoint> e = endpoints(3);
