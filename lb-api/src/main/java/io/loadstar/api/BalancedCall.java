@@ -28,7 +28,7 @@ import java.util.function.BooleanSupplier;
  * }</pre>
  *
  * <p>Not thread-safe: one call, attempted from one thread at a time (its attempts may be reported
- * from any thread).
+ * from any thread, and its hedge taken on another: {@link #hedge()}, {@link #cancelHedge()}).
  */
 public interface BalancedCall {
 
@@ -61,6 +61,37 @@ public interface BalancedCall {
    * @throws InterruptedException if the thread is interrupted while waiting
    */
   void awaitBackoff(long delayNanos, BooleanSupplier giveUp) throws InterruptedException;
+
+  /**
+   * Arms the call's hedge ({@link RetryPolicy#hedging()}): if the policy hedges this call, runs
+   * {@code send} once its first attempt has waited the hedging delay, on a thread of the balancer's
+   * that may block, unless {@link #cancelHedge()} came first. {@code send} takes the hedge's
+   * attempt from {@link #hedge()} and sends it. Call it once, right after {@link #first} returned
+   * an available attempt; {@link AttemptLoop} does, for drivers that can {@link
+   * AttemptLoop.Driver#hedges() hedge}.
+   *
+   * @return whether a hedge was armed: false when this call is not hedged (hedging off, the call
+   *     not idempotent, one usable endpoint, panic, no retry budget, no delay known yet)
+   */
+  default boolean scheduleHedge(Runnable send) {
+    return false;
+  }
+
+  /** Disarms the hedge if it has not run yet; any thread. */
+  default void cancelHedge() {}
+
+  /**
+   * Picks the hedge's endpoint, one the call has not tried, and counts it against the retry budget;
+   * for the task given to {@link #scheduleHedge}, on its thread. The hedge is an attempt like any
+   * other, reported once; while it is in flight, a report of the first attempt decides nothing (it
+   * returns {@link RetryDecision#stop()}): the hedge's decides whether the call goes on.
+   *
+   * @return the hedge, or an unavailable attempt saying why none is sent (the first attempt was
+   *     reported already, the budget is spent, the service is in panic, nothing else to pick)
+   */
+  default Attempt hedge() {
+    throw new UnsupportedOperationException("this call cannot be hedged: " + this);
+  }
 
   /** Returns whether the call may be repeated after an attempt that may have been processed. */
   boolean idempotent();

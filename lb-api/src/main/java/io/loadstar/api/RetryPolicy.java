@@ -38,6 +38,7 @@ public final class RetryPolicy {
   private final boolean retryPossiblyProcessed;
   private final int[] retryableStatuses;
   private final AttemptTimeout attemptTimeout;
+  private final Hedging hedging;
 
   private RetryPolicy(Builder b) {
     this.maxAttempts = b.maxAttempts;
@@ -50,13 +51,14 @@ public final class RetryPolicy {
     this.retryPossiblyProcessed = b.retryPossiblyProcessed;
     this.retryableStatuses = b.retryableStatuses.clone();
     this.attemptTimeout = b.attemptTimeout;
+    this.hedging = b.hedging;
   }
 
   /**
    * Returns the default policy: 3 attempts, backoff 25 ms doubling to 250 ms, Retry-After honoured
    * up to 1 s, budget 20% over 10 s with at least 3 retries per second, statuses 502/503/504, only
-   * idempotent calls retried after they may have been processed, and an {@link
-   * AttemptTimeout#adaptive() adaptive attempt timeout}.
+   * idempotent calls retried after they may have been processed, an {@link
+   * AttemptTimeout#adaptive() adaptive attempt timeout}, and no hedging.
    */
   public static RetryPolicy defaults() {
     return DEFAULTS;
@@ -85,6 +87,7 @@ public final class RetryPolicy {
     b.retryPossiblyProcessed = retryPossiblyProcessed;
     b.retryableStatuses = retryableStatuses.clone();
     b.attemptTimeout = attemptTimeout;
+    b.hedging = hedging;
     return b;
   }
 
@@ -139,6 +142,14 @@ public final class RetryPolicy {
     return attemptTimeout;
   }
 
+  /**
+   * Returns when an idempotent call sends a second attempt to another endpoint while its first is
+   * still waiting ({@link Hedging#off()} unless set).
+   */
+  public Hedging hedging() {
+    return hedging;
+  }
+
   /** Returns true if a response with {@code status} may be retried (for idempotent calls). */
   public boolean isRetryableStatus(int status) {
     for (int s : retryableStatuses) {
@@ -168,7 +179,8 @@ public final class RetryPolicy {
         && minRetriesPerSecond == p.minRetriesPerSecond
         && retryPossiblyProcessed == p.retryPossiblyProcessed
         && Arrays.equals(retryableStatuses, p.retryableStatuses)
-        && attemptTimeout.equals(p.attemptTimeout);
+        && attemptTimeout.equals(p.attemptTimeout)
+        && hedging.equals(p.hedging);
   }
 
   @Override
@@ -182,7 +194,8 @@ public final class RetryPolicy {
                 budgetWindow,
                 minRetriesPerSecond,
                 retryPossiblyProcessed,
-                attemptTimeout)
+                attemptTimeout,
+                hedging)
             * 31
         + Arrays.hashCode(retryableStatuses);
   }
@@ -209,6 +222,8 @@ public final class RetryPolicy {
         + Arrays.toString(retryableStatuses)
         + ", attemptTimeout="
         + attemptTimeout
+        + ", hedging="
+        + hedging
         + '}';
   }
 
@@ -224,6 +239,7 @@ public final class RetryPolicy {
     private boolean retryPossiblyProcessed;
     private int[] retryableStatuses = {502, 503, 504};
     private AttemptTimeout attemptTimeout = AttemptTimeout.adaptive();
+    private Hedging hedging = Hedging.off();
 
     private Builder() {}
 
@@ -333,6 +349,17 @@ public final class RetryPolicy {
      */
     public Builder attemptTimeout(AttemptTimeout timeout) {
       this.attemptTimeout = requireNonNull(timeout, "timeout");
+      return this;
+    }
+
+    /**
+     * Sets when an idempotent call sends a second attempt to another endpoint while its first is
+     * still waiting, the first answer winning ({@link Hedging}): for example {@link
+     * Hedging#adaptive()}, at the service's recent p95. Hedges count against the retry budget.
+     * Defaults to {@link Hedging#off()}.
+     */
+    public Builder hedging(Hedging hedging) {
+      this.hedging = requireNonNull(hedging, "hedging");
       return this;
     }
 

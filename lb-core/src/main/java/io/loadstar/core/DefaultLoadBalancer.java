@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -400,6 +401,11 @@ final class DefaultLoadBalancer implements LoadBalancer {
     @Override
     public ScheduledExecutorService scheduler() {
       return DefaultLoadBalancer.this.scheduler();
+    }
+
+    @Override
+    public Executor hedges() {
+      return threads.hedges();
     }
 
     @Override

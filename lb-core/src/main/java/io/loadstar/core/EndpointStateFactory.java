@@ -2,6 +2,7 @@ package io.loadstar.core;
 
 import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.Endpoint;
+import io.loadstar.api.Hedging;
 import io.loadstar.api.Ticker;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -30,11 +31,14 @@ final class EndpointStateFactory {
     this.ticker = b.ticker();
     this.origin = b.ticker().nanoTime();
     this.outliers = outliers;
-    // The service's latency is tracked only for what reads it: an adaptive attempt timeout.
+    // The service's latency is tracked only for what reads it: an adaptive attempt timeout or
+    // hedging delay.
     AttemptTimeout timeout = b.retryPolicy().attemptTimeout();
+    Hedging hedging = b.retryPolicy().hedging();
     this.latency =
-        timeout.isAdaptive() && b.retryPolicy().maxAttempts() > 1
-            ? new LatencyDigest(ledger, host::scheduler, host.controlLoop(), ticker, timeout)
+        (timeout.isAdaptive() || hedging.isAdaptive()) && b.retryPolicy().maxAttempts() > 1
+            ? new LatencyDigest(
+                ledger, host::scheduler, host.controlLoop(), ticker, timeout, hedging)
             : null;
   }
 

@@ -10,22 +10,29 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.RetryDecision;
+import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
  * One call's attempts, as its balancer's retry engine decides them: the {@link BalancedCall} of
- * lb-api. Not thread-safe (one call, attempted from one thread at a time); its attempts may be
- * reported from any thread.
+ * lb-api. Attempted from one thread at a time; its attempts may be reported from any thread, and
+ * its hedge is taken on a hedge thread, so what those touch is guarded by this (taken on failures,
+ * retries and hedges only: a call whose first attempt succeeds takes no lock).
  */
 final class EngineCall implements BalancedCall {
   private final RetryEngine engine;
-  private PickContext context;
   private final boolean idempotent;
+  // Guarded by this once the first attempt is out.
+  private PickContext context;
   private int attempts;
   private @Nullable Endpoint tried; // the last attempt's endpoint, not yet in the context
-  private boolean started;
   private boolean retryAllowed;
+  private boolean hedged;
+  private long firstStartNanos;
+  // The calling thread's.
+  private boolean started;
+  private volatile @Nullable Future<?> hedgeTimer;
 
   EngineCall(RetryEngine engine, PickContext context, boolean idempotent) {
     this.engine = engine;
@@ -50,7 +57,7 @@ final class EngineCall implements BalancedCall {
   }
 
   @Override
-  public Attempt next() {
+  public synchronized Attempt next() {
     if (!retryAllowed) {
       throw new IllegalStateException(
           "next() without a retry decision to act on (call it once per retry): " + this);
@@ -63,13 +70,17 @@ final class EngineCall implements BalancedCall {
     if (!result.isAvailable()) {
       return new EngineAttempt(this, null, result.reason(), attempts, startNanos);
     }
+    if (attempts == 0) {
+      firstStartNanos = startNanos;
+    }
     attempts++;
     tried = result.endpoint();
     return new EngineAttempt(this, result, null, attempts, startNanos);
   }
 
   /** The attempt numbered {@code number} failed: decides, unless a later attempt was picked. */
-  RetryDecision decide(int number, CallFailure failure, long retryAfterNanos, long remainingNanos) {
+  synchronized RetryDecision decide(
+      int number, CallFailure failure, long retryAfterNanos, long remainingNanos) {
     Endpoint failed = tried;
     if (number != attempts || failed == null) {
       return RetryDecision.stop(); // reported late, after the call went on (or ended)
@@ -98,6 +109,68 @@ final class EngineCall implements BalancedCall {
   }
 
   @Override
+  public boolean scheduleHedge(Runnable send) {
+    requireNonNull(send, "send");
+    long delay;
+    synchronized (this) {
+      if (hedged || hedgeTimer != null) {
+        throw new IllegalStateException("scheduleHedge() was called already: " + this);
+      }
+      if (attempts != 1 || tried == null) {
+        return false; // no first attempt out, or it was reported already
+      }
+      delay = engine.hedgeDelayNanos(idempotent);
+      if (delay == Long.MAX_VALUE) {
+        return false;
+      }
+      delay -= engine.ticker().nanoTime() - firstStartNanos; // counted from the first pick
+    }
+    Future<?> timer = engine.scheduleHedge(send, Math.max(0, delay));
+    hedgeTimer = timer;
+    return timer != null;
+  }
+
+  @Override
+  public void cancelHedge() {
+    Future<?> timer = hedgeTimer;
+    if (timer != null) {
+      timer.cancel(false);
+    }
+  }
+
+  @Override
+  public synchronized Attempt hedge() {
+    if (hedged) {
+      throw new IllegalStateException("hedge() was called already: " + this);
+    }
+    hedged = true;
+    long now = engine.ticker().nanoTime();
+    Endpoint first = tried;
+    if (attempts != 1 || first == null) {
+      return new EngineAttempt(this, null, "the first attempt was reported", attempts, now);
+    }
+    String refusal = engine.hedgeRefusal(idempotent);
+    if (refusal != null) {
+      return new EngineAttempt(this, null, refusal, attempts, now);
+    }
+    PickContext hedging = context.withTried(first); // a hedge never goes where the first went
+    long budget = hedging.timeBudgetNanos();
+    if (budget != Long.MAX_VALUE) {
+      hedging = hedging.withTimeBudget(budget - (now - firstStartNanos));
+    }
+    PickResult result = engine.pick(hedging);
+    if (!result.isAvailable()) {
+      return new EngineAttempt(this, null, result.reason(), attempts, now);
+    }
+    if (!engine.chargeHedge()) {
+      result.handle().onCancel();
+      return new EngineAttempt(this, null, "the retry budget is spent", attempts, now);
+    }
+    context = hedging;
+    return attempt(result, now);
+  }
+
+  @Override
   public void awaitBackoff(long delayNanos, BooleanSupplier giveUp) throws InterruptedException {
     if (delayNanos > 0) {
       engine.sleep(delayNanos, giveUp);
@@ -110,12 +183,12 @@ final class EngineCall implements BalancedCall {
   }
 
   @Override
-  public int attempts() {
+  public synchronized int attempts() {
     return attempts;
   }
 
   @Override
-  public PickContext context() {
+  public synchronized PickContext context() {
     return context;
   }
 

@@ -1,6 +1,7 @@
 package io.loadstar.core;
 
 import io.loadstar.api.AttemptTimeout;
+import io.loadstar.api.Hedging;
 import io.loadstar.api.RecentLatency;
 import io.loadstar.api.Ticker;
 import java.time.Duration;
@@ -20,8 +21,8 @@ import org.jspecify.annotations.Nullable;
  *
  * The control loop reads the cumulative counts every 5 s (on the injected ticker) into a ring of
  * the last 13 readings; the recent histogram is the difference between the newest reading and the
- * one 10 s (or, with too few calls in those, 60 s) before it. The percentile it gives is published
- * in one volatile long that attempts read.
+ * one 10 s (or, with too few calls in those, 60 s) before it. The attempt timeout and hedging
+ * delay it gives are published in volatile longs that attempts read.
  */
 /** A service's recent latency: a histogram of successful calls over a sliding window. */
 final class LatencyDigest {
@@ -59,6 +60,7 @@ final class LatencyDigest {
   private final CallLedger ledger;
   private final int firstSlot;
   private final AttemptTimeout timeout;
+  private final Hedging hedging;
   private final ControlTimer timer;
 
   // Control loop only: the last readings, newest at `newest`; readings[i] is null until taken.
@@ -70,6 +72,7 @@ final class LatencyDigest {
   // of its own, so that an attempt reads one field and no object).
   private volatile RecentLatency recent;
   private volatile long timeoutNanos;
+  private volatile long hedgeDelayNanos;
 
   /**
    * A digest counting in {@code ledger}, read on {@code controlLoop} every {@link #TICK_NANOS} of
@@ -80,9 +83,11 @@ final class LatencyDigest {
       Supplier<ScheduledExecutorService> scheduler,
       Executor controlLoop,
       Ticker ticker,
-      AttemptTimeout timeout) {
+      AttemptTimeout timeout,
+      Hedging hedging) {
     this.ledger = ledger;
     this.timeout = timeout;
+    this.hedging = hedging;
     this.timer = new ControlTimer(scheduler, controlLoop, ticker, this::tickAndRepeat);
     int first = ledger.allocate(ticker.nanoTime());
     for (int i = 1; i < SLOTS; i++) {
@@ -93,7 +98,7 @@ final class LatencyDigest {
     }
     this.firstSlot = first;
     readings[0] = new long[BUCKETS];
-    publish(0, -1, -1, -1);
+    publish(0, -1, -1, -1, -1);
   }
 
   /** The bucket of a latency; negative latencies (a clock that went back) count as the fastest. */
@@ -153,22 +158,33 @@ final class LatencyDigest {
     return timeoutNanos;
   }
 
+  /** The hedging delay in force now, in nanoseconds ({@code Long.MAX_VALUE}: no hedge). */
+  long hedgeDelayNanos() {
+    return hedgeDelayNanos;
+  }
+
   /** The recent percentiles, as last read. */
   RecentLatency recent() {
     return recent;
   }
 
-  /** Publishes a reading: percentiles in nanoseconds, -1 for too few samples to tell. */
-  private void publish(long samples, long p50, long p95, long p99) {
+  /**
+   * Publishes a reading: percentiles in nanoseconds, -1 for too few samples to tell ({@code
+   * hedgeQuantile} is the hedging policy's own quantile).
+   */
+  private void publish(long samples, long p50, long p95, long p99, long hedgeQuantile) {
     long t = timeout.timeoutNanos(p99);
+    long h = hedging.delayNanos(hedgeQuantile);
     recent =
         new RecentLatency(
             samples,
             duration(p50),
             duration(p95),
             duration(p99),
-            t == Long.MAX_VALUE ? null : Duration.ofNanos(t));
+            t == Long.MAX_VALUE ? null : Duration.ofNanos(t),
+            h == Long.MAX_VALUE ? null : Duration.ofNanos(h));
     timeoutNanos = t;
+    hedgeDelayNanos = h;
   }
 
   private static @Nullable Duration duration(long nanos) {
@@ -194,11 +210,15 @@ final class LatencyDigest {
       n = total(window);
     }
     if (n < MIN_SAMPLES) {
-      publish(n, -1, -1, -1);
+      publish(n, -1, -1, -1, -1);
       return;
     }
     publish(
-        n, percentile(window, n, 0.50), percentile(window, n, 0.95), percentile(window, n, 0.99));
+        n,
+        percentile(window, n, 0.50),
+        percentile(window, n, 0.95),
+        percentile(window, n, 0.99),
+        hedging.isAdaptive() ? percentile(window, n, hedging.quantile()) : -1);
   }
 
   /** The counts of the last {@code ticks} intervals; while the ring fills, since the start. */
@@ -240,6 +260,6 @@ final class LatencyDigest {
 
   @Override
   public String toString() {
-    return "LatencyDigest{" + recent + ", " + timeout + '}';
+    return "LatencyDigest{" + recent + ", " + timeout + ", " + hedging + '}';
   }
 }

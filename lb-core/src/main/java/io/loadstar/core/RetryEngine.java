@@ -7,6 +7,7 @@ import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.EndpointCall;
 import io.loadstar.api.FailureClassifier;
+import io.loadstar.api.Hedging;
 import io.loadstar.api.LbEventListener;
 import io.loadstar.api.NoEndpointAvailableException;
 import io.loadstar.api.PickContext;
@@ -17,6 +18,12 @@ import io.loadstar.api.RetryStats;
 import io.loadstar.api.Ticker;
 import io.loadstar.core.internal.Listeners;
 import io.loadstar.core.internal.Sleeper;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
@@ -56,6 +63,12 @@ final class RetryEngine {
     boolean awaitFirstAnswer(long nanos) throws InterruptedException;
 
     boolean isClosed();
+
+    /** The balancer's timers. */
+    ScheduledExecutorService scheduler();
+
+    /** The threads hedged attempts are sent on. */
+    Executor hedges();
   }
 
   private final String service;
@@ -70,6 +83,7 @@ final class RetryEngine {
   private final PerThread random;
   private final Picking picking;
   private final AttemptTimeout attemptTimeout;
+  private final Hedging hedging;
   private final @Nullable LatencyDigest latency;
   private final FailureClassifier failureClassifier;
   private final Sleeper sleeper;
@@ -78,6 +92,7 @@ final class RetryEngine {
   private volatile long lastRefusalNanos;
   private final LongAdder retries = new LongAdder();
   private final LongAdder refusedByBudget = new LongAdder();
+  private final LongAdder hedges = new LongAdder();
 
   RetryEngine(
       BalancerSettings b,
@@ -106,6 +121,7 @@ final class RetryEngine {
     this.random = new PerThread(b.seed() ^ 0x5245545259L);
     this.picking = picking;
     this.attemptTimeout = policy.attemptTimeout();
+    this.hedging = policy.hedging();
     this.latency = latency;
   }
 
@@ -145,9 +161,93 @@ final class RetryEngine {
     return l != null ? l.timeoutNanos() : attemptTimeout.timeoutNanos(-1);
   }
 
+  /**
+   * How long after its first attempt was picked an {@code idempotent} call sends a hedge, or
+   * Long.MAX_VALUE for none (hedging off, one attempt allowed, no delay known yet, or {@link
+   * #hedgeRefusal} says no).
+   */
+  long hedgeDelayNanos(boolean idempotent) {
+    if (!idempotent || !hedging.isEnabled() || policy.maxAttempts() < 2) {
+      return Long.MAX_VALUE;
+    }
+    LatencyDigest l = latency;
+    long delay = l != null ? l.hedgeDelayNanos() : hedging.delayNanos(-1);
+    return delay == Long.MAX_VALUE || hedgeRefusal(true) != null ? Long.MAX_VALUE : delay;
+  }
+
+  /**
+   * Why an {@code idempotent} call's hedge may not go now, or null: not hedged by the policy,
+   * panic, a single usable endpoint, no budget room.
+   */
+  @Nullable String hedgeRefusal(boolean idempotent) {
+    if (!idempotent || !hedging.isEnabled() || policy.maxAttempts() < 2) {
+      return "the call is not hedged (" + (idempotent ? hedging : "not idempotent") + ')';
+    }
+    if (failures.inPanic()) {
+      return "the service is in panic: a hedge would add load where it hurts";
+    }
+    if (picking.usableEndpoints() < 2) {
+      return "no other usable endpoint to hedge on";
+    }
+    if (!budget.hasRoom()) {
+      return "the retry budget is spent";
+    }
+    return null;
+  }
+
+  /** Counts a hedge against the retry budget; false if the budget has no room. */
+  boolean chargeHedge() {
+    if (!budget.tryRetry()) {
+      budgetRefused();
+      return false;
+    }
+    retries.increment();
+    hedges.increment();
+    return true;
+  }
+
+  /**
+   * Runs {@code send} on the hedge threads after {@code delayNanos} on the balancer's timers; null
+   * if the balancer is closed.
+   */
+  @Nullable Future<?> scheduleHedge(Runnable send, long delayNanos) {
+    try {
+      Executor threads = picking.hedges();
+      return picking
+          .scheduler()
+          .schedule(
+              () -> {
+                try {
+                  threads.execute(send);
+                } catch (RejectedExecutionException e) {
+                  // The balancer was closed meanwhile: the first attempt is the call's.
+                }
+              },
+              delayNanos,
+              TimeUnit.NANOSECONDS);
+    } catch (IllegalStateException | RejectedExecutionException e) {
+      return null; // closed: no hedge
+    }
+  }
+
   RecentLatency recentLatency() {
     LatencyDigest l = latency;
-    return l != null ? l.recent() : RecentLatency.NONE;
+    if (l != null) {
+      return l.recent();
+    }
+    // Nothing measured: only fixed values, if any, are in force.
+    boolean retries = policy.maxAttempts() > 1;
+    long t = retries ? attemptTimeout.timeoutNanos(-1) : Long.MAX_VALUE;
+    long h = retries ? hedging.delayNanos(-1) : Long.MAX_VALUE;
+    return t == Long.MAX_VALUE && h == Long.MAX_VALUE
+        ? RecentLatency.NONE
+        : new RecentLatency(
+            0,
+            null,
+            null,
+            null,
+            t == Long.MAX_VALUE ? null : Duration.ofNanos(t),
+            h == Long.MAX_VALUE ? null : Duration.ofNanos(h));
   }
 
   /** Starts a call: counts it towards the budget. */
@@ -227,7 +327,8 @@ final class RetryEngine {
   }
 
   RetryStats stats() {
-    return new RetryStats(retries.sum(), refusedByBudget.sum(), budget.calls(), budget.retries());
+    return new RetryStats(
+        retries.sum(), refusedByBudget.sum(), budget.calls(), budget.retries(), hedges.sum());
   }
 
   /**

@@ -26,7 +26,7 @@ final class ServiceEvents {
 
   // Control loop only.
   private boolean degraded;
-  private boolean inPanic;
+  private volatile boolean inPanic; // written on the control loop, read by hedges
 
   ServiceEvents(String service, LbEventListener listener) {
     this.service = service;
@@ -139,6 +139,11 @@ final class ServiceEvents {
         removed,
         endpoints.size());
     notify(() -> listener.endpointsUpdated(service, endpoints));
+  }
+
+  /** Whether the last published snapshot was in panic. */
+  boolean inPanic() {
+    return inPanic;
   }
 
   /** The published snapshot is in panic for {@code reason}, or not (null). */

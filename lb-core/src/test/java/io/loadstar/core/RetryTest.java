@@ -25,6 +25,8 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
@@ -82,6 +84,16 @@ class RetryTest {
           @Override
           public int usableEndpoints() {
             throw new AssertionError("not picking here");
+          }
+
+          @Override
+          public ScheduledExecutorService scheduler() {
+            throw new AssertionError("not hedging here");
+          }
+
+          @Override
+          public Executor hedges() {
+            throw new AssertionError("not hedging here");
           }
         },
         null);

@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import io.loadstar.api.Endpoint;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import okhttp3.Response;
 import org.jspecify.annotations.Nullable;
@@ -14,7 +13,8 @@ import org.jspecify.annotations.Nullable;
  * The attempts one call made through the interceptor, in order: which endpoint each went to and how
  * it ended. The last one served the response. Read it from a response with {@link #of(Response)}.
  *
- * <p>Written only by the calling thread before the response is returned; read-only after.
+ * <p>Immutable: a response carries the attempts that had ended when it arrived, itself last. A
+ * hedged call's other attempt, if it was still out then, is not among them.
  */
 public final class CallAttempts {
 
@@ -58,9 +58,29 @@ public final class CallAttempts {
     }
   }
 
-  private final List<Attempt> attempts = new ArrayList<>(2);
+  private final List<Attempt> attempts;
 
-  CallAttempts() {}
+  private CallAttempts(List<Attempt> attempts) {
+    this.attempts = attempts;
+  }
+
+  /** The attempts of one call so far, as its attempts end (on any thread). */
+  static final class Log {
+    private final List<Attempt> ended = new ArrayList<>(2);
+
+    /** Adds an attempt that failed without a response. */
+    synchronized void add(Attempt attempt) {
+      ended.add(attempt);
+    }
+
+    /**
+     * Adds an attempt that got a response: the attempts ended so far, it last, for the response.
+     */
+    synchronized CallAttempts answered(Attempt attempt) {
+      ended.add(attempt);
+      return new CallAttempts(List.copyOf(ended));
+    }
+  }
 
   /**
    * Returns the attempts behind a response the interceptor returned, or {@code null} if the
@@ -70,13 +90,9 @@ public final class CallAttempts {
     return requireNonNull(response, "response").request().tag(CallAttempts.class);
   }
 
-  void add(Attempt attempt) {
-    attempts.add(attempt);
-  }
-
   /** Returns the attempts, first to last. */
   public List<Attempt> attempts() {
-    return Collections.unmodifiableList(attempts);
+    return attempts;
   }
 
   /** Returns the endpoint of the last attempt: the one that served the response. */

@@ -8,8 +8,11 @@ import io.loadstar.api.Endpoint;
 import io.loadstar.api.RetryDecision;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.Ticker;
+import io.loadstar.okhttp.CallWatch.AttemptWatch;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
 import okhttp3.Call;
@@ -24,10 +27,11 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * One OkHttp call on the shared attempt loop: sends each attempt (the first in the call's own
- * chain, retries as clones of the call), and applies what only HTTP knows (replayable bodies,
+ * chain, retries as clones of the call; every attempt as a clone when the call may be hedged, so
+ * that either of two can be cancelled), and applies what only HTTP knows (replayable bodies,
  * Retry-After, which statuses fail, reading a body ahead so that an early break can be retried) and
  * what OkHttp forces (cancellation, closing discarded bodies). Made per call; used from the calling
- * thread.
+ * thread, and from a hedge thread for a hedged attempt.
  */
 final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
 
@@ -50,8 +54,9 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
   private final boolean idempotent;
   private final long callStart;
   private final long callTimeoutNanos;
-  private final CallAttempts attempts = new CallAttempts();
-  private @Nullable IOException lastError;
+  private final CallAttempts.Log attempts = new CallAttempts.Log();
+  private volatile @Nullable IOException lastError;
+  private @Nullable Map<Attempt, AttemptWatch> hedgedWatches; // set before any attempt is sent
 
   OkHttpDriver(
       Settings settings,
@@ -82,22 +87,47 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
         : Long.MAX_VALUE;
   }
 
+  /**
+   * A call may be hedged if the policy hedges and it may be sent twice: idempotent, with a body
+   * that can be replayed.
+   */
+  @Override
+  public boolean hedges() {
+    boolean hedges = idempotent && replayable && policy.hedging().isEnabled();
+    if (hedges) {
+      hedgedWatches = new ConcurrentHashMap<>(4);
+    }
+    return hedges;
+  }
+
+  @Override
+  public void cancel(Attempt attempt) {
+    watchOf(attempt).cancel();
+  }
+
+  /** The attempt's watch: its own, or, for a hedged call, the one a cancel may have made first. */
+  private AttemptWatch watchOf(Attempt attempt) {
+    Map<Attempt, AttemptWatch> watches = hedgedWatches;
+    return watches == null
+        ? new AttemptWatch()
+        : watches.computeIfAbsent(attempt, a -> new AttemptWatch());
+  }
+
   @Override
   public AttemptLoop.Step<Response, IOException> send(Attempt attempt) throws IOException {
     Endpoint endpoint = attempt.endpoint();
-    watch.requestStarted = false;
-    watch.connection = null;
+    AttemptWatch aw = watchOf(attempt);
     Ticker ticker = settings.ticker();
     long start = ticker.nanoTime();
     Response response = null;
     try {
       Timeouts timeouts = timeouts(attempt.timeoutNanos());
-      response = send(attempt.number(), endpoint, timeouts);
+      response = send(attempt.number(), endpoint, timeouts, aw);
       if (replayable && idempotent && attempt.number() < policy.maxAttempts()) {
         readAhead(response); // a body that breaks now can still be retried elsewhere
       }
       if (timeouts.readMillis != chain.readTimeoutMillis()) {
-        restoreReadTimeout(response);
+        restoreReadTimeout(response, aw);
       }
     } catch (IOException thrown) {
       long latency = ticker.nanoTime() - start;
@@ -113,9 +143,11 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
         throw e;
       }
       CallFailure failure =
-          watch.requestStarted ? CallFailure.possiblyProcessed(e) : CallFailure.notSent(e);
-      attempts.add(new CallAttempts.Attempt(endpoint, brokenStatus, e, latency));
-      lastError = e;
+          aw.requestStarted ? CallFailure.possiblyProcessed(e) : CallFailure.notSent(e);
+      if (!aw.isCancelled()) { // a hedge's loser is not one of the call's attempts
+        attempts.add(new CallAttempts.Attempt(endpoint, brokenStatus, e, latency));
+        lastError = e;
+      }
       if (!replayable) {
         attempt.failed(failure, latency, -1, 0); // reported; a one-shot body is never sent twice
         throw e;
@@ -130,7 +162,7 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
     }
     long latency = ticker.nanoTime() - start;
     int code = response.code();
-    attempts.add(new CallAttempts.Attempt(endpoint, code, null, latency));
+    CallAttempts tried = attempts.answered(new CallAttempts.Attempt(endpoint, code, null, latency));
     lastError = null;
     boolean failed = settings.failureStatus().test(code);
     if (replayable && (failed || policy.isRetryableStatus(code))) {
@@ -141,15 +173,15 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
           failed
               ? attempt.failed(status, latency, retryAfter, remainingNanos())
               : attempt.refused(status, latency, retryAfter, remainingNanos());
-      return AttemptLoop.Step.answered(tagged(response, null), decision);
+      return AttemptLoop.Step.answered(tagged(response, tried, null), decision);
     }
     if (failed) {
       attempt.failed(CallFailure.status(code), latency, -1, 0); // reported: not retryable
-      return AttemptLoop.Step.done(tagged(response, null));
+      return AttemptLoop.Step.done(tagged(response, tried, null));
     }
     // Success is reported when the body is read or closed, so in-flight covers the whole body.
     return AttemptLoop.Step.done(
-        tagged(response, new ReportingResponseBody(response.body(), attempt, latency)));
+        tagged(response, tried, new ReportingResponseBody(response.body(), attempt, latency)));
   }
 
   @Override
@@ -246,9 +278,9 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
    * client's own read timeout back: on the body's source (an HTTP/2 stream's reads), and on the
    * socket for HTTP/1, where OkHttp set it for the exchange.
    */
-  private void restoreReadTimeout(Response response) throws IOException {
+  private void restoreReadTimeout(Response response, AttemptWatch aw) throws IOException {
     int millis = chain.readTimeoutMillis();
-    Connection connection = watch.connection;
+    Connection connection = aw.connection;
     if (connection != null
         && (connection.protocol() == Protocol.HTTP_1_1
             || connection.protocol() == Protocol.HTTP_1_0)) {
@@ -282,41 +314,46 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
 
   /**
    * Sends one attempt: the first in the call's own chain, retries (and, with the interceptor's
-   * attempt timeout, every attempt) as clones of the call.
+   * attempt timeout or hedging, every attempt) as clones of the call, on the calling thread.
    */
-  private Response send(int attempt, Endpoint endpoint, Timeouts timeouts) throws IOException {
+  private Response send(int attempt, Endpoint endpoint, Timeouts timeouts, AttemptWatch aw)
+      throws IOException {
     long attemptTimeoutNanos = settings.attemptTimeoutNanos();
-    if (attempt == 1 && attemptTimeoutNanos == 0) {
+    if (attempt == 1 && attemptTimeoutNanos == 0 && hedgedWatches == null) {
       Request stamped = timeouts.stamped(request);
-      return timeouts
-          .apply(LoadBalancingInterceptor.routed(chain, endpoint, stamped))
-          .proceed(stamped);
+      watch.inChain = aw;
+      try {
+        return timeouts
+            .apply(LoadBalancingInterceptor.routed(chain, endpoint, stamped))
+            .proceed(stamped);
+      } finally {
+        watch.inChain = null;
+      }
     }
     Call retry = call.clone();
     if (attemptTimeoutNanos > 0) {
       retry.timeout().timeout(attemptTimeoutNanos, TimeUnit.NANOSECONDS);
     }
-    retry.addEventListener(watch);
-    watch.retry = retry;
-    if (call.isCanceled()) {
-      retry.cancel();
-    }
+    retry.addEventListener(aw);
+    watch.started(retry);
+    aw.runsAs(retry);
     LoadBalancingInterceptor.RETRY_ATTEMPT.set(
         new LoadBalancingInterceptor.RetryAttempt(retry, endpoint, timeouts));
     try {
       return retry.execute();
     } finally {
       LoadBalancingInterceptor.RETRY_ATTEMPT.remove();
-      watch.retry = null;
+      watch.ended(retry);
     }
   }
 
   /** The response with the call's attempts on its request, and {@code body} if given. */
-  private Response tagged(Response response, okhttp3.@Nullable ResponseBody body) {
+  private static Response tagged(
+      Response response, CallAttempts tried, okhttp3.@Nullable ResponseBody body) {
     Response.Builder b =
         response
             .newBuilder()
-            .request(response.request().newBuilder().tag(CallAttempts.class, attempts).build());
+            .request(response.request().newBuilder().tag(CallAttempts.class, tried).build());
     if (body != null) {
       b.body(body);
     }

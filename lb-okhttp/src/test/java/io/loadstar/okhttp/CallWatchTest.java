@@ -23,12 +23,41 @@ class CallWatchTest {
     Call timedOut = original.clone();
     Call next = original.clone();
     CallWatch watch = new CallWatch(original);
-    watch.retry = next; // the loop has moved on to the next attempt
+    watch.started(timedOut);
+    watch.ended(timedOut);
+    watch.started(next); // the loop has moved on to the next attempt
 
     watch.canceled(timedOut); // the watchdog's late report of the first attempt's timeout
     assertThat(next.isCanceled()).isFalse();
 
     watch.canceled(original); // the caller gives up (or the call timeout fires)
     assertThat(next.isCanceled()).isTrue();
+  }
+
+  @Test
+  void everyRunningCloneIsCancelledWithTheCall_andOneStartedAfterIsCancelledAtOnce() {
+    Call original = client.newCall(request);
+    Call first = original.clone();
+    Call hedge = original.clone();
+    CallWatch watch = new CallWatch(original);
+    watch.started(first);
+    watch.started(hedge);
+    original.cancel();
+    watch.canceled(original);
+    assertThat(first.isCanceled()).isTrue();
+    assertThat(hedge.isCanceled()).isTrue();
+    Call late = original.clone();
+    watch.started(late);
+    assertThat(late.isCanceled()).isTrue();
+  }
+
+  @Test
+  void anAttemptCancelledBeforeItsCloneExists_cancelsTheCloneItRunsAs() {
+    CallWatch.AttemptWatch attempt = new CallWatch.AttemptWatch();
+    attempt.cancel();
+    Call clone = client.newCall(request);
+    attempt.runsAs(clone);
+    assertThat(clone.isCanceled()).isTrue();
+    assertThat(attempt.isCancelled()).isTrue();
   }
 }

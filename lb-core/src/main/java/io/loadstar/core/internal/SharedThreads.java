@@ -4,6 +4,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -47,7 +48,8 @@ public final class SharedThreads {
   }
 
   /** The shared timer and workers. */
-  private record Threads(ScheduledThreadPoolExecutor timer, ThreadPoolExecutor workers) {}
+  private record Threads(
+      ScheduledThreadPoolExecutor timer, ThreadPoolExecutor workers, ThreadPoolExecutor hedges) {}
 
   /** Takes a hold on the shared threads, starting them if needed. */
   private static Threads acquire(boolean internal) {
@@ -68,7 +70,17 @@ public final class SharedThreads {
                 new LinkedBlockingQueue<>(),
                 daemon("loadstar-worker-", true));
         w.allowCoreThreadTimeOut(true); // without it the keep-alive time does nothing
-        threads = new Threads(t, w);
+        // Hedged attempts block on I/O as long as the client lets them: a thread each, made when
+        // needed and ended after 10 s idle (a bounded pool would hold hedges back behind others).
+        ThreadPoolExecutor h =
+            new ThreadPoolExecutor(
+                0,
+                Integer.MAX_VALUE,
+                10,
+                TimeUnit.SECONDS,
+                new SynchronousQueue<>(),
+                daemon("loadstar-hedge-", true));
+        threads = new Threads(t, w, h);
       }
       return threads;
     }
@@ -88,6 +100,7 @@ public final class SharedThreads {
     if (stop != null) {
       stop.timer().shutdownNow();
       stop.workers().shutdownNow();
+      stop.hedges().shutdown(); // a hedge in flight ends as its client's call does
     }
   }
 
@@ -108,8 +121,10 @@ public final class SharedThreads {
     private final String owner;
     private final @Nullable ScheduledExecutorService userScheduler;
     private final boolean internal;
-    private @Nullable ScheduledExecutorService heldTimer; // guarded by this
-    private @Nullable Executor heldWorkers; // guarded by this
+    // Written under this; read without it by the per-call path (a hedge's timer).
+    private volatile @Nullable ScheduledExecutorService heldTimer;
+    private volatile @Nullable Executor heldWorkers;
+    private volatile @Nullable Executor heldHedges;
     private boolean closed; // guarded by this
 
     /**
@@ -141,6 +156,10 @@ public final class SharedThreads {
       if (userScheduler != null) {
         return userScheduler;
       }
+      ScheduledExecutorService t = heldTimer;
+      if (t != null) {
+        return t;
+      }
       synchronized (this) {
         hold();
         return heldTimer;
@@ -159,14 +178,32 @@ public final class SharedThreads {
       }
     }
 
+    /**
+     * Returns the threads for hedged attempts: as many as there are hedges in flight, each ending
+     * after 10 s idle.
+     *
+     * @throws IllegalStateException if the lease was closed
+     */
+    public Executor hedges() {
+      Executor h = heldHedges;
+      if (h != null) {
+        return h;
+      }
+      synchronized (this) {
+        hold();
+        return heldHedges;
+      }
+    }
+
     private void hold() {
       if (closed) {
         throw new IllegalStateException(owner + " is closed");
       }
       if (heldTimer == null) {
         Threads shared = acquire(internal);
-        heldTimer = shared.timer();
         heldWorkers = shared.workers();
+        heldHedges = shared.hedges();
+        heldTimer = shared.timer();
       }
     }
 
@@ -177,6 +214,7 @@ public final class SharedThreads {
       if (heldTimer != null) {
         heldTimer = null;
         heldWorkers = null;
+        heldHedges = null;
         release(internal);
       }
     }
