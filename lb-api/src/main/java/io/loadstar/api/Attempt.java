@@ -5,9 +5,10 @@ package io.loadstar.api;
  * is reported. A failure is reported and decided in one step: {@link #failed} counts the failure
  * against the endpoint and answers whether the call is retried, after which delay, or why not.
  *
- * <p>Exactly one of {@link #succeeded}, {@link #failed}, {@link #refused} or {@link #cancelled} is
- * called once on an available attempt, from any thread; a second report throws. An unavailable
- * attempt ({@link #isAvailable()} false) says only why nothing could be picked.
+ * <p>Exactly one of {@link #succeeded}, {@link #failed}, {@link #refused}, {@link #cancelled} or
+ * {@link #overtaken} is called once on an available attempt, from any thread; a second report
+ * throws. An unavailable attempt ({@link #isAvailable()} false) says only why nothing could be
+ * picked.
  */
 public interface Attempt {
 
@@ -89,4 +90,14 @@ public interface Attempt {
    * cancelled, or a bug outside the endpoint): releases its in-flight slot only, and ends the call.
    */
   void cancelled();
+
+  /**
+   * Another attempt of the call answered first (a hedge, or the attempt it hedged), and this one
+   * was given up after {@code elapsedNanos}: reported as {@link CallHandle#onOvertaken}, which
+   * releases the slot, blames nothing, and ends the attempt. {@link AttemptLoop} reports it for the
+   * attempts it cancels. Defaults to {@link #cancelled()}.
+   */
+  default void overtaken(long elapsedNanos) {
+    cancelled();
+  }
 }

@@ -401,7 +401,7 @@ public final class AttemptLoop {
 
   /**
    * An attempt of a hedged call: once the loop cancels it, whatever failure the driver reports is
-   * reported as a cancellation, which blames no endpoint.
+   * reported as {@link Attempt#overtaken}, which blames no endpoint.
    */
   private static final class Owned implements Attempt {
     private final Attempt attempt;
@@ -455,7 +455,7 @@ public final class AttemptLoop {
     public RetryDecision failed(
         CallFailure failure, long latencyNanos, long retryAfterNanos, long remainingNanos) {
       if (cancelled) {
-        attempt.cancelled();
+        attempt.overtaken(latencyNanos);
         return RetryDecision.stop();
       }
       return attempt.failed(failure, latencyNanos, retryAfterNanos, remainingNanos);
@@ -465,7 +465,7 @@ public final class AttemptLoop {
     public RetryDecision refused(
         CallFailure answer, long latencyNanos, long retryAfterNanos, long remainingNanos) {
       if (cancelled) {
-        attempt.cancelled();
+        attempt.overtaken(latencyNanos);
         return RetryDecision.stop();
       }
       return attempt.refused(answer, latencyNanos, retryAfterNanos, remainingNanos);
@@ -474,6 +474,11 @@ public final class AttemptLoop {
     @Override
     public void cancelled() {
       attempt.cancelled();
+    }
+
+    @Override
+    public void overtaken(long elapsedNanos) {
+      attempt.overtaken(elapsedNanos);
     }
 
     @Override

@@ -22,4 +22,15 @@ public interface CallHandle {
    * example, the caller cancelled it). Only releases the in-flight slot.
    */
   void onCancel();
+
+  /**
+   * The call was given up after {@code elapsedNanos} without an answer, because another attempt of
+   * the same call answered first (a hedge, or the attempt it hedged): releases the in-flight slot
+   * as {@link #onCancel()} does and blames nothing, but tells latency-aware strategies that the
+   * endpoint's latency is at least {@code elapsedNanos} (else an endpoint whose slow calls are
+   * always overtaken would look fast). Defaults to {@link #onCancel()}.
+   */
+  default void onOvertaken(long elapsedNanos) {
+    onCancel();
+  }
 }

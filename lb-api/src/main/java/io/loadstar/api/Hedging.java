@@ -21,7 +21,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>another endpoint than the first attempt's is usable, and the service is not in panic (a
  *       hedge then adds load where it hurts);
  *   <li>the retry budget has room: a hedge counts as a retry, so hedges and retries together stay
- *       within {@link RetryPolicy#budgetPercent()} of the calls;
+ *       within {@link RetryPolicy#budgetPercent()} of the calls; and hedges alone stay within
+ *       {@link #maxExtraLoad()} of them (5% at the p95);
  *   <li>the delay is known: an adaptive delay needs 20 measured successes (see {@link
  *       RecentLatency}).
  * </ul>
@@ -116,6 +117,19 @@ public final class Hedging {
   /** Returns the fixed delay ({@link Duration#ZERO} if not fixed). */
   public Duration fixed() {
     return Duration.ofNanos(fixedNanos);
+  }
+
+  /**
+   * Returns the most hedges a service sends, as a share of its calls over the retry budget's window
+   * (or the budget's floor of retries, if more): {@code 1 - quantile} for an adaptive delay (5% at
+   * the p95), 5% for a fixed one; 0 when off. A delay that lags behind a service slowing down would
+   * otherwise hedge far more calls than its quantile says, just when the extra load hurts most.
+   */
+  public double maxExtraLoad() {
+    if (fixedNanos > 0) {
+      return 0.05;
+    }
+    return percentile > 0 ? 1 - percentile : 0;
   }
 
   /**

@@ -7,7 +7,8 @@ import org.jspecify.annotations.Nullable;
  * A service's recent latency, as {@link LoadBalancer.Inspection#recentLatency()} reads it: the
  * percentiles of its successful attempts over the last 10 s (the last 60 s when those had fewer
  * than 20), from a histogram whose buckets are at most 19% wide (each percentile is its bucket's
- * upper bound), and the attempt timeout and hedging delay they give. Read every 5 s. Immutable.
+ * upper bound), and the attempt timeout and hedging delay they give. Read every 5 s (every second,
+ * over all calls so far, until the first 5 s have passed). Immutable.
  *
  * @param samples the successful attempts the percentiles are of
  * @param p50 the median, or null when fewer than 20 successes were measured

@@ -4,8 +4,7 @@ package io.loadstar.api;
  * A service's retry counters, as {@link LoadBalancer.Inspection#retryStats()} read them. Immutable.
  *
  * @param retries retries allowed since the balancer was built (hedges included)
- * @param refusedByBudget retries and hedges refused because the budget was spent, since it was
- *     built
+ * @param refusedByBudget retries refused because the budget was spent, since it was built
  * @param windowCalls calls counted in the budget's current window
  * @param windowRetries retries and hedges counted in the budget's current window
  * @param hedges hedged attempts sent since the balancer was built ({@link Hedging})

@@ -1,7 +1,11 @@
 package io.loadstar.bench;
 
+import io.loadstar.api.Attempt;
+import io.loadstar.api.AttemptTimeout;
+import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.Endpoint;
+import io.loadstar.api.Hedging;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
@@ -24,6 +28,7 @@ import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.DoubleUnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /*
  * Design notes: a discrete-event simulation on one fake clock, with real balancers. Events (a
@@ -34,7 +39,12 @@ import java.util.function.DoubleUnaryOperator;
  * deviation equals its mean) divided by the share of the machine its service has then (an
  * antagonist may take part of it), queueing FIFO while every core is busy. Each backend counts its
  * requests in an lb-probe ProbeLoad, which the probing strategy's prober reads 100 us after a
- * probe is sent. Nothing here sleeps or reads the wall clock.
+ * probe is sent. A hedged client's call sends its hedge (the same work, to another backend) once its
+ * first attempt has waited the delay its balancer publishes; the first answer wins and the other
+ * attempt is cancelled at the client. A server that drops cancelled work removes it from its queue
+ * if it has not started it (HTTP/2 and gRPC servers see the stream reset); one that does not serves
+ * it anyway. A request already started always runs to its end. Nothing here sleeps or reads the
+ * wall clock.
  */
 /** The tail-latency lab's simulation: backends, clients, and the events between them. */
 final class TailSim implements AutoCloseable {
@@ -44,7 +54,10 @@ final class TailSim implements AutoCloseable {
   static final long TIMEOUT = 5 * SECOND;
   static final long PROBE_RTT = 100_000L;
 
-  /** The strategies the lab compares, by name. */
+  /** What a client name adds to its strategy's to hedge its calls. */
+  static final String HEDGED = "+hedging";
+
+  /** The strategies the lab compares, by name (without {@link #HEDGED}). */
   static SelectionStrategy strategy(String name, TailSim sim) {
     if (name.equals("probing")) {
       return Strategies.probing(
@@ -75,6 +88,7 @@ final class TailSim implements AutoCloseable {
     }
 
     void arrive(Request r) {
+      r.backend = this;
       served++;
       r.ticket = load.started();
       inSystem++;
@@ -105,37 +119,131 @@ final class TailSim implements AutoCloseable {
     }
   }
 
-  /** One request: its client's pick, and what it came to. */
+  /** How an attempt's outcome reaches its client's balancer: a pick's handle, or an attempt. */
+  private interface Outcome {
+    void succeeded(long latency);
+
+    void timedOut();
+
+    void overtaken(long elapsed);
+  }
+
+  private static Outcome of(PickResult pick) {
+    return new Outcome() {
+      @Override
+      public void succeeded(long latency) {
+        pick.handle().onSuccess(latency);
+      }
+
+      @Override
+      public void timedOut() {
+        pick.handle().onFailure(CallFailure.possiblyProcessed(TIMED_OUT), TIMEOUT);
+      }
+
+      @Override
+      public void overtaken(long elapsed) {
+        pick.handle().onOvertaken(elapsed);
+      }
+    };
+  }
+
+  private static Outcome of(Attempt attempt) {
+    return new Outcome() {
+      @Override
+      public void succeeded(long latency) {
+        attempt.succeeded(latency);
+      }
+
+      @Override
+      public void timedOut() {
+        attempt.failed(CallFailure.possiblyProcessed(TIMED_OUT), TIMEOUT, -1, 0);
+      }
+
+      @Override
+      public void overtaken(long elapsed) {
+        attempt.overtaken(elapsed);
+      }
+    };
+  }
+
+  private static final SocketTimeoutException TIMED_OUT = new SocketTimeoutException("5 s");
+
+  /** One attempt of a call at a backend, and what it came to. */
   final class Request {
-    final PickResult pick;
+    final Outcome outcome;
+    final Call call;
     final long sent;
     final long workNanos;
-    final Recorder recorder;
+    @Nullable Backend backend;
     long ticket;
-    boolean over; // answered or given up
+    boolean over; // answered, given up or cancelled
 
-    Request(PickResult pick, long workNanos, Recorder recorder) {
-      this.pick = pick;
+    Request(Outcome outcome, Call call, long workNanos) {
+      this.outcome = outcome;
+      this.call = call;
       this.sent = now;
       this.workNanos = workNanos;
-      this.recorder = recorder;
+      call.attempts.add(this);
     }
 
+    /** The backend answered (a cancelled attempt's work still took its core). */
     void done() {
       if (!over) {
         over = true;
-        long latency = now - sent;
-        pick.handle().onSuccess(latency);
-        recorder.latency(latency);
+        outcome.succeeded(now - sent);
+        call.answered(this);
       }
     }
 
     void giveUp() {
       if (!over) {
         over = true;
-        pick.handle()
-            .onFailure(CallFailure.possiblyProcessed(new SocketTimeoutException("5 s")), TIMEOUT);
+        outcome.timedOut();
+      }
+    }
+
+    /** The call's other attempt won: the client gives this one up, and a server may drop it. */
+    void cancel() {
+      if (!over) {
+        over = true;
+        outcome.overtaken(now - sent);
+        Backend b = backend;
+        if (serversDropCancelled && b != null && b.queue.remove(this)) {
+          b.inSystem--;
+          b.load.abandoned(ticket); // still queued: the server never starts it
+        }
+      }
+    }
+  }
+
+  /** One call: its attempts (two once hedged), the first answer winning. */
+  final class Call {
+    final Recorder recorder;
+    final long start = now;
+    final List<Request> attempts = new ArrayList<>(2);
+    boolean over;
+
+    Call(Recorder recorder) {
+      this.recorder = recorder;
+    }
+
+    void answered(Request winner) {
+      if (!over) {
+        over = true;
+        recorder.latency(now - start);
+        for (Request r : attempts) {
+          if (r != winner) {
+            r.cancel();
+          }
+        }
+      }
+    }
+
+    void giveUp() {
+      if (!over) {
+        over = true;
         recorder.timeout();
+        attempts.forEach(Request::giveUp);
       }
     }
   }
@@ -161,9 +269,20 @@ final class TailSim implements AutoCloseable {
   long now = origin;
   long probes;
   long requests;
+  private boolean hedged;
 
-  TailSim(long seed) {
+  private final Hedging hedging;
+  private final boolean serversDropCancelled;
+
+  /**
+   * A simulation drawing from {@code seed}, whose hedged clients hedge as {@code hedging} says, and
+   * whose servers drop a queued request its client cancelled if {@code serversDropCancelled} (as an
+   * HTTP/2 or gRPC server does on the stream's reset), else serve it anyway.
+   */
+  TailSim(long seed, Hedging hedging, boolean serversDropCancelled) {
     this.random = new SplittableRandom(seed);
+    this.hedging = hedging;
+    this.serversDropCancelled = serversDropCancelled;
   }
 
   /** Adds a backend machine on 10.0.0.{n}. */
@@ -175,21 +294,41 @@ final class TailSim implements AutoCloseable {
     return b;
   }
 
-  /** Adds {@code n} clients, each its own balancer over every backend, with {@code strategy}. */
+  /**
+   * Adds {@code n} clients, each its own balancer over every backend, with {@code strategy}; a name
+   * ending in {@link #HEDGED} hedges every call as the simulation's {@link Hedging} says (retries
+   * otherwise off).
+   */
   void clients(int n, String strategy) {
+    hedged = strategy.endsWith(HEDGED);
+    String base = hedged ? strategy.substring(0, strategy.length() - HEDGED.length()) : strategy;
+    // The lab measures the picks (and hedges), not retries.
+    RetryPolicy policy =
+        hedged
+            ? RetryPolicy.builder()
+                .maxAttempts(2)
+                .hedging(hedging)
+                .attemptTimeout(AttemptTimeout.none())
+                .build()
+            : RetryPolicy.disabled();
     List<Endpoint> endpoints = new ArrayList<>();
     backends.forEach(b -> endpoints.add(b.endpoint));
     for (int i = 0; i < n; i++) {
       clients.add(
           LoadBalancers.builder("client-" + i)
               .endpoints(endpoints)
-              .strategy(strategy(strategy, this))
-              .retryPolicy(RetryPolicy.disabled()) // the lab measures the picks, not retries
+              .strategy(strategy(base, this))
+              .retryPolicy(policy)
               .ticker(ticker)
               .scheduler(scheduler)
               .seed(random.nextLong())
               .build());
     }
+  }
+
+  /** Hedges sent, over every client. */
+  long hedges() {
+    return clients.stream().mapToLong(c -> c.inspect().retryStats().hedges()).sum();
   }
 
   /** The simulated prober: a backend's load as it is 100 us after the probe is sent. */
@@ -205,19 +344,56 @@ final class TailSim implements AutoCloseable {
     events.add(new Event(time, seq++, action));
   }
 
-  /** Sends one request from a random client with {@code work} nanoseconds of work. */
+  /**
+   * Sends one call from a random client with {@code work} nanoseconds of work: a pick, or, with
+   * hedging, a call on the balancer's attempt API whose hedge (the same work, on another backend)
+   * goes once the first attempt has waited the delay the balancer publishes.
+   */
   void send(long workNanos, Recorder recorder) {
     requests++;
     LoadBalancer client = clients.get(random.nextInt(clients.size()));
-    PickResult pick = client.pick(PickContext.empty());
-    if (!pick.isAvailable()) {
-      recorder.timeout();
+    Call call = new Call(recorder);
+    if (!hedged) {
+      PickResult pick = client.pick(PickContext.empty());
+      if (!pick.isAvailable()) {
+        recorder.timeout();
+        return;
+      }
+      byEndpoint.get(pick.endpoint()).arrive(new Request(of(pick), call, workNanos));
+    } else {
+      BalancedCall balanced = client.newCall(PickContext.empty(), true);
+      Attempt first = first(balanced);
+      if (!first.isAvailable()) {
+        recorder.timeout();
+        return;
+      }
+      byEndpoint.get(first.endpoint()).arrive(new Request(of(first), call, workNanos));
+      Duration delay = client.inspect().recentLatency().hedgeDelay();
+      if (delay != null && !call.over) {
+        at(now + delay.toNanos(), () -> hedge(balanced, call, workNanos));
+      }
+    }
+    if (!call.over) {
+      at(now + TIMEOUT, call::giveUp);
+    }
+  }
+
+  private static Attempt first(BalancedCall call) {
+    try {
+      return call.first(0); // endpoints are known from the start: nothing to wait for
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private void hedge(BalancedCall balanced, Call call, long workNanos) {
+    if (call.over) {
       return;
     }
-    Request r = new Request(pick, workNanos, recorder);
-    byEndpoint.get(pick.endpoint()).arrive(r);
-    if (!r.over) {
-      at(now + TIMEOUT, r::giveUp);
+    Attempt hedge = balanced.hedge();
+    if (hedge.isAvailable()) {
+      byEndpoint.get(hedge.endpoint()).arrive(new Request(of(hedge), call, workNanos));
     }
   }
 

@@ -373,6 +373,15 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
     returnTrialPermit(); // a cancelled trial call says nothing: let another one through
   }
 
+  @Override
+  public void onOvertaken(long elapsedNanos) {
+    onCancel();
+    PeakEwmaTracker l = latency;
+    if (l != null) {
+      l.observeAtLeast(elapsedNanos); // it took at least that: a lower bound, not a sample
+    }
+  }
+
   /**
    * Releases the call's slot; returns the calls this endpoint completed before it (exact counting),
    * or 0 (ledger counting, which has no count at hand).

@@ -304,6 +304,11 @@ final class EngineCall implements BalancedCall {
     }
 
     @Override
+    public void overtaken(long elapsedNanos) {
+      report().onOvertaken(elapsedNanos);
+    }
+
+    @Override
     public String toString() {
       return pick != null
           ? "attempt " + number + " on " + pick.endpoint().key() + " of " + call.engine().service()

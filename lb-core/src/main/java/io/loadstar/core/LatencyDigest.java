@@ -22,7 +22,9 @@ import org.jspecify.annotations.Nullable;
  * The control loop reads the cumulative counts every 5 s (on the injected ticker) into a ring of
  * the last 13 readings; the recent histogram is the difference between the newest reading and the
  * one 10 s (or, with too few calls in those, 60 s) before it. The attempt timeout and hedging
- * delay it gives are published in volatile longs that attempts read.
+ * delay it gives are published in volatile longs that attempts read. Until the first reading, the
+ * counts since the start are looked at every second, so that a new balancer gets its timeout and
+ * hedging delay as soon as 20 successes are measured.
  */
 /** A service's recent latency: a histogram of successful calls over a sliding window. */
 final class LatencyDigest {
@@ -49,6 +51,12 @@ final class LatencyDigest {
   /** How often the control loop reads the counts. */
   static final long TICK_NANOS = 5_000_000_000L;
 
+  /**
+   * Until the first reading, how often the counts since the start are looked at: a service that has
+   * measured enough in its first second gets its timeout and hedging delay then, not 5 s in.
+   */
+  static final long EARLY_NANOS = 1_000_000_000L;
+
   /** The short window (2 ticks) and the long one (12 ticks). */
   static final int SHORT_TICKS = 2;
 
@@ -66,6 +74,7 @@ final class LatencyDigest {
   // Control loop only: the last readings, newest at `newest`; readings[i] is null until taken.
   private final long[][] readings = new long[LONG_TICKS + 1][];
   private int newest; // readings[0]: the start, when every count was 0
+  private long untilTick = TICK_NANOS; // before the first reading: time left until it
   private final long[] pair = new long[2];
 
   // Published together by each tick: what inspect() shows, and the timeout attempts read (a long
@@ -128,13 +137,23 @@ final class LatencyDigest {
   }
 
   private void tickAndRepeat() {
+    if (untilTick > EARLY_NANOS) {
+      untilTick -= EARLY_NANOS;
+      early();
+      timer.runAfter(EARLY_NANOS);
+      return;
+    }
+    untilTick = 0;
     tick();
     timer.runAfter(TICK_NANOS);
   }
 
-  /** Starts reading the counts every {@link #TICK_NANOS}; control loop. */
+  /**
+   * Starts reading the counts every {@link #TICK_NANOS}, looking every {@link #EARLY_NANOS} until
+   * the first reading; control loop.
+   */
   void start() {
-    timer.runAfter(TICK_NANOS);
+    timer.runAfter(EARLY_NANOS);
   }
 
   /** Stops reading them; control loop. */
@@ -191,8 +210,8 @@ final class LatencyDigest {
     return nanos < 0 ? null : Duration.ofNanos(nanos);
   }
 
-  /** Reads the counts and publishes the recent percentiles; control loop only, every tick. */
-  void tick() {
+  /** The cumulative counts now. */
+  private long[] read() {
     long[] now = new long[BUCKETS];
     for (int i = 0; i < SLOTS; i++) {
       ledger.read(firstSlot + i, pair);
@@ -201,6 +220,26 @@ final class LatencyDigest {
         now[2 * i + 1] = pair[1];
       }
     }
+    return now;
+  }
+
+  /** Before the first reading: publishes the percentiles since the start, once there are enough. */
+  private void early() {
+    long[] since = read();
+    long n = total(since);
+    if (n >= MIN_SAMPLES) {
+      publish(
+          n,
+          percentile(since, n, 0.50),
+          percentile(since, n, 0.95),
+          percentile(since, n, 0.99),
+          hedging.isAdaptive() ? percentile(since, n, hedging.quantile()) : -1);
+    }
+  }
+
+  /** Reads the counts and publishes the recent percentiles; control loop only, every tick. */
+  void tick() {
+    long[] now = read();
     newest = (newest + 1) % readings.length;
     readings[newest] = now;
     long[] window = window(SHORT_TICKS);

@@ -81,6 +81,17 @@ final class PeakEwmaTracker {
     update(Math.max(rttNanos, 1));
   }
 
+  /**
+   * A call given up after {@code elapsedNanos} without an answer (another attempt of it answered
+   * first): its latency is at least that, so a lower estimate rises to it as to a peak; a higher
+   * one learns nothing.
+   */
+  void observeAtLeast(long elapsedNanos) {
+    if (elapsedNanos > estimateNanos()) {
+      update(elapsedNanos);
+    }
+  }
+
   void observeFailure(long rttNanos) {
     update(Math.max(rttNanos, failurePenaltyNanos));
   }

@@ -4,10 +4,11 @@ import io.loadstar.api.Ticker;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * Counts calls and retries over a sliding window of ten slots and allows a retry while retries stay
- * within {@code max(percent x calls, floor)}. Lock-free and allocation-free: each slot is one long
- * packing the slot's epoch (high 24 bits) with its count (low 40 bits), so a slot that has fallen
- * out of the window restarts at its next increment without a separate reset.
+ * Counts calls, retries and hedges over a sliding window of ten slots and allows a retry while
+ * retries (hedges included) stay within {@code max(percent x calls, floor)}, a hedge while hedges
+ * also stay within their own share of the calls. Lock-free and allocation-free: each slot is one
+ * long packing the slot's epoch (high 24 bits) with its count (low 40 bits), so a slot that has
+ * fallen out of the window restarts at its next increment without a separate reset.
  *
  * <p>A retry is counted first and taken back if it overdrew the budget, so concurrent callers can
  * refuse each other but never overdraw it together.
@@ -25,6 +26,7 @@ final class RetryBudget {
   private final long floor;
   private final AtomicLongArray calls = new AtomicLongArray(SLOTS);
   private final AtomicLongArray retries = new AtomicLongArray(SLOTS);
+  private final AtomicLongArray hedges = new AtomicLongArray(SLOTS);
 
   RetryBudget(Ticker ticker, long windowNanos, int percent, long floor) {
     this.ticker = ticker;
@@ -48,6 +50,38 @@ final class RetryBudget {
     }
     add(retries, epoch, -1);
     return false;
+  }
+
+  /**
+   * Counts a hedge, as a retry and as a hedge, and returns true if both allow it: retries within
+   * the budget, and hedges within {@code maxShare} of the window's calls (or the floor, if more);
+   * else counts nothing.
+   */
+  boolean tryHedge(double maxShare) {
+    long epoch = epoch();
+    long allowed = allowedHedges(epoch, maxShare);
+    add(hedges, epoch, 1);
+    if (sum(hedges, epoch) <= allowed && tryRetry()) {
+      return true;
+    }
+    add(hedges, epoch, -1);
+    return false;
+  }
+
+  /** Returns whether a hedge would be allowed now; counts nothing. */
+  boolean hasHedgeRoom(double maxShare) {
+    long epoch = epoch();
+    return sum(hedges, epoch) < allowedHedges(epoch, maxShare)
+        && sum(retries, epoch) < allowed(epoch);
+  }
+
+  private long allowedHedges(long epoch, double maxShare) {
+    return Math.max(floor, (long) (sum(calls, epoch) * maxShare));
+  }
+
+  /** Returns the hedges counted in the current window. */
+  long hedges() {
+    return sum(hedges, epoch());
   }
 
   /** Returns whether a retry would be allowed now; counts nothing. */

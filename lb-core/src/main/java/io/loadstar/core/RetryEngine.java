@@ -189,16 +189,20 @@ final class RetryEngine {
     if (picking.usableEndpoints() < 2) {
       return "no other usable endpoint to hedge on";
     }
-    if (!budget.hasRoom()) {
-      return "the retry budget is spent";
+    if (!budget.hasHedgeRoom(hedging.maxExtraLoad())) {
+      return "the retry budget is spent, or hedges are at their share of the calls ("
+          + hedging.maxExtraLoad() * 100
+          + "%)";
     }
     return null;
   }
 
-  /** Counts a hedge against the retry budget; false if the budget has no room. */
+  /**
+   * Counts a hedge against the retry budget and the hedges' own share of the calls; false if either
+   * has no room.
+   */
   boolean chargeHedge() {
-    if (!budget.tryRetry()) {
-      budgetRefused();
+    if (!budget.tryHedge(hedging.maxExtraLoad())) {
       return false;
     }
     retries.increment();

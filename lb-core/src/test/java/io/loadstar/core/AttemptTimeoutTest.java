@@ -144,6 +144,31 @@ class AttemptTimeoutTest {
     assertThat(lb.inspect().recentLatency().attemptTimeout()).isEqualTo(Duration.ofSeconds(1));
   }
 
+  @ParameterizedTest
+  @ValueSource(longs = {0, 3 * DAY, -3 * DAY})
+  void aNewBalancer_followsItsLatencyWithinASecond_onceItHasEnoughSuccesses(long origin) {
+    FakeTicker ticker = new FakeTicker(origin);
+    ManualScheduler scheduler = new ManualScheduler(ticker);
+    LoadBalancer lb =
+        balancer(ticker, scheduler, RetryPolicy.defaults(), 3, Strategies.roundRobin());
+    succeed(lb, 10, 50 * MS);
+    scheduler.advance(Duration.ofSeconds(1), Duration.ofMillis(100));
+    assertThat(lb.inspect().recentLatency().p99()).as("10 are too few").isNull();
+    succeed(lb, 30, 50 * MS);
+    scheduler.advance(Duration.ofSeconds(1), Duration.ofMillis(100));
+    RecentLatency early = lb.inspect().recentLatency();
+    assertThat(early.samples()).isEqualTo(40);
+    assertThat(early.p99().toNanos()).isBetween(50 * MS, 60 * MS);
+    assertThat(early.attemptTimeout()).isEqualTo(early.p99().multipliedBy(4));
+
+    // From the first reading (5 s in) on, the windows as before: 10 s, then 60 s, then none.
+    scheduler.advance(Duration.ofSeconds(3), Duration.ofMillis(100));
+    assertThat(lb.inspect().recentLatency().samples()).isEqualTo(40);
+    scheduler.advance(Duration.ofSeconds(70), Duration.ofSeconds(1));
+    assertThat(lb.inspect().recentLatency().p99()).isNull();
+    assertThat(lb.inspect().recentLatency().attemptTimeout()).isEqualTo(Duration.ofSeconds(1));
+  }
+
   @Test
   void exactCounting_recordsOneSuccessInEight() {
     FakeTicker ticker = new FakeTicker(0);

@@ -442,6 +442,39 @@ class HedgingTest {
     assertThat(result(call)).isEqualTo("hedged at the p95");
   }
 
+  @ParameterizedTest
+  @ValueSource(longs = {0, 3 * DAY, -3 * DAY})
+  void anOvertakenAttempt_tellsPeakEwmaItsEndpointIsAtLeastThatSlow_andBlamesNothing(long origin) {
+    FakeTicker ticker = new FakeTicker(origin);
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(TestEndpoints.endpoints(2))
+            .strategy(Strategies.peakEwma())
+            .ticker(ticker)
+            .outlierDetection(OutlierDetectionConfig.disabled())
+            .build();
+    closeables.add(lb);
+    for (int i = 0; i < 20; i++) {
+      lb.pick(PickContext.empty()).handle().onSuccess(10 * MS); // both at about 10 ms
+    }
+    ticker.advance(Duration.ofSeconds(1));
+    io.loadstar.api.PickResult slow = lb.pick(PickContext.empty());
+    slow.handle().onOvertaken(500 * MS); // its hedge answered first, after half a second
+    Map<String, Integer> picks = TestEndpoints.pickCounts(lb, 100);
+    assertThat(picks).containsOnlyKeys(otherThan(slow.endpoint()).key());
+    assertThat(snapshot(lb, slow.endpoint()).failures()).isZero();
+    assertThat(snapshot(lb, slow.endpoint()).inFlight()).isZero();
+
+    // An attempt overtaken sooner than its endpoint's estimate says nothing new.
+    io.loadstar.api.PickResult quick = lb.pick(PickContext.empty());
+    quick.handle().onOvertaken(MS);
+    assertThat(TestEndpoints.pickCounts(lb, 100)).containsOnlyKeys(quick.endpoint().key());
+  }
+
+  private static Endpoint otherThan(Endpoint e) {
+    return TestEndpoints.endpoints(2).stream().filter(x -> !x.equals(e)).findFirst().orElseThrow();
+  }
+
   @Test
   void invalidHedging_isRefusedWithTheValueAndWhatIsAllowed() {
     assertThatThrownBy(() -> Hedging.after(Duration.ZERO))

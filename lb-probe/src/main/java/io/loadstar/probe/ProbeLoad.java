@@ -85,6 +85,15 @@ public final class ProbeLoad {
     }
   }
 
+  /**
+   * The request whose ticket {@link #started()} returned ended without an answer (its client went
+   * away before it was served, and the server dropped it): no longer in flight, and its time says
+   * nothing about the latency at its load.
+   */
+  public void abandoned(long ticket) {
+    inFlight.decrementAndGet();
+  }
+
   /** The band of a load of {@code requests} in flight (1: band 0, 2: 1, 3-4: 2, 5-8: 3, ...). */
   static int band(int requests) {
     if (requests <= 1) {
