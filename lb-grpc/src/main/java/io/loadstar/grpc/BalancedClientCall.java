@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>An attempt's outcome is reported when its call closes, as {@link StatusOutcome} says; the
  * balancer decides whether to retry, on an endpoint the RPC has not tried, after its backoff or the
- * server's pushback, within the RPC's deadline and the service's budget.
+ * server's pushback, within the RPC's deadline and the service's budget. A unary RPC marked
+ * retryable gives each attempt that another may follow the balancer's attempt timeout as its own
+ * deadline, when sooner than the RPC's; an attempt it ends is the endpoint's failure.
  *
  * <p>The caller's calls and the switch from one attempt to the next run one at a time in the call's
  * {@link SynchronizationContext}; an attempt's callbacks come from gRPC, one at a time, and only
@@ -231,6 +233,11 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     attemptListener.slot = slot;
     CallOptions options =
         callOptions.withOption(AttemptSlot.KEY, slot).withStreamTracerFactory(slot);
+    long timeout = attemptTimeoutNanos(picked);
+    if (timeout != Long.MAX_VALUE) {
+      options = options.withDeadlineAfter(timeout, TimeUnit.NANOSECONDS);
+      attemptListener.timed = true;
+    }
     Context previous = context.attach();
     ClientCall<ReqT, RespT> c;
     try {
@@ -242,6 +249,25 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
       context.detach(previous);
     }
     record.replayOnto(c);
+  }
+
+  /**
+   * The attempt's own deadline ({@link Attempt#timeoutNanos()}, the balancer's attempt timeout):
+   * for a unary RPC marked retryable that another attempt may follow, when sooner than the RPC's
+   * deadline; else {@code Long.MAX_VALUE}. A stream is never cut (its answer is not one message),
+   * and neither is an RPC that could not be repeated.
+   */
+  private long attemptTimeoutNanos(@Nullable Attempt picked) {
+    GrpcRules.Retry r = retry;
+    if (r == null
+        || picked == null
+        || !picked.isAvailable()
+        || method.getType() != MethodDescriptor.MethodType.UNARY
+        || picked.number() >= r.maxAttempts) {
+      return Long.MAX_VALUE;
+    }
+    long timeout = picked.timeoutNanos();
+    return timeout < remainingNanos() ? timeout : Long.MAX_VALUE;
   }
 
   /** The RPC can no longer be repeated: the caller's messages are let go. */
@@ -360,6 +386,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
   private final class AttemptListener extends Listener<RespT> {
     @Nullable AttemptSlot slot; // set before the attempt starts
     @Nullable ClientCall<ReqT, RespT> attemptCall;
+    boolean timed; // carries the attempt's own deadline; set before the attempt starts
     private @Nullable Metadata heldHeaders;
 
     /** The attempt's headers were written to a connection. */
@@ -426,9 +453,13 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
           !committed
               && !(commitOnSent && sent)
               && attempt.number() < (r != null ? r.maxAttempts : Integer.MAX_VALUE);
+      long remaining = remainingNanos();
+      // The attempt's own deadline passed, not the RPC's: the endpoint did not answer in time.
+      boolean timedOut =
+          timed && status.getCode() == Status.Code.DEADLINE_EXCEEDED && remaining > 0;
       RetryDecision decision =
           StatusOutcome.report(
-              attempt, status, trailers, sent, canRetry ? remainingNanos() : 0, owner.rules, r);
+              attempt, status, trailers, sent, timedOut, canRetry ? remaining : 0, owner.rules, r);
       if (!decision.isRetry()) {
         finish(history.describe(status, decision.unavailableReason()), trailers, held);
         return;

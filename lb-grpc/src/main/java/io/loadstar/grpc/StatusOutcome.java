@@ -14,8 +14,9 @@ import org.jspecify.annotations.Nullable;
  * that is neither a failure code nor retryable, is a success; a call never sent (no headers
  * written) failed with {@link CallFailure.Kind#NOT_SENT}; after it was sent, a failure code is a
  * failure and a retryable code that is not one is a refusal, both {@link
- * CallFailure.Kind#POSSIBLY_PROCESSED}. The server's {@code grpc-retry-pushback-ms} is the pause it
- * asks for (gRFC A6: negative or unparsable means do not retry).
+ * CallFailure.Kind#POSSIBLY_PROCESSED}; an attempt its own deadline (the attempt timeout) ended is
+ * a failure, retried within the RPC's deadline. The server's {@code grpc-retry-pushback-ms} is the
+ * pause it asks for (gRFC A6: negative or unparsable means do not retry).
  */
 final class StatusOutcome {
 
@@ -29,6 +30,8 @@ final class StatusOutcome {
    * Reports the attempt and returns the balancer's decision: a retry, or stop (a success stops).
    *
    * @param sent whether the attempt's headers were written to a connection
+   * @param timedOut whether the attempt's own deadline (the attempt timeout) ended it, not the
+   *     RPC's
    * @param remainingNanos the time the RPC has left if it may still be repeated, else 0
    */
   static RetryDecision report(
@@ -36,6 +39,7 @@ final class StatusOutcome {
       Status status,
       Metadata trailers,
       boolean sent,
+      boolean timedOut,
       long remainingNanos,
       GrpcRules rules,
       GrpcRules.@Nullable Retry retry) {
@@ -47,6 +51,10 @@ final class StatusOutcome {
     StatusRuntimeException error = new StatusRuntimeException(status, trailers);
     if (!sent) {
       return attempt.failed(CallFailure.notSent(error), latency, -1, remainingNanos);
+    }
+    if (timedOut) {
+      // The endpoint's failure, retried like a read timeout: the RPC is marked retryable.
+      return attempt.failed(CallFailure.possiblyProcessed(error), latency, -1, remainingNanos);
     }
     Status.Code code = status.getCode();
     long pushback = pushback(trailers);

@@ -87,7 +87,9 @@ final class GrpcBackends implements AutoCloseable {
     /** Answers {@code UNAVAILABLE} with {@code grpc-retry-pushback-ms: -1}: do not retry. */
     PUSHBACK_NEVER,
     /** Answers {@code UNAVAILABLE} with {@code grpc-retry-pushback-ms: 3000}. */
-    PUSHBACK_3S
+    PUSHBACK_3S,
+    /** Takes the call and never answers it (until the server is shut down). */
+    HUNG
   }
 
   private int port;
@@ -202,6 +204,8 @@ final class GrpcBackends implements AutoCloseable {
       case INVALID:
         out.onError(Status.INVALID_ARGUMENT.withDescription("no such item").asRuntimeException());
         return;
+      case HUNG:
+        return; // the call stays open: its client's deadline, or the server's shutdown, ends it
       case SLOW:
         timer.schedule(
             () -> {
