@@ -1,5 +1,7 @@
 package io.loadstar.httpclient5;
 
+import static java.util.Objects.requireNonNull;
+
 import io.loadstar.api.Attempt;
 import io.loadstar.api.AttemptLoop;
 import io.loadstar.api.BalancedCall;
@@ -10,9 +12,15 @@ import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.Ticker;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.apache.hc.client5.http.HttpRoute;
 import org.apache.hc.client5.http.classic.ExecChain;
+import org.apache.hc.client5.http.classic.ExecRuntime;
 import org.apache.hc.client5.http.impl.classic.RequestFailedException;
+import org.apache.hc.client5.http.protocol.HttpClientContext;
 import org.apache.hc.core5.http.ClassicHttpRequest;
 import org.apache.hc.core5.http.ClassicHttpResponse;
 import org.apache.hc.core5.http.HttpEntity;
@@ -24,8 +32,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * One classic request on the shared attempt loop: sends each attempt down the rest of the chain on
  * a route to its endpoint, and applies what only HTTP knows (repeatable entities, Retry-After,
- * which statuses fail, reading a body ahead so that an early break can be retried). Made per
- * request; used from the calling thread.
+ * which statuses fail, reading a body ahead so that an early break can be retried). An attempt of
+ * an idempotent request with a repeatable entity that has a timeout, and every attempt of a request
+ * that may be hedged, runs as a {@link ClassicExchange} that can be cut. Made per request; used
+ * from the calling thread, and from a hedge thread for a hedge.
  */
 final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOException> {
 
@@ -41,7 +51,9 @@ final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOE
   private final boolean replayable;
   private final boolean idempotent;
   private final CallAttempts attempts = new CallAttempts();
-  private @Nullable IOException lastError;
+  private volatile @Nullable IOException lastError;
+  private ClassicExchange.@Nullable Calls calls; // once an attempt runs as an exchange
+  private @Nullable Map<Attempt, ClassicExchange> hedged; // set before any attempt is sent
 
   ClassicDriver(
       HttpClientLoadBalancing.Settings settings,
@@ -63,44 +75,126 @@ final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOE
     scope.clientContext.setAttribute(CallAttempts.ATTRIBUTE, attempts);
   }
 
+  /**
+   * A request may be hedged if the policy hedges and it may be sent twice: idempotent, with a
+   * repeatable entity (or none).
+   */
+  @Override
+  public boolean hedges() {
+    boolean hedges = idempotent && replayable && policy.hedging().isEnabled();
+    if (hedges) {
+      hedged = new ConcurrentHashMap<>(4);
+      calls = ClassicExchange.Calls.of(scope);
+    }
+    return hedges;
+  }
+
+  @Override
+  public void cancel(Attempt attempt) {
+    exchange(attempt).cancel();
+  }
+
+  /**
+   * The exchange {@code attempt} runs as when it may be cut: for a request that may be hedged (made
+   * by whichever of its send and a cancel comes first), and for an idempotent request with a
+   * repeatable entity whose attempt has a timeout; else null (the request's own runtime).
+   */
+  private @Nullable ClassicExchange exchangeIfCut(Attempt attempt) {
+    Map<Attempt, ClassicExchange> h = hedged;
+    if (h != null) {
+      return exchange(attempt);
+    }
+    if (attempt.timeoutNanos() == Long.MAX_VALUE || !idempotent || !replayable) {
+      return null;
+    }
+    ClassicExchange.Calls c = calls;
+    if (c == null) {
+      c = ClassicExchange.Calls.of(scope);
+      calls = c;
+    }
+    return c.start(scope.clientContext);
+  }
+
+  private ClassicExchange exchange(Attempt attempt) {
+    return requireNonNull(hedged, "not hedged")
+        .computeIfAbsent(attempt, a -> requireNonNull(calls).start(contextOf(a)));
+  }
+
+  /**
+   * The context an attempt of a hedged request runs in: the request's for its first, a copy for the
+   * others, which may run beside it (a context is not for two exchanges at once).
+   */
+  private HttpClientContext contextOf(Attempt attempt) {
+    HttpClientContext parent = scope.clientContext;
+    if (attempt.number() == 1) {
+      return parent;
+    }
+    HttpClientContext c = new HttpClientContext(parent); // other attributes: the request's
+    c.setRequestConfig(parent.getRequestConfig());
+    c.setCookieStore(parent.getCookieStore());
+    c.setCookieSpecRegistry(parent.getCookieSpecRegistry());
+    c.setCredentialsProvider(parent.getCredentialsProvider());
+    c.setAuthSchemeRegistry(parent.getAuthSchemeRegistry());
+    c.setAuthCache(parent.getAuthCache());
+    c.setUserToken(parent.getUserToken());
+    c.setExchangeId(parent.getExchangeId());
+    return c;
+  }
+
   @Override
   public AttemptLoop.Step<ClassicHttpResponse, IOException> send(Attempt attempt)
       throws IOException {
     Endpoint endpoint = attempt.endpoint();
     Ticker ticker = settings.ticker();
     long start = ticker.nanoTime();
+    ClassicExchange exchange = exchangeIfCut(attempt);
+    ExecRuntime runtime = exchange != null ? exchange.runtime() : scope.execRuntime;
+    long timeout = idempotent && replayable ? attempt.timeoutNanos() : Long.MAX_VALUE;
     ClassicHttpResponse response = null;
     try {
       HttpRoute route = HttpRules.endpointRoute(scope.route, endpoint);
       ExecChain.Scope attemptScope =
-          new ExecChain.Scope(
-              scope.exchangeId,
-              route,
-              scope.originalRequest,
-              scope.execRuntime,
-              scope.clientContext);
+          exchange != null
+              ? exchange.scope(scope, route)
+              : new ExecChain.Scope(
+                  scope.exchangeId,
+                  route,
+                  scope.originalRequest,
+                  scope.execRuntime,
+                  scope.clientContext);
+      if (exchange != null && timeout != Long.MAX_VALUE) {
+        exchange.timeoutAfter(timeout);
+      }
       response = chain.proceed(ClassicRequestBuilder.copy(request).build(), attemptScope);
       if (replayable && idempotent && attempt.number() < policy.maxAttempts()) {
         ReadAhead.apply(response, settings.readAheadBytes(), this::handledByStatus);
       }
+      if (exchange != null && !exchange.answered()) {
+        throw new InterruptedIOException("cut as its answer arrived"); // handled as cut, below
+      }
     } catch (IOException | HttpException thrown) {
       long latency = ticker.nanoTime() - start;
-      IOException e = HttpRules.io(thrown);
+      IOException e =
+          exchange != null && exchange.timedOut()
+              ? timedOut(endpoint, timeout, thrown)
+              : HttpRules.io(thrown);
       int brokenStatus = 0;
       if (response != null) {
         brokenStatus = response.getCode();
         closeQuietly(response); // the broken body's connection is discarded
       }
-      if (scope.execRuntime.isEndpointAcquired()) {
-        scope.execRuntime.discardEndpoint(); // never reused by the next attempt's route
+      if (runtime.isEndpointAcquired()) {
+        runtime.discardEndpoint(); // never reused by the next attempt's route
       }
       if (scope.execRuntime.isExecutionAborted()) {
         attempt.cancelled(); // the caller cancelled the request: not the endpoint's fault
         throw e;
       }
       CallFailure failure = HttpRules.failure(e);
-      attempts.add(new CallAttempts.Attempt(endpoint, brokenStatus, e, latency));
-      lastError = e;
+      if (exchange == null || !exchange.isCancelled()) { // a hedge's loser is not listed
+        attempts.add(new CallAttempts.Attempt(endpoint, brokenStatus, e, latency));
+        lastError = e;
+      }
       if (!replayable) {
         attempt.failed(failure, latency, -1, 0); // reported; an entity that cannot be repeated
         throw e;
@@ -134,6 +228,21 @@ final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOE
       response.setEntity(new ReportingEntity(entity, attempt, latency));
     }
     return AttemptLoop.Step.done(response);
+  }
+
+  /** The failure of an attempt its timeout cut: a read timeout, naming the endpoint. */
+  private IOException timedOut(Endpoint endpoint, long timeoutNanos, Exception cut) {
+    SocketTimeoutException e =
+        new SocketTimeoutException(
+            "no answer from "
+                + endpoint.key()
+                + " (an endpoint of "
+                + service
+                + ") within the attempt timeout of "
+                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                + " ms");
+    e.initCause(cut);
+    return e;
   }
 
   private boolean handledByStatus(int code) {
