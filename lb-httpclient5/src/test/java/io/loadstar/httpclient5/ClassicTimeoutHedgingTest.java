@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.MockResponse;
-import okio.Buffer;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.classic.methods.HttpPost;
 import org.apache.hc.client5.http.config.ConnectionConfig;
@@ -166,7 +165,7 @@ class ClassicTimeoutHedgingTest {
       throws Exception {
     // Backend 0: headers after 600 ms. Backend 1: 80 KB at once (the read-ahead takes 64 KiB of
     // it), then a 400 ms pause, four times the attempt timeout, before the rest.
-    byte[] big = new byte[160_000];
+    String big = "x".repeat(160_000);
     HttpBackends backends =
         closeLater(
             HttpBackends.start(
@@ -178,7 +177,7 @@ class ClassicTimeoutHedgingTest {
                             .body("slow-0")
                             .build()
                         : new MockResponse.Builder()
-                            .body(new Buffer().write(big))
+                            .body(big)
                             .throttleBody(80_000, 400, TimeUnit.MILLISECONDS)
                             .build()));
     RetryPolicy fixed =
