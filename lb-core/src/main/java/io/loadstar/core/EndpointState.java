@@ -375,10 +375,19 @@ final class EndpointState extends PickGate implements EndpointView, CallHandle {
 
   @Override
   public void onOvertaken(long elapsedNanos) {
-    onCancel();
+    cancels.increment();
+    long completed = release();
+    returnTrialPermit(); // says nothing of the endpoint's health
     PeakEwmaTracker l = latency;
     if (l != null) {
       l.observeAtLeast(elapsedNanos); // it took at least that: a lower bound, not a sample
+    }
+    // The service's latency counts it at what it took so far: without it, hedging would hide the
+    // slowest attempts from the p99 that the attempt timeout follows, which would then cut a slow
+    // but working endpoint's attempts, and outlier detection would eject it.
+    LatencyDigest service = serviceLatency;
+    if (service != null && (completed & LatencyDigest.SAMPLE_MASK) == 0) {
+      service.record(elapsedNanos);
     }
   }
 

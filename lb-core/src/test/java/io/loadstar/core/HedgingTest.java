@@ -471,6 +471,25 @@ class HedgingTest {
     assertThat(TestEndpoints.pickCounts(lb, 100)).containsOnlyKeys(quick.endpoint().key());
   }
 
+  @Test
+  void overtakenAttempts_countInTheServicesLatency_atWhatTheyTookSoFar() {
+    FakeTicker ticker = new FakeTicker(-3 * DAY);
+    ManualScheduler scheduler = new ManualScheduler(ticker);
+    LoadBalancer lb = balancer(ticker, scheduler, HEDGED, 3); // round robin: every one recorded
+    for (int i = 0; i < 95; i++) {
+      lb.pick(PickContext.empty()).handle().onSuccess(10 * MS);
+    }
+    for (int i = 0; i < 5; i++) {
+      lb.pick(PickContext.empty()).handle().onOvertaken(400 * MS); // hedged, after 400 ms
+    }
+    scheduler.advance(Duration.ofSeconds(5), Duration.ofSeconds(1));
+    RecentLatency recent = lb.inspect().recentLatency();
+    assertThat(recent.samples()).isEqualTo(100);
+    assertThat(recent.p99().toNanos())
+        .as("the slowest attempts stay in the p99 the attempt timeout follows")
+        .isBetween(400 * MS, 480 * MS);
+  }
+
   private static Endpoint otherThan(Endpoint e) {
     return TestEndpoints.endpoints(2).stream().filter(x -> !x.equals(e)).findFirst().orElseThrow();
   }
