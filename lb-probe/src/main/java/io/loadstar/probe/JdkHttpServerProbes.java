@@ -24,6 +24,10 @@ import java.nio.charset.StandardCharsets;
  * <p>A request counts from the filter's start to the handler's return: a handler that answers later
  * from another thread should call {@link ProbeLoad#started()} and {@link ProbeLoad#ended} itself
  * instead.
+ *
+ * <p>Run the server with {@code -Dsun.net.httpserver.nodelay=true}: the JDK's server leaves Nagle's
+ * algorithm on unless told, and an answer written as headers then body then waits for the client's
+ * delayed ACK (about 40 ms on loopback), probes' answers included.
  */
 public final class JdkHttpServerProbes {
 
