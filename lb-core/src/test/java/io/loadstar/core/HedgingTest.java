@@ -164,6 +164,26 @@ class HedgingTest {
         });
   }
 
+  /** A hedged call whose first attempt and hedge are both out, each waiting for the test. */
+  private record Race(
+      LoadBalancer lb,
+      HandDriver driver,
+      CompletableFuture<String> call,
+      Endpoint first,
+      Endpoint hedge) {}
+
+  /** Starts a call on a fresh balancer of three, on a clock from {@code origin}, and hedges it. */
+  private Race hedgedCall(long origin) {
+    FakeTicker ticker = new FakeTicker(origin);
+    ManualScheduler scheduler = new ManualScheduler(ticker);
+    LoadBalancer lb = balancer(ticker, scheduler, HEDGED, 3);
+    HandDriver driver = new HandDriver();
+    CompletableFuture<String> call = call(lb, driver, true);
+    Endpoint first = driver.awaitInFlight(1);
+    scheduler.advance(Duration.ofMillis(20), Duration.ofMillis(1));
+    return new Race(lb, driver, call, first, driver.other(first));
+  }
+
   private static String result(CompletableFuture<String> call) throws Exception {
     return call.get(30, TimeUnit.SECONDS);
   }
@@ -221,15 +241,12 @@ class HedgingTest {
 
   @Test
   void theFirstAnswerWins_evenAfterTheHedgeWentOut() throws Exception {
-    FakeTicker ticker = new FakeTicker(-3 * DAY);
-    ManualScheduler scheduler = new ManualScheduler(ticker);
-    LoadBalancer lb = balancer(ticker, scheduler, HEDGED, 3);
-    HandDriver driver = new HandDriver();
-
-    CompletableFuture<String> call = call(lb, driver, true);
-    Endpoint first = driver.awaitInFlight(1);
-    scheduler.advance(Duration.ofMillis(20), Duration.ofMillis(1));
-    Endpoint hedge = driver.other(first);
+    Race race = hedgedCall(-3 * DAY);
+    LoadBalancer lb = race.lb();
+    HandDriver driver = race.driver();
+    CompletableFuture<String> call = race.call();
+    Endpoint first = race.first();
+    Endpoint hedge = race.hedge();
     driver.answer(first, "first");
 
     assertThat(result(call)).isEqualTo("first");
@@ -240,15 +257,12 @@ class HedgingTest {
 
   @Test
   void aFailedFirstAttempt_waitsForTheHedge() throws Exception {
-    FakeTicker ticker = new FakeTicker(0);
-    ManualScheduler scheduler = new ManualScheduler(ticker);
-    LoadBalancer lb = balancer(ticker, scheduler, HEDGED, 3);
-    HandDriver driver = new HandDriver();
-
-    CompletableFuture<String> call = call(lb, driver, true);
-    Endpoint first = driver.awaitInFlight(1);
-    scheduler.advance(Duration.ofMillis(20), Duration.ofMillis(1));
-    Endpoint hedge = driver.other(first);
+    Race race = hedgedCall(0);
+    LoadBalancer lb = race.lb();
+    HandDriver driver = race.driver();
+    CompletableFuture<String> call = race.call();
+    Endpoint first = race.first();
+    Endpoint hedge = race.hedge();
     driver.fail(first, "reset");
     assertThat(Await.until(() -> driver.inFlight.size() == 1)).isTrue();
     assertThat(call).as("the hedge is still out").isNotDone();
@@ -261,15 +275,12 @@ class HedgingTest {
 
   @Test
   void bothFail_theCallIsRetriedOnTheThirdEndpoint_withBothFailuresInTheLast() throws Exception {
-    FakeTicker ticker = new FakeTicker(3 * DAY);
-    ManualScheduler scheduler = new ManualScheduler(ticker);
-    LoadBalancer lb = balancer(ticker, scheduler, HEDGED, 3);
-    HandDriver driver = new HandDriver();
-
-    CompletableFuture<String> call = call(lb, driver, true);
-    Endpoint first = driver.awaitInFlight(1);
-    scheduler.advance(Duration.ofMillis(20), Duration.ofMillis(1));
-    Endpoint hedge = driver.other(first);
+    Race race = hedgedCall(3 * DAY);
+    LoadBalancer lb = race.lb();
+    HandDriver driver = race.driver();
+    CompletableFuture<String> call = race.call();
+    Endpoint first = race.first();
+    Endpoint hedge = race.hedge();
     driver.fail(hedge, "hedge reset");
     assertThat(Await.until(() -> driver.inFlight.size() == 1)).isTrue();
     driver.fail(first, "first reset");

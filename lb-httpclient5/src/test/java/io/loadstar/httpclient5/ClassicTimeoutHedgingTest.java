@@ -79,18 +79,9 @@ class ClassicTimeoutHedgingTest {
     return closeLater(balancing.configure(HttpClients.custom().setConnectionManager(pool)).build());
   }
 
-  /** Backends whose first {@code hung} take a minute before their headers. */
+  /** Backends whose first {@code hung} take a minute before their headers; the others answer. */
   private HttpBackends backends(int n, int hung) throws IOException {
-    return closeLater(
-        HttpBackends.start(
-            n,
-            (i, r) ->
-                i < hung
-                    ? new MockResponse.Builder()
-                        .headersDelay(60, TimeUnit.SECONDS)
-                        .body("hung-" + i)
-                        .build()
-                    : new MockResponse.Builder().body("backend-" + i).build()));
+    return closeLater(HttpBackends.start(n, HttpBackends.Handler.hungBelow(hung)));
   }
 
   private LoadBalancer hashed(HttpBackends backends, RetryPolicy policy) {

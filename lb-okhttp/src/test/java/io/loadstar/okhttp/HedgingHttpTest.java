@@ -41,19 +41,9 @@ class HedgingHttpTest extends OkHttpTestBase {
           .attemptTimeout(AttemptTimeout.none())
           .build();
 
-  /** The first {@code hung} backends take a minute for their headers; the others answer. */
+  /** Backends whose first {@code hung} take a minute before their headers; the others answer. */
   private HttpBackends backends(int n, int hung) throws IOException {
-    return closeLater(
-        HttpBackends.start(
-            n,
-            s -> {},
-            (i, r) ->
-                i < hung
-                    ? new MockResponse.Builder()
-                        .headersDelay(60, TimeUnit.SECONDS)
-                        .body("hung-" + i)
-                        .build()
-                    : new MockResponse.Builder().body("backend-" + i).build()));
+    return closeLater(HttpBackends.start(n, HttpBackends.Handler.hungBelow(hung)));
   }
 
   private LoadBalancer hashed(HttpBackends backends, RetryPolicy policy) {

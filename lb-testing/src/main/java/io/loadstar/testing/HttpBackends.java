@@ -48,6 +48,20 @@ public final class HttpBackends implements AutoCloseable {
               : new MockResponse.Builder().body("backend-" + i).build();
     }
 
+    /**
+     * Backends below {@code hung} take requests and send their answer's head ({@code hung-<index>})
+     * only after a minute, as a backend that never answers; the others answer as {@link #ok()}.
+     */
+    static Handler hungBelow(int hung) {
+      return (i, r) ->
+          i < hung
+              ? new MockResponse.Builder()
+                  .headersDelay(60, TimeUnit.SECONDS)
+                  .body("hung-" + i)
+                  .build()
+              : new MockResponse.Builder().body("backend-" + i).build();
+    }
+
     /** As {@link #ok()}, but backend {@code slow} sends its answer's head {@code millis} late. */
     static Handler slowAt(int slow, long millis) {
       return (i, r) ->
