@@ -191,7 +191,7 @@ final class RetryEngine {
     }
     if (!budget.hasHedgeRoom(hedging.maxExtraLoad())) {
       return "the retry budget is spent, or hedges are at their share of the calls ("
-          + hedging.maxExtraLoad() * 100
+          + Math.round(hedging.maxExtraLoad() * 1000) / 10.0
           + "%)";
     }
     return null;

@@ -344,7 +344,13 @@ class HedgingTest {
     assertThat(armed(one, true)).as("nowhere else to go").isFalse();
 
     RetryPolicy noBudget = HEDGED.toBuilder().budget(0, Duration.ofSeconds(10), 0).build();
-    assertThat(armed(balancer(ticker, scheduler, noBudget, 3), true)).isFalse();
+    LoadBalancer broke = balancer(ticker, scheduler, noBudget, 3);
+    assertThat(armed(broke, true)).isFalse();
+    BalancedCall asked = broke.newCall(PickContext.empty(), true);
+    Attempt out = asked.first(0);
+    assertThat(asked.hedge().reason())
+        .isEqualTo("the retry budget is spent, or hedges are at their share of the calls (5.0%)");
+    out.cancelled();
 
     RetryPolicy once = HEDGED.toBuilder().maxAttempts(1).build();
     LoadBalancer single = balancer(ticker, scheduler, once, 3);
