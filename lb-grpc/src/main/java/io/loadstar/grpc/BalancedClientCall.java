@@ -5,7 +5,6 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.Context;
-import io.grpc.Deadline;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -233,7 +232,8 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     attemptListener.slot = slot;
     CallOptions options =
         callOptions.withOption(AttemptSlot.KEY, slot).withStreamTracerFactory(slot);
-    long timeout = attemptTimeoutNanos(picked);
+    long timeout =
+        RpcDeadlines.attemptTimeoutNanos(picked, retry, method.getType(), remainingNanos());
     if (timeout != Long.MAX_VALUE) {
       options = options.withDeadlineAfter(timeout, TimeUnit.NANOSECONDS);
       attemptListener.timed = true;
@@ -249,25 +249,6 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
       context.detach(previous);
     }
     record.replayOnto(c);
-  }
-
-  /**
-   * The attempt's own deadline ({@link Attempt#timeoutNanos()}, the balancer's attempt timeout):
-   * for a unary RPC marked retryable that another attempt may follow, when sooner than the RPC's
-   * deadline; else {@code Long.MAX_VALUE}. A stream is never cut (its answer is not one message),
-   * and neither is an RPC that could not be repeated.
-   */
-  private long attemptTimeoutNanos(@Nullable Attempt picked) {
-    GrpcRules.Retry r = retry;
-    if (r == null
-        || picked == null
-        || !picked.isAvailable()
-        || method.getType() != MethodDescriptor.MethodType.UNARY
-        || picked.number() >= r.maxAttempts) {
-      return Long.MAX_VALUE;
-    }
-    long timeout = picked.timeoutNanos();
-    return timeout < remainingNanos() ? timeout : Long.MAX_VALUE;
   }
 
   /** The RPC can no longer be repeated: the caller's messages are let go. */
@@ -347,16 +328,8 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     l.onClose(status, trailers);
   }
 
-  /** The time the RPC has left: its own deadline or its context's, the earlier. */
   private long remainingNanos() {
-    Deadline deadline = callOptions.getDeadline();
-    Deadline inherited = context.getDeadline();
-    if (inherited != null && (deadline == null || inherited.isBefore(deadline))) {
-      deadline = inherited;
-    }
-    return deadline == null
-        ? Long.MAX_VALUE
-        : Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
+    return RpcDeadlines.remainingNanos(callOptions, context);
   }
 
   private static Metadata copy(Metadata headers) {
@@ -454,9 +427,7 @@ final class BalancedClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
               && !(commitOnSent && sent)
               && attempt.number() < (r != null ? r.maxAttempts : Integer.MAX_VALUE);
       long remaining = remainingNanos();
-      // The attempt's own deadline passed, not the RPC's: the endpoint did not answer in time.
-      boolean timedOut =
-          timed && status.getCode() == Status.Code.DEADLINE_EXCEEDED && remaining > 0;
+      boolean timedOut = RpcDeadlines.attemptTimedOut(timed, status, remaining);
       RetryDecision decision =
           StatusOutcome.report(
               attempt, status, trailers, sent, timedOut, canRetry ? remaining : 0, owner.rules, r);
