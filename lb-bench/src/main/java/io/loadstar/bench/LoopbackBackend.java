@@ -101,6 +101,14 @@ final class LoopbackBackend implements AutoCloseable {
     return served;
   }
 
+  /** Waits up to {@code nanos} until no request is queued or being served. */
+  synchronized void awaitIdle(long nanos) throws InterruptedException {
+    long deadline = System.nanoTime() + nanos;
+    for (long left = nanos; busy > 0 && left > 0; left = deadline - System.nanoTime()) {
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+  }
+
   /** Answers that found their client gone (a cancelled attempt, a hedge's loser). */
   long closedEarly() {
     return closedEarly.get();
@@ -171,7 +179,9 @@ final class LoopbackBackend implements AutoCloseable {
     synchronized (this) {
       next = queue.poll();
       if (next == null) {
-        busy--;
+        if (--busy == 0) {
+          notifyAll(); // idle: see awaitIdle
+        }
         return;
       }
     }

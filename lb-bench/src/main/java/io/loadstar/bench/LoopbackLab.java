@@ -10,7 +10,6 @@ import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
 import io.loadstar.probe.HttpProber;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,20 +17,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
-import okhttp3.Call;
-import okhttp3.Callback;
 import okhttp3.ConnectionPool;
 import okhttp3.Dispatcher;
 import okhttp3.OkHttpClient;
-import okhttp3.Request;
-import okhttp3.Response;
-import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 
@@ -152,6 +143,9 @@ public final class LoopbackLab {
         for (int i = 0; i < loads.length; i++) {
           long[] before = served(backends);
           row[i] = contender(contender, endpoints, port, loads[i], seconds);
+          for (LoopbackBackend b : backends) {
+            b.awaitIdle(TimeUnit.SECONDS.toNanos(30)); // cut-off work drains before the next run
+          }
           long[] after = served(backends);
           for (int k = 0; k < before.length; k++) {
             after[k] -= before[k];
@@ -209,7 +203,7 @@ public final class LoopbackLab {
               : LoopbackProxy.nginx(address, endpoints)) {
         OkHttpClient client = client(null);
         try {
-          return openLoop(client, "http://" + address.key() + "/", rate, seconds);
+          return OpenLoop.run(client, "http://" + address.key() + "/", rate, seconds);
         } finally {
           close(client);
         }
@@ -232,7 +226,7 @@ public final class LoopbackLab {
       OkHttpClient client =
           client(LoadBalancingInterceptor.builder().service("svc.lab", lb).build());
       try {
-        Result r = openLoop(client, "http://svc.lab:" + port + "/", rate, seconds);
+        Result r = OpenLoop.run(client, "http://svc.lab:" + port + "/", rate, seconds);
         RetryStats stats = lb.inspect().retryStats();
         return new Result(
             r.latencies(), r.failed(), stats.retries() - stats.hedges(), stats.hedges());
@@ -262,70 +256,6 @@ public final class LoopbackLab {
   private static void close(OkHttpClient client) {
     client.dispatcher().executorService().shutdown();
     client.connectionPool().evictAll();
-  }
-
-  /**
-   * Sends Poisson arrivals at {@code rate} per second for 2 s of warm-up and {@code seconds}
-   * measured, each due at its own time; waits for the last answers.
-   */
-  static Result openLoop(OkHttpClient client, String url, double rate, long seconds)
-      throws InterruptedException {
-    ConcurrentHistogram latencies = new ConcurrentHistogram(3);
-    AtomicInteger failed = new AtomicInteger();
-    AtomicInteger inFlight = new AtomicInteger();
-    SplittableRandom random = new SplittableRandom(42);
-    Request request = new Request.Builder().url(url).build();
-    long start = System.nanoTime();
-    long warm = start + TimeUnit.SECONDS.toNanos(2);
-    long end = warm + TimeUnit.SECONDS.toNanos(seconds);
-    for (long due = start; due - end < 0; ) {
-      long now = System.nanoTime();
-      if (due - now > 0) {
-        LockSupport.parkNanos(due - now); // pacing the open loop, in real time
-        continue;
-      }
-      long sent = due;
-      boolean measured = sent - warm >= 0;
-      inFlight.incrementAndGet();
-      client
-          .newCall(request)
-          .enqueue(
-              new Callback() {
-                @Override
-                public void onResponse(Call call, Response response) {
-                  boolean ok;
-                  try (response) {
-                    response.body().bytes();
-                    ok = response.isSuccessful();
-                  } catch (IOException e) {
-                    ok = false;
-                  }
-                  if (measured) {
-                    if (ok) {
-                      latencies.recordValue(System.nanoTime() - sent);
-                    } else {
-                      failed.incrementAndGet();
-                    }
-                  }
-                  inFlight.decrementAndGet();
-                }
-
-                @Override
-                public void onFailure(Call call, IOException e) {
-                  if (measured) {
-                    failed.incrementAndGet();
-                  }
-                  inFlight.decrementAndGet();
-                }
-              });
-      due += (long) (-Math.log(1 - random.nextDouble()) / rate * 1e9);
-    }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (inFlight.get() > 0 && System.nanoTime() - deadline < 0) {
-      Thread.sleep(10); // the last answers
-    }
-    Thread.sleep(500); // the backends' queues drain before the next run
-    return new Result(latencies, failed.get());
   }
 
   private static boolean report(Map<String, Result[]> results, double[] loads) {
