@@ -61,17 +61,7 @@ class AttemptTimeoutHttpTest extends OkHttpTestBase {
                     .callTimeout(Duration.ofSeconds(20))
                     .build());
 
-    Concurrently.Outcome outcome =
-        Concurrently.run(
-            3,
-            150,
-            i -> {
-              Request get =
-                  new Request.Builder().url("http://svc.test:" + backends.port() + "/").build();
-              try (Response r = client.newCall(get).execute()) {
-                assertThat(r.body().string()).startsWith("backend-");
-              }
-            });
+    Concurrently.Outcome outcome = getsAnsweredByLiveBackends(client, backends, 3, 150);
     assertThat(outcome.failed()).as("%s", outcome).isZero();
     EndpointSnapshot hung = snapshotOf(balancer, backends.endpoint(0));
     // Each attempt it got timed out; least request then sends it first attempts last.

@@ -164,17 +164,7 @@ class HedgingHttpTest extends OkHttpTestBase {
                 .build());
     OkHttpClient client = client(balancer);
 
-    Concurrently.Outcome outcome =
-        Concurrently.run(
-            3,
-            120,
-            i -> {
-              Request get =
-                  new Request.Builder().url("http://svc.test:" + backends.port() + "/").build();
-              try (Response r = client.newCall(get).execute()) {
-                assertThat(r.body().string()).startsWith("backend-");
-              }
-            });
+    Concurrently.Outcome outcome = getsAnsweredByLiveBackends(client, backends, 3, 120);
     assertThat(outcome.failed()).as("%s", outcome).isZero();
     assertThat(Await.until(() -> idle(balancer, backends.endpoints()))).isTrue();
     long hedges = balancer.inspect().retryStats().hedges();

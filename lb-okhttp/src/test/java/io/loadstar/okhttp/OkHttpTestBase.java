@@ -1,14 +1,20 @@
 package io.loadstar.okhttp;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
+import io.loadstar.testing.Concurrently;
+import io.loadstar.testing.HttpBackends;
 import java.util.ArrayList;
 import java.util.List;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
 import org.junit.jupiter.api.AfterEach;
 
 /**
@@ -43,6 +49,23 @@ abstract class OkHttpTestBase {
         .filter(s -> s.endpoint().key().equals(endpoint.key()))
         .findFirst()
         .orElseThrow();
+  }
+
+  /**
+   * Sends {@code count} GETs to svc.test on {@code backends}' port from {@code threads} threads,
+   * each of which must be answered by a backend that answers ({@code backend-<index>}).
+   */
+  static Concurrently.Outcome getsAnsweredByLiveBackends(
+      OkHttpClient client, HttpBackends backends, int threads, int count) throws Exception {
+    Request get = new Request.Builder().url("http://svc.test:" + backends.port() + "/").build();
+    return Concurrently.run(
+        threads,
+        count,
+        i -> {
+          try (Response r = client.newCall(get).execute()) {
+            assertThat(r.body().string()).startsWith("backend-");
+          }
+        });
   }
 
   /** A hash key whose first pick in {@code lb} (a consistent-hash balancer) is {@code target}. */
