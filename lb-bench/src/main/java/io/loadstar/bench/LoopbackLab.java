@@ -41,6 +41,10 @@ import org.jspecify.annotations.Nullable;
  * java -cp lb-bench/target/benchmarks.jar io.loadstar.bench.LoopbackLab [--seconds 10]
  *     [--loads 0.5,0.7,0.8,0.9] [--only leastRequest,haproxy,...]
  * </pre>
+ *
+ * <p>Contenders for {@code --only}: the names in {@link #CONTENDERS}, any strategy name {@code
+ * Strategies.named} knows, {@code leastRequest(N)} (N choices, 2..10) and any of them followed by
+ * {@code +hedging}.
  */
 public final class LoopbackLab {
 
@@ -214,7 +218,13 @@ public final class LoopbackLab {
     SelectionStrategy strategy =
         strategyName.equals("probing")
             ? Strategies.probing(HttpProber.create())
-            : Strategies.named(strategyName);
+            : strategyName.startsWith("leastRequest(")
+                ? Strategies.leastRequest(
+                    Integer.parseInt(
+                        strategyName.substring(
+                            "leastRequest(".length(), strategyName.length() - 1)),
+                    1.0)
+                : Strategies.named(strategyName);
     RetryPolicy policy =
         hedged ? RetryPolicy.builder().hedging(Hedging.adaptive()).build() : RetryPolicy.defaults();
     try (LoadBalancer lb =
