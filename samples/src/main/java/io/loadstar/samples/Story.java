@@ -53,9 +53,9 @@ public final class Story {
 
   /** Runs the story; exits with status 2 on bad arguments. */
   public static void main(String[] args) throws Exception {
-    Options o;
+    StoryOptions o;
     try {
-      o = Options.parse(args);
+      o = StoryOptions.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("error: " + e.getMessage());
       System.err.println(USAGE);
@@ -64,65 +64,6 @@ public final class Story {
     }
     Result r = run(o, System.out);
     System.exit(0); // the figures are the output; StoryTest asserts what they must show
-  }
-
-  /** The command line. */
-  static final class Options {
-    int seconds = 56;
-    int threads = 4;
-    String strategy = "";
-    String scenario = "all";
-    Path report = Path.of("target", "loadstar-demo.html");
-
-    static Options parse(String[] args) {
-      Options o = new Options();
-      for (int i = 0; i < args.length; i++) {
-        String a = args[i];
-        String v = i + 1 < args.length ? args[i + 1] : null;
-        if (v == null) {
-          throw new IllegalArgumentException(a + ": needs a value");
-        }
-        i++;
-        switch (a) {
-          case "--seconds":
-            o.seconds = number(a, v, 7, 3600);
-            break;
-          case "--threads":
-            o.threads = number(a, v, 1, 64);
-            break;
-          case "--strategy":
-            Strategies.named(v); // refuses an unknown name with the list of known ones
-            o.strategy = v;
-            break;
-          case "--scenario":
-            if (!List.of("all", "die", "slow", "hang", "503", "restart", "dns").contains(v)) {
-              throw new IllegalArgumentException(
-                  "--scenario: " + v + " (expected: all, die, slow, hang, 503, restart or dns)");
-            }
-            o.scenario = v;
-            break;
-          case "--report":
-            o.report = Path.of(v);
-            break;
-          default:
-            throw new IllegalArgumentException("unknown option: " + a);
-        }
-      }
-      return o;
-    }
-
-    private static int number(String option, String text, int min, int max) {
-      try {
-        int n = Integer.parseInt(text);
-        if (n >= min && n <= max) {
-          return n;
-        }
-      } catch (NumberFormatException e) {
-        // below
-      }
-      throw new IllegalArgumentException(
-          option + ": " + text + " (expected: a number in " + min + ".." + max + ")");
-    }
   }
 
   /** What happened, per client (index 0 plain, 1 Loadstar) and per second. */
@@ -144,7 +85,7 @@ public final class Story {
   /** One step of the script: at {@code second}, {@code what} happens. */
   private record Step(int second, String what, Runnable action) {}
 
-  static Result run(Options o, PrintStream out) throws Exception {
+  static Result run(StoryOptions o, PrintStream out) throws Exception {
     List<StoryBackend> backends = StoryBackend.startFour();
     int port = backends.get(0).address.getPort();
     Result result = new Result();
@@ -315,7 +256,7 @@ public final class Story {
    */
   /** The script: a step every seventh of the run, or one fault between two healthy steps. */
   private static List<Step> script(
-      Options o, List<StoryBackend> b, List<StoryBackend> listed, LoopbackDnsServer dns) {
+      StoryOptions o, List<StoryBackend> b, List<StoryBackend> listed, LoopbackDnsServer dns) {
     List<Step> all = new ArrayList<>();
     int step = o.seconds / 7;
     Runnable nothing = () -> {};

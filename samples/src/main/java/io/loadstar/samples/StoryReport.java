@@ -3,7 +3,6 @@ package io.loadstar.samples;
 import static io.loadstar.samples.Story.CLIENTS;
 import static io.loadstar.samples.StoryConsole.time;
 
-import io.loadstar.samples.Story.Options;
 import io.loadstar.samples.Story.Result;
 import java.util.List;
 import java.util.Locale;
@@ -18,7 +17,7 @@ final class StoryReport {
 
   private StoryReport() {}
 
-  static String html(Options o, Result r) {
+  static String html(StoryOptions o, Result r) {
     StringBuilder sb = new StringBuilder();
     sb.append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Loadstar demo</title>")
         .append("<style>body{font-family:sans-serif;margin:2em;max-width:1000px}")

@@ -26,7 +26,7 @@ class StoryTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     Story.Result r =
         Story.run(
-            Story.Options.parse(
+            StoryOptions.parse(
                 new String[] {"--seconds", "14", "--threads", "2", "--report", report.toString()}),
             new PrintStream(out, true, StandardCharsets.UTF_8));
     String printed = out.toString(StandardCharsets.UTF_8);
@@ -107,7 +107,7 @@ class StoryTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     Story.Result r =
         Story.run(
-            Story.Options.parse(
+            StoryOptions.parse(
                 new String[] {
                   "--seconds",
                   "9",
@@ -130,11 +130,11 @@ class StoryTest {
 
   @Test
   void badOptions_nameTheValue() {
-    assertThatThrownBy(() -> Story.Options.parse(new String[] {"--seconds", "2"}))
+    assertThatThrownBy(() -> StoryOptions.parse(new String[] {"--seconds", "2"}))
         .hasMessage("--seconds: 2 (expected: a number in 7..3600)");
-    assertThatThrownBy(() -> Story.Options.parse(new String[] {"--scenario", "fire"}))
+    assertThatThrownBy(() -> StoryOptions.parse(new String[] {"--scenario", "fire"}))
         .hasMessageStartingWith("--scenario: fire (expected: all, die");
-    assertThatThrownBy(() -> Story.Options.parse(new String[] {"--seconds"}))
+    assertThatThrownBy(() -> StoryOptions.parse(new String[] {"--seconds"}))
         .hasMessage("--seconds: needs a value");
   }
 
