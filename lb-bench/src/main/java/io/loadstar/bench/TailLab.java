@@ -1,6 +1,11 @@
 package io.loadstar.bench;
 
 import io.loadstar.api.Hedging;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.DoubleUnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The tail-latency lab, on simulated time ({@link TailSim}): prints its tables and exits with 1 if
@@ -33,8 +39,11 @@ import java.util.function.DoubleUnaryOperator;
  *
  * <pre>
  * java -cp lb-bench/target/benchmarks.jar io.loadstar.bench.TailLab [ramp] [tower] [--seed N]
- *     [--hedge-quantile Q] [--servers-keep-cancelled]
+ *     [--hedge-quantile Q] [--servers-keep-cancelled] [--report FILE]
  * </pre>
+ *
+ * <p>{@code --report} also writes the figures as a self-contained HTML page with the charts ({@link
+ * TailReport}); the demo's {@code --scenario ramp|tower} runs the same experiments with it.
  */
 public final class TailLab {
 
@@ -66,10 +75,11 @@ public final class TailLab {
 
   private TailLab() {}
 
-  /** Runs the experiments named, or all; exits with 1 if a target is missed. */
-  public static void main(String[] args) {
+  /** Runs the experiments named, or all; exits with 1 if a target is missed, 2 on bad arguments. */
+  public static void main(String[] args) throws IOException {
     List<String> which = new ArrayList<>();
     long seed = 42;
+    Path report = null;
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--seed") && i + 1 < args.length) {
         seed = Long.parseLong(args[++i]);
@@ -77,34 +87,69 @@ public final class TailLab {
         serversDropCancelled = false;
       } else if (args[i].equals("--hedge-quantile") && i + 1 < args.length) {
         hedging = Hedging.adaptive(Double.parseDouble(args[++i]), Duration.ofMillis(1));
-      } else {
+      } else if (args[i].equals("--report") && i + 1 < args.length) {
+        report = Path.of(args[++i]);
+      } else if (args[i].equals("ramp") || args[i].equals("tower")) {
         which.add(args[i]);
+      } else {
+        System.err.println(
+            "unknown argument: "
+                + args[i]
+                + " (expected: ramp, tower, --seed N, --hedge-quantile Q,"
+                + " --servers-keep-cancelled, --report FILE)");
+        System.exit(2);
       }
     }
-    if (which.isEmpty()) {
-      which = List.of("ramp", "tower");
-    }
-    List<String> missed = new ArrayList<>();
-    for (String experiment : which) {
-      switch (experiment) {
-        case "ramp":
-          missed.addAll(ramp(seed));
-          break;
-        case "tower":
-          missed.addAll(tower());
-          break;
-        default:
-          System.err.println(
-              "unknown experiment: "
-                  + experiment
-                  + " (expected: ramp, tower, --seed N, --hedge-quantile Q,"
-                  + " --servers-keep-cancelled)");
-          System.exit(2);
-      }
-    }
-    System.out.println(missed.isEmpty() ? "\nall targets met" : "\nmissed: " + missed);
+    List<String> missed =
+        run(which.isEmpty() ? List.of("ramp", "tower") : which, seed, report, System.out);
     System.exit(missed.isEmpty() ? 0 : 1);
   }
+
+  /**
+   * Runs {@code experiments} ({@code ramp}, {@code tower}) with the ramp's random {@code seed},
+   * prints their tables and targets to {@code out} and, if {@code report} is not null, writes the
+   * HTML report there; returns the targets missed.
+   *
+   * @throws IllegalArgumentException if an experiment is neither {@code ramp} nor {@code tower}
+   */
+  public static List<String> run(
+      List<String> experiments, long seed, @Nullable Path report, PrintStream out)
+      throws IOException {
+    RampResult ramp = null;
+    TowerResult tower = null;
+    List<String> missed = new ArrayList<>();
+    for (String experiment : experiments) {
+      switch (experiment) {
+        case "ramp" -> {
+          ramp = ramp(seed, out);
+          missed.addAll(ramp.missed());
+        }
+        case "tower" -> {
+          tower = tower(out);
+          missed.addAll(tower.missed());
+        }
+        default ->
+            throw new IllegalArgumentException(
+                "experiment: " + experiment + " (expected: ramp or tower)");
+      }
+    }
+    out.println(missed.isEmpty() ? "\nall targets met" : "\nmissed: " + missed);
+    if (report != null) {
+      Path dir = report.toAbsolutePath().getParent();
+      if (dir != null) {
+        Files.createDirectories(dir);
+      }
+      Files.writeString(report, TailReport.html(ramp, tower), StandardCharsets.UTF_8);
+      out.println("report: " + report.toAbsolutePath());
+    }
+    return missed;
+  }
+
+  /** The ramp's figures: per client, a step per load multiple; and the targets it missed. */
+  record RampResult(long seed, Map<String, Run> runs, List<String> targets, List<String> missed) {}
+
+  /** Tower's figures: per client, its one step; and the targets it missed. */
+  record TowerResult(Map<String, Step> steps, List<String> targets, List<String> missed) {}
 
   /** Latencies and timeouts of one step. */
   static final class Step implements TailSim.Recorder {
@@ -192,8 +237,8 @@ public final class TailLab {
     return new Run(steps, probesPerRequest, hedgesPerRequest);
   }
 
-  private static List<String> ramp(long seed) {
-    System.out.printf(
+  private static RampResult ramp(long seed, PrintStream out) {
+    out.printf(
         Locale.ROOT,
         "%n== ramp: 10 machines, nominal capacity %,.0f requests/s, antagonists on 4, 20 clients,"
             + " %d s a step, seed %d ==%n",
@@ -212,7 +257,7 @@ public final class TailLab {
       for (double m : RAMP) {
         header.append(String.format(Locale.ROOT, "%9.2fx", m));
       }
-      System.out.println("\n" + header);
+      out.println("\n" + header);
       for (Map.Entry<String, List<Step>> e : results.entrySet()) {
         StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-22s", e.getKey()));
         for (Step st : e.getValue()) {
@@ -225,24 +270,27 @@ public final class TailLab {
               };
           row.append(String.format(Locale.ROOT, metric.endsWith("ms") ? "%10.1f" : "%10.0f", v));
         }
-        System.out.println(row);
+        out.println(row);
       }
     }
-    System.out.printf(
+    out.printf(
         Locale.ROOT,
         "%nprobing sent %.2f probes per request%n",
         runs.get("probing").probesPerRequest());
     for (String s : CLIENTS) {
       if (s.endsWith(TailSim.HEDGED)) {
-        System.out.printf(
+        out.printf(
             Locale.ROOT, "%s sent %.3f hedges per request%n", s, runs.get(s).hedgesPerRequest());
       }
     }
+    List<String> targets = new ArrayList<>();
     List<String> missed = new ArrayList<>();
     int at12 = index(1.2);
     double probing = results.get("probing").get(at12).percentileMillis(0.999);
     double least = results.get("leastRequest").get(at12).percentileMillis(0.999);
     check(
+        out,
+        targets,
         missed,
         probing <= least / 2,
         String.format(
@@ -254,8 +302,13 @@ public final class TailLab {
     for (int i = 0; i < RAMP.length && RAMP[i] < 1.5; i++) {
       below += results.get("probing").get(i).timeouts;
     }
-    check(missed, below == 0, "ramp: probing has no timeout below 1.5x (" + below + ")");
-    return missed;
+    check(
+        out,
+        targets,
+        missed,
+        below == 0,
+        "ramp: probing has no timeout below 1.5x (" + below + ")");
+    return new RampResult(seed, runs, targets, missed);
   }
 
   private static int index(double multiple) {
@@ -268,6 +321,16 @@ public final class TailLab {
   }
 
   static final long[] TOWER_LATENCIES = {1, 10, 10, 10, 10, 100, 100, 100, 100, 1000};
+
+  /** The p99 / p99.9 tower published for its balancers, beside ours of the same kind. */
+  static final Map<String, String> PUBLISHED =
+      Map.of(
+          "peakEwma",
+          "96 / 105",
+          "leastRequest",
+          "98 / 857 (least loaded)",
+          "roundRobin",
+          "906 / 988");
 
   /** Tower's mix for one strategy: 50 callers in a closed loop, 50,000 requests. */
   static Step tower(String strategy, long seed) {
@@ -316,10 +379,10 @@ public final class TailLab {
     return step;
   }
 
-  private static List<String> tower() {
-    System.out.println(
+  private static TowerResult tower(PrintStream out) {
+    out.println(
         "\n== tower: endpoints at 1, 10 x4, 100 x4, 1,000 ms; 50 callers; 50,000 requests ==");
-    System.out.printf(
+    out.printf(
         Locale.ROOT,
         "%-22s%10s%10s%10s%12s%10s   %s%n",
         "",
@@ -329,19 +392,11 @@ public final class TailLab {
         "to the 1 s",
         "hedges",
         "tower's published p99 / p99.9");
-    Map<String, String> published =
-        Map.of(
-            "peakEwma",
-            "96 / 105",
-            "leastRequest",
-            "98 / 857 (least loaded)",
-            "roundRobin",
-            "906 / 988");
     Map<String, Step> results = new LinkedHashMap<>();
     for (String s : CLIENTS) {
       Step st = tower(s, 7);
       results.put(s, st);
-      System.out.printf(
+      out.printf(
           Locale.ROOT,
           "%-22s%10.1f%10.1f%10.1f%12d%10d   %s%n",
           s,
@@ -350,25 +405,31 @@ public final class TailLab {
           st.percentileMillis(0.999),
           st.served[TOWER_LATENCIES.length - 1],
           st.hedges,
-          published.getOrDefault(s, ""));
+          PUBLISHED.getOrDefault(s, ""));
     }
+    List<String> targets = new ArrayList<>();
     List<String> missed = new ArrayList<>();
     double best =
         Math.min(
             results.get("probing" + TailSim.HEDGED).percentileMillis(0.999),
             results.get("peakEwma" + TailSim.HEDGED).percentileMillis(0.999));
     check(
+        out,
+        targets,
         missed,
         best <= 105,
         String.format(
             Locale.ROOT,
             "tower: p99.9 %.1f ms <= 105 ms with probing or peak EWMA plus hedging",
             best));
-    return missed;
+    return new TowerResult(results, targets, missed);
   }
 
-  private static void check(List<String> missed, boolean met, String target) {
-    System.out.println((met ? "  met:    " : "  MISSED: ") + target);
+  private static void check(
+      PrintStream out, List<String> targets, List<String> missed, boolean met, String target) {
+    String line = (met ? "met: " : "MISSED: ") + target;
+    out.println("  " + line);
+    targets.add(line);
     if (!met) {
       missed.add(target);
     }

@@ -1,6 +1,7 @@
 package io.loadstar.samples;
 
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.bench.TailLab;
 import io.loadstar.core.HealthCheckConfig;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
@@ -30,14 +31,19 @@ import org.xbill.DNS.Record;
  * takes each down in turn, and DNS adds a fourth. Loadstar runs with the README's defaults. A live
  * table every second, a summary at the end, and an HTML report with the charts.
  *
+ * <p>The scenarios {@code ramp} and {@code tower} run the tail-latency lab's experiments instead
+ * (lb-bench's {@link TailLab}: Prequal's load ramp and tower's latency mix, every strategy alone
+ * and with hedging, on simulated time, in about 10 and 4 s), print their tables and write their
+ * report.
+ *
  * <pre>
  * usage: Story [--seconds N] [--threads N] [--strategy NAME]
- *              [--scenario all|die|slow|hang|503|restart|dns]
+ *              [--scenario all|die|slow|hang|503|restart|dns|ramp|tower]
  *              [--report FILE]
  *   --seconds  how long the story runs (default 56: 7 steps of 8 s)
  *   --threads  callers per client (default 4)
  *   --strategy a strategy other than the default least request
- *   --scenario one fault only, between a healthy step and a recovery step
+ *   --scenario one fault only, between a healthy step and a recovery step; or a lab experiment
  *   --report   where the HTML report goes (default target/loadstar-demo.html)
  * </pre>
  */
@@ -45,7 +51,7 @@ public final class Story {
 
   static final String USAGE =
       "usage: Story [--seconds N] [--threads N] [--strategy NAME]"
-          + " [--scenario all|die|slow|hang|503|restart|dns] [--report FILE]";
+          + " [--scenario all|die|slow|hang|503|restart|dns|ramp|tower] [--report FILE]";
   static final String HOST = "demo.svc.test";
   static final String[] CLIENTS = {"plain", "loadstar"};
 
@@ -62,8 +68,25 @@ public final class Story {
       System.exit(2);
       return;
     }
-    Result r = run(o, System.out);
+    if (o.lab()) {
+      runLab(o, System.out);
+    } else {
+      run(o, System.out);
+    }
     System.exit(0); // the figures are the output; StoryTest asserts what they must show
+  }
+
+  /**
+   * Runs the lab experiment the scenario names, with the lab's seed, and writes its report; returns
+   * the lab's targets it missed (printed too: the demo shows them and exits 0 all the same).
+   */
+  static List<String> runLab(StoryOptions o, PrintStream out) throws IOException {
+    out.println(
+        "Loadstar tail-latency lab, "
+            + o.scenario
+            + ": Loadstar's balancers and retry engine on simulated time, every strategy alone"
+            + " and with hedging (lb-bench's TailLab; lb-bench/README.md explains the figures)");
+    return TailLab.run(List.of(o.scenario), 42, o.report, out);
   }
 
   /** What happened, per client (index 0 plain, 1 Loadstar) and per second. */

@@ -2,7 +2,9 @@ package io.loadstar.samples;
 
 import io.loadstar.core.Strategies;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /** The demo's command line (see {@link Story}). */
 final class StoryOptions {
@@ -14,6 +16,7 @@ final class StoryOptions {
 
   static StoryOptions parse(String[] args) {
     StoryOptions o = new StoryOptions();
+    Set<String> given = new HashSet<>();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       String v = i + 1 < args.length ? args[i + 1] : null;
@@ -33,9 +36,12 @@ final class StoryOptions {
           o.strategy = v;
           break;
         case "--scenario":
-          if (!List.of("all", "die", "slow", "hang", "503", "restart", "dns").contains(v)) {
+          if (!List.of("all", "die", "slow", "hang", "503", "restart", "dns", "ramp", "tower")
+              .contains(v)) {
             throw new IllegalArgumentException(
-                "--scenario: " + v + " (expected: all, die, slow, hang, 503, restart or dns)");
+                "--scenario: "
+                    + v
+                    + " (expected: all, die, slow, hang, 503, restart, dns, ramp or tower)");
           }
           o.scenario = v;
           break;
@@ -45,8 +51,26 @@ final class StoryOptions {
         default:
           throw new IllegalArgumentException("unknown option: " + a);
       }
+      given.add(a);
+    }
+    if (o.lab()) {
+      for (String option : List.of("--seconds", "--threads", "--strategy")) {
+        if (given.contains(option)) {
+          throw new IllegalArgumentException(
+              option
+                  + ": does not apply to --scenario "
+                  + o.scenario
+                  + " (the lab runs every strategy, alone and with hedging, for a fixed load on"
+                  + " simulated time)");
+        }
+      }
     }
     return o;
+  }
+
+  /** Whether the scenario is one of the tail-latency lab's experiments (ramp, tower). */
+  boolean lab() {
+    return scenario.equals("ramp") || scenario.equals("tower");
   }
 
   private static int number(String option, String text, int min, int max) {

@@ -9,9 +9,14 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,30 +56,10 @@ class StoryTest {
     assertThat(html).contains("\"failed\":[[" + failedPlain + "],[" + failedLoadstar + "]]");
 
     // Rendered by a real browser: the page's script draws the charts from those figures.
-    File chromium = new File("/usr/bin/chromium");
-    if (!chromium.canExecute()) {
-      System.out.println(
-          "chromium is not installed (Debian: apt-get install -y chromium): the"
-              + " report was checked as text only");
+    String dom = render(report);
+    if (dom == null) {
       return;
     }
-    Process p =
-        new ProcessBuilder(
-                chromium.getPath(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--user-data-dir=" + dir.resolve("chromium-profile"),
-                "--dump-dom",
-                report.toUri().toString())
-            .redirectError(ProcessBuilder.Redirect.DISCARD)
-            .start();
-    String dom = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     // Requests, failures and p99 per second, one line per client each.
     assertThat(count(dom, "<polyline data-series=\"[^\"]+\"")).as("lines drawn").isEqualTo(6);
     assertThat(dom)
@@ -126,6 +111,130 @@ class StoryTest {
     // plain client, on pooled connections, may never have sent anything there).
     assertThat(r.failed[1]).as("Loadstar's failed requests; %s", printed).isZero();
     assertThat(r.retries).as("attempts given up on the hung backend; %s", printed).isPositive();
+  }
+
+  @Test
+  void towerScenario_runsTheLabsExperiment_andItsReportDrawsEveryClientsFigures() throws Exception {
+    Path report = dir.resolve("tower.html");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    List<String> missed =
+        Story.runLab(
+            StoryOptions.parse(new String[] {"--scenario", "tower", "--report", report.toString()}),
+            new PrintStream(out, true, StandardCharsets.UTF_8));
+    String printed = out.toString(StandardCharsets.UTF_8);
+    // Every client's row: p50, p99, p99.9, requests to the 1 s endpoint, hedges.
+    Map<String, String[]> rows = new LinkedHashMap<>();
+    Matcher row =
+        Pattern.compile(
+                "(?m)^(\\w+(?:\\+hedging)?) +([\\d.]+) +([\\d.]+) +([\\d.]+) +(\\d+) +(\\d+)")
+            .matcher(printed);
+    while (row.find()) {
+      rows.put(row.group(1), new String[] {row.group(2), row.group(3), row.group(4)});
+    }
+    assertThat(rows.keySet())
+        .as(printed)
+        .containsExactly(
+            "roundRobin",
+            "leastRequest",
+            "peakEwma",
+            "probing",
+            "roundRobin+hedging",
+            "leastRequest+hedging",
+            "peakEwma+hedging",
+            "probing+hedging");
+    // Round robin sends a tenth of the calls to the 1 s endpoint: its p99 is that endpoint's.
+    assertThat(rows.get("roundRobin")[1]).isEqualTo("1000.0");
+    assertThat(printed).contains("report: " + report.toAbsolutePath());
+    assertThat(missed).allMatch(t -> t.startsWith("tower:"));
+    String html = Files.readString(report);
+    assertThat(html).doesNotContain("src=", "href=", "<link").contains("id=\"data\"");
+
+    String dom = render(report);
+    if (dom == null) {
+      return;
+    }
+    // A bar per client and percentile, each the figure the console printed.
+    assertThat(count(dom, "<rect data-bar=")).isEqualTo(3 * rows.size());
+    for (Map.Entry<String, String[]> e : rows.entrySet()) {
+      String[] p = e.getValue();
+      assertThat(dom)
+          .contains("data-bar=\"p50 " + e.getKey() + " " + number(p[0]) + "\"")
+          .contains("data-bar=\"p99 " + e.getKey() + " " + number(p[1]) + "\"")
+          .contains("data-bar=\"p99.9 " + e.getKey() + " " + number(p[2]) + "\"");
+    }
+  }
+
+  @Test
+  void rampScenario_drawsEachClientsP99AndP999PerLoadStep() throws Exception {
+    Path report = dir.resolve("ramp.html");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    Story.runLab(
+        StoryOptions.parse(new String[] {"--scenario", "ramp", "--report", report.toString()}),
+        new PrintStream(out, true, StandardCharsets.UTF_8));
+    String printed = out.toString(StandardCharsets.UTF_8);
+    assertThat(printed).contains("== ramp: 10 machines", "p99.9 ms", "max in flight");
+    // The console's p99 row of least request, step by step, is the line the page draws.
+    Matcher p99 =
+        Pattern.compile("(?s)\\np99 ms .*?\\nleastRequest +([\\d. ]+)\\n").matcher(printed);
+    assertThat(p99.find()).as(printed).isTrue();
+    String values =
+        Arrays.stream(p99.group(1).trim().split(" +"))
+            .map(StoryTest::number)
+            .collect(Collectors.joining(","));
+    assertThat(values.split(",")).hasSize(7); // 0.8x to 1.74x
+
+    String dom = render(report);
+    if (dom == null) {
+      return;
+    }
+    assertThat(count(dom, "<polyline data-series=\"p99 ")).isEqualTo(8);
+    assertThat(count(dom, "<polyline data-series=\"p99.9 ")).isEqualTo(8);
+    assertThat(dom).contains("data-series=\"p99 leastRequest\" data-values=\"" + values + "\"");
+  }
+
+  @Test
+  void labScenarios_refuseTheStorysOptions() {
+    assertThatThrownBy(
+            () ->
+                StoryOptions.parse(new String[] {"--scenario", "tower", "--strategy", "peakEwma"}))
+        .hasMessageStartingWith("--strategy: does not apply to --scenario tower");
+    assertThatThrownBy(
+            () -> StoryOptions.parse(new String[] {"--seconds", "20", "--scenario", "ramp"}))
+        .hasMessageStartingWith("--seconds: does not apply to --scenario ramp");
+  }
+
+  /** The report's DOM once its script ran in headless chromium; null (said why) without one. */
+  private String render(Path report) throws Exception {
+    File chromium = new File("/usr/bin/chromium");
+    if (!chromium.canExecute()) {
+      System.out.println(
+          "chromium is not installed (Debian: apt-get install -y chromium): the"
+              + " report was checked as text only");
+      return null;
+    }
+    Process p =
+        new ProcessBuilder(
+                chromium.getPath(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--user-data-dir=" + dir.resolve("chromium-profile"),
+                "--dump-dom",
+                report.toUri().toString())
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    String dom = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return dom;
+  }
+
+  /** A figure as the page's script writes it: JavaScript drops a trailing ".0". */
+  private static String number(String printed) {
+    return printed.endsWith(".0") ? printed.substring(0, printed.length() - 2) : printed;
   }
 
   @Test
