@@ -53,14 +53,17 @@ final class ProbePool {
   /** One endpoint's answer, and how many picks it has served. */
   static final class Answer {
     final EndpointView view;
+
+    /** The others' requests in flight: the count the endpoint answered, less this balancer's. */
     final int requestsInFlight;
+
     final long latencyNanos;
     final long receivedNanos;
     final AtomicInteger uses = new AtomicInteger();
 
-    Answer(EndpointView view, ProbeResult result, long receivedNanos) {
+    Answer(EndpointView view, ProbeResult result, long receivedNanos, int own) {
       this.view = view;
-      this.requestsInFlight = result.requestsInFlight();
+      this.requestsInFlight = Math.max(0, result.requestsInFlight() - own);
       this.latencyNanos = result.latencyNanos();
       this.receivedNanos = receivedNanos;
     }
@@ -235,6 +238,7 @@ final class ProbePool {
   }
 
   private void probe(EndpointView view) {
+    int ownAtSend = view.inFlight();
     outstanding.incrementAndGet();
     sent.increment();
     CompletableFuture<ProbeResult> answer;
@@ -254,7 +258,11 @@ final class ProbePool {
           earliestRefill = ticker.nanoTime(); // picks may ask for the next refill at once
           if (result != null) {
             failedAt.remove(view);
-            put(new Answer(view, result, ticker.nanoTime()));
+            // The count the endpoint answered includes this balancer's own calls there, which a
+            // pick counts exactly as they are then: the answer keeps the others'. Which of its
+            // own calls the endpoint counted is not known; those out at either end are.
+            int own = Math.max(ownAtSend, view.inFlight());
+            put(new Answer(view, result, ticker.nanoTime(), own));
             if (failedInARow.getAndSet(0) >= FAILING_AFTER) {
               logger.info("[{}] probing: {} answered; picking by probes", service, view.endpoint());
             }

@@ -23,6 +23,13 @@ import java.util.Map;
  * does without a responder. A pick allocates nothing: the per-thread scratch array is made once per
  * thread, and the answers are read in place. A pick that finds the pool short asks for a refill,
  * which runs on the worker threads.
+ *
+ * An endpoint's answer counts this balancer's own calls there too, and those are known exactly and
+ * at once: the pool keeps the others' count (the answer's, less the own calls out when the probe
+ * went or came back) and a pick adds the own calls out now. Without that, the endpoint a call has
+ * just gone to is probed (its answer was used) while that call is out, answers one request more
+ * than it will have once the call ends, and looks hot to the next pick: a lone caller would be
+ * turned away from its fastest endpoint every other call.
  */
 /** Prequal's probing: hot-cold selection over asynchronously probed load. Immutable. */
 final class ProbingStrategy extends BuiltinStrategy {
@@ -108,7 +115,7 @@ final class ProbingStrategy extends BuiltinStrategy {
           continue; // another tier's, gone, ejected, or tried by this call
         }
         slots[k] = i;
-        slots[size + k] = a.requestsInFlight;
+        slots[size + k] = a.requestsInFlight + a.view.inFlight(); // the others', and ours now
         k++;
       }
       if (fresh < Math.min(size, views.length)) {

@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -138,6 +139,90 @@ class ProbingStrategyTest {
     // Each answer serves at most 2 picks, and its endpoint is probed again at its last use: at
     // most a probe a pick (and the first pool's), rate-limited besides.
     assertThat(prober.total()).isBetween(100, 310 + 16);
+  }
+
+  /**
+   * A lone caller's calls, one at a time, with probes that reach the endpoints while a call is out
+   * (as the probe of the endpoint a call has just used up the answer of does): each endpoint
+   * answers its requests in flight, this balancer's own among them. {@code others[i]}: endpoint i's
+   * requests from other clients. Returns the picks per endpoint after the first 20.
+   */
+  private static Map<Endpoint, Integer> loneCaller(
+      LoadBalancer lb,
+      PendingProbes probes,
+      FakeTicker ticker,
+      List<Endpoint> e,
+      int[] others,
+      int calls) {
+    long[] latency = {MS, 5 * MS, 10 * MS};
+    Map<Endpoint, Integer> open = new HashMap<>();
+    Map<Endpoint, Integer> counts = new HashMap<>();
+    for (int n = 0; n < calls; n++) {
+      ticker.advance(Duration.ofMillis(10)); // a call every 10 ms: answers age out in 10 calls
+      PickResult r = lb.pick(PickContext.empty());
+      Endpoint picked = r.endpoint();
+      open.merge(picked, 1, Integer::sum);
+      Function<Endpoint, ProbeResult> load =
+          endpoint -> {
+            int i = e.indexOf(endpoint);
+            return new ProbeResult(open.getOrDefault(endpoint, 0) + others[i], latency[i]);
+          };
+      if (n >= 20) {
+        probes.answerAll(load); // while the call is out
+        counts.merge(picked, 1, Integer::sum);
+      }
+      r.handle().onSuccess(latency[e.indexOf(picked)]);
+      open.merge(picked, -1, Integer::sum);
+      if (n < 20) {
+        probes.answerAll(load); // the first answers come with nothing out: all alike
+      }
+    }
+    return counts;
+  }
+
+  /** Probes answered when the test says, with the load the endpoint has then. */
+  static final class PendingProbes implements Prober {
+    private final List<Map.Entry<Endpoint, CompletableFuture<ProbeResult>>> pending =
+        new ArrayList<>();
+
+    @Override
+    public CompletionStage<ProbeResult> probe(Endpoint endpoint) {
+      CompletableFuture<ProbeResult> answer = new CompletableFuture<>();
+      synchronized (pending) {
+        pending.add(Map.entry(endpoint, answer));
+      }
+      return answer;
+    }
+
+    void answerAll(Function<Endpoint, ProbeResult> load) {
+      List<Map.Entry<Endpoint, CompletableFuture<ProbeResult>>> due;
+      synchronized (pending) {
+        due = new ArrayList<>(pending);
+        pending.clear();
+      }
+      due.forEach(p -> p.getValue().complete(load.apply(p.getKey())));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {0, 4 * DAY, -4 * DAY})
+  void anAnswer_countsTheBalancersOwnCallsAsTheyAreAtThePick(long origin) {
+    FakeTicker ticker = new FakeTicker(origin);
+    List<Endpoint> e = endpoints(3);
+    PendingProbes probes = new PendingProbes();
+    LoadBalancer lb = balancer(e, config(probes).build(), ticker, false);
+
+    // Alone, the caller's own call is the only load an endpoint answers; it has ended by the
+    // next pick, so the fastest endpoint stays cold and gets the calls, but for a least-request
+    // pick when the others' answers have aged out (one in 10 or so). Had the answer's count been
+    // taken as it came, the fastest would turn hot whenever the others' were probed anew (82).
+    Map<Endpoint, Integer> alone = loneCaller(lb, probes, ticker, e, new int[3], 120);
+    assertThat(alone.getOrDefault(e.get(0), 0)).as("%s", alone).isGreaterThanOrEqualTo(90);
+
+    // The others' calls still count: the fastest endpoint busy with 3 of theirs is hot.
+    Map<Endpoint, Integer> busy = loneCaller(lb, probes, ticker, e, new int[] {3, 0, 0}, 120);
+    assertThat(busy.getOrDefault(e.get(0), 0)).as("%s", busy).isLessThanOrEqualTo(5);
+    assertThat(busy.getOrDefault(e.get(1), 0)).as("%s", busy).isGreaterThanOrEqualTo(90);
   }
 
   @Test
