@@ -171,6 +171,16 @@ class ProbingEndToEndTest {
             .build();
     resources.add(lb);
     HttpClient client = HttpClient.newHttpClient();
+    // Each server has served a few requests first, as servers in service have: a server's first
+    // requests take longer (its code is cold), and one whose only measure is such a request looks
+    // slower than it is until it serves again.
+    for (Endpoint e : endpoints) {
+      for (int i = 0; i < 10; i++) {
+        client.send(
+            HttpRequest.newBuilder(URI.create("http://" + e.key() + "/x")).build(),
+            HttpResponse.BodyHandlers.ofString());
+      }
+    }
     Map<Endpoint, Integer> counts = new HashMap<>();
     // Calls one at a time: every server is idle, and what tells them apart is their latency.
     for (int i = 0; i < 60; i++) {
