@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.ProbeResult;
 import io.loadstar.api.Ticker;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -20,6 +21,14 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * each). A probe reports the band a new request would fall in; a band with no request yet borrows
  * from the nearest band that has some, the busier one first below, then above.
  *
+ * <p>An idle server's estimate fades once it is older than {@link #LATENCY_MAX_AGE} (1 s): it
+ * halves for every further second without a request ending at that load. Otherwise a server whose
+ * last requests were slow (its first ones, say, while its code was cold) would report them for as
+ * long as clients, believing it, send it nothing, and never be measured again; as the estimate
+ * fades, the server gets a request and reports what it takes now (the first request to end after
+ * that age starts the average over). A busy server keeps its estimate: its requests in flight say
+ * more than its age.
+ *
  * <p>Thread-safe and lock-free; {@link #started()} and {@link #ended(long)} allocate nothing.
  */
 public final class ProbeLoad {
@@ -30,12 +39,19 @@ public final class ProbeLoad {
   /** The content type of {@link #answer()}. */
   public static final String CONTENT_TYPE = "text/plain; charset=utf-8";
 
+  /** How long an idle server's latency estimate holds before it fades (halves each such period). */
+  public static final Duration LATENCY_MAX_AGE = Duration.ofSeconds(1);
+
+  private static final long MAX_AGE_NANOS = LATENCY_MAX_AGE.toNanos();
+  private static final double LN2 = Math.log(2);
+
   private static final int BANDS = 16;
   private static final long BAND_MASK = BANDS - 1;
 
   private final Ticker ticker;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicLongArray latency = new AtomicLongArray(BANDS); // nanoseconds; 0: none yet
+  private final AtomicLongArray updatedAt = new AtomicLongArray(BANDS); // when, on the ticker
   // Until the first request ends: when the first one started (0: none started), so that a server
   // whose first requests hang reports how long they have waited, not "no latency".
   private volatile boolean measured;
@@ -71,15 +87,19 @@ public final class ProbeLoad {
   /** The request whose ticket {@link #started()} returned has been answered. */
   public void ended(long ticket) {
     inFlight.decrementAndGet();
-    long took = Math.max(0, ticker.nanoTime() - (ticket & ~BAND_MASK));
+    long now = ticker.nanoTime();
+    long took = Math.max(0, now - (ticket & ~BAND_MASK));
     int band = (int) (ticket & BAND_MASK); // the load it arrived at
     if (!measured) {
       measured = true;
     }
     while (true) {
       long old = latency.get(band);
-      long next = old == 0 ? Math.max(1, took) : old + (took - old) / 8;
+      // An estimate older than MAX_AGE says what the server did long ago: the new one starts over.
+      boolean stale = old != 0 && now - updatedAt.get(band) > MAX_AGE_NANOS;
+      long next = old == 0 || stale ? Math.max(1, took) : old + (took - old) / 8;
       if (latency.compareAndSet(band, old, Math.max(1, next))) {
+        updatedAt.set(band, now);
         return;
       }
     }
@@ -109,8 +129,9 @@ public final class ProbeLoad {
 
   /**
    * Returns the latency expected for a request arriving now, in nanoseconds: the recent latency at
-   * the load it would make; before any request ended, how long the first has been waiting (0 if
-   * none is in flight).
+   * the load it would make (fading while the server is idle and the estimate older than {@link
+   * #LATENCY_MAX_AGE}); before any request ended, how long the first has been waiting (0 if none is
+   * in flight).
    */
   public long expectedLatencyNanos() {
     long since = firstStart.get();
@@ -118,24 +139,39 @@ public final class ProbeLoad {
       // Nothing has ended yet: a request arriving now waits at least as long as the first has.
       return since == 0 || requestsInFlight() == 0 ? 0 : Math.max(0, ticker.nanoTime() - since);
     }
-    int band = band(requestsInFlight() + 1);
-    long own = latency.get(band);
-    if (own != 0) {
-      return own;
+    int inFlightNow = requestsInFlight();
+    int band = nearestMeasured(band(inFlightNow + 1));
+    if (band < 0) {
+      return 0;
+    }
+    long estimate = latency.get(band);
+    long age = ticker.nanoTime() - updatedAt.get(band);
+    if (inFlightNow > 0 || age <= MAX_AGE_NANOS) {
+      return estimate;
+    }
+    // Idle, and measured long ago: the estimate halves each further MAX_AGE.
+    return Math.max(1, (long) (estimate * Math.exp(-LN2 * (age - MAX_AGE_NANOS) / MAX_AGE_NANOS)));
+  }
+
+  /**
+   * The band whose estimate answers for {@code band}: itself, else the nearest with one, below
+   * first, then above; -1 if none has one.
+   */
+  private int nearestMeasured(int band) {
+    if (latency.get(band) != 0) {
+      return band;
     }
     for (int b = band - 1; b >= 0; b--) {
-      long l = latency.get(b);
-      if (l != 0) {
-        return l;
+      if (latency.get(b) != 0) {
+        return b;
       }
     }
     for (int b = band + 1; b < BANDS; b++) {
-      long l = latency.get(b);
-      if (l != 0) {
-        return l;
+      if (latency.get(b) != 0) {
+        return b;
       }
     }
-    return 0;
+    return -1;
   }
 
   /** Returns what a probe is told now. */

@@ -52,6 +52,38 @@ class ProbeLoadTest {
     assertThat(ProbeLoad.parse(load.answer())).isEqualTo(load.read());
   }
 
+  @ParameterizedTest
+  @MethodSource("io.loadstar.testing.FakeTicker#origins")
+  void anIdleServersOldEstimate_fades_andItsNextRequestStartsItOver(long origin) {
+    FakeTicker ticker = new FakeTicker(origin);
+    ProbeLoad load = ProbeLoad.create(ticker);
+    long cold = load.started(); // its code is cold: 48 ms
+    ticker.advance(Duration.ofMillis(48));
+    load.ended(cold);
+
+    // Idle: the estimate holds for a second, then halves each further second.
+    ticker.advance(Duration.ofMillis(1000));
+    assertThat(load.read().latencyNanos()).isBetween(48_000_000L, 48_000_016L);
+    ticker.advance(Duration.ofMillis(1000));
+    assertThat(load.read().latencyNanos()).isBetween(23_999_000L, 24_001_000L);
+    ticker.advance(Duration.ofMillis(1000));
+    assertThat(load.read().latencyNanos()).isBetween(11_999_000L, 12_001_000L);
+
+    // Busy, it reports its estimate whatever its age: what is in flight says more.
+    long busy = load.started();
+    assertThat(load.read().latencyNanos()).isBetween(48_000_000L, 48_000_016L);
+
+    // That request takes 2 ms: the old estimate is not averaged in, the new one starts over.
+    ticker.advance(Duration.ofMillis(2));
+    load.ended(busy);
+    assertThat(load.read().latencyNanos()).isBetween(2_000_000L, 2_000_016L);
+    // And is averaged as usual while fresh (weight 1/8).
+    long next = load.started();
+    ticker.advance(Duration.ofMillis(10));
+    load.ended(next);
+    assertThat(load.read().latencyNanos()).isBetween(3_000_000L, 3_000_016L);
+  }
+
   @Test
   void beforeAnyRequestEnded_aProbeIsToldHowLongTheFirstHasWaited() {
     FakeTicker ticker = new FakeTicker(-5);
