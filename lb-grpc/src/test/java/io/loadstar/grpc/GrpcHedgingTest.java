@@ -144,16 +144,11 @@ class GrpcHedgingTest extends GrpcTestBase {
     ManagedChannel channel = channel(lb);
 
     // Put is not idempotent: its one attempt waits for the RPC's deadline.
-    assertThatThrownBy(
-            () ->
-                ClientCalls.blockingUnaryCall(
-                    channel,
-                    GrpcBackends.PUT,
-                    firstOn(lb, backends.endpoint(0)).withDeadlineAfter(300, TimeUnit.MILLISECONDS),
-                    "x"))
-        .isInstanceOfSatisfying(
-            StatusRuntimeException.class,
-            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    assertFails(
+        channel,
+        GrpcBackends.PUT,
+        firstOn(lb, backends.endpoint(0)).withDeadlineAfter(300, TimeUnit.MILLISECONDS),
+        Status.Code.DEADLINE_EXCEEDED);
     assertThat(backends.total()).as("one attempt").isEqualTo(1);
     assertThat(lb.inspect().retryStats().hedges()).isZero();
   }
@@ -212,16 +207,11 @@ class GrpcHedgingTest extends GrpcTestBase {
 
     // The hedge fails at once while the first waits, and would allow a retry; the RPC's deadline
     // then ends the first: the RPC fails with its deadline, no third attempt sent past it.
-    assertThatThrownBy(
-            () ->
-                ClientCalls.blockingUnaryCall(
-                    channel,
-                    GrpcBackends.GET,
-                    firstOn(lb, backends.endpoint(0)).withDeadlineAfter(500, TimeUnit.MILLISECONDS),
-                    "x"))
-        .isInstanceOfSatisfying(
-            StatusRuntimeException.class,
-            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    assertFails(
+        channel,
+        GrpcBackends.GET,
+        firstOn(lb, backends.endpoint(0)).withDeadlineAfter(500, TimeUnit.MILLISECONDS),
+        Status.Code.DEADLINE_EXCEEDED);
     assertThat(backends.counts()[0]).isEqualTo(1);
     assertThat(backends.total()).as("the first attempt and its hedge only").isEqualTo(2);
     assertThat(lb.inspect().retryStats().hedges()).isEqualTo(1);

@@ -1,10 +1,15 @@
 package io.loadstar.grpc;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
@@ -82,6 +87,20 @@ abstract class GrpcTestBase {
       Channel channel, MethodDescriptor<String, String> method, CallOptions options) {
     return ClientCalls.blockingUnaryCall(
         channel, method, options.withDeadlineAfter(10, TimeUnit.SECONDS), "x");
+  }
+
+  /**
+   * Calls {@code method} with {@code "x"} and {@code options}, and asserts it fails with {@code
+   * code}.
+   */
+  static void assertFails(
+      Channel channel,
+      MethodDescriptor<String, String> method,
+      CallOptions options,
+      Status.Code code) {
+    assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, method, options, "x"))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(code));
   }
 
   /**
