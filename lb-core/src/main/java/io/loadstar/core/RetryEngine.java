@@ -71,6 +71,11 @@ final class RetryEngine {
     Executor hedges();
   }
 
+  private static final String NOT_IDEMPOTENT = "the call is not hedged (not idempotent)";
+  private static final String IN_PANIC =
+      "the service is in panic: a hedge would add load where it hurts";
+  private static final String ONE_USABLE = "no other usable endpoint to hedge on";
+
   private final String service;
   private final RetryPolicy policy;
   private final LbEventListener eventListener;
@@ -84,6 +89,8 @@ final class RetryEngine {
   private final Picking picking;
   private final AttemptTimeout attemptTimeout;
   private final Hedging hedging;
+  private final String notHedged; // hedgeRefusal's reasons that name the policy
+  private final String noHedgeRoom;
   private final @Nullable LatencyDigest latency;
   private final FailureClassifier failureClassifier;
   private final Sleeper sleeper;
@@ -122,6 +129,11 @@ final class RetryEngine {
     this.picking = picking;
     this.attemptTimeout = policy.attemptTimeout();
     this.hedging = policy.hedging();
+    this.notHedged = "the call is not hedged (" + hedging + ')';
+    this.noHedgeRoom =
+        "the retry budget is spent, or hedges are at their share of the calls ("
+            + Math.round(hedging.maxExtraLoad() * 1000) / 10.0
+            + "%)";
     this.latency = latency;
   }
 
@@ -167,32 +179,33 @@ final class RetryEngine {
    * #hedgeRefusal} says no).
    */
   long hedgeDelayNanos(boolean idempotent) {
-    if (!idempotent || !hedging.isEnabled() || policy.maxAttempts() < 2) {
+    if (hedgeRefusal(idempotent) != null) {
       return Long.MAX_VALUE;
     }
     LatencyDigest l = latency;
-    long delay = l != null ? l.hedgeDelayNanos() : hedging.delayNanos(-1);
-    return delay == Long.MAX_VALUE || hedgeRefusal(true) != null ? Long.MAX_VALUE : delay;
+    return l != null ? l.hedgeDelayNanos() : hedging.delayNanos(-1);
   }
 
   /**
    * Why an {@code idempotent} call's hedge may not go now, or null: not hedged by the policy,
-   * panic, a single usable endpoint, no budget room.
+   * panic, a single usable endpoint, no budget room. Asked as every hedged call's first attempt
+   * goes out, so the reasons are made once, not per call.
    */
   @Nullable String hedgeRefusal(boolean idempotent) {
-    if (!idempotent || !hedging.isEnabled() || policy.maxAttempts() < 2) {
-      return "the call is not hedged (" + (idempotent ? hedging : "not idempotent") + ')';
+    if (!idempotent) {
+      return NOT_IDEMPOTENT;
+    }
+    if (!hedging.isEnabled() || policy.maxAttempts() < 2) {
+      return notHedged;
     }
     if (failures.inPanic()) {
-      return "the service is in panic: a hedge would add load where it hurts";
+      return IN_PANIC;
     }
     if (picking.usableEndpoints() < 2) {
-      return "no other usable endpoint to hedge on";
+      return ONE_USABLE;
     }
     if (!budget.hasHedgeRoom(hedging.maxExtraLoad())) {
-      return "the retry budget is spent, or hedges are at their share of the calls ("
-          + Math.round(hedging.maxExtraLoad() * 1000) / 10.0
-          + "%)";
+      return noHedgeRoom;
     }
     return null;
   }
