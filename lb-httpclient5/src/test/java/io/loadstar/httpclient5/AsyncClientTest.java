@@ -45,7 +45,6 @@ import org.apache.hc.core5.http.nio.entity.AsyncEntityProducers;
 import org.apache.hc.core5.http.nio.support.BasicRequestProducer;
 import org.apache.hc.core5.io.CloseMode;
 import org.apache.hc.core5.util.Timeout;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,22 +52,9 @@ import org.junit.jupiter.api.Test;
  * service's name kept for Host and TLS (HTTP/2 over ALPN), retries on another endpoint from the I/O
  * callbacks, the last answer handed over when nothing is left, and nothing left leased.
  */
-class AsyncClientTest {
+class AsyncClientTest extends HttpClient5TestBase {
 
-  private final List<AutoCloseable> closeables = new ArrayList<>();
   private PoolingAsyncClientConnectionManager pool;
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
-
-  private <T extends AutoCloseable> T closeLater(T c) {
-    closeables.add(c);
-    return c;
-  }
 
   private LoadBalancer balancer(List<Endpoint> endpoints) {
     return closeLater(LoadBalancers.builder("svc").endpoints(endpoints).build());
@@ -106,7 +92,7 @@ class AsyncClientTest {
     CloseableHttpAsyncClient client =
         balancing.configure(HttpAsyncClients.custom().setConnectionManager(pool)).build();
     client.start();
-    closeables.add(() -> client.close(CloseMode.GRACEFUL));
+    closeLater(() -> client.close(CloseMode.GRACEFUL));
     return client;
   }
 

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.MockResponse;
@@ -38,7 +37,6 @@ import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.http.io.entity.InputStreamEntity;
 import org.apache.hc.core5.http.io.entity.StringEntity;
 import org.apache.hc.core5.util.Timeout;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,22 +44,9 @@ import org.junit.jupiter.api.Test;
  * connections per endpoint, the service's name kept for Host and TLS, the retry rules, and no
  * connection left leased on any path.
  */
-class ClassicClientTest {
+class ClassicClientTest extends HttpClient5TestBase {
 
-  private final List<AutoCloseable> closeables = new ArrayList<>();
   private PoolingHttpClientConnectionManager pool;
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
-
-  private <T extends AutoCloseable> T closeLater(T c) {
-    closeables.add(c);
-    return c;
-  }
 
   private LoadBalancer balancer(List<Endpoint> endpoints) {
     return closeLater(LoadBalancers.builder("svc").endpoints(endpoints).build());

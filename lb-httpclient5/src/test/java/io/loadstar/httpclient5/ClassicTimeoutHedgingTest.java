@@ -18,7 +18,6 @@ import io.loadstar.testing.HttpBackends;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +34,6 @@ import org.apache.hc.core5.http.ContentType;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.http.io.entity.StringEntity;
 import org.apache.hc.core5.util.Timeout;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,22 +43,9 @@ import org.junit.jupiter.api.Test;
  * client's socket timeout; a hedged GET's first answer wins and the other attempt's connection is
  * shut; an abort stops both; nothing stays leased.
  */
-class ClassicTimeoutHedgingTest {
+class ClassicTimeoutHedgingTest extends HttpClient5TestBase {
 
-  private final List<AutoCloseable> closeables = new ArrayList<>();
   private PoolingHttpClientConnectionManager pool;
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
-
-  private <T extends AutoCloseable> T closeLater(T c) {
-    closeables.add(c);
-    return c;
-  }
 
   /** A client whose own timeouts are a minute: a request that waited for them would show. */
   private CloseableHttpClient client(LoadBalancer lb) {
