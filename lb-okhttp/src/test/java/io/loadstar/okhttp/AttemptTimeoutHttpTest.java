@@ -52,14 +52,9 @@ class AttemptTimeoutHttpTest extends OkHttpTestBase {
         closeLater(LoadBalancers.builder("svc").endpoints(backends.endpoints()).build());
     // The client's read timeout is a minute: a GET that waited for it would fail the call below.
     OkHttpClient client =
-        LoadBalancingInterceptor.builder()
-            .service("svc.test", balancer)
-            .build()
-            .wrap(
-                base.newBuilder()
-                    .readTimeout(Duration.ofMinutes(1))
-                    .callTimeout(Duration.ofSeconds(20))
-                    .build());
+        balanced(
+            balancer,
+            b -> b.readTimeout(Duration.ofMinutes(1)).callTimeout(Duration.ofSeconds(20)));
 
     Concurrently.Outcome outcome = getsAnsweredByLiveBackends(client, backends, 3, 150);
     assertThat(outcome.failed()).as("%s", outcome).isZero();
@@ -117,11 +112,7 @@ class AttemptTimeoutHttpTest extends OkHttpTestBase {
     String url = "http://svc.test:" + backends.port() + "/";
     OkHttpClient noDeadline =
         LoadBalancingInterceptor.builder().service("svc.test", balancer).build().wrap(base);
-    OkHttpClient deadline =
-        LoadBalancingInterceptor.builder()
-            .service("svc.test", balancer)
-            .build()
-            .wrap(base.newBuilder().callTimeout(Duration.ofSeconds(5)).build());
+    OkHttpClient deadline = balanced(balancer, b -> b.callTimeout(Duration.ofSeconds(5)));
     OkHttpClient silent =
         LoadBalancingInterceptor.builder()
             .service("svc.test", balancer)

@@ -56,14 +56,8 @@ class HedgingHttpTest extends OkHttpTestBase {
   }
 
   private OkHttpClient client(LoadBalancer balancer) {
-    return LoadBalancingInterceptor.builder()
-        .service("svc.test", balancer)
-        .build()
-        .wrap(
-            base.newBuilder()
-                .readTimeout(Duration.ofMinutes(2))
-                .callTimeout(Duration.ofSeconds(30))
-                .build());
+    return balanced(
+        balancer, b -> b.readTimeout(Duration.ofMinutes(2)).callTimeout(Duration.ofSeconds(30)));
   }
 
   private static boolean idle(LoadBalancer balancer, List<Endpoint> endpoints) {

@@ -11,6 +11,7 @@ import io.loadstar.testing.Concurrently;
 import io.loadstar.testing.HttpBackends;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -35,6 +36,17 @@ abstract class OkHttpTestBase {
     }
     base.dispatcher().executorService().shutdown();
     base.connectionPool().evictAll();
+  }
+
+  /**
+   * The base client with {@code balancer}'s interceptor for {@code svc.test}, its timeouts set by
+   * {@code timeouts} (read and call timeouts, say).
+   */
+  final OkHttpClient balanced(LoadBalancer balancer, UnaryOperator<OkHttpClient.Builder> timeouts) {
+    return LoadBalancingInterceptor.builder()
+        .service("svc.test", balancer)
+        .build()
+        .wrap(timeouts.apply(base.newBuilder()).build());
   }
 
   /** Closes {@code resource} after the test. */
