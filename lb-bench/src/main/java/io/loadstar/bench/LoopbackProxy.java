@@ -1,15 +1,14 @@
 package io.loadstar.bench;
 
 import io.loadstar.api.Endpoint;
+import io.loadstar.testing.ServerProcesses;
 import java.io.File;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -117,33 +116,18 @@ final class LoopbackProxy implements AutoCloseable {
 
   private static LoopbackProxy start(String name, List<String> command, Path dir, Endpoint address)
       throws IOException {
+    Path log = dir.resolve("output.log");
     Process p =
-        new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("output.log").toFile())
-            .start();
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     LoopbackProxy proxy = new LoopbackProxy(name, p, dir, address);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() - deadline < 0) {
-      if (!p.isAlive()) {
-        String log = Files.readString(dir.resolve("output.log"), StandardCharsets.UTF_8);
-        throw new IOException(name + " exited with " + p.exitValue() + ": " + log);
-      }
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress(address.host(), address.port()), 200);
-        return proxy;
-      } catch (IOException notYet) {
-        try {
-          p.waitFor(20, TimeUnit.MILLISECONDS); // polls its port with a deadline
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          proxy.close();
-          throw new IOException("interrupted while " + name + " started", e);
-        }
-      }
-    }
-    proxy.close();
-    throw new IOException(name + " did not listen on " + address.key() + " within 10 s");
+    ServerProcesses.awaitReady(
+        p,
+        log,
+        name + " on " + address.key(),
+        Duration.ofSeconds(10),
+        () -> ServerProcesses.accepts(address.host(), address.port()),
+        proxy);
+    return proxy;
   }
 
   Endpoint address() {
@@ -151,20 +135,8 @@ final class LoopbackProxy implements AutoCloseable {
   }
 
   @Override
-  public void close() {
-    process.destroy();
-    try {
-      if (!process.waitFor(5, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    try (var files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-    } catch (IOException e) {
-      // a temporary directory left behind
-    }
+  public void close() throws IOException {
+    ServerProcesses.stop(process, dir);
   }
 
   @Override

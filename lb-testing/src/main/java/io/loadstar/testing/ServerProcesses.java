@@ -14,22 +14,23 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * What the server fixtures share: a free port to start on, waiting for a server process to start,
- * stopping it, and removing its working directory.
+ * What the server fixtures share, and any test or lab that runs a server process of its own: a free
+ * port to start on, waiting for a server process to start, stopping it, and removing its working
+ * directory.
  */
-final class ServerProcesses {
+public final class ServerProcesses {
 
   private ServerProcesses() {}
 
   /** Returns a port free on {@code host} right now, for servers started on it next. */
-  static int freePort(String host) throws IOException {
+  public static int freePort(String host) throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
       return s.getLocalPort();
     }
   }
 
   /** Ends {@code process} (SIGTERM, then SIGKILL after 10 s), then deletes {@code dir}. */
-  static void stop(Process process, Path dir) throws IOException {
+  public static void stop(Process process, Path dir) throws IOException {
     process.destroy();
     try {
       if (!process.waitFor(10, TimeUnit.SECONDS)) {
@@ -47,7 +48,7 @@ final class ServerProcesses {
    * the process exits first or the time runs out, closes {@code server} and throws an exception
    * carrying the process's output ({@code log}).
    */
-  static void awaitReady(
+  public static void awaitReady(
       Process process,
       Path log,
       String what,
@@ -69,7 +70,7 @@ final class ServerProcesses {
   }
 
   /** Whether something accepts TCP connections on {@code host:port} now. */
-  static boolean accepts(String host, int port) {
+  public static boolean accepts(String host, int port) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress(host, port), 200);
       return true;
@@ -79,7 +80,7 @@ final class ServerProcesses {
   }
 
   /** Deletes {@code dir} and everything under it. */
-  static void deleteTree(Path dir) throws IOException {
+  public static void deleteTree(Path dir) throws IOException {
     try (var files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
