@@ -67,6 +67,6 @@ final class AsyncBalancingHandler implements AsyncExecChainHandler {
             chain,
             callback,
             idempotent)
-        .send(first);
+        .start(first);
   }
 }

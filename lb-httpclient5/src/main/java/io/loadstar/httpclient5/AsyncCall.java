@@ -2,7 +2,6 @@ package io.loadstar.httpclient5;
 
 import io.loadstar.api.Attempt;
 import io.loadstar.api.BalancedCall;
-import io.loadstar.api.CallFailure;
 import io.loadstar.api.RetryDecision;
 import io.loadstar.api.RetryPolicy;
 import java.io.IOException;
@@ -14,45 +13,68 @@ import org.apache.hc.client5.http.HttpRoute;
 import org.apache.hc.client5.http.async.AsyncExecCallback;
 import org.apache.hc.client5.http.async.AsyncExecChain;
 import org.apache.hc.client5.http.impl.classic.RequestFailedException;
-import org.apache.hc.core5.http.EntityDetails;
+import org.apache.hc.core5.concurrent.Cancellable;
 import org.apache.hc.core5.http.HttpException;
 import org.apache.hc.core5.http.HttpRequest;
-import org.apache.hc.core5.http.HttpResponse;
-import org.apache.hc.core5.http.nio.AsyncDataConsumer;
 import org.apache.hc.core5.http.nio.AsyncEntityProducer;
 import org.apache.hc.core5.http.support.BasicRequestBuilder;
 import org.jspecify.annotations.Nullable;
 
-/**
- * One async request's attempts: the same rules as the classic driver's attempt loop (report each
- * attempt once, retry what the decision allows on an endpoint not tried, hand the last answer or
- * failure to the caller with the earlier failures suppressed in it), driven by HttpClient's
- * callbacks instead of a loop. A retry is sent from a timer thread once its delay has passed; no
- * endpoint is held while it waits. A failure answer that is retried is kept (up to 64 KiB) so that
- * it can still be handed over if no endpoint is left for the retry; an idempotent request's answer
- * is read ahead as the classic driver does ({@link HeldAnswer}).
- *
- * <p>Attempts run one after another; each hand-off (HttpClient's I/O thread to the timer and back)
- * orders what one attempt wrote before the next reads it.
+/*
+ * Design notes: the attempts of one async request, driven by HttpClient's callbacks instead of a
+ * loop, on the same rules as the classic driver's attempt loop. At most two attempts are out at
+ * once: the current one and, for a hedged request, the hedge sent beside it once the hedging delay
+ * has passed. The first to answer for the caller wins; the other is cut and reported overtaken. One
+ * that ends without an answer while the other is out waits for it: the call's latest attempt (the
+ * hedge) decides what comes next, since the balancer's decision on the first one's report is
+ * void while the hedge is out. Attempts, timers, the hedge thread and the caller's abort meet in
+ * this object's lock, which guards the race and each attempt's state; nothing blocks under it.
  */
-final class AsyncCall {
+/**
+ * One async request's attempts: report each attempt once, retry what the decision allows on an
+ * endpoint not tried, hand the last answer or failure to the caller with the earlier failures
+ * suppressed in it. A retry is sent from a timer thread once its delay has passed; no endpoint is
+ * held while it waits. A failure answer that is retried is kept (up to 64 KiB) so that it can still
+ * be handed over if no endpoint is left for the retry; an idempotent request's answer is read ahead
+ * as the classic driver does ({@link HeldAnswer}).
+ *
+ * <p>An attempt of an idempotent request that another may follow is bounded by the balancer's
+ * attempt timeout ({@link Attempt#timeoutNanos()}); an idempotent request without a body is hedged
+ * when the balancer's policy hedges. Such attempts run as {@link AsyncAttempt}s that can be cut.
+ */
+final class AsyncCall implements Cancellable {
 
   /** The most of a retried failure answer's body that is kept to hand over. */
-  private static final int KEEP_LIMIT = 64 * 1024;
+  static final int KEEP_LIMIT = 64 * 1024;
 
-  private final HttpClientLoadBalancing.Settings settings;
-  private final String service;
-  private final RetryPolicy policy;
+  /** How an attempt ended without answering for the caller: its decision, what it kept, why. */
+  record Ended(
+      int number, RetryDecision decision, @Nullable HeldAnswer kept, @Nullable Exception error) {}
+
+  final HttpClientLoadBalancing.Settings settings;
+  final String service;
+  final RetryPolicy policy;
+  final AsyncExecChain.Scope scope;
+  final AsyncExecCallback callback;
+  final boolean replayable;
+  final boolean idempotent;
+  final CallAttempts attempts = new CallAttempts();
   private final BalancedCall call;
   private final HttpRequest request;
   private final @Nullable AsyncEntityProducer producer;
-  private final AsyncExecChain.Scope scope;
   private final AsyncExecChain chain;
-  private final AsyncExecCallback callback;
-  private final boolean replayable;
-  private final boolean idempotent;
-  private final CallAttempts attempts = new CallAttempts();
+  private final boolean hedges;
+  private final AtomicBoolean callerClosed = new AtomicBoolean();
   private volatile @Nullable Exception lastError;
+
+  // Guarded by this.
+  private @Nullable AsyncAttempt current;
+  private @Nullable AsyncAttempt hedge;
+  private @Nullable AsyncAttempt winner;
+  private @Nullable Ended waiting; // ended first, beside the other attempt still out
+  private int open; // attempts out that have not ended
+  private boolean aborted;
+  private boolean dependent; // registered as the request's cancellable dependency
 
   AsyncCall(
       HttpClientLoadBalancing.Settings settings,
@@ -76,170 +98,252 @@ final class AsyncCall {
     this.callback = callback;
     this.replayable = producer == null || producer.isRepeatable();
     this.idempotent = idempotent;
+    // Two attempts at once share no entity producer: only a request without a body is hedged.
+    this.hedges = idempotent && producer == null && policy.hedging().isEnabled();
     scope.clientContext.setAttribute(CallAttempts.ATTRIBUTE, attempts);
   }
 
-  /** Sends {@code attempt} down the chain on a route to its endpoint. */
-  void send(Attempt attempt) {
-    long start = settings.ticker().nanoTime();
-    AttemptCallback attemptCallback = new AttemptCallback(attempt, start);
+  /** Sends the request's first attempt, with its hedge armed if the request may be hedged. */
+  void start(Attempt first) {
+    AsyncAttempt a = attemptOn(first);
+    synchronized (this) {
+      current = a;
+      open = 1;
+    }
+    if (hedges) {
+      call.scheduleHedge(this::sendHedge);
+    }
+    send(a);
+  }
+
+  /**
+   * The attempt {@code picked} runs as: one that can be cut when the request is hedged or the
+   * attempt has a timeout (an idempotent request with a repeatable entity, or none), else one on
+   * the request's runtime.
+   */
+  private AsyncAttempt attemptOn(Attempt picked) {
+    long timeout = idempotent && replayable ? picked.timeoutNanos() : Long.MAX_VALUE;
+    boolean cuttable = hedges || timeout != Long.MAX_VALUE;
+    if (cuttable) {
+      boolean register;
+      synchronized (this) {
+        register = !dependent;
+        dependent = true;
+      }
+      if (register) {
+        scope.cancellableDependency.setDependency(this); // the request's abort cuts every attempt
+      }
+    }
+    return new AsyncAttempt(this, picked, timeout, cuttable);
+  }
+
+  /** Sends {@code a} down the chain on a route to its endpoint. */
+  private void send(AsyncAttempt a) {
     try {
-      HttpRoute route = HttpRules.endpointRoute(scope.route, attempt.endpoint());
-      AsyncExecChain.Scope attemptScope =
-          new AsyncExecChain.Scope(
-              scope.exchangeId,
-              route,
-              scope.originalRequest,
-              scope.cancellableDependency,
-              scope.clientContext,
-              scope.execRuntime,
-              scope.scheduler,
-              scope.execCount);
-      chain.proceed(
-          BasicRequestBuilder.copy(request).build(), producer, attemptScope, attemptCallback);
+      HttpRoute route = HttpRules.endpointRoute(scope.route, a.attempt.endpoint());
+      a.armTimer();
+      chain.proceed(BasicRequestBuilder.copy(request).build(), producer, a.scope(route), a);
     } catch (HttpException | IOException | RuntimeException e) {
-      attemptCallback.failed(e);
+      a.failed(e);
     }
   }
 
   /**
-   * What an attempt's answer came to, seen from the callbacks of that attempt. HttpClient calls
-   * them one after another, but a cancel may fail the exchange from the cancelling thread: so the
-   * fields are volatile and the attempt is reported by whoever claims it first.
+   * The hedging delay has passed with the first attempt still out, nothing arrived: sends the
+   * hedge, on an endpoint the request has not tried, beside it. On the balancer's hedge thread.
    */
-  private final class AttemptCallback implements AsyncExecCallback {
-    private final Attempt attempt;
-    private final long start;
-    private final AtomicBoolean reported = new AtomicBoolean();
-    private volatile long latency;
-    private volatile boolean handedOver;
-    private volatile @Nullable RetryDecision retry;
-    private volatile @Nullable HeldAnswer held;
-
-    AttemptCallback(Attempt attempt, long start) {
-      this.attempt = attempt;
-      this.start = start;
+  private void sendHedge() {
+    AsyncAttempt h;
+    synchronized (this) {
+      AsyncAttempt c = current;
+      if (aborted || winner != null || hedge != null || open != 1 || c == null) {
+        return;
+      }
+      if (c.state != AsyncAttempt.RUNNING) {
+        return;
+      }
+      Attempt picked = call.hedge();
+      if (!picked.isAvailable()) {
+        return; // no hedge: the first attempt is the request's
+      }
+      h = attemptOn(picked);
+      hedge = h;
+      open = 2;
     }
+    send(h);
+  }
 
-    /** Whether this thread is the one to report the attempt (exactly one report per attempt). */
-    private boolean claim() {
-      return reported.compareAndSet(false, true);
+  /** The request was aborted: every attempt out is cut; their failures end the request. */
+  @Override
+  public boolean cancel() {
+    AsyncAttempt c;
+    AsyncAttempt h;
+    synchronized (this) {
+      aborted = true;
+      c = current;
+      h = hedge;
     }
+    call.cancelHedge();
+    if (c != null) {
+      c.abort();
+    }
+    if (h != null) {
+      h.abort();
+    }
+    return true;
+  }
 
-    @Override
-    public @Nullable AsyncDataConsumer handleResponse(
-        HttpResponse response, @Nullable EntityDetails entity) throws HttpException, IOException {
-      latency = settings.ticker().nanoTime() - start;
-      int code = response.getCode();
-      attempts.add(new CallAttempts.Attempt(attempt.endpoint(), code, null, latency));
-      lastError = null;
-      boolean failed = settings.failureStatus().test(code);
-      if (replayable && (failed || policy.isRetryableStatus(code)) && claim()) {
-        RetryDecision decision = HttpRules.reportStatus(attempt, response, failed, latency);
-        if (decision.isRetry()) {
-          retry = decision;
-          HeldAnswer kept =
-              new HeldAnswer(HeldAnswer.Mode.KEEP, KEEP_LIMIT, response, entity, callback);
-          held = kept;
-          return entity != null ? kept : null;
-        }
-      } else if (failed) {
-        if (claim()) {
-          attempt.failed(CallFailure.status(code), latency, -1, 0); // reported: not retryable
-        }
-      } else if (entity != null
-          && replayable
-          && idempotent
-          && settings.readAheadBytes() > 0
-          && attempt.number() < policy.maxAttempts()
-          && !HttpRules.isStream(entity)) {
-        // Read the start of the body before the caller sees it: an early break is retried.
-        HeldAnswer ahead =
-            new HeldAnswer(
-                HeldAnswer.Mode.READ_AHEAD, settings.readAheadBytes(), response, entity, callback);
-        held = ahead;
-        return ahead;
-      }
-      handedOver = true;
-      return callback.handleResponse(response, entity);
-    }
+  /** Whether the caller gave up on the request. */
+  boolean callerGaveUp() {
+    return scope.cancellableDependency.isCancelled();
+  }
 
-    @Override
-    public void handleInformationResponse(HttpResponse response) throws HttpException, IOException {
-      callback.handleInformationResponse(response);
+  /** {@code a}'s answer (or failure) arrived: its callbacks own it; false if it was cut. */
+  synchronized boolean own(AsyncAttempt a) {
+    if (a.state == AsyncAttempt.RUNNING) {
+      a.state = AsyncAttempt.OWNED;
     }
+    return a.state == AsyncAttempt.OWNED;
+  }
 
-    @Override
-    public void completed() {
-      RetryDecision decision = retry;
-      if (decision != null) {
-        retryAfter(decision, held);
-        return;
-      }
-      HeldAnswer ahead = held;
-      if (ahead != null && !ahead.handedOver()) {
-        try {
-          ahead.handOver(); // an answer without a body end: hand over what there is
-        } catch (HttpException | IOException | RuntimeException e) {
-          failed(e);
-          return;
-        }
-      }
-      if (claim()) {
-        attempt.succeeded(latency); // the whole body has arrived
-      }
-      callback.completed();
+  /** {@code a} failed: whether the failure is its own, its timeout's, or it was cut. */
+  synchronized AsyncAttempt.Failure ownFailure(AsyncAttempt a) {
+    if (a.state != AsyncAttempt.RUNNING && a.state != AsyncAttempt.OWNED) {
+      return AsyncAttempt.Failure.CUT;
     }
+    a.state = AsyncAttempt.FAILING; // a second failure of the exchange is not reported
+    return a.timedOutLate ? AsyncAttempt.Failure.TIMED_OUT : AsyncAttempt.Failure.OWNED;
+  }
 
-    @Override
-    public void failed(Exception cause) {
-      RetryDecision decision = retry;
-      if (decision != null) {
-        // The retried answer's body broke while it was being set aside: retry all the same,
-        // with nothing to hand over if no endpoint is left.
-        retryAfter(decision, null);
-        return;
-      }
-      HeldAnswer ahead = held;
-      if (handedOver || (ahead != null && ahead.handedOver())) {
-        if (claim()) {
-          attempt.failed(
-              CallFailure.possiblyProcessed(cause), latency, -1, 0); // the caller's already
-        }
-        callback.failed(cause);
-        return;
-      }
-      long took = settings.ticker().nanoTime() - start;
-      if (!claim()) {
-        callback.failed(cause); // reported already (a cancel raced the exchange's own failure)
-        return;
-      }
-      if (scope.cancellableDependency.isCancelled()) {
-        attempt.cancelled(); // the caller gave up: not the endpoint's fault
-        callback.failed(cause);
-        return;
-      }
-      CallFailure failure = HttpRules.failure(cause);
-      int brokenStatus = ahead != null ? ahead.response().getCode() : 0;
-      attempts.add(new CallAttempts.Attempt(attempt.endpoint(), brokenStatus, cause, took));
-      suppressEarlier(cause);
-      if (!replayable) {
-        attempt.failed(failure, took, -1, 0); // reported; an entity that cannot be sent twice
-        callback.failed(cause);
-        return;
-      }
-      RetryDecision d = attempt.failed(failure, took, -1, Long.MAX_VALUE);
-      if (!d.isRetry()) {
-        String reason = d.unavailableReason();
-        if (reason != null) {
-          cause.addSuppressed(new EndpointUnavailableException(service, reason));
-        }
-        callback.failed(cause);
-        return;
-      }
-      lastError = cause;
-      retryAfter(d, null);
+  /** {@code a}'s attempt timeout passed: whether, and how, it is cut. */
+  synchronized AsyncAttempt.Cut timeOut(AsyncAttempt a) {
+    if (a.state == AsyncAttempt.RUNNING && producer == null) {
+      a.state = AsyncAttempt.CUT;
+      return AsyncAttempt.Cut.EARLY;
     }
+    if (a.state == AsyncAttempt.RUNNING || a.state == AsyncAttempt.OWNED) {
+      a.timedOutLate = true; // a body being sent or an answer being read: failed() reports it
+      return AsyncAttempt.Cut.LATE;
+    }
+    return AsyncAttempt.Cut.NONE;
+  }
+
+  /** Whether another attempt than {@code a} is out beside it, unanswered. */
+  synchronized boolean othersOut(AsyncAttempt a) {
+    return open > 1 && winner == null && (a == current || a == hedge);
+  }
+
+  /** Whether {@code a} is the only attempt out (what it receives may go to the caller). */
+  synchronized boolean alone(AsyncAttempt a) {
+    return (a.state == AsyncAttempt.OWNED || a.state == AsyncAttempt.SPEAKING)
+        && (winner == a || open == 1);
+  }
+
+  /**
+   * {@code a} answers for the caller: whether it may (it was not cut, and no other answered first).
+   * The other attempt out, if any, is cut and reported overtaken.
+   */
+  boolean speak(AsyncAttempt a) {
+    AsyncAttempt other;
+    Ended dropped;
+    synchronized (this) {
+      if (winner == a) {
+        return true;
+      }
+      if (winner != null || (a.state != AsyncAttempt.RUNNING && a.state != AsyncAttempt.OWNED)) {
+        return false;
+      }
+      a.state = AsyncAttempt.SPEAKING;
+      winner = a;
+      other = a == current ? hedge : a == hedge ? current : null;
+      if (other != null
+          && (other.state == AsyncAttempt.RUNNING || other.state == AsyncAttempt.OWNED)) {
+        other.state = AsyncAttempt.CUT;
+      } else {
+        other = null;
+      }
+      dropped = waiting;
+      waiting = null;
+    }
+    call.cancelHedge();
+    a.stopTimer();
+    if (other != null) {
+      other.overtaken();
+    }
+    release(dropped);
+    return true;
+  }
+
+  /**
+   * {@code a} ended without answering for the caller, as {@code ended} says ({@code cut}: by its
+   * timer, which cut it). Waits for the other attempt if one is out; else acts on the latest
+   * attempt's outcome.
+   */
+  void ended(AsyncAttempt a, Ended ended, boolean cut) {
+    Ended act;
+    Ended other;
+    synchronized (this) {
+      boolean mine =
+          cut
+              ? a.state == AsyncAttempt.CUT
+              : a.state == AsyncAttempt.OWNED || a.state == AsyncAttempt.FAILING;
+      if (!mine) {
+        return; // cut meanwhile: reported by whoever cut it, and the call went on without it
+      }
+      if (!cut) {
+        a.state = AsyncAttempt.ENDED;
+      }
+      open--;
+      if (winner != null) {
+        act = null;
+        other = ended; // the other attempt answered: this outcome is moot
+      } else if (open > 0) {
+        waiting = ended;
+        return;
+      } else {
+        Ended w = waiting;
+        waiting = null;
+        act = w == null || ended.number() >= w.number() ? ended : w;
+        other = act == ended ? w : ended;
+      }
+    }
+    call.cancelHedge();
+    if (act == null) {
+      release(other);
+      return;
+    }
+    if (other != null) {
+      Exception e = other.error();
+      if (e != null) {
+        lastError = e;
+      }
+      if (other.kept() != act.kept()) {
+        release(other);
+      }
+    }
+    act(act);
+  }
+
+  private static void release(@Nullable Ended ended) {
+    HeldAnswer kept = ended != null ? ended.kept() : null;
+    if (kept != null) {
+      kept.releaseResources();
+    }
+  }
+
+  /** Retries as the latest attempt's decision allows, or gives the caller its answer or failure. */
+  private void act(Ended ended) {
+    Exception error = ended.error();
+    if (error != null) {
+      suppressEarlier(error);
+      lastError = error;
+    }
+    RetryDecision decision = ended.decision();
+    if (decision.isRetry()) {
+      retryAfter(decision, ended.kept());
+      return;
+    }
+    giveUp(ended.kept(), decision.unavailableReason());
   }
 
   private void suppressEarlier(Exception cause) {
@@ -269,39 +373,77 @@ final class AsyncCall {
 
   private void next(@Nullable HeldAnswer kept) {
     try {
-      if (scope.cancellableDependency.isCancelled()) {
+      if (callerGaveUp()) {
         RequestFailedException aborted = new RequestFailedException("Request aborted");
         suppressEarlier(aborted);
-        callback.failed(aborted);
+        failCaller(aborted);
         return;
       }
       Attempt next = call.next();
-      if (next.isAvailable()) {
-        send(next);
+      if (!next.isAvailable()) {
+        giveUp(kept, next.reason()); // nothing left: the last answer or failure is the request's
         return;
       }
-      // Nothing left: the last answer or failure is the request's.
-      if (kept != null && kept.complete()) {
+      AsyncAttempt a = attemptOn(next);
+      synchronized (this) {
+        current = a;
+        hedge = null;
+        winner = null;
+        waiting = null;
+        open = 1;
+      }
+      send(a);
+    } catch (RuntimeException e) {
+      failCaller(e);
+    }
+  }
+
+  /**
+   * Ends the request without another attempt: hands over {@code kept} if it is whole, else fails
+   * with the last failure (and why nothing more was tried, {@code reason}, if the balancer said).
+   */
+  private void giveUp(@Nullable HeldAnswer kept, @Nullable String reason) {
+    if (kept != null && kept.complete()) {
+      try {
         kept.handOver();
         kept.releaseResources();
-        callback.completed();
-        return;
+        completeCaller();
+      } catch (HttpException | IOException | RuntimeException e) {
+        failCaller(e);
       }
-      Exception last = lastError;
-      IOException unavailable = new EndpointUnavailableException(service, next.reason());
-      if (last == null) {
-        unavailable.initCause(
-            new IOException(
-                kept != null
-                    ? "the last answer, " + kept.response().getCode() + ", was too large to keep"
-                    : "no attempt answered"));
-        callback.failed(unavailable);
-      } else {
+      return;
+    }
+    Exception last = lastError;
+    IOException unavailable =
+        reason != null ? new EndpointUnavailableException(service, reason) : null;
+    if (last != null) {
+      if (unavailable != null) {
         last.addSuppressed(unavailable);
-        callback.failed(last);
       }
-    } catch (RuntimeException | HttpException | IOException e) {
-      callback.failed(e);
+      failCaller(last);
+      return;
+    }
+    IOException failure =
+        unavailable != null ? unavailable : new IOException("no attempt of " + service + " ended");
+    failure.initCause(
+        new IOException(
+            kept != null
+                ? "the last answer, " + kept.response().getCode() + ", was too large to keep"
+                : "no attempt answered"));
+    failCaller(failure);
+  }
+
+  /** The caller's request completed; once. */
+  void completeCaller() {
+    if (callerClosed.compareAndSet(false, true)) {
+      callback.completed();
+    }
+  }
+
+  /** The caller's request failed with {@code cause}; once. */
+  void failCaller(Exception cause) {
+    if (callerClosed.compareAndSet(false, true)) {
+      callback.failed(cause);
     }
   }
 }

@@ -12,15 +12,12 @@ import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.Ticker;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.net.SocketTimeoutException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import org.apache.hc.client5.http.HttpRoute;
 import org.apache.hc.client5.http.classic.ExecChain;
 import org.apache.hc.client5.http.classic.ExecRuntime;
 import org.apache.hc.client5.http.impl.classic.RequestFailedException;
-import org.apache.hc.client5.http.protocol.HttpClientContext;
 import org.apache.hc.core5.http.ClassicHttpRequest;
 import org.apache.hc.core5.http.ClassicHttpResponse;
 import org.apache.hc.core5.http.HttpEntity;
@@ -117,28 +114,11 @@ final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOE
 
   private ClassicExchange exchange(Attempt attempt) {
     return requireNonNull(hedged, "not hedged")
-        .computeIfAbsent(attempt, a -> requireNonNull(calls).start(contextOf(a)));
-  }
-
-  /**
-   * The context an attempt of a hedged request runs in: the request's for its first, a copy for the
-   * others, which may run beside it (a context is not for two exchanges at once).
-   */
-  private HttpClientContext contextOf(Attempt attempt) {
-    HttpClientContext parent = scope.clientContext;
-    if (attempt.number() == 1) {
-      return parent;
-    }
-    HttpClientContext c = new HttpClientContext(parent); // other attributes: the request's
-    c.setRequestConfig(parent.getRequestConfig());
-    c.setCookieStore(parent.getCookieStore());
-    c.setCookieSpecRegistry(parent.getCookieSpecRegistry());
-    c.setCredentialsProvider(parent.getCredentialsProvider());
-    c.setAuthSchemeRegistry(parent.getAuthSchemeRegistry());
-    c.setAuthCache(parent.getAuthCache());
-    c.setUserToken(parent.getUserToken());
-    c.setExchangeId(parent.getExchangeId());
-    return c;
+        .computeIfAbsent(
+            attempt,
+            a ->
+                requireNonNull(calls)
+                    .start(HttpRules.attemptContext(scope.clientContext, a.number())));
   }
 
   @Override
@@ -176,7 +156,7 @@ final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOE
       long latency = ticker.nanoTime() - start;
       IOException e =
           exchange != null && exchange.timedOut()
-              ? timedOut(endpoint, timeout, thrown)
+              ? HttpRules.timedOut(endpoint, service, timeout, thrown)
               : HttpRules.io(thrown);
       int brokenStatus = 0;
       if (response != null) {
@@ -228,21 +208,6 @@ final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOE
       response.setEntity(new ReportingEntity(entity, attempt, latency));
     }
     return AttemptLoop.Step.done(response);
-  }
-
-  /** The failure of an attempt its timeout cut: a read timeout, naming the endpoint. */
-  private IOException timedOut(Endpoint endpoint, long timeoutNanos, Exception cut) {
-    SocketTimeoutException e =
-        new SocketTimeoutException(
-            "no answer from "
-                + endpoint.key()
-                + " (an endpoint of "
-                + service
-                + ") within the attempt timeout of "
-                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-                + " ms");
-    e.initCause(cut);
-    return e;
   }
 
   private boolean handledByStatus(int code) {

@@ -1,9 +1,11 @@
 package io.loadstar.httpclient5;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import org.apache.hc.client5.http.async.AsyncExecCallback;
 import org.apache.hc.core5.http.EntityDetails;
 import org.apache.hc.core5.http.Header;
@@ -40,6 +42,7 @@ final class HeldAnswer implements AsyncDataConsumer {
   private @Nullable List<? extends Header> trailers;
   private @Nullable CapacityChannel channel;
   private @Nullable AsyncDataConsumer caller;
+  private final @Nullable BooleanSupplier gate;
   private boolean handedOver;
 
   HeldAnswer(
@@ -47,8 +50,10 @@ final class HeldAnswer implements AsyncDataConsumer {
       long limit,
       HttpResponse response,
       @Nullable EntityDetails entity,
-      AsyncExecCallback callback) {
+      AsyncExecCallback callback,
+      @Nullable BooleanSupplier gate) {
     this.mode = mode;
+    this.gate = gate;
     this.limit = limit;
     this.response = response;
     this.entity = entity;
@@ -132,12 +137,17 @@ final class HeldAnswer implements AsyncDataConsumer {
   }
 
   /**
-   * Gives the answer to the caller: its head, what was held, and its end if it has ended; the rest,
-   * if any, goes straight to the caller's consumer.
+   * Gives the answer to the caller (if its gate, when it has one, lets it: else it throws, which
+   * fails the exchange): its head, what was held, and its end if it has ended; the rest, if any,
+   * goes straight to the caller's consumer.
    */
   void handOver() throws HttpException, IOException {
     if (handedOver) {
       return;
+    }
+    BooleanSupplier g = gate;
+    if (g != null && !g.getAsBoolean()) {
+      throw new InterruptedIOException("overtaken: another attempt of the request answered first");
     }
     handedOver = true;
     AsyncDataConsumer c = callback.handleResponse(response, entity);

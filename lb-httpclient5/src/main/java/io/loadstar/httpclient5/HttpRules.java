@@ -7,6 +7,7 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.RetryDecision;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.time.Instant;
 import java.util.Locale;
@@ -15,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.apache.hc.client5.http.ConnectTimeoutException;
 import org.apache.hc.client5.http.HttpRoute;
+import org.apache.hc.client5.http.protocol.HttpClientContext;
 import org.apache.hc.client5.http.utils.DateUtils;
 import org.apache.hc.core5.http.EntityDetails;
 import org.apache.hc.core5.http.Header;
@@ -171,5 +173,48 @@ final class HttpRules {
       return (IOException) e;
     }
     return new org.apache.hc.client5.http.ClientProtocolException(e.getMessage(), e);
+  }
+
+  /**
+   * The failure of an attempt its timeout cut: a read timeout naming the endpoint and the service,
+   * caused by what the cut left ({@code cut}, if anything).
+   */
+  static SocketTimeoutException timedOut(
+      Endpoint endpoint, String service, long timeoutNanos, @Nullable Exception cut) {
+    SocketTimeoutException e =
+        new SocketTimeoutException(
+            "no answer from "
+                + endpoint.key()
+                + " (an endpoint of "
+                + service
+                + ") within the attempt timeout of "
+                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                + " ms");
+    if (cut != null) {
+      e.initCause(cut);
+    }
+    return e;
+  }
+
+  /**
+   * The context an attempt of a hedged request runs in: the request's ({@code parent}) for its
+   * first, a copy for the others, which may run beside it (a context is not for two exchanges at
+   * once): its request config, cookie store, credentials, auth cache and user token; other
+   * attributes are read from the request's.
+   */
+  static HttpClientContext attemptContext(HttpClientContext parent, int attemptNumber) {
+    if (attemptNumber == 1) {
+      return parent;
+    }
+    HttpClientContext c = new HttpClientContext(parent);
+    c.setRequestConfig(parent.getRequestConfig());
+    c.setCookieStore(parent.getCookieStore());
+    c.setCookieSpecRegistry(parent.getCookieSpecRegistry());
+    c.setCredentialsProvider(parent.getCredentialsProvider());
+    c.setAuthSchemeRegistry(parent.getAuthSchemeRegistry());
+    c.setAuthCache(parent.getAuthCache());
+    c.setUserToken(parent.getUserToken());
+    c.setExchangeId(parent.getExchangeId());
+    return c;
   }
 }

@@ -3,15 +3,10 @@ package io.loadstar.httpclient5;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.loadstar.api.AttemptTimeout;
-import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
-import io.loadstar.api.Hedging;
 import io.loadstar.api.LoadBalancer;
-import io.loadstar.api.PickContext;
-import io.loadstar.api.PickResult;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.core.LoadBalancers;
-import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
 import io.loadstar.testing.Concurrently;
 import io.loadstar.testing.HttpBackends;
@@ -64,42 +59,10 @@ class ClassicTimeoutHedgingTest extends HttpClient5TestBase {
     return closeLater(balancing.configure(HttpClients.custom().setConnectionManager(pool)).build());
   }
 
-  /** Backends whose first {@code hung} take a minute before their headers; the others answer. */
-  private HttpBackends backends(int n, int hung) throws IOException {
-    return closeLater(HttpBackends.start(n, HttpBackends.Handler.hungBelow(hung)));
-  }
-
-  private LoadBalancer hashed(HttpBackends backends, RetryPolicy policy) {
-    return closeLater(
-        LoadBalancers.builder("svc")
-            .endpoints(backends.endpoints())
-            .strategy(Strategies.ringHash())
-            .retryPolicy(policy)
-            .build());
-  }
-
-  /** A context whose request's first attempt goes to {@code target} (a consistent-hash lb). */
-  private static HttpClientContext firstOn(LoadBalancer lb, Endpoint target) {
-    for (int k = 0; ; k++) {
-      PickContext c = PickContext.ofHashKey("k" + k);
-      PickResult r = lb.pick(c);
-      r.handle().onCancel();
-      if (r.endpoint().equals(target)) {
-        HttpClientContext context = HttpClientContext.create();
-        context.setAttribute(HttpClientLoadBalancing.PICK_CONTEXT, c);
-        return context;
-      }
-    }
-  }
-
   private void assertNothingLeased() {
     assertThat(Await.until(() -> pool.getTotalStats().getLeased() == 0))
         .as("leased connections: %s", pool.getTotalStats())
         .isTrue();
-  }
-
-  private static boolean idle(LoadBalancer lb) {
-    return lb.inspect().snapshot().stream().allMatch(s -> s.inFlight() == 0);
   }
 
   @Test
@@ -179,12 +142,6 @@ class ClassicTimeoutHedgingTest extends HttpClient5TestBase {
     assertThat(CallAttempts.of(postContext).attempts()).hasSize(1);
     assertNothingLeased();
   }
-
-  private static final RetryPolicy HEDGED_ONLY =
-      RetryPolicy.builder()
-          .hedging(Hedging.after(Duration.ofMillis(50)))
-          .attemptTimeout(AttemptTimeout.none())
-          .build();
 
   @Test
   void aHedgedGet_theHedgesAnswerWins_andTheHungAttemptIsCut() throws Exception {

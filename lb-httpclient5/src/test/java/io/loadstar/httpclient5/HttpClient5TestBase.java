@@ -1,11 +1,25 @@
 package io.loadstar.httpclient5;
 
+import io.loadstar.api.AttemptTimeout;
+import io.loadstar.api.Endpoint;
+import io.loadstar.api.Hedging;
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
+import io.loadstar.api.RetryPolicy;
+import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.Strategies;
+import io.loadstar.testing.HttpBackends;
+import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.hc.client5.http.protocol.HttpClientContext;
 import org.junit.jupiter.api.AfterEach;
 
 /**
- * What this module's client tests share: what they start is closed after each test, newest first.
+ * What this module's client tests share: what they start is closed after each test, newest first;
+ * hung backends, and a balancer whose first attempt a test can choose.
  */
 abstract class HttpClient5TestBase {
 
@@ -22,5 +36,46 @@ abstract class HttpClient5TestBase {
   final <T extends AutoCloseable> T closeLater(T c) {
     closeables.add(c);
     return c;
+  }
+
+  /** Hedges after 50 ms, without an attempt timeout. */
+  static final RetryPolicy HEDGED_ONLY =
+      RetryPolicy.builder()
+          .hedging(Hedging.after(Duration.ofMillis(50)))
+          .attemptTimeout(AttemptTimeout.none())
+          .build();
+
+  /** Backends whose first {@code hung} take a minute before their headers; the others answer. */
+  final HttpBackends backends(int n, int hung) throws IOException {
+    return closeLater(HttpBackends.start(n, HttpBackends.Handler.hungBelow(hung)));
+  }
+
+  /** A consistent-hash balancer over {@code backends}, so a test can choose the first attempt. */
+  final LoadBalancer hashed(HttpBackends backends, RetryPolicy policy) {
+    return closeLater(
+        LoadBalancers.builder("svc")
+            .endpoints(backends.endpoints())
+            .strategy(Strategies.ringHash())
+            .retryPolicy(policy)
+            .build());
+  }
+
+  /** A context whose request's first attempt goes to {@code target} (a consistent-hash lb). */
+  static HttpClientContext firstOn(LoadBalancer lb, Endpoint target) {
+    for (int k = 0; ; k++) {
+      PickContext c = PickContext.ofHashKey("k" + k);
+      PickResult r = lb.pick(c);
+      r.handle().onCancel();
+      if (r.endpoint().equals(target)) {
+        HttpClientContext context = HttpClientContext.create();
+        context.setAttribute(HttpClientLoadBalancing.PICK_CONTEXT, c);
+        return context;
+      }
+    }
+  }
+
+  /** Whether no endpoint of {@code lb} has a call in flight. */
+  static boolean idle(LoadBalancer lb) {
+    return lb.inspect().snapshot().stream().allMatch(s -> s.inFlight() == 0);
   }
 }
