@@ -3,7 +3,9 @@ package io.loadstar.api;
 import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.internal.Checks;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -92,6 +94,26 @@ public final class AttemptTimeout {
           "attempt timeout initial: " + initial + " (expected: " + min + "..PT5M, at least min)");
     }
     return new AttemptTimeout(multiplier, min.toNanos(), initial.toNanos(), 0);
+  }
+
+  /**
+   * The failure a driver reports for an attempt its timeout cut, and hands to the caller if the
+   * call cannot go on: a read timeout naming the endpoint, the service and the timeout.
+   *
+   * @param timeoutNanos the attempt's timeout ({@link Attempt#timeoutNanos()})
+   */
+  public static SocketTimeoutException expired(
+      Endpoint endpoint, String service, long timeoutNanos) {
+    requireNonNull(endpoint, "endpoint");
+    requireNonNull(service, "service");
+    return new SocketTimeoutException(
+        "no answer from "
+            + endpoint.key()
+            + " (an endpoint of "
+            + service
+            + ") within the attempt timeout of "
+            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+            + " ms");
   }
 
   /** Returns whether attempts are given a timeout at all. */

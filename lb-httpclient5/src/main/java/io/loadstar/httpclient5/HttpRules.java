@@ -1,6 +1,7 @@
 package io.loadstar.httpclient5;
 
 import io.loadstar.api.Attempt;
+import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.PickContext;
@@ -176,20 +177,12 @@ final class HttpRules {
   }
 
   /**
-   * The failure of an attempt its timeout cut: a read timeout naming the endpoint and the service,
-   * caused by what the cut left ({@code cut}, if anything).
+   * The failure of an attempt its timeout cut ({@link AttemptTimeout#expired}), caused by what the
+   * cut left ({@code cut}, if anything).
    */
   static SocketTimeoutException timedOut(
       Endpoint endpoint, String service, long timeoutNanos, @Nullable Exception cut) {
-    SocketTimeoutException e =
-        new SocketTimeoutException(
-            "no answer from "
-                + endpoint.key()
-                + " (an endpoint of "
-                + service
-                + ") within the attempt timeout of "
-                + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-                + " ms");
+    SocketTimeoutException e = AttemptTimeout.expired(endpoint, service, timeoutNanos);
     if (cut != null) {
       e.initCause(cut);
     }

@@ -25,6 +25,21 @@ public final class CallProperties {
     /** The longest Retry-After honoured. Defaults to 1s. */
     private @Nullable Duration retryAfterMax;
 
+    /**
+     * How long an attempt that could be retried waits for its answer before the call goes on to
+     * another endpoint: {@code adaptive} (4 x the service's recent p99, at least 100ms; 1s until 20
+     * successes are measured), {@code none}, or a fixed duration such as {@code 250ms}. Defaults to
+     * adaptive.
+     */
+    private @Nullable String attemptTimeout;
+
+    /**
+     * When an idempotent call sends a second attempt to another endpoint while its first waits:
+     * {@code off}, {@code adaptive} (at the service's recent p95), or a fixed delay such as {@code
+     * 50ms}. The first answer wins; hedges count against the retry budget. Defaults to off.
+     */
+    private @Nullable String hedging;
+
     public @Nullable Integer getMaxAttempts() {
       return maxAttempts;
     }
@@ -55,6 +70,22 @@ public final class CallProperties {
 
     public void setRetryAfterMax(@Nullable Duration retryAfterMax) {
       this.retryAfterMax = retryAfterMax;
+    }
+
+    public @Nullable String getAttemptTimeout() {
+      return attemptTimeout;
+    }
+
+    public void setAttemptTimeout(@Nullable String attemptTimeout) {
+      this.attemptTimeout = attemptTimeout;
+    }
+
+    public @Nullable String getHedging() {
+      return hedging;
+    }
+
+    public void setHedging(@Nullable String hedging) {
+      this.hedging = hedging;
     }
   }
 

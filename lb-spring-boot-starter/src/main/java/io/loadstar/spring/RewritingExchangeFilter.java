@@ -1,6 +1,7 @@
 package io.loadstar.spring;
 
 import io.loadstar.api.Attempt;
+import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.LoadBalancer;
@@ -31,7 +32,9 @@ import reactor.core.publisher.Mono;
  * blocking: a retry is sent when the failed attempt's answer or error arrives, after its backoff on
  * a timer. Other hosts pass through. A success answer's body is read ahead (64 KiB) while a retry
  * is still possible, so a body that breaks early is retried elsewhere; the attempt is reported when
- * the body ends, so the endpoint's in-flight count covers it.
+ * the body ends, so the endpoint's in-flight count covers it. An idempotent request's attempt that
+ * another may follow waits for its answer at most the balancer's attempt timeout ({@link
+ * Attempt#timeoutNanos()}); requests are not hedged here.
  */
 final class RewritingExchangeFilter implements ExchangeFilterFunction {
 
@@ -132,7 +135,17 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
       }
       ClientRequest rewritten = b.build();
       AttemptReport report = new AttemptReport(attempt, ticker);
-      return next.exchange(rewritten)
+      Mono<ClientResponse> exchange = next.exchange(rewritten);
+      long timeout = call.idempotent() ? attempt.timeoutNanos() : Long.MAX_VALUE;
+      if (timeout != Long.MAX_VALUE) {
+        // The attempt timeout: no answer by then, and the exchange is cancelled (its connection
+        // closed) and the call goes on to another endpoint.
+        exchange =
+            exchange.timeout(
+                Duration.ofNanos(timeout),
+                Mono.error(() -> AttemptTimeout.expired(attempt.endpoint(), lb.name(), timeout)));
+      }
+      return exchange
           .materialize() // the answer, the error, or nothing, as one signal to handle
           .flatMap(
               signal -> {

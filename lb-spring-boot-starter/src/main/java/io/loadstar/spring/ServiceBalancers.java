@@ -1,6 +1,8 @@
 package io.loadstar.spring;
 
+import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.Endpoint;
+import io.loadstar.api.Hedging;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.SelectionStrategy;
@@ -16,6 +18,7 @@ import io.loadstar.etcd.EtcdClient;
 import io.loadstar.etcd.EtcdEndpointSource;
 import io.loadstar.okhttp.HttpHealthChecker;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -24,6 +27,7 @@ import java.util.function.Supplier;
 import okhttp3.OkHttpClient;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.boot.convert.DurationStyle;
 
 /**
  * Builds a service's {@link LoadBalancer} from its {@code loadstar.services.<name>.*} properties. A
@@ -310,7 +314,62 @@ final class ServiceBalancers {
         r.getBudgetPercent(),
         v -> c.budget(v, defaults.budgetWindow(), defaults.minRetriesPerSecond()));
     set(p + "retry-after-max", r.getRetryAfterMax(), c::retryAfterMax);
+    String timeout = r.getAttemptTimeout();
+    if (timeout != null) {
+      c.attemptTimeout(
+          timedOption(
+              p + "attempt-timeout",
+              timeout,
+              "adaptive",
+              AttemptTimeout::adaptive,
+              "none",
+              AttemptTimeout::none,
+              AttemptTimeout::fixed));
+    }
+    String hedging = r.getHedging();
+    if (hedging != null) {
+      c.hedging(
+          timedOption(
+              p + "hedging",
+              hedging,
+              "adaptive",
+              Hedging::adaptive,
+              "off",
+              Hedging::off,
+              Hedging::after));
+    }
     return c.build();
+  }
+
+  /**
+   * A property that is one of two words or a duration ({@code 250ms}, {@code 1s}, {@code PT0.25S}):
+   * what it names, or a start-up failure naming the property, its value and what is allowed.
+   */
+  private <T> T timedOption(
+      String property,
+      String value,
+      String word,
+      Supplier<T> byWord,
+      String otherWord,
+      Supplier<T> byOtherWord,
+      Function<Duration, T> byDuration) {
+    String v = value.trim();
+    if (v.equalsIgnoreCase(word)) {
+      return byWord.get();
+    }
+    if (v.equalsIgnoreCase(otherWord)) {
+      return byOtherWord.get();
+    }
+    Duration d;
+    try {
+      d = DurationStyle.detectAndParse(v);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidConfigurationPropertyValueException(
+          prefix + property,
+          value,
+          "expected " + word + ", " + otherWord + ", or a duration such as 250ms");
+    }
+    return call(property, value, () -> byDuration.apply(d));
   }
 
   private void canary(LoadBalancers.Builder b) {

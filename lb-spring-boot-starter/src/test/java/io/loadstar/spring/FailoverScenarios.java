@@ -1,9 +1,11 @@
 package io.loadstar.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.testing.Await;
 import io.loadstar.testing.Concurrently;
 import io.loadstar.testing.HttpBackends;
 import java.time.Duration;
@@ -11,6 +13,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import mockwebserver3.MockResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -49,7 +53,8 @@ abstract class FailoverScenarios {
   enum Scenario {
     KILLED,
     FAILING,
-    SLOW
+    SLOW,
+    HUNG
   }
 
   static final Map<String, HttpBackends> BACKENDS = new LinkedHashMap<>();
@@ -63,12 +68,23 @@ abstract class FailoverScenarios {
     return (scenario + "-" + client).toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
-  /** Three backends for {@code scenario}: backend 1 answers 503 or backend 0 is slow. */
+  /**
+   * Three backends for {@code scenario}: backend 1 answers 503, backend 0 is slow, or backend 2
+   * takes a minute before its headers.
+   */
   static HttpBackends start(int first, Scenario scenario) throws Exception {
     HttpBackends.Handler handler =
         switch (scenario) {
           case FAILING -> HttpBackends.Handler.failingAt(1);
           case SLOW -> HttpBackends.Handler.slowAt(0, 100);
+          case HUNG ->
+              (i, r) ->
+                  i == 2
+                      ? new MockResponse.Builder()
+                          .headersDelay(60, TimeUnit.SECONDS)
+                          .body("backend-2")
+                          .build()
+                      : new MockResponse.Builder().body("backend-" + i).build();
           default -> HttpBackends.Handler.ok();
         };
     return HttpBackends.startAt(first, 3, s -> {}, handler);
@@ -111,6 +127,14 @@ abstract class FailoverScenarios {
       HttpBackends backends,
       Concurrently.Outcome outcome)
       throws Exception {}
+
+  /**
+   * Whether {@code client} cuts an attempt that waits past the balancer's attempt timeout (a
+   * transport that runs each attempt as one blocking exchange cannot).
+   */
+  boolean cutsHungAttempts(Client client) {
+    return true;
+  }
 
   /** Makes one GET through {@code client}; a non-2xx answer throws, as the client does. */
   private Concurrently.Call getter(Client client, String url) {
@@ -173,5 +197,28 @@ abstract class FailoverScenarios {
     assertThat(backends.counts()[0])
         .as("requests per backend: %s", Arrays.toString(backends.counts()))
         .isLessThanOrEqualTo(backends.total() / 10);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Client.class)
+  void oneBackendHung_withTheDefaults_noGetFails_andItsAttemptsAreCut(Client client)
+      throws Exception {
+    assumeTrue(
+        cutsHungAttempts(client),
+        client + " on this transport runs an attempt as one blocking exchange: it cannot be cut");
+    String name = service(Scenario.HUNG, client);
+    HttpBackends backends = BACKENDS.get(name);
+    Concurrently.Outcome outcome =
+        Concurrently.run(4, 120, getter(client, url(Scenario.HUNG, client)));
+    beside(Scenario.HUNG, client, 4, 120, backends, outcome);
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    LoadBalancer lb = services.balancer(name);
+    EndpointSnapshot hung = lb.inspect().snapshot().get(2);
+    // Its attempts were cut (a minute before it answers) and counted as its failures; none is
+    // left in flight.
+    assertThat(hung.failures()).as("%s", hung).isPositive();
+    assertThat(Await.until(() -> lb.inspect().snapshot().get(2).inFlight() == 0))
+        .as("%s", lb.inspect().snapshot().get(2))
+        .isTrue();
   }
 }

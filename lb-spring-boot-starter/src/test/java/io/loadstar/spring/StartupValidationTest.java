@@ -2,8 +2,10 @@ package io.loadstar.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.RetryPolicy;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
@@ -51,6 +53,61 @@ class StartupValidationTest {
               assertThat(policy.isRetryableStatus(429)).isTrue();
               assertThat(policy.isRetryableStatus(502)).isFalse();
             });
+  }
+
+  @Test
+  void attemptTimeoutAndHedging_takeAWordOrADuration() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080,127.0.0.2:8080",
+            "loadstar.services.orders.retry.attempt-timeout=250ms",
+            "loadstar.services.orders.retry.hedging=adaptive",
+            "loadstar.services.billing.endpoints=127.0.0.1:8081",
+            "loadstar.services.billing.retry.attempt-timeout=none",
+            "loadstar.services.billing.retry.hedging=PT0.05S",
+            "loadstar.services.plain.endpoints=127.0.0.1:8082")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              LoadstarServices services = context.getBean(LoadstarServices.class);
+              RetryPolicy orders = services.balancer("orders").inspect().retryPolicy();
+              assertThat(orders.attemptTimeout().fixed()).isEqualTo(Duration.ofMillis(250));
+              assertThat(orders.hedging().isAdaptive()).isTrue();
+              RetryPolicy billing = services.balancer("billing").inspect().retryPolicy();
+              assertThat(billing.attemptTimeout().isEnabled()).isFalse();
+              assertThat(billing.hedging().fixed()).isEqualTo(Duration.ofMillis(50));
+              RetryPolicy plain = services.balancer("plain").inspect().retryPolicy();
+              assertThat(plain.attemptTimeout()).isEqualTo(AttemptTimeout.adaptive());
+              assertThat(plain.hedging().isEnabled()).as("off by default").isFalse();
+            });
+  }
+
+  @Test
+  void badAttemptTimeoutOrHedging_failsStartUp_namingThePropertyTheValueAndWhatIsAllowed() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080",
+            "loadstar.services.orders.retry.attempt-timeout=soon")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.services.orders.retry.attempt-timeout")
+                    .hasMessageContaining("soon")
+                    .hasMessageContaining("adaptive, none, or a duration"));
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080",
+            "loadstar.services.orders.retry.hedging=2h")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.services.orders.retry.hedging")
+                    .hasMessageContaining("2h")
+                    .hasMessageContaining("PT1M"));
   }
 
   @Test
