@@ -2,19 +2,25 @@ package io.loadstar.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.grpc.CallOptions;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.LoadBalancerRegistry;
 import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCalls;
 import io.loadstar.api.EndpointSnapshot;
+import io.loadstar.api.Hedging;
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.RetryPolicy;
 import io.loadstar.core.LoadBalancers;
+import io.loadstar.testing.Await;
 import io.loadstar.testing.Concurrently;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +29,9 @@ import org.junit.jupiter.api.Test;
  * server killed, one answering {@code UNAVAILABLE}, one 100 ms slow. Each runs on a channel on
  * Loadstar with its defaults (asserted), then beside it on gRPC's own {@code round_robin} and
  * {@code least_request_experimental} (grpc-xds) over the same resolver, each with a service config
- * retry policy of three attempts on {@code UNAVAILABLE} (measured and printed, for the README).
+ * retry policy of three attempts on {@code UNAVAILABLE} (measured and printed, for the README). A
+ * fourth scenario, one server that never answers, also runs each peer with gRPC's own hedging
+ * policy, beside Loadstar's hedging.
  */
 class GrpcFailoverTest extends GrpcTestBase {
 
@@ -46,6 +54,23 @@ class GrpcFailoverTest extends GrpcTestBase {
                       "backoffMultiplier",
                       2.0,
                       "retryableStatusCodes",
+                      List.of("UNAVAILABLE")))));
+
+  /** gRPC's own hedging, as a gRPC user would configure it: up to 3 attempts, 50 ms apart. */
+  private static final Map<String, ?> PEER_HEDGING =
+      Map.of(
+          "methodConfig",
+          List.of(
+              Map.of(
+                  "name",
+                  List.of(Map.of("service", "loadstar.test.Echo")),
+                  "hedgingPolicy",
+                  Map.of(
+                      "maxAttempts",
+                      3.0,
+                      "hedgingDelay",
+                      "0.05s",
+                      "nonFatalStatusCodes",
                       List.of("UNAVAILABLE")))));
 
   private static final List<String> RESULTS = new ArrayList<>();
@@ -72,11 +97,15 @@ class GrpcFailoverTest extends GrpcTestBase {
   }
 
   private ManagedChannel peer(LoadBalancer lb, String policy) {
+    return peer(lb, policy, PEER_RETRY);
+  }
+
+  private ManagedChannel peer(LoadBalancer lb, String policy, Map<String, ?> serviceConfig) {
     return closing(
         Grpc.newChannelBuilder(LoadstarGrpc.target(lb), InsecureChannelCredentials.create())
             .setNameResolverArg(LoadstarGrpc.BALANCER, lb)
             .defaultLoadBalancingPolicy(policy)
-            .defaultServiceConfig(PEER_RETRY)
+            .defaultServiceConfig(serviceConfig)
             .build());
   }
 
@@ -92,7 +121,7 @@ class GrpcFailoverTest extends GrpcTestBase {
   private static void record(String scenario, String client, Concurrently.Outcome o, int[] counts) {
     RESULTS.add(
         String.format(
-            "%-14s %-28s failed %3d, RPCs per backend %s",
+            "%-12s %-46s failed %3d, RPCs per backend %s",
             scenario, client, o.failed(), Arrays.toString(counts)));
   }
 
@@ -157,6 +186,64 @@ class GrpcFailoverTest extends GrpcTestBase {
       peerBackends.behave(0, GrpcBackends.Behavior.SLOW);
       ManagedChannel peer = peer(balancer(peerBackends), policy);
       record("100 ms slow", policy, Concurrently.run(8, 480, get(peer)), peerBackends.counts());
+    }
+  }
+
+  /** One {@code Get} per call with a 2 s deadline: twice the attempt timeout's first value. */
+  private static Concurrently.Call getWithin2s(ManagedChannel channel) {
+    return i ->
+        ClientCalls.blockingUnaryCall(
+            channel,
+            GrpcBackends.GET,
+            CallOptions.DEFAULT.withDeadlineAfter(2, TimeUnit.SECONDS),
+            "x");
+  }
+
+  @Test
+  void oneServerHung_noRpcFails_besideGrpcsOwnRetriesAndHedging() throws Exception {
+    GrpcBackends backends = backends();
+    backends.behave(2, GrpcBackends.Behavior.HUNG);
+    LoadBalancer lb = balancer(backends);
+    Concurrently.Outcome outcome = Concurrently.run(4, 120, getWithin2s(loadstar(lb)));
+    record("hung", "loadstar", outcome, backends.counts());
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    EndpointSnapshot hung = snapshotOf(lb, backends, 2);
+    assertThat(hung.failures()).as("its attempts were cut: %s", hung).isPositive();
+    assertThat(Await.until(() -> snapshotOf(lb, backends, 2).inFlight() == 0)).isTrue();
+
+    GrpcBackends hedgedBackends = backends();
+    hedgedBackends.behave(2, GrpcBackends.Behavior.HUNG);
+    LoadBalancer hedgedLb =
+        closeLater(
+            LoadBalancers.builder("echo")
+                .endpoints(hedgedBackends.endpoints())
+                .retryPolicy(
+                    RetryPolicy.builder().hedging(Hedging.after(Duration.ofMillis(50))).build())
+                .build());
+    assertThat(hedgedLb.awaitReady(Duration.ofSeconds(10))).isTrue();
+    Concurrently.Outcome hedged = Concurrently.run(4, 120, getWithin2s(loadstar(hedgedLb)));
+    record("hung", "loadstar, hedging 50 ms", hedged, hedgedBackends.counts());
+    assertThat(hedged.failed()).as("%s", hedged).isZero();
+
+    // gRPC's own: its retries do not cut an attempt (a third of the RPCs wait out their deadline:
+    // 30 RPCs, so that the run ends in seconds); its hedging does.
+    for (String policy : peers()) {
+      GrpcBackends peerBackends = backends();
+      peerBackends.behave(2, GrpcBackends.Behavior.HUNG);
+      ManagedChannel retrying = peer(balancer(peerBackends), policy);
+      record(
+          "hung",
+          policy + ", retries",
+          Concurrently.run(4, 30, getWithin2s(retrying)),
+          peerBackends.counts());
+      GrpcBackends hedgeBackends = backends();
+      hedgeBackends.behave(2, GrpcBackends.Behavior.HUNG);
+      ManagedChannel hedging = peer(balancer(hedgeBackends), policy, PEER_HEDGING);
+      record(
+          "hung",
+          policy + ", hedging 50 ms",
+          Concurrently.run(4, 120, getWithin2s(hedging)),
+          hedgeBackends.counts());
     }
   }
 }
