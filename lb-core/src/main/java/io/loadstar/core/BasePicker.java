@@ -35,6 +35,20 @@ abstract class BasePicker implements Picker, PickPeek.Peeking {
     return view.tryAcquire();
   }
 
+  /**
+   * The pick-context attribute that marks a hedge's pick (set by the balancer's call, never by
+   * users): a load-aware picker then compares every endpoint not tried instead of two. A hedge is
+   * sent for at most a few percent of calls, each after its first attempt waited past the service's
+   * recent tail, and it helps only if it goes where an answer comes soonest; two random candidates
+   * miss the best one often enough to land a hedge on an endpoint as slow as the tail it hedges.
+   */
+  static final String HEDGE = "io.loadstar.core.hedge";
+
+  /** Whether {@code context} is a hedge's pick: a retry's or a hedge's context has tried one. */
+  static boolean isHedge(PickContext context) {
+    return context.triedCount() != 0 && context.attribute(HEDGE) != null;
+  }
+
   /** Tries every endpoint once, starting at {@code start}; the slow path. */
   final PickResult scanFrom(int start, PickContext context) {
     EndpointView[] v = views;

@@ -158,7 +158,9 @@ final class EngineCall implements BalancedCall {
     if (budget != Long.MAX_VALUE) {
       hedging = hedging.withTimeBudget(budget - (now - firstStartNanos));
     }
-    PickResult result = engine.pick(hedging);
+    // Marked as a hedge's: a load-aware picker compares every endpoint not tried, not two.
+    PickResult result =
+        engine.pick(hedging.toBuilder().attribute(BasePicker.HEDGE, Boolean.TRUE).build());
     if (!result.isAvailable()) {
       return new EngineAttempt(this, null, result.reason(), attempts, now);
     }

@@ -94,7 +94,7 @@ final class LeastRequestStrategy extends BuiltinStrategy {
       EndpointView[] v = views;
       int n = v.length;
       PerThread.State s = perThread.get();
-      if (n <= choices) {
+      if (n <= choices || isHedge(context)) {
         return best(context, first(s, n), n);
       }
       int first;

@@ -96,6 +96,9 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
       if (n == 1) {
         return scanFrom(0, context);
       }
+      if (isHedge(context)) {
+        return cheapest(context, PerThread.nextInt(s, n));
+      }
       int a = PerThread.nextInt(s, n);
       int b = PerThread.nextInt(s, n - 1);
       if (b >= a) {
@@ -133,6 +136,26 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
         }
       }
       return scanFrom(a, context);
+    }
+
+    /** A hedge's pick: the usable endpoint of lowest cost, scanning all from {@code start}. */
+    private PickResult cheapest(PickContext context, int start) {
+      int n = views.length;
+      int best = -1;
+      double bestCost = 0;
+      for (int i = 0; i < n; i++) {
+        int index = start + i < n ? start + i : start + i - n;
+        if (context.isTried(views[index].endpoint())) {
+          continue;
+        }
+        double c = cost(index);
+        if (best < 0 || c < bestCost) {
+          best = index;
+          bestCost = c;
+        }
+      }
+      PickResult r = best >= 0 ? views[best].tryAcquire() : null;
+      return r != null ? r : scanFrom(start, context);
     }
   }
 }

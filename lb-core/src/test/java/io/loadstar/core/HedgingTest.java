@@ -13,8 +13,10 @@ import io.loadstar.api.HealthCheckResult;
 import io.loadstar.api.Hedging;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
+import io.loadstar.api.PickResult;
 import io.loadstar.api.RecentLatency;
 import io.loadstar.api.RetryPolicy;
+import io.loadstar.api.SelectionStrategy;
 import io.loadstar.testing.Await;
 import io.loadstar.testing.FakeTicker;
 import io.loadstar.testing.ManualScheduler;
@@ -136,10 +138,19 @@ class HedgingTest {
 
   private LoadBalancer balancer(
       FakeTicker ticker, ManualScheduler scheduler, RetryPolicy policy, int endpoints) {
+    return balancer(ticker, scheduler, policy, endpoints, Strategies.roundRobin());
+  }
+
+  private LoadBalancer balancer(
+      FakeTicker ticker,
+      ManualScheduler scheduler,
+      RetryPolicy policy,
+      int endpoints,
+      SelectionStrategy strategy) {
     LoadBalancer lb =
         LoadBalancers.builder("svc")
             .endpoints(TestEndpoints.endpoints(endpoints))
-            .strategy(Strategies.roundRobin())
+            .strategy(strategy)
             .ticker(ticker)
             .scheduler(scheduler)
             .outlierDetection(OutlierDetectionConfig.disabled())
@@ -427,6 +438,51 @@ class HedgingTest {
     assertThat(lb.inspect().retryStats().hedges()).isZero();
     assertThatThrownBy(call::hedge).isInstanceOf(IllegalStateException.class);
     call.next().cancelled();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"leastRequest", "peakEwma"})
+  void aHedge_goesToTheLeastLoadedEndpoint_comparingAllNotTwo(String strategy) throws Exception {
+    for (long origin : new long[] {0, 3 * DAY, -3 * DAY}) {
+      FakeTicker ticker = new FakeTicker(origin);
+      ManualScheduler scheduler = new ManualScheduler(ticker);
+      LoadBalancer lb =
+          balancer(
+              ticker,
+              scheduler,
+              HEDGED,
+              6,
+              strategy.equals("peakEwma") ? Strategies.peakEwma() : Strategies.leastRequest());
+      List<Endpoint> all = TestEndpoints.endpoints(6);
+      for (int round = 0; round < 10; round++) {
+        BalancedCall call = lb.newCall(PickContext.empty(), true);
+        Attempt first = call.first(0);
+        // Every endpoint but the first's and one other gets two calls: the other is the idlest.
+        Endpoint idle = all.get((all.indexOf(first.endpoint()) + 1 + round % 5) % 6);
+        List<PickResult> held = new ArrayList<>();
+        for (Endpoint e : all) {
+          if (e.equals(first.endpoint()) || e.equals(idle)) {
+            continue;
+          }
+          PickContext.Builder only = PickContext.builder();
+          all.stream().filter(x -> !x.equals(e)).forEach(only::tried);
+          held.add(lb.pick(only.build()));
+          held.add(lb.pick(only.build()));
+        }
+        List<Attempt> hedges = new java.util.concurrent.CopyOnWriteArrayList<>();
+        assertThat(call.scheduleHedge(() -> hedges.add(call.hedge()))).isTrue();
+        scheduler.advance(Duration.ofMillis(20), Duration.ofMillis(1));
+        assertThat(Await.until(() -> hedges.size() == 1)).isTrue();
+        Attempt hedge = hedges.get(0);
+        assertThat(hedge.isAvailable()).isTrue();
+        assertThat(hedge.endpoint()).as("round %d", round).isEqualTo(idle);
+        hedge.succeeded(0);
+        first.overtaken(0);
+        for (PickResult r : held) {
+          r.handle().onCancel();
+        }
+      }
+    }
   }
 
   @ParameterizedTest
