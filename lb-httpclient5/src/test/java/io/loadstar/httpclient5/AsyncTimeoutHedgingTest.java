@@ -84,6 +84,16 @@ class AsyncTimeoutHedgingTest extends HttpClient5TestBase {
     }
   }
 
+  /** A GET to the service on {@code backends}' port, in {@code context}. */
+  private static SimpleHttpResponse get(
+      CloseableHttpAsyncClient client, HttpBackends backends, HttpClientContext context)
+      throws Exception {
+    return send(
+        client,
+        SimpleRequestBuilder.get("http://svc.test:" + backends.port() + "/").build(),
+        context);
+  }
+
   private void assertNothingLeased() {
     assertThat(Await.until(() -> pool.getTotalStats().getLeased() == 0))
         .as("leased connections: %s", pool.getTotalStats())
@@ -133,23 +143,7 @@ class AsyncTimeoutHedgingTest extends HttpClient5TestBase {
   @Test
   void aSlowAnswer_cutsAGet_butNotAPost_andABodyTheCallerReadsKeepsTheClientsTimeout()
       throws Exception {
-    // Backend 0: headers after 600 ms. Backend 1: 80 KB at once (the read-ahead takes 64 KiB of
-    // it), then a 400 ms pause, four times the attempt timeout, before the rest.
-    String big = "x".repeat(160_000);
-    HttpBackends backends =
-        closeLater(
-            HttpBackends.start(
-                2,
-                (i, r) ->
-                    i == 0
-                        ? new MockResponse.Builder()
-                            .headersDelay(600, TimeUnit.MILLISECONDS)
-                            .body("slow-0")
-                            .build()
-                        : new MockResponse.Builder()
-                            .body(big)
-                            .throttleBody(80_000, 400, TimeUnit.MILLISECONDS)
-                            .build()));
+    HttpBackends backends = slowHeadAndPausedBody();
     RetryPolicy fixed =
         RetryPolicy.builder().attemptTimeout(AttemptTimeout.fixed(Duration.ofMillis(100))).build();
     LoadBalancer lb = hashed(backends, fixed);
@@ -209,11 +203,7 @@ class AsyncTimeoutHedgingTest extends HttpClient5TestBase {
     CloseableHttpAsyncClient client = client(lb);
     HttpClientContext context = firstOn(lb, backends.endpoint(0));
 
-    SimpleHttpResponse r =
-        send(
-            client,
-            SimpleRequestBuilder.get("http://svc.test:" + backends.port() + "/").build(),
-            context);
+    SimpleHttpResponse r = get(client, backends, context);
 
     assertThat(r.getBodyText()).startsWith("backend-").isNotEqualTo("backend-0");
     assertThat(CallAttempts.of(context).attempts()).as("the cut first is not listed").hasSize(1);
@@ -239,11 +229,7 @@ class AsyncTimeoutHedgingTest extends HttpClient5TestBase {
     CloseableHttpAsyncClient client = client(lb);
     HttpClientContext context = firstOn(lb, backends.endpoint(0));
 
-    SimpleHttpResponse r =
-        send(
-            client,
-            SimpleRequestBuilder.get("http://svc.test:" + backends.port() + "/").build(),
-            context);
+    SimpleHttpResponse r = get(client, backends, context);
 
     assertThat(r.getBodyText()).isEqualTo("backend-0");
     assertThat(lb.inspect().retryStats().hedges()).isEqualTo(1);
@@ -274,11 +260,7 @@ class AsyncTimeoutHedgingTest extends HttpClient5TestBase {
     CloseableHttpAsyncClient client = client(lb);
     HttpClientContext context = firstOn(lb, backends.endpoint(0));
 
-    SimpleHttpResponse r =
-        send(
-            client,
-            SimpleRequestBuilder.get("http://svc.test:" + backends.port() + "/").build(),
-            context);
+    SimpleHttpResponse r = get(client, backends, context);
 
     assertThat(r.getCode()).isEqualTo(200);
     assertThat(r.getBodyText()).isEqualTo("backend-1");

@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import mockwebserver3.MockResponse;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.classic.methods.HttpPost;
 import org.apache.hc.client5.http.config.ConnectionConfig;
@@ -102,23 +101,7 @@ class ClassicTimeoutHedgingTest extends HttpClient5TestBase {
   @Test
   void aSlowAnswer_cutsAGet_butNotAPost_andABodyTheCallerReadsKeepsTheClientsTimeout()
       throws Exception {
-    // Backend 0: headers after 600 ms. Backend 1: 80 KB at once (the read-ahead takes 64 KiB of
-    // it), then a 400 ms pause, four times the attempt timeout, before the rest.
-    String big = "x".repeat(160_000);
-    HttpBackends backends =
-        closeLater(
-            HttpBackends.start(
-                2,
-                (i, r) ->
-                    i == 0
-                        ? new MockResponse.Builder()
-                            .headersDelay(600, TimeUnit.MILLISECONDS)
-                            .body("slow-0")
-                            .build()
-                        : new MockResponse.Builder()
-                            .body(big)
-                            .throttleBody(80_000, 400, TimeUnit.MILLISECONDS)
-                            .build()));
+    HttpBackends backends = slowHeadAndPausedBody();
     RetryPolicy fixed =
         RetryPolicy.builder().attemptTimeout(AttemptTimeout.fixed(Duration.ofMillis(100))).build();
     LoadBalancer lb = hashed(backends, fixed);

@@ -14,6 +14,8 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import mockwebserver3.MockResponse;
 import org.apache.hc.client5.http.protocol.HttpClientContext;
 import org.junit.jupiter.api.AfterEach;
 
@@ -77,5 +79,27 @@ abstract class HttpClient5TestBase {
   /** Whether no endpoint of {@code lb} has a call in flight. */
   static boolean idle(LoadBalancer lb) {
     return lb.inspect().snapshot().stream().allMatch(s -> s.inFlight() == 0);
+  }
+
+  /**
+   * Two backends: 0 sends its headers after 600 ms; 1 sends 80 KB at once (the read-ahead takes 64
+   * KiB of it), then pauses 400 ms, four times a 100 ms attempt timeout, before the rest (160 KB in
+   * all).
+   */
+  final HttpBackends slowHeadAndPausedBody() throws IOException {
+    String big = "x".repeat(160_000);
+    return closeLater(
+        HttpBackends.start(
+            2,
+            (i, r) ->
+                i == 0
+                    ? new MockResponse.Builder()
+                        .headersDelay(600, TimeUnit.MILLISECONDS)
+                        .body("slow-0")
+                        .build()
+                    : new MockResponse.Builder()
+                        .body(big)
+                        .throttleBody(80_000, 400, TimeUnit.MILLISECONDS)
+                        .build()));
   }
 }

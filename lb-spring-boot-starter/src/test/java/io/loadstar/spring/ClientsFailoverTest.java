@@ -166,12 +166,7 @@ class ClientsFailoverTest extends FailoverScenarios {
       // backend's minute: each GET it sent there (a third of them) would wait that minute.
       FIGURES.put(
           scenario + " " + client,
-          "Loadstar "
-              + loadstar.failed()
-              + " of "
-              + calls
-              + " failed, per backend "
-              + Arrays.toString(loadstarBackends.counts())
+          loadstarFigures(loadstar, calls, loadstarBackends)
               + " | Spring Cloud LoadBalancer not run (no retries, and no timeout under a minute by"
               + " default: a third of its GETs would wait the hung backend's minute)");
       return;
@@ -188,12 +183,7 @@ class ClientsFailoverTest extends FailoverScenarios {
     Concurrently.Outcome outcome = Concurrently.run(scLbThreads, scLbCalls, scLbGetter(client, id));
     FIGURES.put(
         scenario + " " + client,
-        "Loadstar "
-            + loadstar.failed()
-            + " of "
-            + calls
-            + " failed, per backend "
-            + Arrays.toString(loadstarBackends.counts())
+        loadstarFigures(loadstar, calls, loadstarBackends)
             + " | Spring Cloud LoadBalancer "
             + outcome.failed()
             + " of "
@@ -203,5 +193,16 @@ class ClientsFailoverTest extends FailoverScenarios {
     assertThat(backends.total())
         .as("requests reached Spring Cloud LoadBalancer's backends")
         .isPositive();
+  }
+
+  /** Loadstar's side of a scenario's figures: failed calls, and requests per backend. */
+  private static String loadstarFigures(
+      Concurrently.Outcome loadstar, int calls, HttpBackends backends) {
+    return "Loadstar "
+        + loadstar.failed()
+        + " of "
+        + calls
+        + " failed, per backend "
+        + Arrays.toString(backends.counts());
   }
 }
