@@ -223,7 +223,12 @@ final class AsyncAttempt implements AsyncExecCallback {
         retry = decision;
         HeldAnswer kept =
             new HeldAnswer(
-                HeldAnswer.Mode.KEEP, AsyncCall.KEEP_LIMIT, response, entity, call.callback, null);
+                HeldAnswer.Mode.KEEP,
+                AsyncCall.KEEP_LIMIT,
+                response,
+                entity,
+                call.caller.callback(),
+                null);
         held = kept;
         return entity != null ? kept : null;
       }
@@ -246,7 +251,7 @@ final class AsyncAttempt implements AsyncExecCallback {
               call.settings.readAheadBytes(),
               response,
               entity,
-              call.callback,
+              call.caller.callback(),
               () -> call.speak(this));
       held = ahead;
       return ahead;
@@ -255,13 +260,13 @@ final class AsyncAttempt implements AsyncExecCallback {
       throw new InterruptedIOException("overtaken: another attempt of the request answered first");
     }
     handedOver = true;
-    return call.callback.handleResponse(response, entity);
+    return call.caller.callback().handleResponse(response, entity);
   }
 
   @Override
   public void handleInformationResponse(HttpResponse response) throws HttpException, IOException {
     if (call.alone(this)) {
-      call.callback.handleInformationResponse(response);
+      call.caller.callback().handleInformationResponse(response);
     }
   }
 
@@ -286,7 +291,7 @@ final class AsyncAttempt implements AsyncExecCallback {
       attempt.succeeded(latency); // the whole body has arrived
     }
     giveBackConnection(true);
-    call.completeCaller();
+    call.caller.complete();
   }
 
   @Override
@@ -308,7 +313,7 @@ final class AsyncAttempt implements AsyncExecCallback {
           attempt.failed(CallFailure.possiblyProcessed(cause), latency, -1, 0);
         }
       }
-      call.failCaller(cause); // the caller has the answer already
+      call.caller.fail(cause); // the caller has the answer already
       return;
     }
     Failure owned = call.ownFailure(this);
@@ -320,7 +325,7 @@ final class AsyncAttempt implements AsyncExecCallback {
       if (claim()) {
         attempt.cancelled(); // the caller gave up: not the endpoint's fault
       }
-      call.failCaller(cause);
+      call.caller.fail(cause);
       return;
     }
     Exception e =

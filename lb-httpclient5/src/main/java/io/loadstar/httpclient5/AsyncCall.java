@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.hc.client5.http.HttpRoute;
 import org.apache.hc.client5.http.async.AsyncExecCallback;
 import org.apache.hc.client5.http.async.AsyncExecChain;
@@ -55,7 +54,7 @@ final class AsyncCall implements Cancellable {
   final String service;
   final RetryPolicy policy;
   final AsyncExecChain.Scope scope;
-  final AsyncExecCallback callback;
+  final AsyncCaller caller;
   final boolean replayable;
   final boolean idempotent;
   final CallAttempts attempts = new CallAttempts();
@@ -64,8 +63,6 @@ final class AsyncCall implements Cancellable {
   private final @Nullable AsyncEntityProducer producer;
   private final AsyncExecChain chain;
   private final boolean hedges;
-  private final AtomicBoolean callerClosed = new AtomicBoolean();
-  private volatile @Nullable Exception lastError;
 
   // Guarded by this.
   private @Nullable AsyncAttempt current;
@@ -95,7 +92,7 @@ final class AsyncCall implements Cancellable {
     this.producer = producer;
     this.scope = scope;
     this.chain = chain;
-    this.callback = callback;
+    this.caller = new AsyncCaller(service, callback);
     this.replayable = producer == null || producer.isRepeatable();
     this.idempotent = idempotent;
     // Two attempts at once share no entity producer: only a request without a body is hedged.
@@ -106,14 +103,37 @@ final class AsyncCall implements Cancellable {
   /** Sends the request's first attempt, with its hedge armed if the request may be hedged. */
   void start(Attempt first) {
     AsyncAttempt a = attemptOn(first);
-    synchronized (this) {
-      current = a;
-      open = 1;
+    if (!adopt(a)) {
+      return;
     }
     if (hedges) {
       call.scheduleHedge(this::sendHedge);
     }
     send(a);
+  }
+
+  /**
+   * Makes {@code a} the request's only attempt out; false if the request was aborted meanwhile
+   * (then {@code a} is reported cancelled and the caller's request fails, and nothing is sent).
+   */
+  private boolean adopt(AsyncAttempt a) {
+    boolean gone;
+    synchronized (this) {
+      current = a;
+      hedge = null;
+      winner = null;
+      waiting = null;
+      open = 1;
+      gone = aborted;
+    }
+    if (!gone) {
+      return true;
+    }
+    a.attempt.cancelled();
+    RequestFailedException e = new RequestFailedException("Request aborted");
+    caller.suppressEarlier(e);
+    caller.fail(e);
+    return false;
   }
 
   /**
@@ -235,8 +255,11 @@ final class AsyncCall implements Cancellable {
 
   /** Whether {@code a} is the only attempt out (what it receives may go to the caller). */
   synchronized boolean alone(AsyncAttempt a) {
-    return (a.state == AsyncAttempt.OWNED || a.state == AsyncAttempt.SPEAKING)
-        && (winner == a || open == 1);
+    boolean live =
+        a.state == AsyncAttempt.RUNNING
+            || a.state == AsyncAttempt.OWNED
+            || a.state == AsyncAttempt.SPEAKING;
+    return live && (winner == a || (open == 1 && a == current));
   }
 
   /**
@@ -315,7 +338,7 @@ final class AsyncCall implements Cancellable {
     if (other != null) {
       Exception e = other.error();
       if (e != null) {
-        lastError = e;
+        caller.failedWith(e);
       }
       if (other.kept() != act.kept()) {
         release(other);
@@ -335,22 +358,14 @@ final class AsyncCall implements Cancellable {
   private void act(Ended ended) {
     Exception error = ended.error();
     if (error != null) {
-      suppressEarlier(error);
-      lastError = error;
+      caller.failedWith(error);
     }
     RetryDecision decision = ended.decision();
     if (decision.isRetry()) {
       retryAfter(decision, ended.kept());
       return;
     }
-    giveUp(ended.kept(), decision.unavailableReason());
-  }
-
-  private void suppressEarlier(Exception cause) {
-    Exception earlier = lastError;
-    if (earlier != null && earlier != cause) {
-      cause.addSuppressed(earlier);
-    }
+    caller.giveUp(ended.kept(), decision.unavailableReason());
   }
 
   /**
@@ -375,75 +390,22 @@ final class AsyncCall implements Cancellable {
     try {
       if (callerGaveUp()) {
         RequestFailedException aborted = new RequestFailedException("Request aborted");
-        suppressEarlier(aborted);
-        failCaller(aborted);
+        caller.suppressEarlier(aborted);
+        caller.fail(aborted);
         return;
       }
       Attempt next = call.next();
       if (!next.isAvailable()) {
-        giveUp(kept, next.reason()); // nothing left: the last answer or failure is the request's
+        caller.giveUp(
+            kept, next.reason()); // nothing left: the last answer or failure is the request's
         return;
       }
       AsyncAttempt a = attemptOn(next);
-      synchronized (this) {
-        current = a;
-        hedge = null;
-        winner = null;
-        waiting = null;
-        open = 1;
+      if (adopt(a)) {
+        send(a);
       }
-      send(a);
     } catch (RuntimeException e) {
-      failCaller(e);
-    }
-  }
-
-  /**
-   * Ends the request without another attempt: hands over {@code kept} if it is whole, else fails
-   * with the last failure (and why nothing more was tried, {@code reason}, if the balancer said).
-   */
-  private void giveUp(@Nullable HeldAnswer kept, @Nullable String reason) {
-    if (kept != null && kept.complete()) {
-      try {
-        kept.handOver();
-        kept.releaseResources();
-        completeCaller();
-      } catch (HttpException | IOException | RuntimeException e) {
-        failCaller(e);
-      }
-      return;
-    }
-    Exception last = lastError;
-    IOException unavailable =
-        reason != null ? new EndpointUnavailableException(service, reason) : null;
-    if (last != null) {
-      if (unavailable != null) {
-        last.addSuppressed(unavailable);
-      }
-      failCaller(last);
-      return;
-    }
-    IOException failure =
-        unavailable != null ? unavailable : new IOException("no attempt of " + service + " ended");
-    failure.initCause(
-        new IOException(
-            kept != null
-                ? "the last answer, " + kept.response().getCode() + ", was too large to keep"
-                : "no attempt answered"));
-    failCaller(failure);
-  }
-
-  /** The caller's request completed; once. */
-  void completeCaller() {
-    if (callerClosed.compareAndSet(false, true)) {
-      callback.completed();
-    }
-  }
-
-  /** The caller's request failed with {@code cause}; once. */
-  void failCaller(Exception cause) {
-    if (callerClosed.compareAndSet(false, true)) {
-      callback.failed(cause);
+      caller.fail(e);
     }
   }
 }
