@@ -11,7 +11,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.hc.client5.http.HttpRoute;
 import org.apache.hc.client5.http.async.AsyncExecCallback;
 import org.apache.hc.client5.http.async.AsyncExecChain;
-import org.apache.hc.client5.http.impl.classic.RequestFailedException;
 import org.apache.hc.core5.concurrent.Cancellable;
 import org.apache.hc.core5.http.HttpException;
 import org.apache.hc.core5.http.HttpRequest;
@@ -70,8 +69,6 @@ final class AsyncCall implements Cancellable {
   private @Nullable AsyncAttempt winner;
   private @Nullable Ended waiting; // ended first, beside the other attempt still out
   private int open; // attempts out that have not ended
-  private boolean aborted;
-  private boolean dependent; // registered as the request's cancellable dependency
 
   AsyncCall(
       HttpClientLoadBalancing.Settings settings,
@@ -117,22 +114,19 @@ final class AsyncCall implements Cancellable {
    * (then {@code a} is reported cancelled and the caller's request fails, and nothing is sent).
    */
   private boolean adopt(AsyncAttempt a) {
-    boolean gone;
     synchronized (this) {
       current = a;
       hedge = null;
       winner = null;
       waiting = null;
       open = 1;
-      gone = aborted;
     }
-    if (!gone) {
+    // An abort from here on finds the attempt current and cuts it; one before, nothing to cut.
+    if (!callerGaveUp()) {
       return true;
     }
     a.attempt.cancelled();
-    RequestFailedException e = new RequestFailedException("Request aborted");
-    caller.suppressEarlier(e);
-    caller.fail(e);
+    caller.aborted();
     return false;
   }
 
@@ -145,14 +139,9 @@ final class AsyncCall implements Cancellable {
     long timeout = idempotent && replayable ? picked.timeoutNanos() : Long.MAX_VALUE;
     boolean cuttable = hedges || timeout != Long.MAX_VALUE;
     if (cuttable) {
-      boolean register;
-      synchronized (this) {
-        register = !dependent;
-        dependent = true;
-      }
-      if (register) {
-        scope.cancellableDependency.setDependency(this); // the request's abort cuts every attempt
-      }
+      // The request's abort cuts every attempt. Set again for each: an attempt on the request's
+      // runtime in between puts its own exchange there.
+      scope.cancellableDependency.setDependency(this);
     }
     return new AsyncAttempt(this, picked, timeout, cuttable);
   }
@@ -174,12 +163,15 @@ final class AsyncCall implements Cancellable {
    */
   private void sendHedge() {
     AsyncAttempt h;
+    boolean gone;
     synchronized (this) {
       AsyncAttempt c = current;
-      if (aborted || winner != null || hedge != null || open != 1 || c == null) {
-        return;
-      }
-      if (c.state != AsyncAttempt.RUNNING) {
+      if (callerGaveUp()
+          || winner != null
+          || hedge != null
+          || open != 1
+          || c == null
+          || c.state != AsyncAttempt.RUNNING) {
         return;
       }
       Attempt picked = call.hedge();
@@ -187,8 +179,15 @@ final class AsyncCall implements Cancellable {
         return; // no hedge: the first attempt is the request's
       }
       h = attemptOn(picked);
-      hedge = h;
-      open = 2;
+      gone = callerGaveUp(); // aborted as it was picked: not sent
+      if (!gone) {
+        hedge = h;
+        open = 2;
+      }
+    }
+    if (gone) {
+      h.attempt.cancelled();
+      return;
     }
     send(h);
   }
@@ -199,7 +198,6 @@ final class AsyncCall implements Cancellable {
     AsyncAttempt c;
     AsyncAttempt h;
     synchronized (this) {
-      aborted = true;
       c = current;
       h = hedge;
     }
@@ -389,15 +387,13 @@ final class AsyncCall implements Cancellable {
   private void next(@Nullable HeldAnswer kept) {
     try {
       if (callerGaveUp()) {
-        RequestFailedException aborted = new RequestFailedException("Request aborted");
-        caller.suppressEarlier(aborted);
-        caller.fail(aborted);
+        caller.aborted();
         return;
       }
       Attempt next = call.next();
       if (!next.isAvailable()) {
-        caller.giveUp(
-            kept, next.reason()); // nothing left: the last answer or failure is the request's
+        // Nothing left: the last answer or failure is the request's.
+        caller.giveUp(kept, next.reason());
         return;
       }
       AsyncAttempt a = attemptOn(next);

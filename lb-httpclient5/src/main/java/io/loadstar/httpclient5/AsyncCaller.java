@@ -3,6 +3,7 @@ package io.loadstar.httpclient5;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.hc.client5.http.async.AsyncExecCallback;
+import org.apache.hc.client5.http.impl.classic.RequestFailedException;
 import org.apache.hc.core5.http.HttpException;
 import org.jspecify.annotations.Nullable;
 
@@ -73,6 +74,13 @@ final class AsyncCaller {
                 ? "the last answer, " + kept.response().getCode() + ", was too large to keep"
                 : "no attempt answered"));
     fail(failure);
+  }
+
+  /** The caller aborted the request: it fails as HttpClient fails an aborted request. */
+  void aborted() {
+    RequestFailedException e = new RequestFailedException("Request aborted");
+    suppressEarlier(e);
+    fail(e);
   }
 
   /** The caller's request completed; once. */
