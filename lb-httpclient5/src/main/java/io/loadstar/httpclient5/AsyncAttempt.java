@@ -6,8 +6,6 @@ import io.loadstar.api.RetryDecision;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.hc.client5.http.async.AsyncExecCallback;
 import org.apache.hc.client5.http.async.AsyncExecChain;
@@ -135,15 +133,7 @@ final class AsyncAttempt implements AsyncExecCallback {
     if (cancellable == null || timeoutNanos == Long.MAX_VALUE) {
       return;
     }
-    CompletableFuture<Void> t = new CompletableFuture<>();
-    timer = t;
-    t.orTimeout(timeoutNanos, TimeUnit.NANOSECONDS)
-        .whenComplete(
-            (ignored, error) -> {
-              if (error instanceof TimeoutException) {
-                timedOut();
-              }
-            });
+    timer = HttpRules.timer(timeoutNanos, this::timedOut);
   }
 
   void stopTimer() {

@@ -3,8 +3,6 @@ package io.loadstar.httpclient5;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hc.client5.http.classic.ExecChain;
 import org.apache.hc.client5.http.classic.ExecRuntime;
@@ -101,12 +99,11 @@ final class ClassicExchange {
 
   /** Cuts the exchange if its answer has not arrived {@code nanos} from now. */
   void timeoutAfter(long nanos) {
-    CompletableFuture<Void> d = new CompletableFuture<>();
-    deadline = d;
-    d.orTimeout(nanos, TimeUnit.NANOSECONDS)
-        .whenComplete(
-            (ignored, error) -> {
-              if (error instanceof TimeoutException && state.compareAndSet(RUNNING, TIMED_OUT)) {
+    deadline =
+        HttpRules.timer(
+            nanos,
+            () -> {
+              if (state.compareAndSet(RUNNING, TIMED_OUT)) {
                 cancellable.cancel();
               }
             });

@@ -13,7 +13,9 @@ import java.net.UnknownHostException;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.apache.hc.client5.http.ConnectTimeoutException;
 import org.apache.hc.client5.http.HttpRoute;
@@ -209,5 +211,21 @@ final class HttpRules {
     c.setUserToken(parent.getUserToken());
     c.setExchangeId(parent.getExchangeId());
     return c;
+  }
+
+  /**
+   * A timer on the JDK's shared delayer (no thread of Loadstar's): runs {@code onTimeout} there
+   * unless the returned future is completed within {@code nanos}; completing it cancels the timer.
+   */
+  static CompletableFuture<Void> timer(long nanos, Runnable onTimeout) {
+    CompletableFuture<Void> t = new CompletableFuture<>();
+    t.orTimeout(nanos, TimeUnit.NANOSECONDS)
+        .whenComplete(
+            (ignored, error) -> {
+              if (error instanceof TimeoutException) {
+                onTimeout.run();
+              }
+            });
+    return t;
   }
 }
