@@ -138,15 +138,18 @@ final class PeakEwmaStrategy extends BuiltinStrategy {
       return scanFrom(a, context);
     }
 
-    /** A hedge's pick: the usable endpoint of lowest cost, scanning all from {@code start}. */
+    /**
+     * A hedge's pick: the endpoint of lowest cost not tried and below its in-flight limit, scanning
+     * all from {@code start}.
+     */
     private PickResult cheapest(PickContext context, int start) {
       int n = views.length;
       int best = -1;
       double bestCost = 0;
       for (int i = 0; i < n; i++) {
         int index = start + i < n ? start + i : start + i - n;
-        if (context.isTried(views[index].endpoint())) {
-          continue;
+        if (context.isTried(views[index].endpoint()) || ((EndpointState) views[index]).atLimit()) {
+          continue; // as least request's full scan: the best endpoint that can take the call
         }
         double c = cost(index);
         if (best < 0 || c < bestCost) {

@@ -485,6 +485,65 @@ class HedgingTest {
     }
   }
 
+  @Test
+  void peakEwmasHedge_skipsAnEndpointAtItsLimit_forTheNextCheapest() throws Exception {
+    FakeTicker ticker = new FakeTicker(0);
+    ManualScheduler scheduler = new ManualScheduler(ticker);
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(TestEndpoints.endpoints(4))
+            .strategy(Strategies.peakEwma())
+            .maxInFlightPerEndpoint(1)
+            .ticker(ticker)
+            .scheduler(scheduler)
+            .outlierDetection(OutlierDetectionConfig.disabled())
+            .retryPolicy(HEDGED)
+            .sleeper(new FakeSleeper(ticker))
+            .build();
+    closeables.add(lb);
+    List<Endpoint> all = TestEndpoints.endpoints(4);
+    // Latencies measured, each a peak above the 10 ms default (taken at once): endpoint 1 at 20
+    // ms, 2 at 400 ms, 3 at 50 ms; 0, where the calls start, at 100 ms. With its one call, 1 costs
+    // 40 ms, still the least, but it cannot take another.
+    long[] latency = {100 * MS, 20 * MS, 400 * MS, 50 * MS};
+    for (int i = 0; i < 4; i++) {
+      PickContext.Builder only = PickContext.builder();
+      for (Endpoint e : all) {
+        if (!e.equals(all.get(i))) {
+          only.tried(e);
+        }
+      }
+      lb.pick(only.build()).handle().onSuccess(latency[i]);
+    }
+    for (int round = 0; round < 10; round++) {
+      // Endpoints 1 to 3 each hold a call (at the limit of one), so the call's first goes to 0;
+      // then 2 and 3 are free again while 1, the cheapest, stays at its limit.
+      List<PickResult> held = new ArrayList<>();
+      for (int i = 1; i < 4; i++) {
+        PickContext.Builder only = PickContext.builder();
+        for (Endpoint e : all) {
+          if (!e.equals(all.get(i))) {
+            only.tried(e);
+          }
+        }
+        held.add(lb.pick(only.build()));
+      }
+      BalancedCall call = lb.newCall(PickContext.empty(), true);
+      Attempt first = call.first(0);
+      assertThat(first.endpoint()).isEqualTo(all.get(0));
+      held.get(1).handle().onCancel();
+      held.get(2).handle().onCancel();
+      List<Attempt> hedges = new java.util.concurrent.CopyOnWriteArrayList<>();
+      assertThat(call.scheduleHedge(() -> hedges.add(call.hedge()))).isTrue();
+      scheduler.advance(Duration.ofMillis(20), Duration.ofMillis(1));
+      assertThat(Await.until(() -> hedges.size() == 1)).isTrue();
+      assertThat(hedges.get(0).endpoint()).as("round %d", round).isEqualTo(all.get(3));
+      hedges.get(0).succeeded(10 * MS);
+      first.overtaken(0);
+      held.get(0).handle().onCancel();
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(longs = {0, 3 * DAY, -3 * DAY})
   void adaptive_hedgesAtTheRecentP95_onceItIsKnown(long origin) throws Exception {
