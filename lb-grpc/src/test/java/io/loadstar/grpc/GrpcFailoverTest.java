@@ -86,10 +86,25 @@ class GrpcFailoverTest extends GrpcTestBase {
   }
 
   private LoadBalancer balancer(GrpcBackends backends) throws Exception {
+    return balancer(backends, RetryPolicy.defaults());
+  }
+
+  private LoadBalancer balancer(GrpcBackends backends, RetryPolicy policy) throws Exception {
     LoadBalancer lb =
-        closeLater(LoadBalancers.builder("echo").endpoints(backends.endpoints()).build());
+        closeLater(
+            LoadBalancers.builder("echo")
+                .endpoints(backends.endpoints())
+                .retryPolicy(policy)
+                .build());
     assertThat(lb.awaitReady(Duration.ofSeconds(10))).isTrue();
     return lb;
+  }
+
+  /** Three servers of which the third takes RPCs and never answers. */
+  private GrpcBackends oneHung() throws Exception {
+    GrpcBackends backends = backends();
+    backends.behave(2, GrpcBackends.Behavior.HUNG);
+    return backends;
   }
 
   private ManagedChannel loadstar(LoadBalancer lb) {
@@ -201,8 +216,7 @@ class GrpcFailoverTest extends GrpcTestBase {
 
   @Test
   void oneServerHung_noRpcFails_besideGrpcsOwnRetriesAndHedging() throws Exception {
-    GrpcBackends backends = backends();
-    backends.behave(2, GrpcBackends.Behavior.HUNG);
+    GrpcBackends backends = oneHung();
     LoadBalancer lb = balancer(backends);
     Concurrently.Outcome outcome = Concurrently.run(4, 120, getWithin2s(loadstar(lb)));
     record("hung", "loadstar", outcome, backends.counts());
@@ -211,16 +225,11 @@ class GrpcFailoverTest extends GrpcTestBase {
     assertThat(hung.failures()).as("its attempts were cut: %s", hung).isPositive();
     assertThat(Await.until(() -> snapshotOf(lb, backends, 2).inFlight() == 0)).isTrue();
 
-    GrpcBackends hedgedBackends = backends();
-    hedgedBackends.behave(2, GrpcBackends.Behavior.HUNG);
+    GrpcBackends hedgedBackends = oneHung();
     LoadBalancer hedgedLb =
-        closeLater(
-            LoadBalancers.builder("echo")
-                .endpoints(hedgedBackends.endpoints())
-                .retryPolicy(
-                    RetryPolicy.builder().hedging(Hedging.after(Duration.ofMillis(50))).build())
-                .build());
-    assertThat(hedgedLb.awaitReady(Duration.ofSeconds(10))).isTrue();
+        balancer(
+            hedgedBackends,
+            RetryPolicy.builder().hedging(Hedging.after(Duration.ofMillis(50))).build());
     Concurrently.Outcome hedged = Concurrently.run(4, 120, getWithin2s(loadstar(hedgedLb)));
     record("hung", "loadstar, hedging 50 ms", hedged, hedgedBackends.counts());
     assertThat(hedged.failed()).as("%s", hedged).isZero();
@@ -228,16 +237,14 @@ class GrpcFailoverTest extends GrpcTestBase {
     // gRPC's own: its retries do not cut an attempt (a third of the RPCs wait out their deadline:
     // 30 RPCs, so that the run ends in seconds); its hedging does.
     for (String policy : peers()) {
-      GrpcBackends peerBackends = backends();
-      peerBackends.behave(2, GrpcBackends.Behavior.HUNG);
+      GrpcBackends peerBackends = oneHung();
       ManagedChannel retrying = peer(balancer(peerBackends), policy);
       record(
           "hung",
           policy + ", retries",
           Concurrently.run(4, 30, getWithin2s(retrying)),
           peerBackends.counts());
-      GrpcBackends hedgeBackends = backends();
-      hedgeBackends.behave(2, GrpcBackends.Behavior.HUNG);
+      GrpcBackends hedgeBackends = oneHung();
       ManagedChannel hedging = peer(balancer(hedgeBackends), policy, PEER_HEDGING);
       record(
           "hung",
