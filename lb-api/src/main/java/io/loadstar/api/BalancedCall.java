@@ -46,8 +46,12 @@ public interface BalancedCall {
   /**
    * Picks the retry that the last attempt's {@link Attempt#failed} or {@link Attempt#refused}
    * allowed, on an endpoint the call has not tried; call it once the decision's delay has passed.
+   * The retry carries what the call's {@linkplain PickContext#timeBudgetNanos() time budget} has
+   * left now; if nothing is left (the decision was taken late: a hedge's, acted on once the first
+   * attempt had ended too), no endpoint is picked and the attempt is unavailable.
    *
-   * @return the attempt, or an unavailable one if nothing is left to pick now
+   * @return the attempt, or an unavailable one if nothing is left to pick now or the call's time
+   *     budget is spent
    * @throws IllegalStateException if the last decision was not a retry, or was taken already
    */
   Attempt next();

@@ -21,6 +21,8 @@ import org.jspecify.annotations.Nullable;
  * retries and hedges only: a call whose first attempt succeeds takes no lock).
  */
 final class EngineCall implements BalancedCall {
+  static final String TIME_SPENT = "the call's time budget is spent";
+
   private final RetryEngine engine;
   private final boolean idempotent;
   // Guarded by this once the first attempt is out.
@@ -30,6 +32,9 @@ final class EngineCall implements BalancedCall {
   private boolean retryAllowed;
   private boolean hedged;
   private long firstStartNanos;
+  // When the context's time budget was measured, counted forward by the retry's delay: the budget
+  // is what the retry has left at this time.
+  private long budgetStampNanos;
   // The calling thread's.
   private boolean started;
   private volatile @Nullable Future<?> hedgeTimer;
@@ -63,7 +68,19 @@ final class EngineCall implements BalancedCall {
           "next() without a retry decision to act on (call it once per retry): " + this);
     }
     retryAllowed = false;
-    return attempt(engine.pick(context), engine.ticker().nanoTime());
+    long now = engine.ticker().nanoTime();
+    long budget = context.timeBudgetNanos();
+    if (budget != Long.MAX_VALUE) {
+      // The driver may act on a decision long after it was made (a hedge's, once the first
+      // attempt has also ended): a retry with no time left is not sent.
+      long left = budget - Math.max(0, now - budgetStampNanos);
+      if (left <= 0) {
+        return new EngineAttempt(this, null, TIME_SPENT, attempts, now);
+      }
+      context = context.withTimeBudget(left);
+      budgetStampNanos = now;
+    }
+    return attempt(engine.pick(context), now);
   }
 
   private Attempt attempt(PickResult result, long startNanos) {
@@ -94,6 +111,7 @@ final class EngineCall implements BalancedCall {
     }
     if (remainingNanos != Long.MAX_VALUE) {
       context = context.withTimeBudget(remainingNanos - delay); // what the retry will have left
+      budgetStampNanos = engine.ticker().nanoTime() + delay;
     }
     // Nothing is picked now: the retry's endpoint is picked after the delay. If the driver is to
     // wait, it need not wait to find out that nothing is left (a retry at once finds out when

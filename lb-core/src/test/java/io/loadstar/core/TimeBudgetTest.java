@@ -6,11 +6,15 @@ import io.loadstar.api.Attempt;
 import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.Endpoint;
+import io.loadstar.api.Hedging;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
+import io.loadstar.api.RetryPolicy;
 import io.loadstar.testing.FakeTicker;
+import java.io.IOException;
 import java.net.ConnectException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -65,6 +69,60 @@ class TimeBudgetTest {
         .isTrue();
     assertThat(call.context().timeBudgetNanos()).isEqualTo(700 * MS); // the first retry: at once
     call.next().cancelled();
+  }
+
+  /**
+   * A hedge fails and allows a retry while the first attempt is still out; the driver acts on that
+   * decision only once the first attempt has ended too. If the call's time ran out meanwhile, the
+   * retry is refused, and the first attempt's late failure changes nothing. Within the time, the
+   * retry carries what is left.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {0, 2 * DAY, -2 * DAY})
+  void aRetryDecidedBeforeTheBudgetRanOut_isRefusedIfTakenAfter(long origin) throws Exception {
+    for (long wait : new long[] {300 * MS, 800 * MS, 900 * MS}) {
+      FakeTicker ticker = new FakeTicker(origin);
+      LoadBalancer lb =
+          LoadBalancers.builder("svc")
+              .endpoints(TestEndpoints.endpoints(3))
+              .ticker(ticker)
+              .outlierDetection(OutlierDetectionConfig.disabled())
+              .retryPolicy(
+                  RetryPolicy.builder().hedging(Hedging.after(Duration.ofMillis(20))).build())
+              .build();
+      balancers.add(lb);
+      BalancedCall call = lb.newCall(PickContext.empty().withTimeBudget(1_000 * MS), true);
+      Attempt first = call.first(0);
+      ticker.advance(Duration.ofMillis(100));
+      Attempt hedge = call.hedge();
+      assertThat(hedge.isAvailable()).isTrue();
+      assertThat(
+              hedge.failed(CallFailure.notSent(new ConnectException()), 0, -1, 800 * MS).isRetry())
+          .isTrue();
+      ticker.advance(Duration.ofNanos(wait));
+      assertThat(
+              first
+                  .failed(CallFailure.possiblyProcessed(new IOException("late")), 0, -1, 0)
+                  .isRetry())
+          .as("reported after the hedge decided")
+          .isFalse();
+
+      Attempt retry = call.next();
+      if (wait < 800 * MS) {
+        assertThat(retry.isAvailable()).isTrue();
+        assertThat(call.context().timeBudgetNanos()).isEqualTo(800 * MS - wait);
+        retry.succeeded(10 * MS);
+      } else {
+        assertThat(retry.isAvailable()).isFalse();
+        assertThat(retry.reason()).isEqualTo("the call's time budget is spent");
+      }
+      assertThat(lb.inspect().retryStats().retries())
+          .as("the hedge, and the retry its failure allowed (charged as it was decided)")
+          .isEqualTo(2);
+      for (Endpoint e : TestEndpoints.endpoints(3)) {
+        assertThat(TestEndpoints.snapshotOf(lb, e).inFlight()).isZero();
+      }
+    }
   }
 
   /**
