@@ -11,6 +11,7 @@ import io.grpc.Status;
 import io.grpc.SynchronizationContext;
 import io.loadstar.api.Attempt;
 import io.loadstar.api.BalancedCall;
+import io.loadstar.api.PickContext;
 import io.loadstar.api.RetryDecision;
 import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
@@ -97,8 +98,14 @@ final class RpcAttempts<ReqT, RespT> {
   void start(ClientCall.Listener<RespT> responseListener, Metadata headers) {
     caller.started(responseListener);
     this.headers = copy(headers);
-    BalancedCall c =
-        owner.balancer.newCall(owner.rules.pickContext(callOptions, headers), retry != null);
+    // The RPC's deadline is the call's time budget: a latency-aware strategy skips an endpoint
+    // predicted to miss it, and a retry is not sent once it has passed.
+    PickContext picking = owner.rules.pickContext(callOptions, headers);
+    long remaining = remainingNanos();
+    if (remaining != Long.MAX_VALUE) {
+      picking = picking.withTimeBudget(remaining);
+    }
+    BalancedCall c = owner.balancer.newCall(picking, retry != null);
     this.call = c;
     serializer.execute(
         () -> {

@@ -5,15 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
 import io.loadstar.api.AttemptTimeout;
+import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointSnapshot;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.core.LoadBalancers;
+import io.loadstar.core.Strategies;
 import io.loadstar.testing.Await;
 import io.loadstar.testing.Concurrently;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -74,5 +79,54 @@ class GrpcAttemptTimeoutTest extends GrpcTestBase {
         CallOptions.DEFAULT.withDeadlineAfter(2, TimeUnit.SECONDS),
         Status.Code.DEADLINE_EXCEEDED);
     assertThat(backends.total()).as("both servers tried").isEqualTo(2);
+  }
+
+  /**
+   * The RPC's deadline is its time budget. Backend 0 answers in 100 ms but has 1,000 times the
+   * weight, so peak EWMA prefers it (latency x load / weight); an RPC with 60 ms left goes to
+   * backend 1, which is predicted to make it, and one with 10 s goes to backend 0 as before.
+   */
+  @Test
+  void anRpcsDeadline_isItsTimeBudget_peakEwmaSkipsAServerPredictedToMissIt() throws Exception {
+    GrpcBackends backends = backends(2);
+    backends.behave(0, GrpcBackends.Behavior.SLOW);
+    List<Endpoint> endpoints =
+        List.of(backends.endpoint(0).withWeight(1_000), backends.endpoint(1));
+    LoadBalancer lb =
+        closeLater(
+            LoadBalancers.builder("echo")
+                .endpoints(endpoints)
+                .strategy(Strategies.peakEwma())
+                .build());
+    ManagedChannel channel = channel(lb);
+    for (int i = 0; i < 20; i++) {
+      call(channel, GrpcBackends.GET); // 10 s each: peak EWMA learns both latencies
+    }
+    assertThat(backends.counts()[0]).as("backend 0 preferred").isGreaterThan(10);
+
+    backends.resetCounts();
+    int failed = 0;
+    for (int i = 0; i < 20; i++) {
+      try {
+        ClientCalls.blockingUnaryCall(
+            channel,
+            GrpcBackends.GET,
+            CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.MILLISECONDS),
+            "x");
+      } catch (StatusRuntimeException e) {
+        failed++; // a loopback RPC late on a busy machine; where it went is what is asserted
+      }
+    }
+    int[] counts = backends.counts();
+    assertThat(counts[0])
+        .as("RPCs per backend: %s, %d failed", Arrays.toString(counts), failed)
+        .isZero();
+    assertThat(counts[1])
+        .as("an RPC late before it was sent never arrives")
+        .isBetween(20 - failed, 20);
+
+    backends.resetCounts();
+    call(channel, GrpcBackends.GET);
+    assertThat(backends.counts()[0]).as("with 10 s, backend 0 again").isEqualTo(1);
   }
 }
