@@ -69,7 +69,6 @@ final class PaddedCounter extends PaddedCounterValue {
     VALUE.getAndAdd(this, 1L);
   }
 
-  /** Moves one call from in flight to completed. */
   /** Moves one call from in flight to completed; returns the calls completed before it. */
   long release() {
     return (long) VALUE.getAndAdd(this, RELEASE) >>> 24;
