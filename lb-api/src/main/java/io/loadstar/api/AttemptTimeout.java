@@ -33,6 +33,14 @@ import org.jspecify.annotations.Nullable;
  */
 public final class AttemptTimeout {
 
+  /**
+   * The request header in which the HTTP drivers tell a server how long an attempt has, in whole
+   * milliseconds ({@link #budgetMillis}): the attempt's timeout where it applies to the answer, or
+   * the call's time left if sooner. A server can stop work the caller will no longer wait for, or
+   * pass the budget on to its own calls. Each driver can rename it or send none.
+   */
+  public static final String BUDGET_HEADER = "Loadstar-Timeout-Ms";
+
   private static final AttemptTimeout NONE = new AttemptTimeout(0, 0, 0, 0);
   private static final AttemptTimeout ADAPTIVE =
       new AttemptTimeout(4.0, 100_000_000L, 1_000_000_000L, 0);
@@ -94,6 +102,20 @@ public final class AttemptTimeout {
           "attempt timeout initial: " + initial + " (expected: " + min + "..PT5M, at least min)");
     }
     return new AttemptTimeout(multiplier, min.toNanos(), initial.toNanos(), 0);
+  }
+
+  /**
+   * A time budget as {@link #BUDGET_HEADER} carries it: whole milliseconds, rounded up, at least 1.
+   *
+   * @throws IllegalArgumentException if {@code nanos} is negative or {@code Long.MAX_VALUE} (no
+   *     budget: send no header)
+   */
+  public static String budgetMillis(long nanos) {
+    if (nanos < 0 || nanos == Long.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "nanos: " + nanos + " (expected: 0..Long.MAX_VALUE - 1; Long.MAX_VALUE is no budget)");
+    }
+    return Long.toString(Math.max(1, nanos / 1_000_000 + (nanos % 1_000_000 == 0 ? 0 : 1)));
   }
 
   /**

@@ -113,6 +113,11 @@ final class AsyncAttempt implements AsyncExecCallback {
     }
   }
 
+  /** The attempt's timeout, where it applies to the answer; else {@code Long.MAX_VALUE}. */
+  long timeoutNanos() {
+    return timeoutNanos;
+  }
+
   /** The scope the attempt's exchange runs in: its route, runtime, context and cancellable. */
   AsyncExecChain.Scope scope(org.apache.hc.client5.http.HttpRoute route) {
     AsyncExecChain.Scope s = call.scope;

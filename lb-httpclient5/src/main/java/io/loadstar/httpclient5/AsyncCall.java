@@ -151,7 +151,12 @@ final class AsyncCall implements Cancellable {
     try {
       HttpRoute route = HttpRules.endpointRoute(scope.route, a.attempt.endpoint());
       a.armTimer();
-      chain.proceed(BasicRequestBuilder.copy(request).build(), producer, a.scope(route), a);
+      HttpRequest sent =
+          HttpRules.tellBudget(
+              BasicRequestBuilder.copy(request).build(),
+              a.timeoutNanos(),
+              settings.timeoutHeader());
+      chain.proceed(sent, producer, a.scope(route), a);
     } catch (HttpException | IOException | RuntimeException e) {
       a.failed(e);
     }

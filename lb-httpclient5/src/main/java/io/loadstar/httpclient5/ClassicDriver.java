@@ -145,7 +145,10 @@ final class ClassicDriver implements AttemptLoop.Driver<ClassicHttpResponse, IOE
       if (exchange != null && timeout != Long.MAX_VALUE) {
         exchange.timeoutAfter(timeout);
       }
-      response = chain.proceed(ClassicRequestBuilder.copy(request).build(), attemptScope);
+      ClassicHttpRequest sent =
+          HttpRules.tellBudget(
+              ClassicRequestBuilder.copy(request).build(), timeout, settings.timeoutHeader());
+      response = chain.proceed(sent, attemptScope);
       if (replayable && idempotent && attempt.number() < policy.maxAttempts()) {
         ReadAhead.apply(response, settings.readAheadBytes(), this::handledByStatus);
       }

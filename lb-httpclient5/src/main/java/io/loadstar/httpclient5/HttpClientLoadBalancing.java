@@ -3,6 +3,7 @@ package io.loadstar.httpclient5;
 import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.AttemptLoop;
+import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.LoadBalancer;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.api.Ticker;
@@ -100,7 +101,11 @@ public final class HttpClientLoadBalancing {
 
   /** What the builder configures, shared by the handlers' calls. */
   record Settings(
-      Ticker ticker, long readAheadBytes, IntPredicate failureStatus, @Nullable KeyFunction key) {}
+      Ticker ticker,
+      long readAheadBytes,
+      IntPredicate failureStatus,
+      @Nullable KeyFunction key,
+      @Nullable String timeoutHeader) {}
 
   private final Map<String, LoadBalancer> services;
   private final Settings settings;
@@ -108,7 +113,8 @@ public final class HttpClientLoadBalancing {
 
   private HttpClientLoadBalancing(Builder b) {
     this.services = Map.copyOf(b.balancers);
-    this.settings = new Settings(b.ticker, b.readAheadBytes, b.failureStatus, b.hashKey);
+    this.settings =
+        new Settings(b.ticker, b.readAheadBytes, b.failureStatus, b.hashKey, b.timeoutHeader);
     this.otherHostsRetry = b.otherHostsRetry;
   }
 
@@ -172,6 +178,7 @@ public final class HttpClientLoadBalancing {
     private long readAheadBytes = 64 * 1024;
     private @Nullable KeyFunction hashKey;
     private HttpRequestRetryStrategy otherHostsRetry = DefaultHttpRequestRetryStrategy.INSTANCE;
+    private @Nullable String timeoutHeader = AttemptTimeout.BUDGET_HEADER;
 
     private Builder() {}
 
@@ -244,6 +251,22 @@ public final class HttpClientLoadBalancing {
      */
     public Builder otherHostsRetryStrategy(HttpRequestRetryStrategy strategy) {
       this.otherHostsRetry = requireNonNull(strategy, "strategy");
+      return this;
+    }
+
+    /**
+     * Sets the request header that tells the server how long an attempt has, in whole milliseconds
+     * (rounded up): the balancer's attempt timeout, sent when it applies to the answer (an
+     * idempotent request with a repeatable entity that another attempt may follow; see {@code
+     * RetryPolicy.attemptTimeout}). A server can stop work the caller will no longer wait for, or
+     * pass the budget on to its own calls. Defaults to {@value AttemptTimeout#BUDGET_HEADER}, as
+     * lb-okhttp; null sends none.
+     *
+     * @throws IllegalArgumentException if {@code name} is not a valid header name (a token of RFC
+     *     9110: letters, digits and {@code !#$%&'*+-.^_`|~})
+     */
+    public Builder timeoutHeader(@Nullable String name) {
+      this.timeoutHeader = name == null ? null : HttpRules.checkHeaderName("timeoutHeader", name);
       return this;
     }
 

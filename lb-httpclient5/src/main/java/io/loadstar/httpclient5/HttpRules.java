@@ -179,6 +179,40 @@ final class HttpRules {
   }
 
   /**
+   * Tells the server in {@code header} how long the attempt has ({@code timeoutNanos}), if there is
+   * a header to send and a timeout that applies.
+   */
+  static <R extends HttpRequest> R tellBudget(
+      R request, long timeoutNanos, @Nullable String header) {
+    if (header != null && timeoutNanos != Long.MAX_VALUE) {
+      request.setHeader(header, AttemptTimeout.budgetMillis(timeoutNanos));
+    }
+    return request;
+  }
+
+  /** Returns {@code name} if it is an HTTP header name (an RFC 9110 token), else throws. */
+  static String checkHeaderName(String what, String name) {
+    boolean token = !name.isEmpty();
+    for (int i = 0; i < name.length() && token; i++) {
+      char c = name.charAt(i);
+      token =
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+    }
+    if (!token) {
+      throw new IllegalArgumentException(
+          what
+              + ": '"
+              + name
+              + "' (expected: a header name such as Loadstar-Timeout-Ms: letters, digits and"
+              + " !#$%&'*+-.^_`|~)");
+    }
+    return name;
+  }
+
+  /**
    * The failure of an attempt its timeout cut ({@link AttemptTimeout#expired}), caused by what the
    * cut left ({@code cut}, if anything).
    */

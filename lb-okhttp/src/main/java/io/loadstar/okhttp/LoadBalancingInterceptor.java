@@ -3,6 +3,7 @@ package io.loadstar.okhttp;
 import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.AttemptLoop;
+import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.BalancedCall;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
@@ -71,7 +72,7 @@ import org.jspecify.annotations.Nullable;
 public final class LoadBalancingInterceptor implements Interceptor {
 
   /** The header that carries an attempt's time budget unless {@link Builder#timeoutHeader} says. */
-  public static final String DEFAULT_TIMEOUT_HEADER = "Loadstar-Timeout-Ms";
+  public static final String DEFAULT_TIMEOUT_HEADER = AttemptTimeout.BUDGET_HEADER;
 
   private static final Set<String> IDEMPOTENT_METHODS =
       Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");

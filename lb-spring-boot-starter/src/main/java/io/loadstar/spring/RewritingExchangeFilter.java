@@ -133,10 +133,15 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
       if (setsHost) {
         b.headers(h -> h.set(HttpHeaders.HOST, hostHeader));
       }
+      long timeout = call.idempotent() ? attempt.timeoutNanos() : Long.MAX_VALUE;
+      if (timeout != Long.MAX_VALUE) {
+        // The server is told how long the attempt has, as the OkHttp and HttpClient drivers do.
+        String budget = AttemptTimeout.budgetMillis(timeout);
+        b.headers(h -> h.set(AttemptTimeout.BUDGET_HEADER, budget));
+      }
       ClientRequest rewritten = b.build();
       AttemptReport report = new AttemptReport(attempt, ticker);
       Mono<ClientResponse> exchange = next.exchange(rewritten);
-      long timeout = call.idempotent() ? attempt.timeoutNanos() : Long.MAX_VALUE;
       if (timeout != Long.MAX_VALUE) {
         // The attempt timeout: no answer by then, and the exchange is cancelled (its connection
         // closed) and the call goes on to another endpoint.

@@ -71,12 +71,25 @@ class ByAddressClientsTest extends FailoverScenarios {
           .startsWith("backend-");
     }
     assertThat(plain.counts()).containsExactly(3, 3, 3);
+    int told = 0;
     for (int i = 0; i < 3; i++) {
       for (RecordedRequest r : plain.received(i)) {
         assertThat(r.getTarget()).isEqualTo("/items?q=a%20b");
         hosts.add(r.getHeaders().get("Host"));
+        String budget = r.getHeaders().get("Loadstar-Timeout-Ms");
+        if (String.valueOf(r.getHeaders().get("User-Agent")).startsWith("ReactorNetty")) {
+          // WebClient cuts an attempt at its timeout, and tells the server (1 s until measured).
+          assertThat(budget).as("WebClient's attempt budget").isNotNull();
+          assertThat(Integer.parseInt(budget)).isBetween(1, 1000);
+          told++;
+        } else {
+          assertThat(budget)
+              .as("the JDK client's attempts are never cut: nothing to tell")
+              .isNull();
+        }
       }
     }
+    assertThat(told).as("WebClient's requests").isEqualTo(3);
     System.out.println("ByAddressClientsTest: Host headers received: " + hosts);
   }
 
