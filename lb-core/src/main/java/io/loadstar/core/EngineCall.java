@@ -21,7 +21,7 @@ import org.jspecify.annotations.Nullable;
  * retries and hedges only: a call whose first attempt succeeds takes no lock).
  */
 final class EngineCall implements BalancedCall {
-  static final String TIME_SPENT = "the call's time budget is spent";
+  private static final String TIME_SPENT = "the call's time budget is spent";
 
   private final RetryEngine engine;
   private final boolean idempotent;
