@@ -64,6 +64,15 @@ class ProbingStrategyTest {
     int total() {
       return probes.values().stream().mapToInt(AtomicInteger::get).sum();
     }
+
+    /** A prober whose endpoint i of {@code endpoints} answers {@code answers[i]}. */
+    static SetLoads answering(List<Endpoint> endpoints, ProbeResult... answers) {
+      SetLoads p = new SetLoads();
+      for (int i = 0; i < answers.length; i++) {
+        p.loads.put(endpoints.get(i), answers[i]);
+      }
+      return p;
+    }
   }
 
   private static List<Endpoint> endpoints(int n) {
@@ -114,12 +123,14 @@ class ProbingStrategyTest {
   void picksTheColdEndpointExpectedFastest_andNeverTheHotOne(long origin) {
     FakeTicker ticker = new FakeTicker(origin);
     List<Endpoint> e = endpoints(5);
-    SetLoads prober = new SetLoads();
-    prober.loads.put(e.get(0), new ProbeResult(40, MS)); // fastest, but far busier: hot
-    prober.loads.put(e.get(1), new ProbeResult(2, 5 * MS)); // cold, fastest of the cold
-    prober.loads.put(e.get(2), new ProbeResult(2, 20 * MS));
-    prober.loads.put(e.get(3), new ProbeResult(3, 30 * MS));
-    prober.loads.put(e.get(4), new ProbeResult(1, 50 * MS));
+    SetLoads prober =
+        SetLoads.answering(
+            e,
+            new ProbeResult(40, MS), // fastest, but far busier: hot
+            new ProbeResult(2, 5 * MS), // cold, fastest of the cold
+            new ProbeResult(2, 20 * MS),
+            new ProbeResult(3, 30 * MS),
+            new ProbeResult(1, 50 * MS));
     LoadBalancer lb = balancer(e, config(prober).build(), ticker, false);
 
     picks(
@@ -154,11 +165,13 @@ class ProbingStrategyTest {
   void aHedge_goesByTheBalancersOwnCounts_overEveryEndpointNotTried(long origin) {
     FakeTicker ticker = new FakeTicker(origin);
     List<Endpoint> e = endpoints(4);
-    SetLoads prober = new SetLoads();
-    prober.loads.put(e.get(0), new ProbeResult(1, MS));
-    prober.loads.put(e.get(1), new ProbeResult(1, MS));
-    prober.loads.put(e.get(2), new ProbeResult(1, MS));
-    prober.loads.put(e.get(3), new ProbeResult(20, MS));
+    SetLoads prober =
+        SetLoads.answering(
+            e,
+            new ProbeResult(1, MS),
+            new ProbeResult(1, MS),
+            new ProbeResult(1, MS),
+            new ProbeResult(20, MS)); // others' requests: hot by the pool
     LoadBalancer lb = balancer(e, config(prober).build(), ticker, false);
     picks(lb, ticker, 10, PickContext.empty()); // the pool fills
     List<PickResult> held = new ArrayList<>();
@@ -288,10 +301,12 @@ class ProbingStrategyTest {
   void oneEndpointWithoutResponder_doesNotSlowTheOthersProbes() {
     FakeTicker ticker = new FakeTicker(0);
     List<Endpoint> e = endpoints(4);
-    SetLoads prober = new SetLoads();
-    prober.loads.put(e.get(0), new ProbeResult(0, MS)); // the fastest
-    prober.loads.put(e.get(1), new ProbeResult(0, 20 * MS));
-    prober.loads.put(e.get(2), new ProbeResult(0, 30 * MS)); // e3 answers no probe
+    SetLoads prober =
+        SetLoads.answering(
+            e,
+            new ProbeResult(0, MS), // the fastest
+            new ProbeResult(0, 20 * MS),
+            new ProbeResult(0, 30 * MS)); // e3 answers no probe
     LoadBalancer lb = balancer(e, config(prober).build(), ticker, false);
     picks(lb, ticker, 20, PickContext.empty());
     Map<Endpoint, Integer> counts = picks(lb, ticker, 500, PickContext.empty());
