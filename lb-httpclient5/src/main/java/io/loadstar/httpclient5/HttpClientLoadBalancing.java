@@ -165,6 +165,15 @@ public final class HttpClientLoadBalancing {
     return settings;
   }
 
+  /**
+   * Returns the header that tells a server an attempt's time budget ({@link
+   * Builder#timeoutHeader}), or {@code null} for none. For drivers that share this balancing's
+   * services, so that they send the same.
+   */
+  public @Nullable String timeoutHeader() {
+    return settings.timeoutHeader();
+  }
+
   @Override
   public String toString() {
     return "HttpClientLoadBalancing" + services.keySet();

@@ -47,6 +47,11 @@ final class AddressRewriting {
     this.tlsNames = Map.copyOf(tlsNames);
   }
 
+  /** The header that tells a server an attempt's time budget, or null for none. */
+  @Nullable String timeoutHeader() {
+    return services.timeoutHeader();
+  }
+
   /** The balancer of a request's URL, or null if its host is not balanced. */
   @Nullable LoadBalancer balancerOf(URI uri) {
     String host = uri.getHost();

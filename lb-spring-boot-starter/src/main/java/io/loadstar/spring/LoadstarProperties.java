@@ -1,5 +1,6 @@
 package io.loadstar.spring;
 
+import io.loadstar.api.AttemptTimeout;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,6 +25,13 @@ public class LoadstarProperties {
    */
   private Duration startupWait = Duration.ofSeconds(5);
 
+  /**
+   * The request header that tells a server how long an attempt has, in whole milliseconds, sent
+   * with an attempt that is cut at the attempt timeout (an idempotent request another attempt may
+   * follow); empty for none.
+   */
+  private String timeoutHeader = AttemptTimeout.BUDGET_HEADER;
+
   /** The balanced services, by name. */
   private Map<String, ServiceProperties> services = new LinkedHashMap<>();
 
@@ -41,6 +49,14 @@ public class LoadstarProperties {
 
   public void setStartupWait(Duration startupWait) {
     this.startupWait = startupWait;
+  }
+
+  public String getTimeoutHeader() {
+    return timeoutHeader;
+  }
+
+  public void setTimeoutHeader(String timeoutHeader) {
+    this.timeoutHeader = timeoutHeader;
   }
 
   public Map<String, ServiceProperties> getServices() {

@@ -41,6 +41,7 @@ public final class LoadstarServices implements AutoCloseable {
       Map<String, LoadBalancer> balancers,
       Map<String, String> hosts,
       Map<String, ServiceProperties> properties,
+      @Nullable String timeoutHeader,
       List<EtcdClient> etcdClients,
       @Nullable OkHttpClient checkClient) {
     this.balancers = Collections.unmodifiableMap(balancers);
@@ -51,6 +52,12 @@ public final class LoadstarServices implements AutoCloseable {
       this.http = null;
     } else {
       HttpClientLoadBalancing.Builder b = HttpClientLoadBalancing.builder();
+      try {
+        b.timeoutHeader(timeoutHeader == null || timeoutHeader.isEmpty() ? null : timeoutHeader);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidConfigurationPropertyValueException(
+            "loadstar.timeout-header", timeoutHeader, e.getMessage());
+      }
       hosts.forEach(
           (name, host) -> {
             try {
@@ -114,6 +121,7 @@ public final class LoadstarServices implements AutoCloseable {
               balancers,
               hosts,
               properties.getServices(),
+              properties.getTimeoutHeader(),
               new ArrayList<>(etcd.values()),
               checks[0]);
       services.awaitReady(properties.getStartupWait());

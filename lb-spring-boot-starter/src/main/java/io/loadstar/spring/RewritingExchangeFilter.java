@@ -134,10 +134,11 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
         b.headers(h -> h.set(HttpHeaders.HOST, hostHeader));
       }
       long timeout = call.idempotent() ? attempt.timeoutNanos() : Long.MAX_VALUE;
-      if (timeout != Long.MAX_VALUE) {
+      String header = rewriting.timeoutHeader();
+      if (timeout != Long.MAX_VALUE && header != null) {
         // The server is told how long the attempt has, as the OkHttp and HttpClient drivers do.
         String budget = AttemptTimeout.budgetMillis(timeout);
-        b.headers(h -> h.set(AttemptTimeout.BUDGET_HEADER, budget));
+        b.headers(h -> h.set(header, budget));
       }
       ClientRequest rewritten = b.build();
       AttemptReport report = new AttemptReport(attempt, ticker);

@@ -182,6 +182,35 @@ class StartupValidationTest {
   }
 
   @Test
+  void badTimeoutHeader_failsStartUp_namingThePropertyAndTheValue_andEmptySendsNone() {
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080", "loadstar.timeout-header=time out")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("loadstar.timeout-header")
+                    .hasMessageContaining("time out")
+                    .hasMessageContaining("a header name"));
+    runner
+        .withPropertyValues(
+            "loadstar.services.orders.endpoints=127.0.0.1:8080", "loadstar.timeout-header=")
+        .run(
+            context ->
+                assertThat(context.getBean(LoadstarServices.class).httpClientBalancing())
+                    .hasValueSatisfying(h -> assertThat(h.timeoutHeader()).isNull()));
+    runner
+        .withPropertyValues("loadstar.services.orders.endpoints=127.0.0.1:8080")
+        .run(
+            context ->
+                assertThat(context.getBean(LoadstarServices.class).httpClientBalancing())
+                    .hasValueSatisfying(
+                        h -> assertThat(h.timeoutHeader()).isEqualTo("Loadstar-Timeout-Ms")));
+  }
+
+  @Test
   void noSource_failsStartUp_sayingWhatToSet() {
     runner
         .withPropertyValues("loadstar.services.orders.strategy=random")
