@@ -32,9 +32,10 @@ final class EngineCall implements BalancedCall {
   private boolean retryAllowed;
   private boolean hedged;
   private long firstStartNanos;
-  // When the context's time budget was measured, counted forward by the retry's delay: the budget
-  // is what the retry has left at this time.
-  private long budgetStampNanos;
+  // The call's deadline on the balancer's clock, as the driver's last failure report gave it (its
+  // time left then); none if that report gave no limit.
+  private boolean hasDeadline;
+  private long deadlineNanos;
   // The calling thread's.
   private boolean started;
   private volatile @Nullable Future<?> hedgeTimer;
@@ -69,16 +70,14 @@ final class EngineCall implements BalancedCall {
     }
     retryAllowed = false;
     long now = engine.ticker().nanoTime();
-    long budget = context.timeBudgetNanos();
-    if (budget != Long.MAX_VALUE) {
+    if (hasDeadline) {
       // The driver may act on a decision long after it was made (a hedge's, once the first
       // attempt has also ended): a retry with no time left is not sent.
-      long left = budget - Math.max(0, now - budgetStampNanos);
+      long left = deadlineNanos - now;
       if (left <= 0) {
         return new EngineAttempt(this, null, TIME_SPENT, attempts, now);
       }
       context = context.withTimeBudget(left);
-      budgetStampNanos = now;
     }
     return attempt(engine.pick(context), now);
   }
@@ -109,9 +108,10 @@ final class EngineCall implements BalancedCall {
     if (delay == RetryEngine.NO_RETRY) {
       return RetryDecision.stop();
     }
-    if (remainingNanos != Long.MAX_VALUE) {
+    hasDeadline = remainingNanos != Long.MAX_VALUE;
+    if (hasDeadline) {
+      deadlineNanos = engine.ticker().nanoTime() + remainingNanos; // differences only: may wrap
       context = context.withTimeBudget(remainingNanos - delay); // what the retry will have left
-      budgetStampNanos = engine.ticker().nanoTime() + delay;
     }
     // Nothing is picked now: the retry's endpoint is picked after the delay. If the driver is to
     // wait, it need not wait to find out that nothing is left (a retry at once finds out when

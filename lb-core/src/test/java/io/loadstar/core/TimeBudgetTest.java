@@ -126,6 +126,35 @@ class TimeBudgetTest {
   }
 
   /**
+   * A driver that gave the call a budget in its context but reports "no limit" ({@code
+   * Long.MAX_VALUE}) on a failure: the retry is not refused for a budget nobody measured, on any
+   * clock.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {0, 2 * DAY, -2 * DAY})
+  void aRetryDecidedWithoutALimit_isNotRefusedForTheContextsBudget(long origin) throws Exception {
+    FakeTicker ticker = new FakeTicker(origin);
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(TestEndpoints.endpoints(3))
+            .ticker(ticker)
+            .outlierDetection(OutlierDetectionConfig.disabled())
+            .build();
+    balancers.add(lb);
+    BalancedCall call = lb.newCall(PickContext.empty().withTimeBudget(900 * MS), true);
+    Attempt first = call.first(0);
+    ticker.advance(Duration.ofMillis(10));
+    assertThat(
+            first
+                .failed(CallFailure.notSent(new ConnectException()), 0, -1, Long.MAX_VALUE)
+                .isRetry())
+        .isTrue();
+    Attempt retry = call.next();
+    assertThat(retry.isAvailable() ? "available" : retry.reason()).isEqualTo("available");
+    retry.succeeded(MS);
+  }
+
+  /**
    * Endpoint "fast" answers in 20 ms, "heavy" in 200 ms but with 100 times the weight, so peak
    * EWMA's cost (latency x load / weight) prefers heavy; a call with 100 ms left goes to fast.
    */
