@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -24,14 +23,10 @@ import mockwebserver3.MockResponse;
 import mockwebserver3.RecordedRequest;
 import okhttp3.tls.HandshakeCertificates;
 import okhttp3.tls.HeldCertificate;
-import org.apache.hc.client5.http.async.methods.SimpleHttpRequest;
 import org.apache.hc.client5.http.async.methods.SimpleHttpResponse;
 import org.apache.hc.client5.http.async.methods.SimpleRequestBuilder;
-import org.apache.hc.client5.http.async.methods.SimpleRequestProducer;
 import org.apache.hc.client5.http.async.methods.SimpleResponseConsumer;
-import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.impl.async.CloseableHttpAsyncClient;
-import org.apache.hc.client5.http.impl.async.HttpAsyncClients;
 import org.apache.hc.client5.http.impl.nio.PoolingAsyncClientConnectionManager;
 import org.apache.hc.client5.http.impl.nio.PoolingAsyncClientConnectionManagerBuilder;
 import org.apache.hc.client5.http.protocol.HttpClientContext;
@@ -43,7 +38,6 @@ import org.apache.hc.core5.http.nio.AsyncRequestProducer;
 import org.apache.hc.core5.http.nio.DataStreamChannel;
 import org.apache.hc.core5.http.nio.entity.AsyncEntityProducers;
 import org.apache.hc.core5.http.nio.support.BasicRequestProducer;
-import org.apache.hc.core5.io.CloseMode;
 import org.apache.hc.core5.util.Timeout;
 import org.junit.jupiter.api.Test;
 
@@ -77,36 +71,13 @@ class AsyncClientTest extends HttpClient5TestBase {
         PoolingAsyncClientConnectionManagerBuilder.create()
             .setMaxConnPerRoute(20)
             .setMaxConnTotal(100)
-            .setDefaultConnectionConfig(
-                ConnectionConfig.custom()
-                    .setConnectTimeout(Timeout.ofSeconds(2))
-                    .setSocketTimeout(Timeout.ofSeconds(5))
-                    .build());
+            .setDefaultConnectionConfig(connectIn2s(Timeout.ofSeconds(5)));
     if (trust != null) {
       cm.setTlsStrategy(
           ClientTlsStrategyBuilder.create().setSslContext(trust.sslContext()).buildAsync());
     }
     pool = cm.build();
-    HttpClientLoadBalancing balancing =
-        HttpClientLoadBalancing.builder().service("svc.test", lb).build();
-    CloseableHttpAsyncClient client =
-        balancing.configure(HttpAsyncClients.custom().setConnectionManager(pool)).build();
-    client.start();
-    closeLater(() -> client.close(CloseMode.GRACEFUL));
-    return client;
-  }
-
-  private static SimpleHttpResponse send(
-      CloseableHttpAsyncClient client, SimpleHttpRequest request, HttpClientContext context)
-      throws Exception {
-    Future<SimpleHttpResponse> f =
-        client.execute(
-            SimpleRequestProducer.create(request), SimpleResponseConsumer.create(), context, null);
-    try {
-      return f.get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (Exception) e.getCause();
-    }
+    return asyncClient(lb, pool);
   }
 
   private static String get(CloseableHttpAsyncClient client, String url) throws Exception {
@@ -116,10 +87,7 @@ class AsyncClientTest extends HttpClient5TestBase {
   }
 
   private void assertNothingLeased() {
-    // The pool gets a connection back once the exchange's last callback has run.
-    assertThat(io.loadstar.testing.Await.until(() -> pool.getTotalStats().getLeased() == 0))
-        .as("leased: %s", pool.getTotalStats())
-        .isTrue();
+    assertNothingLeased(pool);
   }
 
   @Test

@@ -15,23 +15,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.MockResponse;
-import org.apache.hc.client5.http.async.methods.SimpleHttpRequest;
 import org.apache.hc.client5.http.async.methods.SimpleHttpResponse;
 import org.apache.hc.client5.http.async.methods.SimpleRequestBuilder;
-import org.apache.hc.client5.http.async.methods.SimpleRequestProducer;
-import org.apache.hc.client5.http.async.methods.SimpleResponseConsumer;
-import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.impl.async.CloseableHttpAsyncClient;
-import org.apache.hc.client5.http.impl.async.HttpAsyncClients;
 import org.apache.hc.client5.http.impl.nio.PoolingAsyncClientConnectionManager;
 import org.apache.hc.client5.http.impl.nio.PoolingAsyncClientConnectionManagerBuilder;
 import org.apache.hc.client5.http.protocol.HttpClientContext;
 import org.apache.hc.core5.http.ContentType;
-import org.apache.hc.core5.io.CloseMode;
 import org.apache.hc.core5.util.Timeout;
 import org.junit.jupiter.api.Test;
 
@@ -53,35 +46,9 @@ class AsyncTimeoutHedgingTest extends HttpClient5TestBase {
         PoolingAsyncClientConnectionManagerBuilder.create()
             .setMaxConnPerRoute(50)
             .setMaxConnTotal(200)
-            .setDefaultConnectionConfig(
-                ConnectionConfig.custom()
-                    .setConnectTimeout(Timeout.ofSeconds(2))
-                    .setSocketTimeout(Timeout.ofMinutes(1))
-                    .build())
+            .setDefaultConnectionConfig(connectIn2s(Timeout.ofMinutes(1)))
             .build();
-    HttpClientLoadBalancing balancing =
-        HttpClientLoadBalancing.builder().service("svc.test", lb).build();
-    CloseableHttpAsyncClient client =
-        balancing.configure(HttpAsyncClients.custom().setConnectionManager(pool)).build();
-    client.start();
-    closeLater(() -> client.close(CloseMode.GRACEFUL));
-    return client;
-  }
-
-  private static Future<SimpleHttpResponse> execute(
-      CloseableHttpAsyncClient client, SimpleHttpRequest request, HttpClientContext context) {
-    return client.execute(
-        SimpleRequestProducer.create(request), SimpleResponseConsumer.create(), context, null);
-  }
-
-  private static SimpleHttpResponse send(
-      CloseableHttpAsyncClient client, SimpleHttpRequest request, HttpClientContext context)
-      throws Exception {
-    try {
-      return execute(client, request, context).get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (Exception) e.getCause();
-    }
+    return asyncClient(lb, pool);
   }
 
   /** A GET to the service on {@code backends}' port, in {@code context}. */
@@ -95,9 +62,7 @@ class AsyncTimeoutHedgingTest extends HttpClient5TestBase {
   }
 
   private void assertNothingLeased() {
-    assertThat(Await.until(() -> pool.getTotalStats().getLeased() == 0))
-        .as("leased connections: %s", pool.getTotalStats())
-        .isTrue();
+    assertNothingLeased(pool);
   }
 
   @Test

@@ -18,7 +18,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.classic.methods.HttpPost;
-import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
@@ -47,11 +46,7 @@ class ClassicTimeoutHedgingTest extends HttpClient5TestBase {
         PoolingHttpClientConnectionManagerBuilder.create()
             .setMaxConnPerRoute(20)
             .setMaxConnTotal(100)
-            .setDefaultConnectionConfig(
-                ConnectionConfig.custom()
-                    .setConnectTimeout(Timeout.ofSeconds(2))
-                    .setSocketTimeout(Timeout.ofMinutes(1))
-                    .build())
+            .setDefaultConnectionConfig(connectIn2s(Timeout.ofMinutes(1)))
             .build();
     HttpClientLoadBalancing balancing =
         HttpClientLoadBalancing.builder().service("svc.test", lb).build();
@@ -59,9 +54,7 @@ class ClassicTimeoutHedgingTest extends HttpClient5TestBase {
   }
 
   private void assertNothingLeased() {
-    assertThat(Await.until(() -> pool.getTotalStats().getLeased() == 0))
-        .as("leased connections: %s", pool.getTotalStats())
-        .isTrue();
+    assertNothingLeased(pool);
   }
 
   @Test

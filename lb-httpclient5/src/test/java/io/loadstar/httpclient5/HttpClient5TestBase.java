@@ -1,5 +1,7 @@
 package io.loadstar.httpclient5;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.Hedging;
@@ -9,14 +11,29 @@ import io.loadstar.api.PickResult;
 import io.loadstar.api.RetryPolicy;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.Strategies;
+import io.loadstar.testing.Await;
 import io.loadstar.testing.HttpBackends;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.MockResponse;
+import org.apache.hc.client5.http.HttpRoute;
+import org.apache.hc.client5.http.async.methods.SimpleHttpRequest;
+import org.apache.hc.client5.http.async.methods.SimpleHttpResponse;
+import org.apache.hc.client5.http.async.methods.SimpleRequestProducer;
+import org.apache.hc.client5.http.async.methods.SimpleResponseConsumer;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.impl.async.CloseableHttpAsyncClient;
+import org.apache.hc.client5.http.impl.async.HttpAsyncClients;
+import org.apache.hc.client5.http.nio.AsyncClientConnectionManager;
 import org.apache.hc.client5.http.protocol.HttpClientContext;
+import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.pool.ConnPoolControl;
+import org.apache.hc.core5.util.Timeout;
 import org.junit.jupiter.api.AfterEach;
 
 /**
@@ -101,5 +118,52 @@ abstract class HttpClient5TestBase {
                         .body(big)
                         .throttleBody(80_000, 400, TimeUnit.MILLISECONDS)
                         .build()));
+  }
+
+  /** Connects within 2 s, and waits {@code socket} for data: the client's own timeouts. */
+  static ConnectionConfig connectIn2s(Timeout socket) {
+    return ConnectionConfig.custom()
+        .setConnectTimeout(Timeout.ofSeconds(2))
+        .setSocketTimeout(socket)
+        .build();
+  }
+
+  /** A started async client on {@code pool} balancing svc.test over {@code lb}; closed after. */
+  final CloseableHttpAsyncClient asyncClient(LoadBalancer lb, AsyncClientConnectionManager pool) {
+    HttpClientLoadBalancing balancing =
+        HttpClientLoadBalancing.builder().service("svc.test", lb).build();
+    CloseableHttpAsyncClient client =
+        balancing.configure(HttpAsyncClients.custom().setConnectionManager(pool)).build();
+    client.start();
+    closeLater(() -> client.close(CloseMode.GRACEFUL));
+    return client;
+  }
+
+  /** Sends {@code request} in {@code context} through {@code client}. */
+  static Future<SimpleHttpResponse> execute(
+      CloseableHttpAsyncClient client, SimpleHttpRequest request, HttpClientContext context) {
+    return client.execute(
+        SimpleRequestProducer.create(request), SimpleResponseConsumer.create(), context, null);
+  }
+
+  /** Sends {@code request} and waits for its answer (30 s at most); a failure is thrown as is. */
+  static SimpleHttpResponse send(
+      CloseableHttpAsyncClient client, SimpleHttpRequest request, HttpClientContext context)
+      throws Exception {
+    try {
+      return execute(client, request, context).get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw (Exception) e.getCause();
+    }
+  }
+
+  /**
+   * Asserts that {@code pool} gets every connection back, waiting for it: an async exchange gives
+   * its connection back once its last callback has run, a cut one once its cancel has.
+   */
+  static void assertNothingLeased(ConnPoolControl<HttpRoute> pool) {
+    assertThat(Await.until(() -> pool.getTotalStats().getLeased() == 0))
+        .as("leased connections: %s", pool.getTotalStats())
+        .isTrue();
   }
 }
