@@ -83,14 +83,8 @@ class TimeBudgetTest {
     for (long wait : new long[] {300 * MS, 800 * MS, 900 * MS}) {
       FakeTicker ticker = new FakeTicker(origin);
       LoadBalancer lb =
-          LoadBalancers.builder("svc")
-              .endpoints(TestEndpoints.endpoints(3))
-              .ticker(ticker)
-              .outlierDetection(OutlierDetectionConfig.disabled())
-              .retryPolicy(
-                  RetryPolicy.builder().hedging(Hedging.after(Duration.ofMillis(20))).build())
-              .build();
-      balancers.add(lb);
+          threeEndpoints(
+              ticker, RetryPolicy.builder().hedging(Hedging.after(Duration.ofMillis(20))).build());
       BalancedCall call = lb.newCall(PickContext.empty().withTimeBudget(1_000 * MS), true);
       Attempt first = call.first(0);
       ticker.advance(Duration.ofMillis(100));
@@ -134,13 +128,7 @@ class TimeBudgetTest {
   @ValueSource(longs = {0, 2 * DAY, -2 * DAY})
   void aRetryDecidedWithoutALimit_isNotRefusedForTheContextsBudget(long origin) throws Exception {
     FakeTicker ticker = new FakeTicker(origin);
-    LoadBalancer lb =
-        LoadBalancers.builder("svc")
-            .endpoints(TestEndpoints.endpoints(3))
-            .ticker(ticker)
-            .outlierDetection(OutlierDetectionConfig.disabled())
-            .build();
-    balancers.add(lb);
+    LoadBalancer lb = threeEndpoints(ticker, RetryPolicy.defaults());
     BalancedCall call = lb.newCall(PickContext.empty().withTimeBudget(900 * MS), true);
     Attempt first = call.first(0);
     ticker.advance(Duration.ofMillis(10));
@@ -181,6 +169,19 @@ class TimeBudgetTest {
     assertThat(picksOf(lb, PickContext.empty().withTimeBudget(100 * MS), heavy)).isZero();
     // Neither predicted in time: the strategy's own choice stands.
     assertThat(picksOf(lb, PickContext.empty().withTimeBudget(5 * MS), heavy)).isEqualTo(100);
+  }
+
+  /** A balancer of three endpoints on {@code ticker}, without outlier detection; closed after. */
+  private LoadBalancer threeEndpoints(FakeTicker ticker, RetryPolicy policy) {
+    LoadBalancer lb =
+        LoadBalancers.builder("svc")
+            .endpoints(TestEndpoints.endpoints(3))
+            .ticker(ticker)
+            .outlierDetection(OutlierDetectionConfig.disabled())
+            .retryPolicy(policy)
+            .build();
+    balancers.add(lb);
+    return lb;
   }
 
   private static int picksOf(LoadBalancer lb, PickContext context, Endpoint endpoint) {

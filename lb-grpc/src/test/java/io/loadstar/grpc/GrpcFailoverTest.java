@@ -37,41 +37,40 @@ class GrpcFailoverTest extends GrpcTestBase {
 
   /** The peers' retry policy: what a gRPC user would configure, with as many attempts. */
   private static final Map<String, ?> PEER_RETRY =
-      Map.of(
-          "methodConfig",
-          List.of(
-              Map.of(
-                  "name",
-                  List.of(Map.of("service", "loadstar.test.Echo")),
-                  "retryPolicy",
-                  Map.of(
-                      "maxAttempts",
-                      3.0,
-                      "initialBackoff",
-                      "0.01s",
-                      "maxBackoff",
-                      "0.1s",
-                      "backoffMultiplier",
-                      2.0,
-                      "retryableStatusCodes",
-                      List.of("UNAVAILABLE")))));
+      echoMethodConfig(
+          "retryPolicy",
+          Map.of(
+              "maxAttempts",
+              3.0,
+              "initialBackoff",
+              "0.01s",
+              "maxBackoff",
+              "0.1s",
+              "backoffMultiplier",
+              2.0,
+              "retryableStatusCodes",
+              List.of("UNAVAILABLE")));
 
   /** gRPC's own hedging, as a gRPC user would configure it: up to 3 attempts, 50 ms apart. */
   private static final Map<String, ?> PEER_HEDGING =
-      Map.of(
-          "methodConfig",
-          List.of(
-              Map.of(
-                  "name",
-                  List.of(Map.of("service", "loadstar.test.Echo")),
-                  "hedgingPolicy",
-                  Map.of(
-                      "maxAttempts",
-                      3.0,
-                      "hedgingDelay",
-                      "0.05s",
-                      "nonFatalStatusCodes",
-                      List.of("UNAVAILABLE")))));
+      echoMethodConfig(
+          "hedgingPolicy",
+          Map.of(
+              "maxAttempts",
+              3.0,
+              "hedgingDelay",
+              "0.05s",
+              "nonFatalStatusCodes",
+              List.of("UNAVAILABLE")));
+
+  /**
+   * A service config with one method config for the Echo service: {@code kind} is {@code policy}.
+   */
+  private static Map<String, ?> echoMethodConfig(String kind, Map<String, ?> policy) {
+    return Map.of(
+        "methodConfig",
+        List.of(Map.of("name", List.of(Map.of("service", "loadstar.test.Echo")), kind, policy)));
+  }
 
   private static final List<String> RESULTS = new ArrayList<>();
 
