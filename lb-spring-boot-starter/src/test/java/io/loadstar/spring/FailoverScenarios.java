@@ -136,6 +136,18 @@ abstract class FailoverScenarios {
     return true;
   }
 
+  /**
+   * Runs {@code calls} GETs from {@code threads} callers through {@code client} in {@code
+   * scenario}, runs it {@link #beside} the other balancer, and asserts that none failed.
+   */
+  private void noGetFails(Scenario scenario, Client client, int threads, int calls)
+      throws Exception {
+    Concurrently.Outcome outcome =
+        Concurrently.run(threads, calls, getter(client, url(scenario, client)));
+    beside(scenario, client, threads, calls, BACKENDS.get(service(scenario, client)), outcome);
+    assertThat(outcome.failed()).as("%s", outcome).isZero();
+  }
+
   /** Makes one GET through {@code client}; a non-2xx answer throws, as the client does. */
   private Concurrently.Call getter(Client client, String url) {
     switch (client) {
@@ -163,10 +175,7 @@ abstract class FailoverScenarios {
     String name = service(Scenario.KILLED, client);
     HttpBackends backends = BACKENDS.get(name);
     backends.kill(2);
-    Concurrently.Outcome outcome =
-        Concurrently.run(4, 300, getter(client, url(Scenario.KILLED, client)));
-    beside(Scenario.KILLED, client, 4, 300, backends, outcome);
-    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    noGetFails(Scenario.KILLED, client, 4, 300);
     LoadBalancer lb = services.balancer(name);
     EndpointSnapshot dead = lb.inspect().snapshot().get(2);
     assertThat(dead.state()).as("%s", dead).isEqualTo(EndpointSnapshot.State.EJECTED);
@@ -176,10 +185,7 @@ abstract class FailoverScenarios {
   @EnumSource(Client.class)
   void oneBackendAnswers503_noGetFails_andItIsEjectedAfterTheFifth(Client client) throws Exception {
     String name = service(Scenario.FAILING, client);
-    Concurrently.Outcome outcome =
-        Concurrently.run(1, 300, getter(client, url(Scenario.FAILING, client)));
-    beside(Scenario.FAILING, client, 1, 300, BACKENDS.get(name), outcome);
-    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    noGetFails(Scenario.FAILING, client, 1, 300);
     assertThat(BACKENDS.get(name).counts()[1]).isEqualTo(5); // one caller: nothing in flight
     LoadBalancer lb = services.balancer(name);
     assertThat(lb.inspect().snapshot().get(1).state()).isEqualTo(EndpointSnapshot.State.EJECTED);
@@ -189,11 +195,8 @@ abstract class FailoverScenarios {
   @EnumSource(Client.class)
   void oneBackend100msSlow_getsAtMostATenthOfTheRequests(Client client) throws Exception {
     String name = service(Scenario.SLOW, client);
-    Concurrently.Outcome outcome =
-        Concurrently.run(8, 480, getter(client, url(Scenario.SLOW, client)));
     HttpBackends backends = BACKENDS.get(name);
-    beside(Scenario.SLOW, client, 8, 480, backends, outcome);
-    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    noGetFails(Scenario.SLOW, client, 8, 480);
     assertThat(backends.counts()[0])
         .as("requests per backend: %s", Arrays.toString(backends.counts()))
         .isLessThanOrEqualTo(backends.total() / 10);
@@ -208,10 +211,7 @@ abstract class FailoverScenarios {
         client + " on this transport runs an attempt as one blocking exchange: it cannot be cut");
     String name = service(Scenario.HUNG, client);
     HttpBackends backends = BACKENDS.get(name);
-    Concurrently.Outcome outcome =
-        Concurrently.run(4, 120, getter(client, url(Scenario.HUNG, client)));
-    beside(Scenario.HUNG, client, 4, 120, backends, outcome);
-    assertThat(outcome.failed()).as("%s", outcome).isZero();
+    noGetFails(Scenario.HUNG, client, 4, 120);
     LoadBalancer lb = services.balancer(name);
     EndpointSnapshot hung = lb.inspect().snapshot().get(2);
     // Its attempts were cut (a minute before it answers) and counted as its failures; none is
