@@ -2,6 +2,7 @@ package io.loadstar.okhttp;
 
 import io.loadstar.api.Attempt;
 import io.loadstar.api.AttemptLoop;
+import io.loadstar.api.AttemptTimeout;
 import io.loadstar.api.BalancedCall;
 import io.loadstar.api.CallFailure;
 import io.loadstar.api.Endpoint;
@@ -255,7 +256,9 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
       budget = Math.min(budget, timeoutNanos);
     }
     String header = settings.timeoutHeader();
-    int budgetMillis = header == null || budget == Long.MAX_VALUE ? 0 : millis(budget);
+    // As every driver writes it (AttemptTimeout.budgetMillis); null: nothing to tell.
+    String budgetMillis =
+        header == null || budget == Long.MAX_VALUE ? null : AttemptTimeout.budgetMillis(budget);
     if (timeoutNanos == Long.MAX_VALUE) {
       return new Timeouts(connect, read, header, budgetMillis);
     }
@@ -290,13 +293,14 @@ final class OkHttpDriver implements AttemptLoop.Driver<Response, IOException> {
   }
 
   /** An attempt's connect and read timeouts, in milliseconds (0: none). */
-  record Timeouts(int connectMillis, int readMillis, @Nullable String header, int budgetMillis) {
+  record Timeouts(
+      int connectMillis, int readMillis, @Nullable String header, @Nullable String budgetMillis) {
 
     /** {@code request} telling the server the attempt's time budget, if there is one to tell. */
     Request stamped(Request request) {
-      return header == null || budgetMillis == 0
-          ? request
-          : request.newBuilder().header(header, Integer.toString(budgetMillis)).build();
+      String h = header;
+      String budget = budgetMillis;
+      return h == null || budget == null ? request : request.newBuilder().header(h, budget).build();
     }
 
     /** {@code chain} with these timeouts, where they differ from its own. */
