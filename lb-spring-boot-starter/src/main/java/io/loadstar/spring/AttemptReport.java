@@ -73,6 +73,13 @@ final class AttemptReport {
     }
   }
 
+  /** The request's other attempt answered first: this one is given up, blaming no endpoint. */
+  void overtaken() {
+    if (done.compareAndSet(false, true)) {
+      attempt.overtaken(latency());
+    }
+  }
+
   /** The caller gave up: not the endpoint's fault. */
   void cancelled() {
     if (done.compareAndSet(false, true)) {

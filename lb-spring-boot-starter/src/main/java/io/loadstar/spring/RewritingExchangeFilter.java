@@ -13,11 +13,13 @@ import io.loadstar.httpclient5.EndpointUnavailableException;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.HttpHeaders;
 import org.springframework.web.reactive.function.BodyExtractors;
+import org.springframework.web.reactive.function.BodyInserters;
 import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
@@ -34,7 +36,8 @@ import reactor.core.publisher.Mono;
  * is still possible, so a body that breaks early is retried elsewhere; the attempt is reported when
  * the body ends, so the endpoint's in-flight count covers it. An idempotent request's attempt that
  * another may follow waits for its answer at most the balancer's attempt timeout ({@link
- * Attempt#timeoutNanos()}); requests are not hedged here.
+ * Attempt#timeoutNanos()}). Such a request without a body is hedged when the service's policy
+ * hedges ({@link ExchangeRace}): the first answer wins and the other exchange is cancelled.
  */
 final class RewritingExchangeFilter implements ExchangeFilterFunction {
 
@@ -73,8 +76,31 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
         });
   }
 
+  /** What one attempt came to: an answer for the caller, or an end without one. */
+  sealed interface Outcome permits Answer, Ended {}
+
+  /** An answer the caller gets (its body read ahead where a break could still be retried). */
+  record Answer(ClientResponse response) implements Outcome {}
+
+  /**
+   * An attempt ended without an answer for the caller: its report's decision, and the failure
+   * answer it kept ({@code kept}) or the error it failed with, exactly one of the two.
+   */
+  record Ended(
+      int number, RetryDecision decision, @Nullable ClientResponse kept, @Nullable Throwable error)
+      implements Outcome {
+
+    /** Releases the kept answer's body, if one was kept. */
+    void release() {
+      ClientResponse k = kept;
+      if (k != null) {
+        k.releaseBody().subscribe();
+      }
+    }
+  }
+
   /** One request's attempts; made per subscription. */
-  private final class Exchange {
+  final class Exchange {
     private final LoadBalancer lb;
     private final RetryPolicy policy;
     private final ClientRequest request;
@@ -108,9 +134,17 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
         Thread.currentThread().interrupt();
         return Mono.error(new IOException("interrupted while picking an endpoint", e));
       }
+      // Two attempts at once share no body: only an idempotent request without one is hedged.
+      if (first.isAvailable()
+          && call.idempotent()
+          && policy.hedging().isEnabled()
+          && request.body() == BodyInserters.empty()) {
+        return Mono.create(sink -> new ExchangeRace(this, call, sink).start(first));
+      }
       return send(first);
     }
 
+    /** Sends {@code attempt} and acts on what it came to: the caller's answer, or what follows. */
     private Mono<ClientResponse> send(Attempt attempt) {
       if (!attempt.isAvailable()) {
         // Nothing left to try: the caller gets the last answer or failure, else "unavailable".
@@ -128,6 +162,20 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
         return Mono.error(error);
       }
       discardHeld();
+      return attempt(report(attempt)).flatMap(this::act);
+    }
+
+    /** The report of {@code attempt}, sent now. */
+    AttemptReport report(Attempt attempt) {
+      return new AttemptReport(attempt, ticker);
+    }
+
+    /**
+     * Sends the report's attempt to its endpoint and reports what it came to. Empty if the attempt
+     * was reported meanwhile (cancelled, or overtaken by the other attempt of a hedged request).
+     */
+    Mono<Outcome> attempt(AttemptReport report) {
+      Attempt attempt = report.attempt();
       URI target = AddressRewriting.endpointUri(request.url(), attempt.endpoint());
       ClientRequest.Builder b = ClientRequest.from(request).url(target);
       if (setsHost) {
@@ -140,9 +188,7 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
         String budget = AttemptTimeout.budgetMillis(timeout);
         b.headers(h -> h.set(header, budget));
       }
-      ClientRequest rewritten = b.build();
-      AttemptReport report = new AttemptReport(attempt, ticker);
-      Mono<ClientResponse> exchange = next.exchange(rewritten);
+      Mono<ClientResponse> exchange = next.exchange(b.build());
       if (timeout != Long.MAX_VALUE) {
         // The attempt timeout: no answer by then, and the exchange is cancelled (its connection
         // closed) and the call goes on to another endpoint.
@@ -166,46 +212,27 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
           .doOnCancel(report::cancelled);
     }
 
-    private Mono<ClientResponse> failed(AttemptReport report, Throwable error) {
+    private Mono<Outcome> failed(AttemptReport report, Throwable error) {
       RetryDecision decision = report.failed(CallFailure.classify(error), -1);
       if (decision == null) {
-        return Mono.error(error); // cancelled meanwhile
+        return Mono.empty(); // reported meanwhile
       }
-      Throwable previous = lastError;
-      if (previous != null && previous != error) {
-        error.addSuppressed(previous);
-      }
-      lastError = error;
-      if (!decision.isRetry()) {
-        String reason = decision.unavailableReason();
-        if (reason != null) {
-          error.addSuppressed(new EndpointUnavailableException(lb.name(), reason));
-        }
-        return Mono.error(error);
-      }
-      return retry(decision);
+      return Mono.just(new Ended(report.attempt().number(), decision, null, error));
     }
 
-    private Mono<ClientResponse> answered(AttemptReport report, ClientResponse response) {
-      lastError = null; // an answer: the earlier failures are behind it
+    private Mono<Outcome> answered(AttemptReport report, ClientResponse response) {
       int code = response.statusCode().value();
       boolean failed = AddressRewriting.failureStatus(code);
       if (!failed && !policy.isRetryableStatus(code)) {
-        discardHeld();
         return succeeded(report, response);
       }
       RetryDecision decision =
           report.answered(code, failed, response.headers().asHttpHeaders().getFirst("Retry-After"));
       if (decision == null) {
         response.releaseBody().subscribe();
-        return Mono.empty(); // cancelled meanwhile
+        return Mono.empty(); // reported meanwhile
       }
-      discardHeld();
-      if (!decision.isRetry()) {
-        return Mono.just(response);
-      }
-      held.set(response);
-      return retry(decision);
+      return Mono.just(new Ended(report.attempt().number(), decision, response, null));
     }
 
     /**
@@ -213,7 +240,7 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
      * a break could still be retried, and the attempt reported when the body ends, breaks or is
      * cancelled, so the endpoint's in-flight count covers the body.
      */
-    private Mono<ClientResponse> succeeded(AttemptReport report, ClientResponse response) {
+    private Mono<Outcome> succeeded(AttemptReport report, ClientResponse response) {
       Attempt attempt = report.attempt();
       boolean readAhead =
           call.idempotent()
@@ -221,19 +248,63 @@ final class RewritingExchangeFilter implements ExchangeFilterFunction {
               && !AddressRewriting.isStream(
                   response.headers().asHttpHeaders().getFirst(HttpHeaders.CONTENT_TYPE));
       if (!readAhead) {
-        return Mono.just(response.mutate().body(body -> reportingBody(body, report)).build());
+        return Mono.just(
+            new Answer(response.mutate().body(body -> reportingBody(body, report)).build()));
       }
       return BodyReadAhead.read(
               response.body(BodyExtractors.toDataBuffers()), AddressRewriting.READ_AHEAD_BYTES)
-          .map(
+          .<Outcome>map(
               ahead -> {
                 if (ahead.whole()) {
                   report.succeeded();
-                  return response.mutate().body(ahead.body()).build();
+                  return new Answer(response.mutate().body(ahead.body()).build());
                 }
-                return response.mutate().body(reportingBody(ahead.body(), report)).build();
+                return new Answer(
+                    response.mutate().body(reportingBody(ahead.body(), report)).build());
               })
           .onErrorResume(e -> failed(report, e));
+    }
+
+    /**
+     * Acts on what an attempt came to: hands the caller its answer; after an end without one,
+     * retries as the decision allows, else hands over the failure answer kept or the failure.
+     */
+    Mono<ClientResponse> act(Outcome outcome) {
+      discardHeld();
+      if (outcome instanceof Answer answer) {
+        return Mono.just(answer.response());
+      }
+      Ended ended = (Ended) outcome;
+      ClientResponse kept = ended.kept();
+      Throwable error = ended.error();
+      if (error != null) {
+        note(error);
+      } else {
+        lastError = null; // an answer: the earlier failures are behind it
+      }
+      RetryDecision decision = ended.decision();
+      if (decision.isRetry()) {
+        held.set(kept);
+        return retry(decision);
+      }
+      if (kept != null) {
+        return Mono.just(kept);
+      }
+      Throwable failure = Objects.requireNonNull(error, "an end without an answer has an error");
+      String reason = decision.unavailableReason();
+      if (reason != null) {
+        failure.addSuppressed(new EndpointUnavailableException(lb.name(), reason));
+      }
+      return Mono.error(failure);
+    }
+
+    /** {@code error} is the latest failure; the earlier ones are suppressed in it. */
+    void note(Throwable error) {
+      Throwable previous = lastError;
+      if (previous != null && previous != error) {
+        error.addSuppressed(previous);
+      }
+      lastError = error;
     }
 
     private Mono<ClientResponse> retry(RetryDecision decision) {

@@ -3,6 +3,8 @@ package io.loadstar.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.loadstar.api.LoadBalancer;
+import io.loadstar.testing.Await;
 import io.loadstar.testing.HttpBackends;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,6 +38,7 @@ import org.springframework.web.reactive.function.client.WebClient;
 class ByAddressClientsTest extends FailoverScenarios {
 
   private static HttpBackends plain;
+  private static HttpBackends hedged;
 
   @DynamicPropertySource
   static void plainService(DynamicPropertyRegistry registry) throws Exception {
@@ -46,11 +49,22 @@ class ByAddressClientsTest extends FailoverScenarios {
       String endpoint = plain.endpoint(i).authority();
       registry.add("loadstar.services.plain.endpoints[" + i + "]", () -> endpoint);
     }
+    // Backend 0 hangs; no attempt timeout, so only a hedge can answer a GET sent to it first.
+    hedged = HttpBackends.startAt(120, 3, s -> {}, HttpBackends.Handler.hungBelow(1));
+    registry.add("loadstar.services.hedged.host", () -> "hedged.test");
+    registry.add("loadstar.services.hedged.strategy", () -> "round-robin");
+    registry.add("loadstar.services.hedged.retry.hedging", () -> "50ms");
+    registry.add("loadstar.services.hedged.retry.attempt-timeout", () -> "none");
+    for (int i = 0; i < 3; i++) {
+      String endpoint = hedged.endpoint(i).authority();
+      registry.add("loadstar.services.hedged.endpoints[" + i + "]", () -> endpoint);
+    }
   }
 
   @AfterAll
   static void stopPlain() {
     plain.close();
+    hedged.close();
   }
 
   /** RestClient and RestTemplate run each attempt as one blocking exchange of the JDK client. */
@@ -95,6 +109,23 @@ class ByAddressClientsTest extends FailoverScenarios {
     }
     assertThat(told).as("WebClient's requests").isEqualTo(3);
     System.out.println("ByAddressClientsTest: Host headers received: " + hosts);
+  }
+
+  @Test
+  void webClient_hedgesAsTheServicesRetryHedgingSays() {
+    WebClient web = webClientBuilder.baseUrl("http://hedged.test:" + hedged.port()).build();
+    for (int i = 0; i < 6; i++) {
+      assertThat(
+              web.get().uri("/").retrieve().bodyToMono(String.class).block(Duration.ofSeconds(30)))
+          .startsWith("backend-")
+          .isNotEqualTo("backend-0");
+    }
+    LoadBalancer lb = services.balancer("hedged");
+    assertThat(hedged.counts()[0]).as("GETs sent to the hung backend first").isPositive();
+    assertThat(lb.inspect().retryStats().hedges()).isEqualTo(hedged.counts()[0]);
+    assertThat(Await.until(() -> lb.inspect().snapshot().stream().allMatch(e -> e.inFlight() == 0)))
+        .isTrue();
+    assertThat(lb.inspect().snapshot()).allSatisfy(e -> assertThat(e.failures()).isZero());
   }
 
   @Test
