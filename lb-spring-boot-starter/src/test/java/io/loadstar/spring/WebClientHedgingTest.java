@@ -267,4 +267,55 @@ class WebClientHedgingTest {
     assertThat(Await.until(() -> idle(lb))).isTrue();
     assertNoFailures(lb);
   }
+
+  @Test
+  void hedgedGetsMeetingSlowAnswers503sAndCancels_eachEndOnce_andEverySlotIsReleased()
+      throws Exception {
+    // Each answer comes after 0 to 60 ms, around the 20 ms hedging delay, and one in five is a 503,
+    // so races end every way: either attempt answers first, a 503 waits for the other, both fail
+    // and a retry follows. Every tenth GET is cancelled by its caller after 25 ms.
+    HttpBackends backends =
+        backends(
+            3,
+            (i, r) -> {
+              java.util.concurrent.ThreadLocalRandom random =
+                  java.util.concurrent.ThreadLocalRandom.current();
+              boolean busy = random.nextInt(5) == 0;
+              return new MockResponse.Builder()
+                  .code(busy ? 503 : 200)
+                  .headersDelay(random.nextInt(61), TimeUnit.MILLISECONDS)
+                  .body((busy ? "busy-" : "backend-") + i)
+                  .build();
+            });
+    RetryPolicy policy =
+        RetryPolicy.builder()
+            .hedging(Hedging.after(Duration.ofMillis(20)))
+            .budget(100, Duration.ofSeconds(10), 1_000)
+            .build();
+    LoadBalancer lb = balancer(backends, policy);
+    WebClient web = webClient(lb, backends);
+
+    List<Integer> statuses =
+        Flux.range(0, 300)
+            .flatMap(
+                i -> {
+                  Mono<Integer> status =
+                      web.get()
+                          .uri("/")
+                          .exchangeToMono(r -> r.releaseBody().thenReturn(r.statusCode().value()));
+                  return i % 10 == 0
+                      ? status.take(Duration.ofMillis(25)).defaultIfEmpty(-1)
+                      : status;
+                },
+                300)
+            .collectList()
+            .block(Duration.ofSeconds(60));
+
+    assertThat(statuses).hasSize(300).allSatisfy(s -> assertThat(s).isIn(-1, 200, 503));
+    assertThat(statuses.stream().filter(s -> s == 200).count())
+        .as("most GETs find a 200 within three attempts")
+        .isGreaterThan(250);
+    assertThat(lb.inspect().retryStats().hedges()).isPositive();
+    assertThat(Await.until(() -> idle(lb))).as("%s", lb.inspect().snapshot()).isTrue();
+  }
 }
