@@ -390,6 +390,6 @@ class ProbingStrategyTest {
     assertThatThrownBy(() -> new ProbeResult(-1, 0))
         .hasMessage("requestsInFlight: -1 (expected: at least 0)");
     assertThat(Strategies.probing(p).toString())
-        .startsWith("probing(pool=16, maxAge=PT0.1S, reuse=2");
+        .startsWith("probing(pool=16, maxAge=PT0.07S, reuse=2");
   }
 }
