@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import mockwebserver3.MockResponse;
 import org.apache.hc.client5.http.async.methods.SimpleHttpResponse;
 import org.apache.hc.client5.http.async.methods.SimpleRequestBuilder;
 import org.apache.hc.client5.http.impl.async.CloseableHttpAsyncClient;
@@ -184,12 +183,7 @@ class AsyncTimeoutHedgingTest extends HttpClient5TestBase {
     HttpBackends backends =
         closeLater(
             HttpBackends.start(
-                2,
-                (i, r) ->
-                    new MockResponse.Builder()
-                        .headersDelay(i == 0 ? 150 : 60_000, TimeUnit.MILLISECONDS)
-                        .body("backend-" + i)
-                        .build()));
+                2, HttpBackends.Handler.timed(new long[] {150, 60_000}, new int[] {200, 200})));
     LoadBalancer lb = hashed(backends, HEDGED_ONLY);
     CloseableHttpAsyncClient client = client(lb);
     HttpClientContext context = firstOn(lb, backends.endpoint(0));
@@ -209,18 +203,7 @@ class AsyncTimeoutHedgingTest extends HttpClient5TestBase {
     HttpBackends backends =
         closeLater(
             HttpBackends.start(
-                2,
-                (i, r) ->
-                    i == 0
-                        ? new MockResponse.Builder()
-                            .code(503)
-                            .headersDelay(150, TimeUnit.MILLISECONDS)
-                            .body("busy")
-                            .build()
-                        : new MockResponse.Builder()
-                            .headersDelay(300, TimeUnit.MILLISECONDS)
-                            .body("backend-1")
-                            .build()));
+                2, HttpBackends.Handler.timed(new long[] {150, 300}, new int[] {503, 200})));
     LoadBalancer lb = hashed(backends, HEDGED_ONLY);
     CloseableHttpAsyncClient client = client(lb);
     HttpClientContext context = firstOn(lb, backends.endpoint(0));

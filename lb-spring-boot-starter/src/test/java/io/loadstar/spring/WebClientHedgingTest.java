@@ -122,13 +122,7 @@ class WebClientHedgingTest {
     // Backend 0 answers after 150 ms, three times the hedging delay; backend 1 hangs. A GET sent to
     // 0 first is hedged to 1 and answered by 0; one sent to 1 first is hedged to 0, which answers.
     HttpBackends backends =
-        backends(
-            2,
-            (i, r) ->
-                new MockResponse.Builder()
-                    .headersDelay(i == 0 ? 150 : 60_000, TimeUnit.MILLISECONDS)
-                    .body("backend-" + i)
-                    .build());
+        backends(2, HttpBackends.Handler.timed(new long[] {150, 60_000}, new int[] {200, 200}));
     LoadBalancer lb = balancer(backends, HEDGED_ONLY);
     WebClient web = webClient(lb, backends);
 
@@ -147,19 +141,7 @@ class WebClientHedgingTest {
       throws Exception {
     // Backend 0: 503 after 150 ms, while the other attempt is out; backend 1: 200 after 300 ms.
     HttpBackends backends =
-        backends(
-            2,
-            (i, r) ->
-                i == 0
-                    ? new MockResponse.Builder()
-                        .code(503)
-                        .headersDelay(150, TimeUnit.MILLISECONDS)
-                        .body("busy")
-                        .build()
-                    : new MockResponse.Builder()
-                        .headersDelay(300, TimeUnit.MILLISECONDS)
-                        .body("backend-1")
-                        .build());
+        backends(2, HttpBackends.Handler.timed(new long[] {150, 300}, new int[] {503, 200}));
     LoadBalancer lb = balancer(backends, HEDGED_ONLY);
     WebClient web = webClient(lb, backends);
 

@@ -62,6 +62,28 @@ public final class HttpBackends implements AutoCloseable {
               : new MockResponse.Builder().body("backend-" + i).build();
     }
 
+    /**
+     * Backend {@code i} answers {@code codes[i]} and sends its answer's head {@code millis[i]}
+     * late, with {@code backend-<i>} as body for a 2xx and {@code busy} otherwise: the timings a
+     * test of racing attempts needs (60,000 ms: a backend that never answers).
+     *
+     * @throws IllegalArgumentException if the arrays' lengths differ
+     */
+    static Handler timed(long[] millis, int[] codes) {
+      if (millis.length != codes.length) {
+        throw new IllegalArgumentException(
+            millis.length + " delays for " + codes.length + " statuses (expected: one each)");
+      }
+      long[] delays = millis.clone();
+      int[] statuses = codes.clone();
+      return (i, r) ->
+          new MockResponse.Builder()
+              .code(statuses[i])
+              .headersDelay(delays[i], TimeUnit.MILLISECONDS)
+              .body(statuses[i] / 100 == 2 ? "backend-" + i : "busy")
+              .build();
+    }
+
     /** As {@link #ok()}, but backend {@code slow} sends its answer's head {@code millis} late. */
     static Handler slowAt(int slow, long millis) {
       return (i, r) ->
