@@ -43,7 +43,6 @@ final class ExchangeRace {
   private @Nullable Lane first;
   private @Nullable Lane hedge;
   private @Nullable Ended waiting; // ended first, beside the other attempt still out
-  private int open; // attempts out that have not ended
   private boolean over; // an attempt answered, both ended, or the caller cancelled
 
   ExchangeRace(Exchange exchange, BalancedCall call, MonoSink<ClientResponse> sink) {
@@ -72,7 +71,6 @@ final class ExchangeRace {
       cancelled = over;
       if (!cancelled) {
         first = lane;
-        open = 1;
       }
     }
     if (cancelled) {
@@ -91,7 +89,7 @@ final class ExchangeRace {
     Lane lane;
     synchronized (this) {
       Lane f = first;
-      if (over || hedge != null || open != 1 || f == null || f.ended) {
+      if (over || hedge != null || f == null || f.ended) {
         return;
       }
       Attempt picked = call.hedge();
@@ -100,9 +98,14 @@ final class ExchangeRace {
       }
       lane = new Lane(exchange.report(picked));
       hedge = lane;
-      open = 2;
     }
     run(lane);
+  }
+
+  /** The race's other attempt than {@code lane}, if it is out and has not ended; under the lock. */
+  private @Nullable Lane outBeside(Lane lane) {
+    Lane other = lane == first ? hedge : first;
+    return other != null && !other.ended ? other : null;
   }
 
   private void run(Lane lane) {
@@ -126,19 +129,11 @@ final class ExchangeRace {
     Ended dropped;
     boolean lost;
     synchronized (this) {
-      if (over) {
-        other = null;
-        dropped = null;
-      } else {
-        other = lane == first ? hedge : first;
-        if (other != null && other.ended) {
-          other = null;
-        }
-        dropped = waiting;
-        waiting = null;
-      }
       lost = over;
       over = true;
+      other = lost ? null : outBeside(lane);
+      dropped = waiting; // null once the race is over
+      waiting = null;
     }
     if (lost) {
       response.releaseBody().subscribe(); // the other answered first, or the caller cancelled
@@ -169,8 +164,7 @@ final class ExchangeRace {
         other = null;
       } else {
         lane.ended = true;
-        open--;
-        if (open > 0) {
+        if (outBeside(lane) != null) {
           waiting = ended;
           return;
         }
