@@ -32,7 +32,7 @@ import java.util.Map;
  * turned away from its fastest endpoint every other call.
  *
  * A hedge is picked by least request's full scan over every endpoint not tried, not from the pool:
- * the call is already late, the balancer's own counts are exact now where an answer may be 100 ms
+ * the call is already late, the balancer's own counts are exact now where an answer may be maxAge
  * old, and a hedge then uses up no answer. On tower's mix (TailLab) probing with hedging went from
  * p99.9 200.7 to 110.7 ms; on the ramp, p99 moved a few percent down or up by seed and load, and
  * p99.9 with it (lb-bench's README).

@@ -155,7 +155,7 @@ class ProbingStrategyTest {
   /**
    * A hedge is picked as least request's full scan picks one, by the balancer's own in-flight
    * counts over every endpoint not tried, not from the probe pool: the call is already late, the
-   * counts are exact now where an answer may be 100 ms old, and a hedge uses up no answer. Here the
+   * counts are exact now where an answer may be maxAge old, and a hedge uses up no answer. Here the
    * pool calls endpoint 3 hot (its server reports 20 requests from other clients) and endpoints 1
    * and 2 cold, but this balancer has two calls out on each of those and none on 3. (On tower's
    * mix, TailLab, probing with hedging went from p99.9 200.7 to 110.7 ms.)
