@@ -6,6 +6,10 @@ package io.loadstar.api;
  * endpoint gets an even share of the clients. A fixed position comes from configuration (an
  * instance's ordinal); a registry tells it as clients come and go (lb-etcd's {@code EtcdPeers}).
  *
+ * <p>A client whose index changes takes another subset, so an index should stay the client's own
+ * while others come and go. The count may exceed the clients alive: a position nobody holds counts
+ * as a client that talks to nobody.
+ *
  * <p>A balancer calls {@link #start} and {@link #close} from its control loop. The {@link Listener}
  * may be called from any thread, after {@code start} and until {@code close} returns. Until the
  * first position arrives, the balancer talks to every endpoint. An instance serves one balancer.

@@ -28,10 +28,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * - an endpoint joining lands in one group per round and gains those N d / B clients, nobody else
  *   changes; one leaving loses its own. That is the fewest pairs that can move (40 in the
  *   simulation, against the ~650 above);
- * - a client joining at the end takes the next group: d pairs. A client leaving from the middle of
- *   a sorted peer list renumbers the clients after it, each of which takes another group: that is
- *   the cost of positions from a sorted list (~20,000 pairs in the simulation), where an arc
- *   design moves ~500; stable ordinals (a StatefulSet, a fixed list) move nothing.
+ * - a client joining at the end takes the next group: d pairs. A client's group depends on its
+ *   index only (once N >= B / d), so a client leaving moves its own d pairs if the others keep
+ *   their indexes: stable positions (a StatefulSet's ordinal, lb-etcd's slots) do. Indexes from a
+ *   sorted peer list would renumber the clients after a leaver, each taking another group (~20,000
+ *   pairs in the simulation, where an arc design moves ~500). An index nobody holds (a gap in the
+ *   slots) is a client with no traffic: its group's endpoints have one client fewer.
  * - a group's size varies around d (Poisson, since hashes scatter), and so would the requests an
  *   endpoint gets (0.91x to 1.15x the mean in the simulation). Every client therefore computes the
  *   same weights for all client-endpoint pairs by Sinkhorn scaling (each client sends one unit,

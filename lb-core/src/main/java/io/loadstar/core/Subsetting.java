@@ -35,9 +35,11 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>The position: {@link #instance(int, int)} when each client knows its ordinal (a StatefulSet, a
  * fixed host list), or {@link #peers(PeerPosition)} to learn it from a registry. A client whose
- * index changes takes another subset: with indexes from a sorted peer list, a client leaving moves
- * the clients after it (see lb-bench's fleet simulation for what that costs); stable ordinals move
- * nothing. Until a position is known, the balancer talks to every endpoint.
+ * index changes takes another subset, so positions should be stable: lb-etcd's {@code EtcdPeers}
+ * gives each client a slot it holds for its lifetime, and a client leaving frees only its own. A
+ * count above the number of live clients (a slot nobody holds) is a client that talks to nobody:
+ * the endpoints of its subset have one client fewer. Until a position is known, the balancer talks
+ * to every endpoint.
  *
  * <p>Immutable; {@link #instance} and {@link #peers} return new settings.
  */

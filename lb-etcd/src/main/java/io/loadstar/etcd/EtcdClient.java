@@ -36,11 +36,11 @@ import org.jspecify.annotations.Nullable;
  * (two Netty lines, Vert.x, gRPC, Guava, protobuf) against OkHttp, which lb-okhttp users already
  * have, and Jackson; a few shared threads against gRPC's and Vert.x's pools.
  *
- * Unary calls (range, put, delete, lease grant/keep-alive/revoke) go to the member that answered
- * last; a connection failure or an "unavailable" answer (no leader, leader changed, member
- * stopping) moves on to the next member, each member once per call. Watches are streams; the
- * gateway cannot add a watch to a running stream, so services under one shared prefix share one
- * stream on that prefix (WatchHub) instead of one per service.
+ * Unary calls (range, put, delete, a create-if-absent transaction, lease grant/keep-alive/revoke)
+ * go to the member that answered last; a connection failure or an "unavailable" answer (no leader,
+ * leader changed, member stopping) moves on to the next member, each member once per call. Watches
+ * are streams; the gateway cannot add a watch to a running stream, so services under one shared
+ * prefix share one stream on that prefix (WatchHub) instead of one per service.
  */
 /**
  * A connection to an etcd v3 cluster (3.4 or later), shared by every {@link EtcdEndpointSource} and
@@ -193,11 +193,7 @@ public final class EtcdClient implements AutoCloseable {
 
   /** Reads every key under {@code prefix}: the answer has {@code kvs} and {@code header}. */
   CompletableFuture<JsonNode> range(String prefix) {
-    ObjectNode body =
-        EtcdWire.object()
-            .put("key", EtcdWire.b64(prefix))
-            .put("range_end", EtcdWire.prefixEnd(prefix));
-    return post("/v3/kv/range", body);
+    return post("/v3/kv/range", rangeOf(prefix));
   }
 
   CompletableFuture<JsonNode> put(String key, String value, long lease) {
@@ -207,6 +203,21 @@ public final class EtcdClient implements AutoCloseable {
       body.put("lease", Long.toString(lease));
     }
     return post("/v3/kv/put", body);
+  }
+
+  /**
+   * Runs a transaction ({@code compare}, {@code success}, {@code failure} as the v3 API's {@code
+   * TxnRequest}). The answer's {@code succeeded} is absent when false, as the gateway omits false.
+   */
+  CompletableFuture<JsonNode> txn(ObjectNode body) {
+    return post("/v3/kv/txn", body);
+  }
+
+  /** A range request for the keys under {@code prefix}, for a transaction or a read. */
+  static ObjectNode rangeOf(String prefix) {
+    return EtcdWire.object()
+        .put("key", EtcdWire.b64(prefix))
+        .put("range_end", EtcdWire.prefixEnd(prefix));
   }
 
   CompletableFuture<JsonNode> delete(String key) {

@@ -23,6 +23,10 @@ import org.slf4j.LoggerFactory;
  *   so coming back is one put); ready again -> put.
  * Failures are retried at the next tick and logged once per outage. close() revokes the lease,
  * which deletes the key at once, so watchers see the backend leave within milliseconds.
+ *
+ * For EtcdPeers, a registrar may claim a numbered slot instead of a fixed key (SlotClaim): the put
+ * becomes a claim of the lowest free slot under the prefix, and the key is the slot's until the
+ * registration ends (lease lost, not ready), when the next registration claims again.
  */
 /**
  * Registers one endpoint of a backend in etcd, under a lease it keeps alive, so clients following
@@ -45,12 +49,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class EtcdRegistrar implements AutoCloseable {
 
+  /** The record's tag that holds a slot's number, with {@link Builder#slots()}. */
+  static final String SLOT_TAG = "slot";
+
   private static final Logger LOG = LoggerFactory.getLogger(EtcdRegistrar.class);
 
   private final EtcdClient client;
   private final String service;
-  private final String key;
+  private final String prefix;
   private final String record;
+  private final @Nullable SlotClaim slots;
   private final long ttlSeconds;
   private final long renewMillis;
   private final @Nullable BooleanSupplier readiness;
@@ -59,6 +67,7 @@ public final class EtcdRegistrar implements AutoCloseable {
   private @Nullable ScheduledFuture<?> renewTimer; // guarded by this
 
   // guarded by this
+  private String key; // with slots: the slot's while registered, the prefix before
   private long lease; // 0 = none
   private boolean registered; // the key is (believed) in etcd
   private boolean ready;
@@ -72,9 +81,19 @@ public final class EtcdRegistrar implements AutoCloseable {
   private EtcdRegistrar(Builder b) {
     this.client = b.client;
     this.service = b.service;
-    String prefix = b.prefix != null ? b.prefix : EtcdEndpointSource.DEFAULT_ROOT + service + "/";
-    this.key = prefix + (b.id != null ? b.id : b.endpoint.key());
+    this.prefix = b.prefix != null ? b.prefix : EtcdEndpointSource.DEFAULT_ROOT + service + "/";
     this.record = EtcdRecord.toJson(b.endpoint);
+    Endpoint endpoint = b.endpoint;
+    String id = b.id != null ? b.id : endpoint.key();
+    this.slots =
+        b.slots
+            ? new SlotClaim(
+                client,
+                prefix,
+                id,
+                n -> EtcdRecord.toJson(endpoint.withTag(SLOT_TAG, Integer.toString(n))))
+            : null;
+    this.key = slots != null ? prefix : prefix + id;
     this.ttlSeconds = b.ttl.toSeconds();
     this.renewMillis = Math.max(500, b.ttl.toMillis() / 3);
     this.readiness = b.readiness;
@@ -99,7 +118,7 @@ public final class EtcdRegistrar implements AutoCloseable {
   }
 
   /** Returns the key the endpoint is registered under. */
-  public String key() {
+  public synchronized String key() {
     return key;
   }
 
@@ -145,7 +164,7 @@ public final class EtcdRegistrar implements AutoCloseable {
         LOG.warn(
             "[{}] could not revoke the lease of {}; it expires within {} s: {}",
             service,
-            key,
+            key(),
             ttlSeconds,
             e.toString());
       }
@@ -154,7 +173,7 @@ public final class EtcdRegistrar implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "EtcdRegistrar{" + key + ", ttl=" + ttlSeconds + "s}";
+    return "EtcdRegistrar{" + key() + ", ttl=" + ttlSeconds + "s}";
   }
 
   private void renewTick() {
@@ -182,7 +201,7 @@ public final class EtcdRegistrar implements AutoCloseable {
         warnedReadiness = true;
       }
       if (warn) {
-        LOG.warn("[{}] readiness check of {} failed; counting it as not ready", service, key, e);
+        LOG.warn("[{}] readiness check of {} failed; counting it as not ready", service, key(), e);
       }
       now = false;
     }
@@ -197,7 +216,7 @@ public final class EtcdRegistrar implements AutoCloseable {
           client.scheduler().schedule(this::readinessTick, readinessMillis, TimeUnit.MILLISECONDS);
     }
     if (changed) {
-      LOG.info("[{}] {} is {}", service, key, now ? "ready: registering" : "not ready: leaving");
+      LOG.info("[{}] {} is {}", service, key(), now ? "ready: registering" : "not ready: leaving");
       step();
     }
   }
@@ -217,7 +236,10 @@ public final class EtcdRegistrar implements AutoCloseable {
         action = client.grant(ttlSeconds).thenApply(this::granted);
       } else if (ready && !registered) {
         long l = lease;
-        action = client.put(key, record, l).thenApply(a -> put(l));
+        action =
+            slots != null
+                ? slots.claim(l).thenApply(slot -> claimed(l, slot))
+                : client.put(key, record, l).thenApply(a -> put(l));
       } else if (!ready && registered) {
         action = client.delete(key).thenApply(a -> deleted());
       } else if (renewDue) {
@@ -295,6 +317,14 @@ public final class EtcdRegistrar implements AutoCloseable {
     return null;
   }
 
+  private synchronized Void claimed(long l, int slot) {
+    if (l == lease) {
+      key = prefix + slot;
+      return put(l);
+    }
+    return null; // the lease was lost meanwhile: the slot goes with it
+  }
+
   private synchronized Void deleted() {
     registered = false;
     return null;
@@ -320,6 +350,7 @@ public final class EtcdRegistrar implements AutoCloseable {
     private final Endpoint endpoint;
     private @Nullable String prefix;
     private @Nullable String id;
+    private boolean slots;
     private Duration ttl = Duration.ofSeconds(10);
     private @Nullable BooleanSupplier readiness;
     private Duration readinessInterval = Duration.ofMillis(250);
@@ -396,6 +427,16 @@ public final class EtcdRegistrar implements AutoCloseable {
             "id: '" + id + "' (expected: a non-blank name without '/', such as host:port)");
       }
       this.id = id;
+      return this;
+    }
+
+    /**
+     * Registers in the lowest free numbered slot under the prefix ({@code <prefix>0}, {@code
+     * <prefix>1}, ...) instead of under the id, with the slot's number in the record's {@value
+     * #SLOT_TAG} tag; for {@link EtcdPeers}.
+     */
+    Builder slots() {
+      this.slots = true;
       return this;
     }
 

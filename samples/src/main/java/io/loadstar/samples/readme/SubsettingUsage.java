@@ -25,7 +25,7 @@ final class SubsettingUsage {
             .subsetting(Subsetting.size(20).instance(ordinal, replicas))
             .build();
 
-    // Or from etcd: each client registers as a peer (under a lease) and takes its rank.
+    // Or from etcd: each client claims the lowest free slot (under a lease) and keeps it.
     LoadBalancer payments =
         LoadBalancers.builder("payments")
             .source(EtcdEndpointSource.builder(etcd, "payments").build())
