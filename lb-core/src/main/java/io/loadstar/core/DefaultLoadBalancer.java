@@ -165,11 +165,7 @@ final class DefaultLoadBalancer implements LoadBalancer {
           PeerPosition peers = subsetting != null ? subsetting.peers() : null;
           if (peers != null) {
             try {
-              peers.start(
-                  (index, count) -> {
-                    Subsetting.checkPosition(index, count);
-                    serialExecutor.execute(() -> discovery.positionChanged(index, count));
-                  });
+              peers.start(discovery.positionListener());
             } catch (RuntimeException e) {
               failed[1] = e;
             }

@@ -2,8 +2,10 @@ package io.loadstar.core;
 
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointUpdate;
+import io.loadstar.api.PeerPosition;
 import io.loadstar.api.Ticker;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +28,7 @@ import org.slf4j.LoggerFactory;
 final class DiscoveryPipeline {
 
   private static final Logger logger = LoggerFactory.getLogger(DiscoveryPipeline.class);
+  private static final int[] NONE = {};
 
   /** Where the pipeline's lists go, and what it needs to know of the balancer. */
   interface Sink {
@@ -55,6 +58,7 @@ final class DiscoveryPipeline {
   private List<Endpoint> discovered = List.of(); // the whole list discovery gave
   private int positionIndex = -1;
   private int positionCount;
+  private int[] positionVacant = NONE; // positions below positionCount that nobody holds
   private boolean subsetPending;
   private volatile int discoveredSize; // read by explain()
 
@@ -123,14 +127,39 @@ final class DiscoveryPipeline {
     sink.reconcile(subsetOf(next));
   }
 
+  /**
+   * The listener a peer position reports to: checks what it says (throwing to the position if it is
+   * out of range), then applies it on the control loop.
+   */
+  PeerPosition.Listener positionListener() {
+    return new PeerPosition.Listener() {
+      @Override
+      public void positionChanged(int index, int count) {
+        positionChanged(index, count, NONE);
+      }
+
+      @Override
+      public void positionChanged(int index, int count, int[] vacant) {
+        int[] v = Subsetting.checkVacant(index, count, vacant);
+        controlLoop.execute(() -> moved(index, count, v));
+      }
+    };
+  }
+
   /** This client's position among its peers changed; control loop. */
-  void positionChanged(int index, int count) {
-    if (sink.isClosed() || (index == positionIndex && count == positionCount)) {
+  private void moved(int index, int count, int[] vacant) {
+    if (sink.isClosed()
+        || (index == positionIndex
+            && count == positionCount
+            && Arrays.equals(vacant, positionVacant))) {
       return;
     }
-    logger.info("[{}] this client is {} of {}: subsetting follows", name, index, count);
+    if (index != positionIndex || count != positionCount) {
+      logger.info("[{}] this client is {} of {}: subsetting follows", name, index, count);
+    }
     positionIndex = index;
     positionCount = count;
+    positionVacant = vacant;
     sink.reconcile(subsetOf(discovered));
   }
 
@@ -165,7 +194,7 @@ final class DiscoveryPipeline {
     if (size >= all.size()) {
       return all;
     }
-    SubsetPlan plan = SubsetPlan.of(all, positionCount, size);
+    SubsetPlan plan = SubsetPlan.of(all, positionCount, size, positionVacant);
     List<Endpoint> subset = new ArrayList<>(plan.subset(positionIndex));
     Map<String, EndpointStatus> byKey = new HashMap<>();
     for (EndpointStatus st : sink.statuses()) {

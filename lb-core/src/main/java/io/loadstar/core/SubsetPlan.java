@@ -32,8 +32,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *   index only (once N >= B / d), so a client leaving moves its own d pairs if the others keep
  *   their indexes: stable positions (a StatefulSet's ordinal, lb-etcd's slots) do. Indexes from a
  *   sorted peer list would renumber the clients after a leaver, each taking another group (~20,000
- *   pairs in the simulation, where an arc design moves ~500). An index nobody holds (a gap in the
- *   slots) is a client with no traffic: its group's endpoints have one client fewer.
+ *   pairs in the simulation, where an arc design moves ~500). An index nobody holds (a vacant
+ *   slot) has its group handed to the live members of its round (VacantGroups).
  * - a group's size varies around d (Poisson, since hashes scatter), and so would the requests an
  *   endpoint gets (0.91x to 1.15x the mean in the simulation). Every client therefore computes the
  *   same weights for all client-endpoint pairs by Sinkhorn scaling (each client sends one unit,
@@ -60,6 +60,7 @@ final class SubsetPlan {
   private final List<Endpoint> endpoints; // sorted by key, as the balancer canonicalizes them
   private final int clients;
   private final int size;
+  private final int[] vacant;
   private final int groups; // per round
   private final int[][] members; // per client, endpoint indexes
   private final double[][] factors; // per client, per member: the balancing weight (mean 1)
@@ -68,35 +69,38 @@ final class SubsetPlan {
       List<Endpoint> endpoints,
       int clients,
       int size,
+      int[] vacant,
       int groups,
       int[][] members,
       double[][] factors) {
     this.endpoints = endpoints;
     this.clients = clients;
     this.size = size;
+    this.vacant = vacant;
     this.groups = groups;
     this.members = members;
     this.factors = factors;
   }
 
   /**
-   * The plan for {@code endpoints} (sorted by key), {@code clients} clients and subset {@code
-   * size}.
+   * The plan for {@code endpoints} (sorted by key), {@code clients} positions of which {@code
+   * vacant} (ascending) are held by nobody, and subset {@code size}.
    */
-  static SubsetPlan of(List<Endpoint> endpoints, int clients, int size) {
+  static SubsetPlan of(List<Endpoint> endpoints, int clients, int size, int[] vacant) {
     SubsetPlan last = LAST.get();
     if (last != null
         && last.clients == clients
         && last.size == size
+        && Arrays.equals(last.vacant, vacant)
         && last.endpoints.equals(endpoints)) {
       return last;
     }
-    SubsetPlan plan = compute(List.copyOf(endpoints), clients, size);
+    SubsetPlan plan = compute(List.copyOf(endpoints), clients, size, vacant.clone());
     LAST.set(plan);
     return plan;
   }
 
-  private static SubsetPlan compute(List<Endpoint> endpoints, int clients, int size) {
+  private static SubsetPlan compute(List<Endpoint> endpoints, int clients, int size, int[] vacant) {
     int b = endpoints.size();
     int groups = (int) Math.max(1, Math.min(clients, Math.round((double) b / size)));
     int rounds = (clients + groups - 1) / groups;
@@ -112,7 +116,9 @@ final class SubsetPlan {
     for (int c = 0; c < clients; c++) {
       members[c] = membersOf(group[c / groups], c % groups, minimum, endpoints, c / groups, groups);
     }
-    return new SubsetPlan(endpoints, clients, size, groups, members, balance(endpoints, members));
+    VacantGroups.cover(endpoints, group, groups, members, vacant, (size + 1) / 2);
+    return new SubsetPlan(
+        endpoints, clients, size, vacant, groups, members, balance(endpoints, members));
   }
 
   private static int groupOf(Endpoint e, int round, int groups) {
@@ -182,8 +188,12 @@ final class SubsetPlan {
     for (Endpoint e : endpoints) {
       totalWeight += Math.max(1, e.weight());
     }
+    int senders = 0; // the clients that hold their positions: each sends one unit
+    for (int[] m : members) {
+      senders += m.length > 0 ? 1 : 0;
+    }
     for (int e = 0; e < b; e++) {
-      target[e] = members.length * Math.max(1, endpoints.get(e).weight()) / totalWeight;
+      target[e] = senders * Math.max(1, endpoints.get(e).weight()) / totalWeight;
     }
     double[][] w = new double[members.length][];
     for (int c = 0; c < members.length; c++) {

@@ -37,9 +37,9 @@ import org.jspecify.annotations.Nullable;
  * fixed host list), or {@link #peers(PeerPosition)} to learn it from a registry. A client whose
  * index changes takes another subset, so positions should be stable: lb-etcd's {@code EtcdPeers}
  * gives each client a slot it holds for its lifetime, and a client leaving frees only its own. A
- * count above the number of live clients (a slot nobody holds) is a client that talks to nobody:
- * the endpoints of its subset have one client fewer. Until a position is known, the balancer talks
- * to every endpoint.
+ * position nobody holds (a vacant slot, reported with the position) has its endpoints taken over by
+ * the other clients of its round, each at most {@code ceil(d / 2)} more, so every endpoint keeps
+ * its share of the clients. Until a position is known, the balancer talks to every endpoint.
  *
  * <p>Immutable; {@link #instance} and {@link #peers} return new settings.
  */
@@ -119,6 +119,30 @@ public final class Subsetting {
       throw new IllegalArgumentException(
           "index: " + index + " (expected: 0.." + (count - 1) + " for " + count + " clients)");
     }
+  }
+
+  /**
+   * Checks {@code vacant} for position {@code index} of {@code count} and returns a copy.
+   *
+   * @throws IllegalArgumentException if the position is out of range, or {@code vacant} is not
+   *     ascending, distinct, in {@code 0..count-1} and without {@code index}
+   */
+  static int[] checkVacant(int index, int count, int[] vacant) {
+    checkPosition(index, count);
+    int[] v = vacant.clone();
+    for (int i = 0; i < v.length; i++) {
+      if (v[i] < 0 || v[i] >= count || v[i] == index || (i > 0 && v[i] <= v[i - 1])) {
+        throw new IllegalArgumentException(
+            "vacant: "
+                + java.util.Arrays.toString(v)
+                + " (expected: ascending, distinct positions in 0.."
+                + (count - 1)
+                + ", without this client's "
+                + index
+                + ")");
+      }
+    }
+    return v;
   }
 
   /**

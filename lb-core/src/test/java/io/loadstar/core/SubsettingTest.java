@@ -12,6 +12,7 @@ import io.loadstar.api.PickResult;
 import java.net.ConnectException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -37,7 +38,7 @@ class SubsettingTest extends FakeTimeTest {
 
   /** Every client's subset, as its own balancer would compute it: client -> endpoint keys. */
   private static List<Set<String>> fleet(List<Endpoint> all, int clients, int size) {
-    SubsetPlan plan = SubsetPlan.of(all, clients, size);
+    SubsetPlan plan = SubsetPlan.of(all, clients, size, new int[0]);
     List<Set<String>> out = new ArrayList<>();
     for (int c = 0; c < clients; c++) {
       out.add(plan.subset(c).stream().map(Endpoint::key).collect(Collectors.toSet()));
@@ -49,7 +50,7 @@ class SubsettingTest extends FakeTimeTest {
   void fleet_everyEndpointHasExactlyItsShareOfClients_andOfRequests() {
     List<Endpoint> all = endpoints(100);
     int clients = 200;
-    SubsetPlan plan = SubsetPlan.of(all, clients, 10);
+    SubsetPlan plan = SubsetPlan.of(all, clients, 10, new int[0]);
     Map<String, Integer> clientsOf = new HashMap<>();
     Map<String, Double> load = new HashMap<>();
     for (int c = 0; c < clients; c++) {
@@ -99,7 +100,7 @@ class SubsettingTest extends FakeTimeTest {
     for (Endpoint e : endpoints(100)) {
       heavy.add(e.withWeight(Endpoint.MAX_WEIGHT));
     }
-    SubsetPlan plan = SubsetPlan.of(heavy, 200, 10);
+    SubsetPlan plan = SubsetPlan.of(heavy, 200, 10, new int[0]);
     assertThat(plan.subset(0))
         .allSatisfy(e -> assertThat(e.weight()).isEqualTo(Endpoint.MAX_WEIGHT));
     assertThat(plan.widening(0))
@@ -119,7 +120,10 @@ class SubsettingTest extends FakeTimeTest {
                 .scheduler(scheduler)
                 .build());
     List<String> expected =
-        SubsetPlan.of(all, 200, 10).subset(3).stream().map(Endpoint::key).sorted().toList();
+        SubsetPlan.of(all, 200, 10, new int[0]).subset(3).stream()
+            .map(Endpoint::key)
+            .sorted()
+            .toList();
     assertThat(lb.inspect().endpoints().stream().map(Endpoint::key).toList()).isEqualTo(expected);
     assertThat(lb.inspect().snapshot()).hasSize(expected.size());
     assertThat(lb.inspect().snapshot())
@@ -238,6 +242,117 @@ class SubsettingTest extends FakeTimeTest {
 
     lb.close();
     assertThat(position.closed).isTrue();
+  }
+
+  /** Clients per endpoint key, counting the positions that are not vacant. */
+  private static Map<String, Integer> clientsOf(SubsetPlan plan, int clients) {
+    Map<String, Integer> out = new HashMap<>();
+    for (int c = 0; c < clients; c++) {
+      plan.subset(c).forEach(e -> out.merge(e.key(), 1, Integer::sum));
+    }
+    return out;
+  }
+
+  @Test
+  void vacantPositions_theirRoundsLiveMembersTakeTheirGroups_everyEndpointKeepsItsShare() {
+    List<Endpoint> all = endpoints(100);
+    int clients = 200; // 10 groups per round, 20 rounds
+    int[] vacant = {3, 15, 16, 17, 42, 198};
+    SubsetPlan full = SubsetPlan.of(all, clients, 10, new int[0]);
+    Map<String, Integer> before = clientsOf(full, clients);
+    List<Set<String>> held = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      held.add(full.subset(c).stream().map(Endpoint::key).collect(Collectors.toSet()));
+    }
+    long own = 0;
+    for (int v : vacant) {
+      own += held.get(v).size();
+    }
+
+    SubsetPlan gaps = SubsetPlan.of(all, clients, 10, vacant);
+    Map<String, Integer> after = clientsOf(gaps, clients);
+    assertThat(after).as("every endpoint as many clients as with nobody gone").isEqualTo(before);
+    long added = 0;
+    Map<String, Double> load = new HashMap<>();
+    for (int c = 0; c < clients; c++) {
+      List<Endpoint> subset = gaps.subset(c);
+      if (Arrays.binarySearch(vacant, c) >= 0) {
+        assertThat(subset).as("vacant position %d", c).isEmpty();
+        continue;
+      }
+      Set<String> now = subset.stream().map(Endpoint::key).collect(Collectors.toSet());
+      assertThat(now).as("client %d keeps its own", c).containsAll(held.get(c));
+      assertThat(now.size())
+          .as("client %d grows by half a subset at most", c)
+          .isLessThanOrEqualTo(held.get(c).size() + 5);
+      added += now.size() - held.get(c).size();
+      double total = subset.stream().mapToInt(Endpoint::weight).sum();
+      for (Endpoint e : subset) {
+        load.merge(e.key(), e.weight() / total, Double::sum);
+      }
+    }
+    // Handed over: the vacant positions' groups (not what they borrowed), so a leaver moves its
+    // own pairs out and at most as many in elsewhere.
+    assertThat(added).isPositive().isLessThanOrEqualTo(own);
+    double share = (clients - vacant.length) / 100.0; // each live client sends one unit
+    for (double l : load.values()) {
+      assertThat(l).isCloseTo(share, org.assertj.core.data.Offset.offset(share * 0.01));
+    }
+  }
+
+  @Test
+  void aRoundAlmostEmpty_itsLastMembersTakeHalfASubsetMoreAtMost_theRestGoShort() {
+    List<Endpoint> all = endpoints(100);
+    int[] vacant = {0, 1, 2, 3, 4, 5, 6, 7}; // round 0 keeps 8 and 9
+    SubsetPlan full = SubsetPlan.of(all, 40, 10, new int[0]);
+    SubsetPlan gaps = SubsetPlan.of(all, 40, 10, vacant);
+    for (int c : new int[] {8, 9}) {
+      assertThat(gaps.subset(c)).hasSize(full.subset(c).size() + 5);
+    }
+    Map<String, Integer> before = clientsOf(full, 40);
+    Map<String, Integer> after = clientsOf(gaps, 40);
+    long short1 =
+        before.keySet().stream().filter(k -> after.getOrDefault(k, 0) < before.get(k)).count();
+    assertThat(short1)
+        .as("round 0's 8 groups, less the 10 endpoints taken over")
+        .isBetween(50L, 80L);
+  }
+
+  @Test
+  void vacantPositions_checked_nameTheValueAndWhatIsAllowed() {
+    Position position = new Position();
+    LoadBalancer lb =
+        LoadBalancers.builder("fleet")
+            .endpoints(endpoints(100))
+            .subsetting(Subsetting.size(10).peers(position))
+            .ticker(ticker)
+            .scheduler(scheduler)
+            .build();
+    for (int[] bad : new int[][] {{7, 3}, {3, 3}, {4}, {50}, {-1}}) {
+      assertThatThrownBy(() -> position.listener.positionChanged(4, 50, bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage(
+              "vacant: "
+                  + Arrays.toString(bad)
+                  + " (expected: ascending, distinct positions in 0..49, without this client's 4)");
+    }
+    position.listener.positionChanged(4, 50);
+    List<String> alone = keys(lb.inspect().endpoints());
+    position.listener.positionChanged(4, 50, new int[] {5, 6});
+    List<String> covering = keys(lb.inspect().endpoints());
+    assertThat(covering).containsAll(alone);
+    assertThat(covering.size()).isGreaterThan(alone.size());
+    position.listener.positionChanged(4, 50, new int[0]); // 5 and 6 taken again
+    assertThat(keys(lb.inspect().endpoints())).isEqualTo(alone);
+    lb.close();
+  }
+
+  @Test
+  void aListenerOfItsOwn_hearsPositionsWithVacanciesAsPlainPositions() {
+    List<int[]> heard = new ArrayList<>();
+    PeerPosition.Listener mine = (index, count) -> heard.add(new int[] {index, count});
+    mine.positionChanged(2, 10, new int[] {0, 5});
+    assertThat(heard).containsExactly(new int[] {2, 10});
   }
 
   private static List<String> keys(List<Endpoint> endpoints) {

@@ -7,6 +7,8 @@ import io.loadstar.api.EndpointUpdate;
 import io.loadstar.api.PeerPosition;
 import io.loadstar.core.StandaloneSource;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.BitSet;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,9 +24,10 @@ import org.slf4j.LoggerFactory;
  * in lb-bench's fleet simulation 19,954 of 20,000 client-endpoint pairs moved where its own 20
  * would have.)
  *
- * Gaps: a slot that nobody holds (its client left, and no one has joined since) counts as a client
- * that talks to nobody. The subset plan treats it as any other client, so the endpoints of its
- * group have one client fewer until the gap fills (one of N d / B: 40 in the 1,000 x 500 fleet).
+ * Gaps: a slot that nobody holds (its client left, and no one has joined since) is reported as
+ * vacant with the position; the balancers give its group's endpoints to the other clients of its
+ * round (core's VacantGroups), so every endpoint keeps its share of the clients until the gap
+ * fills.
  *
  * A client that dies without closing frees its slot when its lease expires (TTL 10 s by default).
  * While etcd cannot be reached, the last position stands; a list that does not (yet) contain this
@@ -45,11 +48,12 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>A client leaving (closed, or its lease expired) frees only its own slot: no other client's
- * position changes, so no other client's subset does. A client joining takes the lowest free slot,
- * filling the gap the last leaver left, or the next one after the highest. Until a gap is filled,
- * the endpoints that the empty slot's subset would have held have one client fewer. When many
- * clients start at once, those that lose a race for a slot pick among the next few free ones, so a
- * few gaps may remain until later joiners fill them.
+ * position changes. A client joining takes the lowest free slot, filling the gap the last leaver
+ * left, or the next one after the highest. The position tells the balancer which slots are vacant:
+ * until a gap is filled, the other clients of the empty slot's round take over its endpoints (each
+ * at most half a subset more), so every endpoint keeps its share of the clients, and a leaver or a
+ * joiner moves at most twice its own client-endpoint pairs. Clients that start at once queue for
+ * their slots and take distinct ones, without gaps.
  *
  * <p>{@code self} identifies this client among its peers (its own address is a good choice) and
  * must be unique: two clients with the same identity would count once. The balancer starts and
@@ -76,6 +80,7 @@ public final class EtcdPeers implements PeerPosition {
   private @Nullable Listener listener; // guarded by this
   private int index = -1; // guarded by this
   private int count; // guarded by this
+  private int[] vacant = {}; // guarded by this: the slots below count that nobody holds
   private boolean closed; // guarded by this
 
   private EtcdPeers(Builder b) {
@@ -123,25 +128,30 @@ public final class EtcdPeers implements PeerPosition {
       return; // the last position stands; the source logs the outage
     }
     int own = -1;
-    int highest = -1;
+    BitSet held = new BitSet();
     for (Endpoint e : update.endpoints()) {
       int slot = SlotClaim.parseSlot(e.tags().getOrDefault(EtcdRegistrar.SLOT_TAG, ""));
       if (slot < 0) {
         continue; // not a slot's record (a peer of another version under a shared prefix)
       }
-      highest = Math.max(highest, slot);
+      held.set(slot);
       if (e.key().equals(self.key())) {
         own = slot;
       }
     }
-    int n = highest + 1;
+    int n = held.length();
+    int[] gaps = new int[n - held.cardinality()];
+    for (int i = 0, slot = held.nextClearBit(0); slot < n; slot = held.nextClearBit(slot + 1)) {
+      gaps[i++] = slot;
+    }
     Listener l;
     synchronized (this) {
-      if (closed || own < 0 || (own == index && n == count)) {
+      if (closed || own < 0 || (own == index && n == count && Arrays.equals(gaps, vacant))) {
         return;
       }
       index = own;
       count = n;
+      vacant = gaps;
       l = listener;
     }
     LOG.debug(
@@ -151,13 +161,18 @@ public final class EtcdPeers implements PeerPosition {
         n,
         update.endpoints().size());
     if (l != null) {
-      l.positionChanged(own, n);
+      l.positionChanged(own, n, gaps);
     }
   }
 
   /** This client's slot, or -1 until its own registration is seen. */
   public synchronized int index() {
     return index;
+  }
+
+  /** The slots below {@link #count()} that nobody holds, as seen with this client's index. */
+  public synchronized int[] vacant() {
+    return vacant.clone();
   }
 
   /** The highest slot held + 1, as seen with this client's index; gaps count. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
+import io.loadstar.api.PeerPosition;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.StandaloneSource;
 import io.loadstar.core.Subsetting;
@@ -13,6 +14,7 @@ import io.loadstar.testing.EtcdServer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -64,13 +66,26 @@ class EtcdPeersTest {
   private final class Peer implements AutoCloseable {
     final EtcdPeers position;
     final List<int[]> reports = new CopyOnWriteArrayList<>();
+    volatile int[] vacant = {};
 
     Peer(String service, int id) {
       position =
           EtcdPeers.builder(client, service, Endpoint.of("127.0.2." + (id + 1), 9000))
               .ttl(Duration.ofSeconds(2))
               .build();
-      position.start((index, count) -> reports.add(new int[] {index, count}));
+      position.start(
+          new PeerPosition.Listener() {
+            @Override
+            public void positionChanged(int index, int count) {
+              positionChanged(index, count, new int[0]);
+            }
+
+            @Override
+            public void positionChanged(int index, int count, int[] gaps) {
+              reports.add(new int[] {index, count});
+              vacant = gaps.clone();
+            }
+          });
       closeables.add(this);
     }
 
@@ -136,9 +151,16 @@ class EtcdPeersTest {
     }
 
     peers.get(2).close(); // from the middle: slot 2 is free, and nobody else moves
+    for (int i : new int[] {0, 1, 3, 4}) {
+      Peer p = peers.get(i);
+      assertThat(Await.until(WAIT, () -> Arrays.equals(p.vacant, new int[] {2})))
+          .as("peer %d hears that slot 2 is vacant", i)
+          .isTrue();
+    }
     Peer joiner = joined("order", 5);
     assertThat(joiner.position.index()).as("the joiner fills the gap").isEqualTo(2);
     assertThat(joiner.position.count()).isEqualTo(5);
+    assertThat(Await.until(WAIT, () -> peers.get(0).vacant.length == 0)).isTrue();
 
     peers.get(4).close(); // the highest: the count shrinks, and still nobody moves
     for (Peer p : List.of(peers.get(0), peers.get(1), joiner, peers.get(3))) {
@@ -250,11 +272,12 @@ class EtcdPeersTest {
 
   /**
    * 50 balancers with subsetting and a peer in a process of its own: even subsets; the peer killed
-   * without closing frees its slot when its lease expires and nobody else's subset moves; a new
-   * balancer takes the slot, and with it the killed peer's subset.
+   * without closing frees its slot when its lease expires, and only the other members of its round
+   * change, taking over its endpoints; a new balancer takes the slot, and with it the killed peer's
+   * subset, and the others hand it back.
    */
   @Test
-  void fiftyBalancers_evenSubsets_aKilledPeerMovesNobody_aJoinerTakesItsSubset() throws Exception {
+  void fiftyBalancers_aKilledPeersRoundCoversForIt_aJoinerTakesItsSubsetBack() throws Exception {
     List<Endpoint> backends = new ArrayList<>();
     for (int i = 1; i <= 100; i++) {
       backends.add(Endpoint.of("10.1." + (i / 100) + "." + (i % 100 + 1), 8080));
@@ -297,10 +320,29 @@ class EtcdPeersTest {
       System.out.printf(
           "killed peer's slot free %d ms after the kill (lease TTL 2 s)%n",
           (System.nanoTime() - killed) / 1_000_000);
+      // Slot 0 is vacant: the other members of its round (slots 1..9 of 10 groups a round) take
+      // over its group, every backend has its 5 clients again, and nobody else changes.
+      assertThat(
+              Await.until(
+                  WAIT,
+                  () -> peers.stream().allMatch(p -> Arrays.equals(p.vacant(), new int[] {0}))))
+          .isTrue();
+      assertThat(
+              Await.until(
+                  WAIT, () -> clientsPerBackend(balancers).values().stream().allMatch(n -> n >= 5)))
+          .isTrue();
+      int grew = 0;
       for (int i = 0; i < 50; i++) {
-        assertThat(peers.get(i).count()).isEqualTo(51); // slot 0 is a gap: the highest stays
-        assertThat(keys(balancers.get(i))).as("client %d's subset", i).isEqualTo(before.get(i));
+        assertThat(peers.get(i).count()).isEqualTo(51); // the highest slot stays
+        Set<String> now = keys(balancers.get(i));
+        if (peers.get(i).index() < 10) {
+          assertThat(now).as("client %d's subset", i).containsAll(before.get(i));
+          grew += now.size() > before.get(i).size() ? 1 : 0;
+        } else {
+          assertThat(now).as("client %d's subset", i).isEqualTo(before.get(i));
+        }
       }
+      assertThat(grew).isPositive();
 
       EtcdPeers late =
           EtcdPeers.builder(client, "fleet", Endpoint.of("127.0.1.100", 9000))
@@ -321,7 +363,19 @@ class EtcdPeersTest {
               .build()) {
         assertThat(keys(lateBalancer)).as("slot 0's subset").isEqualTo(keys(slotZero));
       }
-      // Every slot held by a balancer now: no backend short of its 5.
+      // Every slot held by a balancer now: round 0 hands slot 0's group back.
+      assertThat(
+              Await.until(
+                  WAIT,
+                  () -> {
+                    for (int i = 0; i < 50; i++) {
+                      if (!keys(balancers.get(i)).equals(before.get(i))) {
+                        return false;
+                      }
+                    }
+                    return true;
+                  }))
+          .isTrue();
       assertThat(clientsPerBackend(balancers).values())
           .allSatisfy(n -> assertThat(n).isBetween(5, 7));
     } finally {
