@@ -29,7 +29,7 @@ public final class FleetSimulation {
 
   private FleetSimulation() {}
 
-  private static List<Endpoint> backends(int count) {
+  static List<Endpoint> backends(int count) {
     List<Endpoint> out = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       out.add(Endpoint.of("10." + (i >> 16 & 255) + "." + (i >> 8 & 255) + "." + (i & 255), 8080));
@@ -62,7 +62,7 @@ public final class FleetSimulation {
     return new int[] {min, max};
   }
 
-  private static long heapUsed() {
+  static long heapUsed() {
     Runtime r = Runtime.getRuntime();
     for (int i = 0; i < 3; i++) {
       System.gc();
@@ -70,7 +70,7 @@ public final class FleetSimulation {
     return r.totalMemory() - r.freeMemory();
   }
 
-  private static int moved(Set<String> before, Set<String> after) {
+  static int moved(Set<String> before, Set<String> after) {
     int n = 0;
     for (String p : after) {
       n += before.contains(p) ? 0 : 1;
@@ -199,7 +199,8 @@ public final class FleetSimulation {
       System.out.printf(
           Locale.ROOT,
           "a client leaves from the middle of the peer list: %d pairs moved (ideal %d: its own;"
-              + " the clients after it are renumbered)%n",
+              + " the clients after it are renumbered, as ranks in a sorted list would be;"
+              + " EtcdPeers' slots do not: ChurnSimulation)%n",
           moved(base, fleet.pairs()),
           d);
       fleet.add(backends, n / 2); // back, at the end of the list this time

@@ -58,6 +58,10 @@ final class FleetTraffic {
       listener.positionChanged(index, count);
     }
 
+    void set(int index, int count, int[] vacant) {
+      listener.positionChanged(index, count, vacant);
+    }
+
     @Override
     public void close() {}
   }
@@ -103,6 +107,14 @@ final class FleetTraffic {
       sources.remove(at);
       positions.remove(at);
       ids.remove(at);
+    }
+
+    /**
+     * Tells the client at {@code at} (in the fleet's order) that it is {@code index} of {@code
+     * count}, with {@code vacant} positions nobody holds.
+     */
+    void place(int at, int index, int count, int[] vacant) {
+      positions.get(at).set(index, count, vacant);
     }
 
     /** Tells every client its index among the clients now, as a sorted peer list would. */
