@@ -2,13 +2,11 @@ package io.loadstar.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.EndpointUpdate;
 import io.loadstar.core.StandaloneSource;
 import io.loadstar.testing.Await;
-import io.loadstar.testing.EtcdServer;
 import io.loadstar.testing.FakeTicker;
 import io.loadstar.testing.ManualScheduler;
 import java.io.ByteArrayOutputStream;
@@ -16,49 +14,15 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Registration and discovery against one real etcd member on loopback. */
-class EtcdDiscoveryTest {
-
-  private static final Duration WAIT = Duration.ofSeconds(10);
-
-  private static EtcdServer etcd;
-  private static EtcdClient client;
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @BeforeAll
-  static void startEtcd() throws IOException {
-    assumeTrue(EtcdServer.binary() != null, EtcdServer.INSTALL_HINT);
-    etcd = EtcdServer.start();
-    client = EtcdClient.builder(etcd.url()).build();
-  }
-
-  @AfterAll
-  static void stopEtcd() throws IOException {
-    if (client != null) {
-      client.close();
-    }
-    if (etcd != null) {
-      etcd.close();
-    }
-  }
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
+class EtcdDiscoveryTest extends EtcdTestBase {
 
   /** A source started on a recording listener; returns the updates it reports. */
   private Recorder watch(String service) {

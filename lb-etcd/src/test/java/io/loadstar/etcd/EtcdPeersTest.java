@@ -1,7 +1,6 @@
 package io.loadstar.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.LoadBalancer;
@@ -10,7 +9,6 @@ import io.loadstar.core.LoadBalancers;
 import io.loadstar.core.StandaloneSource;
 import io.loadstar.core.Subsetting;
 import io.loadstar.testing.Await;
-import io.loadstar.testing.EtcdServer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,46 +19,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Peers' positions against one real etcd member on loopback: slots claimed under a lease, held for
  * a client's lifetime, freed by its leaving only, and filled again by the next joiner.
  */
-class EtcdPeersTest {
-
-  private static final Duration WAIT = Duration.ofSeconds(10);
-
-  private static EtcdServer etcd;
-  private static EtcdClient client;
-  private final List<AutoCloseable> closeables = new ArrayList<>();
-
-  @BeforeAll
-  static void startEtcd() throws IOException {
-    assumeTrue(EtcdServer.binary() != null, EtcdServer.INSTALL_HINT);
-    etcd = EtcdServer.start();
-    client = EtcdClient.builder(etcd.url()).build();
-  }
-
-  @AfterAll
-  static void stopEtcd() throws IOException {
-    if (client != null) {
-      client.close();
-    }
-    if (etcd != null) {
-      etcd.close();
-    }
-  }
-
-  @AfterEach
-  void closeAll() throws Exception {
-    for (int i = closeables.size() - 1; i >= 0; i--) {
-      closeables.get(i).close();
-    }
-  }
+class EtcdPeersTest extends EtcdTestBase {
 
   /** A started position and every (index, count) it reported. */
   private final class Peer implements AutoCloseable {
