@@ -24,7 +24,7 @@ import java.util.random.RandomGenerator;
  * transactions and 2.8 to 4 s, long enough for 2 s leases to expire meanwhile). Picking at random
  * among the lowest 2, 4, 8, ... free slots after a lost race spread them, but left gaps: 27 of 87
  * slots empty for 60 claimants. So claimants queue instead: each first puts a ticket under
- * <prefix without its last '/'>.queue/<id> (its lease, so a dead claimant's ticket goes too), then
+ * <prefix without its last '/'>~queue/<id> (its lease, so a dead claimant's ticket goes too), then
  * reads the slots and the tickets at one revision. A claimant whose ticket is r-th oldest (by
  * create revision) among the tickets still there takes the r-th lowest free slot, and deletes its
  * ticket in the transaction that creates the slot. Claimants that read at one revision choose
@@ -60,10 +60,11 @@ final class SlotClaim {
   }
 
   /**
-   * Where the claimants of {@code prefix} queue: {@code /a/b/} queues under {@code /a/b.queue/}.
+   * Where the claimants of {@code prefix} queue: {@code /a/b/} queues under {@code /a/b~queue/}.
+   * Service names have no {@code ~}, so that is no service's prefix under the same root.
    */
   static String queueOf(String prefix) {
-    return prefix.substring(0, prefix.length() - 1) + ".queue/";
+    return prefix.substring(0, prefix.length() - 1) + "~queue/";
   }
 
   /** Claims a slot under {@code lease}; completes with its number. */

@@ -43,9 +43,9 @@ class SlotClaimTest {
   }
 
   @Test
-  void theQueueIsASiblingOfThePrefix_notUnderIt() {
+  void theQueueIsASiblingOfThePrefix_notUnderIt_norAnotherServicesPrefix() {
     assertThat(SlotClaim.queueOf("/loadstar/peer-slots/orders/"))
-        .isEqualTo("/loadstar/peer-slots/orders.queue/");
+        .isEqualTo("/loadstar/peer-slots/orders~queue/");
   }
 
   @Test
