@@ -67,18 +67,14 @@ final class ChurnEvents {
           "crashes, 10%% of clients a minute for 10 minutes (%d crashed; a slot free %d s after"
               + " its crash, a replacement %d s after; %d to %d clients alive): pairs %s, a"
               + " step's own being the pairs of the clients that crashed, freed their slots or"
-              + " joined in it; clients per endpoint %s of the mean; requests %s of the mean; pairs"
-              + " held at most %sx live clients x d; subset sizes %s%n",
+              + " joined in it; %s%n",
           crashed,
           LEASE_SECONDS,
           RESTART_SECONDS,
           fewest,
           n,
           m.text(),
-          s.clients(),
-          s.load(),
-          s.pairs(),
-          s.sizes());
+          s.summary());
       // A step's ratio may pass 2 when several slots of one round are vacant at once: a joiner
       // then also wins some of the other vacant slots' endpoints (rendezvous hashing over the
       // round's live members). The target is on the whole run.
@@ -105,17 +101,12 @@ final class ChurnEvents {
       s.sample(f.balancers(), backends, d);
       System.out.printf(
           Locale.ROOT,
-          "scale-down by 20%% (%d random clients close; %d left, count still %d): pairs %s;"
-              + " clients per endpoint %s of the mean; requests %s of the mean; pairs held %sx"
-              + " live clients x d; subset sizes %s%n",
+          "scale-down by 20%% (%d random clients close; %d left, count still %d): pairs %s; %s%n",
           n / 5,
           f.ids().size(),
           f.count(),
           m.text(),
-          s.clients(),
-          s.load(),
-          s.pairs(),
-          s.sizes());
+          s.summary());
       if (m.worst > 2) {
         missed.add("scale-down: more than 2x the leavers' own pairs moved");
       }

@@ -113,6 +113,23 @@ public final class ChurnSimulation {
     String pairs() {
       return String.format(Locale.ROOT, "%.2f", pairsMax);
     }
+
+    /** The extremes in words, for a line of the report. */
+    String summary() {
+      return "clients per endpoint "
+          + clients()
+          + " of the mean; requests "
+          + load()
+          + " of the mean; pairs held at most "
+          + pairs()
+          + "x live clients x d; subset sizes "
+          + sizes();
+    }
+
+    /** The extremes as table cells: clients, requests, pairs held, subset sizes. */
+    String cells() {
+      return String.join(" | ", clients(), load(), pairs(), sizes());
+    }
   }
 
   /** Pairs that moved, against the pairs of the clients that left and joined. */
@@ -188,14 +205,11 @@ public final class ChurnSimulation {
                   f, wave, surge, new Random(seed), x -> s.sample(x.balancers(), backends, d));
           System.out.printf(
               Locale.ROOT,
-              "| %d | %s | %s | %s | %s | %s | %s |%n",
+              "| %d | %s | %s | %s |%n",
               wave,
               surge ? "new first (surge)" : "old first",
               m.text(),
-              s.clients(),
-              s.load(),
-              s.pairs(),
-              s.sizes());
+              s.cells());
           if (m.worst > 2) {
             missed.add("rolling restart by " + wave + ": a step moved more than 2x its own pairs");
           }

@@ -25,6 +25,14 @@ final class BoundedGroups {
   private BoundedGroups() {}
 
   /**
+   * Where {@code e} stands on round {@code round}'s ring of {@code groups} groups, each 2^32 wide:
+   * its hash range's group is the top half. SubsetPlan borrows and widens in this order too.
+   */
+  static long position(Endpoint e, int round, int groups) {
+    return (KeyHash.hash(e.key(), round) >>> 32) * groups;
+  }
+
+  /**
    * Endpoint {@code e}'s group in round {@code round}, for every {@code e}: {@code groups} groups
    * of at most {@code capacity} endpoints, {@code capacity x groups >= endpoints.size()}.
    */
@@ -34,7 +42,7 @@ final class BoundedGroups {
     int[] count = new int[groups];
     Integer[] order = new Integer[b];
     for (int e = 0; e < b; e++) {
-      position[e] = (KeyHash.hash(endpoints.get(e).key(), round) >>> 32) * groups;
+      position[e] = position(endpoints.get(e), round, groups);
       count[(int) (position[e] >>> 32)]++;
       order[e] = e;
     }

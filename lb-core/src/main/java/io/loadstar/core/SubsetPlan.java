@@ -1,7 +1,6 @@
 package io.loadstar.core;
 
 import io.loadstar.api.Endpoint;
-import io.loadstar.api.KeyHash;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -166,7 +165,7 @@ final class SubsetPlan {
     long end = (long) (m + 1) << 32;
     long span = (long) groups << 32;
     for (int e = 0; e < b; e++) {
-      long position = (KeyHash.hash(endpoints.get(e).key(), round) >>> 32) * groups;
+      long position = BoundedGroups.position(endpoints.get(e), round, groups);
       distance[e] = Math.floorMod(position - end, span);
     }
     Integer[] order = new Integer[b];

@@ -3,6 +3,7 @@ package io.loadstar.core;
 import static java.util.Objects.requireNonNull;
 
 import io.loadstar.api.PeerPosition;
+import java.util.Arrays;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -140,7 +141,7 @@ public final class Subsetting {
       if (v[i] < 0 || v[i] >= count || v[i] == index || (i > 0 && v[i] <= v[i - 1])) {
         throw new IllegalArgumentException(
             "vacant: "
-                + java.util.Arrays.toString(v)
+                + Arrays.toString(v)
                 + " (expected: ascending, distinct positions in 0.."
                 + (count - 1)
                 + ", without this client's "

@@ -130,7 +130,7 @@ public final class EtcdPeers implements PeerPosition {
     int own = -1;
     BitSet held = new BitSet();
     for (Endpoint e : update.endpoints()) {
-      int slot = SlotClaim.parseSlot(e.tags().getOrDefault(EtcdRegistrar.SLOT_TAG, ""));
+      int slot = SlotClaim.parseSlot(e.tags().getOrDefault(SlotClaim.SLOT_TAG, ""));
       if (slot < 0) {
         continue; // not a slot's record (a peer of another version under a shared prefix)
       }

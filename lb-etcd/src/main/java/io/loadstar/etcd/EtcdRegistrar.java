@@ -49,9 +49,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class EtcdRegistrar implements AutoCloseable {
 
-  /** The record's tag that holds a slot's number, with {@link Builder#slots()}. */
-  static final String SLOT_TAG = "slot";
-
   private static final Logger LOG = LoggerFactory.getLogger(EtcdRegistrar.class);
 
   private final EtcdClient client;
@@ -83,16 +80,8 @@ public final class EtcdRegistrar implements AutoCloseable {
     this.service = b.service;
     this.prefix = b.prefix != null ? b.prefix : EtcdEndpointSource.DEFAULT_ROOT + service + "/";
     this.record = EtcdRecord.toJson(b.endpoint);
-    Endpoint endpoint = b.endpoint;
-    String id = b.id != null ? b.id : endpoint.key();
-    this.slots =
-        b.slots
-            ? new SlotClaim(
-                client,
-                prefix,
-                id,
-                n -> EtcdRecord.toJson(endpoint.withTag(SLOT_TAG, Integer.toString(n))))
-            : null;
+    String id = b.id != null ? b.id : b.endpoint.key();
+    this.slots = b.slots ? SlotClaim.of(client, prefix, id, b.endpoint) : null;
     this.key = slots != null ? prefix : prefix + id;
     this.ttlSeconds = b.ttl.toSeconds();
     this.renewMillis = Math.max(500, b.ttl.toMillis() / 3);
@@ -433,7 +422,7 @@ public final class EtcdRegistrar implements AutoCloseable {
     /**
      * Registers in the lowest free numbered slot under the prefix ({@code <prefix>0}, {@code
      * <prefix>1}, ...) instead of under the id, with the slot's number in the record's {@value
-     * #SLOT_TAG} tag; for {@link EtcdPeers}.
+     * SlotClaim#SLOT_TAG} tag; for {@link EtcdPeers}.
      */
     Builder slots() {
       this.slots = true;

@@ -2,6 +2,7 @@ package io.loadstar.etcd;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loadstar.api.Endpoint;
 import io.loadstar.core.Subsetting;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -35,6 +36,9 @@ import java.util.random.RandomGenerator;
 /** Claims the lowest free numbered slot under a prefix, for {@link EtcdRegistrar}. Stateless. */
 final class SlotClaim {
 
+  /** The record's tag that holds its slot's number. */
+  static final String SLOT_TAG = "slot";
+
   /** Lost races before a claim gives up (the registrar tries again at its next tick). */
   static final int MAX_TRIES = 10;
 
@@ -57,6 +61,17 @@ final class SlotClaim {
     this.queue = queueOf(prefix);
     this.ticket = queue + id;
     this.record = record;
+  }
+
+  /**
+   * Claims for {@code endpoint}: its record, with the slot's number in the {@value #SLOT_TAG} tag.
+   */
+  static SlotClaim of(EtcdClient client, String prefix, String id, Endpoint endpoint) {
+    return new SlotClaim(
+        client,
+        prefix,
+        id,
+        n -> EtcdRecord.toJson(endpoint.withTag(SLOT_TAG, Integer.toString(n))));
   }
 
   /**
