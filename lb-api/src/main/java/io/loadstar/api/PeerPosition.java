@@ -9,7 +9,7 @@ package io.loadstar.api;
  * <p>A client whose index changes takes another subset, so an index should stay the client's own
  * while others come and go. The count may exceed the clients alive: a position nobody holds is
  * vacant, and a position that says which ones are ({@link Listener#positionChanged(int, int,
- * int[])}) lets the balancers of its round cover for it.
+ * int[])}) lets the other balancers cover for it.
  *
  * <p>A balancer calls {@link #start} and {@link #close} from its control loop. The {@link Listener}
  * may be called from any thread, after {@code start} and until {@code close} returns. Until the
@@ -38,9 +38,9 @@ public interface PeerPosition extends AutoCloseable {
 
     /**
      * This client is {@code index} of {@code count} (0-based), and the positions in {@code vacant}
-     * are held by nobody (clients that left, whose places no one has taken yet). A balancer gives a
-     * vacant position's endpoints to the other clients of its round, so every endpoint keeps its
-     * share of the clients while the position is empty. The default ignores {@code vacant}.
+     * are held by nobody (clients that left, whose places no one has taken yet). A balancer gives
+     * each of a vacant position's endpoints to another client, so every endpoint keeps its share of
+     * the clients while the position is empty. The default ignores {@code vacant}.
      *
      * @param vacant ascending, distinct, each in {@code 0..count-1} and not {@code index}; not kept
      *     by the listener (the caller may reuse it)

@@ -185,7 +185,9 @@ public final class ChurnSimulation {
         n,
         b,
         d,
-        SlotFleet.tellVacant ? "told (their rounds cover them)" : "not told (--vacant 0)");
+        SlotFleet.tellVacant
+            ? "told (their endpoints go to the next-best live clients)"
+            : "not told (--vacant 0)");
 
     try (SlotFleet f = new SlotFleet(backends, d, n)) {
       singleEvents(f, missed);

@@ -1,58 +1,59 @@
 package io.loadstar.core;
 
 import io.loadstar.api.Endpoint;
+import io.loadstar.api.KeyHash;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 /*
- * Design notes: deterministic subsetting by rounds of hash ranges, chosen against the two designs
- * it draws on, with figures from lb-bench's FleetSimulation (1,000 clients, 500 endpoints, d =
- * 20; "moved" counts client-endpoint pairs added plus removed):
+ * Design notes: deterministic subsetting as rendezvous hashing from the endpoints' side, chosen
+ * against the designs it draws on, with figures from lb-bench's FleetSimulation and
+ * ChurnSimulation (1,000 clients, 500 endpoints, d = 20; "moved" counts client-endpoint pairs
+ * added plus removed):
  *
  * - Finagle's deterministic aperture: endpoints evenly spaced on a ring by index, each client an
- *   arc of width d / B at i / N. Load is exactly even and an endpoint has N (d + 1) / B clients,
- *   but an endpoint joining or leaving respaces the whole ring: ~650 and ~940 pairs move where 40
- *   would do (a prototype of the same inputs).
+ *   arc of width d / B at i / N. Load is exactly even, but an endpoint joining or leaving respaces
+ *   the whole ring: ~650 and ~940 pairs move where 40 would do (a prototype of the same inputs).
  * - Google's shuffled rounds (SRE book, ch. 20): rounds of R = B / d clients, each round a seeded
  *   shuffle of the endpoint list cut into R groups of exactly d. Even, but an endpoint joining
  *   changes the list every shuffle permutes, and with it most groups.
+ * - Loadstar's own rounds of hash ranges (issue 15 until issue 25): an endpoint joining moved its
+ *   own pairs, but R = round(B / d) decided every client's round and group, so an endpoint count
+ *   crossing (R + 1/2) d planned every subset anew: 38,381 pairs for one endpoint at 509 -> 510.
+ *   Google met the same problem with Autopilot resizing services ("Reinventing Backend Subsetting
+ *   at Google", ACM Queue 2022).
  *
- * Here, as in Google's rounds, client i is member m = i mod R of round k = i / R. But a round's
- * groups are hash ranges, not positions: endpoint b is in group floor(R x h_k(b)) of round k, with
- * h_k a 64-bit hash of its key seeded with k. So:
- * - every endpoint is in exactly one group per round: N / R = N d / B clients, one per round
- *   (N d / B + 1 for those of a last, partial round);
- * - an endpoint joining lands in one group per round and gains those N d / B clients, nobody else
- *   changes; one leaving loses its own. That is the fewest pairs that can move (40 in the
- *   simulation, against the ~650 above);
- * - a client joining at the end takes the next group: d pairs. A client's group depends on its
- *   index only (once N >= B / d), so a client leaving moves its own d pairs if the others keep
- *   their indexes: stable positions (a StatefulSet's ordinal, lb-etcd's slots) do. Indexes from a
- *   sorted peer list would renumber the clients after a leaver, each taking another group (~20,000
- *   pairs in the simulation, where an arc design moves ~500). An index nobody holds (a vacant
- *   slot) has its group handed to the live members of its round (VacantGroups).
- * - a hash range's count varies around d (Binomial, since hashes scatter): with d = 10 and B = 50,
- *   4 to 20, so a client could hold twice the endpoints its owner planned for. Groups are
- *   therefore capped at 1.5 d (BoundedGroups: consistent hashing with bounded loads, an endpoint of
- *   a full range going to the next group with room). Every endpoint is still in one group per
- *   round; an endpoint joining a full group pushes one on to the next. Measured (SubsettingTest,
- *   30 endpoints joining 100, 200 clients, d = 10; ideal 20 pairs): no cap 20; cap 1.5 d, 21 on
- *   average and 24 at worst; 1.3 d, 31 and 43; 1.2 d, 38 and 50. So 1.5: within half of d for
- *   about 5% more movement, where a fifth would double it.
- * - group sizes vary still, and so would the requests an endpoint gets (0.91x to 1.15x the mean in
- *   the simulation). Every client therefore computes the
- *   same weights for all client-endpoint pairs by Sinkhorn scaling (each client sends one unit,
- *   each endpoint receives its share by base weight); groups of different rounds are independent,
- *   so 2 to 5 iterations bring every endpoint within 0.2% and the weights stay within about
- *   0.85..1.15. The weights are the only thing that changes for clients whose pairs do not.
+ * Here nothing depends on a group count. The fleet holds T = N x d client-endpoint pairs (N
+ * positions, vacant ones included, so that a restart wave does not change it). Each endpoint gets
+ * K = floor(T / B) clients, and the T mod B endpoints first in a fixed hash order one more: every
+ * endpoint has K or K + 1, the ±1 of the book's deterministic subsetting, and the subsets average
+ * d exactly. Endpoint e takes the live positions with the highest scores fmix64(h(e) + c x phi),
+ * rendezvous hashing with its K winners. So:
+ * - an endpoint joining takes its own K pairs from nobody, and K endpoints hand back the one extra
+ *   client the changed T mod B no longer gives them: 2x its own, whatever B is (no group count to
+ *   cross);
+ * - a position leaving (vacant) hands each of its endpoints to that endpoint's next-highest live
+ *   position: its own d pairs out, d in elsewhere; the joiner into its slot takes them back. A
+ *   client joining at the end adds d to T (d endpoints gain a client) and wins about d endpoints
+ *   from their lowest winner: about 3x its own;
+ * - subsets differ from client to client (no two share a group), so Sinkhorn scaling across the
+ *   fleet evens the requests, as the rounds' independent groups allowed before.
+ * A subset's size is Binomial-like around d, so capacities bound it at ceil(1.5 d) (consistent
+ * hashing with bounded loads, Mirrokni, Thorup and Zadimoghaddam 2016), settled by drafting: in a
+ * fixed hash order each endpoint takes its best position with room, then each its second, and so
+ * on, so that where the fleet is short of room (most positions vacant) every endpoint goes about
+ * as short as the others instead of the last ones going without. A full subset passes an endpoint
+ * on to its next winner, which now and then moves a pair or two more than the figures above. A
+ * subset below ceil(d / 2) borrows its own next-best endpoints, so a small d does not leave a
+ * client with one endpoint or none.
  *
- * A group smaller than ceil(d / 2) borrows endpoints from the next groups of its round (in ring
- * order), so a small d does not leave a client with one endpoint or none. Cost: rounds x B hashes,
- * a sort per round only for the clients that widen, and a few passes over the N x d pairs: a few
- * milliseconds for 1,000 x 500, once per change of the endpoints or the client count. Balancers of
- * one service in one JVM share the last plan (the fleet simulation runs 1,000 of them).
+ * Cost: B x N scores (a multiply and a finaliser each) into a heap of 1.5 K + 8 per endpoint, a
+ * sort of the T pairs, and Sinkhorn's passes over them: 8.6 ms for 1,000 x 500, 52 ms for 1,000 x
+ * 10,000 (the rounds: 3.6 and 20), once per change of the endpoints, the client count or the
+ * vacancies. Balancers of one service in one JVM share the last plan (the fleet simulation runs
+ * 1,000 of them).
  */
 /** The subsets of all clients of a service, for one list of endpoints. Immutable. */
 final class SubsetPlan {
@@ -60,8 +61,13 @@ final class SubsetPlan {
   private static final AtomicReference<SubsetPlan> LAST = new AtomicReference<>();
   private static final int MAX_ITERATIONS = 50;
   private static final double TOLERANCE = 0.001;
+  private static final long PHI = 0x9E3779B97F4A7C15L;
+  private static final long ORDER_SEED = 0x510e527fade682d1L; // the order endpoints are settled in
+  private static final long SCORE_SEED = 0x3c6ef372fe94f82bL;
+  private static final int CLIENT_BITS = 24; // positions below 2^24 > Subsetting.MAX_CLIENTS
+  private static final long MASK = (1L << CLIENT_BITS) - 1;
 
-  /** A group holds at most this times the subset size (BoundedGroups), unless that is too few. */
+  /** A subset holds at most this times the subset size, unless the fleet needs more. */
   static final double MAX_GROUP = 1.5;
 
   /** Endpoint weights are scaled by this factor before the pair weights multiply them. */
@@ -71,8 +77,8 @@ final class SubsetPlan {
   private final int clients;
   private final int size;
   private final int[] vacant;
-  private final int groups; // per round
-  private final int[][] members; // per client, endpoint indexes
+  private final long[] keyHash; // per endpoint: the hash its scores start from
+  private final int[][] members; // per client, endpoint indexes ascending
   private final double[][] factors; // per client, per member: the balancing weight (mean 1)
 
   private SubsetPlan(
@@ -80,14 +86,14 @@ final class SubsetPlan {
       int clients,
       int size,
       int[] vacant,
-      int groups,
+      long[] keyHash,
       int[][] members,
       double[][] factors) {
     this.endpoints = endpoints;
     this.clients = clients;
     this.size = size;
     this.vacant = vacant;
-    this.groups = groups;
+    this.keyHash = keyHash;
     this.members = members;
     this.factors = factors;
   }
@@ -112,72 +118,197 @@ final class SubsetPlan {
 
   private static SubsetPlan compute(List<Endpoint> endpoints, int clients, int size, int[] vacant) {
     int b = endpoints.size();
-    int groups = (int) Math.max(1, Math.min(clients, Math.round((double) b / size)));
-    int rounds = (clients + groups - 1) / groups;
-    // group[k][e]: endpoint e's group in round k, groups of at most capacity endpoints
-    int capacity = Math.max((int) Math.ceil(MAX_GROUP * size), (b + groups - 1) / groups);
-    int[][] group = new int[rounds][];
-    for (int k = 0; k < rounds; k++) {
-      group[k] = BoundedGroups.of(endpoints, k, groups, capacity);
+    long[] keyHash = new long[b];
+    long[] order = new long[b]; // settling order: hash high bits, endpoint index low bits
+    for (int e = 0; e < b; e++) {
+      String key = endpoints.get(e).key();
+      keyHash[e] = KeyHash.hash(key, SCORE_SEED);
+      order[e] = (KeyHash.hash(key, ORDER_SEED) & ~MASK) | e;
     }
-    int minimum = Math.min(b, (size + 1) / 2);
-    int[][] members = new int[clients][];
-    for (int c = 0; c < clients; c++) {
-      members[c] = membersOf(group[c / groups], c % groups, minimum, endpoints, c / groups, groups);
+    Arrays.sort(order);
+    boolean[] isVacant = new boolean[clients];
+    for (int v : vacant) {
+      isVacant[v] = true;
     }
-    VacantGroups.cover(endpoints, group, groups, members, vacant, (size + 1) / 2);
-    return new SubsetPlan(
-        endpoints, clients, size, vacant, groups, members, balance(endpoints, members));
-  }
-
-  /** Group {@code m}'s endpoints, and the next ones in ring order if it has fewer than minimum. */
-  private static int[] membersOf(
-      int[] groupOf, int m, int minimum, List<Endpoint> endpoints, int round, int groups) {
+    // every endpoint gets a client, even where the plan is asked for fewer pairs than endpoints
+    long pairs = Math.max((long) clients * size, b);
+    long perEndpoint = pairs / b;
+    long extra = pairs % b; // the first `extra` endpoints in settling order get one client more
+    int capacity = (int) Math.ceil(MAX_GROUP * Math.max(size, (double) pairs / clients));
+    int[] load = new int[clients];
+    int[] want = new int[b];
+    long[][] candidates = new long[b][]; // per endpoint: packed positions, best first
+    int[] next = new int[b]; // per endpoint: its next candidate
+    int most = 0;
+    for (int rank = 0; rank < b; rank++) {
+      int e = (int) (order[rank] & MASK);
+      want[e] = (int) Math.min(clients, perEndpoint + (rank < extra ? 1 : 0));
+      most = Math.max(most, want[e]);
+      candidates[e] =
+          best(keyHash[e], clients, isVacant, load, capacity, Long.MAX_VALUE, want[e] * 3 / 2 + 8);
+    }
+    long[] chosen = new long[(int) Math.min(pairs, Integer.MAX_VALUE - 8)];
     int n = 0;
-    int[] out = new int[groupOf.length];
-    for (int e = 0; e < groupOf.length; e++) {
-      if (groupOf[e] == m) {
-        out[n++] = e;
+    // Drafting: each endpoint takes its best position with room, then each its second, and so on,
+    // so that where capacity runs short every endpoint goes about as short as the others.
+    for (int level = 0; level < most; level++) {
+      for (int rank = 0; rank < b; rank++) {
+        int e = (int) (order[rank] & MASK);
+        if (want[e] <= level) {
+          continue;
+        }
+        int c = -1;
+        while (c < 0) {
+          long[] list = candidates[e];
+          if (next[e] == list.length) {
+            if (list.length == 0) {
+              break; // nobody left with room
+            }
+            long below = list[list.length - 1]; // every position above was taken or full
+            candidates[e] = best(keyHash[e], clients, isVacant, load, capacity, below, list.length);
+            next[e] = 0;
+            continue;
+          }
+          int candidate = (int) (list[next[e]++] & MASK);
+          if (load[candidate] < capacity) {
+            c = candidate;
+          }
+        }
+        if (c >= 0) {
+          load[c]++;
+          chosen[n++] = ((long) c << 32) | e;
+        }
       }
     }
-    if (n < minimum) {
-      for (int e : ringAfter(endpoints, round, groups, m)) {
-        if (n >= minimum) {
-          break;
-        }
-        if (groupOf[e] != m) {
-          out[n++] = e;
-        }
+    int[][] members = group(Arrays.copyOf(chosen, n), clients, load);
+    int minimum = Math.min(b, (size + 1) / 2);
+    for (int c = 0; c < clients; c++) {
+      if (!isVacant[c] && members[c].length < minimum) {
+        members[c] = borrow(members[c], preference(keyHash, c), minimum);
       }
     }
-    return Arrays.copyOf(out, n);
+    return new SubsetPlan(
+        endpoints, clients, size, vacant, keyHash, members, balance(endpoints, members));
   }
 
   /**
-   * Every endpoint in round {@code round}'s ring order, starting after group {@code m}'s range: the
-   * order a subset borrows and widens in.
+   * The {@code m} live positions below {@code capacity} whose packed scores (score high bits,
+   * position low bits) for the endpoint of {@code keyHash} are highest below {@code below}, best
+   * first.
    */
-  private static int[] ringAfter(List<Endpoint> endpoints, int round, int groups, int m) {
-    int b = endpoints.size();
-    // Positions around the ring are hash x groups (group g spans [g, g + 1) x 2^32); each
-    // endpoint's key is its distance past the end of group m.
-    long[] distance = new long[b];
-    long end = (long) (m + 1) << 32;
-    long span = (long) groups << 32;
-    for (int e = 0; e < b; e++) {
-      long position = BoundedGroups.position(endpoints.get(e), round, groups);
-      distance[e] = Math.floorMod(position - end, span);
+  private static long[] best(
+      long keyHash, int clients, boolean[] isVacant, int[] load, int capacity, long below, int m) {
+    long[] heap = new long[Math.min(m, clients)];
+    int n = 0;
+    for (int c = 0; c < clients; c++) {
+      if (isVacant[c] || load[c] >= capacity) {
+        continue;
+      }
+      long packed = (score(keyHash, c) & ~MASK) | c;
+      if (packed >= below) {
+        continue;
+      }
+      if (n < heap.length) {
+        heap[n] = packed;
+        siftUp(heap, n++);
+      } else if (heap.length > 0 && packed > heap[0]) {
+        heap[0] = packed;
+        siftDown(heap, n);
+      }
     }
-    Integer[] order = new Integer[b];
-    for (int e = 0; e < b; e++) {
-      order[e] = e;
-    }
-    Arrays.sort(order, (x, y) -> Long.compare(distance[x], distance[y]));
-    int[] out = new int[b];
-    for (int e = 0; e < b; e++) {
-      out[e] = order[e];
+    long[] out = Arrays.copyOf(heap, n);
+    Arrays.sort(out);
+    for (int i = 0; i < n / 2; i++) {
+      long t = out[i];
+      out[i] = out[n - 1 - i];
+      out[n - 1 - i] = t;
     }
     return out;
+  }
+
+  /** Position {@code c}'s score for the endpoint of {@code keyHash}: higher wins. */
+  private static long score(long keyHash, int c) {
+    return KeyHash.fmix64(keyHash + (c + 1L) * PHI);
+  }
+
+  private static void siftUp(long[] heap, int i) {
+    long x = heap[i];
+    while (i > 0 && heap[(i - 1) / 2] > x) {
+      heap[i] = heap[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+    heap[i] = x;
+  }
+
+  private static void siftDown(long[] heap, int n) {
+    int i = 0;
+    long x = heap[0];
+    while (2 * i + 1 < n) {
+      int child = 2 * i + 1;
+      if (child + 1 < n && heap[child + 1] < heap[child]) {
+        child++;
+      }
+      if (heap[child] >= x) {
+        break;
+      }
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = x;
+  }
+
+  /** The chosen (position, endpoint) pairs as each position's endpoints, ascending. */
+  private static int[][] group(long[] pairs, int clients, int[] load) {
+    Arrays.sort(pairs);
+    int[][] members = new int[clients][];
+    int at = 0;
+    for (int c = 0; c < clients; c++) {
+      members[c] = new int[load[c]];
+      for (int j = 0; j < load[c]; j++) {
+        members[c][j] = (int) pairs[at++];
+      }
+    }
+    return members;
+  }
+
+  /** Every endpoint index, from position {@code c}'s highest score to its lowest. */
+  private static int[] preference(long[] keyHash, int c) {
+    int b = keyHash.length;
+    long[] packed = new long[b];
+    for (int e = 0; e < b; e++) {
+      packed[e] = (score(keyHash[e], c) & ~MASK) | e;
+    }
+    Arrays.sort(packed);
+    int[] out = new int[b];
+    for (int i = 0; i < b; i++) {
+      out[i] = (int) (packed[b - 1 - i] & MASK);
+    }
+    return out;
+  }
+
+  /** {@code own} and the first endpoints of {@code preference} it lacks, up to {@code minimum}. */
+  private static int[] borrow(int[] own, int[] preference, int minimum) {
+    int[] out = Arrays.copyOf(own, minimum);
+    int n = own.length;
+    for (int e : preference) {
+      if (n >= minimum) {
+        break;
+      }
+      if (!contains(own, e)) {
+        out[n++] = e;
+      }
+    }
+    Arrays.sort(out, 0, n);
+    return Arrays.copyOf(out, n);
+  }
+
+  private static boolean contains(int[] a, int v) {
+    for (int x : a) {
+      if (x == v) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -270,19 +401,14 @@ final class SubsetPlan {
   }
 
   /**
-   * The endpoints client {@code index} widens into, in order: the rest of its round's ring after
-   * its group, without its own members.
+   * The endpoints client {@code index} widens into, in order: the others by its own scores, highest
+   * first.
    */
   List<Endpoint> widening(int index) {
-    int round = index / groups;
     int[] own = members[index];
     List<Endpoint> out = new ArrayList<>();
-    for (int e : ringAfter(endpoints, round, groups, index % groups)) {
-      boolean member = false;
-      for (int x : own) {
-        member |= x == e;
-      }
-      if (!member) {
+    for (int e : preference(keyHash, index)) {
+      if (!contains(own, e)) {
         out.add(scaled(endpoints.get(e), 1.0));
       }
     }

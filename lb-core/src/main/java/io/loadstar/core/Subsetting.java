@@ -20,33 +20,35 @@ import org.jspecify.annotations.Nullable;
  *     .build();
  * }</pre>
  *
- * <p>How subsets are chosen (design notes in {@code SubsetPlan}): clients fill rounds of R = B / d
- * clients; in each round the endpoints are split into R groups by a hash of their key seeded with
- * the round, and client {@code m} of a round takes group {@code m}. Every endpoint is in one group
- * per round, so it has one client per round: N x d / B in all, exactly. An endpoint that joins
- * lands in one group per round and is added by those clients (and, when its group is full, one
- * endpoint moves on to the next group now and then: about 1.05x the fewest pairs that can move);
- * one that leaves is dropped by its clients. Group sizes vary around d, so each client weights its
- * subset (the weights every client computes alike) to keep the requests per endpoint even; the
- * weights appear in {@code snapshot()} scaled by 100.
+ * <p>How subsets are chosen (design notes in {@code SubsetPlan}): the fleet holds {@code N x d}
+ * client-endpoint pairs for N positions, so each endpoint gets {@code K = floor(N x d / B)} clients
+ * or one more (the {@code N x d mod B} endpoints first in a fixed hash order): the same share to
+ * within one client. Each endpoint takes the positions that score highest for its key (rendezvous
+ * hashing), so no two clients share a subset and nothing depends on a group count: an endpoint that
+ * joins takes its own K pairs and K endpoints give back their extra client (2x its own, whatever
+ * the endpoint count); one that leaves is dropped by its clients and as many endpoints gain one.
+ * Subsets vary in size around d, so each client weights its subset (the weights every client
+ * computes alike) to keep the requests per endpoint even; the weights appear in {@code snapshot()}
+ * scaled by 100.
  *
- * <p>Subset sizes: a group holds at most {@code 1.5 x d} endpoints (more only if the endpoints need
- * it: {@code ceil(B / R)}), and a subset has at least {@code ceil(d / 2)}, borrowing from the next
- * groups, and at least {@code ceil(B / N)} so that every endpoint has a client. While positions of
- * its round are vacant, a client takes over at most {@code ceil(d / 2)} more; while members are
- * unusable, it widens by as many (below). With d = 20 and 500 endpoints, subsets of 10 to 30.
+ * <p>Subset sizes: at most {@code ceil(1.5 x d)} endpoints, vacant positions covered included (an
+ * endpoint passes over a full subset to the next position); at least {@code ceil(d / 2)}, borrowing
+ * the client's own next-best endpoints; and {@code d} at least {@code ceil(B / N)}, so that every
+ * endpoint has a client. While members are unusable, a subset widens by as many (below). With d =
+ * 20 and 500 endpoints, subsets of 10 to 30.
  *
  * <p>When members of the subset are unusable (unhealthy, ejected), the subset widens by as many
- * endpoints, the next ones along the client's ring, before panic routing would set in; it narrows
- * again when they recover. Health checks probe the subset only.
+ * endpoints, the client's next-best, before panic routing would set in; it narrows again when they
+ * recover. Health checks probe the subset only.
  *
  * <p>The position: {@link #instance(int, int)} when each client knows its ordinal (a StatefulSet, a
  * fixed host list), or {@link #peers(PeerPosition)} to learn it from a registry. A client whose
  * index changes takes another subset, so positions should be stable: lb-etcd's {@code EtcdPeers}
  * gives each client a slot it holds for its lifetime, and a client leaving frees only its own. A
- * position nobody holds (a vacant slot, reported with the position) has its endpoints taken over by
- * the other clients of its round, each at most {@code ceil(d / 2)} more, so every endpoint keeps
- * its share of the clients. Until a position is known, the balancer talks to every endpoint.
+ * position nobody holds (a vacant slot, reported with the position) still counts in N, and each of
+ * its endpoints goes to its next-highest live position, so every endpoint keeps its share of the
+ * clients while the subsets have room. Until a position is known, the balancer talks to every
+ * endpoint.
  *
  * <p>Immutable; {@link #instance} and {@link #peers} return new settings.
  */

@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
  * would have.)
  *
  * Gaps: a slot that nobody holds (its client left, and no one has joined since) is reported as
- * vacant with the position; the balancers give its group's endpoints to the other clients of its
- * round (core's VacantGroups), so every endpoint keeps its share of the clients until the gap
- * fills.
+ * vacant with the position; the balancers still count it, and each of its endpoints goes to its
+ * next-best live position (core's SubsetPlan), so every endpoint keeps its share of the clients
+ * until the gap fills.
  *
  * A client that dies without closing frees its slot when its lease expires (TTL 10 s by default).
  * While etcd cannot be reached, the last position stands; a list that does not (yet) contain this
@@ -50,10 +50,10 @@ import org.slf4j.LoggerFactory;
  * <p>A client leaving (closed, or its lease expired) frees only its own slot: no other client's
  * position changes. A client joining takes the lowest free slot, filling the gap the last leaver
  * left, or the next one after the highest. The position tells the balancer which slots are vacant:
- * until a gap is filled, the other clients of the empty slot's round take over its endpoints (each
- * at most half a subset more), so every endpoint keeps its share of the clients, and a leaver or a
- * joiner moves at most twice its own client-endpoint pairs. Clients that start at once queue for
- * their slots and take distinct ones, without gaps.
+ * until a gap is filled, each of the empty slot's endpoints goes to its next-best live client
+ * (subsets stay within 1.5 x d), so every endpoint keeps its share of the clients, and a leaver or
+ * a joiner into its slot moves twice its own client-endpoint pairs. Clients that start at once
+ * queue for their slots and take distinct ones, without gaps.
  *
  * <p>{@code self} identifies this client among its peers (its own address is a good choice) and
  * must be unique: two clients with the same identity would count once. The balancer starts and
