@@ -223,7 +223,8 @@ public final class EtcdRunner {
     return last;
   }
 
-  private static void put(String url, String key, String value) throws IOException {
+  /** Puts {@code key} = {@code value} through the JSON gateway of the etcd at {@code url}. */
+  static void put(String url, String key, String value) throws IOException {
     String body = "{\"key\":\"" + b64(key) + "\",\"value\":\"" + b64(value) + "\"}";
     try {
       HttpResponse<String> r =
