@@ -151,6 +151,47 @@ class SubsettingTest extends FakeTimeTest {
   }
 
   @Test
+  void manyFleetShapes_everyEndpointItsShareToWithinOne_noSubsetAboveTheCap() {
+    // Fleets small and large, d below and above B / N, subsets borrowing and not.
+    int[][] shapes = {
+      {1, 10, 3}, {2, 7, 1}, {7, 50, 8}, {10, 500, 50}, {25, 100, 10}, {40, 40, 10},
+      {50, 300, 20}, {100, 50, 10}, {120, 37, 5}, {300, 300, 90}, {333, 128, 17}, {500, 60, 6}
+    };
+    for (int[] shape : shapes) {
+      int clients = shape[0];
+      List<Endpoint> all = endpoints(shape[1]);
+      int d = shape[2];
+      SubsetPlan plan = SubsetPlan.of(all, clients, d, new int[0]);
+      long pairs = Math.max((long) clients * d, all.size());
+      long k = pairs / all.size();
+      int cap = (int) Math.ceil(1.5 * Math.max(d, (double) pairs / clients));
+      Map<String, Integer> clientsOf = clientsOf(plan, clients);
+      assertThat(clientsOf)
+          .as("%s: every endpoint has a client", Arrays.toString(shape))
+          .hasSize(all.size());
+      for (int c = 0; c < clients; c++) {
+        int n = plan.subset(c).size();
+        assertThat(n).as("%s: client %d", Arrays.toString(shape), c).isBetween(1, cap);
+      }
+      long total = clientsOf.values().stream().mapToLong(Integer::longValue).sum();
+      assertThat(total)
+          .as("%s: the fleet's pairs, and what small subsets borrowed", Arrays.toString(shape))
+          .isGreaterThanOrEqualTo(Math.min(pairs, (long) clients * all.size()));
+      for (int n : clientsOf.values()) {
+        assertThat((long) n)
+            .as("%s", Arrays.toString(shape))
+            .isGreaterThanOrEqualTo(Math.min(k, clients));
+      }
+      long atShare = clientsOf.values().stream().filter(n -> n <= k + 1).count();
+      assertThat(atShare)
+          .as(
+              "%s: endpoints at K or K + 1 (the rest: a borrowing client more)",
+              Arrays.toString(shape))
+          .isGreaterThanOrEqualTo(all.size() * 8L / 10);
+    }
+  }
+
+  @Test
   void heavyEndpoints_weightsScaledWithinRange_inTheSubsetAndWhenWidening() {
     List<Endpoint> heavy = new ArrayList<>();
     for (Endpoint e : endpoints(100)) {
