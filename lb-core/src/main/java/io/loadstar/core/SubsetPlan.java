@@ -135,52 +135,26 @@ final class SubsetPlan {
     long perEndpoint = pairs / b;
     long extra = pairs % b; // the first `extra` endpoints in settling order get one client more
     int capacity = (int) Math.ceil(MAX_GROUP * Math.max(size, (double) pairs / clients));
-    int[] load = new int[clients];
-    int[] want = new int[b];
-    long[][] candidates = new long[b][]; // per endpoint: packed positions, best first
-    int[] next = new int[b]; // per endpoint: its next candidate
-    int most = 0;
+    Draft draft = new Draft(keyHash, isVacant, capacity);
+    int[] want = new int[b]; // per settling rank
     for (int rank = 0; rank < b; rank++) {
-      int e = (int) (order[rank] & MASK);
-      want[e] = (int) Math.min(clients, perEndpoint + (rank < extra ? 1 : 0));
-      most = Math.max(most, want[e]);
-      candidates[e] =
-          best(keyHash[e], clients, isVacant, load, capacity, Long.MAX_VALUE, want[e] * 3 / 2 + 8);
+      want[rank] = (int) Math.min(clients, perEndpoint + (rank < extra ? 1 : 0));
+      draft.shortlist((int) (order[rank] & MASK), want[rank]);
     }
     long[] chosen = new long[(int) Math.min(pairs, Integer.MAX_VALUE - 8)];
     int n = 0;
     // Drafting: each endpoint takes its best position with room, then each its second, and so on,
     // so that where capacity runs short every endpoint goes about as short as the others.
-    for (int level = 0; level < most; level++) {
-      for (int rank = 0; rank < b; rank++) {
+    for (int level = 0; level < want[0]; level++) { // the first in settling order wants the most
+      for (int rank = 0; rank < b && want[rank] > level; rank++) {
         int e = (int) (order[rank] & MASK);
-        if (want[e] <= level) {
-          continue;
-        }
-        int c = -1;
-        while (c < 0) {
-          long[] list = candidates[e];
-          if (next[e] == list.length) {
-            if (list.length == 0) {
-              break; // nobody left with room
-            }
-            long below = list[list.length - 1]; // every position above was taken or full
-            candidates[e] = best(keyHash[e], clients, isVacant, load, capacity, below, list.length);
-            next[e] = 0;
-            continue;
-          }
-          int candidate = (int) (list[next[e]++] & MASK);
-          if (load[candidate] < capacity) {
-            c = candidate;
-          }
-        }
+        int c = draft.take(e);
         if (c >= 0) {
-          load[c]++;
           chosen[n++] = ((long) c << 32) | e;
         }
       }
     }
-    int[][] members = group(Arrays.copyOf(chosen, n), clients, load);
+    int[][] members = group(Arrays.copyOf(chosen, n), clients, draft.load);
     int minimum = Math.min(b, (size + 1) / 2);
     for (int c = 0; c < clients; c++) {
       if (!isVacant[c] && members[c].length < minimum) {
@@ -191,39 +165,80 @@ final class SubsetPlan {
         endpoints, clients, size, vacant, keyHash, members, balance(endpoints, members));
   }
 
-  /**
-   * The {@code m} live positions below {@code capacity} whose packed scores (score high bits,
-   * position low bits) for the endpoint of {@code keyHash} are highest below {@code below}, best
-   * first.
-   */
-  private static long[] best(
-      long keyHash, int clients, boolean[] isVacant, int[] load, int capacity, long below, int m) {
-    long[] heap = new long[Math.min(m, clients)];
-    int n = 0;
-    for (int c = 0; c < clients; c++) {
-      if (isVacant[c] || load[c] >= capacity) {
-        continue;
-      }
-      long packed = (score(keyHash, c) & ~MASK) | c;
-      if (packed >= below) {
-        continue;
-      }
-      if (n < heap.length) {
-        heap[n] = packed;
-        siftUp(heap, n++);
-      } else if (heap.length > 0 && packed > heap[0]) {
-        heap[0] = packed;
-        siftDown(heap, n);
+  /** The drafting's state: each position's load, and each endpoint's shortlist of positions. */
+  private static final class Draft {
+    private final long[] keyHash;
+    private final boolean[] isVacant;
+    private final int capacity;
+    final int[] load; // per position: the endpoints it took
+    private final long[][] shortlist; // per endpoint: packed positions, ascending (best last)
+    private final int[] left; // per endpoint: how many of its shortlist it has not tried
+
+    Draft(long[] keyHash, boolean[] isVacant, int capacity) {
+      this.keyHash = keyHash;
+      this.isVacant = isVacant;
+      this.capacity = capacity;
+      this.load = new int[isVacant.length];
+      this.shortlist = new long[keyHash.length][];
+      this.left = new int[keyHash.length];
+    }
+
+    /** Shortlists endpoint {@code e}'s best positions: half again what it wants, and 8 more. */
+    void shortlist(int e, int want) {
+      shortlist[e] = best(keyHash[e], Long.MAX_VALUE, want * 3 / 2 + 8);
+      left[e] = shortlist[e].length;
+    }
+
+    /**
+     * Gives endpoint {@code e} its best position with room that it has not taken yet, and returns
+     * it; -1 if no live position has room.
+     */
+    int take(int e) {
+      while (true) {
+        if (left[e] == 0) {
+          if (shortlist[e].length == 0) {
+            return -1;
+          }
+          long below = shortlist[e][0]; // every position above was taken or is full
+          shortlist[e] = best(keyHash[e], below, shortlist[e].length);
+          left[e] = shortlist[e].length;
+          continue;
+        }
+        int c = (int) (shortlist[e][--left[e]] & MASK);
+        if (load[c] < capacity) {
+          load[c]++;
+          return c;
+        }
       }
     }
-    long[] out = Arrays.copyOf(heap, n);
-    Arrays.sort(out);
-    for (int i = 0; i < n / 2; i++) {
-      long t = out[i];
-      out[i] = out[n - 1 - i];
-      out[n - 1 - i] = t;
+
+    /**
+     * The {@code m} live positions with room whose packed scores (score high bits, position low
+     * bits) for the endpoint of {@code keyHash} are highest below {@code below}, ascending.
+     */
+    private long[] best(long keyHash, long below, int m) {
+      long[] heap = new long[Math.min(m, load.length)];
+      int n = 0;
+      for (int c = 0; c < load.length; c++) {
+        if (isVacant[c] || load[c] >= capacity) {
+          continue;
+        }
+        long packed = (score(keyHash, c) & ~MASK) | c;
+        if (packed >= below) {
+          continue;
+        }
+        if (n < heap.length) {
+          heap[n] = packed;
+          siftUp(heap, n++);
+        } else if (heap.length > 0 && packed > heap[0]) {
+          heap[0] = packed;
+          siftDown(heap, n);
+        }
+      }
+      long[] out = Arrays.copyOf(heap, n);
+      Arrays.sort(out);
+      return out;
     }
-    return out;
   }
 
   /** Position {@code c}'s score for the endpoint of {@code keyHash}: higher wins. */
