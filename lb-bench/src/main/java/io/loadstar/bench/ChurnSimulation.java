@@ -227,12 +227,7 @@ public final class ChurnSimulation {
     System.out.println();
     SreBookExperiment.run(seed);
     System.out.printf(Locale.ROOT, "%ntotal %.1f s%n", (System.nanoTime() - began) / 1e9);
-    if (!missed.isEmpty()) {
-      System.out.println("MISSED: " + missed);
-      System.exit(1);
-    }
-    System.out.println("all targets met");
-    System.exit(0);
+    FleetSimulation.exitWith(missed);
   }
 
   /** One client leaves from the middle, one joins, the highest leaves and one joins again. */

@@ -275,6 +275,11 @@ public final class FleetSimulation {
       }
     }
     System.out.printf(Locale.ROOT, "total %.1f s%n", (System.nanoTime() - began) / 1e9);
+    exitWith(missed);
+  }
+
+  /** Prints the missed targets and exits with 1, or says all were met and exits with 0. */
+  static void exitWith(List<String> missed) {
     if (!missed.isEmpty()) {
       System.out.println("MISSED: " + missed);
       System.exit(1);

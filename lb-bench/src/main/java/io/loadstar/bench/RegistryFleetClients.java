@@ -6,6 +6,7 @@ import io.loadstar.api.LoadBalancer;
 import io.loadstar.core.LoadBalancers;
 import io.loadstar.etcd.EtcdClient;
 import io.loadstar.etcd.EtcdEndpointSource;
+import io.loadstar.okhttp.CallAttempts;
 import io.loadstar.okhttp.LoadBalancingInterceptor;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -15,11 +16,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 import okhttp3.ConnectionPool;
 import okhttp3.Dispatcher;
@@ -50,8 +52,7 @@ public final class RegistryFleetClients {
     int expected = Integer.parseInt(args[2]);
     int callsPerSecond = Integer.parseInt(args[3]);
     int probePort = Integer.parseInt(args[4]);
-    PrintStream out =
-        new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, "UTF-8");
+    PrintStream out = System.out; // line by line to RegistryFleet
 
     Dispatcher etcdDispatcher = new Dispatcher();
     etcdDispatcher.setMaxRequests(4 * count + 64);
@@ -67,10 +68,7 @@ public final class RegistryFleetClients {
             .callTimeout(Duration.ofSeconds(10))
             .build();
 
-    int[] lastWeight = new int[count]; // per client: the probe's weight it last published
-    int[] changes = new int[count]; // per client: the probe's weight changes it published
-    ConcurrentHashMap<Integer, AtomicLongArray> arrivals = new ConcurrentHashMap<>();
-    ConcurrentHashMap<Integer, AtomicLong> arrivedCount = new ConcurrentHashMap<>();
+    Arrivals arrivals = new Arrivals(count, out);
     List<EtcdClient> clients = new ArrayList<>();
     List<LoadBalancer> balancers = new ArrayList<>();
     List<OkHttpClient> callers = new ArrayList<>();
@@ -87,30 +85,8 @@ public final class RegistryFleetClients {
             public void endpointsUpdated(String service, List<Endpoint> endpoints) {
               long now = micros();
               for (Endpoint e : endpoints) {
-                if (e.port() != probePort) {
-                  continue;
-                }
-                synchronized (lastWeight) {
-                  if (lastWeight[client] == e.weight()) {
-                    return;
-                  }
-                  boolean first = lastWeight[client] == 0;
-                  lastWeight[client] = e.weight();
-                  if (first) {
-                    return; // the probe's initial weight, not a change
-                  }
-                  int change = changes[client]++;
-                  AtomicLongArray times =
-                      arrivals.computeIfAbsent(change, k -> new AtomicLongArray(count));
-                  times.set(client, now);
-                  if (arrivedCount.computeIfAbsent(change, k -> new AtomicLong()).incrementAndGet()
-                      == count) {
-                    StringBuilder line = new StringBuilder("arrived ").append(change);
-                    for (int c = 0; c < count; c++) {
-                      line.append(' ').append(times.get(c));
-                    }
-                    out.println(line);
-                  }
+                if (e.port() == probePort) {
+                  arrivals.published(client, e.weight(), now);
                 }
               }
             }
@@ -191,7 +167,7 @@ public final class RegistryFleetClients {
         if (r.code() != 200) {
           failed.incrementAndGet();
         }
-        io.loadstar.okhttp.CallAttempts attempts = io.loadstar.okhttp.CallAttempts.of(r);
+        CallAttempts attempts = CallAttempts.of(r);
         if (attempts != null && attempts.attempts().size() > 1) {
           retried.incrementAndGet();
         }
@@ -202,6 +178,41 @@ public final class RegistryFleetClients {
       i += step;
       if (i >= callers.size()) {
         i = first;
+      }
+    }
+  }
+
+  /** When each client published each change of the probe's weight; prints a change once all did. */
+  private static final class Arrivals {
+    private final int count;
+    private final PrintStream out;
+    private final int[] lastWeight; // per client: the probe's weight it last published, 0 before
+    private final int[] changes; // per client: the changes it published
+    private final Map<Integer, long[]> times = new HashMap<>(); // per change: per client
+
+    Arrivals(int count, PrintStream out) {
+      this.count = count;
+      this.out = out;
+      this.lastWeight = new int[count];
+      this.changes = new int[count];
+    }
+
+    synchronized void published(int client, int weight, long micros) {
+      int before = lastWeight[client];
+      lastWeight[client] = weight;
+      if (before == weight || before == 0) {
+        return; // no change, or the probe's first weight
+      }
+      int change = changes[client]++;
+      long[] t = times.computeIfAbsent(change, k -> new long[count]);
+      t[client] = micros;
+      if (Arrays.stream(t).allMatch(x -> x != 0)) {
+        StringBuilder line = new StringBuilder("arrived ").append(change);
+        for (long x : t) {
+          line.append(' ').append(x);
+        }
+        out.println(line);
+        times.remove(change);
       }
     }
   }
