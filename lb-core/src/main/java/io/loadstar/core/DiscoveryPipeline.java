@@ -87,14 +87,15 @@ final class DiscoveryPipeline {
     if (sink.isClosed()) {
       return;
     }
-    String conflict =
-        update.isError() ? null : EndpointLists.conflictingDuplicate(update.endpoints());
+    Endpoint @Nullable [] sorted =
+        update.isError() ? null : EndpointLists.sortedByKey(update.endpoints());
+    String conflict = sorted == null ? null : EndpointLists.conflictIn(sorted);
     if (conflict != null) {
       // Which of the two is right cannot be known: keep the last good list, as for an error.
       update = EndpointUpdate.failed(new IllegalArgumentException("discovery: " + conflict));
     }
     List<Endpoint> next =
-        update.isError() ? List.of() : EndpointLists.canonical(update.endpoints());
+        sorted == null || update.isError() ? List.of() : EndpointLists.distinct(sorted);
     long now = ticker.nanoTime();
     // What is wrong with the update: discovery's error, or its answer that there is none, with the
     // reason it gave (an empty list without one says nothing to keep in failed picks' messages).

@@ -1,10 +1,8 @@
 package io.loadstar.core;
 
 import io.loadstar.api.Endpoint;
-import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /** What a balancer makes of a list of endpoints from discovery: one order, one copy per key. */
@@ -13,15 +11,30 @@ final class EndpointLists {
   private EndpointLists() {}
 
   /**
+   * Returns {@code endpoints} sorted by key, copies of one key in the order they are listed: a
+   * stable sort, which takes one pass over a list already in key order (a registry's usually is).
+   */
+  static Endpoint[] sortedByKey(List<Endpoint> endpoints) {
+    Endpoint[] sorted = endpoints.toArray(new Endpoint[0]);
+    Arrays.sort(sorted);
+    return sorted;
+  }
+
+  /**
    * Why {@code endpoints} cannot be used as they are: one key listed twice with different
    * attributes (weight, zone, priority, tags, address), in words naming the key and both values;
    * null if every key is listed once or only as equal copies.
    */
   static @Nullable String conflictingDuplicate(List<Endpoint> endpoints) {
-    Map<String, Endpoint> byKey = new HashMap<>();
-    for (Endpoint e : endpoints) {
-      Endpoint first = byKey.putIfAbsent(e.key(), e);
-      if (first == null || first.equals(e)) {
+    return conflictIn(sortedByKey(endpoints));
+  }
+
+  /** {@link #conflictingDuplicate} of a list already {@linkplain #sortedByKey sorted}. */
+  static @Nullable String conflictIn(Endpoint[] sorted) {
+    for (int i = 1; i < sorted.length; i++) {
+      Endpoint first = sorted[i - 1];
+      Endpoint e = sorted[i];
+      if (!first.key().equals(e.key()) || first.equals(e)) {
         continue;
       }
       String what;
@@ -47,12 +60,20 @@ final class EndpointLists {
 
   /** Sorted by key; equal copies of an endpoint count once. */
   static List<Endpoint> canonical(List<Endpoint> endpoints) {
-    Map<String, Endpoint> byKey = new HashMap<>();
-    for (Endpoint e : endpoints) {
-      byKey.putIfAbsent(e.key(), e);
+    return distinct(sortedByKey(endpoints));
+  }
+
+  /**
+   * {@link #canonical} of a list already {@linkplain #sortedByKey sorted}: the first copy listed of
+   * each key. {@code sorted} is overwritten.
+   */
+  static List<Endpoint> distinct(Endpoint[] sorted) {
+    int kept = 0;
+    for (Endpoint e : sorted) {
+      if (kept == 0 || !sorted[kept - 1].key().equals(e.key())) {
+        sorted[kept++] = e;
+      }
     }
-    List<Endpoint> sorted = new ArrayList<>(byKey.values());
-    sorted.sort(null);
-    return List.copyOf(sorted);
+    return List.of(Arrays.copyOf(sorted, kept));
   }
 }
