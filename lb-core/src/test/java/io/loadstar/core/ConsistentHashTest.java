@@ -296,4 +296,37 @@ class ConsistentHashTest {
     assertThat(new java.util.HashSet<>(sequence)).hasSizeGreaterThan(1); // it did spill
     return sequence;
   }
+
+  /**
+   * The key-to-endpoint mapping is part of the compatibility contract: a new release must send
+   * every key where the last one did (a cache behind it stays warm through an upgrade). The digest
+   * of 100,000 keys' owners was taken from the table and ring as first released; a faster build has
+   * to give the same ones. Weights 1 to 3; 2,000 endpoints make the ring hit its size cap and
+   * Maglev use its second table size.
+   */
+  @ParameterizedTest(name = "{0}, {1} endpoints")
+  @MethodSource("pinnedMappings")
+  void mapping_isTheReleasedOne(String name, int n, long digest) {
+    List<Endpoint> list = new ArrayList<>();
+    for (Endpoint e : endpoints(n)) {
+      list.add(e.withWeight(1 + list.size() % 3));
+    }
+    SelectionStrategy strategy =
+        name.equals("maglev") ? Strategies.maglev() : Strategies.ringHash();
+    long d = 0;
+    try (LoadBalancer lb = lb(strategy, list)) {
+      for (long key : randomKeys(100_000)) {
+        d = d * 31 + pickKey(lb, key).hashCode();
+      }
+    }
+    assertThat(d).isEqualTo(digest);
+  }
+
+  static Stream<Arguments> pinnedMappings() {
+    return Stream.of(
+        Arguments.of("ringHash", 5, -2324259585772543379L),
+        Arguments.of("ringHash", 2000, -1881795898850219780L),
+        Arguments.of("maglev", 5, 8634252284551000655L),
+        Arguments.of("maglev", 2000, -4774931287495915420L));
+  }
 }
