@@ -79,8 +79,77 @@ class ConsistentHashTest {
     }
   }
 
-  /** Populates a Maglev table of {@code size} over {@code endpoints}; slots per endpoint. */
-  private static int[] maglevSlots(List<Endpoint> endpoints, int size) {
+  /**
+   * The table is what the plain algorithm gives (each endpoint in turn walks its permutation to the
+   * first free slot, turns in proportion to weight), though the fast population switches from
+   * walking to scanning the last free slots: tables from 1 slot per endpoint to 21,845, tiny and
+   * default sizes, weights 1 to 5.
+   */
+  @ParameterizedTest(name = "{0} endpoints, table {1}")
+  @MethodSource("maglevShapes")
+  void maglevTable_isThePlainPopulation(int n, int size) {
+    SplittableRandom random = new SplittableRandom(n * 31L + size);
+    List<Endpoint> list = new ArrayList<>();
+    for (Endpoint e : endpoints(n)) {
+      list.add(e.withWeight(1 + random.nextInt(5)));
+    }
+    EndpointView[] views = views(list);
+    assertThat(MaglevStrategy.MaglevPicker.populate(views, size))
+        .isEqualTo(plainMaglev(views, size));
+  }
+
+  static Stream<Arguments> maglevShapes() {
+    return Stream.of(
+        Arguments.of(1, 7),
+        Arguments.of(7, 7),
+        Arguments.of(5, 13),
+        Arguments.of(3, 65537),
+        Arguments.of(100, 65537),
+        Arguments.of(1000, 131101),
+        Arguments.of(13000, 65537));
+  }
+
+  /** Maglev's population as the paper writes it, one probe at a time. */
+  private static int[] plainMaglev(EndpointView[] views, int m) {
+    int n = views.length;
+    int[] table = new int[m];
+    java.util.Arrays.fill(table, -1);
+    long[] next = new long[n];
+    long[] skip = new long[n];
+    long[] target = new long[n];
+    long maxWeight = 1;
+    for (EndpointView v : views) {
+      maxWeight = Math.max(maxWeight, v.weight());
+    }
+    for (int i = 0; i < n; i++) {
+      next[i] =
+          Long.remainderUnsigned(
+              ConsistentHashPicker.identityHash(views[i], ConsistentHashPicker.SEED_1), m);
+      skip[i] =
+          Long.remainderUnsigned(
+                  ConsistentHashPicker.identityHash(views[i], ConsistentHashPicker.SEED_2), m - 1)
+              + 1;
+      target[i] = maxWeight;
+    }
+    int filled = 0;
+    for (long round = 1; filled < m; round++) {
+      for (int i = 0; i < n && filled < m; i++) {
+        if (round * views[i].weight() < target[i]) {
+          continue;
+        }
+        target[i] += maxWeight;
+        while (table[(int) next[i]] >= 0) {
+          next[i] = (next[i] + skip[i]) % m;
+        }
+        table[(int) next[i]] = i;
+        next[i] = (next[i] + skip[i]) % m;
+        filled++;
+      }
+    }
+    return table;
+  }
+
+  private static EndpointView[] views(List<Endpoint> endpoints) {
     EndpointView[] views = new EndpointView[endpoints.size()];
     for (int i = 0; i < views.length; i++) {
       views[i] =
@@ -97,6 +166,12 @@ class ConsistentHashTest {
               null,
               null);
     }
+    return views;
+  }
+
+  /** Populates a Maglev table of {@code size} over {@code endpoints}; slots per endpoint. */
+  private static int[] maglevSlots(List<Endpoint> endpoints, int size) {
+    EndpointView[] views = views(endpoints);
     int[] counts = new int[views.length];
     for (int slot : MaglevStrategy.MaglevPicker.populate(views, size)) {
       counts[slot]++;
