@@ -3,6 +3,7 @@ package io.loadstar.bench;
 import io.loadstar.api.Endpoint;
 import io.loadstar.api.ProbeResult;
 import io.loadstar.api.SelectionStrategy;
+import io.loadstar.core.MaglevConfig;
 import io.loadstar.core.ProbingConfig;
 import io.loadstar.core.Strategies;
 import java.util.ArrayList;
@@ -54,6 +55,10 @@ final class Setups {
                       CompletableFuture.supplyAsync(
                           () -> new ProbeResult(0, 1_000_000L + endpoint.port()), PROBES))
               .build());
+    }
+    if (name.startsWith("maglev:")) { // a pinned table size, e.g. maglev:65537
+      int size = Integer.parseInt(name.substring("maglev:".length()));
+      return Strategies.maglev(MaglevConfig.builder().tableSize(size).build());
     }
     return Strategies.named(name);
   }
