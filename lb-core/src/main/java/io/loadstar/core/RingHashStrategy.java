@@ -103,7 +103,7 @@ final class RingHashStrategy extends BuiltinStrategy {
     /**
      * Builds the ring in linear time: the points are uniform hashes and there is about one per
      * bucket, so a counting pass sizes the buckets (the lookup table, as a by-product), a second
-     * pass hashes each point again into its bucket, and each bucket (a few entries) is sorted in
+     * pass hashes each point again into its bucket, and each bucket of two or more is sorted in
      * place. The result is the array a comparison sort of all points would give.
      */
     private long[] sortedRing(int[] nodes, long[] seeds, int size) {
@@ -125,7 +125,9 @@ final class RingHashStrategy extends BuiltinStrategy {
         }
       }
       for (int b = 0; b + 1 < start.length; b++) {
-        sortBucket(entries, start[b], start[b + 1]);
+        if (start[b + 1] - start[b] > 1) {
+          Arrays.sort(entries, start[b], start[b + 1]); // a few entries: the JDK insertion-sorts
+        }
       }
       return entries;
     }
@@ -137,22 +139,6 @@ final class RingHashStrategy extends BuiltinStrategy {
 
     private int bucket(long entry) {
       return (int) ((entry ^ Long.MIN_VALUE) >>> bucketShift);
-    }
-
-    private static void sortBucket(long[] a, int from, int to) {
-      if (to - from > 32) { // not seen with uniform hashes; keeps the worst case n log n
-        Arrays.sort(a, from, to);
-        return;
-      }
-      for (int i = from + 1; i < to; i++) {
-        long x = a[i];
-        int j = i - 1;
-        while (j >= from && a[j] > x) {
-          a[j + 1] = a[j];
-          j--;
-        }
-        a[j + 1] = x;
-      }
     }
 
     @Override
