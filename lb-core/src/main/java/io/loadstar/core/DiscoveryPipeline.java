@@ -87,15 +87,17 @@ final class DiscoveryPipeline {
     if (sink.isClosed()) {
       return;
     }
-    Endpoint @Nullable [] sorted =
-        update.isError() ? null : EndpointLists.sortedByKey(update.endpoints());
-    String conflict = sorted == null ? null : EndpointLists.conflictIn(sorted);
-    if (conflict != null) {
-      // Which of the two is right cannot be known: keep the last good list, as for an error.
-      update = EndpointUpdate.failed(new IllegalArgumentException("discovery: " + conflict));
+    List<Endpoint> next = List.of();
+    if (!update.isError()) {
+      Endpoint[] sorted = EndpointLists.sortedByKey(update.endpoints());
+      String conflict = EndpointLists.conflictIn(sorted);
+      if (conflict == null) {
+        next = EndpointLists.distinct(sorted);
+      } else {
+        // Which of the two is right cannot be known: keep the last good list, as for an error.
+        update = EndpointUpdate.failed(new IllegalArgumentException("discovery: " + conflict));
+      }
     }
-    List<Endpoint> next =
-        sorted == null || update.isError() ? List.of() : EndpointLists.distinct(sorted);
     long now = ticker.nanoTime();
     // What is wrong with the update: discovery's error, or its answer that there is none, with the
     // reason it gave (an empty list without one says nothing to keep in failed picks' messages).
