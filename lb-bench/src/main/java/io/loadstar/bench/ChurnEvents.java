@@ -52,8 +52,8 @@ final class ChurnEvents {
           }
         }
         for (int id : expiring.getOrDefault(t, List.of())) {
-          own +=
-              ownOf.remove(id); // its slot frees: its endpoints go to their next-best live clients
+          // its slot frees: its endpoints go to their next-best live clients
+          own += ownOf.remove(id);
           f.expire(id);
         }
         for (int k = joining.getOrDefault(t, 0); k > 0; k--) {

@@ -11,6 +11,7 @@ import io.loadstar.api.PickContext;
 import io.loadstar.api.PickResult;
 import io.loadstar.api.SelectionStrategy;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -113,7 +114,7 @@ class ConsistentHashTest {
   private static int[] plainMaglev(EndpointView[] views, int m) {
     int n = views.length;
     int[] table = new int[m];
-    java.util.Arrays.fill(table, -1);
+    Arrays.fill(table, -1);
     long[] next = new long[n];
     long[] skip = new long[n];
     long[] target = new long[n];
@@ -375,9 +376,9 @@ class ConsistentHashTest {
   /**
    * The key-to-endpoint mapping is part of the compatibility contract: a new release must send
    * every key where the last one did (a cache behind it stays warm through an upgrade). The digest
-   * of 100,000 keys' owners was taken from the table and ring as first released; a faster build has
-   * to give the same ones. Weights 1 to 3; 2,000 endpoints make the ring hit its size cap and
-   * Maglev use its second table size.
+   * of 100,000 keys' owners was taken from the build before the ring's bucket sort and Maglev's
+   * scan of the last free slots; a faster build has to give the same ones. Weights 1 to 3; 2,000
+   * endpoints make the ring hit its size cap and Maglev use the third size of its ladder (262,147).
    */
   @ParameterizedTest(name = "{0}, {1} endpoints")
   @MethodSource("pinnedMappings")
