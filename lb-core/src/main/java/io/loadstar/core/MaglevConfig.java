@@ -90,10 +90,13 @@ public final class MaglevConfig {
 
     /**
      * Sets the lookup table size, a prime. A larger table balances more evenly (Maglev keeps each
-     * endpoint's share within about n / size) and costs 4 bytes per slot. Defaults to automatic:
-     * 65537 for up to 655 endpoints, then the next size of a fixed ladder of primes that is at
-     * least 100 times the endpoint count. A size smaller than the endpoint count is raised to the
-     * automatic size, with a warning.
+     * endpoint's share within about n / size) and costs 4 bytes per slot and a longer rebuild.
+     * Defaults to automatic: the first size of a fixed ladder of primes (65537, 131101, 262147,
+     * 524309, ... about 65536 x 2^k) with at least 100 slots per endpoint, shares within 1%, up to
+     * 262147 (2,621 endpoints); beyond, the first with at least 25 slots per endpoint, shares
+     * within 4% (262147 up to 10,485 endpoints, then 524309, ...). Pin a size to keep the mapping
+     * when the endpoint count crosses a rung, or for finer shares past 2,621 endpoints. A size
+     * smaller than the endpoint count is raised to the automatic size, with a warning.
      *
      * @throws IllegalArgumentException if not a prime in {@code 251..16777213}
      */

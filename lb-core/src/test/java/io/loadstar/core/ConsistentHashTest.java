@@ -21,6 +21,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class ConsistentHashTest {
@@ -186,6 +187,43 @@ class ConsistentHashTest {
     double share = 65537 / 100.0;
     for (int c : counts) {
       assertThat(c).isBetween((int) Math.floor(share * 0.99), (int) Math.ceil(share * 1.01));
+    }
+  }
+
+  @ParameterizedTest(name = "{0} endpoints: {1} slots")
+  @CsvSource({
+    "1, 65537",
+    "655, 65537",
+    "656, 131101",
+    "2621, 262147",
+    "2622, 262147",
+    "10485, 262147",
+    "10486, 524309",
+    "20972, 524309",
+    "20973, 1048583",
+    "335544, 8388617",
+    "400000, 8388617"
+  })
+  void maglevTableSize_automatic_100PerEndpointUpTo262147_then25(int n, int slots) {
+    assertThat(MaglevStrategy.tableSize(0, n)).isEqualTo(slots);
+    assertThat(MaglevStrategy.SIZE_LADDER).contains(MaglevStrategy.FINE_UP_TO);
+  }
+
+  @Test
+  void maglevTableSize_configured_winsUnlessBelowTheEndpointCount() {
+    assertThat(MaglevStrategy.tableSize(65537, 10_000)).isEqualTo(65537);
+    assertThat(MaglevStrategy.tableSize(251, 10_000)).isEqualTo(262147);
+  }
+
+  @Test
+  void maglevTable_10000Endpoints_automaticSize_sharesWithinFourPercent() {
+    int n = 10_000;
+    int size = MaglevStrategy.tableSize(0, n);
+    int[] counts = maglevSlots(endpoints(n), size);
+    double mean = (double) size / n;
+    for (int c : counts) {
+      assertThat(c).isBetween((int) Math.floor(mean), (int) Math.ceil(mean));
+      assertThat(c / mean).isBetween(0.96, 1.04);
     }
   }
 
