@@ -22,11 +22,12 @@ import org.slf4j.LoggerFactory;
  * Table size: the configured prime, or by default the first prime of a fixed ladder (65537,
  * 131101, ... about 65536 * 2^k) with at least 100 slots per endpoint (the paper's advice: shares
  * within 1%) up to 262,147 slots, and past that with at least 25 (shares within 4%). Turns give
- * each endpoint floor or ceil of M x w / W slots, so a larger table buys only finer shares; the
- * keys an endpoint change moves are about the same at 26 and at 105 slots per endpoint (9.2x the
- * leaving endpoint's own slots at 10,000 endpoints, either size, in a scratch count). The 100 per
- * endpoint stops at 262,147 because the table costs 4 bytes per slot and its build grows as
- * M ln M: at 10,000 endpoints 1,048,583 slots took about 40 ms per rebuild and 4 MB, 262,147
+ * each endpoint floor or ceil of M x w / W slots, so a larger table buys finer shares; past a few
+ * thousand endpoints it no longer moves fewer keys when an endpoint leaves (lb-bench's
+ * KeyMovement, keys moved per key of the leaving endpoint at 262,147 / 1,048,583 slots: 8.1 / 7.6
+ * at 3,000 endpoints, 8.7 / 8.7 at 5,000, 9.5 / 9.5 at 10,000; at 1,000 it does: 5.9 / 3.0). The
+ * 100 per endpoint stops at 262,147 because the table costs 4 bytes per slot and its build grows
+ * as M ln M: at 10,000 endpoints 1,048,583 slots took about 40 ms per rebuild and 4 MB, 262,147
  * slots take about 12 ms and 1 MB. The size changes only when n crosses a rung, which remaps
  * most keys once; pin a size to avoid that.
  *
