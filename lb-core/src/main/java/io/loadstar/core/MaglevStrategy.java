@@ -63,13 +63,16 @@ final class MaglevStrategy extends BuiltinStrategy {
     return config.boundedLoadFactor() > 0;
   }
 
-  /** Past this many slots the automatic size asks for {@link #SLOTS_BEYOND} per endpoint. */
-  static final int FINE_UP_TO = 262_147;
+  /**
+   * The ladder's third rung, 262,147: the automatic size takes a rung below it with {@link
+   * #SLOTS_FINE} slots per endpoint, and it or one above with {@link #SLOTS_BEYOND}.
+   */
+  static final int FINE_UP_TO = SIZE_LADDER[2];
 
-  /** Slots per endpoint of an automatic table up to {@link #FINE_UP_TO} slots. */
+  /** Slots per endpoint of an automatic table below {@link #FINE_UP_TO} slots. */
   static final int SLOTS_FINE = 100;
 
-  /** Slots per endpoint of an automatic table beyond {@link #FINE_UP_TO} slots. */
+  /** Slots per endpoint of an automatic table of {@link #FINE_UP_TO} slots or more. */
   static final int SLOTS_BEYOND = 25;
 
   static int tableSize(int configured, int n) {
@@ -77,8 +80,8 @@ final class MaglevStrategy extends BuiltinStrategy {
       return configured;
     }
     for (int size : SIZE_LADDER) {
-      if (size >= (long) SLOTS_FINE * n
-          || (size >= FINE_UP_TO && size >= (long) SLOTS_BEYOND * n)) {
+      long perEndpoint = size < FINE_UP_TO ? SLOTS_FINE : SLOTS_BEYOND;
+      if (size >= perEndpoint * n) {
         return size;
       }
     }
