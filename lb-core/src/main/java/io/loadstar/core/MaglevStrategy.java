@@ -201,7 +201,7 @@ final class MaglevStrategy extends BuiltinStrategy {
     /** Takes and returns the first free slot of endpoint {@code i}'s walk from {@code c}. */
     long claim(long c, long skip, int i) {
       free--;
-      if (list == null && free >= scanBelow) {
+      if (free >= scanBelow) { // free only falls: once below, every later claim scans
         long step = skip - m;
         while ((taken[(int) (c >>> 6)] & (1L << c)) != 0) {
           c += step;
